@@ -1,0 +1,224 @@
+"""The ``workbench`` command.
+
+``workbench compile SCRIPT``      capture a script's launches, write every level of each kernel
+``workbench compile LEVEL_FILE``  compile a .ttir/.ttgir/.llir/.ptx/.cubin to the levels below
+
+Errors in the user's input print as ``FILE:LINE:COL: error: ...`` and exit with status 2;
+a traceback means a bug of ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_USAGE_OR_INPUT = 0, 2
+
+LEVEL_SUFFIXES = (".ttir", ".ttgir", ".llir", ".ptx", ".cubin")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workbench", description="A terminal workbench for Triton kernels.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("compile", help="every level of a script's kernels, or the levels below a level file",
+                       description="Compile every captured kernel of SCRIPT to TTIR, TTGIR, LLIR, PTX, cubin and "
+                                   "SASS, or compile LEVEL_FILE (.ttir .ttgir .llir .ptx .cubin) to the levels "
+                                   "below it.")
+    c.add_argument("input", metavar="SCRIPT|LEVEL_FILE", help="arguments after -- go to the script")
+    c.add_argument("--kernel", help="only this kernel (name, or <kernel>-<spec> folder name)")
+    c.add_argument("--target", help="cuda:90, cuda:80, cuda:120, ... (default: the GPU's, else cuda:90)")
+    c.add_argument("--out", help="output folder (default: .workbench/<script> beside the script; "
+                                 "for a level file, the file's folder)")
+    c.add_argument("--metadata", help="metadata JSON for a .llir/.ptx/.cubin (default: <stem>.json beside it)")
+    c.add_argument("--interpret", action="store_true",
+                   help="no GPU: run the script's launches in Triton's interpreter, so the script sees real "
+                        "outputs (default: compile only)")
+    c.add_argument("--no-sass", action="store_true", help="skip disassembly (nvdisasm takes ~0.4 s per kernel)")
+    c.add_argument("--json", action="store_true", help="machine-readable output, with the source map")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args: list[str] = []
+    if "--" in argv:  # everything after -- belongs to the user's script
+        cut = argv.index("--")
+        argv, script_args = argv[:cut], argv[cut + 1:]
+    args = parser.parse_args(argv)
+    args.script_args = script_args
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    if args.command == "compile":
+        return _guarded(cmd_compile, args)
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE_OR_INPUT
+
+
+def _guarded(fn, args) -> int:
+    from workbench.core.errors import WorkbenchError
+    try:
+        return fn(args)
+    except WorkbenchError as e:
+        for d in e.diagnostics:
+            print(str(d), file=sys.stderr)
+        return EXIT_USAGE_OR_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _target_error(text: str):
+    from workbench.core.errors import WorkbenchError
+    return WorkbenchError.at("--target", text)
+
+
+# -- compile ---------------------------------------------------------------------------------
+
+def cmd_compile(args) -> int:
+    path = Path(args.input)
+    if not path.exists():
+        from workbench.core.errors import WorkbenchError
+        raise WorkbenchError.at(str(path), "no such file")
+    if path.suffix.lower() in LEVEL_SUFFIXES:
+        return _compile_level_file(args, path)
+    return _compile_script(args, path)
+
+
+def _compiler(target: str | None):
+    from workbench.core import compat
+    from workbench.core.cache import StageCache, default_dir
+    from workbench.core.pipeline import Compiler
+    try:
+        return Compiler(target, StageCache(default_dir()))
+    except compat.TargetError as e:
+        raise _target_error(str(e)) from None
+
+
+def _compile_script(args, script: Path) -> int:
+    from workbench.core import srcmap
+    from workbench.core.capture import run_script
+    from workbench.core.errors import WorkbenchError
+
+    compiler = _compiler(args.target)
+    script_args = args.script_args
+    mode = "interpret" if args.interpret else "auto"
+    capture = run_script(script, script_args, target=_short_target(compiler), mode=mode)
+    specs = capture.select(args.kernel)
+    if capture.error is not None and (capture.error.severity == "error" or not specs):
+        print(str(capture.error), file=sys.stderr)
+    for note in capture.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not capture.specs:
+        raise WorkbenchError.at(str(script), "the script launched no Triton kernel")
+    if not specs:
+        known = ", ".join(sorted({s.kernel for s in capture.specs}))
+        raise WorkbenchError.at(str(script), f"no kernel named {args.kernel!r} was launched (launched: {known})")
+    out_root = Path(args.out) if args.out else script.resolve().parent / ".workbench" / script.stem
+    rows, failures, kernels = [], 0, []
+    for spec in specs:
+        folder = out_root / spec.folder_name / ("" if args.out else "original")
+        try:
+            result = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
+                                             spec.options, with_sass=not args.no_sass)
+        except WorkbenchError as e:
+            failures += 1
+            for d in e.diagnostics:
+                print(str(d), file=sys.stderr)
+            kernels.append({"spec": spec.to_json(), "error": e.to_json()})
+            continue
+        files = result.write(folder, spec.kernel)
+        rows.append(_row(spec, result))
+        entry: dict[str, Any] = {"spec": spec.to_json(), "result": result.summary(),
+                                 "files": {k: str(v) for k, v in files.items()},
+                                 "launches": [lc.to_json() for lc in capture.launches_of(spec.spec_id)]}
+        if args.json:
+            entry["srcmap"] = srcmap.build(result.levels, result.sass_lines, result.python).to_json()
+        kernels.append(entry)
+    if args.json:
+        json.dump({"target": compiler_target(compiler), "script": str(script.resolve()), "mode": capture.mode,
+                   "notes": capture.notes, "script_error": capture.error.to_json() if capture.error else None,
+                   "out": str(out_root), "kernels": kernels}, sys.stdout, indent=2)
+        print()
+    else:
+        _print_table(rows, compiler_target(compiler))
+        print(f"levels written under {out_root}")
+    return EXIT_USAGE_OR_INPUT if failures else EXIT_OK
+
+
+def _compile_level_file(args, path: Path) -> int:
+    from workbench.core import metadata as md, srcmap
+    from workbench.core.levels import level_of
+
+    level = level_of(path)
+    meta_path = Path(args.metadata) if args.metadata else md.find_beside(path)
+    base = md.load(meta_path) if meta_path else None
+    target = args.target
+    if target is None:  # what the level (or its metadata) says it is for
+        facts = md.level_facts(level, path.read_text()) if level != "cubin" else {}
+        stated = facts.get("target") or (f"cuda:{facts['arch']}" if "arch" in facts else None)
+        if stated is None and base and base.get("target"):
+            from workbench.core import compat
+            stated = compat.target_str(compat.target_from_json(base["target"]))
+        target = stated
+    compiler = _compiler(target)
+    result = compiler.compile_file(path, base, with_sass=not args.no_sass)
+    out = Path(args.out) if args.out else path.parent
+    files = result.write(out, path.stem)
+    if level in files and out.resolve() == path.parent.resolve():
+        files.pop(level)  # the input itself is never rewritten
+    if args.json:
+        json.dump({"target": compiler_target(compiler), "input": str(path), "level": level,
+                   "result": result.summary(), "files": {k: str(v) for k, v in files.items()},
+                   "srcmap": srcmap.build(result.levels, result.sass_lines).to_json()}, sys.stdout, indent=2)
+        print()
+    else:
+        _print_table([_row(None, result)], compiler_target(compiler))
+        print(f"levels below {level} written to {out}")
+    return EXIT_OK
+
+
+def compiler_target(compiler) -> str:
+    from workbench.core import compat
+    return compat.target_str(compiler.target)
+
+
+def _short_target(compiler) -> str:
+    return compiler_target(compiler)
+
+
+STAGE_COLUMNS = ("ttir", "ttgir", "llir", "ptx", "cubin", "sass")
+
+
+def _row(spec, result) -> dict[str, Any]:
+    res = result.resources
+    spills = res.get("spill_stores", 0) + res.get("spill_loads", 0) if "spill_stores" in res else None
+    row = {"kernel": spec.kernel if spec else result.name,
+           "spec": (spec.spec_id + (" *" if spec.chosen else "")) if spec else f"from {result.start}",
+           "warps": result.num_warps, "regs": res.get("registers", "-"), "smem": result.shared,
+           "spills": "-" if spills is None else spills}
+    ms = result.stage_ms()
+    for stage in STAGE_COLUMNS:
+        row[stage] = "-" if stage not in ms else ("hit" if _cached(result, stage) else f"{ms[stage]:.0f}")
+    return row
+
+
+def _cached(result, stage: str) -> bool:
+    return any(s.level == stage and s.cached for s in result.stages)
+
+
+def _print_table(rows: list[dict[str, Any]], target: str) -> None:
+    if not rows:
+        return
+    headers = list(rows[0].keys())
+    labels = {s: f"{s} ms" for s in STAGE_COLUMNS}
+    cols = [labels.get(h, h) for h in headers]
+    widths = [max(len(c), *(len(str(r[h])) for r in rows)) for c, h in zip(cols, headers)]
+    print(f"target {target}")
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
+    for r in rows:
+        print("  ".join(str(r[h]).ljust(w) for h, w in zip(headers, widths)).rstrip())

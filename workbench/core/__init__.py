@@ -1,0 +1,1 @@
+"""The engine: capture, compile from any level, source maps. Never imports textual."""

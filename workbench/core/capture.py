@@ -1,0 +1,454 @@
+"""Run a user's unmodified script and record every Triton kernel launch.
+
+Every launch goes through ``JITFunction.run``; a new specialization goes on to
+``JITFunction._do_compile`` with exactly what Triton will compile (signature, constexprs,
+attributes such as 16-byte divisibility, parsed options). Both are wrapped for the length
+of the script. With a GPU the launch then runs as usual, so the script's own results are
+the baseline. Without one a stand-in driver lets Triton specialize on the CPU tensors, and
+``_do_compile`` returns nothing, so nothing compiles or launches (or, in ``interpret``
+mode, Triton's interpreter runs the kernel so the script sees real outputs).
+
+Autotuned kernels: each config the autotuner benchmarks is its own specialization; the
+one the autotuner launches afterwards is marked chosen. With no GPU nothing is timed: the
+first config wins, and the capture says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import runpy
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import compat
+from .cache import digest
+from .errors import Diagnostic
+
+MAX_LAUNCH_RECORDS_PER_SPEC = 16
+
+
+@dataclass
+class ArgInfo:
+    name: str
+    kind: str  # tensor | tensordesc | int | float | bool | none | constexpr | other
+    dtype: str | None = None
+    shape: list[int] | None = None
+    strides: list[int] | None = None
+    device: str | None = None
+    value: Any = None
+    block_shape: list[int] | None = None
+
+    def describe(self) -> str:
+        if self.kind == "tensor":
+            return f"{self.dtype}[{','.join(map(str, self.shape or []))}]"
+        if self.kind == "tensordesc":
+            return f"desc<{self.dtype}{self.block_shape}>[{','.join(map(str, self.shape or []))}]"
+        return repr(self.value)
+
+
+@dataclass
+class KernelSpec:
+    """One specialization of one kernel: what Triton compiles for it."""
+
+    spec_id: str
+    kernel: str
+    qualname: str
+    file: str | None
+    line: int | None
+    language: str  # triton | gluon
+    signature: dict[str, Any]
+    constexprs: dict[str, Any]
+    attrs: dict[str, Any]
+    options: dict[str, Any]
+    autotune: dict[str, Any] | None = None
+    launches: int = 0
+    fn: Any = field(default=None, repr=False, compare=False)
+    raw_constexprs: dict = field(default_factory=dict, repr=False, compare=False)
+    raw_attrs: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def folder_name(self) -> str:
+        return f"{self.kernel}-{self.spec_id}"
+
+    @property
+    def chosen(self) -> bool:
+        return bool(self.autotune and self.autotune.get("chosen"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"spec_id": self.spec_id, "kernel": self.kernel, "qualname": self.qualname, "file": self.file,
+                "line": self.line, "language": self.language, "signature": self.signature,
+                "constexprs": self.constexprs, "attrs": self.attrs, "options": self.options,
+                "autotune": self.autotune, "launches": self.launches}
+
+
+@dataclass
+class Launch:
+    spec_id: str
+    grid: tuple[int, int, int] | None
+    args: list[ArgInfo]
+    autotune_bench: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"spec_id": self.spec_id, "grid": list(self.grid) if self.grid else None,
+                "args": [vars(a) for a in self.args], "autotune_bench": self.autotune_bench}
+
+
+@dataclass
+class Capture:
+    script: str
+    mode: str  # gpu | compile-only | interpret
+    target: str
+    specs: list[KernelSpec] = field(default_factory=list)
+    launches: list[Launch] = field(default_factory=list)
+    error: Diagnostic | None = None  # the script raised (before, between or after its launches)
+    notes: list[str] = field(default_factory=list)
+
+    def spec(self, spec_id: str) -> KernelSpec:
+        for s in self.specs:
+            if s.spec_id == spec_id:
+                return s
+        raise KeyError(spec_id)
+
+    def select(self, kernel: str | None = None) -> list[KernelSpec]:
+        if kernel is None:
+            return list(self.specs)
+        return [s for s in self.specs if kernel in (s.kernel, s.qualname, s.spec_id, s.folder_name)]
+
+    def launches_of(self, spec_id: str) -> list[Launch]:
+        return [lc for lc in self.launches if lc.spec_id == spec_id]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"script": self.script, "mode": self.mode, "target": self.target,
+                "specs": [s.to_json() for s in self.specs], "launches": [lc.to_json() for lc in self.launches],
+                "error": self.error.to_json() if self.error else None, "notes": self.notes}
+
+
+# -- the recorder --------------------------------------------------------------------------
+
+class _Recorder:
+    def __init__(self, capture: Capture, compile_only: bool, interpret: bool) -> None:
+        self.capture = capture
+        self.compile_only = compile_only
+        self.interpret = interpret
+        self.local = threading.local()
+        self.by_kernel: dict[int, KernelSpec] = {}
+        self.specs: dict[str, KernelSpec] = {}
+        self.records: dict[str, int] = {}
+        self.interpreted: dict[int, Any] = {}
+
+    # state for the launch in flight on this thread
+    def _get(self, name: str, default: Any = None) -> Any:
+        return getattr(self.local, name, default)
+
+    def _set(self, name: str, value: Any) -> None:
+        setattr(self.local, name, value)
+
+    def spec_for(self, fn, signature, constexprs, options, attrs) -> KernelSpec:
+        names = list(fn.arg_names)
+        const = {_path_name(names, k): _json_value(v) for k, v in constexprs.items()}
+        attr = {_path_name(names, k): _json_value(v) for k, v in attrs.items()}
+        opts = {k: _json_value(v) for k, v in vars(options).items()
+                if k not in _TARGET_DERIVED and v is not None}
+        sig = {k: _json_value(v) for k, v in signature.items()}
+        target_fn = getattr(fn, "fn", fn)
+        try:
+            file = os.path.abspath(inspect.getsourcefile(target_fn) or "")
+            line = inspect.getsourcelines(target_fn)[1]
+        except (OSError, TypeError):
+            file, line = None, None
+        qualname = getattr(target_fn, "__qualname__", fn.__name__)
+        spec_id = digest(qualname, file or "", json.dumps([sig, const, attr, opts], sort_keys=True, default=str))[:8]
+        spec = self.specs.get(spec_id)
+        if spec is None:
+            spec = KernelSpec(spec_id=spec_id, kernel=fn.__name__, qualname=qualname, file=file, line=line,
+                              language="gluon" if compat.is_gluon(fn) else "triton", signature=sig,
+                              constexprs=const, attrs=attr, options=opts, fn=fn,
+                              raw_constexprs=dict(constexprs), raw_attrs=dict(attrs))
+            self.specs[spec_id] = spec
+            self.capture.specs.append(spec)
+        return spec
+
+    def on_compile(self, fn, signature, constexprs, options, attrs) -> KernelSpec:
+        spec = self.spec_for(fn, signature, constexprs, options, attrs)
+        self._set("pending", spec)
+        return spec
+
+    def on_launch(self, fn, args, kwargs, grid, warmup, kernel) -> None:
+        spec = self._get("pending")
+        self._set("pending", None)
+        if spec is None and kernel is not None:
+            spec = self.by_kernel.get(id(kernel)) or self._spec_from_kernel(fn, kernel)
+        if spec is None or warmup:
+            return
+        bench = self._get("bench")
+        tuner = bench[0] if bench else self._get("tuner")
+        if tuner is not None:
+            configs = getattr(tuner, "configs", [])
+            info = spec.autotune or {"configs": len(configs), "config_index": None, "config": None,
+                                     "chosen": False, "timed": not self.compile_only}
+            if bench:
+                info["config_index"], info["config"] = bench[1], str(bench[2])
+            else:
+                info["chosen"] = True
+                best = getattr(tuner, "best_config", None)
+                if best is not None and best in configs:
+                    info["config_index"], info["config"] = configs.index(best), str(best)
+            spec.autotune = info
+        spec.launches += 1
+        count = self.records.get(spec.spec_id, 0)
+        if count < MAX_LAUNCH_RECORDS_PER_SPEC:
+            self.records[spec.spec_id] = count + 1
+            bound = _bind(fn, args, kwargs)
+            self.capture.launches.append(Launch(spec.spec_id, _grid(grid, bound), _describe_args(fn, bound),
+                                                autotune_bench=bool(bench)))
+
+    def _spec_from_kernel(self, fn, kernel) -> KernelSpec | None:
+        """A launch that hit Triton's in-memory cache: read the spec back off the kernel."""
+        if hasattr(kernel, "result"):
+            kernel = kernel.result()
+        src = getattr(kernel, "src", None)
+        if src is None:
+            return None
+        backend = compat.make_backend(kernel.metadata.target)
+        fields = set(vars(backend.parse_options({})))
+        opts = backend.parse_options({k: v for k, v in kernel.metadata._asdict().items()
+                                      if k in fields and k not in _TARGET_DERIVED and v is not None
+                                      and not isinstance(v, list)})
+        spec = self.spec_for(fn, src.signature, src.constants, opts, src.attrs)
+        self.by_kernel[id(kernel)] = spec
+        return spec
+
+
+_TARGET_DERIVED = frozenset({"arch", "supported_fp8_dtypes", "deprecated_fp8_dot_operand_dtypes",
+                             "max_num_imprecise_acc_default", "backend_name", "extern_libs"})
+
+
+@contextlib.contextmanager
+def recording(capture: Capture, compile_only: bool, interpret: bool = False) -> Iterator[_Recorder]:
+    """Wrap Triton's launch path for the length of the block."""
+    JITFunction = compat.jit_function_class()
+    Autotuner = compat.autotuner_class()
+    rec = _Recorder(capture, compile_only, interpret)
+    orig_run, orig_compile = JITFunction.run, JITFunction._do_compile
+    orig_tuner_run, orig_bench = Autotuner.run, Autotuner._bench
+
+    def run(self, *args, grid, warmup, **kwargs):
+        rec._set("pending", None)
+        kernel = orig_run(self, *args, grid=grid, warmup=warmup, **kwargs)
+        rec.on_launch(self, args, kwargs, grid, warmup, kernel)
+        if kernel is None and rec.interpret and not warmup:
+            _interpret(rec, self, args, kwargs, grid)
+        return kernel
+
+    def _do_compile(self, key, signature, device, constexprs, options, attrs, warmup):
+        spec = rec.on_compile(self, signature, constexprs, options, attrs)
+        if rec.compile_only:
+            return None
+        kernel = orig_compile(self, key, signature, device, constexprs, options, attrs, warmup)
+        if kernel is not None:
+            rec.by_kernel[id(kernel)] = spec
+        return kernel
+
+    def tuner_run(self, *args, **kwargs):
+        saved = rec._get("tuner")
+        rec._set("tuner", self)
+        try:
+            return orig_tuner_run(self, *args, **kwargs)
+        finally:
+            rec._set("tuner", saved)
+
+    def bench(self, *args, config, **meta):
+        index = self.configs.index(config) if config in self.configs else None
+        rec._set("bench", (self, index, config))
+        try:
+            if not rec.compile_only:
+                return orig_bench(self, *args, config=config, **meta)
+            self.fn.run(*args, **dict(meta, **config.all_kwargs()))
+            # nothing to time without a GPU: keep the configs' order (the first one wins)
+            order = float(index if index is not None else 0)
+            return [order, order, order]
+        finally:
+            rec._set("bench", None)
+
+    driver_cm = compat.compile_only_driver(compat.parse_target(capture.target)) if compile_only \
+        else contextlib.nullcontext()
+    from triton import knobs
+    saved_interpret = knobs.runtime.__dict__.get("interpret", None)
+    with driver_cm:
+        JITFunction.run, JITFunction._do_compile = run, _do_compile
+        Autotuner.run, Autotuner._bench = tuner_run, bench
+        compat.set_interpret(False)  # scripts that default to the interpreter on CPU still get JITFunctions
+        try:
+            yield rec
+        finally:
+            JITFunction.run, JITFunction._do_compile = orig_run, orig_compile
+            Autotuner.run, Autotuner._bench = orig_tuner_run, orig_bench
+            if saved_interpret is None:
+                knobs.runtime.__dict__.pop("interpret", None)
+            else:
+                knobs.runtime.interpret = saved_interpret
+
+
+def _interpret(rec: _Recorder, fn, args, kwargs, grid) -> None:
+    """Run one launch in Triton's interpreter.
+
+    The script's kernels were decorated as JITFunctions (capture needs them), so inside the
+    interpreted kernel a call to another ``@triton.jit`` helper must be interpreted too.
+    """
+    JITFunction = compat.jit_function_class()
+
+    def interpreted(jit_fn):
+        interp = rec.interpreted.get(id(jit_fn))
+        if interp is None:
+            from triton.runtime.interpreter import InterpretedFunction
+            interp = rec.interpreted[id(jit_fn)] = InterpretedFunction(jit_fn.fn)
+        return interp
+
+    names = set(fn.arg_names)
+    kw = {k: v for k, v in kwargs.items() if k in names}
+    saved_call = JITFunction.__call__
+    JITFunction.__call__ = lambda self, *a, **k: interpreted(self)(*a, **k)
+    try:
+        interpreted(fn).run(*args, grid=grid, warmup=False, **kw)
+    finally:
+        JITFunction.__call__ = saved_call
+
+
+def run_script(script: str | Path, argv: list[str] | None = None, target: str | None = None,
+               mode: str = "auto") -> Capture:
+    """Run ``script`` as ``__main__`` and return what it launched.
+
+    ``mode``: ``auto`` (launch on the GPU if there is one, else compile only), ``gpu``,
+    ``compile-only`` or ``interpret`` (no GPU: Triton's interpreter runs each launch).
+    """
+    script = Path(script).resolve()
+    gpu_target = compat.current_gpu_target() if mode in ("auto", "gpu") else None
+    if mode == "auto":
+        mode = "gpu" if gpu_target is not None else "compile-only"
+    if mode == "gpu" and gpu_target is None:
+        raise RuntimeError("no GPU: use mode 'compile-only' or 'interpret'")
+    if target is None:
+        target = compat.target_str(gpu_target) if gpu_target is not None else "cuda:90"
+    elif mode == "gpu" and compat.parse_target(target).arch != gpu_target.arch:
+        mode = "gpu"  # launches run on the card; the compile for `target` happens afterwards
+    capture = Capture(script=str(script), mode=mode,
+                      target=compat.target_str(compat.parse_target(target if mode != "gpu" else gpu_target)))
+    compile_only = mode in ("compile-only", "interpret")
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [str(script), *(argv or [])]
+    sys.path.insert(0, str(script.parent))
+    try:
+        with recording(capture, compile_only=compile_only, interpret=mode == "interpret"), \
+                contextlib.redirect_stdout(sys.stderr):
+            try:
+                runpy.run_path(str(script), run_name="__main__")
+            except SystemExit as e:
+                if e.code not in (None, 0):
+                    capture.error = Diagnostic(str(script), None, None, f"the script exited with status {e.code}")
+            except BaseException as e:  # noqa: BLE001 - the user's script, reported as a value
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                capture.error = _script_error(e, script, bool(capture.launches), mode)
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    if mode == "compile-only" and capture.specs:
+        capture.notes.append("no GPU: kernels were compiled, not launched; outputs the script computed "
+                             "after its launches are not real")
+    if any(s.autotune and not s.autotune.get("timed") for s in capture.specs):
+        capture.notes.append("no GPU: autotune configs were not timed; the first config is marked chosen")
+    return capture
+
+
+def _script_error(e: BaseException, script: Path, after_launches: bool, mode: str) -> Diagnostic:
+    frames = traceback.extract_tb(e.__traceback__)
+    mine = [f for f in frames if Path(f.filename).resolve() == script] or frames[-1:]
+    where = mine[-1] if mine else None
+    when = "after its launches" if after_launches else "before launching any kernel"
+    msg = f"the script raised {type(e).__name__} {when}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+    # Compile-only runs launch nothing, so a check the script makes afterwards is expected to fail.
+    severity = "warning" if after_launches and mode == "compile-only" else "error"
+    return Diagnostic(where.filename if where else str(script), where.lineno if where else None, None, msg.strip(),
+                      severity)
+
+
+# -- describing arguments ------------------------------------------------------------------
+
+def _bind(fn, args, kwargs) -> dict[str, Any]:
+    names = fn.arg_names
+    bound = dict(zip(names, args))
+    for k, v in kwargs.items():
+        if k in names:
+            bound[k] = v
+    for p in fn.params:
+        if p.name not in bound and p.has_default:
+            bound[p.name] = p.default
+    return bound
+
+
+def _grid(grid, bound) -> tuple[int, int, int] | None:
+    try:
+        g = grid(bound) if callable(grid) else grid
+        g = tuple(int(x) for x in g)
+    except Exception:  # noqa: BLE001
+        return None
+    return (g + (1, 1, 1))[:3]
+
+
+def _describe_args(fn, bound: dict[str, Any]) -> list[ArgInfo]:
+    out = []
+    constexpr_names = {p.name for p in fn.params if p.is_constexpr}
+    for name in fn.arg_names:
+        value = bound.get(name)
+        out.append(describe_value(name, value, name in constexpr_names))
+    return out
+
+
+def describe_value(name: str, value: Any, constexpr: bool = False) -> ArgInfo:
+    if constexpr:
+        return ArgInfo(name, "constexpr", value=_json_value(value))
+    if value is None:
+        return ArgInfo(name, "none")
+    if hasattr(value, "data_ptr") and hasattr(value, "shape") and hasattr(value, "dtype"):
+        return ArgInfo(name, "tensor", dtype=str(value.dtype).replace("torch.", ""), shape=list(value.shape),
+                       strides=list(value.stride()), device=str(value.device))
+    if hasattr(value, "base") and hasattr(value, "block_shape"):
+        base = value.base
+        return ArgInfo(name, "tensordesc", dtype=str(getattr(base, "dtype", "")).replace("torch.", ""),
+                       shape=list(value.shape), strides=list(value.strides), device=str(getattr(base, "device", "")),
+                       block_shape=list(value.block_shape))
+    if isinstance(value, bool):
+        return ArgInfo(name, "bool", value=value)
+    if isinstance(value, int):
+        return ArgInfo(name, "int", value=value)
+    if isinstance(value, float):
+        return ArgInfo(name, "float", value=value)
+    return ArgInfo(name, "other", value=repr(value)[:80])
+
+
+def _path_name(names: list[str], key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, tuple) and key:
+        head = names[key[0]] if key[0] < len(names) else str(key[0])
+        return head + "".join(f"[{i}]" for i in key[1:])
+    return str(key)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    inner = getattr(value, "value", None)  # tl.constexpr
+    if inner is not None and type(value).__name__ == "constexpr":
+        return _json_value(inner)
+    return str(value)

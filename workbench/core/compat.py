@@ -1,0 +1,218 @@
+"""Everything that differs between Triton versions, in one place.
+
+Supported: Triton 3.4 to 3.9 (3.6.0 is the GPU machine's). The rest of the package calls
+these functions and never reaches into Triton's internals itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import triton
+from triton._C.libtriton import ir
+from triton.backends.compiler import GPUTarget
+from triton.compiler.compiler import ASTSource, make_backend as _make_backend
+
+VERSION: tuple[int, int, int] = tuple(int(x) for x in re.findall(r"\d+", triton.__version__)[:3])  # type: ignore[assignment]
+MIN_VERSION = (3, 4, 0)
+
+try:  # 3.4+: Language lives beside BaseBackend
+    from triton.backends.compiler import Language
+except ImportError:  # pragma: no cover
+    Language = None  # type: ignore[assignment]
+
+
+class TargetError(ValueError):
+    pass
+
+
+def parse_target(text: str | GPUTarget) -> GPUTarget:
+    """``cuda:90``, ``sm_90``, ``sm90a`` or ``90`` -> GPUTarget('cuda', 90, 32)."""
+    if isinstance(text, GPUTarget):
+        return text
+    m = re.fullmatch(r"\s*(?:(cuda):|sm_?)?(\d+)a?\s*", str(text))
+    if not m:
+        raise TargetError(f"unknown target {text!r}: expected e.g. cuda:90, cuda:80, sm_90")
+    return GPUTarget("cuda", int(m.group(2)), 32)
+
+
+def target_str(target: GPUTarget) -> str:
+    return f"{target.backend}:{target.arch}"
+
+
+def target_from_json(value: Any) -> GPUTarget:
+    if isinstance(value, dict):
+        return GPUTarget(value["backend"], int(value["arch"]), int(value.get("warp_size", 32)))
+    if isinstance(value, (list, tuple)):
+        return GPUTarget(value[0], int(value[1]), int(value[2]))
+    return parse_target(value)
+
+
+@functools.lru_cache(maxsize=None)
+def make_backend(target: GPUTarget):
+    return _make_backend(target)
+
+
+def is_gluon(fn: Any) -> bool:
+    return bool(getattr(fn, "is_gluon", lambda: False)())
+
+
+def language_of(fn: Any):
+    if is_gluon(fn):
+        return Language.GLUON
+    return Language.TRITON
+
+
+def ast_source(fn: Any, signature: dict, constexprs: dict, attrs: dict) -> ASTSource:
+    """The front-end source for a captured specialization (Gluon has its own)."""
+    if is_gluon(fn):
+        from triton.experimental.gluon._runtime import GluonASTSource
+        return GluonASTSource(fn, signature, constexprs, attrs)
+    return ASTSource(fn, signature, constexprs, attrs)
+
+
+def new_context(backend) -> Any:
+    context = ir.context()
+    ir.load_dialects(context)
+    backend.load_dialects(context)
+    return context
+
+
+def stage_table(backend, options, language) -> dict:
+    """Triton's own ordered ext -> stage function table for this backend and options."""
+    stages: dict = {}
+    backend.add_stages(stages, options, language)
+    return stages
+
+
+def prepare_stage(ext: str) -> None:
+    """Process-wide setup a stage relies on an earlier stage to have done.
+
+    ``make_ptx`` assumes ``make_llir`` ran in this process and initialised LLVM's targets;
+    starting from LLIR (or from a cached LLIR) it would crash in ``translate_to_asm``.
+    """
+    if ext == "ptx":
+        from triton._C.libtriton import llvm, nvidia
+        llvm.init_targets()
+        # make_llir also switches LLVM's NVPTX backend to 32-bit shared-memory pointers;
+        # without it the same LLIR gives different (worse) PTX.
+        if hasattr(nvidia, "set_short_ptr"):
+            nvidia.set_short_ptr()
+
+
+def make_ir(src: ASTSource, target: GPUTarget, options, backend, context):
+    codegen_fns = backend.get_codegen_implementation(options)
+    module_map = backend.get_module_map()
+    return src.make_ir(target, options, codegen_fns, module_map, context)
+
+
+def parse_mlir_file(path: str | Path, context) -> Any:
+    module = ir.parse_mlir_module(str(path), context)
+    module.context = context
+    return module
+
+
+def module_int_attr(module, name: str) -> int | None:
+    return module.get_int_attr(name)
+
+
+def tensordesc_meta(module) -> Any:
+    get = getattr(module, "get_tensordesc_metadata", None)
+    return get() if get else None
+
+
+def nvidia_tool(name: str) -> str:
+    """Path of a tool the Triton wheel ships (ptxas, nvdisasm, cuobjdump)."""
+    from triton import knobs
+    tool = getattr(knobs.nvidia, name)
+    return tool.path
+
+
+def jit_function_class():
+    from triton.runtime.jit import JITFunction
+    return JITFunction
+
+
+def autotuner_class():
+    from triton.runtime.autotuner import Autotuner
+    return Autotuner
+
+
+def set_interpret(value: bool) -> None:
+    """Decide, for kernels decorated from now on, whether ``@triton.jit`` means the interpreter."""
+    from triton import knobs
+    knobs.runtime.interpret = value
+
+
+# -- a driver for machines with no GPU -------------------------------------------------------
+
+class _CompileOnlyDriver:
+    """Stands in for the CUDA driver so that ``JITFunction.run`` specializes and compiles.
+
+    Launching is impossible through it; capture never gets that far.
+    """
+
+    def __init__(self, target: GPUTarget) -> None:
+        self.target = target
+
+    def is_active(self) -> bool:
+        return True
+
+    def get_current_target(self) -> GPUTarget:
+        return self.target
+
+    def get_current_device(self) -> int:
+        return 0
+
+    def set_current_device(self, device: int) -> None:
+        pass
+
+    def get_current_stream(self, device: int | None = None) -> int:
+        return 0
+
+    def get_active_torch_device(self):
+        import torch
+        return torch.device("cpu")
+
+    def get_device_interface(self):
+        raise RuntimeError("no GPU: kernels are compiled, not launched")
+
+    def get_benchmarker(self):
+        raise RuntimeError("no GPU: kernels are compiled, not launched")
+
+    def __getattr__(self, name: str):
+        raise RuntimeError(f"no GPU: the driver's {name!r} is not available when compiling only")
+
+
+def has_gpu() -> bool:
+    """A CUDA device Triton can launch on (asks torch: the driver probe would raise)."""
+    if os.environ.get("WORKBENCH_NO_GPU"):
+        return False
+    try:
+        import torch
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def current_gpu_target() -> GPUTarget | None:
+    if not has_gpu():
+        return None
+    from triton.runtime.driver import driver
+    return driver.active.get_current_target()
+
+
+@contextlib.contextmanager
+def compile_only_driver(target: GPUTarget) -> Iterator[None]:
+    from triton.runtime.driver import driver
+    saved = driver._active
+    driver.set_active(_CompileOnlyDriver(target))
+    try:
+        yield
+    finally:
+        driver._active = saved

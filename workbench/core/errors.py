@@ -1,0 +1,113 @@
+"""Errors a user can cause, as values with a file, a line and a sentence.
+
+Compiler tools report problems in their own dialects (MLIR's ``loc("f":3:4): error:``,
+LLVM's ``lineno:``, ptxas's ``f, line 12; error :``); each parser here turns one of
+them into :class:`Diagnostic` so that the CLI prints ``FILE:LINE:COL: error: ...`` and the
+app puts the message at its line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    file: str
+    line: int | None
+    col: int | None
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.col is not None:
+                where += f":{self.col}"
+        return f"{where}: {self.severity}: {self.message}"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class WorkbenchError(Exception):
+    """A problem with the user's input: reported, never a traceback."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    detail: str = ""  # the tool's raw output, for a log pane
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    @classmethod
+    def at(cls, file: str, message: str, line: int | None = None, col: int | None = None,
+           detail: str = "") -> "WorkbenchError":
+        return cls([Diagnostic(str(file), line, col, message)], detail)
+
+    def __str__(self) -> str:
+        return "\n".join(str(d) for d in self.diagnostics) or "error"
+
+    def to_json(self) -> dict:
+        return {"diagnostics": [d.to_json() for d in self.diagnostics], "detail": self.detail}
+
+
+_MLIR_LOC = re.compile(r'loc\((?:callsite\()?"(?P<file>[^"]*)":(?P<line>\d+):(?P<col>\d+)')
+_MLIR_DIAG = re.compile(
+    r'^(?:(?P<loc>loc\(.*?\))|(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+)):\s*'
+    r'(?P<sev>error|warning|note|remark):\s*(?P<msg>.*)$')
+
+
+def parse_mlir_diagnostics(text: str, file: str) -> list[Diagnostic]:
+    """Diagnostics MLIR printed while parsing or running passes on ``file``.
+
+    Locations inside the file keep their line; locations elsewhere (the Python source,
+    when a pass fails on an op that still carries its Python loc) are kept as they are,
+    since they point at the line that made the op.
+    """
+    out: list[Diagnostic] = []
+    for raw in text.splitlines():
+        m = _MLIR_DIAG.match(raw.strip())
+        if not m:
+            continue
+        if m.group("loc"):
+            lm = _MLIR_LOC.search(m.group("loc"))
+            f, line, col = (lm.group("file"), int(lm.group("line")), int(lm.group("col"))) if lm \
+                else (file, None, None)
+        else:
+            f, line, col = m.group("file"), int(m.group("line")), int(m.group("col"))
+        out.append(Diagnostic(f, line, col, m.group("msg").strip(), m.group("sev")))
+    return out
+
+
+_LLVM_ERR = re.compile(r"LLVM ERROR:\s*(?:failed to parse IR:\s*)?(?P<msg>.*?)\s*(?:lineno:\s*(?P<line>\d+))?"
+                       r"\s*(?:colno:\s*(?P<col>\d+))?\s*$")
+
+
+def parse_llvm_error(text: str, file: str) -> list[Diagnostic]:
+    out = []
+    for raw in text.splitlines():
+        m = _LLVM_ERR.search(raw)
+        if m:
+            line = int(m.group("line")) if m.group("line") else None
+            col = int(m.group("col")) if m.group("col") else None
+            out.append(Diagnostic(file, line, col, m.group("msg") or "LLVM error"))
+    return out
+
+
+_PTXAS = re.compile(r"^ptxas\s+(?P<file>[^,]+), line (?P<line>\d+); (?P<sev>error|warning)\s*:\s*(?P<msg>.*)$")
+_PTXAS_FATAL = re.compile(r"^ptxas fatal\s*:\s*(?P<msg>.*)$")
+
+
+def parse_ptxas_log(text: str, file: str) -> list[Diagnostic]:
+    """ptxas messages, re-pointed from its temporary file to ``file``."""
+    out = []
+    for raw in text.splitlines():
+        raw = raw.strip()
+        if m := _PTXAS.match(raw):
+            out.append(Diagnostic(file, int(m.group("line")), None, m.group("msg").strip(), m.group("sev")))
+        elif (m := _PTXAS_FATAL.match(raw)) and not out:
+            out.append(Diagnostic(file, None, None, m.group("msg").strip()))
+    return out

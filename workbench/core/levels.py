@@ -1,0 +1,36 @@
+"""The compilation levels, in pipeline order, and how files name them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Levels a user can start a compile from, in pipeline order.
+IR_LEVELS = ("ttir", "ttgir", "llir", "ptx", "cubin")
+# Everything the workbench shows. "python" is the kernel's source; "sass" is view-only.
+LEVELS = ("python",) + IR_LEVELS + ("sass",)
+BINARY_LEVELS = frozenset({"cubin"})
+TEXT_LEVELS = tuple(level for level in LEVELS if level not in BINARY_LEVELS)
+
+SUFFIX = {"python": ".py", "ttir": ".ttir", "ttgir": ".ttgir", "llir": ".llir", "ptx": ".ptx",
+          "cubin": ".cubin", "sass": ".sass"}
+
+
+class UnknownLevel(ValueError):
+    pass
+
+
+def level_of(path: str | Path) -> str:
+    """The level a file holds, from its suffix (``kernel.ttgir`` -> ``ttgir``)."""
+    suffix = Path(path).suffix.lower()
+    for level, ext in SUFFIX.items():
+        if ext == suffix and level in IR_LEVELS:
+            return level
+    raise UnknownLevel(f"{path}: not a level file (expected one of "
+                       f"{', '.join(SUFFIX[level] for level in IR_LEVELS)})")
+
+
+def below(level: str) -> tuple[str, ...]:
+    """The IR levels produced when compiling from ``level``."""
+    if level == "python":
+        return IR_LEVELS
+    return IR_LEVELS[IR_LEVELS.index(level) + 1:]

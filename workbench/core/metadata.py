@@ -1,0 +1,123 @@
+"""Launch metadata: what each level states about itself, and the JSON beside level files.
+
+Triton fills the metadata while it compiles (``num_warps`` from options and TTGIR,
+``shared`` in the LLIR stage, ``name`` in the PTX stage). When a compile starts below a
+stage, what that stage would have said comes from the level text where the text states it,
+and from the last full compile otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .errors import WorkbenchError
+
+# Options that follow from the target rather than from the user: dropped when the same
+# kernel is compiled for another target.
+TARGET_DERIVED = frozenset({"arch", "supported_fp8_dtypes", "deprecated_fp8_dot_operand_dtypes",
+                            "max_num_imprecise_acc_default", "backend_name", "extern_libs"})
+
+
+def _int(pattern: str, text: str) -> int | None:
+    m = re.search(pattern, text, re.MULTILINE)
+    return int(m.group(1)) if m else None
+
+
+def ttgir_facts(text: str) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    if (v := _int(r'"?ttg\.num-warps"?\s*=\s*(\d+)', text)) is not None:
+        facts["num_warps"] = v
+    if (v := _int(r'"?ttg\.num-ctas"?\s*=\s*(\d+)', text)) is not None:
+        facts["num_ctas"] = v
+    if (v := _int(r'"?ttg\.threads-per-warp"?\s*=\s*(\d+)', text)) is not None:
+        facts["warp_size"] = v
+    if m := re.search(r'ttg\.target\s*=\s*"(\w+):(\d+)"', text):
+        facts["target"] = f"{m.group(1)}:{m.group(2)}"
+    return facts
+
+
+def llir_facts(text: str) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    m = re.search(r"^define\s+(?:[\w.]+\s+)*void\s+@([\w.$]+)\s*\(", text, re.MULTILINE)
+    if m:
+        facts["name"] = m.group(1)
+    threads = _int(r'"nvvm\.reqntid"="(\d+)', text) or _int(r'"nvvm\.maxntid"="(\d+)', text) \
+        or _int(r'!"(?:reqntidx|maxntidx)", i32 (\d+)', text)
+    if threads:
+        facts["num_warps"] = threads // 32
+    return facts
+
+
+def ptx_facts(text: str) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    names = re.findall(r"^\s*\.visible\s+\.entry\s+([\w$]+)", text, re.MULTILINE)
+    if names:
+        facts["name"] = names[0]
+        facts["entries"] = names
+    threads = _int(r"^\s*\.reqntid\s+(\d+)", text) or _int(r"^\s*\.maxntid\s+(\d+)", text)
+    if threads:
+        facts["num_warps"] = threads // 32
+    if m := re.search(r"^\s*\.target\s+sm_(\d+)", text, re.MULTILINE):
+        facts["arch"] = int(m.group(1))
+    return facts
+
+
+FACTS = {"ttgir": ttgir_facts, "llir": llir_facts, "ptx": ptx_facts}
+
+
+def level_facts(level: str, text: str) -> dict[str, Any]:
+    fn = FACTS.get(level)
+    return fn(text) if fn else {}
+
+
+def to_json(metadata: dict[str, Any]) -> str:
+    return json.dumps(metadata, default=vars, indent=2, sort_keys=True)
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise WorkbenchError.at(str(path), "metadata file not found") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise WorkbenchError.at(str(path), f"not valid JSON: {e.msg}", e.lineno, e.colno) from None
+    if not isinstance(data, dict):
+        raise WorkbenchError.at(str(path), "metadata must be a JSON object", 1, 1)
+    return data
+
+
+def find_beside(level_file: str | Path) -> Path | None:
+    """``k.ptx`` -> ``k.json`` if it exists."""
+    candidate = Path(level_file).with_suffix(".json")
+    return candidate if candidate.exists() else None
+
+
+def user_options(metadata: dict[str, Any], option_fields: set[str]) -> dict[str, Any]:
+    """The compile options in ``metadata`` that do not follow from the target."""
+    out = {}
+    for key, value in metadata.items():
+        if key in option_fields and key not in TARGET_DERIVED and value is not None:
+            out[key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+_PTXAS_REGS = re.compile(r"Used (\d+) registers")
+_PTXAS_SPILL = re.compile(r"(\d+) bytes spill stores, (\d+) bytes spill loads")
+_PTXAS_STACK = re.compile(r"(\d+) bytes stack frame")
+
+
+def ptxas_resources(log: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    if m := _PTXAS_REGS.search(log):
+        out["registers"] = int(m.group(1))
+    if m := _PTXAS_SPILL.search(log):
+        out["spill_stores"], out["spill_loads"] = int(m.group(1)), int(m.group(2))
+    if m := _PTXAS_STACK.search(log):
+        out["stack"] = int(m.group(1))
+    return out

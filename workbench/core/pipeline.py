@@ -1,0 +1,470 @@
+"""Compile a kernel from any level down to SASS: Triton's own stages, our stage loop.
+
+The loop follows ``triton/compiler/compiler.py``: the backend's ``add_stages`` gives the
+ordered ext -> stage table, each stage takes the previous module and the metadata dict.
+Ours differs in three ways: it can start at any level (LLIR, PTX and cubin too, with the
+metadata the skipped stages would have filled in), every stage is cached by the content of
+its input, and problems in the user's input come back as :class:`WorkbenchError` values
+with a file and a line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import compat, metadata as md
+from .cache import Entry, StageCache, digest
+from .errors import Diagnostic, WorkbenchError, parse_llvm_error, parse_mlir_diagnostics, parse_ptxas_log
+from .isolate import ChildDied, ChildRaised, captured_output, run_isolated
+from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, level_of
+from .cubin import read_cubin, resource_usage
+from .sass import disassemble
+
+SCHEMA = "1"  # bump when what a cache entry holds changes
+MLIR_LEVELS = ("source", "ttir", "ttgir")
+
+
+@dataclass
+class StageTime:
+    level: str
+    ms: float
+    cached: bool
+
+
+@dataclass
+class CompileResult:
+    name: str
+    target: str
+    start: str
+    levels: dict[str, str | bytes]
+    metadata: dict[str, Any]
+    stages: list[StageTime] = field(default_factory=list)
+    resources: dict[str, int] = field(default_factory=dict)
+    sass_lines: dict[int, tuple[str, int]] = field(default_factory=dict)
+    python: dict[str, Any] | None = None  # {"file", "first_line", "last_line"} of the kernel
+    log: str = ""
+
+    @property
+    def num_warps(self) -> int:
+        return int(self.metadata.get("num_warps", 0))
+
+    @property
+    def shared(self) -> int:
+        return int(self.metadata.get("shared") or 0)
+
+    @property
+    def fully_cached(self) -> bool:
+        return all(s.cached for s in self.stages)
+
+    def stage_ms(self) -> dict[str, float]:
+        return {s.level: s.ms for s in self.stages}
+
+    def write(self, folder: str | Path, stem: str | None = None) -> dict[str, Path]:
+        """Every level as ``<stem>.<ext>`` plus ``<stem>.json``; returns the paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = stem or self.name
+        paths = {}
+        for level, content in self.levels.items():
+            if level == "python":
+                continue
+            path = folder / f"{stem}{SUFFIX[level]}"
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+            paths[level] = path
+        meta = folder / f"{stem}.json"
+        meta.write_text(md.to_json(self.metadata_json()))
+        paths["json"] = meta
+        return paths
+
+    def metadata_json(self) -> dict[str, Any]:
+        """Triton's metadata, plus what the workbench learned, under one key of its own."""
+        out = dict(self.metadata)
+        out["workbench"] = {"start": self.start, "resources": self.resources,
+                            "stage_ms": self.stage_ms(), "python": self.python}
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {"name": self.name, "target": self.target, "start": self.start,
+                "num_warps": self.num_warps, "num_ctas": self.metadata.get("num_ctas"),
+                "num_stages": self.metadata.get("num_stages"), "shared": self.shared,
+                **self.resources, "stage_ms": self.stage_ms(), "cached": self.fully_cached}
+
+
+class Compiler:
+    """Compiles for one target; reuse it so the stage cache is shared between compiles."""
+
+    def __init__(self, target: Any = None, cache: StageCache | None = None) -> None:
+        if target is None:
+            target = compat.current_gpu_target() or "cuda:90"
+        self.target = compat.parse_target(target)
+        self.backend = compat.make_backend(self.target)
+        self.cache = cache if cache is not None else StageCache(None)
+        self._salt = digest(SCHEMA, compat.triton.__version__, compat.target_str(self.target),
+                            *sorted(f"{k}={v}" for k, v in _env_that_matters().items()))
+        self._option_hashes: dict[str, str] = {}
+
+    # -- entry points -------------------------------------------------------------------
+
+    def compile_python(self, fn: Any, signature: dict, constexprs: dict, attrs: dict,
+                       options: dict[str, Any], with_sass: bool = True) -> CompileResult:
+        """From a JITFunction (Triton or Gluon) and a captured specialization."""
+        options = self.backend.parse_options(_clean_options(options, self._option_fields()))
+        src = compat.ast_source(fn, signature, constexprs, attrs)
+        language = compat.language_of(fn)
+        metadata = self._initial_metadata(options)
+        py = python_location(fn)
+        start_key = "py:" + src.hash()
+
+        def front_end():
+            context = compat.new_context(self.backend)
+            return compat.make_ir(src, self.target, options, self.backend, context)
+
+        result = self._run("python", start_key, front_end, options, language, metadata,
+                           error_file=py["file"] if py else "<python>", user_text=False, with_sass=with_sass)
+        result.python = py
+        if py:
+            result.levels = {"python": Path(py["file"]).read_text(), **result.levels}
+        return result
+
+    def compile_file(self, path: str | Path, base_metadata: dict[str, Any] | None = None,
+                     with_sass: bool = True) -> CompileResult:
+        path = Path(path)
+        level = level_of(path)
+        try:
+            content: str | bytes = path.read_bytes() if level in BINARY_LEVELS else path.read_text()
+        except OSError as e:
+            raise WorkbenchError.at(str(path), f"cannot read: {e.strerror}") from None
+        return self.compile_level(level, content, base_metadata, file=str(path), with_sass=with_sass)
+
+    def compile_level(self, level: str, content: str | bytes, base_metadata: dict[str, Any] | None = None,
+                      file: str = "<input>", with_sass: bool = True) -> CompileResult:
+        """From the text (or cubin bytes) of one level, to every level below it."""
+        if level not in IR_LEVELS:
+            raise WorkbenchError.at(file, f"cannot compile from level {level!r}")
+        if level in ("llir", "ptx", "cubin") and base_metadata is None:
+            raise WorkbenchError.at(file, f"compiling from {level.upper()} needs the kernel's metadata: "
+                                          f"put {Path(file).with_suffix('.json').name} beside it or pass --metadata")
+        base = dict(base_metadata or {})
+        facts = md.level_facts(level, content) if isinstance(content, str) else {}
+        self._check_target(level, facts, file)
+        opts = md.user_options(base, self._option_fields())
+        for key in ("num_warps", "num_ctas"):
+            if key in facts:
+                opts[key] = facts[key]
+        options = self.backend.parse_options(opts)
+        metadata = self._initial_metadata(options, base)
+        for key in ("name", "num_warps"):
+            if key in facts:
+                metadata[key] = facts[key]
+        if level in ("ttir", "ttgir"):
+            start_obj = lambda: self._parse_mlir(content, file)  # noqa: E731
+        else:
+            start_obj = lambda: content  # noqa: E731
+        if level == "ttgir":
+            metadata.update(self._ttgir_metadata(content, file))
+        start_key = digest(level, content)
+        result = self._run(level, start_key, start_obj, options, compat.Language.TRITON, metadata,
+                           error_file=file, user_text=True, with_sass=with_sass)
+        result.levels = {level: content, **result.levels}
+        return result
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def _run(self, start: str, start_key: str, start_obj, options, language, metadata: dict,
+             error_file: str, user_text: bool, with_sass: bool) -> CompileResult:
+        table = compat.stage_table(self.backend, options, language)
+        order = list(table)
+        todo = order if start == "python" else order[order.index(start) + 1:]
+        opt_hash = self._options_hash(options)
+        levels: dict[str, str | bytes] = {}
+        times: list[StageTime] = []
+        resources: dict[str, int] = {}
+        log: list[str] = []
+        key = start_key  # digest of the start level's content
+        obj: Any = None  # the live input of the next stage, made only when a stage must run
+        prev = "source" if start == "python" else start
+        prev_content: str | bytes | None = None
+        for ext in todo:
+            key = digest(self._salt, opt_hash, ext, key)
+            entry = self.cache.get(key)
+            if entry is None:
+                if obj is None:
+                    obj = start_obj() if prev_content is None else self._materialize(prev, prev_content)
+                in_file = error_file if prev_content is None else f"<{prev}>"
+                isolate = user_text and start == "llir" and ext == "ptx"
+                entry, obj = self._call_stage(ext, table[ext], obj, metadata, in_file, prev, isolate)
+                self.cache.put(key, entry)
+                times.append(StageTime(ext, entry.info["ms"], False))
+            else:
+                metadata.update(entry.metadata)
+                times.append(StageTime(ext, entry.info["ms"], True))
+                obj = None
+            if entry.info.get("log"):
+                log.append(entry.info["log"])
+            resources.update(entry.info.get("resources", {}))
+            levels[ext] = entry.output
+            prev, prev_content = ext, entry.output
+            key = digest(ext, entry.output)  # the next stage is keyed on this exact text, nothing else
+        if start == "cubin":
+            cubin = start_obj()
+            self._check_cubin(cubin, metadata, error_file)
+            resources.update(_cubin_resources(cubin))
+        result = CompileResult(name=metadata.get("name", ""), target=compat.target_str(self.target), start=start,
+                               levels=levels, metadata={}, stages=times, resources=resources,
+                               log="\n".join(log))
+        if with_sass:
+            self.add_sass(result, levels.get("cubin", start_obj() if start == "cubin" else None))
+        metadata["hash"] = key
+        result.metadata = _jsonable(metadata)
+        return result
+
+    def _call_stage(self, ext: str, stage, obj: Any, metadata: dict, file: str, prev: str,
+                    isolate: bool) -> tuple[Entry, Any]:
+        """Run one stage; returns its cache entry and its live output (the next stage's input)."""
+        compat.prepare_stage(ext)
+        before = dict(metadata)
+        t0 = time.perf_counter()
+        output_text = ""
+        buf = None
+        try:
+            if isolate:
+                def child():
+                    return stage(obj, metadata), metadata
+                (out, new_meta), output_text = run_isolated(child)
+                metadata.update(new_meta)
+            else:
+                with _ptxas_log(ext == "cubin"), captured_output() as buf:
+                    out = stage(obj, metadata)
+                output_text = buf.getvalue()
+        except WorkbenchError:
+            raise
+        except ChildDied as e:
+            raise self._diagnose(e, e.output, file, prev) from None
+        except ChildRaised as e:
+            raise self._diagnose(e.exc or e, e.output + e.formatted, file, prev) from None
+        except Exception as e:  # noqa: BLE001 - a stage failing on the user's input
+            raise self._diagnose(e, buf.getvalue() if buf is not None else "", file, prev) from None
+        ms = (time.perf_counter() - t0) * 1000
+        live = out
+        text: str | bytes = out if isinstance(out, (bytes, str)) else str(out)
+        delta = {k: v for k, v in metadata.items() if k not in before or before[k] != v}
+        info: dict[str, Any] = {"ms": ms, "log": _interesting(output_text or "")}
+        if ext == "cubin":
+            info["resources"] = md.ptxas_resources(output_text or "")
+        return Entry(text, _jsonable(delta), info), live
+
+    def add_sass(self, result: CompileResult, cubin: bytes | None) -> None:
+        """Disassemble (cached by the cubin's bytes). nvdisasm takes ~0.4 s even for a tiny
+        kernel, so the edit loop calls this after the launch, not before."""
+        if cubin is None:
+            return
+        key = digest(self._salt, "sass", cubin)
+        entry = self.cache.get(key)
+        cached = entry is not None
+        if entry is None:
+            t0 = time.perf_counter()
+            sass = disassemble(cubin, compat.nvidia_tool("nvdisasm"))
+            entry = Entry(sass.text, {}, {"ms": (time.perf_counter() - t0) * 1000,
+                                          "lines": {str(k): list(v) for k, v in sass.lines.items()}})
+            self.cache.put(key, entry)
+        result.levels["sass"] = entry.output
+        result.sass_lines = {int(k): (v[0], int(v[1])) for k, v in entry.info["lines"].items()}
+        result.stages.append(StageTime("sass", entry.info["ms"], cached))
+
+    def _check_cubin(self, cubin: bytes, metadata: dict, file: str) -> None:
+        info = read_cubin(cubin, file)
+        name = metadata.get("name")
+        if not name:
+            raise WorkbenchError.at(file, "the metadata does not name the kernel (key 'name')")
+        if name not in info.functions:
+            raise WorkbenchError.at(file, f"the cubin holds kernel(s) {', '.join(info.functions) or 'none'}, "
+                                          f"but its metadata names {name!r}")
+        if info.arch != self.target.arch:
+            raise WorkbenchError.at(file, f"the cubin is for sm_{info.arch}, but the target is "
+                                          f"{compat.target_str(self.target)}")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _option_fields(self) -> set[str]:
+        opts = self.backend.parse_options({})
+        return set(vars(opts))
+
+    def _options_hash(self, options) -> str:
+        rep = repr(sorted(vars(options).items()))
+        h = self._option_hashes.get(rep)
+        if h is None:
+            h = self._option_hashes[rep] = digest(rep)
+        return h
+
+    def _initial_metadata(self, options, base: dict[str, Any] | None = None) -> dict[str, Any]:
+        metadata = dict(base or {})
+        metadata.pop("workbench", None)
+        metadata.update({"hash": "", "target": self.target, **vars(options),
+                         "triton_version": compat.triton.__version__})
+        return metadata
+
+    def _check_target(self, level: str, facts: dict, file: str) -> None:
+        stated = facts.get("target") or (f"cuda:{facts['arch']}" if "arch" in facts else None)
+        if stated and compat.parse_target(stated).arch != self.target.arch:
+            raise WorkbenchError.at(file, f"this {level.upper()} is for {stated}, but the target is "
+                                          f"{compat.target_str(self.target)} (pass --target {stated})",
+                                    _line_of(file, "ttg.target" if level == "ttgir" else ".target"))
+
+    def _parse_mlir(self, content: str | bytes, file: str):
+        context = compat.new_context(self.backend)
+        path, tmp = file, None
+        if not os.path.exists(file) or Path(file).read_text() != content:
+            fd, tmp = tempfile.mkstemp(suffix=Path(file).suffix or ".mlir")
+            with os.fdopen(fd, "w") as f:
+                f.write(content)
+            path = tmp
+        try:
+            with captured_output() as buf:
+                try:
+                    module = compat.parse_mlir_file(path, context)
+                except Exception:
+                    module = None
+            if module is None:
+                diags = [Diagnostic(file if d.file == path else d.file, d.line, d.col, d.message, d.severity)
+                         for d in parse_mlir_diagnostics(buf.getvalue(), file)]
+                raise WorkbenchError(diags or [Diagnostic(file, None, None, "MLIR parse failed")], buf.getvalue())
+            return module
+        finally:
+            if tmp:
+                os.unlink(tmp)
+
+    def _ttgir_metadata(self, content: str, file: str) -> dict[str, Any]:
+        module = self._parse_mlir(content, file)
+        meta = compat.tensordesc_meta(module)
+        return {"tensordesc_meta": meta} if meta is not None else {}
+
+    def _materialize(self, level: str, content: str | bytes):
+        if level in MLIR_LEVELS:
+            return self._parse_mlir(content, f"<{level}>")
+        return content
+
+    def _diagnose(self, exc: BaseException, output: str, file: str, level: str) -> WorkbenchError:
+        if isinstance(exc, WorkbenchError):
+            return exc
+        diags: list[Diagnostic] = []
+        name = type(exc).__name__
+        if name == "PTXASError" or "ptxas" in output:
+            diags = parse_ptxas_log(str(exc) + "\n" + output, file)
+        if not diags and "LLVM ERROR" in output:
+            diags = parse_llvm_error(output, file)
+        if not diags and name == "CompilationError":
+            diags = [_python_diagnostic(exc)]
+        if not diags:
+            diags = [d for d in parse_mlir_diagnostics(output, file) if d.severity == "error"]
+            diags = [Diagnostic(file if d.file.startswith("<") else d.file, d.line, d.col, d.message)
+                     for d in diags]
+        if not diags:
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+            diags = [Diagnostic(file, None, None, f"{name}: {msg}")]
+        return WorkbenchError(diags, output)
+
+
+def python_location(fn: Any) -> dict[str, Any] | None:
+    try:
+        target = getattr(fn, "fn", fn)
+        lines, first = inspect.getsourcelines(target)
+        return {"file": os.path.abspath(inspect.getsourcefile(target)), "first_line": first,
+                "last_line": first + len(lines) - 1}
+    except (OSError, TypeError):
+        return None
+
+
+def _python_diagnostic(exc: BaseException) -> Diagnostic:
+    """A front-end error (``CompilationError``) at its line in the user's file."""
+    node = getattr(exc, "node", None)
+    fn_file, line, col = "<python>", None, None
+    tb = exc.__traceback__
+    message = getattr(exc, "error_message", None) or str(exc).strip().splitlines()[-1]
+    # Triton reports lines relative to the kernel's source; the JITFunction knows where it starts.
+    src_fn = getattr(exc, "_workbench_fn", None)
+    if node is not None and hasattr(node, "lineno"):
+        line = node.lineno
+        col = getattr(node, "col_offset", None)
+        col = col + 1 if col is not None else None
+    if src_fn is not None:
+        loc = python_location(src_fn)
+        if loc and line is not None:
+            fn_file, line = loc["file"], loc["first_line"] + line - 1
+    del tb
+    return Diagnostic(fn_file, line, col, str(message))
+
+
+def _cubin_resources(cubin: bytes) -> dict[str, int]:
+    try:
+        return resource_usage(cubin, compat.nvidia_tool("cuobjdump"))
+    except OSError:
+        return {}
+
+
+def _interesting(text: str) -> str:
+    """Tool chatter worth keeping for the log pane (drops Triton's PTX echo on errors)."""
+    return text.strip()[:20000]
+
+
+class _ptxas_log:
+    """Ask the cubin stage to print ptxas's -v report (registers, spills) while it runs."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __enter__(self):
+        if self.on:
+            from triton import knobs
+            self.saved = knobs.nvidia.dump_ptxas_log
+            knobs.nvidia.dump_ptxas_log = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.on:
+            from triton import knobs
+            knobs.nvidia.dump_ptxas_log = self.saved
+        return False
+
+
+def _env_that_matters() -> dict[str, str]:
+    try:
+        from triton._C.libtriton import get_cache_invalidating_env_vars
+        return dict(get_cache_invalidating_env_vars())
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def _clean_options(options: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in options.items()
+            if k in fields and k not in md.TARGET_DERIVED and v is not None}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "__dict__") or hasattr(value, "__dataclass_fields__"):
+        return _jsonable(vars(value))
+    return str(value)
+
+
+def _line_of(file: str, needle: str) -> int | None:
+    try:
+        for i, row in enumerate(Path(file).read_text().splitlines(), 1):
+            if needle in row:
+                return i
+    except OSError:
+        pass
+    return None
