@@ -109,7 +109,7 @@ def _compile_script(args, script: Path) -> int:
     mode = "interpret" if args.interpret else "auto"
     capture = run_script(script, script_args, target=_short_target(compiler), mode=mode)
     specs = capture.select(args.kernel)
-    if capture.error is not None and (capture.error.severity == "error" or not specs):
+    if capture.error is not None:
         print(str(capture.error), file=sys.stderr)
     for note in capture.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -146,7 +146,8 @@ def _compile_script(args, script: Path) -> int:
         print()
     else:
         _print_table(rows, compiler_target(compiler))
-        print(f"levels written under {out_root}")
+        if rows:
+            print(f"levels written under {out_root}")
     return EXIT_USAGE_OR_INPUT if failures else EXIT_OK
 
 

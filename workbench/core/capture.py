@@ -183,7 +183,9 @@ class _Recorder:
     def on_launch(self, fn, args, kwargs, grid, warmup, kernel) -> None:
         spec = self._get("pending")
         self._set("pending", None)
-        if spec is None and kernel is not None:
+        if spec is not None and kernel is not None:
+            self.by_kernel[id(kernel)] = spec
+        elif spec is None and kernel is not None:
             spec = self.by_kernel.get(id(kernel)) or self._spec_from_kernel(fn, kernel)
         if spec is None or warmup:
             return
@@ -236,7 +238,10 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False) -> 
     JITFunction = compat.jit_function_class()
     Autotuner = compat.autotuner_class()
     rec = _Recorder(capture, compile_only, interpret)
-    orig_run, orig_compile = JITFunction.run, JITFunction._do_compile
+    split = compat.has_do_compile()
+    orig_run = JITFunction.run
+    orig_compile = JITFunction._do_compile if split else None
+    orig_call_hook = JITFunction._call_hook
     orig_tuner_run, orig_bench = Autotuner.run, Autotuner._bench
 
     def run(self, *args, grid, warmup, **kwargs):
@@ -248,13 +253,21 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False) -> 
         return kernel
 
     def _do_compile(self, key, signature, device, constexprs, options, attrs, warmup):
-        spec = rec.on_compile(self, signature, constexprs, options, attrs)
+        rec.on_compile(self, signature, constexprs, options, attrs)
         if rec.compile_only:
             return None
-        kernel = orig_compile(self, key, signature, device, constexprs, options, attrs, warmup)
-        if kernel is not None:
-            rec.by_kernel[id(kernel)] = spec
-        return kernel
+        return orig_compile(self, key, signature, device, constexprs, options, attrs, warmup)
+
+    # Triton 3.4 compiles inside run(); the one way in is the jit_cache_hook check before it,
+    # made through _call_hook. A hook of ours marks that call.
+    def cache_hook(*args, **kwargs):
+        return None
+
+    def _call_hook(self, hook, key, signature, device, constants, options, configs, is_warmup, *rest):
+        if hook is cache_hook:
+            rec.on_compile(self, signature, constants, options, configs[0])
+            return True if rec.compile_only else None
+        return orig_call_hook(self, hook, key, signature, device, constants, options, configs, is_warmup, *rest)
 
     def tuner_run(self, *args, **kwargs):
         saved = rec._get("tuner")
@@ -281,14 +294,25 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False) -> 
         else contextlib.nullcontext()
     from triton import knobs
     saved_interpret = knobs.runtime.__dict__.get("interpret", None)
+    saved_cache_hook = knobs.runtime.jit_cache_hook
     with driver_cm:
-        JITFunction.run, JITFunction._do_compile = run, _do_compile
+        JITFunction.run = run
+        if split:
+            JITFunction._do_compile = _do_compile
+        else:
+            JITFunction._call_hook = _call_hook
+            knobs.runtime.jit_cache_hook = cache_hook
         Autotuner.run, Autotuner._bench = tuner_run, bench
         compat.set_interpret(False)  # scripts that default to the interpreter on CPU still get JITFunctions
         try:
             yield rec
         finally:
-            JITFunction.run, JITFunction._do_compile = orig_run, orig_compile
+            JITFunction.run = orig_run
+            if split:
+                JITFunction._do_compile = orig_compile
+            else:
+                JITFunction._call_hook = orig_call_hook
+                knobs.runtime.jit_cache_hook = saved_cache_hook
             Autotuner.run, Autotuner._bench = orig_tuner_run, orig_bench
             if saved_interpret is None:
                 knobs.runtime.__dict__.pop("interpret", None)
@@ -313,8 +337,22 @@ def _interpret(rec: _Recorder, fn, args, kwargs, grid) -> None:
 
     names = set(fn.arg_names)
     kw = {k: v for k, v in kwargs.items() if k in names}
+    def call(self, *a, **k):  # a helper called from inside an interpreted kernel
+        interp = interpreted(self)
+        try:
+            from triton.runtime.interpreter import _patch_lang
+        except ImportError:  # pragma: no cover - other versions
+            return interp(*a, **k)
+        # InterpretedFunction.__call__ patches triton.language and never restores it, which
+        # breaks every later real compile in this process: patch in a scope and restore.
+        scope = _patch_lang(interp.fn)
+        try:
+            return interp.rewrite()(*a, **k)
+        finally:
+            scope.restore()
+
     saved_call = JITFunction.__call__
-    JITFunction.__call__ = lambda self, *a, **k: interpreted(self)(*a, **k)
+    JITFunction.__call__ = call
     try:
         interpreted(fn).run(*args, grid=grid, warmup=False, **kw)
     finally:
@@ -361,6 +399,9 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
     if mode == "compile-only" and capture.specs:
         capture.notes.append("no GPU: kernels were compiled, not launched; outputs the script computed "
                              "after its launches are not real")
+        if capture.error is not None:
+            capture.notes.append("the script stopped early, so later launches may be missing: --interpret runs "
+                                 "the kernels in Triton's interpreter and lets the script's own checks pass")
     if any(s.autotune and not s.autotune.get("timed") for s in capture.specs):
         capture.notes.append("no GPU: autotune configs were not timed; the first config is marked chosen")
     return capture

@@ -108,7 +108,12 @@ def prepare_stage(ext: str) -> None:
 def make_ir(src: ASTSource, target: GPUTarget, options, backend, context):
     codegen_fns = backend.get_codegen_implementation(options)
     module_map = backend.get_module_map()
-    return src.make_ir(target, options, codegen_fns, module_map, context)
+    # Code generation may ask the active driver for the target (TMA support checks; 3.4's
+    # Gluon front end always does): let it see the target being compiled for.
+    with compile_only_driver(target):
+        if VERSION < (3, 5, 0):
+            return src.make_ir(options, codegen_fns, module_map, context)
+        return src.make_ir(target, options, codegen_fns, module_map, context)
 
 
 def parse_mlir_file(path: str | Path, context) -> Any:
@@ -210,9 +215,22 @@ def current_gpu_target() -> GPUTarget | None:
 @contextlib.contextmanager
 def compile_only_driver(target: GPUTarget) -> Iterator[None]:
     from triton.runtime.driver import driver
-    saved = driver._active
+    # 3.5+ keep the driver in `_active` and rebuild the real one in reset_active() (which
+    # raises on a machine with no GPU); 3.4 keeps a lazy proxy in `active`.
+    attr = "_active" if hasattr(driver, "_active") else "active"
+    saved = getattr(driver, attr)
     driver.set_active(_CompileOnlyDriver(target))
     try:
         yield
     finally:
-        driver._active = saved
+        setattr(driver, attr, saved)
+
+
+def has_do_compile() -> bool:
+    """3.5+ split the compile step out of ``JITFunction.run`` into ``_do_compile``."""
+    return hasattr(jit_function_class(), "_do_compile")
+
+
+def knob_supported(group: str, name: str) -> bool:
+    from triton import knobs
+    return hasattr(type(getattr(knobs, group)), name) or hasattr(getattr(knobs, group), name)

@@ -87,6 +87,8 @@ def run_isolated(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any
     if pid == 0:  # child
         code = 0
         try:
+            import faulthandler
+            faulthandler.disable()  # LLVM's fatal errors abort(); that is the expected way out here
             os.close(read_fd)
             os.dup2(out_file.fileno(), 1)
             os.dup2(out_file.fileno(), 2)

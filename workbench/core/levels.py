@@ -11,7 +11,7 @@ LEVELS = ("python",) + IR_LEVELS + ("sass",)
 BINARY_LEVELS = frozenset({"cubin"})
 TEXT_LEVELS = tuple(level for level in LEVELS if level not in BINARY_LEVELS)
 
-SUFFIX = {"python": ".py", "ttir": ".ttir", "ttgir": ".ttgir", "llir": ".llir", "ptx": ".ptx",
+SUFFIX = {"python": ".py", "glir": ".glir", "ttir": ".ttir", "ttgir": ".ttgir", "llir": ".llir", "ptx": ".ptx",
           "cubin": ".cubin", "sass": ".sass"}
 
 

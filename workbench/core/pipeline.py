@@ -129,7 +129,8 @@ class Compiler:
             return compat.make_ir(src, self.target, options, self.backend, context)
 
         result = self._run("python", start_key, front_end, options, language, metadata,
-                           error_file=py["file"] if py else "<python>", user_text=False, with_sass=with_sass)
+                           error_file=py["file"] if py else "<python>", user_text=False, with_sass=with_sass,
+                           python_fn=fn)
         result.python = py
         if py:
             result.levels = {"python": Path(py["file"]).read_text(), **result.levels}
@@ -166,11 +167,18 @@ class Compiler:
             if key in facts:
                 metadata[key] = facts[key]
         if level in ("ttir", "ttgir"):
-            start_obj = lambda: self._parse_mlir(content, file)  # noqa: E731
+            def start_obj():
+                module = self._parse_mlir(content, file)
+                if level == "ttgir":
+                    # make_ttgir would have described the TMA descriptors; parsed only when the
+                    # next stage really runs, and then cached with it
+                    meta = compat.tensordesc_meta(module)
+                    if meta is not None:
+                        metadata["tensordesc_meta"] = meta
+                return module
         else:
-            start_obj = lambda: content  # noqa: E731
-        if level == "ttgir":
-            metadata.update(self._ttgir_metadata(content, file))
+            def start_obj():
+                return content
         start_key = digest(level, content)
         result = self._run(level, start_key, start_obj, options, compat.Language.TRITON, metadata,
                            error_file=file, user_text=True, with_sass=with_sass)
@@ -180,7 +188,7 @@ class Compiler:
     # -- the loop -----------------------------------------------------------------------
 
     def _run(self, start: str, start_key: str, start_obj, options, language, metadata: dict,
-             error_file: str, user_text: bool, with_sass: bool) -> CompileResult:
+             error_file: str, user_text: bool, with_sass: bool, python_fn: Any = None) -> CompileResult:
         table = compat.stage_table(self.backend, options, language)
         order = list(table)
         todo = order if start == "python" else order[order.index(start) + 1:]
@@ -197,11 +205,13 @@ class Compiler:
             key = digest(self._salt, opt_hash, ext, key)
             entry = self.cache.get(key)
             if entry is None:
+                before = dict(metadata)
                 if obj is None:
-                    obj = start_obj() if prev_content is None else self._materialize(prev, prev_content)
+                    obj = self._start(start_obj, error_file, python_fn) if prev_content is None \
+                        else self._materialize(prev, prev_content)
                 in_file = error_file if prev_content is None else f"<{prev}>"
                 isolate = user_text and start == "llir" and ext == "ptx"
-                entry, obj = self._call_stage(ext, table[ext], obj, metadata, in_file, prev, isolate)
+                entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate)
                 self.cache.put(key, entry)
                 times.append(StageTime(ext, entry.info["ms"], False))
             else:
@@ -227,11 +237,21 @@ class Compiler:
         result.metadata = _jsonable(metadata)
         return result
 
-    def _call_stage(self, ext: str, stage, obj: Any, metadata: dict, file: str, prev: str,
+    def _start(self, start_obj, file: str, python_fn: Any):
+        """The first stage's input: the front end's module, or the parsed start file."""
+        buf = None
+        try:
+            with captured_output() as buf:
+                return start_obj()
+        except WorkbenchError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the user's kernel failed to compile
+            raise self._diagnose(e, buf.getvalue() if buf is not None else "", file, "python", python_fn) from None
+
+    def _call_stage(self, ext: str, stage, obj: Any, metadata: dict, before: dict, file: str, prev: str,
                     isolate: bool) -> tuple[Entry, Any]:
         """Run one stage; returns its cache entry and its live output (the next stage's input)."""
         compat.prepare_stage(ext)
-        before = dict(metadata)
         t0 = time.perf_counter()
         output_text = ""
         buf = None
@@ -259,7 +279,7 @@ class Compiler:
         delta = {k: v for k, v in metadata.items() if k not in before or before[k] != v}
         info: dict[str, Any] = {"ms": ms, "log": _interesting(output_text or "")}
         if ext == "cubin":
-            info["resources"] = md.ptxas_resources(output_text or "")
+            info["resources"] = md.ptxas_resources(output_text or "") or _cubin_resources(out)
         return Entry(text, _jsonable(delta), info), live
 
     def add_sass(self, result: CompileResult, cubin: bytes | None) -> None:
@@ -342,17 +362,13 @@ class Compiler:
             if tmp:
                 os.unlink(tmp)
 
-    def _ttgir_metadata(self, content: str, file: str) -> dict[str, Any]:
-        module = self._parse_mlir(content, file)
-        meta = compat.tensordesc_meta(module)
-        return {"tensordesc_meta": meta} if meta is not None else {}
-
     def _materialize(self, level: str, content: str | bytes):
         if level in MLIR_LEVELS:
             return self._parse_mlir(content, f"<{level}>")
         return content
 
-    def _diagnose(self, exc: BaseException, output: str, file: str, level: str) -> WorkbenchError:
+    def _diagnose(self, exc: BaseException, output: str, file: str, level: str,
+                  python_fn: Any = None) -> WorkbenchError:
         if isinstance(exc, WorkbenchError):
             return exc
         diags: list[Diagnostic] = []
@@ -361,8 +377,8 @@ class Compiler:
             diags = parse_ptxas_log(str(exc) + "\n" + output, file)
         if not diags and "LLVM ERROR" in output:
             diags = parse_llvm_error(output, file)
-        if not diags and name == "CompilationError":
-            diags = [_python_diagnostic(exc)]
+        if not diags and _is_front_end_error(exc):
+            diags = [_python_diagnostic(exc, python_fn, file)]
         if not diags:
             diags = [d for d in parse_mlir_diagnostics(output, file) if d.severity == "error"]
             diags = [Diagnostic(file if d.file.startswith("<") else d.file, d.line, d.col, d.message)
@@ -374,33 +390,42 @@ class Compiler:
 
 
 def python_location(fn: Any) -> dict[str, Any] | None:
+    """Where a kernel's source is: file, first line (decorators included), last line, and
+    the ``def`` line, which Triton's front-end line numbers count from."""
     try:
         target = getattr(fn, "fn", fn)
         lines, first = inspect.getsourcelines(target)
-        return {"file": os.path.abspath(inspect.getsourcefile(target)), "first_line": first,
-                "last_line": first + len(lines) - 1}
     except (OSError, TypeError):
         return None
+    def_offset = next((i for i, row in enumerate(lines) if row.lstrip().startswith("def ")), 0)
+    return {"file": os.path.abspath(inspect.getsourcefile(target)), "first_line": first,
+            "last_line": first + len(lines) - 1, "def_line": first + def_offset}
 
 
-def _python_diagnostic(exc: BaseException) -> Diagnostic:
-    """A front-end error (``CompilationError``) at its line in the user's file."""
+def _is_front_end_error(exc: BaseException) -> bool:
+    return any(cls.__name__ == "CompilationError" for cls in type(exc).__mro__)
+
+
+def _python_diagnostic(exc: BaseException, fn: Any, file: str) -> Diagnostic:
+    """A front-end error (``CompilationError``) at its line in the user's file.
+
+    Triton numbers lines from the ``def`` of the function being compiled; when that is a
+    helper the kernel calls, its own source is found among the kernel's module globals.
+    """
     node = getattr(exc, "node", None)
-    fn_file, line, col = "<python>", None, None
-    tb = exc.__traceback__
-    message = getattr(exc, "error_message", None) or str(exc).strip().splitlines()[-1]
-    # Triton reports lines relative to the kernel's source; the JITFunction knows where it starts.
-    src_fn = getattr(exc, "_workbench_fn", None)
-    if node is not None and hasattr(node, "lineno"):
-        line = node.lineno
-        col = getattr(node, "col_offset", None)
-        col = col + 1 if col is not None else None
-    if src_fn is not None:
-        loc = python_location(src_fn)
-        if loc and line is not None:
-            fn_file, line = loc["file"], loc["first_line"] + line - 1
-    del tb
-    return Diagnostic(fn_file, line, col, str(message))
+    rel = getattr(node, "lineno", None)
+    col = getattr(node, "col_offset", None)
+    message = str(getattr(exc, "error_message", None) or str(exc).strip().splitlines()[-1])
+    loc = python_location(fn) if fn is not None else None
+    src = getattr(exc, "src", None)
+    if src is not None and fn is not None and getattr(fn, "src", None) != src:
+        for value in vars(inspect.getmodule(getattr(fn, "fn", fn)) or object()).values():
+            if getattr(value, "src", None) == src:
+                loc = python_location(value) or loc
+                break
+    if loc is None or rel is None:
+        return Diagnostic(file, None, None, message)
+    return Diagnostic(loc["file"], loc["def_line"] + rel - 1, col + 1 if col is not None else None, message)
 
 
 def _cubin_resources(cubin: bytes) -> dict[str, int]:
@@ -422,6 +447,7 @@ class _ptxas_log:
         self.on = on
 
     def __enter__(self):
+        self.on = self.on and compat.knob_supported("nvidia", "dump_ptxas_log")  # 3.5+
         if self.on:
             from triton import knobs
             self.saved = knobs.nvidia.dump_ptxas_log

@@ -1,0 +1,34 @@
+"""The process boundaries of the design: the core never imports textual; importing the
+package (as the app process does) pulls in neither torch nor triton."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+CORE_MODULES = ["workbench.core." + m for m in
+                ("levels", "errors", "isolate", "cache", "compat", "metadata", "cubin", "sass", "srcmap",
+                 "pipeline", "capture")]
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_the_core_imports_with_textual_absent():
+    code = ("import sys; sys.modules['textual'] = None\n"
+            + "".join(f"import {m}\n" for m in CORE_MODULES)
+            + "assert not any(k == 'textual' or k.startswith('textual.') for k in sys.modules if sys.modules[k])\n"
+            + "print('ok')")
+    proc = _run(code)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_the_package_and_cli_import_without_torch_or_triton():
+    code = ("import sys\nimport workbench, workbench.cli, workbench.core, workbench.core.levels, "
+            "workbench.core.errors\n"
+            "bad = [m for m in ('torch', 'triton') if m in sys.modules]\nprint(bad)")
+    proc = _run(code)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
