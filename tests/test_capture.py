@@ -26,7 +26,8 @@ def test_vector_add_capture_records_the_specialization_and_the_launch(captures):
     (launch,) = cap.launches
     assert launch.grid == (97, 1, 1)  # cdiv(98432, 1024)
     x = launch.args[0]
-    assert (x.kind, x.dtype, x.shape, x.strides, x.device) == ("tensor", "float32", [98432], [1], "cpu")
+    device = "cuda:0" if torch.cuda.is_available() else "cpu"  # the example picks the GPU when there is one
+    assert (x.kind, x.dtype, x.shape, x.strides, x.device) == ("tensor", "float32", [98432], [1], device)
     assert launch.args[3].value == 98432
 
 
@@ -74,6 +75,17 @@ def test_several_kernels_and_specializations_are_listed_separately(tmp_path):
     assert len({s.spec_id for s in cap.specs}) == 4
 
 
+def _interpreter_works() -> bool:
+    import numpy
+    import triton
+    # Triton 3.6's interpreter breaks on numpy 2.4+ (triton-lang/triton#9171); requirements pin 2.3
+    return not (triton.__version__.startswith("3.6") and tuple(map(int, numpy.__version__.split(".")[:2])) >= (2, 4))
+
+
+needs_interpreter = pytest.mark.skipif(not _interpreter_works(), reason="Triton 3.6's interpreter needs numpy < 2.4")
+
+
+@needs_interpreter
 def test_interpret_mode_runs_the_kernels_so_the_script_sees_real_outputs(captures):
     cap = captures("matmul", mode="interpret")
     assert cap.error is None, cap.error  # the script's own assert_close passed

@@ -97,8 +97,8 @@ def parse_llvm_error(text: str, file: str) -> list[Diagnostic]:
     return out
 
 
-_PTXAS = re.compile(r"^ptxas\s+(?P<file>[^,]+), line (?P<line>\d+); (?P<sev>error|warning)\s*:\s*(?P<msg>.*)$")
-_PTXAS_FATAL = re.compile(r"^ptxas fatal\s*:\s*(?P<msg>.*)$")
+_PTXAS = re.compile(r"^ptxas(?:-\w+)?\s+(?P<file>[^,]+), line (?P<line>\d+); (?P<sev>error|warning)\s*:\s*(?P<msg>.*)$")
+_PTXAS_FATAL = re.compile(r"^ptxas(?:-\w+)? fatal\s*:\s*(?P<msg>.*)$")
 
 
 def parse_ptxas_log(text: str, file: str) -> list[Diagnostic]:

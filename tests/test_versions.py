@@ -1,0 +1,44 @@
+"""The compile paths from every level, under each supported Triton release.
+
+The releases are unpacked side by side into .triton-versions/<version> (``make versions``; CI
+does it). Each runs in its own process: one Python process holds one Triton.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+VERSIONS = ["3.4.0", "3.5.1", "3.6.0", "3.7.1", "3.8.0", "3.9.0"]
+VERSIONS_DIR = ROOT / ".triton-versions"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_compile_paths_under_triton(version):
+    folder = VERSIONS_DIR / version
+    if not (folder / "triton").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{folder} is missing: `make versions` installs it")
+        pytest.skip(f"Triton {version} not unpacked in {folder} (run `make versions`)")
+    env = dict(os.environ, PYTHONPATH=f"{folder}{os.pathsep}{ROOT}")
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "version_check.py")], capture_output=True, text=True,
+                          env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["version"] == version
+    cases = report["cases"]
+    expected_examples = {"vector_add", "matmul", "matmul_tma"} | ({"gluon_vector_add"} if version >= "3.5" else set())
+    assert {key.split("/")[0] for key in cases} == expected_examples
+    for key, case in cases.items():
+        assert case["sass"] and case["name"], key
+        restarts = {k: v for k, v in case.items() if k.startswith("from_")}
+        assert len(restarts) >= 4 and all(restarts.values()), (key, restarts)
+        broken = {k: v for k, v in case.items() if k.startswith("broken_")}
+        assert all(v is True for v in broken.values()), (key, broken)
+    assert sum(1 for key in cases if key.startswith("vector_add/")) == 2
