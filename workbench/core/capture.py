@@ -101,6 +101,53 @@ class Launch:
 
 
 @dataclass
+class Snapshot:
+    """A launch's tensor arguments before and after it ran: replays start from ``before``
+    (fresh copies each time) and are checked against ``after``."""
+
+    spec_id: str
+    args: tuple = ()      # positional arguments as launched (tensors replaced by their index in before)
+    kwargs: dict = field(default_factory=dict)
+    grid: Any = None
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def written(self) -> list[str]:
+        """Tensors the launch changed: its outputs."""
+        return [name for name, t in self.before.items() if not _same(t, self.after[name])]
+
+    def fresh_args(self) -> tuple[tuple, dict]:
+        """The launch's arguments, with new copies of every tensor's contents before the launch."""
+        copies = {name: t.clone() for name, t in self.before.items()}
+        fill = lambda v: v.rebuild(copies[v.name]) if isinstance(v, _TensorSlot) else v  # noqa: E731
+        return tuple(fill(a) for a in self.args), {k: fill(v) for k, v in self.kwargs.items()}, copies
+
+
+@dataclass(frozen=True)
+class _TensorSlot:
+    """Where a tensor (or a tensor descriptor over one) goes in a replay's arguments."""
+
+    name: str
+    descriptor: Any = None  # the captured TensorDescriptor, whose base is swapped for the copy
+
+    def rebuild(self, tensor):
+        if self.descriptor is None:
+            return tensor
+        import dataclasses
+        return dataclasses.replace(self.descriptor, base=tensor)
+
+
+def _same(a, b) -> bool:
+    import torch
+    if a.shape != b.shape:
+        return False
+    if a.dtype.is_floating_point:
+        return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
+    return bool(torch.equal(a, b))
+
+
+@dataclass
 class Capture:
     script: str
     mode: str  # gpu | compile-only | interpret
@@ -109,6 +156,7 @@ class Capture:
     launches: list[Launch] = field(default_factory=list)
     error: Diagnostic | None = None  # the script raised (before, between or after its launches)
     notes: list[str] = field(default_factory=list)
+    snapshots: dict[str, Snapshot] = field(default_factory=dict, repr=False)  # spec_id -> first launch
 
     def spec(self, spec_id: str) -> KernelSpec:
         for s in self.specs:
@@ -133,8 +181,12 @@ class Capture:
 # -- the recorder --------------------------------------------------------------------------
 
 class _Recorder:
-    def __init__(self, capture: Capture, compile_only: bool, interpret: bool) -> None:
+    def __init__(self, capture: Capture, compile_only: bool, interpret: bool,
+                 snapshot_limit: int = 0) -> None:
         self.capture = capture
+        self.snapshot_limit = snapshot_limit
+        self.snapshot_bytes = 0
+        self.skipped_snapshots: dict[str, int] = {}
         self.compile_only = compile_only
         self.interpret = interpret
         self.local = threading.local()
@@ -211,6 +263,22 @@ class _Recorder:
             self.capture.launches.append(Launch(spec.spec_id, _grid(grid, bound), _describe_args(fn, bound),
                                                 autotune_bench=bool(bench)))
 
+    def keep_snapshot(self, spec, fn, args, kwargs, grid, before: dict) -> None:
+        size = sum(t.numel() * t.element_size() for t in before.values()) * 2
+        if self.snapshot_bytes + size > self.snapshot_limit:
+            self.skipped_snapshots[spec.kernel] = self.skipped_snapshots.get(spec.kernel, 0) + size
+            return
+        self.snapshot_bytes += size
+        after = {name: t.detach().clone() for name, t in _tensor_args(fn, args, kwargs, clone=False).items()}
+        names = {id(v): k for k, v in _bind(fn, args, kwargs).items() if k in before}
+
+        def slot(v):
+            if id(v) not in names:
+                return v
+            return _TensorSlot(names[id(v)], v if _is_descriptor(v) else None)
+        self.capture.snapshots[spec.spec_id] = Snapshot(
+            spec.spec_id, tuple(slot(a) for a in args), {k: slot(v) for k, v in kwargs.items()}, grid, before, after)
+
     def _spec_from_kernel(self, fn, kernel) -> KernelSpec | None:
         """A launch that hit Triton's in-memory cache: read the spec back off the kernel."""
         if hasattr(kernel, "result"):
@@ -233,11 +301,12 @@ _TARGET_DERIVED = frozenset({"arch", "supported_fp8_dtypes", "deprecated_fp8_dot
 
 
 @contextlib.contextmanager
-def recording(capture: Capture, compile_only: bool, interpret: bool = False) -> Iterator[_Recorder]:
+def recording(capture: Capture, compile_only: bool, interpret: bool = False, snapshot_limit: int = 0,
+              fake_driver: bool | None = None) -> Iterator[_Recorder]:
     """Wrap Triton's launch path for the length of the block."""
     JITFunction = compat.jit_function_class()
     Autotuner = compat.autotuner_class()
-    rec = _Recorder(capture, compile_only, interpret)
+    rec = _Recorder(capture, compile_only, interpret, snapshot_limit)
     split = compat.has_do_compile()
     orig_run = JITFunction.run
     orig_compile = JITFunction._do_compile if split else None
@@ -246,10 +315,17 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False) -> 
 
     def run(self, *args, grid, warmup, **kwargs):
         rec._set("pending", None)
+        runs = not warmup and (not rec.compile_only or rec.interpret) and rec.snapshot_limit > 0 \
+            and rec._get("bench") is None
+        before = _tensor_args(self, args, kwargs) if runs else None
         kernel = orig_run(self, *args, grid=grid, warmup=warmup, **kwargs)
-        rec.on_launch(self, args, kwargs, grid, warmup, kernel)
         if kernel is None and rec.interpret and not warmup:
             _interpret(rec, self, args, kwargs, grid)
+        spec = rec._get("pending")
+        rec.on_launch(self, args, kwargs, grid, warmup, kernel)
+        spec = spec or (rec.by_kernel.get(id(kernel)) if kernel is not None else None)
+        if before is not None and spec is not None and spec.spec_id not in rec.capture.snapshots:
+            rec.keep_snapshot(spec, self, args, kwargs, grid, before)
         return kernel
 
     def _do_compile(self, key, signature, device, constexprs, options, attrs, warmup):
@@ -290,7 +366,8 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False) -> 
         finally:
             rec._set("bench", None)
 
-    driver_cm = compat.compile_only_driver(compat.parse_target(capture.target)) if compile_only \
+    fake = compile_only if fake_driver is None else fake_driver
+    driver_cm = compat.compile_only_driver(compat.parse_target(capture.target)) if fake \
         else contextlib.nullcontext()
     from triton import knobs
     saved_interpret = knobs.runtime.__dict__.get("interpret", None)
@@ -359,8 +436,11 @@ def _interpret(rec: _Recorder, fn, args, kwargs, grid) -> None:
         JITFunction.__call__ = saved_call
 
 
+DEFAULT_SNAPSHOT_LIMIT = 1 << 30  # bytes of input/output copies kept per capture
+
+
 def run_script(script: str | Path, argv: list[str] | None = None, target: str | None = None,
-               mode: str = "auto") -> Capture:
+               mode: str = "auto", snapshot_limit: int = 0) -> Capture:
     """Run ``script`` as ``__main__`` and return what it launched.
 
     ``mode``: ``auto`` (launch on the GPU if there is one, else compile only), ``gpu``,
@@ -383,8 +463,8 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
     sys.argv = [str(script), *(argv or [])]
     sys.path.insert(0, str(script.parent))
     try:
-        with recording(capture, compile_only=compile_only, interpret=mode == "interpret"), \
-                contextlib.redirect_stdout(sys.stderr):
+        with recording(capture, compile_only=compile_only, interpret=mode == "interpret",
+                       snapshot_limit=snapshot_limit) as rec, contextlib.redirect_stdout(sys.stderr):
             try:
                 runpy.run_path(str(script), run_name="__main__")
             except SystemExit as e:
@@ -402,6 +482,9 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
         if capture.error is not None:
             capture.notes.append("the script stopped early, so later launches may be missing: --interpret runs "
                                  "the kernels in Triton's interpreter and lets the script's own checks pass")
+    for kernel, size in rec.skipped_snapshots.items():
+        capture.notes.append(f"inputs of {kernel} were not kept: {size / 2**20:.0f} MiB over the snapshot limit "
+                             f"({snapshot_limit / 2**20:.0f} MiB)")
     if any(s.autotune and not s.autotune.get("timed") for s in capture.specs):
         capture.notes.append("no GPU: autotune configs were not timed; the first config is marked chosen")
     return capture
@@ -420,6 +503,21 @@ def _script_error(e: BaseException, script: Path, after_launches: bool, mode: st
 
 
 # -- describing arguments ------------------------------------------------------------------
+
+def _is_descriptor(value) -> bool:
+    return hasattr(value, "base") and hasattr(value, "block_shape")
+
+
+def _tensor_args(fn, args, kwargs, clone: bool = True) -> dict[str, Any]:
+    """Tensor arguments by name (for a tensor descriptor: the tensor it describes)."""
+    out = {}
+    for name, value in _bind(fn, args, kwargs).items():
+        if _is_descriptor(value):
+            value = value.base
+        if hasattr(value, "data_ptr") and hasattr(value, "clone") and hasattr(value, "dtype"):
+            out[name] = value.detach().clone() if clone else value
+    return out
+
 
 def _bind(fn, args, kwargs) -> dict[str, Any]:
     names = fn.arg_names

@@ -1,0 +1,78 @@
+"""Launch a kernel compiled from any level with a captured launch's arguments.
+
+The binary comes from a :class:`~workbench.core.pipeline.CompileResult` (any start level);
+the launcher comes from Triton's own ``CompiledKernel``, built over the files we wrote, so
+the argument packing is exactly Triton's. Arguments must specialize the way the binary was
+compiled (divisibility, values equal to 1, constexprs): otherwise the launch is refused,
+never run silently wrong.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import compat
+from .capture import Capture, KernelSpec, Snapshot, recording
+from .errors import WorkbenchError
+from .pipeline import CompileResult
+
+
+def load(result: CompileResult, spec: KernelSpec, folder: str | Path | None = None):
+    """A Triton ``CompiledKernel`` for ``result``, ready to launch."""
+    from triton.compiler.compiler import CompiledKernel
+    folder = Path(folder or tempfile.mkdtemp(prefix="workbench-launch-"))
+    paths = result.write(folder, result.name)
+    group = {f"{result.name}.json": str(paths["json"]), f"{result.name}.cubin": str(paths["cubin"])}
+    src = compat.ast_source(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs)
+    return CompiledKernel(src, group, result.metadata["hash"])
+
+
+def specialization_of(spec: KernelSpec, args: tuple, kwargs: dict, grid: Any) -> KernelSpec:
+    """The specialization Triton would compile for these arguments (nothing is compiled)."""
+    probe = Capture(script="<replay>", mode="compile-only", target="cuda:90")
+    with recording(probe, compile_only=True, fake_driver=not compat.has_gpu()):
+        spec.fn.run(*args, grid=grid, warmup=True, **kwargs)
+    if not probe.specs:
+        raise WorkbenchError.at(spec.file or "<kernel>", "could not specialize the arguments")
+    return probe.specs[0]
+
+
+def check_specialization(spec: KernelSpec, args: tuple, kwargs: dict, grid: Any) -> None:
+    got = specialization_of(spec, args, kwargs, grid)
+    if got.spec_id == spec.spec_id:
+        return
+    reasons = []
+    for what, a, b in (("signature", spec.signature, got.signature), ("constexprs", spec.constexprs, got.constexprs),
+                       ("attributes", spec.attrs, got.attrs), ("options", spec.options, got.options)):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                reasons.append(f"{what} of {key}: compiled for {a.get(key)!r}, arguments give {b.get(key)!r}")
+    raise WorkbenchError.at(spec.file or "<kernel>", "these arguments specialize differently from the compiled "
+                                                     "kernel, refusing to launch: " + "; ".join(reasons[:4]),
+                            spec.line)
+
+
+def replay(result: CompileResult, spec: KernelSpec, snapshot: Snapshot, kernel=None) -> dict[str, Any]:
+    """Launch once on fresh copies of the captured inputs; returns every tensor argument after."""
+    args, kwargs, copies = snapshot.fresh_args()
+    check_specialization(spec, args, kwargs, snapshot.grid)
+    kernel = kernel or load(result, spec)
+    bound = _bound_values(spec, args, kwargs)
+    grid = snapshot.grid(dict(zip(spec.fn.arg_names, bound))) if callable(snapshot.grid) else snapshot.grid
+    grid = tuple(grid) + (1,) * (3 - len(grid))
+    kernel[grid](*bound)
+    import torch
+    torch.cuda.synchronize()
+    return copies
+
+
+def _bound_values(spec: KernelSpec, args: tuple, kwargs: dict) -> list[Any]:
+    names = spec.fn.arg_names
+    values = dict(zip(names, args))
+    values.update({k: v for k, v in kwargs.items() if k in names})
+    for p in spec.fn.params:
+        if p.name not in values and p.has_default:
+            values[p.name] = p.default
+    return [values[n] for n in names]
