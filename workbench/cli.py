@@ -107,7 +107,7 @@ def _compile_script(args, script: Path) -> int:
     compiler = _compiler(args.target)
     script_args = args.script_args
     mode = "interpret" if args.interpret else "auto"
-    capture = run_script(script, script_args, target=_short_target(compiler), mode=mode)
+    capture = run_script(script, script_args, target=compiler_target(compiler), mode=mode)
     specs = capture.select(args.kernel)
     if capture.error is not None:
         print(str(capture.error), file=sys.stderr)
@@ -186,10 +186,6 @@ def _compile_level_file(args, path: Path) -> int:
 def compiler_target(compiler) -> str:
     from workbench.core import compat
     return compat.target_str(compiler.target)
-
-
-def _short_target(compiler) -> str:
-    return compiler_target(compiler)
 
 
 STAGE_COLUMNS = ("ttir", "ttgir", "llir", "ptx", "cubin", "sass")

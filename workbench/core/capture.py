@@ -30,6 +30,7 @@ from typing import Any, Iterator
 from . import compat
 from .cache import digest
 from .errors import Diagnostic
+from .metadata import TARGET_DERIVED
 
 MAX_LAUNCH_RECORDS_PER_SPEC = 16
 
@@ -207,7 +208,7 @@ class _Recorder:
         const = {_path_name(names, k): _json_value(v) for k, v in constexprs.items()}
         attr = {_path_name(names, k): _json_value(v) for k, v in attrs.items()}
         opts = {k: _json_value(v) for k, v in vars(options).items()
-                if k not in _TARGET_DERIVED and v is not None}
+                if k not in TARGET_DERIVED and v is not None}
         sig = {k: _json_value(v) for k, v in signature.items()}
         target_fn = getattr(fn, "fn", fn)
         try:
@@ -289,15 +290,11 @@ class _Recorder:
         backend = compat.make_backend(kernel.metadata.target)
         fields = set(vars(backend.parse_options({})))
         opts = backend.parse_options({k: v for k, v in kernel.metadata._asdict().items()
-                                      if k in fields and k not in _TARGET_DERIVED and v is not None
+                                      if k in fields and k not in TARGET_DERIVED and v is not None
                                       and not isinstance(v, list)})
         spec = self.spec_for(fn, src.signature, src.constants, opts, src.attrs)
         self.by_kernel[id(kernel)] = spec
         return spec
-
-
-_TARGET_DERIVED = frozenset({"arch", "supported_fp8_dtypes", "deprecated_fp8_dot_operand_dtypes",
-                             "max_num_imprecise_acc_default", "backend_name", "extern_libs"})
 
 
 @contextlib.contextmanager
