@@ -18,9 +18,13 @@ def _line_of(text: str, needle: str) -> int:
     return next(i for i, row in enumerate(text.splitlines(), 1) if needle in row)
 
 
-def _break(text: str, needle: str, replacement: str) -> tuple[str, int]:
+def _break(path, level: str) -> tuple[int, str]:
+    """Break the level file in place; returns the broken line and the message pattern expected."""
+    needle, replacement, pattern = BREAKS[level]
+    text = path.read_text()
     assert needle in text
-    return text.replace(needle, replacement, 1), _line_of(text, needle)
+    path.write_text(text.replace(needle, replacement, 1))
+    return _line_of(text, needle), pattern
 
 
 BREAKS = {
@@ -42,9 +46,7 @@ def level_files(compiled, tmp_path):
 @pytest.mark.parametrize("level", list(BREAKS))
 def test_a_broken_level_reports_its_line(level_files, level):
     full, paths = level_files
-    needle, replacement, pattern = BREAKS[level]
-    broken, line = _break(paths[level].read_text(), needle, replacement)
-    paths[level].write_text(broken)
+    line, pattern = _break(paths[level], level)
     with pytest.raises(WorkbenchError) as info:
         Compiler("cuda:90").compile_file(paths[level], full.metadata_json())
     diag = info.value.diagnostics[0]
@@ -56,9 +58,7 @@ def test_a_broken_level_reports_its_line(level_files, level):
 @pytest.mark.parametrize("level", list(BREAKS))
 def test_the_cli_exits_2_with_a_compiler_style_message(level_files, level):
     _, paths = level_files
-    needle, replacement, pattern = BREAKS[level]
-    broken, line = _break(paths[level].read_text(), needle, replacement)
-    paths[level].write_text(broken)
+    line, pattern = _break(paths[level], level)
     proc = run_cli("compile", str(paths[level]), "--no-sass")
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -161,7 +161,7 @@ def _compile_level_file(args, path: Path) -> int:
     target = args.target
     if target is None:  # what the level (or its metadata) says it is for
         facts = md.level_facts(level, path.read_text()) if level != "cubin" else {}
-        stated = facts.get("target") or (f"cuda:{facts['arch']}" if "arch" in facts else None)
+        stated = md.stated_target(facts)
         if stated is None and base and base.get("target"):
             from workbench.core import compat
             stated = compat.target_str(compat.target_from_json(base["target"]))

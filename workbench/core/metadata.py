@@ -73,6 +73,11 @@ def level_facts(level: str, text: str) -> dict[str, Any]:
     return fn(text) if fn else {}
 
 
+def stated_target(facts: dict[str, Any]) -> str | None:
+    """The target a level names for itself (TTGIR's ``ttg.target``, PTX's ``.target sm_NN``)."""
+    return facts.get("target") or (f"cuda:{facts['arch']}" if "arch" in facts else None)
+
+
 def to_json(metadata: dict[str, Any]) -> str:
     return json.dumps(metadata, default=vars, indent=2, sort_keys=True)
 

@@ -333,7 +333,7 @@ class Compiler:
         return metadata
 
     def _check_target(self, level: str, facts: dict, file: str) -> None:
-        stated = facts.get("target") or (f"cuda:{facts['arch']}" if "arch" in facts else None)
+        stated = md.stated_target(facts)
         if stated and compat.parse_target(stated).arch != self.target.arch:
             raise WorkbenchError.at(file, f"this {level.upper()} is for {stated}, but the target is "
                                           f"{compat.target_str(self.target)} (pass --target {stated})",
