@@ -39,7 +39,40 @@ def build_parser() -> argparse.ArgumentParser:
                         "outputs (default: compile only)")
     c.add_argument("--no-sass", action="store_true", help="skip disassembly (nvdisasm takes ~0.4 s per kernel)")
     c.add_argument("--json", action="store_true", help="machine-readable output, with the source map")
+
+    r = sub.add_parser("run", help="replay a script's kernels (or an edited level) and verify them against the "
+                                   "original; --bench times them",
+                       description="Capture SCRIPT's launches, replay each kernel on fresh copies of its captured "
+                                   "inputs and check every output against the original kernel's. --from LEVEL_FILE "
+                                   "compiles an edited level first and runs that version. Without a GPU, Python-"
+                                   "level kernels run in Triton's interpreter; IR levels are compiled only.")
+    r.add_argument("script", metavar="SCRIPT", help="arguments after -- go to the script")
+    r.add_argument("--kernel", help="only this kernel (name, or <kernel>-<spec> folder name)")
+    r.add_argument("--from", dest="from_file", metavar="LEVEL_FILE",
+                   help="an edited .py/.ttir/.ttgir/.llir/.ptx/.cubin of one of the script's kernels")
+    r.add_argument("--bench", action="store_true", help="time each version (CUDA events, L2 flushed per run)")
+    r.add_argument("--graph", action="store_true", help="with --bench: time launches inside a CUDA graph")
+    r.add_argument("--warmup", type=float, default=25.0, metavar="MS", help="warm-up budget (default 25 ms)")
+    r.add_argument("--rep", type=float, default=100.0, metavar="MS", help="timing budget (default 100 ms)")
+    r.add_argument("--flops", metavar="EXPR", help="FLOPs per launch over the arguments, e.g. '2*M*N*K'")
+    r.add_argument("--atol", type=float, help="absolute tolerance (default: by dtype)")
+    r.add_argument("--rtol", type=float, help="relative tolerance (default: by dtype)")
+    r.add_argument("--target", help="compile target (default: the GPU's, else cuda:90)")
+    r.add_argument("--timeout", type=float, default=20.0, metavar="S",
+                   help="a kernel running longer is stopped and the runner restarted (default 20 s)")
+    r.add_argument("--workspace", help="workspace folder (default: .workbench/<script> beside the script)")
+    r.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_extra_commands(sub)
     return p
+
+
+def _add_extra_commands(sub) -> None:
+    """Commands that live in modules of their own."""
+    try:
+        from workbench.dump_command import add_dump_command
+    except ImportError:  # pragma: no cover - a partial checkout
+        return
+    add_dump_command(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "compile":
         return _guarded(cmd_compile, args)
+    if args.command == "run":
+        return _guarded(cmd_run, args)
+    if args.command == "dump":
+        from workbench.dump_command import run_dump_command
+        return _guarded(run_dump_command, args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE_OR_INPUT
 
@@ -70,6 +108,119 @@ def _guarded(fn, args) -> int:
         return EXIT_USAGE_OR_INPUT
     except KeyboardInterrupt:
         return 130
+
+
+EXIT_MISMATCH = 1
+
+
+def _runner_error(e) -> int:
+    for line in e.lines():
+        print(line, file=sys.stderr)
+    return EXIT_USAGE_OR_INPUT
+
+
+def cmd_run(args) -> int:
+    from workbench.runner.client import RunnerClient
+    from workbench.runner.protocol import RunnerCrashed, RunnerError
+
+    script = Path(args.script)
+    if not script.is_file():
+        from workbench.core.errors import WorkbenchError
+        raise WorkbenchError.at(str(script), "no such script")
+    bench = {"warmup_ms": args.warmup, "rep_ms": args.rep, "graph": args.graph} if args.bench else None
+
+    def progress(msg: dict) -> None:
+        if not args.json and msg.get("what") == "script":
+            print(f"running {msg['info']['script']} ({msg['info']['mode']})", file=sys.stderr)
+
+    rows, results = [], []
+    with RunnerClient(kernel_timeout=args.timeout) as client:
+        try:
+            opened = client.call("open", script=str(script.resolve()), argv=args.script_args, target=args.target,
+                                 workspace=args.workspace, with_sass=False, on_event=progress)
+        except RunnerError as e:
+            return _runner_error(e)
+        if opened.get("script_error") and not args.json:
+            d = opened["script_error"]
+            print(f"{d['file']}:{d['line']}: {d['severity']}: {d['message']}", file=sys.stderr)
+        for note in opened.get("notes", []) if not args.json else []:
+            print(f"note: {note}", file=sys.stderr)
+        kernels = [k for k in opened["kernels"] if "error" not in k]
+        for k in opened["kernels"]:
+            if "error" in k:
+                print("\n".join(RunnerError(k["error"]["message"], k["error"].get("diagnostics")).lines()),
+                      file=sys.stderr)
+        wanted = _kernel_for_file(args, kernels) if args.from_file else args.kernel
+        if wanted is not None:
+            kernels = [k for k in kernels if wanted in (k["spec"]["kernel"], k["spec"]["spec_id"],
+                                                        f"{k['spec']['kernel']}-{k['spec']['spec_id']}")]
+            if not kernels:
+                names = ", ".join(sorted({k["spec"]["kernel"] for k in opened["kernels"]}))
+                print(f"{script}: error: no kernel {wanted!r} was launched (launched: {names})", file=sys.stderr)
+                return EXIT_USAGE_OR_INPUT
+        status = EXIT_OK
+        for k in kernels:
+            spec_id = k["spec"]["spec_id"]
+            common = dict(bench=bench, flops=args.flops, atol=args.atol, rtol=args.rtol)
+            try:
+                res = [client.call("run", kernel=spec_id, **common)]
+                if args.from_file:
+                    res.append(client.call("apply", kernel=spec_id, path=str(Path(args.from_file).resolve()),
+                                           **common))
+            except RunnerCrashed as e:
+                print(f"error: {e.reason}", file=sys.stderr)
+                status = EXIT_USAGE_OR_INPUT
+                continue
+            except RunnerError as e:
+                status = _runner_error(e)
+                continue
+            for r in res:
+                results.append(r)
+                rows.append(_run_row(r))
+                if r["status"] in ("mismatch", "error"):
+                    status = max(status, EXIT_MISMATCH)
+    if args.json:
+        json.dump({"script": str(script.resolve()), "mode": opened["mode"], "target": opened["target"],
+                   "notes": opened["notes"], "runs": results}, sys.stdout, indent=2)
+        print()
+    else:
+        _print_table(rows, opened["target"] + ("" if opened["gpu"] else " (no GPU: Python level in the interpreter)"))
+        for r in results:
+            for o in r["outputs"]:
+                if not o["ok"]:
+                    print(f"  {r['kernel']} version {r['version']}: {o['sentence']}")
+            if r["message"]:
+                print(f"  {r['kernel']} version {r['version']}: {r['message']}")
+            for key in ("vs_original", "vs_previous"):
+                if r.get(key):
+                    print(f"  {r[key]['sentence']}")
+    return status
+
+
+def _kernel_for_file(args, kernels: list[dict]) -> str | None:
+    """The kernel an edited level file belongs to: --kernel, its workspace folder, or its stem."""
+    if args.kernel:
+        return args.kernel
+    path = Path(args.from_file).resolve()
+    for k in kernels:
+        folder = f"{k['spec']['kernel']}-{k['spec']['spec_id']}"
+        if folder in path.parts:
+            return folder
+    return path.stem
+
+
+def _run_row(r: dict) -> dict[str, Any]:
+    t = r.get("timing") or {}
+    stats = t.get("stats") or {}
+    verify = {"ok": "ok", "mismatch": "FAIL", "compiled-only": "compiled only", "error": "error"}[r["status"]]
+    vs = r.get("vs_original")
+    return {"kernel": r["kernel"], "spec": r["spec_id"], "version": r["version"],
+            "from": r["level"], "verify": verify,
+            "median us": f"{stats['median'] * 1e3:.2f}" if stats else "-",
+            "spread": f"{stats['spread'] * 100:.1f}%" if stats else "-",
+            "TFLOP/s": f"{t['tflops']:.1f}" if t.get("tflops") else "-",
+            "GB/s": f"{t['gbps']:.0f}" if t.get("gbps") else "-",
+            "vs original": f"{vs['ratio']:.3f}x" if vs else "-"}
 
 
 def _target_error(text: str):

@@ -395,7 +395,11 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
 
 
 def _interpret(rec: _Recorder, fn, args, kwargs, grid) -> None:
-    """Run one launch in Triton's interpreter.
+    interpret_launch(fn, args, kwargs, grid, rec.interpreted)
+
+
+def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
+    """Run one launch in Triton's interpreter (``cache`` keeps the interpreted functions).
 
     The script's kernels were decorated as JITFunctions (capture needs them), so inside the
     interpreted kernel a call to another ``@triton.jit`` helper must be interpreted too.
@@ -403,10 +407,10 @@ def _interpret(rec: _Recorder, fn, args, kwargs, grid) -> None:
     JITFunction = compat.jit_function_class()
 
     def interpreted(jit_fn):
-        interp = rec.interpreted.get(id(jit_fn))
+        interp = cache.get(id(jit_fn))
         if interp is None:
             from triton.runtime.interpreter import InterpretedFunction
-            interp = rec.interpreted[id(jit_fn)] = InterpretedFunction(jit_fn.fn)
+            interp = cache[id(jit_fn)] = InterpretedFunction(jit_fn.fn)
         return interp
 
     names = set(fn.arg_names)

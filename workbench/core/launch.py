@@ -10,13 +10,15 @@ never run silently wrong.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from . import compat
 from .capture import Capture, KernelSpec, Snapshot, recording
 from .errors import WorkbenchError
 from .pipeline import CompileResult
+from .verify import poison
 
 
 def load(result: CompileResult, spec: KernelSpec, folder: str | Path | None = None):
@@ -54,17 +56,49 @@ def check_specialization(spec: KernelSpec, args: tuple, kwargs: dict, grid: Any)
                             spec.line)
 
 
-def replay(result: CompileResult, spec: KernelSpec, snapshot: Snapshot, kernel=None) -> dict[str, Any]:
-    """Launch once on fresh copies of the captured inputs; returns every tensor argument after."""
+@dataclass
+class Prepared:
+    """A launch ready to go: Triton's argument list, the grid, and the tensors it writes."""
+
+    bound: list[Any]
+    grid: tuple[int, int, int]
+    tensors: dict[str, Any]  # every tensor argument by name (fresh copies of the snapshot)
+    poisoned: list[str]
+
+
+def prepare(spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable[str] = (), check: bool = True) -> Prepared:
+    """Fresh copies of the captured inputs, with ``poison_outputs`` overwritten by the poison
+    pattern (so an element the kernel never writes shows), checked against the specialization."""
     args, kwargs, copies = snapshot.fresh_args()
-    check_specialization(spec, args, kwargs, snapshot.grid)
-    kernel = kernel or load(result, spec)
+    if check:
+        check_specialization(spec, args, kwargs, snapshot.grid)
+    poisoned = [name for name in poison_outputs if name in copies and poison(copies[name])]
     bound = _bound_values(spec, args, kwargs)
     grid = snapshot.grid(dict(zip(spec.fn.arg_names, bound))) if callable(snapshot.grid) else snapshot.grid
-    grid = tuple(grid) + (1,) * (3 - len(grid))
-    kernel[grid](*bound)
+    grid = tuple(int(g) for g in grid) + (1,) * (3 - len(grid))
+    return Prepared(bound, grid, copies, poisoned)
+
+
+def replay(result: CompileResult, spec: KernelSpec, snapshot: Snapshot, kernel=None,
+           poison_outputs: Iterable[str] = ()) -> dict[str, Any]:
+    """Launch once on fresh copies of the captured inputs; returns every tensor argument after."""
+    run = prepare(spec, snapshot, poison_outputs)
+    kernel = kernel or load(result, spec)
+    kernel[run.grid](*run.bound)
     import torch
     torch.cuda.synchronize()
+    return run.tensors
+
+
+def interpret(fn, spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable[str] = ()) -> dict[str, Any]:
+    """No GPU: run ``fn`` (the original JITFunction or an edited one) in Triton's interpreter on
+    fresh copies of the captured (CPU) inputs."""
+    from .capture import interpret_launch
+    args, kwargs, copies = snapshot.fresh_args()
+    for name in poison_outputs:
+        if name in copies:
+            poison(copies[name])
+    interpret_launch(fn, args, kwargs, snapshot.grid, {})
     return copies
 
 

@@ -311,6 +311,11 @@ class Compiler:
         if info.arch != self.target.arch:
             raise WorkbenchError.at(file, f"the cubin is for sm_{info.arch}, but the target is "
                                           f"{compat.target_str(self.target)}")
+        threads, warps = info.threads(name), metadata.get("num_warps")
+        if threads and warps and threads != int(warps) * 32:
+            raise WorkbenchError.at(file, f"the binary was compiled for {threads} threads per block (.reqntid, "
+                                          f"{threads // 32} warps), but the metadata says num_warps {warps}: "
+                                          f"set num_warps to {threads // 32} or recompile from a level above")
 
     # -- helpers ------------------------------------------------------------------------
 

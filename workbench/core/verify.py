@@ -24,9 +24,69 @@ class OutputCheck:
     inf: int
     atol: float
     rtol: float
+    unwritten: int = 0  # elements still holding the poison put there before the launch
+
+    @property
+    def sentence(self) -> str:
+        if self.ok:
+            return f"{self.name}: ok (max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g})"
+        parts = [f"{self.mismatches} of {_numel(self.shape)} elements differ"]
+        if self.unwritten:
+            parts.append(f"{self.unwritten} never written")
+        if self.first_mismatch is not None:
+            parts.append(f"first at [{', '.join(map(str, self.first_mismatch))}]")
+        parts.append(f"max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g}")
+        if self.nan or self.inf:
+            parts.append(f"{self.nan} NaN, {self.inf} Inf")
+        return f"{self.name}: FAIL: " + "; ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _numel(shape: list[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+POISON_BYTE = 0xFF  # every float dtype reads all-ones as NaN (a payload no kernel computes)
+INT_POISON_BYTE = 0xA5  # 0xA5A5... : an integer no test data is likely to hold
+
+
+def poison_value(dtype):
+    """A one-element tensor of ``dtype`` holding the poison bit pattern (None for bool)."""
+    import torch
+    if dtype == torch.bool:
+        return None
+    p = torch.zeros(1, dtype=dtype)
+    p.view(torch.uint8).fill_(POISON_BYTE if dtype.is_floating_point else INT_POISON_BYTE)
+    return p
+
+
+def poison(tensor) -> bool:
+    """Fill ``tensor`` with the poison pattern, so an element the kernel never writes is caught."""
+    p = poison_value(tensor.dtype)
+    if p is None:
+        return False
+    tensor.copy_(p.to(tensor.device).expand_as(tensor))
+    return True
+
+
+def _bits(t):
+    import torch
+    ints = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+    return t.contiguous().view(ints[t.element_size()])
+
+
+def count_poison(expected, got) -> int:
+    """Elements of ``got`` holding the poison pattern where ``expected`` does not."""
+    p = poison_value(got.dtype)
+    if p is None or got.numel() == 0:
+        return 0
+    pb = _bits(p)[0]
+    return int(((_bits(got) == pb) & (_bits(expected) != pb)).sum())
 
 
 def check(name: str, expected, got, atol: float | None = None, rtol: float | None = None) -> OutputCheck:
@@ -58,5 +118,8 @@ def check(name: str, expected, got, atol: float | None = None, rtol: float | Non
     if mismatches:
         flat = int(bad.reshape(-1).nonzero()[0])
         first = [int(i) for i in torch.unravel_index(torch.tensor(flat), exp.shape)]
+    unwritten = count_poison(exp, out)
+    if unwritten and exp.dtype.is_floating_point:
+        nan -= unwritten  # the poison reads as NaN: count it as unwritten, not as a NaN the kernel made
     return OutputCheck(name, dtype, list(exp.shape), mismatches == 0, max_abs, max_rel, mismatches, first, nan, inf,
-                       atol, rtol)
+                       atol, rtol, unwritten)

@@ -1,0 +1,278 @@
+"""Start the runner, send it requests, and bring it back when it dies.
+
+A request waits for its answer under two limits: the request's own (compiles, running the
+script) and, while a kernel is on the GPU (between the runner's ``launch``/``bench``
+progress events and the answer), the kernel limit. A kernel past its limit means a hung
+GPU: the runner's process group is killed and a fresh runner started, which re-opens the
+script it had open, and the caller gets :class:`RunnerCrashed` with the reason in words.
+
+Imports nothing heavy: the TUI process uses this.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .protocol import RunnerCrashed, RunnerError, decode, encode
+
+Event = Callable[[dict], None]
+
+DEFAULT_KERNEL_TIMEOUT = 20.0
+DEFAULT_REQUEST_TIMEOUT = 900.0
+
+
+@dataclass
+class _Pending:
+    id: int
+    method: str
+    on_event: Event | None
+    deadline: float
+    done: threading.Event = field(default_factory=threading.Event)
+    response: dict | None = None
+    in_kernel: bool = False
+    kernel_deadline: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    activity: dict = field(default_factory=dict)
+
+
+class RunnerClient:
+    def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None,
+                 kernel_timeout: float = DEFAULT_KERNEL_TIMEOUT, on_log: Callable[[str], None] | None = None,
+                 on_restart: Callable[[str], None] | None = None) -> None:
+        self.command = command or [sys.executable, "-m", "workbench.runner"]
+        self.env = env
+        self.kernel_timeout = kernel_timeout
+        self.on_log = on_log
+        self.on_restart = on_restart
+        self.log: collections.deque[str] = collections.deque(maxlen=2000)
+        self.restarts: list[str] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._proc: subprocess.Popen | None = None
+        self._open_params: dict | None = None
+        self._ready = threading.Event()
+        self._restart_lock = threading.Lock()
+        self._closing = False
+        self._killed_reason: str | None = None
+
+    # -- process ---------------------------------------------------------------------------
+
+    def start(self) -> "RunnerClient":
+        env = dict(os.environ if self.env is None else self.env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self._ready.clear()
+        self._killed_reason = None
+        self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, env=env, start_new_session=True)
+        proc = self._proc
+        threading.Thread(target=self._read_stdout, args=(proc,), daemon=True, name="runner-stdout").start()
+        threading.Thread(target=self._read_stderr, args=(proc,), daemon=True, name="runner-stderr").start()
+        threading.Thread(target=self._watch, args=(proc,), daemon=True, name="runner-watch").start()
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._closing = True
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                self._write({"id": next(self._ids), "method": "shutdown", "params": {}})
+                proc.wait(timeout)
+            except (OSError, subprocess.TimeoutExpired):
+                self._kill(proc)
+        self._proc = None
+
+    def __enter__(self) -> "RunnerClient":
+        return self.start() if self._proc is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _kill(self, proc: subprocess.Popen) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a process stuck in the driver
+            pass
+
+    # -- requests --------------------------------------------------------------------------
+
+    def call(self, method: str, timeout: float = DEFAULT_REQUEST_TIMEOUT, on_event: Event | None = None,
+             **params) -> Any:
+        """Send one request and wait for its answer (raises RunnerError / RunnerCrashed)."""
+        self._closing = False
+        proc = self._proc
+        if proc is None:
+            self.start()
+        elif proc.poll() is not None:
+            self._restart_now("the runner was not running", dead=proc)
+        pending = self._send(method, params, timeout, on_event)
+        if method == "open":
+            self._open_params = dict(params)
+        return self._wait(pending)
+
+    def _send(self, method: str, params: dict, timeout: float, on_event: Event | None) -> _Pending:
+        pending = _Pending(next(self._ids), method, on_event, time.monotonic() + timeout)
+        with self._lock:
+            self._pending[pending.id] = pending
+        try:
+            self._write({"id": pending.id, "method": method, "params": params})
+        except OSError:
+            pass  # the watcher reports the death
+        return pending
+
+    def _write(self, message: dict) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(encode(message))
+        self._proc.stdin.flush()
+
+    def _wait(self, pending: _Pending) -> Any:
+        while not pending.done.wait(0.05):
+            now = time.monotonic()
+            if pending.in_kernel and now > pending.kernel_deadline:
+                self._hung(pending)
+            elif now > pending.deadline:
+                self._hung(pending, whole_request=True)
+        response = pending.response or {}
+        if "error" in response:
+            err = response["error"]
+            if err.get("crash") or err.get("fatal"):
+                raise RunnerCrashed(err["message"])
+            raise RunnerError(err.get("message", "error"), err.get("diagnostics"), bool(err.get("fatal")))
+        return response.get("result")
+
+    def _hung(self, pending: _Pending, whole_request: bool = False) -> None:
+        a = pending.activity
+        what = a.get("kernel") or pending.method
+        if a.get("version"):
+            what += ", original" if a["version"] == "original" else f", version {a['version']}"
+        if a.get("level"):
+            what += f" (from {a['level'].upper() if a['level'] != 'python' else 'Python'})"
+        limit = (pending.deadline - pending.started) if whole_request else self.kernel_timeout
+        reason = f"{what} ran past the {limit:.0f} s limit: the runner was stopped and restarted"
+        proc = self._proc
+        self._killed_reason = reason
+        if proc is not None:
+            self._kill(proc)
+        pending.done.wait(5)
+
+    # -- reader threads --------------------------------------------------------------------
+
+    def _read_stdout(self, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                msg = decode(line)
+            except ValueError:
+                self._log(line.decode(errors="replace").rstrip())
+                continue
+            if msg.get("event") == "ready":
+                self._ready.set()
+                continue
+            with self._lock:
+                pending = self._pending.get(msg.get("id"))
+            if pending is None:
+                continue
+            if "event" in msg:
+                what = msg.get("what")
+                info = msg.get("info", {})
+                if what in ("launch", "bench"):
+                    pending.in_kernel = True
+                    pending.kernel_deadline = time.monotonic() + self.kernel_timeout
+                    pending.activity = dict(pending.activity, **info)
+                elif what == "compile":
+                    pending.in_kernel = False
+                    pending.activity = dict(pending.activity, **info)
+                if pending.on_event is not None:
+                    try:
+                        pending.on_event(msg)
+                    except Exception:  # noqa: BLE001 - a callback's bug must not kill the reader
+                        pass
+                continue
+            if msg.get("error", {}).get("fatal"):
+                self._killed_reason = msg["error"]["message"]  # the runner exits next: this is why
+            pending.response = msg
+            with self._lock:
+                self._pending.pop(pending.id, None)
+            pending.done.set()
+
+    def _read_stderr(self, proc: subprocess.Popen) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            self._log(line.decode(errors="replace").rstrip("\n"))
+
+    def _log(self, text: str) -> None:
+        self.log.append(text)
+        if self.on_log is not None:
+            try:
+                self.on_log(text)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _watch(self, proc: subprocess.Popen) -> None:
+        code = proc.wait()
+        if self._closing or proc is not self._proc:
+            return
+        reason = self._killed_reason or self._death_reason(code)
+        self._fail_pending(reason)
+        self._restart_now(reason, dead=proc)
+
+    def _death_reason(self, code: int) -> str:
+        if code == 3:
+            return "the runner lost its CUDA context and was restarted"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"the runner was killed by {name} and was restarted"
+        tail = " | ".join(list(self.log)[-3:])
+        return f"the runner exited with status {code} and was restarted" + (f" (last output: {tail})" if tail else "")
+
+    def _fail_pending(self, reason: str) -> None:
+        with self._lock:
+            pending = list(self._pending.values())
+            self._pending.clear()
+        for p in pending:
+            p.response = {"id": p.id, "error": {"message": reason, "crash": True, "fatal": True}}
+            p.done.set()
+
+    def _restart_now(self, reason: str, dead: subprocess.Popen | None = None) -> None:
+        """A fresh runner; the script that was open is opened again (queued before anything else)."""
+        with self._restart_lock:
+            if dead is not None and dead is not self._proc:
+                return  # another thread restarted it already
+            self._restart(reason)
+
+    def _restart(self, reason: str) -> None:
+        self.restarts.append(reason)
+        self._log(f"[workbench] {reason}")
+        if self.on_restart is not None:
+            try:
+                self.on_restart(reason)
+            except Exception:  # noqa: BLE001
+                pass
+        self.start()
+        if self._open_params is not None:
+            self._send("open", dict(self._open_params), DEFAULT_REQUEST_TIMEOUT, None)

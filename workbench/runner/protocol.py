@@ -1,0 +1,67 @@
+"""Requests and events between the app (or CLI) and the runner, one JSON object per line.
+
+request   {"id": 7, "method": "run", "params": {...}}
+event     {"id": 7, "event": "progress", "what": "launch", "info": {...}}
+response  {"id": 7, "result": {...}}  or  {"id": 7, "error": {"message": ..., "diagnostics": [...],
+                                                              "fatal": false}}
+
+Large arrays never travel in a line: they are written as .npy files in the workspace and
+named by path. This module imports nothing heavy, so the TUI process can use it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+PROTOCOL_VERSION = 1
+
+METHODS = ("hello", "open", "run", "apply", "compile", "versions", "restore", "dump", "shutdown")
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return (json.dumps(message, default=_default, allow_nan=True) + "\n").encode()
+
+
+def decode(line: bytes | str) -> dict[str, Any]:
+    return json.loads(line)
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+class RunnerError(Exception):
+    """A request the runner answered with an error (bad input, a compile error, a fault)."""
+
+    def __init__(self, message: str, diagnostics: list[dict] | None = None, fatal: bool = False,
+                 kind: str = "error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.diagnostics = diagnostics or []
+        self.fatal = fatal
+        self.kind = kind
+
+    def lines(self) -> list[str]:
+        """Compiler-style lines, ``FILE:LINE:COL: error: text``."""
+        if not self.diagnostics:
+            return [f"error: {self.message}"]
+        out = []
+        for d in self.diagnostics:
+            where = ":".join(str(x) for x in (d.get("file"), d.get("line"), d.get("column")) if x not in (None, ""))
+            out.append(f"{where}: {d.get('severity', 'error')}: {d.get('message')}")
+        return out
+
+
+class RunnerCrashed(RunnerError):
+    """The runner died or was stopped (a fault, a hang, a signal); it has been restarted."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, fatal=True, kind="crash")
+        self.reason = reason

@@ -1,0 +1,167 @@
+"""``python -m workbench.runner``: serve requests on stdin, answer on stdout.
+
+The process owns torch, triton and the CUDA context. Anything the user's script or a
+kernel prints goes to stderr (file descriptor 1 is pointed there), so the protocol's
+channel carries protocol only. A CUDA fault poisons the context: the runner answers with
+the reason and exits, and the client starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import traceback
+from typing import Any, Callable
+
+from .protocol import PROTOCOL_VERSION, decode, encode
+
+CUDA_FAULT = re.compile(r"(CUDA error|Triton Error \[CUDA\]|CUDA_ERROR_\w+|cudaError\w*|an illegal memory access|"
+                        r"illegal instruction|unspecified launch failure|misaligned address)", re.I)
+EXIT_FAULT = 3
+
+
+class Server:
+    def __init__(self, send: Callable[[dict], None]) -> None:
+        self.send = send
+        self.session = None
+        self.activity: dict[str, Any] = {}
+        self.request_id: int | None = None
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def handle(self, request: dict[str, Any]) -> bool:
+        """Answer one request; False when the runner must stop."""
+        from workbench.core.errors import WorkbenchError
+        self.request_id = rid = request.get("id")
+        method = request.get("method", "")
+        handler = getattr(self, f"do_{method}", None)
+        self.activity = {}
+        if handler is None:
+            self.send({"id": rid, "error": {"message": f"unknown method {method!r}", "diagnostics": []}})
+            return True
+        try:
+            result = handler(**request.get("params", {}))
+        except WorkbenchError as e:
+            self.send({"id": rid, "error": {"message": str(e), "diagnostics": [d.to_json() for d in e.diagnostics]}})
+            return True
+        except SystemExit:
+            raise
+        except BaseException as e:  # noqa: BLE001 - reported to the client, the runner stays up if it can
+            text = f"{type(e).__name__}: {e}"
+            fatal = bool(CUDA_FAULT.search(text))
+            self.send({"id": rid, "error": {"message": self.reason(e) if fatal else text, "diagnostics": [],
+                                            "fatal": fatal, "traceback": traceback.format_exc()}})
+            return not fatal
+        self.send({"id": rid, "result": result})
+        return method != "shutdown"
+
+    def progress(self, what: str, info: dict) -> None:
+        if what in ("launch", "bench", "compile"):
+            self.activity = dict(self.activity, **info, phase=what)
+        self.send({"id": self.request_id, "event": "progress", "what": what, "info": info})
+
+    def reason(self, e: BaseException) -> str:
+        """A CUDA fault in words: what happened, in which kernel, version and level."""
+        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        m = re.search(r"(an? [a-z ]+?(?:was encountered|failure|address|instruction))", text, re.I)
+        what = m.group(1) if m else text
+        what = re.sub(r"^an? ", "", what).replace(" was encountered", "")
+        a = self.activity
+        where = []
+        if a.get("kernel"):
+            where.append(f"in {a['kernel']}")
+        if a.get("version"):
+            where.append("original" if a["version"] == "original" else f"version {a['version']}")
+        if a.get("level"):
+            where.append(f"started from {a['level'].upper() if a['level'] != 'python' else 'Python'}")
+        return f"{what} {', '.join(where)}".strip() + " (the CUDA context is lost: the runner restarts)"
+
+    # -- methods ---------------------------------------------------------------------------
+
+    def do_hello(self) -> dict[str, Any]:
+        from workbench.core import compat
+        gpu = compat.current_gpu_target()
+        info = {"protocol": PROTOCOL_VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
+                "triton": compat.triton.__version__, "gpu": None, "target": None}
+        if gpu is not None:
+            import torch
+            info.update(gpu=torch.cuda.get_device_name(), target=compat.target_str(gpu), torch=torch.__version__)
+        return info
+
+    def do_open(self, script: str, argv: list[str] | None = None, target: str | None = None, mode: str = "auto",
+                workspace: str | None = None, snapshot_limit: int | None = None, with_sass: bool = True) -> dict:
+        from workbench.core.capture import DEFAULT_SNAPSHOT_LIMIT
+        from workbench.core.session import Session
+        self.session = Session(script, argv, target, mode, workspace,
+                               DEFAULT_SNAPSHOT_LIMIT if snapshot_limit is None else snapshot_limit,
+                               with_sass, self.progress)
+        return self.session.open()
+
+    def _session(self):
+        from workbench.core.errors import WorkbenchError
+        if self.session is None:
+            raise WorkbenchError.at("<runner>", "no script is open")
+        return self.session
+
+    def do_run(self, kernel: str, version: str = "original", bench: dict | None = None, flops: str | None = None,
+               atol: float | None = None, rtol: float | None = None) -> dict:
+        from workbench.core.bench import BenchOptions
+        opts = BenchOptions(**bench) if bench is not None else None
+        return self._session().run(kernel, str(version), opts, flops, atol, rtol).to_json()
+
+    def do_apply(self, kernel: str, path: str, level: str | None = None, bench: dict | None = None,
+                 flops: str | None = None, atol: float | None = None, rtol: float | None = None) -> dict:
+        from workbench.core.bench import BenchOptions
+        opts = BenchOptions(**bench) if bench is not None else None
+        return self._session().apply(kernel, path, level, bench_options=opts, flops=flops, atol=atol, rtol=rtol)
+
+    def do_compile(self, kernel: str, path: str, level: str | None = None) -> dict:
+        info, version = self._session().compile(kernel, path, level)
+        return {"version": info.to_json(), "result": version.result.summary()}
+
+    def do_versions(self, kernel: str) -> list[dict]:
+        s = self._session()
+        return [v.to_json() for v in s.workspace.versions(s.state(kernel).spec.folder_name)]
+
+    def do_restore(self, kernel: str, version: str) -> list[str]:
+        s = self._session()
+        return [str(p) for p in s.workspace.restore(s.state(kernel).spec.folder_name, version)]
+
+    def do_dump(self, **params) -> dict:
+        from workbench.core import dump
+        return dump.serve(self._session(), progress=self.progress, **params)
+
+    def do_shutdown(self) -> dict:
+        return {"bye": True}
+
+    # fault drills for the tests: a runner must survive its own death
+    def do_crash(self, signal: int = 9) -> None:
+        os.kill(os.getpid(), signal)
+
+
+def main() -> int:
+    # the protocol gets its own copy of stdout; fd 1 (prints, kernel printf) goes to stderr
+    channel = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def send(message: dict) -> None:
+        channel.write(encode(message))
+
+    server = Server(send)
+    send({"event": "ready", "pid": os.getpid()})
+    for line in sys.stdin.buffer:
+        if not line.strip():
+            continue
+        try:
+            request = decode(line)
+        except ValueError as e:
+            send({"id": None, "error": {"message": f"not a JSON request: {e}", "diagnostics": []}})
+            continue
+        if not server.handle(request):
+            sys.stderr.flush()
+            if request.get("method") != "shutdown":
+                os._exit(EXIT_FAULT)  # a lost CUDA context: no teardown that could hang on it
+            return 0
+    return 0
