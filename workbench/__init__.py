@@ -10,6 +10,6 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # the library surface, loaded on first use (it imports triton; the app process never does)
     if name == "jit":
-        from .jit import jit
+        from .api import jit
         return jit
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import compat
+from . import compat, srcmap
 from .bench import BenchOptions, Timing, bench, bench_wall, compare, eval_flops, tensor_bytes
 from .cache import StageCache, default_dir
 from .capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_script
@@ -126,6 +126,7 @@ class Session:
             if state.snapshot is not None and (self.gpu or cap.mode == "interpret"):
                 state.pure_outputs = self._pure_outputs(state)
             entry.update(result=result.summary(), files={k: str(v) for k, v in files.items()},
+                         srcmap=srcmap.build(result.levels, result.sass_lines, result.python).to_json(),
                          folder=str(self.workspace.kernel_dir(spec.folder_name)),
                          edit=str(self.workspace.edit(spec.folder_name)),
                          pure_outputs=state.pure_outputs, snapshot=state.snapshot is not None,
@@ -254,6 +255,9 @@ class Session:
         result = self.run(state.spec.spec_id, version.label, **run_args)
         out = result.to_json() | {"compile_ms": compile_ms, "version_folder": str(info.folder)}
         self.workspace.save_result(info, out)
+        levels = version.result.levels if version.result else {}
+        out["srcmap"] = srcmap.build(levels, version.result.sass_lines if version.result else None,
+                                     version.result.python if version.result else None).to_json()
         return out
 
     def describe(self, spec: str) -> str:

@@ -1,0 +1,368 @@
+"""Config, themes and the level view, driven through Textual's Pilot in a minimal app."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from rich.color import ColorSystem
+from rich.style import Style
+from textual.app import App
+
+from conftest import ROOT
+from workbench.tui.config import Config, load_config
+from workbench.tui.themes import BUILTIN_DIR, SYNTAX_TOKENS, load_theme, load_themes, register_themes
+from workbench.tui.widgets.code_view import CodeView
+from workbench.tui.widgets.level_pane import LevelPane
+
+DATA = ROOT / "tests" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path, monkeypatch):
+    """Never read the developer's own config."""
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return tmp_path / "config.toml"
+
+
+@pytest.fixture(scope="module")
+def big_ptx() -> str:
+    text = (DATA / "softmax.ptx").read_text()
+    return text * (20_000 // text.count("\n") + 1)
+
+
+class ViewApp(App):
+    def __init__(self, text: str, level: str, theme: str = "dark"):
+        super().__init__()
+        self._content = (text, level)
+        self.moves: list[int] = []
+        self.jumps: list[CodeView.Jumped] = []
+        self.saves: list[LevelPane.Save] = []
+        register_themes(self, load_themes())
+        self.theme = theme
+
+    def compose(self):
+        yield LevelPane(*self._content)
+
+    def on_mount(self):
+        self.query_one(CodeView).focus()
+
+    def on_code_view_cursor_moved(self, event: CodeView.CursorMoved):
+        self.moves.append(event.line)
+
+    def on_code_view_jumped(self, event: CodeView.Jumped):
+        self.jumps.append(event)
+
+    def on_level_pane_save(self, event: LevelPane.Save):
+        self.saves.append(event)
+
+
+def screen_text(view: CodeView) -> list[str]:
+    return [view.render_line(y).text for y in range(view.size.height)]
+
+
+# -- config ----------------------------------------------------------------------------------------
+
+def test_config_defaults_when_absent(isolated_config):
+    config = load_config()
+    assert config == Config() and config.problems == [] and config.path is None
+    assert config.themes_dir == isolated_config.parent / "themes"
+
+
+def test_config_from_the_env_var(isolated_config):
+    isolated_config.write_text('theme = "light"\nbench_on_save = false\nsnapshot_limit_mb = 64\n'
+                               'target = "cuda:80"\n\n[keys]\n"code_view.find_next" = "ctrl+n, f3"\n')
+    config = load_config()
+    assert (config.theme, config.bench_on_save, config.snapshot_limit_mb, config.target) == \
+        ("light", False, 64, "cuda:80")
+    assert config.keys == {"code_view.find_next": "ctrl+n,f3"} and config.problems == []
+    assert config.path == isolated_config
+
+
+def test_malformed_config_gives_file_and_line_and_defaults(isolated_config):
+    isolated_config.write_text('theme = "light"\n\nbench_on_save = maybe\n')
+    config = load_config()
+    assert config.theme == "dark"          # nothing from a file that does not parse
+    assert len(config.problems) == 1 and config.problems[0].startswith(f"{isolated_config}:3: not valid TOML")
+    isolated_config.write_text('theme = 3\nsnapshot_limit_mb = true\ncolour = "red"\n[keys]\nquit = 5\n')
+    config = load_config()
+    assert config.theme == "dark" and config.snapshot_limit_mb == 256 and config.keys == {}
+    assert [p.split(": ")[0] for p in config.problems] == [f"{isolated_config}:{n}" for n in (1, 2, 3, 5)]
+    assert "theme must be a theme name" in config.problems[0]
+    isolated_config.write_bytes(b'theme = "\xff"\n')
+    assert load_config().problems == [f"{isolated_config}:1: not UTF-8 text"]
+
+
+def test_config_keys_remap_a_binding(isolated_config, big_ptx):
+    isolated_config.write_text('[keys]\n"code_view.find_next" = "x"\n')
+    config = load_config()
+
+    async def run():
+        app = ViewApp("a\nb\na\nb\n", "ptx")
+        async with app.run_test(size=(60, 10)) as pilot:
+            app.set_keymap(config.keys)
+            view = app.query_one(CodeView)
+            view.find("b")
+            assert view.cursor_line == 2
+            await pilot.press("x")
+            assert view.cursor_line == 4
+    import asyncio
+    asyncio.run(run())
+
+
+# -- themes ----------------------------------------------------------------------------------------
+
+def test_builtin_themes_load_complete():
+    themes = load_themes()
+    assert themes.problems == []
+    assert {"dark", "light", "high-contrast"} <= set(themes.themes)
+    for theme in themes.themes.values():
+        assert set(theme.syntax) == set(SYNTAX_TOKENS), theme.name   # every token class coloured
+        assert theme.app.background and theme.app.foreground and theme.app.primary
+    assert themes.get("dark").dark and not themes.get("light").dark
+    assert themes.get("no-such").name == "dark"
+    assert (ROOT / "themes" / "dark.toml").read_text() == (BUILTIN_DIR / "dark.toml").read_text()
+
+
+def test_a_user_theme_from_the_config_folder(tmp_path):
+    user = tmp_path / "themes"
+    user.mkdir()
+    (user / "mine.toml").write_text('name = "mine"\ndark = false\n[app]\nprimary = "#123456"\n'
+                                    '[syntax]\nkeyword = "bold #ff0000"\n')
+    (user / "broken.toml").write_text('name = "broken"\n[app]\nprimary = "not a colour"\n[syntax]\nop = "blinkk"\n')
+    themes = load_themes(user)
+    mine = themes.get("mine")
+    assert mine.path == user / "mine.toml" and mine.app.primary == "#123456" and not mine.dark
+    from pygments.token import Keyword
+    assert mine.syntax_styles().style_for(Keyword.Namespace) == Style.parse("bold #ff0000")
+    assert "broken" not in themes.themes
+    assert themes.problems[0].startswith(f"{user / 'broken.toml'}:3: primary = 'not a colour' is not a colour")
+
+
+def _contrast(a, b) -> float:
+    def lum(c):
+        def ch(v):
+            v /= 255
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        r, g, b_ = c
+        return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b_)
+    la, lb = sorted((lum(a), lum(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_high_contrast_reads_in_16_colours():
+    """Every syntax colour, downgraded to the 16-colour palette, keeps 4.5:1 contrast on the
+    background, the cursor line and the mapped lines."""
+    from rich._palettes import STANDARD_PALETTE
+    theme = load_themes().get("high-contrast")
+
+    def sixteen(color):
+        c = color.downgrade(ColorSystem.STANDARD)
+        return tuple(STANDARD_PALETTE[c.number]) if c.number is not None else c.get_truecolor()
+
+    styles = theme.syntax_styles()
+    backgrounds = [Style.parse(f"on {theme.app.background}").bgcolor, styles.view["cursor_line"].bgcolor,
+                   styles.view["mapped_line"].bgcolor]
+    backgrounds = [bg for bg in backgrounds if bg is not None]
+    for key, spec in theme.syntax.items():
+        style = Style.parse(spec)
+        for bg in ([style.bgcolor] if style.bgcolor else backgrounds):
+            assert _contrast(sixteen(style.color), sixteen(bg)) >= 4.5, (key, spec, bg)
+        assert style.color.get_truecolor() == sixteen(style.color), key   # exact palette colours
+    # the dark theme, downgraded, still tells keywords, types, ops and SSA values apart
+    dark = load_themes().get("dark").syntax
+    downgraded = {k: Style.parse(dark[k]).color.downgrade(ColorSystem.EIGHT_BIT).number
+                  for k in ("keyword", "type", "op", "ssa", "comment")}
+    assert len(set(downgraded.values())) == 5, downgraded
+
+
+def test_no_color_turns_marks_into_attributes(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def run():
+        app = ViewApp("%a = arith.addf %b, %c : f32\n%b = x\n", "ttgir")
+        async with app.run_test(size=(60, 6)) as pilot:
+            await pilot.pause()
+            assert app.no_color                      # Textual's monochrome filter is on
+            view = app.query_one(CodeView)
+            strip = view.render_line(0)
+            assert any(seg.style and seg.style.underline for seg in strip)   # the cursor line
+            view.highlight_lines({2})
+            assert view.render_line(1).text.startswith("▌2")                 # a mark, not a colour
+    import asyncio
+    asyncio.run(run())
+
+
+# -- the code view ---------------------------------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_open_scroll_and_render_a_20000_line_ptx(big_ptx):
+    app = ViewApp(big_ptx, "ptx")
+    start = time.perf_counter()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        opened = time.perf_counter() - start
+        view = app.query_one(CodeView)
+        assert view.line_count == big_ptx.count("\n") >= 20_000
+        assert view.lexed_lines == 200                 # one chunk lexed, not 20,000 lines
+        lines = screen_text(view)
+        assert lines[0].rstrip() == "     1  //"
+        assert lines[1].rstrip() == "     2  // Generated by LLVM NVPTX Back-End"
+        await pilot.press("pagedown", "pagedown", "down")
+        height = view.scrollable_content_region.height
+        assert view.cursor_line == 1 + 2 * (height - 1) + 1
+        assert app.moves[-1] == view.cursor_line
+        await pilot.press("G")
+        assert view.cursor_line == view.line_count
+        last = screen_text(view)[view.scrollable_content_region.height - 1]
+        assert last.lstrip().startswith(str(view.line_count))
+        assert view.lexed_lines <= 800                # the start and the end, nothing between
+        await pilot.press("g")
+        assert view.cursor_line == 1 and view.scroll_offset.y == 0
+    assert opened < 5.0
+
+
+@pytest.mark.asyncio
+async def test_rendered_colours_follow_the_theme():
+    text = (DATA / "softmax.ttgir").read_text()
+    app = ViewApp(text, "ttgir")
+    async with app.run_test(size=(120, 20)) as pilot:
+        view = app.query_one(CodeView)
+        n = next(i for i, line in enumerate(text.splitlines(), 1) if "tt.load" in line)
+        view.goto_line(n)
+        await pilot.pause()
+        y = n - 1 - view.scroll_offset.y
+        strip = view.render_line(y)
+        seg = next(s for s in strip if s.text == "tt.load")
+        dark = load_themes().get("dark")
+        assert seg.style.color == Style.parse(dark.syntax["op"]).color
+        assert seg.style.bgcolor == Style.parse(dark.view["cursor_line"]).bgcolor   # the cursor line
+        app.theme = "light"
+        await pilot.pause()
+        seg = next(s for s in view.render_line(y) if s.text == "tt.load")
+        assert seg.style.color == Style.parse(load_themes().get("light").syntax["op"]).color
+
+
+@pytest.mark.asyncio
+async def test_search_from_the_search_bar(big_ptx):
+    app = ViewApp(big_ptx, "ptx")
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(CodeView)
+        first = next(i for i, line in enumerate(big_ptx.splitlines(), 1) if "st.global" in line)
+        await pilot.press("slash", *"st.global", "enter")
+        assert view.cursor_line == first and view.has_focus
+        assert view.line_text(first)[view.cursor_column:].startswith("st.global")
+        await pilot.press("n")
+        second = next(i for i, line in enumerate(big_ptx.splitlines(), 1) if "st.global" in line and i > first)
+        assert view.cursor_line == second
+        await pilot.press("N")
+        assert view.cursor_line == first
+        row = view.render_line(first - 1 - view.scroll_offset.y)
+        dark = load_themes().get("dark")
+        marked = "".join(s.text for s in row if s.style.bgcolor == Style.parse(dark.view["search_match"]).bgcolor)
+        assert marked == "t.global"    # the match is marked (its first cell is the cursor's)
+        assert [s.text for s in row if s.style.reverse] == ["s"]
+        assert view.find("no such text anywhere") is None
+        await pilot.pause()
+        assert view.cursor_line == first and app.jumps[-1].found is False
+
+
+@pytest.mark.asyncio
+async def test_goto_definition_mlir_and_back():
+    text = (DATA / "softmax.ttgir").read_text()
+    lines = text.splitlines()
+    app = ViewApp(text, "ttgir")
+    async with app.run_test(size=(120, 20)) as pilot:
+        view = app.query_one(CodeView)
+        use = next(i for i, line in enumerate(lines, 1) if "arith.divf %num" in line)
+        view.goto_line(use, lines[use - 1].index("%num"))
+        await pilot.press("d")
+        assert view.cursor_line == next(i for i, line in enumerate(lines, 1) if "%num = math.exp" in line)
+        assert view.name_at() == "%num"
+        await pilot.press("ctrl+o")
+        assert view.cursor_line == use
+        # a function argument, and a block argument
+        store = next(i for i, line in enumerate(lines, 1) if "tt.addptr %out_ptr" in line)
+        view.goto_line(store, lines[store - 1].index("%out_ptr"))
+        assert view.goto_definition() == next(i for i, line in enumerate(lines, 1) if "tt.func public" in line)
+        add = next(i for i, line in enumerate(lines, 1) if "arith.addf %den_8" in line)
+        view.goto_line(add, lines[add - 1].index("%den_8"))
+        assert view.goto_definition() == add - 1                       # ^bb0(%den_8: f32 ...
+        view.goto_line(1, 0)
+        assert view.goto_definition() is None
+        await pilot.pause()
+        assert app.jumps[-1].found is False and app.jumps[-1].what == "definition"
+
+
+@pytest.mark.asyncio
+async def test_goto_definition_llvm_and_ptx():
+    llir = (DATA / "softmax.llir").read_text()
+    lines = llir.splitlines()
+    app = ViewApp(llir, "llir")
+    async with app.run_test(size=(120, 20)):
+        view = app.query_one(CodeView)
+        defn = next(i for i, line in enumerate(lines, 1) if line.lstrip().startswith("%12 = "))
+        use = next(i for i, line in enumerate(lines, 1) if i > defn and "%12" in line)
+        view.goto_line(use, lines[use - 1].index("%12"))
+        assert view.goto_definition() == defn
+        ptx = (DATA / "softmax.ptx").read_text()
+        view.load(ptx, "ptx")
+        plines = ptx.splitlines()
+        first_write = next(i for i, line in enumerate(plines, 1) if re.match(r"\s*[a-z][\w.]*\s+%r1,", line))
+        assert first_write < next(i for i, line in enumerate(plines, 1) if "%r1;" in line or "%r1," in line
+                                  and i > first_write)
+        assert view.definition_of("%r1") == first_write
+
+
+@pytest.mark.asyncio
+async def test_mapped_lines_and_jumps(big_ptx):
+    app = ViewApp(big_ptx, "ptx")
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(CodeView)
+        view.highlight_lines({3, 4, 9, 15_000, 10**9})
+        assert view.highlighted_lines == [3, 4, 9, 15_000]
+        await pilot.press("right_square_bracket")
+        assert view.cursor_line == 3
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        assert view.cursor_line == 15_000
+        assert view.scroll_offset.y <= 14_999 < view.scroll_offset.y + view.scrollable_content_region.height
+        await pilot.press("right_square_bracket")
+        assert view.cursor_line == 3                  # wraps
+        await pilot.press("left_square_bracket")
+        assert view.cursor_line == 15_000
+        row = view.render_line(15_000 - 1 - view.scroll_offset.y)
+        assert row.text.startswith("▌15000")
+        assert app.moves[-1] == 15_000
+
+
+@pytest.mark.asyncio
+async def test_edit_mode_posts_save_without_writing(tmp_path):
+    app = ViewApp("%a = arith.addf %b, %c : f32\n", "ttgir")
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(LevelPane)
+        await pilot.press("e")
+        assert pane.editing and pane.editor.has_focus
+        await pilot.press("end", *" // hi", "ctrl+s")
+        assert len(app.saves) == 1
+        assert app.saves[0].level == "ttgir" and app.saves[0].text == "%a = arith.addf %b, %c : f32 // hi\n"
+        await pilot.press("escape")
+        assert not pane.editing and pane.view.has_focus
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_tui_imports_without_torch_or_triton():
+    code = ("import sys, time\nt = time.perf_counter()\n"
+            "import workbench.tui, workbench.highlight, workbench.tui.config, workbench.tui.themes\n"
+            "import workbench.tui.widgets.code_view, workbench.tui.widgets.level_pane\n"
+            "from workbench.highlight import lexer_for_level\n"
+            "[lexer_for_level(l) for l in ('python', 'ttir', 'ttgir', 'llir', 'ptx', 'sass')]\n"
+            "bad = [m for m in ('torch', 'triton') if m in sys.modules]\n"
+            "print(bad, round(time.perf_counter() - t, 3))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    bad, _seconds = proc.stdout.rsplit(" ", 1)
+    assert bad == "[]"

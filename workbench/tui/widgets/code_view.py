@@ -1,0 +1,574 @@
+"""The read-only view of one level: highlighted text, line numbers, a cursor, search,
+go to definition, and a set of highlighted ("mapped") lines for cross-level mapping.
+
+Drawn with Textual's Line API: only the visible lines are rendered. Lexing happens in chunks of
+lines, on first sight, and its tokens are kept, so a 20,000-line PTX opens by lexing one chunk,
+and a keystroke never re-lexes anything. Levels whose lexer needs the whole file (Python's
+triple-quoted strings) are lexed whole; they are small.
+
+Line numbers in this API are 1-based, as in the gutter, ``file:line`` messages and
+:class:`workbench.core.srcmap.SourceMap`. Columns are 0-based, on the tab-expanded text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import Iterable
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from workbench.highlight import lexer_for_level
+
+TAB_SIZE = 8
+CHUNK_LINES = 200               # lines lexed together, on first sight
+WHOLE_FILE_LEVELS = frozenset({"python", "gluon"})
+_MAX_CACHED_LINES = 4096        # rendered-segment cache entries kept before it is dropped
+
+# The name under the cursor that "go to definition" looks up, per level family.
+_SSA_RE = re.compile(r'%(?:[\w$.-]+|"[^"]*")')
+_SASS_NAME_RE = re.compile(r"\b(?:U?R\d+|U?P\d+)\b")
+
+
+class CodeView(ScrollView, can_focus=True):
+    """One level's text, read-only."""
+
+    DEFAULT_CSS = """
+    CodeView {
+        background: $surface;
+        color: $foreground;
+        scrollbar-size-vertical: 1;
+    }
+    CodeView:focus {
+        background-tint: $foreground 3%;
+    }
+    """
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="code_view.cursor_up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="code_view.cursor_down"),
+        Binding("left,h", "cursor_left", "Left", show=False, id="code_view.cursor_left"),
+        Binding("right,l", "cursor_right", "Right", show=False, id="code_view.cursor_right"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="code_view.page_up"),
+        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, id="code_view.page_down"),
+        Binding("home", "line_start", "Line start", show=False, id="code_view.line_start"),
+        Binding("end", "line_end", "Line end", show=False, id="code_view.line_end"),
+        Binding("ctrl+home,g", "first_line", "First line", show=False, id="code_view.first_line"),
+        Binding("ctrl+end,G", "last_line", "Last line", show=False, id="code_view.last_line"),
+        Binding("n,f3", "find_next", "Next match", show=False, id="code_view.find_next"),
+        Binding("N,shift+f3", "find_previous", "Previous match", show=False, id="code_view.find_previous"),
+        Binding("d,f12", "goto_definition", "Definition", id="code_view.goto_definition"),
+        Binding("ctrl+o", "jump_back", "Back", show=False, id="code_view.jump_back"),
+        Binding("right_square_bracket", "next_mapped", "Next mapped", show=False, id="code_view.next_mapped"),
+        Binding("left_square_bracket", "previous_mapped", "Prev mapped", show=False,
+                id="code_view.previous_mapped"),
+    ]
+
+    cursor_line: reactive[int] = reactive(1, init=False, always_update=False)
+    """The cursor's line, 1-based."""
+    cursor_column: reactive[int] = reactive(0, init=False)
+
+    class CursorMoved(Message):
+        """The cursor went to another line (not posted for moves within a line)."""
+
+        def __init__(self, code_view: "CodeView", line: int, column: int) -> None:
+            super().__init__()
+            self.code_view = code_view
+            self.line = line            # 1-based
+            self.column = column
+
+        @property
+        def control(self) -> "CodeView":
+            return self.code_view
+
+    class Jumped(Message):
+        """A search or go-to-definition outcome, for a status line: ``found`` False says why not."""
+
+        def __init__(self, code_view: "CodeView", what: str, found: bool, line: int | None, detail: str) -> None:
+            super().__init__()
+            self.code_view = code_view
+            self.what = what            # "find" | "definition" | "mapped"
+            self.found = found
+            self.line = line
+            self.detail = detail
+
+        @property
+        def control(self) -> "CodeView":
+            return self.code_view
+
+    def __init__(self, text: str = "", level: str = "text", *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._mapped: list[int] = []
+        self._mapped_set: frozenset[int] = frozenset()
+        self._search: re.Pattern | None = None
+        self.search_query = ""
+        self._jumps: list[tuple[int, int]] = []
+        self._styles = None
+        self.load(text, level)
+
+    # -- content ------------------------------------------------------------------------------
+
+    def load(self, text: str, level: str = "text") -> None:
+        """Show ``text`` as ``level`` (python, ttir, ttgir, llir, ptx, sass); keeps the cursor line if it fits."""
+        self._level = level.lower()
+        self._lexer = lexer_for_level(self._level)
+        self._lines: list[str] = [line.expandtabs(TAB_SIZE) if "\t" in line else line
+                                  for line in text.splitlines()] or [""]
+        self._text = text
+        self._tokens: list[tuple | None] = [None] * len(self._lines)
+        self._lexed_chunks: set[int] = set()
+        self._chunk = len(self._lines) if self._level in WHOLE_FILE_LEVELS else CHUNK_LINES
+        self._segments: dict[int, list[tuple[str, Style]]] = {}
+        self._definitions: dict[str, int] | None = None
+        self._jumps.clear()
+        self._gutter_digits = len(str(len(self._lines)))
+        self.virtual_size = Size(self.gutter_width + max(map(len, self._lines)) + 1, len(self._lines))
+        if self.cursor_line > len(self._lines):
+            self.set_reactive(CodeView.cursor_line, len(self._lines))
+        self.refresh()
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @property
+    def level(self) -> str:
+        return self._level
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line (tabs expanded)."""
+        return self._lines[line - 1]
+
+    @property
+    def gutter_width(self) -> int:
+        return self._gutter_digits + 3          # mark, digits, two spaces
+
+    @property
+    def lexed_lines(self) -> int:
+        """How many lines have been lexed so far (for tests and the benchmark)."""
+        return sum(1 for t in self._tokens if t is not None)
+
+    # -- lexing -------------------------------------------------------------------------------
+
+    def _line_tokens(self, index: int) -> tuple:
+        tokens = self._tokens[index]
+        if tokens is None:
+            self._lex_chunk(index // self._chunk)
+            tokens = self._tokens[index]
+        return tokens
+
+    def _lex_chunk(self, chunk: int) -> None:
+        start = chunk * self._chunk
+        end = min(start + self._chunk, len(self._lines))
+        text = "\n".join(self._lines[start:end]) + "\n"
+        index, current = start, []
+        for token, value in self._lexer.get_tokens(text):
+            if "\n" not in value:
+                current += (token, len(value))
+                continue
+            parts = value.split("\n")
+            for i, part in enumerate(parts):
+                if i:
+                    if index < end:
+                        self._tokens[index] = tuple(current)
+                    index, current = index + 1, []
+                if part:
+                    current += (token, len(part))
+        while index < end:  # lines the lexer did not end with a newline
+            self._tokens[index] = tuple(current)
+            index, current = index + 1, []
+        self._lexed_chunks.add(chunk)
+
+    # -- styles -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self, _theme: str) -> None:
+        self._styles = None
+        self._segments.clear()
+        self.refresh()
+
+    def _get_styles(self):
+        if self._styles is None:
+            from workbench.tui.themes import themes_of
+            theme = themes_of(self.app).for_app_theme(self.app.current_theme)
+            styles = theme.syntax_styles()
+            view = dict(styles.view)
+            if self.app.no_color:  # NO_COLOR: marks that need no colour
+                view.update(cursor_line=Style(underline=True), mapped_line=Style(bold=True),
+                            search_match=Style(reverse=True), cursor=Style(reverse=True))
+            self._styles = (styles, view)
+        return self._styles
+
+    def _line_segments(self, index: int) -> list[tuple[str, Style]]:
+        segments = self._segments.get(index)
+        if segments is None:
+            styles, _ = self._get_styles()
+            tokens, line, pos = self._line_tokens(index), self._lines[index], 0
+            segments = []
+            for i in range(0, len(tokens), 2):
+                n = tokens[i + 1]
+                segments.append((line[pos:pos + n], styles.style_for(tokens[i])))
+                pos += n
+            if pos < len(line):  # never lose text, whatever the lexer did
+                segments.append((line[pos:], Style.null()))
+            if len(self._segments) >= _MAX_CACHED_LINES:
+                self._segments.clear()
+            self._segments[index] = segments
+        return segments
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        base = self.rich_style
+        if index >= len(self._lines):
+            return Strip.blank(width, base)
+        _, view = self._get_styles()
+        line = index + 1
+        is_cursor = line == self.cursor_line
+        line_style = base
+        if is_cursor:
+            line_style = base + view["cursor_line"]
+        elif line in self._mapped_set:
+            line_style = base + view["mapped_line"]
+
+        mark = "▌" if line in self._mapped_set else " "
+        gutter_style = base + (view["gutter_cursor"] if is_cursor else view["gutter"])
+        gutter = [Segment(f"{mark}{line:>{self._gutter_digits}}  ", gutter_style)]
+
+        spans = self._overlay_spans(index, is_cursor)
+        segments: list[Segment] = []
+        pos = 0
+        for text, style in self._line_segments(index):
+            seg_end = pos + len(text)
+            style = line_style + style
+            if spans:
+                cut = pos
+                for s_start, s_end, s_style in spans:
+                    if s_end <= cut or s_start >= seg_end:
+                        continue
+                    a, b = max(s_start, cut), min(s_end, seg_end)
+                    if a > cut:
+                        segments.append(Segment(text[cut - pos:a - pos], style))
+                    segments.append(Segment(text[a - pos:b - pos], style + s_style))
+                    cut = b
+                if cut < seg_end:
+                    segments.append(Segment(text[cut - pos:], style))
+            else:
+                segments.append(Segment(text, style))
+            pos = seg_end
+        if is_cursor and self.cursor_column >= pos:  # the cursor past the end of the line
+            segments.append(Segment(" " * (self.cursor_column - pos) + " ", line_style))
+            if self.has_focus:
+                segments[-1] = Segment(segments[-1].text[:-1], line_style)
+                segments.append(Segment(" ", line_style + view["cursor"]))
+        code_width = max(width - self.gutter_width, 0)
+        code = Strip(segments).crop_extend(scroll_x, scroll_x + code_width, line_style)
+        return Strip(gutter + list(code), width).crop_extend(0, width, base)
+
+    def _overlay_spans(self, index: int, is_cursor: bool) -> list[tuple[int, int, Style]]:
+        spans: list[tuple[int, int, Style]] = []
+        _, view = self._get_styles()
+        if self._search is not None:
+            spans += [(m.start(), m.end(), view["search_match"])
+                      for m in self._search.finditer(self._lines[index]) if m.end() > m.start()]
+        if is_cursor and self.has_focus and self.cursor_column < len(self._lines[index]):
+            c = self.cursor_column
+            spans = [s for s in spans if not (s[0] <= c < s[1])] + \
+                [(s[0], c, s[2]) for s in spans if s[0] <= c < s[1] and s[0] < c] + \
+                [(c + 1, s[1], s[2]) for s in spans if s[0] <= c < s[1] and c + 1 < s[1]] + \
+                [(c, c + 1, view["cursor"])]
+        spans.sort()
+        return spans
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # -- cursor -------------------------------------------------------------------------------
+
+    def validate_cursor_line(self, line: int) -> int:
+        return max(1, min(line, len(self._lines)))
+
+    def validate_cursor_column(self, column: int) -> int:
+        return max(0, column)
+
+    def watch_cursor_line(self, old: int, new: int) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self.post_message(self.CursorMoved(self, new, self.cursor_column))
+
+    def watch_cursor_column(self) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def _scroll_cursor_into_view(self, center: bool = False) -> None:
+        height = max(self.scrollable_content_region.height, 1)
+        top = self.scroll_offset.y
+        index = self.cursor_line - 1
+        y = None
+        if center and not (top <= index < top + height):
+            y = max(index - height // 2, 0)
+        elif index < top:
+            y = index
+        elif index >= top + height:
+            y = index - height + 1
+        code_width = max(self.scrollable_content_region.width - self.gutter_width, 1)
+        left = self.scroll_offset.x
+        x = None
+        if self.cursor_column < left:
+            x = max(self.cursor_column - 4, 0)
+        elif self.cursor_column >= left + code_width:
+            x = self.cursor_column - code_width + 5
+        if x is not None or y is not None:
+            self.scroll_to(x=x, y=y, animate=False, immediate=True)
+
+    def goto_line(self, line: int, column: int = 0, *, center: bool = True) -> None:
+        """Move the cursor to a 1-based line (clamped), scrolling it into view."""
+        line = self.validate_cursor_line(line)
+        self.set_reactive(CodeView.cursor_column, column)
+        if line == self.cursor_line:
+            self._scroll_cursor_into_view(center)
+            self.refresh()
+        else:
+            self.cursor_line = line
+            self._scroll_cursor_into_view(center)
+
+    def action_cursor_up(self) -> None:
+        self.cursor_line -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor_line += 1
+
+    def action_cursor_left(self) -> None:
+        self.cursor_column = min(self.cursor_column, len(self._lines[self.cursor_line - 1])) - 1
+
+    def action_cursor_right(self) -> None:
+        self.cursor_column += 1
+
+    def action_line_start(self) -> None:
+        self.cursor_column = 0
+
+    def action_line_end(self) -> None:
+        self.cursor_column = len(self._lines[self.cursor_line - 1])
+
+    def action_page_up(self) -> None:
+        page = max(self.scrollable_content_region.height - 1, 1)
+        self.scroll_to(y=max(self.scroll_offset.y - page, 0), animate=False, immediate=True)
+        self.cursor_line -= page
+
+    def action_page_down(self) -> None:
+        page = max(self.scrollable_content_region.height - 1, 1)
+        self.scroll_to(y=self.scroll_offset.y + page, animate=False, immediate=True)
+        self.cursor_line += page
+
+    def action_first_line(self) -> None:
+        self.goto_line(1)
+
+    def action_last_line(self) -> None:
+        self.goto_line(len(self._lines))
+
+    def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        line = self.scroll_offset.y + offset.y + 1
+        if line <= len(self._lines):
+            self.cursor_column = max(self.scroll_offset.x + offset.x - self.gutter_width, 0)
+            self.cursor_line = line
+
+    # -- search -------------------------------------------------------------------------------
+
+    def find(self, query: str, *, forward: bool = True) -> int | None:
+        """Move to the next (or previous) occurrence of ``query`` after the cursor, wrapping.
+
+        Case-insensitive unless the query has a capital letter. Matches stay highlighted until
+        :meth:`clear_search`. Returns the 1-based line found, or None.
+        """
+        self.search_query = query
+        if not query:
+            self.clear_search()
+            return None
+        flags = 0 if any(c.isupper() for c in query) else re.IGNORECASE
+        self._search = re.compile(re.escape(query), flags)
+        self.refresh()
+        return self._find(forward)
+
+    def clear_search(self) -> None:
+        self._search = None
+        self.refresh()
+
+    def _find(self, forward: bool) -> int | None:
+        pattern = self._search
+        if pattern is None:
+            return None
+        n = len(self._lines)
+        start, col = self.cursor_line - 1, self.cursor_column
+        for step in range(n + 1):
+            index = (start + step) % n if forward else (start - step) % n
+            line = self._lines[index]
+            if forward:
+                m = pattern.search(line, col + 1) if step == 0 else pattern.search(line)
+            else:
+                ms = [m for m in pattern.finditer(line) if step or m.start() < col]
+                m = ms[-1] if ms else None
+            if m is not None:
+                self.goto_line(index + 1, m.start())
+                self.post_message(self.Jumped(self, "find", True, index + 1, self.search_query))
+                return index + 1
+        self.post_message(self.Jumped(self, "find", False, None, f"not found: {self.search_query}"))
+        return None
+
+    def action_find_next(self) -> None:
+        self._find(True)
+
+    def action_find_previous(self) -> None:
+        self._find(False)
+
+    # -- go to definition ---------------------------------------------------------------------
+
+    def name_at(self, line: int | None = None, column: int | None = None) -> str | None:
+        """The SSA value / register under (or first after) a position; the cursor's by default."""
+        line = self.cursor_line if line is None else line
+        column = self.cursor_column if column is None else column
+        text = self._lines[line - 1]
+        pattern = _SASS_NAME_RE if self._level == "sass" else _SSA_RE
+        after = None
+        for m in pattern.finditer(text):
+            if m.start() <= column < m.end():
+                return m.group(0)
+            if after is None and m.start() >= column:
+                after = m.group(0)
+        return after
+
+    def definition_of(self, name: str) -> int | None:
+        """The 1-based line defining ``name`` (MLIR/LLVM: ``%x = ``, args; PTX: first write)."""
+        if self._definitions is None:
+            self._definitions = _index_definitions(self._level, self._lines)
+        return self._definitions.get(_strip_result_suffix(name))
+
+    def goto_definition(self) -> int | None:
+        """Jump to the definition of the name under the cursor; ``ctrl+o`` comes back."""
+        name = self.name_at()
+        if name is None:
+            self.post_message(self.Jumped(self, "definition", False, None, "no SSA value under the cursor"))
+            return None
+        line = self.definition_of(name)
+        if line is None:
+            self.post_message(self.Jumped(self, "definition", False, None, f"no definition of {name} here"))
+            return None
+        self._jumps.append((self.cursor_line, self.cursor_column))
+        column = self._lines[line - 1].find(_strip_result_suffix(name))
+        self.goto_line(line, max(column, 0))
+        self.post_message(self.Jumped(self, "definition", True, line, name))
+        return line
+
+    def action_goto_definition(self) -> None:
+        self.goto_definition()
+
+    def action_jump_back(self) -> None:
+        if self._jumps:
+            line, column = self._jumps.pop()
+            self.goto_line(line, column)
+
+    # -- mapped lines -------------------------------------------------------------------------
+
+    def highlight_lines(self, lines: Iterable[int]) -> None:
+        """Mark these 1-based lines (the lines mapped from the cursor of another level)."""
+        n = len(self._lines)
+        self._mapped = sorted({line for line in lines if 1 <= line <= n})
+        self._mapped_set = frozenset(self._mapped)
+        self.refresh()
+
+    @property
+    def highlighted_lines(self) -> list[int]:
+        return list(self._mapped)
+
+    def next_highlighted(self, *, forward: bool = True) -> int | None:
+        """Move to the next (previous) highlighted line after the cursor, wrapping."""
+        if not self._mapped:
+            self.post_message(self.Jumped(self, "mapped", False, None, "no mapped lines"))
+            return None
+        if forward:
+            i = bisect.bisect_right(self._mapped, self.cursor_line)
+            line = self._mapped[i % len(self._mapped)]
+        else:
+            i = bisect.bisect_left(self._mapped, self.cursor_line) - 1
+            line = self._mapped[i]
+        self.goto_line(line)
+        self.post_message(self.Jumped(self, "mapped", True, line, ""))
+        return line
+
+    def action_next_mapped(self) -> None:
+        self.next_highlighted()
+
+    def action_previous_mapped(self) -> None:
+        self.next_highlighted(forward=False)
+
+
+def _strip_result_suffix(name: str) -> str:
+    """``%x#1`` (a use of result 1) and ``%x:9`` (a 9-result definition) name ``%x``."""
+    return re.sub(r"[#:]\d+$", "", name)
+
+
+_MLIR_DEF = re.compile(r'(%[\w$.-]+)(?::\d+)?\s*=(?!=)')                       # %x = , %acc:9 = , iter_args
+_MLIR_RESULTS = re.compile(r'^\s*(%[\w$.-]+(?::\d+)?(?:\s*,\s*%[\w$.-]+(?::\d+)?)+)\s*=')   # %a, %b =
+_MLIR_ARG = re.compile(r'(%[\w$.-]+)\s*:\s*(?=[!a-z])')                      # (%x: f32 in func/block args
+_LLVM_DEF = re.compile(r'^\s*(%(?:[\w$.-]+|"[^"]*"))\s*=')
+_LLVM_LABEL = re.compile(r'^([\w$.-]+|"[^"]*"):')
+_PTX_DEST = re.compile(r'^\s*(?:@!?%\w+\s+)?[a-z][\w.]*\s+(?:\{([^}]*)\}|(%[\w$]+))')
+
+
+def _index_definitions(level: str, lines: list[str]) -> dict[str, int]:
+    defs: dict[str, int] = {}
+
+    def add(name: str, n: int) -> None:
+        defs.setdefault(_strip_result_suffix(name), n)
+
+    for n, line in enumerate(lines, 1):
+        if "%" not in line and level != "llir":
+            continue
+        if level in ("ttir", "ttgir", "glir", "mlir"):
+            if m := _MLIR_RESULTS.match(line):
+                for name in re.split(r"\s*,\s*", m.group(1)):
+                    add(name, n)
+            for m in _MLIR_DEF.finditer(line):
+                add(m.group(1), n)
+            stripped = line.lstrip()
+            if stripped.startswith("^") or "tt.func" in line or "func.func" in line:
+                for m in _MLIR_ARG.finditer(line):
+                    add(m.group(1), n)
+        elif level == "llir":
+            if m := _LLVM_DEF.match(line):
+                add(m.group(1), n)
+            elif m := _LLVM_LABEL.match(line):
+                add("%" + m.group(1), n)
+            elif line.startswith("define "):
+                for m in _SSA_RE.finditer(line):
+                    add(m.group(0), n)
+        elif level == "ptx":
+            if m := _PTX_DEST.match(line):
+                if m.group(1) is not None:
+                    for name in re.findall(r"%[\w$]+", m.group(1)):
+                        add(name, n)
+                else:
+                    add(m.group(2), n)
+    return defs

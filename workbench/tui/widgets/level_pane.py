@@ -1,0 +1,110 @@
+"""A level's pane: its :class:`CodeView`, a search bar under it, and an editor that swaps in.
+
+Read-only until ``e`` makes it editable (a Textual ``TextArea`` with the same text); ``ctrl+s``
+posts :class:`LevelPane.Save` with the text and the level; ``escape`` goes back to the view.
+The pane writes no file: the app does, so that saving from here and from an outside editor
+take the same path.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, TextArea
+
+from workbench.tui.widgets.code_view import CodeView
+
+
+class LevelPane(Vertical):
+    DEFAULT_CSS = """
+    LevelPane { height: 1fr; }
+    LevelPane > CodeView { height: 1fr; }
+    LevelPane > TextArea { height: 1fr; display: none; }
+    LevelPane > Input { display: none; height: 3; }
+    LevelPane.-searching > Input { display: block; }
+    LevelPane.-editing > TextArea { display: block; }
+    LevelPane.-editing > CodeView { display: none; }
+    """
+
+    BINDINGS = [
+        Binding("slash,ctrl+slash", "search", "Search", id="level_pane.search"),
+        Binding("e", "edit", "Edit", id="level_pane.edit"),
+        Binding("ctrl+s", "save", "Save", id="level_pane.save", priority=True),
+        Binding("escape", "leave", "Back", show=False, id="level_pane.leave"),
+    ]
+
+    class Save(Message):
+        """The user saved the edited text of this pane's level (nothing is written yet)."""
+
+        def __init__(self, pane: "LevelPane", level: str, text: str) -> None:
+            super().__init__()
+            self.pane = pane
+            self.level = level
+            self.text = text
+
+        @property
+        def control(self) -> "LevelPane":
+            return self.pane
+
+    def __init__(self, text: str = "", level: str = "text", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._initial = (text, level)
+
+    def compose(self) -> ComposeResult:
+        yield CodeView(*self._initial)
+        yield Input(placeholder="search", id="search")
+        yield TextArea(id="editor", show_line_numbers=True, soft_wrap=False, tab_behavior="focus")
+
+    @property
+    def view(self) -> CodeView:
+        return self.query_one(CodeView)
+
+    @property
+    def editor(self) -> TextArea:
+        return self.query_one("#editor", TextArea)
+
+    @property
+    def editing(self) -> bool:
+        return self.has_class("-editing")
+
+    def load(self, text: str, level: str) -> None:
+        self.view.load(text, level)
+        if self.editing:
+            self.editor.load_text(text)
+
+    def action_search(self) -> None:
+        if self.editing:
+            return
+        self.add_class("-searching")
+        search = self.query_one("#search", Input)
+        search.value = self.view.search_query
+        search.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.remove_class("-searching")
+        self.view.focus()
+        self.view.find(event.value)
+
+    def action_edit(self) -> None:
+        if self.editing:
+            return
+        view, editor = self.view, self.editor
+        editor.load_text(view.text)
+        editor.move_cursor((view.cursor_line - 1, view.cursor_column))
+        self.add_class("-editing")
+        editor.focus()
+
+    def action_save(self) -> None:
+        if self.editing:
+            self.post_message(self.Save(self, self.view.level, self.editor.text))
+
+    def action_leave(self) -> None:
+        if self.has_class("-searching"):
+            self.remove_class("-searching")
+            self.view.focus()
+        elif self.editing:
+            self.remove_class("-editing")
+            self.view.focus()
