@@ -42,16 +42,28 @@ class WorkbenchJITFunction(JITFunction):
     def __init__(self, fn, **kwargs) -> None:
         super().__init__(fn, **kwargs)
         self._variants: dict[tuple[str, str], LevelJITFunction] = {}
+        self._by_value: dict[tuple[str, Any], LevelJITFunction] = {}
 
-    def run(self, *args, grid, warmup, **kwargs):
-        if kwargs and not _LEVEL_KEYS.isdisjoint(kwargs):
-            chosen = [k for k in kwargs if k in _LEVEL_KEYS]
-            if len(chosen) > 1:
-                raise TypeError(f"{self.__name__}: name one level to launch from, not {', '.join(chosen)}")
-            where = kwargs.pop(chosen[0])
+    def __getitem__(self, grid):
+        # The plain path is Triton's own launcher lambda plus one dict test; a level launch
+        # finds its variant by the exact keyword value it was given, then runs Triton's path.
+        def launch(*args, **kwargs):
+            if kwargs and not _LEVEL_KEYS.isdisjoint(kwargs):
+                return self._level_launch(grid, args, kwargs)
+            return self.run(grid=grid, warmup=False, *args, **kwargs)
+        return launch
+
+    def _level_launch(self, grid, args, kwargs):
+        chosen = [k for k in LEVEL_KWARGS if k in kwargs]
+        if len(chosen) > 1:
+            raise TypeError(f"{self.__name__}: name one level to launch from, not {', '.join(chosen)}")
+        where = kwargs.pop(chosen[0])
+        variant = self._by_value.get((chosen[0], where)) if isinstance(where, (str, Path)) else None
+        if variant is None:
             variant = self._variant(LEVEL_KWARGS[chosen[0]], str(where))
-            return JITFunction.run(variant, *args, grid=grid, warmup=warmup, **kwargs)
-        return JITFunction.run(self, *args, grid=grid, warmup=warmup, **kwargs)
+            if isinstance(where, (str, Path)):
+                self._by_value[(chosen[0], where)] = variant
+        return variant.run(grid=grid, warmup=False, *args, **kwargs)
 
     def _variant(self, level: str | None, folder: str) -> "LevelJITFunction":
         key = (level or "version", os.path.abspath(folder))
@@ -83,7 +95,7 @@ class LevelJITFunction(WorkbenchJITFunction):
     def of(cls, parent: WorkbenchJITFunction, level: str | None, folder: Path) -> "LevelJITFunction":
         variant = cls.__new__(cls)
         variant.__dict__.update(parent.__dict__)
-        variant._variants = {}
+        variant._variants, variant._by_value = {}, {}
         variant.level, variant.folder = level, folder
         variant.device_caches = defaultdict(variant.create_binder)
         return variant

@@ -42,6 +42,7 @@ class _Pending:
     kernel_deadline: float = 0.0
     started: float = field(default_factory=time.monotonic)
     activity: dict = field(default_factory=dict)
+    proc: Any = None  # the runner it was sent to
 
 
 class RunnerClient:
@@ -63,6 +64,7 @@ class RunnerClient:
         self._ready = threading.Event()
         self._restart_lock = threading.Lock()
         self._closing = False
+        self._dying: subprocess.Popen | None = None  # answered with a fatal error: exits next
         self._killed_reason: str | None = None
 
     # -- process ---------------------------------------------------------------------------
@@ -123,6 +125,9 @@ class RunnerClient:
         """Send one request and wait for its answer (raises RunnerError / RunnerCrashed)."""
         self._closing = False
         proc = self._proc
+        if proc is not None and proc is self._dying:
+            self._wait_for_restart(proc)
+            proc = self._proc
         if proc is None:
             self.start()
         elif proc.poll() is not None:
@@ -132,8 +137,18 @@ class RunnerClient:
             self._open_params = dict(params)
         return self._wait(pending)
 
+    def _wait_for_restart(self, proc: subprocess.Popen) -> None:
+        """A runner that lost its CUDA context is exiting: wait for its successor."""
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self._kill(proc)
+        deadline = time.monotonic() + 30
+        while self._proc is proc and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def _send(self, method: str, params: dict, timeout: float, on_event: Event | None) -> _Pending:
-        pending = _Pending(next(self._ids), method, on_event, time.monotonic() + timeout)
+        pending = _Pending(next(self._ids), method, on_event, time.monotonic() + timeout, proc=self._proc)
         with self._lock:
             self._pending[pending.id] = pending
         try:
@@ -212,6 +227,7 @@ class RunnerClient:
                 continue
             if msg.get("error", {}).get("fatal"):
                 self._killed_reason = msg["error"]["message"]  # the runner exits next: this is why
+                self._dying = proc
             pending.response = msg
             with self._lock:
                 self._pending.pop(pending.id, None)
@@ -235,7 +251,7 @@ class RunnerClient:
         if self._closing or proc is not self._proc:
             return
         reason = self._killed_reason or self._death_reason(code)
-        self._fail_pending(reason)
+        self._fail_pending(reason, proc)
         self._restart_now(reason, dead=proc)
 
     def _death_reason(self, code: int) -> str:
@@ -250,10 +266,11 @@ class RunnerClient:
         tail = " | ".join(list(self.log)[-3:])
         return f"the runner exited with status {code} and was restarted" + (f" (last output: {tail})" if tail else "")
 
-    def _fail_pending(self, reason: str) -> None:
+    def _fail_pending(self, reason: str, proc: subprocess.Popen) -> None:
         with self._lock:
-            pending = list(self._pending.values())
-            self._pending.clear()
+            pending = [p for p in self._pending.values() if p.proc is proc]
+            for p in pending:
+                self._pending.pop(p.id, None)
         for p in pending:
             p.response = {"id": p.id, "error": {"message": reason, "crash": True, "fatal": True}}
             p.done.set()

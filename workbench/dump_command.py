@@ -1,0 +1,69 @@
+"""``workbench dump``: values from inside a kernel, at any level.
+
+Wiring (workbench/cli.py)::
+
+    from .dump_command import add_dump_command, run_dump_command
+    add_dump_command(subparsers)      # where the other subcommands are added
+    ...
+    if args.command == "dump": return run_dump_command(args)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_dump_command(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "dump", help="dump values from inside a kernel at any level",
+        description="Dump values from inside a kernel: Python (workbench.language.dump calls), TTIR/TTGIR "
+                    "(any SSA value by name or line:N), LLIR/PTX (a register per thread). Without a GPU, "
+                    "Python-level dumps run in Triton's interpreter and IR-level dumps are compiled only.")
+    p.add_argument("script", help="a Python script that launches the kernel")
+    p.add_argument("--kernel", "-k", default=None, help="kernel name (default: the first launched)")
+    p.add_argument("--level", choices=("python", "ttir", "ttgir", "llir", "ptx"), default="python")
+    p.add_argument("--value", "-v", action="append", default=[], dest="values",
+                   help="value to dump: %%name, %%name#i, line:N (IR levels); the dumped expression or line "
+                        "(python; default: every dump call). Repeat for several")
+    p.add_argument("--pid", default="0,0,0", help="program id X,Y,Z, or 'all' (default 0,0,0)")
+    p.add_argument("--iterations", type=int, default=16, help="loop iterations kept per value (default 16)")
+    p.add_argument("--reference", default=None,
+                   help="torch expression over the kernel's argument names to compare with, e.g. 'x_ptr + y_ptr'")
+    p.add_argument("--atol", type=float, default=None)
+    p.add_argument("--rtol", type=float, default=None)
+    p.add_argument("--target", default=None, help="compile target (default: the GPU's, else cuda:90)")
+    p.add_argument("--verify", action="append", default=[], metavar="TARGET",
+                   help="also compile the rewrite for this target (e.g. cuda:80)")
+    p.add_argument("--from-file", default=None, dest="level_file",
+                   help="dump from this level file (an edited copy); it is read, never written")
+    p.add_argument("--show-rewrite", action="store_true", help="print the rewritten level text")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--script-arg", action="append", default=[], dest="script_args", metavar="ARG",
+                   help="an argument for the script (repeat for several)")
+    return p
+
+
+def run_dump_command(args) -> int:
+    from .core.dump import dump_script
+    from .core.errors import WorkbenchError
+    argv = list(args.script_args or [])
+    try:
+        report = dump_script(args.script, args.kernel, args.level, args.values, pid=args.pid,
+                             reference=args.reference, target=args.target, iterations=args.iterations,
+                             level_file=args.level_file, verify_targets=tuple(args.verify), argv=argv,
+                             atol=args.atol, rtol=args.rtol)
+    except WorkbenchError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        print(report.format())
+        if args.show_rewrite and report.rewritten:
+            print("\n--- rewritten " + ("ttir" if args.level == "python" else args.level) + " ---")
+            print(report.rewritten)
+    bad = any(r.check is not None and not r.check.ok for r in report.results) or \
+        any(r.reference_error for r in report.results)
+    return 1 if bad else 0
