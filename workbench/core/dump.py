@@ -321,6 +321,8 @@ def _result_from(v: DumpValue, rewrite: Rewrite, arr, programs, hits) -> DumpRes
     if v.per_thread:
         arr = arr.reshape(arr.shape[0], 1, arr.shape[1])
     in_loop = v.loop is not None
+    if in_loop and hits and 0 < max(hits) < arr.shape[1]:
+        arr = arr[:, :max(hits)]  # the iterations that ran, not every slot of the bound
     return DumpResult(name=v.spec, level=rewrite.level, line=v.line, source=v.source, type=v.type, dtype=v.dtype,
                       shape=v.shape, values=arr, programs=programs, iterations=arr.shape[1], in_loop=in_loop,
                       hits=hits, per_thread=v.per_thread)

@@ -80,9 +80,10 @@ def prepare(spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable[str] 
 
 
 def replay(result: CompileResult, spec: KernelSpec, snapshot: Snapshot, kernel=None,
-           poison_outputs: Iterable[str] = ()) -> dict[str, Any]:
-    """Launch once on fresh copies of the captured inputs; returns every tensor argument after."""
-    run = prepare(spec, snapshot, poison_outputs)
+           poison_outputs: Iterable[str] = (), check: bool = True) -> dict[str, Any]:
+    """Launch once on fresh copies of the captured inputs; returns every tensor argument after.
+    ``check=False`` skips the specialization check (for a snapshot already checked)."""
+    run = prepare(spec, snapshot, poison_outputs, check)
     kernel = kernel or load(result, spec)
     kernel[run.grid](*run.bound)
     import torch

@@ -46,6 +46,7 @@ class KernelState:
     pure_outputs: list[str] = field(default_factory=list)  # poisoned before each run
     timings: dict[str, Timing] = field(default_factory=dict)
     last_run: str | None = None
+    checked: bool = False  # the snapshot's arguments match the specialization (they never change)
 
 
 @dataclass
@@ -62,13 +63,14 @@ class RunResult:
     compile: dict | None = None
     message: str = ""
     error: Diagnostic | None = None
+    times: dict[str, float] = field(default_factory=dict)  # where the run's wall time went
 
     def to_json(self) -> dict[str, Any]:
         return {"kernel": self.kernel, "spec_id": self.spec_id, "version": self.version, "level": self.level,
                 "status": self.status, "outputs": [o.to_json() | {"sentence": o.sentence} for o in self.outputs],
                 "timing": self.timing.to_json() if self.timing else None, "vs_original": self.vs_original,
                 "vs_previous": self.vs_previous, "compile": self.compile, "message": self.message,
-                "error": self.error.to_json() if self.error else None}
+                "error": self.error.to_json() if self.error else None, "times": self.times}
 
 
 class Session:
@@ -228,9 +230,12 @@ class Session:
                     "Python-level kernels run in Triton's interpreter)"
                 return res
         self.progress("launch", {"kernel": state.spec.kernel, "version": v.label, "level": v.level})
+        t0 = time.perf_counter()
         outputs = self._launch(state, v)
+        t1 = time.perf_counter()
         res.outputs = [check(name, state.snapshot.after[name], outputs[name], atol, rtol)
                        for name in state.snapshot.after]
+        res.times = {"launch_ms": (t1 - t0) * 1e3, "verify_ms": (time.perf_counter() - t1) * 1e3}
         res.status = "ok" if all(o.ok for o in res.outputs) else "mismatch"
         if bench_options is not None:
             self.progress("bench", {"kernel": state.spec.kernel, "version": v.label})
@@ -254,6 +259,7 @@ class Session:
         compile_ms = (time.perf_counter() - t0) * 1e3
         result = self.run(state.spec.spec_id, version.label, **run_args)
         out = result.to_json() | {"compile_ms": compile_ms, "version_folder": str(info.folder)}
+        out["times"] = dict(result.times, compile_ms=compile_ms, apply_ms=(time.perf_counter() - t0) * 1e3)
         self.workspace.save_result(info, out)
         levels = version.result.levels if version.result else {}
         out["srcmap"] = srcmap.build(levels, version.result.sass_lines if version.result else None,
@@ -282,7 +288,10 @@ class Session:
             return launch.interpret(v.fn, state.spec, state.snapshot, state.pure_outputs)
         if v.kernel is None:
             v.kernel = launch.load(v.result, state.spec)
-        return launch.replay(v.result, state.spec, state.snapshot, v.kernel, state.pure_outputs)
+        outputs = launch.replay(v.result, state.spec, state.snapshot, v.kernel, state.pure_outputs,
+                                check=not state.checked)
+        state.checked = True
+        return outputs
 
     def _pure_outputs(self, state: KernelState) -> list[str]:
         """Outputs the original kernel writes in full without reading them: the ones that can
