@@ -812,17 +812,22 @@ def rewrite_llir(text: str, values: list[str], pid: Any = (0, 0, 0), threads: in
                           "inside a loop the last iteration's value is kept"])
 
 
-def _ll_params(head: str) -> list[tuple[str, str]]:
+def _ll_param_span(head: str) -> tuple[int, int]:
+    """Where a ``define``'s parameter list starts (its open parenthesis) and ends (the close)."""
     start = head.index("(", head.index("@"))
-    depth, end = 0, start
+    depth = 0
     for k in range(start, len(head)):
         if head[k] == "(":
             depth += 1
         elif head[k] == ")":
             depth -= 1
             if depth == 0:
-                end = k
-                break
+                return start, k
+    return start, start
+
+
+def _ll_params(head: str) -> list[tuple[str, str]]:
+    start, end = _ll_param_span(head)
     body = head[start + 1:end]
     out = []
     for part in _split_top(body):
@@ -849,16 +854,7 @@ def _split_top(body: str) -> list[str]:
 
 
 def _ll_insert_params(head: str, new: list[str], at: int, file: str) -> str:
-    start = head.index("(", head.index("@"))
-    depth, end = 0, start
-    for k in range(start, len(head)):
-        if head[k] == "(":
-            depth += 1
-        elif head[k] == ")":
-            depth -= 1
-            if depth == 0:
-                end = k
-                break
+    start, end = _ll_param_span(head)
     parts = [p.strip() for p in _split_top(head[start + 1:end])]
     parts[at:at] = new
     return head[:start + 1] + ", ".join(parts) + head[end:]

@@ -266,9 +266,6 @@ class Session:
                                      version.result.python if version.result else None).to_json()
         return out
 
-    def describe(self, spec: str) -> str:
-        return f"{self.state(spec).spec.kernel}"
-
     # -- helpers ---------------------------------------------------------------------------
 
     def _load_version(self, state: KernelState, label: str) -> Version:
