@@ -20,8 +20,9 @@ versions: $(foreach v,$(VERSIONS),.triton-versions/$(v)/.done)
 	$(BIN)/pip install -q --no-deps --target .triton-versions/$* triton==$*
 	touch $@
 
+# the app in a terminal; without one (CI), `workbench` prints the compile summary instead
 app: $(BIN)/.installed
-	$(BIN)/workbench compile $(EXAMPLE)
+	$(BIN)/workbench $(EXAMPLE)
 
 test: $(BIN)/.installed versions
 	$(BIN)/python -m pytest -q

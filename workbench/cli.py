@@ -78,6 +78,9 @@ def _add_extra_commands(sub) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if _wants_app(argv):  # `workbench`, `workbench SCRIPT.py`, `workbench app [SCRIPT]`: the app
+        from workbench.tui.app import run_app
+        return run_app(argv)
     script_args: list[str] = []
     if "--" in argv:  # everything after -- belongs to the user's script
         cut = argv.index("--")
@@ -96,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         return _guarded(run_dump_command, args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE_OR_INPUT
+
+
+def _wants_app(argv: list[str]) -> bool:
+    head = argv[0] if argv else None
+    return head is None or head == "app" or head == "--" or (head.endswith(".py") and not head.startswith("-"))
 
 
 def _guarded(fn, args) -> int:

@@ -133,6 +133,8 @@ ELEMENT_SIG["bool"] = "*i8"
 def parse_pid(text: str | tuple | list | None) -> tuple[int, int, int] | str:
     if text is None:
         return (0, 0, 0)
+    if isinstance(text, int):
+        text = [text]
     if isinstance(text, str):
         if text.strip().lower() == "all":
             return "all"

@@ -122,7 +122,8 @@ class Compiler:
         language = compat.language_of(fn)
         metadata = self._initial_metadata(options)
         py = python_location(fn)
-        start_key = "py:" + src.hash()
+        # the source's file is in every level's locations: the same kernel in two files is two keys
+        start_key = "py:" + src.hash() + ":" + (py["file"] if py else "")
 
         def front_end():
             context = compat.new_context(self.backend)

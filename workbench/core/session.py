@@ -262,6 +262,7 @@ class Session:
         out["times"] = dict(result.times, compile_ms=compile_ms, apply_ms=(time.perf_counter() - t0) * 1e3)
         self.workspace.save_result(info, out)
         levels = version.result.levels if version.result else {}
+        out["versions"] = [v.to_json() for v in self.workspace.versions(state.spec.folder_name)]
         out["srcmap"] = srcmap.build(levels, version.result.sass_lines if version.result else None,
                                      version.result.python if version.result else None).to_json()
         return out

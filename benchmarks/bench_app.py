@@ -1,0 +1,176 @@
+"""The app's own costs, measured side by side in one run (the CPU is printed with them):
+
+- first screen: process start to the first frame drawn (headless), the workbench app against an
+  empty Textual app started the same way; the runner starts behind it and is not waited for;
+- save to result on screen: an outside save (write + rename, as an editor does) to the new result
+  drawn, less the compile time the runner reports for the stages below the saved level; a TTGIR
+  save (compiled only without a GPU: no launch) isolates the app's part (watcher, debounce,
+  request, reload, redraw); a Python save adds the interpreter's run and verification;
+- the app process's resident memory after opening and saving (must stay under 150 MB).
+
+    .venv/bin/python benchmarks/bench_app.py [--runs N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHILD = r"""
+import sys, time
+t0 = float(sys.argv[1]); kind = sys.argv[2]
+if kind == "empty":
+    from textual.app import App
+    from textual.widgets import Static
+    class Bench(App):
+        def compose(self):
+            yield Static("empty")
+        def on_mount(self):
+            self.call_after_refresh(self.first_frame)
+        def first_frame(self):
+            print(f"FIRST {time.time() - t0:.6f}", flush=True)
+            self.exit()
+else:
+    from workbench.tui.app import WorkbenchApp
+    class Bench(WorkbenchApp):
+        def _first_frame(self):
+            print(f"FIRST {time.time() - t0:.6f}", flush=True)
+            self.exit()
+    Bench = (lambda cls: (lambda: cls(sys.argv[3])))(Bench)
+Bench().run(headless=True, size=(160, 48))
+"""
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def first_screen(kind: str, script: Path, env: dict) -> float:
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, "-c", CHILD, repr(t0), kind, str(script)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    for line in proc.stdout.splitlines():
+        if line.startswith("FIRST "):
+            return float(line.split()[1])
+    raise RuntimeError(f"no first frame from the {kind} app: {proc.stderr[-2000:]}")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def edit_loop(script: Path, runs: int) -> dict:
+    from workbench.tui.app import WorkbenchApp
+
+    app = WorkbenchApp(script, bench={"warmup_ms": 1.0, "rep_ms": 5.0, "graph": False})
+    out: dict = {"ttgir": [], "python": []}
+    async with app.run_test(size=(160, 48)) as pilot:
+        async def until(cond, timeout=120.0):
+            deadline = time.monotonic() + timeout
+            while not cond():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"timed out; status: {app.status.message}")
+                await asyncio.sleep(0.002)
+
+        await until(lambda: app.last_good is not None)
+        out["rss_open_mb"] = rss_mb()
+        for i in range(runs):
+            for level, old, new in (("ttgir", "arith.addf", "arith.subf"), ("python", "x + y, mask", "x - y, mask")):
+                path = app.level_path(level)
+                text = path.read_text()
+                edited = text.replace(old, new, 1) if i % 2 == 0 else text.replace(new, old, 1)
+                edited += f"\n// run {i}\n" if level == "ttgir" else f"\n# run {i}\n"
+                before = app.last_good.get("version")
+                app.timeline.pop("result_on_screen", None)
+                tmp = path.with_name(f".{path.name}.bench")
+                tmp.write_text(edited)
+                t0 = time.perf_counter()
+                os.replace(tmp, path)
+                await until(lambda: app.last_good.get("version") != before and "result_on_screen" in app.timeline)
+                total_ms = (app.timeline["result_on_screen"] - t0) * 1e3
+                compile_ms = float(app.last_good.get("compile_ms") or 0.0)
+                out[level].append({"total_ms": total_ms, "compile_ms": compile_ms,
+                                   "beyond_compile_ms": total_ms - compile_ms, "status": app.last_good["status"]})
+                await pilot.pause(0.3)
+        out["rss_after_saves_mb"] = rss_mb()
+        out["torch_or_triton_loaded"] = sorted(m for m in ("torch", "triton") if m in sys.modules)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="wb-bench-app-"))
+    script = work / "vector_add.py"
+    shutil.copy(ROOT / "examples" / "vector_add.py", script)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WORKBENCH_CONFIG=str(work / "config.toml"))
+    os.environ["WORKBENCH_CONFIG"] = env["WORKBENCH_CONFIG"]
+    env.pop("COLUMNS", None), env.pop("LINES", None)
+
+    first: dict[str, list[float]] = {"empty": [], "workbench": []}
+    for _ in range(args.runs):  # interleaved, so both see the same machine
+        for kind in first:
+            first[kind].append(first_screen(kind, script, env) * 1e3)
+    loop = asyncio.run(edit_loop(script, args.runs))
+    shutil.rmtree(work, ignore_errors=True)
+
+    med = {k: statistics.median(v) for k, v in first.items()}
+    result = {"cpu": cpu_name(), "python": platform.python_version(), "runs": args.runs,
+              "first_screen_ms": {k: {"median": med[k], "min": min(v)} for k, v in first.items()},
+              "first_screen_ratio": med["workbench"] / med["empty"],
+              "save_to_result": {lv: {"median_total_ms": statistics.median(r["total_ms"] for r in loop[lv]),
+                                      "median_compile_ms": statistics.median(r["compile_ms"] for r in loop[lv]),
+                                      "median_beyond_compile_ms": statistics.median(r["beyond_compile_ms"]
+                                                                                    for r in loop[lv]),
+                                      "status": loop[lv][-1]["status"]} for lv in ("ttgir", "python")},
+              "rss_mb": {"after_open": loop["rss_open_mb"], "after_saves": loop["rss_after_saves_mb"]},
+              "torch_or_triton_in_app_process": loop["torch_or_triton_loaded"]}
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"CPU: {result['cpu']}, Python {result['python']}, {args.runs} runs each (medians)")
+    e, w = result["first_screen_ms"]["empty"], result["first_screen_ms"]["workbench"]
+    print(f"first screen (process start to first frame, headless):")
+    print(f"  empty Textual app   {e['median']:7.1f} ms (min {e['min']:.1f})")
+    print(f"  workbench app       {w['median']:7.1f} ms (min {w['min']:.1f})   "
+          f"ratio {result['first_screen_ratio']:.2f}x   target < 500 ms")
+    print("outside save to result on screen:")
+    for lv, r in result["save_to_result"].items():
+        extra = " (compiled only: no launch without a GPU)" if lv == "ttgir" else " (includes the interpreter's run + verify)"
+        print(f"  {lv:6s} total {r['median_total_ms']:7.1f} ms, compile {r['median_compile_ms']:7.1f} ms, "
+              f"beyond compile {r['median_beyond_compile_ms']:7.1f} ms{extra}")
+    print(f"app process RSS: {result['rss_mb']['after_open']:.0f} MB after open, "
+          f"{result['rss_mb']['after_saves']:.0f} MB after {2 * args.runs} saves   target < 150 MB")
+    print(f"torch/triton in the app process: {result['torch_or_triton_in_app_process'] or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""Export SVG screenshots of the app's main screens (Textual's own export) into docs/screenshots/.
+
+    .venv/bin/python docs/make_screenshots.py
+
+Runs the real app on a copy of examples/vector_add.py (the runner included: on a CPU, the
+Python level runs in Triton's interpreter and IR levels are compiled only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "docs" / "screenshots"
+SIZE = (170, 48)
+
+
+async def main() -> None:
+    from workbench.tui.app import WorkbenchApp
+
+    work = Path(tempfile.mkdtemp(prefix="wb-shots-")) / "demo"
+    work.mkdir()
+    script = work / "vector_add.py"
+    shutil.copy(ROOT / "examples" / "vector_add.py", script)
+    os.environ["WORKBENCH_CONFIG"] = str(work / "config.toml")
+    app = WorkbenchApp(script, bench={"warmup_ms": 5.0, "rep_ms": 30.0, "graph": False})
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    async with app.run_test(size=SIZE) as pilot:
+        async def until(cond, timeout=120.0):
+            deadline = time.monotonic() + timeout
+            while not cond():
+                assert time.monotonic() < deadline, app.status.message
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
+
+        def shot(name: str) -> None:
+            app.save_screenshot(str(OUT / f"{name}.svg"))
+            print("wrote", OUT / f"{name}.svg")
+
+        await until(lambda: app.last_good is not None)
+        py = app.pane("python").view
+        py.focus()
+        py.goto_line(next(n for n in range(1, py.line_count + 1) if "tl.store(" in py.line_text(n)))
+        await pilot.pause(0.2)
+        shot("main")                                   # levels side by side, mapping, Outputs
+
+        pane = app.pane("python")
+        await pilot.press("e")
+        pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "x - y, mask=mask"))
+        await pilot.press("ctrl+s")
+        await until(lambda: app.last_good["version"] == "1")
+        shot("edit-mismatch")                          # a Python edit: the mismatch in Outputs
+        await pilot.press("escape")
+
+        ttgir = app.pane("ttgir")
+        ttgir.view.focus()
+        await pilot.press("e")
+        lines = ttgir.editor.text.split("\n")
+        lines[11] += " bogus"
+        ttgir.editor.load_text("\n".join(lines))
+        await pilot.press("ctrl+s")
+        await until(lambda: app.column("ttgir").has_class("-error"))
+        shot("compile-error")                          # the error at its line, the last result kept
+        ttgir.editor.load_text("\n".join(lines).replace(" bogus", ""))
+        await pilot.press("ctrl+s")
+        await until(lambda: app.last_good["version"] == "2")
+        await pilot.press("escape")
+
+        app.pane("python").view.focus()
+        await pilot.press("B")
+        await pilot.pause(0.2)
+        shot("bench")
+        await pilot.press("H")
+        await pilot.pause(0.2)
+        shot("history")
+        await pilot.press("L")
+        await pilot.pause(0.2)
+        shot("log")
+        await pilot.press("f1")
+        await pilot.pause(0.2)
+        shot("help")
+    shutil.rmtree(work.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,270 @@
+"""The app's main flows, driven through Textual's Pilot against the real runner (Triton's
+interpreter on a CPU): open, pick, switch levels, cross-level mapping, edit and save, a compile
+error at its line, restore, outside saves through the watcher."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, ROOT
+from workbench.tui.app import WorkbenchApp
+from workbench.tui.format import LEVELS
+from workbench.tui.widgets.code_view import CodeView
+from workbench.tui.widgets.history_view import HistoryView
+from workbench.tui.widgets.kernel_picker import KernelPicker
+from workbench.tui.widgets.level_pane import LevelPane
+
+FAST_BENCH = {"warmup_ms": 1.0, "rep_ms": 5.0, "graph": False}
+SIZE = (180, 50)
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path, monkeypatch):
+    """Never read the developer's own config; no colour variables from the outside."""
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(tmp_path / "config" / "config.toml"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+@pytest.fixture
+def script(tmp_path) -> Path:
+    path = tmp_path / "vector_add.py"
+    shutil.copy(EXAMPLES / "vector_add.py", path)
+    return path
+
+
+async def wait_for(pilot, condition, timeout: float = 90.0, what: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what or condition}; status: {pilot.app.status.message}")
+
+
+async def opened(pilot) -> WorkbenchApp:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.last_good is not None, what="the original's run")
+    return app
+
+
+def line_of(view: CodeView, needle: str) -> int:
+    return next(n for n in range(1, view.line_count + 1) if needle in view.line_text(n))
+
+
+@pytest.mark.asyncio
+async def test_open_pick_switch_levels_and_map_lines(script):
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        # the first frame comes before the runner has answered
+        assert "starting runner" in app.status.message
+        assert app.opened is None
+        app = await opened(pilot)
+
+        # the picker: one kernel with its facts
+        picker = app.query_one(KernelPicker)
+        assert picker.option_count == 1
+        prompt = str(picker.get_option_at_index(0).prompt)
+        regs = app.current["result"]["registers"]
+        assert "add_kernel" in prompt and "grid 97×1×1" in prompt and f"regs {regs}" in prompt
+        assert "warps 4" in prompt and "1 launch" in prompt
+
+        # the original ran in the interpreter, verified against itself, timed
+        assert app.last_good["status"] == "ok"
+        assert "add_kernel original: ok" in app.status.message
+        table = app.query_one("#outputs-table")
+        assert table.row_count == 3
+        assert [str(c) for c in table.get_row_at(2)[:4]] == ["out_ptr", "float32", "98432", "ok"]
+        assert app.query_one("#bench-table").row_count == 1
+
+        # levels: Python | TTGIR | PTX side by side, loaded from edit/
+        shown = [lv for lv in LEVELS if app.column(lv).display]
+        assert shown == ["python", "ttgir", "ptx"]
+        assert "def add_kernel" in app.pane("python").view.text
+        assert "tt.store" in app.pane("ttgir").view.text and "ttg." in app.pane("ttgir").view.text
+        assert "st.global" in app.pane("ptx").view.text
+
+        # switch the focused slot (Python) to LLIR, then back with the next/previous keys
+        app.pane("python").view.focus()
+        await pilot.press("4")
+        await pilot.pause()
+        assert [lv for lv in LEVELS if app.column(lv).display] == ["ttgir", "llir", "ptx"]
+        assert "define" in app.pane("llir").view.text
+        assert isinstance(app.focused, CodeView) and app.focused.level == "llir"
+        await pilot.press("less_than_sign")           # previous level not shown: TTIR
+        await pilot.pause()
+        assert [lv for lv in LEVELS if app.column(lv).display] == ["ttir", "ttgir", "ptx"]
+        await pilot.press("1")
+        await pilot.pause()
+        assert [lv for lv in LEVELS if app.column(lv).display] == ["python", "ttgir", "ptx"]
+        await pilot.press("v")                         # two panes, then three again
+        await pilot.pause()
+        assert sum(app.column(lv).display for lv in LEVELS) == 2
+        await pilot.press("v")
+        await pilot.pause()
+        assert sum(app.column(lv).display for lv in LEVELS) == 3
+
+        # the cursor on the store line highlights its lines in TTGIR and PTX
+        py = app.pane("python").view
+        py.focus()
+        store = line_of(py, "tl.store(")
+        py.goto_line(store)
+        await pilot.pause()
+        ttgir, ptx = app.pane("ttgir").view, app.pane("ptx").view
+        assert ttgir.highlighted_lines and ptx.highlighted_lines
+        assert any("tt.store" in ttgir.line_text(n) for n in ttgir.highlighted_lines)
+        assert any("st.global" in ptx.line_text(n) for n in ptx.highlighted_lines)
+        assert not any("tt.load" in ttgir.line_text(n) for n in ttgir.highlighted_lines)
+        # f follows the mapping into the next pane; a TTGIR line maps back to its Python line
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.focused is ttgir and ttgir.cursor_line in ttgir.highlighted_lines
+        load = next(n for n in range(1, ttgir.line_count + 1) if "tt.load" in ttgir.line_text(n))
+        ttgir.goto_line(load)
+        await pilot.pause()
+        assert "tl.load(" in py.line_text(py.highlighted_lines[0])
+
+        # help lists the bindings with their ids; the palette holds the actions
+        await pilot.press("f1")
+        await pilot.pause()
+        help_rows = [tuple(str(c) for c in app.screen.query_one("#help-table").get_row_at(i))
+                     for i in range(app.screen.query_one("#help-table").row_count)]
+        assert any(r[3] == "app.follow" and r[1] == "f" for r in help_rows)
+        assert any(r[3] == "level_pane.save" for r in help_rows)
+        await pilot.press("escape")
+        names = [c[0] for c in app.palette_commands()]
+        for wanted in ("Show TTGIR", "Edit the focused level", "Dump the value under the cursor",
+                       "Restore the version selected in History", "Results: Bench", "Theme: light"):
+            assert wanted in names
+
+        svg = app.export_screenshot(title="workbench")
+        for text in ("add_kernel", "vector_add.py", "Python", "TTGIR", "PTX", "Outputs", "History"):
+            assert text in svg, text
+
+
+@pytest.mark.asyncio
+async def test_edit_python_save_mismatch_then_restore(script):
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        await pilot.pause()
+        assert pane.editing
+        edited = pane.editor.text.replace("x + y, mask=mask", "x - y, mask=mask")
+        assert edited != pane.editor.text
+        pane.editor.load_text(edited)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+
+        edit_file = app.level_path("python")
+        assert "x - y, mask=mask" in edit_file.read_text()
+        assert app.last_good["status"] == "mismatch"
+        assert "MISMATCH" in app.status.message and "out_ptr" in app.status.message
+        outputs = app.query_one("#outputs-table")
+        row = [str(c) for c in outputs.get_row_at(2)]
+        assert row[0] == "out_ptr" and row[3] == "FAIL" and row[6] == "98432"
+        assert app.query_one("#bench-table").row_count == 2
+        history = app.query_one(HistoryView)
+        assert history.query_one("#history-table").row_count == 2       # original, v1
+        assert "-    tl.store(out_ptr + offsets, x + y, mask=mask)" in history.diff_text
+        assert "+    tl.store(out_ptr + offsets, x - y, mask=mask)" in history.diff_text
+        # the levels below were regenerated: the TTGIR pane shows a subtraction now
+        assert "arith.subf" in app.pane("ttgir").view.text
+
+        # restore the original from History
+        await pilot.press("H")
+        table = history.query_one("#history-table")
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "x + y, mask=mask" in app.pane("python").view.text, what="restore")
+        assert "x + y, mask=mask" in edit_file.read_text()
+        assert "arith.addf" in app.pane("ttgir").view.text
+        await wait_for(pilot, lambda: app.last_good["version"] == "original", what="the original's run")
+        assert app.last_good["status"] == "ok"
+
+
+@pytest.mark.asyncio
+async def test_a_ttgir_compile_error_shows_at_its_line_and_the_last_result_stays(script):
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        pane, column = app.pane("ttgir"), app.column("ttgir")
+        pane.view.focus()
+        await pilot.press("e")
+        lines = pane.editor.text.split("\n")
+        bad = line_of(pane.view, "tt.splat") if "tt.splat" in pane.view.text else 10
+        lines[bad - 1] += " bogus"
+        typed = "\n".join(lines)
+        pane.editor.load_text(typed)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: column.has_class("-error"), what="the compile error")
+
+        assert column.error["line"] == bad
+        assert f"line {bad}:" in str(column.query_one(".level-error").render())
+        assert pane.view.highlighted_lines == [bad] and pane.view.cursor_line == bad
+        assert pane.editing and pane.editor.text == typed           # nothing the user typed is lost
+        assert pane.editor.cursor_location[0] == bad - 1
+        assert f"compile error in TTGIR at line {bad}" in app.status.message
+        assert "the last good result stays (original)" in app.status.message
+        assert app.last_good["version"] == "original"
+        assert [str(c) for c in app.query_one("#outputs-table").get_row_at(2)][3] == "ok"
+        assert app.query_one(HistoryView).query_one("#history-table").row_count == 1  # no version made
+
+        # fix it in the same editor: a new version, compiled only (no GPU), the error gone
+        pane.editor.load_text(typed.replace(" bogus", ""))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        assert not column.has_class("-error")
+        assert app.last_good["status"] == "compiled-only" and app.last_good["level"] == "ttgir"
+        assert "compiled only" in app.status.message
+
+
+@pytest.mark.asyncio
+async def test_an_outside_save_by_rename_recompiles(script):
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        path = app.level_path("python")
+        text = path.read_text().replace("x + y, mask=mask", "x * y, mask=mask")
+        tmp = path.with_name(".add_kernel.py.swp")
+        tmp.write_text(text)
+        os.replace(tmp, path)                      # an editor's atomic save
+        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1 from the watcher")
+        assert app.last_good["status"] == "mismatch"
+        assert "x * y" in app.pane("python").view.text
+        assert "arith.mulf" in app.pane("ttgir").view.text
+        # the files the runner regenerated are not taken for edits: no second version comes
+        await pilot.pause(0.5)
+        assert app.last_good["version"] == "1" and app.runner_writes == 0
+        assert len(app.versions) == 1
+
+
+def test_the_app_process_never_imports_torch_or_triton(script, tmp_path):
+    code = f"""
+import asyncio, sys, time
+from workbench.tui.app import WorkbenchApp
+async def main():
+    app = WorkbenchApp({str(script)!r}, bench={FAST_BENCH!r})
+    async with app.run_test(size=(120, 40)) as pilot:
+        t = time.monotonic()
+        while app.last_good is None and time.monotonic() - t < 90:
+            await pilot.pause(0.1)
+        print("status", app.status.message)
+asyncio.run(main())
+print("loaded", sorted(m for m in ("torch", "triton") if m in sys.modules))
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WORKBENCH_CONFIG=str(tmp_path / "none.toml"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "status add_kernel original: ok" in proc.stdout
+    assert "loaded []" in proc.stdout

@@ -1,0 +1,989 @@
+"""The workbench app: a script's kernels, every level side by side, live recompile on save.
+
+The app process never imports torch or triton: the runner process (``python -m workbench.runner``)
+does the GPU work, driven through :class:`workbench.runner.client.RunnerClient` from thread
+workers. Results come back as messages; the UI never waits on the runner.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from workbench.tui.commands import WorkbenchCommands
+from workbench.tui.config import Config, load_config
+from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
+                                  result_summary, version_label)
+from workbench.tui.mapping import LevelMap
+from workbench.tui.screens.help_screen import HelpScreen, binding_rows
+from workbench.tui.themes import load_themes, register_themes
+from workbench.tui.watcher import EditWatcher, FilesChanged, digest
+from workbench.tui.widgets.bench_view import BenchView
+from workbench.tui.widgets.code_view import CodeView
+from workbench.tui.widgets.dumps_view import DumpsView
+from workbench.tui.widgets.history_view import HistoryView
+from workbench.tui.widgets.kernel_picker import KernelPicker
+from workbench.tui.widgets.level_column import LevelColumn
+from workbench.tui.widgets.level_pane import LevelPane
+from workbench.tui.widgets.log_view import LogView
+from workbench.tui.widgets.outputs_view import OutputsView
+from workbench.tui.widgets.status_line import StatusLine
+
+DEFAULT_SHOWN = ("python", "ttgir", "ptx")
+DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) well within this
+BENCH = {"warmup_ms": 25.0, "rep_ms": 100.0, "graph": False}
+RESULT_TABS = ("outputs", "dumps", "bench", "history", "log")
+
+
+def bundled_example() -> Path:
+    import workbench
+    return Path(workbench.__file__).resolve().parent.parent / "examples" / "matmul.py"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write beside, then rename over: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+# -- messages from the worker threads (post_message is thread-safe) ----------------------------
+
+class Progress(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class RunnerLog(Message):
+    def __init__(self, line: str, style: str = "") -> None:
+        super().__init__()
+        self.line = line
+        self.style = style
+
+
+class RunnerRestarted(Message):
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class Hello(Message):
+    def __init__(self, info: dict) -> None:
+        super().__init__()
+        self.info = info
+
+
+class Opened(Message):
+    def __init__(self, data: dict) -> None:
+        super().__init__()
+        self.data = data
+
+
+class OpenFailed(Message):
+    def __init__(self, text: str, lines: list[str]) -> None:
+        super().__init__()
+        self.text = text
+        self.lines = lines
+
+
+class RunDone(Message):
+    """A run or an apply finished: ``path``/``level`` name the saved file for an apply."""
+
+    def __init__(self, result: dict, versions: list[dict] | None, path: Path | None = None,
+                 level: str | None = None, started: float = 0.0) -> None:
+        super().__init__()
+        self.result = result
+        self.versions = versions
+        self.path = path
+        self.level = level
+        self.started = started
+
+
+class RunFailed(Message):
+    def __init__(self, error, path: Path | None = None, level: str | None = None,
+                 versions: list[dict] | None = None) -> None:
+        super().__init__()
+        self.error = error          # a RunnerError (RunnerCrashed for a restart) or another exception
+        self.path = path
+        self.level = level
+        self.versions = versions
+
+
+class Restored(Message):
+    def __init__(self, version: str, paths: list[str], versions: list[dict] | None) -> None:
+        super().__init__()
+        self.version = version
+        self.paths = paths
+        self.versions = versions
+
+
+class DumpDone(Message):
+    def __init__(self, value: str, level: str, result=None, error: str | None = None) -> None:
+        super().__init__()
+        self.value = value
+        self.level = level
+        self.result = result
+        self.error = error
+
+
+def after_rest(handler):
+    """A handler that needs the widgets mounted after the first frame: until then, it comes back later."""
+    def wrapper(self, msg):
+        if not self.rest_ready:
+            self.set_timer(0.05, partial(wrapper, self, msg))
+            return None
+        return handler(self, msg)
+    wrapper.__name__, wrapper.__doc__ = handler.__name__, handler.__doc__
+    return wrapper
+
+
+class AppClosing(Exception):
+    """The app exited while a runner request was in flight."""
+
+
+class WorkbenchApp(App):
+    """``workbench [SCRIPT]``."""
+
+    CSS_PATH = Path(__file__).resolve().parent / "app.tcss"   # absolute: subclasses elsewhere find it
+    TITLE = "triton-workbench"
+    COMMANDS = App.COMMANDS | {WorkbenchCommands}
+
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding("1", "show_level('python')", "Python", show=False, id="app.level_python"),
+        Binding("2", "show_level('ttir')", "TTIR", show=False, id="app.level_ttir"),
+        Binding("3", "show_level('ttgir')", "TTGIR", show=False, id="app.level_ttgir"),
+        Binding("4", "show_level('llir')", "LLIR", show=False, id="app.level_llir"),
+        Binding("5", "show_level('ptx')", "PTX", show=False, id="app.level_ptx"),
+        Binding("6", "show_level('sass')", "SASS", show=False, id="app.level_sass"),
+        Binding("greater_than_sign", "cycle_level(1)", "Next level here", show=False, id="app.next_level"),
+        Binding("less_than_sign", "cycle_level(-1)", "Previous level here", show=False, id="app.previous_level"),
+        Binding("v", "toggle_columns", "2/3 panes", id="app.columns"),
+        Binding("ctrl+right", "focus_pane(1)", "Next pane", show=False, id="app.next_pane"),
+        Binding("ctrl+left", "focus_pane(-1)", "Previous pane", show=False, id="app.previous_pane"),
+        Binding("f", "follow", "Follow mapping", id="app.follow"),
+        Binding("x", "dump_here", "Dump value", id="app.dump"),
+        Binding("E", "external_editor", "$EDITOR", id="app.external_editor"),
+        Binding("R", "rerun", "Run again", id="app.rerun"),
+        Binding("b", "toggle_bench", "Bench on save", id="app.bench"),
+        Binding("K", "focus_picker", "Kernels", show=False, id="app.picker"),
+        Binding("O", "results('outputs')", "Outputs", show=False, id="app.outputs"),
+        Binding("D", "results('dumps')", "Dumps", show=False, id="app.dumps"),
+        Binding("B", "results('bench')", "Bench", show=False, id="app.bench_tab"),
+        Binding("H", "results('history')", "History", show=False, id="app.history"),
+        Binding("L", "results('log')", "Log", show=False, id="app.log"),
+    ]
+
+    def __init__(self, script: str | Path | None = None, script_args: list[str] | None = None,
+                 config: Config | None = None, bench: dict | None = None, kernel_timeout: float = 20.0) -> None:
+        super().__init__()
+        self.script = Path(script or bundled_example()).resolve()
+        self.script_args = list(script_args or [])
+        self.config = config or load_config()
+        self.themes = load_themes(self.config.themes_dir)
+        register_themes(self, self.themes)
+        self.bench_options = dict(bench or BENCH)
+        self.bench_on_save = self.config.bench_on_save
+        self.kernel_timeout = kernel_timeout
+        self.client = None
+        self.opened: dict | None = None
+        self.kernels: list[dict] = []
+        self.current: dict | None = None
+        self.map = LevelMap()
+        self.shown_levels: list[str] = list(DEFAULT_SHOWN)
+        self.columns = 3
+        self.digests: dict[Path, str] = {}
+        self.pending: set[Path] = set()
+        self.runner_writes = 0           # requests in flight that rewrite edit/ (apply, restore)
+        self.last_good: dict | None = None
+        self.last_version = "original"
+        self.versions: list[dict] = []
+        self.watcher = EditWatcher(self.post_message)
+        self._debounce = None
+        self.timeline: dict[str, float] = {"init": time.perf_counter()}
+        self.closing_down = False
+        self.rest_ready = False
+        self._early_log: list[tuple[str, str]] = []
+        self._client_lock = threading.Lock()
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title_text(), id="title-bar", markup=False)
+        with Horizontal(id="main"):
+            yield KernelPicker(id="picker")
+            with Vertical(id="work"):
+                yield Static("", id="level-bar")
+                with Horizontal(id="levels"):
+                    for level in DEFAULT_SHOWN:
+                        yield LevelColumn(level)
+                yield Vertical(id="results-slot")
+        yield StatusLine("starting runner…", id="status")
+
+    async def _mount_rest(self) -> None:
+        """What the first frame can do without (hidden levels, results, footer), mounted just after
+        it: the first screen comes at once."""
+        levels = self.query_one("#levels")
+        for i, level in enumerate(LEVELS):
+            if self.query(f"#col-{level}"):
+                continue
+            column = LevelColumn(level)
+            column.display = False
+            after = [lv for lv in LEVELS[i + 1:] if self.query(f"#col-{lv}")]
+            await levels.mount(column, before=self.column(after[0]) if after else None)
+        tabs = TabbedContent(id="results")
+        await self.query_one("#results-slot").mount(tabs)
+        for pane in (TabPane("Outputs", OutputsView(), id="outputs"), TabPane("Dumps", DumpsView(), id="dumps"),
+                     TabPane("Bench", BenchView(), id="bench"), TabPane("History", HistoryView(), id="history"),
+                     TabPane("Log", LogView(), id="log")):
+            await tabs.add_pane(pane)
+        tabs.active = "outputs"
+        await self.mount(Footer())
+        self.rest_ready = True
+        for text, style in self._early_log:
+            self.log_view.add(text, style)
+        self._early_log.clear()
+        self._show_columns()
+
+    def log_line(self, text: str, style: str = "") -> None:
+        if self.rest_ready:
+            self.log_view.add(text, style)
+        else:
+            self._early_log.append((text, style))
+
+    def _title_text(self, extra: str = "") -> str:
+        return f" {self.script.name}  ·  {self.script.parent}" + (f"  ·  {extra}" if extra else "")
+
+    def on_mount(self) -> None:
+        self.timeline["mount"] = time.perf_counter()
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+        else:
+            self.config.problems.append(f"{self.config.path or 'config'}: no theme named {self.config.theme!r} "
+                                        f"(known: {', '.join(sorted(self.themes.themes))})")
+            self.theme = "dark"
+        if self.config.keys:
+            self.set_keymap(self.config.keys)
+        for problem in self.config.problems + self.themes.problems:
+            self.notify(problem, title="config", severity="warning", timeout=10)
+        self._show_columns()
+        self.status.show(f"starting runner… (opening {self.script.name})", busy=True)
+        self.query_one(KernelPicker).border_title = self.script.name
+        self.query_one("#pane-python", LevelPane).view.focus()
+        self.call_after_refresh(self._first_frame)
+        self.open_script()
+
+    def _first_frame(self) -> None:
+        self.timeline["first_frame"] = time.perf_counter()
+        self.call_later(self._mount_rest)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    @property
+    def log_view(self) -> LogView:
+        return self.query_one(LogView)
+
+    def column(self, level: str) -> LevelColumn:
+        return self.query_one(f"#col-{level}", LevelColumn)
+
+    def pane(self, level: str) -> LevelPane:
+        return self.column(level).pane
+
+    def _show_columns(self) -> None:
+        order = [lv for lv in LEVELS if lv in self.shown_levels]
+        self.shown_levels = order
+        for level in LEVELS:
+            for column in self.query(f"#col-{level}"):
+                column.display = level in order
+        bar = []
+        for i, level in enumerate(LEVELS, 1):
+            style = "reverse bold" if level in order else "dim"
+            bar.append(f"[@click=app.show_level('{level}')][{style}] {i} {TITLES[level]} [/][/]")
+        self.query_one("#level-bar", Static).update(" ".join(bar) + "   [dim]< > switch · v 2/3 panes · "
+                                                    "e edit · f follow · ? help[/]")
+
+    # -- runner: open ------------------------------------------------------------------------
+
+    def _client(self):
+        with self._client_lock:
+            return self._client_locked()
+
+    def _client_locked(self):
+        if self.client is None:
+            from workbench.runner.client import RunnerClient
+            self.client = RunnerClient(kernel_timeout=self.kernel_timeout,
+                                       on_log=lambda line: self.post_message(RunnerLog(line)),
+                                       on_restart=lambda reason: self.post_message(RunnerRestarted(reason)))
+            self.client.start()
+        return self.client
+
+    def call(self, method: str, **params):
+        """``client.call`` from a worker thread, given up (:class:`AppClosing`) when the app exits:
+        the blocking call runs on a daemon thread, so a busy runner never holds the exit."""
+        client = self._client()
+        box: dict = {}
+        done = threading.Event()
+
+        def target() -> None:
+            try:
+                box["result"] = client.call(method, **params)
+            except BaseException as e:  # noqa: BLE001 - handed to the worker
+                box["error"] = e
+            finally:
+                done.set()
+
+        threading.Thread(target=target, daemon=True, name=f"runner-call-{method}").start()
+        while not done.wait(0.05):
+            if self.closing_down:
+                raise AppClosing(method)
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    def _on_event(self, msg: dict) -> None:
+        """Runner progress (a client thread): one status-line sentence."""
+        what, info = msg.get("what"), msg.get("info", {})
+        kernel = info.get("kernel", "")
+        version = info.get("version")
+        label = f"{kernel} {version_label(version)}" if version else kernel
+        if what == "script":
+            text = f"running {Path(info.get('script', '')).name} ({info.get('mode', '')})…"
+        elif what == "compile":
+            level = info.get("level")
+            text = f"compiling {kernel}" + (f" from {TITLES.get(level, level)}" if level else "") + "…"
+        elif what == "launch":
+            text = f"launching {label}, verifying against the original…"
+        elif what == "bench":
+            text = f"timing {label}…"
+        else:
+            text = f"{what} {label}…"
+        self.post_message(Progress(text))
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def open_script(self) -> None:
+        from workbench.runner.protocol import RunnerError
+        try:
+            client = self._client()
+            self.post_message(Progress("starting runner… (it imports torch and triton)"))
+            self.post_message(Hello(self.call("hello", timeout=300)))
+            opened = self.call("open", script=str(self.script), argv=self.script_args,
+                                 target=self.config.target or None, snapshot_limit=self.config.snapshot_limit_mb << 20,
+                                 on_event=self._on_event)
+        except RunnerError as e:
+            self.post_message(OpenFailed(e.message, e.lines()))
+            return
+        except Exception as e:  # noqa: BLE001 - shown to the user, the app stays up
+            self.post_message(OpenFailed(f"{type(e).__name__}: {e}", []))
+            return
+        self.post_message(Opened(opened))
+
+    def on_progress(self, msg: Progress) -> None:
+        self.status.show(msg.text, busy=True)
+
+    def on_runner_log(self, msg: RunnerLog) -> None:
+        self.log_line(msg.line, msg.style)
+
+    @after_rest
+    def on_runner_restarted(self, msg: RunnerRestarted) -> None:
+        self.log_line(f"runner restarted: {msg.reason}", "bold red")
+        self.notify(msg.reason, title="runner restarted", severity="error", timeout=10)
+
+    def on_hello(self, msg: Hello) -> None:
+        info = msg.info
+        gpu = info.get("gpu") or "no GPU (Python level runs in Triton's interpreter)"
+        self.query_one("#title-bar", Static).update(self._title_text(f"triton {info.get('triton')} · {gpu}"))
+        self.log_line(f"runner pid {info.get('pid')}, python {info.get('python')}, triton {info.get('triton')}, "
+                          f"gpu {info.get('gpu')}")
+
+    def on_open_failed(self, msg: OpenFailed) -> None:
+        self.status.show(f"could not open {self.script.name}: {msg.text}", kind="error")
+        for line in msg.lines or [msg.text]:
+            self.log_line(line, "red")
+        self.notify(msg.text, title=f"could not open {self.script.name}", severity="error", timeout=15)
+
+    @after_rest
+    def on_opened(self, msg: Opened) -> None:
+        self.timeline["opened"] = time.perf_counter()
+        self.opened = data = msg.data
+        self.kernels = data.get("kernels", [])
+        mode = data.get("mode", "")
+        self.query_one("#title-bar", Static).update(self._title_text(
+            f"{mode} · target {data.get('target')}" + ("" if data.get("gpu") else " · no GPU: IR levels compile only")))
+        self.query_one(KernelPicker).show_kernels(self.script.name, self.kernels)
+        if data.get("script_error"):
+            d = data["script_error"]
+            text = f"{Path(str(d.get('file'))).name}:{d.get('line')}: {d.get('message')}"
+            self.notify(text, title="the script raised", severity="warning", timeout=10)
+            self.log_line(text, "red")
+        for note in data.get("notes", []):
+            self.log_line(f"note: {note}")
+        for entry in self.kernels:
+            if "error" in entry:
+                self.log_line(f"{kernel_label(entry)}: {entry['error'].get('message')}", "red")
+        good = [i for i, e in enumerate(self.kernels) if "error" not in e]
+        if not good:
+            self.status.show("no kernel compiled: see the Log tab", kind="error")
+            return
+        self.load_kernel(good[0])
+
+    # -- kernels and levels ------------------------------------------------------------------
+
+    def on_kernel_picker_picked(self, msg: KernelPicker.Picked) -> None:
+        entry = self.kernels[msg.index] if 0 <= msg.index < len(self.kernels) else None
+        if entry is None or "error" in entry:
+            self.notify("this specialization did not compile: see the Log tab", severity="warning")
+            return
+        if entry is not self.current:
+            self.load_kernel(msg.index)
+
+    def load_kernel(self, index: int) -> None:
+        entry = self.kernels[index]
+        self.current = entry
+        picker = self.query_one(KernelPicker)
+        if picker.highlighted != index:
+            picker.highlighted = index
+        self.map = LevelMap.from_json(entry.get("srcmap"))
+        self.last_good = None
+        self.last_version = "original"
+        self.query_one(BenchView).results.clear()
+        self.load_levels()
+        for level in LEVELS:
+            self.column(level).show_error(None)
+        spec_line = entry["spec"].get("line")
+        if spec_line:  # the Python pane opens at the kernel's def
+            self.pane("python").view.goto_line(int(spec_line), center=False)
+            self.pane("python").view.scroll_to(y=max(int(spec_line) - 3, 0), animate=False)
+        self.versions = entry.get("versions", [])
+        self._show_history()
+        try:
+            self.watcher.watch(self.edit_dir)
+        except Exception as e:  # noqa: BLE001 - no inotify: saves from the app still work
+            self.log_line(f"not watching {self.edit_dir}: {e}", "red")
+        self.run_version("original")
+
+    @property
+    def edit_dir(self) -> Path:
+        return Path(self.current["edit"])
+
+    @property
+    def kernel_name(self) -> str:
+        return self.current["spec"]["kernel"]
+
+    @property
+    def spec_id(self) -> str:
+        return self.current["spec"]["spec_id"]
+
+    def level_path(self, level: str) -> Path:
+        return self.edit_dir / f"{self.kernel_name}{SUFFIX[level]}"
+
+    def load_levels(self, levels=LEVELS, *, force_editor: bool = False) -> None:
+        """Levels from edit/ into their panes (an editor the user is typing in keeps its text)."""
+        for level in levels:
+            path = self.level_path(level)
+            col = self.column(level)
+            col.path = path
+            try:
+                data = path.read_bytes()
+            except OSError as e:
+                data = None
+                text = f"(no {TITLES[level]} file: {e.strerror or e})"
+            else:
+                text = data.decode("utf-8", errors="replace")
+            if data is not None:
+                self.digests[path] = digest(data)
+            pane = col.pane
+            if pane.editing and not force_editor:
+                if pane.editor.text == pane.view.text:   # nothing typed: follow the file
+                    pane.editor.load_text(text)
+                pane.view.load(text, level)
+            else:
+                pane.load(text, level)
+            col.set_title()
+        self._remap()
+
+    def _remap(self) -> None:
+        focused = self.focused
+        if isinstance(focused, CodeView) and focused.level in LEVELS:
+            self._highlight_related(focused.level, focused.cursor_line)
+
+    def on_code_view_cursor_moved(self, event: CodeView.CursorMoved) -> None:
+        if event.code_view.level in LEVELS:
+            self._highlight_related(event.code_view.level, event.line)
+
+    def _highlight_related(self, level: str, line: int) -> None:
+        related = self.map.related(level, line)
+        for other in LEVELS:
+            col = self.column(other)
+            if col.error is None:
+                col.pane.view.highlight_lines(related.get(other, []))
+
+    def on_code_view_jumped(self, event: CodeView.Jumped) -> None:
+        if not event.found:
+            self.status.show(event.detail)
+
+    def focused_level(self) -> str:
+        node = self.focused
+        while node is not None:
+            if isinstance(node, LevelColumn):
+                return node.level
+            node = node.parent
+        return self.shown_levels[0]
+
+    def action_show_level(self, level: str) -> None:
+        if level not in self.shown_levels:
+            here = self.focused_level()
+            slot = here if here in self.shown_levels else self.shown_levels[-1]
+            self.shown_levels[self.shown_levels.index(slot)] = level
+            self._show_columns()
+        self.call_after_refresh(self.pane(level).view.focus)
+
+    def action_cycle_level(self, step: int) -> None:
+        here = self.focused_level()
+        i = LEVELS.index(here)
+        for k in range(1, len(LEVELS)):
+            candidate = LEVELS[(i + step * k) % len(LEVELS)]
+            if candidate not in self.shown_levels:
+                self.shown_levels[self.shown_levels.index(here)] = candidate
+                self._show_columns()
+                self.call_after_refresh(self.pane(candidate).view.focus)
+                return
+
+    def action_toggle_columns(self) -> None:
+        here = self.focused_level()
+        if len(self.shown_levels) >= 3:
+            drop = next(lv for lv in reversed(self.shown_levels) if lv != here)
+            self.shown_levels.remove(drop)
+        else:
+            self.shown_levels.append(next(lv for lv in DEFAULT_SHOWN + LEVELS if lv not in self.shown_levels))
+        self._show_columns()
+
+    def action_focus_pane(self, step: int) -> None:
+        here = self.focused_level()
+        i = self.shown_levels.index(here) if here in self.shown_levels else 0
+        self.pane(self.shown_levels[(i + step) % len(self.shown_levels)]).view.focus()
+
+    def action_follow(self) -> None:
+        """To the next visible level, at its first line mapped from the cursor's Python line."""
+        here = self.focused_level()
+        i = self.shown_levels.index(here) if here in self.shown_levels else 0
+        target = self.pane(self.shown_levels[(i + 1) % len(self.shown_levels)]).view
+        lines = target.highlighted_lines
+        target.focus()
+        if lines:
+            target.goto_line(lines[0])
+        else:
+            self.status.show(f"no {TITLES[target.level]} line comes from that line")
+
+    def action_focus_picker(self) -> None:
+        self.query_one(KernelPicker).focus()
+
+    def action_results(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_help(self) -> None:
+        classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView)]
+        self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
+
+    def action_toggle_bench(self) -> None:
+        self.bench_on_save = not self.bench_on_save
+        self.notify(f"bench on save: {'on' if self.bench_on_save else 'off'}")
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def _bench(self) -> dict | None:
+        return dict(self.bench_options) if self.bench_on_save else None
+
+    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
+    def run_version(self, version: str) -> None:
+        from workbench.runner.protocol import RunnerError
+        spec_id, started = self.spec_id, time.perf_counter()
+        try:
+            result = self.call("run", kernel=spec_id, version=version, bench=self._bench(),
+                                         on_event=self._on_event)
+        except RunnerError as e:
+            self.post_message(RunFailed(e))
+            return
+        except Exception as e:  # noqa: BLE001
+            self.post_message(RunFailed(e))
+            return
+        self.post_message(RunDone(result, None, started=started))
+
+    def action_rerun(self) -> None:
+        if self.current is not None:
+            self.run_version(self.last_version)
+
+    @after_rest
+    def on_level_pane_save(self, event: LevelPane.Save) -> None:
+        """ctrl+s in a pane: write the file into edit/, then compile from it (a failed write
+        leaves the text in the editor)."""
+        level, text = event.level, event.text
+        if self.current is None:
+            self.notify("the script is not open yet: your text stays in the editor", severity="warning")
+            return
+        if level not in EDITABLE:
+            self.notify(f"{TITLES.get(level, level)} is view-only: edit PTX or a level above", severity="warning")
+            return
+        path = self.level_path(level)
+        data = text.encode("utf-8")
+        try:
+            atomic_write(path, data)
+        except OSError as e:
+            self.notify(f"could not save {path}: {e.strerror or e}; your text stays in the editor",
+                        severity="error", timeout=15)
+            return
+        self.digests[path] = digest(data)
+        event.pane.view.load(text, level)
+        self.start_apply(path, level)
+
+    def start_apply(self, path: Path, level: str) -> None:
+        self.runner_writes += 1
+        self.timeline["save"] = time.perf_counter()
+        self.status.show(f"compiling {self.kernel_name} from {TITLES[level]}…", busy=True)
+        self.apply_file(path, level, time.perf_counter())
+
+    @work(thread=True, group="apply", exit_on_error=False)
+    def apply_file(self, path: Path, level: str, started: float) -> None:
+        from workbench.runner.protocol import RunnerError
+        spec_id = self.spec_id
+        try:
+            result = self.call("apply", kernel=spec_id, path=str(path), bench=self._bench(),
+                                 on_event=self._on_event)
+        except Exception as e:  # noqa: BLE001 - RunnerError with diagnostics, a crash, or our bug: all shown
+            versions = None
+            if not isinstance(e, RunnerError) or e.kind != "crash":
+                try:
+                    versions = self.call("versions", kernel=spec_id, timeout=60)
+                except Exception:  # noqa: BLE001
+                    versions = None
+            self.post_message(RunFailed(e, path, level, versions))
+            return
+        versions = result.get("versions")  # apply answers with the version list: no second request
+        self.post_message(RunDone(result, versions, path, level, started))
+
+    @after_rest
+    def on_run_done(self, msg: RunDone) -> None:
+        result = msg.result
+        if msg.path is not None:
+            self.runner_writes = max(self.runner_writes - 1, 0)
+            self.column(msg.level).show_error(None)
+            new_map = LevelMap.from_json(result.get("srcmap"))
+            self.map = self.map.merged(new_map)
+            self.load_levels()
+        self.last_good = result
+        self.last_version = str(result.get("version", "original"))
+        self.query_one(OutputsView).show_result(result)
+        self.query_one(BenchView).add_result(result)
+        if msg.versions is not None:
+            self.versions = msg.versions
+            self._show_history()
+        status = result.get("status")
+        kind = "ok" if status == "ok" else "error" if status in ("mismatch", "error") else ""
+        self.status.show(result_summary(result), kind=kind)
+        self.log_line(result_summary(result), "green" if status == "ok" else "yellow")
+        self.timeline["result"] = time.perf_counter()
+        if msg.path is not None:
+            self.timeline["apply_compile_ms"] = float(result.get("compile_ms") or 0.0)
+        self.call_after_refresh(self._result_on_screen)
+        self._flush_changes()
+
+    def _result_on_screen(self) -> None:
+        self.timeline["result_on_screen"] = time.perf_counter()
+
+    @after_rest
+    def on_run_failed(self, msg: RunFailed) -> None:
+        from workbench.runner.protocol import RunnerError
+        if msg.path is not None:
+            self.runner_writes = max(self.runner_writes - 1, 0)
+        e = msg.error
+        if msg.versions is not None:
+            self.versions = msg.versions
+            self._show_history()
+        kept = (f"; the last good result stays ({version_label(self.last_good['version'])})"
+                if self.last_good else "")
+        if isinstance(e, RunnerError) and e.kind == "crash":
+            self.status.show(f"runner restarted: {e.message}{kept}", kind="error")
+            self.log_line(f"crash: {e.message}", "bold red")
+        elif isinstance(e, RunnerError):
+            for line in e.lines():
+                self.log_line(line, "red")
+            shown = self._show_diagnostics(e.diagnostics, msg.level, msg.path)
+            if shown:
+                level, d = shown
+                self.status.show(f"compile error in {TITLES[level]} at line {d.get('line')}: "
+                                 f"{d.get('message', '')}{kept}", kind="error")
+            else:
+                self.status.show(f"error: {e.message}{kept}", kind="error")
+        else:
+            self.log_line(f"{type(e).__name__}: {e}", "red")
+            self.status.show(f"error: {type(e).__name__}: {e}{kept}", kind="error")
+        self.timeline["error_on_screen"] = time.perf_counter()
+        self._flush_changes()
+
+    def _show_diagnostics(self, diagnostics: list[dict], level: str | None, path: Path | None):
+        """The first diagnostic with a line, at that line of its level's pane."""
+        for d in diagnostics:
+            if not d.get("line"):
+                continue
+            file = Path(str(d.get("file") or ""))
+            lv = LEVEL_OF_SUFFIX.get(file.suffix, level)
+            if lv not in LEVELS:
+                continue
+            line, col_no = int(d["line"]), int(d.get("column") or d.get("col") or 1)
+            column = self.column(lv)
+            column.show_error(d, f"✗ {file.name}: {diagnostic_text(d)}")
+            view = column.pane.view
+            view.highlight_lines({line})
+            view.goto_line(line, max(col_no - 1, 0))
+            if column.pane.editing:
+                column.pane.editor.move_cursor((line - 1, max(col_no - 1, 0)))
+            if lv not in self.shown_levels:
+                self.action_show_level(lv)
+            return lv, d
+        if level is not None:  # no line: still say where
+            self.column(level).show_error({"message": "error"}, "✗ " + "; ".join(
+                diagnostic_text(d) for d in diagnostics) if diagnostics else "✗ compile failed (see the Log tab)")
+        return None
+
+    # -- outside edits ------------------------------------------------------------------------
+
+    @after_rest
+    def on_files_changed(self, msg: FilesChanged) -> None:
+        self.pending.update(msg.paths)
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE_S, self._flush_changes)
+
+    def _flush_changes(self) -> None:
+        if not self.pending or self.current is None:
+            return
+        if self.runner_writes:  # the runner is rewriting edit/: look once it is done
+            return
+        changed: list[tuple[str, Path]] = []
+        for path in sorted(self.pending):
+            level = LEVEL_OF_SUFFIX.get(path.suffix)
+            if level is None or path != self.level_path(level):
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue  # deleted (an editor's save in two steps): the create comes next
+            d = digest(data)
+            if self.digests.get(path) == d:
+                continue  # ours, or the runner's, already on screen
+            self.digests[path] = d
+            changed.append((level, path))
+        self.pending.clear()
+        if not changed:
+            return
+        self.load_levels([lv for lv, _ in changed])
+        editable = [(LEVELS.index(lv), lv, p) for lv, p in changed if lv in EDITABLE]
+        if editable:
+            _, level, path = min(editable)   # the highest level saved: the levels below follow from it
+            self.log_line(f"saved outside the app: {path.name}")
+            self.start_apply(path, level)
+
+    def action_external_editor(self) -> None:
+        if self.current is None:
+            return
+        level = self.focused_level()
+        path = self.level_path(level)
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            with self.suspend():
+                subprocess.call(shlex.split(editor) + [str(path)])
+        except Exception as e:  # noqa: BLE001 - SuspendNotSupported (headless, web) or a missing editor
+            self.notify(f"cannot run {editor}: {e}", severity="error")
+            return
+        self.on_files_changed(FilesChanged([path]))   # the watcher sees it too; digests make it once
+
+    # -- history -----------------------------------------------------------------------------
+
+    def _show_history(self) -> None:
+        if self.current is not None:
+            self.query_one(HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions)
+
+    def on_history_view_restore(self, msg: HistoryView.Restore) -> None:
+        self.restore(msg.version)
+
+    def restore(self, version: str) -> None:
+        if self.current is None:
+            return
+        self.runner_writes += 1
+        self.status.show(f"restoring {version_label(version)}…", busy=True)
+        self.restore_worker(version)
+
+    @work(thread=True, exclusive=True, group="restore", exit_on_error=False)
+    def restore_worker(self, version: str) -> None:
+        spec_id = self.spec_id
+        try:
+            paths = self.call("restore", kernel=spec_id, version=version, timeout=120)
+            versions = self.call("versions", kernel=spec_id, timeout=60)
+        except Exception as e:  # noqa: BLE001
+            self.post_message(RunFailed(e))
+            self.post_message(Restored(version, [], None))
+            return
+        self.post_message(Restored(version, paths, versions))
+
+    @after_rest
+    def on_restored(self, msg: Restored) -> None:
+        self.runner_writes = max(self.runner_writes - 1, 0)
+        if not msg.paths:
+            return
+        for level in LEVELS:
+            self.column(level).show_error(None)
+        self.load_levels(force_editor=True)
+        if msg.versions is not None:
+            self.versions = msg.versions
+            self._show_history()
+        self.notify(f"restored {version_label(msg.version)} into {self.edit_dir}")
+        self.log_line(f"restored {version_label(msg.version)}")
+        self.run_version(msg.version)
+
+    def action_restore_selected(self) -> None:
+        key = self.query_one(HistoryView).selected()
+        if key is not None:
+            self.restore(key)
+
+    # -- dumps -------------------------------------------------------------------------------
+
+    def action_dump_here(self) -> None:
+        focused = self.focused
+        if not isinstance(focused, CodeView) or self.current is None:
+            self.notify("put the cursor on a value in a level pane first", severity="warning")
+            return
+        if focused.level == "python":
+            text = focused.line_text(focused.cursor_line)
+            name = next((m.group(0) for m in re.finditer(r"[A-Za-z_]\w*", text)
+                         if m.start() <= focused.cursor_column < m.end()), None)
+            name = name or next(iter(re.findall(r"^\s*([A-Za-z_]\w*)\s*=", text)), None)
+        else:
+            name = focused.name_at()
+        if not name:
+            self.notify("no value under the cursor", severity="warning")
+            return
+        dumps = self.query_one(DumpsView)
+        dumps.set_request(name, focused.level)
+        self.action_results("dumps")
+        self.dump(name, focused.level)
+
+    def on_dumps_view_requested(self, msg: DumpsView.Requested) -> None:
+        self.dump(msg.value, msg.level)
+
+    def dump(self, value: str, level: str) -> None:
+        if self.current is None:
+            return
+        self.query_one(DumpsView).show(f"dumping {value} ({level})…")
+        self.dump_worker(value, level)
+
+    @work(thread=True, exclusive=True, group="dump", exit_on_error=False)
+    def dump_worker(self, value: str, level: str) -> None:
+        try:
+            result = self.call("dump", kernel=self.spec_id, level=level, values=[value], pid=[0, 0, 0],
+                                         timeout=300, on_event=self._on_event)
+        except Exception as e:  # noqa: BLE001 - the dump request is new: whatever it says is shown
+            message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+            self.post_message(DumpDone(value, level, error=message))
+            return
+        self.post_message(DumpDone(value, level, result))
+
+    @after_rest
+    def on_dump_done(self, msg: DumpDone) -> None:
+        view = self.query_one(DumpsView)
+        if msg.error is not None:
+            view.show(f"dump of {msg.value} ({msg.level}) failed: {msg.error}")
+            self.status.show(f"dump failed: {msg.error}", kind="error")
+        else:
+            view.show_result(msg.value, msg.level, msg.result)
+            self.status.show(f"dumped {msg.value}")
+
+    # -- command palette ---------------------------------------------------------------------
+
+    def palette_commands(self) -> list[tuple[str, str, object]]:
+        def pane_action(name: str):
+            def call():
+                pane = self.pane(self.focused_level())
+                getattr(pane, f"action_{name}")()
+            return call
+
+        cmds = [(f"Show {TITLES[lv]}", f"show the {TITLES[lv]} level (key {i})", partial(self.action_show_level, lv))
+                for i, lv in enumerate(LEVELS, 1)]
+        cmds += [
+            ("Next level in this pane", "key >", partial(self.action_cycle_level, 1)),
+            ("Previous level in this pane", "key <", partial(self.action_cycle_level, -1)),
+            ("Two or three panes", "key v", self.action_toggle_columns),
+            ("Edit the focused level", "key e; ctrl+s saves and recompiles", pane_action("edit")),
+            ("Save the focused level", "ctrl+s: recompile from it, run, verify", pane_action("save")),
+            ("Search in the focused level", "key /", pane_action("search")),
+            ("Open the focused level in $EDITOR", "key E (the app suspends)", self.action_external_editor),
+            ("Follow the mapping to the next pane", "key f", self.action_follow),
+            ("Dump the value under the cursor", "key x", self.action_dump_here),
+            ("Run the last version again", "key R", self.action_rerun),
+            ("Run the original", "verify and time the original kernel", partial(self.run_version, "original")),
+            ("Toggle bench on save", "key b", self.action_toggle_bench),
+            ("Restore the version selected in History", "key r in History", self.action_restore_selected),
+            ("Restore the original into edit/", "every level back to the first compile",
+             partial(self.restore, "original")),
+            ("Kernels", "key K: the kernel picker", self.action_focus_picker),
+            ("Help: keys", "F1 or ?", self.action_help),
+            ("Quit", "ctrl+q", self.exit),
+        ]
+        cmds += [(f"Results: {tab.title()}", "keys O D B H L", partial(self.action_results, tab)) for tab in RESULT_TABS]
+        cmds += [(f"Theme: {name}", "colours of the app and the levels", partial(setattr, self, "theme", name))
+                 for name in sorted(self.themes.themes)]
+        return cmds
+
+    # -- shutdown ----------------------------------------------------------------------------
+
+    def on_unmount(self) -> None:
+        self.closing_down = True          # workers waiting on the runner return now
+        self.watcher.stop()
+        client, self.client = self.client, None
+        if client is not None:
+            client.close(timeout=2)
+
+
+def run_app(argv: list[str]) -> int:
+    """``workbench [app] [SCRIPT] [-- ARGS]``: the app in a terminal; without one, the compile summary."""
+    args = list(argv)
+    if args and args[0] == "app":
+        args = args[1:]
+    script_args: list[str] = []
+    if "--" in args:
+        cut = args.index("--")
+        args, script_args = args[:cut], args[cut + 1:]
+    if any(a in ("-h", "--help") for a in args):
+        print("usage: workbench [app] [SCRIPT] [-- SCRIPT_ARGS]\n\nOpen the workbench app on SCRIPT "
+              f"(default: the bundled example {bundled_example().name}).")
+        return 0
+    script = Path(args[0]) if args else bundled_example()
+    if not script.is_file():
+        print(f"{script}: error: no such script", file=sys.stderr)
+        return 2
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("workbench: not a terminal, so no app: here is the compile summary instead "
+              "(run `workbench SCRIPT` in a terminal for the app)", file=sys.stderr)
+        from workbench.cli import main
+        return main(["compile", str(script), *(["--", *script_args] if script_args else [])])
+    WorkbenchApp(script, script_args).run()
+    return 0

@@ -1,0 +1,80 @@
+"""Watch a kernel's edit/ folder for saves made outside the app (another tmux pane, $EDITOR).
+
+The watchdog handler runs on the observer thread and only posts a message (``post_message`` is
+thread-safe). The folder itself is watched and both ``src_path`` and ``dest_path`` are matched,
+since editors save atomically by writing a temporary file and renaming it over the target.
+The app debounces the messages and compares content digests, so the files it (or the runner)
+wrote itself are not taken for edits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable, Iterable
+
+from textual.message import Message
+
+WATCHED_SUFFIXES = frozenset({".py", ".ttir", ".ttgir", ".llir", ".ptx", ".sass"})
+
+
+class FilesChanged(Message):
+    """Files in the watched folder were created, changed, moved into place or deleted."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        super().__init__()
+        self.paths = paths
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def relevant(paths: Iterable[str | bytes | None], folder: Path) -> list[Path]:
+    """The level files among an event's paths (temporary files and other folders are not)."""
+    out = []
+    for raw in paths:
+        if not raw:
+            continue
+        path = Path(raw.decode() if isinstance(raw, bytes) else raw)
+        if path.parent == folder and path.suffix in WATCHED_SUFFIXES and not path.name.startswith("."):
+            out.append(path)
+    return out
+
+
+class EditWatcher:
+    """One watchdog observer over one folder; ``post`` receives :class:`FilesChanged`."""
+
+    def __init__(self, post: Callable[[Message], object]) -> None:
+        self._post = post
+        self._observer = None
+        self.folder: Path | None = None
+
+    def watch(self, folder: Path) -> None:
+        """Watch ``folder`` (and stop watching the previous one)."""
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        folder = Path(folder).resolve()
+        self.stop()
+        post = self._post
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event) -> None:  # the observer thread: post only
+                if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+                    return
+                paths = relevant((event.src_path, getattr(event, "dest_path", None)), folder)
+                if paths:
+                    post(FilesChanged(paths))
+
+        observer = Observer()
+        observer.schedule(Handler(), str(folder), recursive=False)
+        observer.daemon = True
+        observer.start()
+        self._observer, self.folder = observer, folder
+
+    def stop(self) -> None:
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)

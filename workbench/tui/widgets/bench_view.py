@@ -1,0 +1,44 @@
+"""The Bench tab: every version's timing against the original, and a chart across versions."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from workbench.tui.format import BENCH_COLUMNS, bench_row, chart, sparkline, timing_of
+
+
+class BenchView(Vertical):
+    DEFAULT_CSS = """
+    BenchView > DataTable { height: 1fr; }
+    BenchView > #bench-chart { height: auto; max-height: 10; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="bench-table", zebra_stripes=True, cursor_type="row")
+        yield Static("", id="bench-chart")
+
+    def on_mount(self) -> None:
+        self.results: dict[str, dict] = {}
+        self.query_one(DataTable).add_columns(*BENCH_COLUMNS)
+
+    def add_result(self, result: dict) -> None:
+        """A run of a version (a later run of the same version replaces it)."""
+        self.results[str(result.get("version"))] = result
+        self.refresh_table()
+
+    def refresh_table(self) -> None:
+        def order(key: str) -> int:
+            return -1 if key == "original" else int(key) if key.isdigit() else 10**9
+        results = [self.results[k] for k in sorted(self.results, key=order)]
+        original = self.results.get("original")
+        table = self.query_one(DataTable)
+        table.clear()
+        for r in results:
+            table.add_row(*bench_row(r, original))
+        medians = [(timing_of(r).get("stats") or {}).get("median") for r in results]
+        line = sparkline([m for m in medians if m])
+        text = chart(results)
+        self.query_one("#bench-chart", Static).update(Text(text + (f"\ntrend {line}" if line else "")))

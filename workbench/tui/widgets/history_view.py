@@ -1,0 +1,132 @@
+"""The History tab: every saved version (level edited, time, result), the diff of its edited
+level against the original or the previous version, and restore."""
+
+from __future__ import annotations
+
+import difflib
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from workbench.tui.format import STATUS_WORDS, SUFFIX, TITLES
+
+
+def version_time(folder: str | Path) -> str:
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(Path(folder).stat().st_mtime))
+    except OSError:
+        return "-"
+
+
+def _read(path: Path) -> list[str] | None:
+    try:
+        return path.read_text(errors="replace").splitlines(keepends=True)
+    except OSError:
+        return None
+
+
+def version_diff(kernel: str, kernel_folder: Path, version: dict, base: str = "original",
+                 versions: list[dict] | None = None) -> str:
+    """Unified diff of a version's edited level against the original's (or the previous version's)."""
+    level = version.get("level", "python")
+    name = f"{kernel}{SUFFIX.get(level, '.' + level)}"
+    new_path = Path(version["folder"]) / name
+    old_path, old_label = kernel_folder / "original" / name, "original"
+    if base == "previous" and versions:
+        earlier = [v for v in versions if v["number"] < version["number"]]
+        if earlier:
+            prev = earlier[-1]
+            prev_file = Path(prev["folder"]) / name
+            if prev_file.exists():  # else it edited a level below this one: compare with the original
+                old_path, old_label = prev_file, f"v{prev['number']}"
+    old, new = _read(old_path), _read(new_path)
+    if new is None:
+        return f"{new_path}: not found"
+    if old is None:
+        return f"{old_path}: not found (nothing to compare with)"
+    lines = list(difflib.unified_diff(old, new, f"{old_label}/{name}", f"v{version['number']}/{name}", n=2))
+    return "".join(lines) if lines else f"v{version['number']} {TITLES.get(level, level)} is the same as {old_label}"
+
+
+class HistoryView(Horizontal):
+    DEFAULT_CSS = """
+    HistoryView > DataTable { width: 50; height: 1fr; }
+    HistoryView > VerticalScroll { width: 1fr; height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("r", "restore", "Restore version", id="history.restore"),
+        Binding("o", "toggle_base", "Diff vs original/previous", id="history.diff_base"),
+    ]
+
+    class Restore(Message):
+        def __init__(self, version: str) -> None:
+            super().__init__()
+            self.version = version
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll():
+            yield Static("no saved versions yet: edit a level (e) and save (ctrl+s)", id="history-diff")
+
+    def on_mount(self) -> None:
+        self.kernel = ""
+        self.kernel_folder: Path | None = None
+        self.versions: list[dict] = []
+        self.base = "original"
+        self.query_one(DataTable).add_columns("version", "edited", "time", "result")
+
+    def show_versions(self, kernel: str, kernel_folder: Path, versions: list[dict]) -> None:
+        self.kernel, self.kernel_folder, self.versions = kernel, kernel_folder, list(versions)
+        table = self.query_one(DataTable)
+        table.clear()
+        table.add_row("original", "-", "-", "", key="original")
+        for v in self.versions:
+            status = (v.get("result") or {}).get("status", "")
+            table.add_row(f"v{v['number']}", TITLES.get(v["level"], v["level"]), version_time(v["folder"]),
+                          STATUS_WORDS.get(status, status or "-"), key=str(v["number"]))
+        if self.versions:
+            table.move_cursor(row=len(self.versions))
+            self.show_diff(self.versions[-1])
+
+    def selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
+        return key.value
+
+    def show_diff(self, version: dict | None) -> None:
+        static = self.query_one("#history-diff", Static)
+        if version is None or self.kernel_folder is None:
+            static.update(Text("the original: select a version to see its diff"))
+            return
+        diff = version_diff(self.kernel, self.kernel_folder, version, self.base, self.versions)
+        text = Text()
+        for line in diff.splitlines():
+            style = ("green" if line.startswith("+") and not line.startswith("+++") else
+                     "red" if line.startswith("-") and not line.startswith("---") else
+                     "cyan" if line.startswith("@@") else "")
+            text.append(line + "\n", style=style)
+        static.update(text)
+        self.diff_text = diff
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key is not None else None
+        self.show_diff(next((v for v in self.versions if str(v["number"]) == key), None))
+
+    def action_restore(self) -> None:
+        key = self.selected()
+        if key is not None:
+            self.post_message(self.Restore(key))
+
+    def action_toggle_base(self) -> None:
+        self.base = "previous" if self.base == "original" else "original"
+        key = self.selected()
+        self.show_diff(next((v for v in self.versions if str(v["number"]) == key), None))
+        self.app.notify(f"diffs against the {self.base} version")

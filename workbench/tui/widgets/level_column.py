@@ -1,0 +1,53 @@
+"""One level in the side-by-side area: a title (level, file, state), its LevelPane, and a bar for
+the compile error at a line of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from workbench.tui.format import TITLES
+from workbench.tui.widgets.level_pane import LevelPane
+
+
+class LevelColumn(Vertical):
+    DEFAULT_CSS = """
+    LevelColumn { width: 1fr; height: 1fr; border-left: vkey $panel; }
+    LevelColumn > .level-title { height: 1; background: $panel; color: $foreground; text-style: bold; padding: 0 1; }
+    LevelColumn:focus-within > .level-title { background: $primary 40%; }
+    LevelColumn > .level-error { height: auto; max-height: 4; display: none; background: $error 30%;
+                                 color: $foreground; padding: 0 1; }
+    LevelColumn.-error > .level-error { display: block; }
+    """
+
+    def __init__(self, level: str, **kwargs) -> None:
+        super().__init__(id=f"col-{level}", **kwargs)
+        self.level = level
+        self.path: Path | None = None
+        self.error: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(TITLES.get(self.level, self.level), classes="level-title")
+        yield LevelPane("", self.level, id=f"pane-{self.level}")
+        yield Static("", classes="level-error")
+
+    @property
+    def pane(self) -> LevelPane:
+        return self.query_one(LevelPane)
+
+    def set_title(self, note: str = "") -> None:
+        name = self.path.name if self.path else ""
+        text = f"{TITLES.get(self.level, self.level)}  {name}"
+        if note:
+            text += f"  {note}"
+        self.query_one(".level-title", Static).update(Text(text))
+
+    def show_error(self, diagnostic: dict | None, text: str = "") -> None:
+        """A compile error at its line (None clears it)."""
+        self.error = diagnostic
+        self.set_class(diagnostic is not None, "-error")
+        self.query_one(".level-error", Static).update(Text(text))
