@@ -42,7 +42,8 @@ def test_the_app_in_tmux_picks_up_an_outside_save(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("bench_on_save = false\n")
     socket, session = f"wb-test-{uuid.uuid4().hex[:8]}", "app"
-    env = {"PYTHONPATH": str(ROOT), "WORKBENCH_CONFIG": str(config), "TERM": "xterm-256color"}
+    path = os.pathsep.join([str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))
+    env = {"PYTHONPATH": path, "WORKBENCH_CONFIG": str(config), "TERM": "xterm-256color"}
     if os.environ.get("WORKBENCH_CACHE_DIR"):
         env["WORKBENCH_CACHE_DIR"] = os.environ["WORKBENCH_CACHE_DIR"]
     command = " ".join([f"{k}={v}" for k, v in env.items()] + ["exec", "env", "-u", "COLUMNS", "-u", "LINES", sys.executable, "-m", "workbench", str(script)])
@@ -63,7 +64,6 @@ def test_the_app_in_tmux_picks_up_an_outside_save(tmp_path):
         _wait_screen(socket, session, "add_kernel v1 (from Python): MISMATCH")
         time.sleep(0.5)                                # a whole frame, not one caught mid-redraw
         screen = _wait_screen(socket, session, "add_kernel v1 (from Python): MISMATCH")
-        Path('/tmp/wbt/screen.txt').write_text(screen)
         assert "differs: out_ptr" in screen
         assert "FAIL" in screen                        # the Outputs table
     finally:

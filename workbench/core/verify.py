@@ -85,7 +85,7 @@ def count_poison(expected, got) -> int:
     p = poison_value(got.dtype)
     if p is None or got.numel() == 0:
         return 0
-    pb = _bits(p)[0]
+    pb = int(_bits(p)[0])
     return int(((_bits(got) == pb) & (_bits(expected) != pb)).sum())
 
 
@@ -95,8 +95,9 @@ def check(name: str, expected, got, atol: float | None = None, rtol: float | Non
     d_atol, d_rtol = TOLERANCES.get(dtype, (0.0, 0.0))
     atol = d_atol if atol is None else atol
     rtol = d_rtol if rtol is None else rtol
-    exp = expected.detach().to("cpu")
-    out = got.detach().to("cpu")
+    # compared where the result lives (the GPU after a replay): only the counts come back
+    out = got.detach()
+    exp = expected.detach().to(out.device)
     if exp.dtype.is_floating_point:
         e, o = exp.double(), out.double()
         diff = (e - o).abs()
@@ -117,7 +118,7 @@ def check(name: str, expected, got, atol: float | None = None, rtol: float | Non
     first = None
     if mismatches:
         flat = int(bad.reshape(-1).nonzero()[0])
-        first = [int(i) for i in torch.unravel_index(torch.tensor(flat), exp.shape)]
+        first = [int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(exp.shape))]
     unwritten = count_poison(exp, out)
     if unwritten and exp.dtype.is_floating_point:
         nan -= unwritten  # the poison reads as NaN: count it as unwritten, not as a NaN the kernel made
