@@ -132,7 +132,8 @@ class RunnerClient:
             self.start()
         elif proc.poll() is not None:
             self._restart_now("the runner was not running", dead=proc)
-        pending = self._send(method, params, timeout, on_event)
+        with self._restart_lock:  # a restart in progress queues its re-open first
+            pending = self._send(method, params, timeout, on_event)
         if method == "open":
             self._open_params = dict(params)
         return self._wait(pending)
