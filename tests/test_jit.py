@@ -34,6 +34,33 @@ def test_save_levels_writes_every_level_for_the_arguments(tmp_path):
     assert "tt.divisibility = 16" in paths["ttir"].read_text()  # the specialization the arguments give
 
 
+def test_a_level_launch_compiles_once_then_is_tritons_own_cache_hit(tmp_path, capfd):
+    """No GPU: warm-up launches (compile, no run) from two levels. The level keyword is part
+    of Triton's kernel cache key, so the second launch from the same folder is the same
+    kernel object, with no workbench code on its path."""
+    from workbench.core import compat
+    from workbench.core.errors import WorkbenchError
+    kernel = _kernel()
+    x = torch.rand(4096)
+    kernel.save_levels(tmp_path, x, torch.empty_like(x), 4096, 2.0, BLOCK=512)
+    capfd.readouterr()
+    args = (x, torch.empty_like(x), 4096, 2.0)
+    with compat.compile_only_driver(compat.parse_target("cuda:90")):
+        first = kernel.warmup(*args, BLOCK=512, grid=(1,), ttgir_dir=tmp_path)
+        again = kernel.warmup(*args, BLOCK=512, grid=(1,), ttgir_dir=tmp_path)
+        ptx = kernel.warmup(*args, BLOCK=512, grid=(1,), ptx_dir=str(tmp_path))
+        plain = kernel.warmup(*args, BLOCK=512, grid=(1,))
+        with pytest.raises(WorkbenchError, match="no such folder"):
+            kernel.warmup(*args, BLOCK=512, grid=(1,), llir_dir=tmp_path / "missing")
+        with pytest.raises(TypeError, match="name one level to launch from"):
+            kernel.warmup(*args, BLOCK=512, grid=(1,), llir_dir=tmp_path, ptx_dir=tmp_path)
+    assert first is again and first is not ptx and plain is not first
+    assert first.metadata.name == ptx.metadata.name == "scale_kernel"
+    err = capfd.readouterr().err
+    assert err.count("scale_kernel from TTGIR") == 1 and err.count("scale_kernel from PTX") == 1
+    assert f"from TTGIR {tmp_path}/scale_kernel.ttgir: " in err
+
+
 def test_a_level_compiled_for_other_arguments_is_refused(tmp_path):
     from workbench.core.errors import WorkbenchError
     from workbench.api import _check_signature

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -33,44 +33,40 @@ from triton.runtime.jit import JITFunction
 from .core.levels import IR_LEVELS, SUFFIX
 
 LEVEL_KWARGS = {f"{level}_dir": level for level in IR_LEVELS} | {"version_dir": None}
-_LEVEL_KEYS = frozenset(LEVEL_KWARGS)
 
 
 class WorkbenchJITFunction(JITFunction):
-    """A JITFunction whose launches may name a level to start from."""
+    """A JITFunction whose launches may name a level to start from.
+
+    Nothing is overridden on the launch path: a ``ttgir_dir=...`` keyword travels through
+    Triton's binder like a compile option, so it is part of Triton's kernel cache key and a
+    launch from a level hits Triton's cache exactly as a plain launch does. Only on a miss
+    does the keyword matter: ``_pack_args`` takes it out (Triton would refuse it) and
+    ``_do_compile`` compiles from the level file instead of the Python source.
+    """
 
     def __init__(self, fn, **kwargs) -> None:
         super().__init__(fn, **kwargs)
-        self._variants: dict[tuple[str, str], LevelJITFunction] = {}
-        self._by_value: dict[tuple[str, Any], LevelJITFunction] = {}
+        self._level_request = threading.local()
 
-    def __getitem__(self, grid):
-        # The plain path is Triton's own launcher lambda plus one dict test; a level launch
-        # finds its variant by the exact keyword value it was given, then runs Triton's path.
-        def launch(*args, **kwargs):
-            if kwargs and not _LEVEL_KEYS.isdisjoint(kwargs):
-                return self._level_launch(grid, args, kwargs)
-            return self.run(grid=grid, warmup=False, *args, **kwargs)
-        return launch
-
-    def _level_launch(self, grid, args, kwargs):
+    def _pack_args(self, backend, kwargs, bound_args, specialization, options):
         chosen = [k for k in LEVEL_KWARGS if k in kwargs]
         if len(chosen) > 1:
             raise TypeError(f"{self.__name__}: name one level to launch from, not {', '.join(chosen)}")
-        where = kwargs.pop(chosen[0])
-        variant = self._by_value.get((chosen[0], where)) if isinstance(where, (str, Path)) else None
-        if variant is None:
-            variant = self._variant(LEVEL_KWARGS[chosen[0]], str(where))
-            if isinstance(where, (str, Path)):
-                self._by_value[(chosen[0], where)] = variant
-        return variant.run(grid=grid, warmup=False, *args, **kwargs)
+        self._level_request.value = (LEVEL_KWARGS[chosen[0]], Path(kwargs[chosen[0]])) if chosen else None
+        if chosen:
+            kwargs = {k: v for k, v in kwargs.items() if k != chosen[0]}
+        return super()._pack_args(backend, kwargs, bound_args, specialization, options)
 
-    def _variant(self, level: str | None, folder: str) -> "LevelJITFunction":
-        key = (level or "version", os.path.abspath(folder))
-        variant = self._variants.get(key)
-        if variant is None:
-            variant = self._variants[key] = LevelJITFunction.of(self, level, Path(key[1]))
-        return variant
+    def _do_compile(self, key, signature, device, constexprs, options, attrs, warmup):
+        request = getattr(self._level_request, "value", None)
+        self._level_request.value = None
+        if request is None:
+            return super()._do_compile(key, signature, device, constexprs, options, attrs, warmup)
+        kernel_cache, _, target, _, _ = self.device_caches[device]
+        kernel = self._compile_from_level(request[0], request[1], target, signature, constexprs, options, attrs)
+        kernel_cache[key] = kernel
+        return kernel
 
     def save_levels(self, out: str | Path, *args, **kwargs) -> dict[str, Path]:
         """Compile the Python kernel for these arguments and write every level (and the
@@ -83,30 +79,12 @@ class WorkbenchJITFunction(JITFunction):
         _say(f"{self.__name__}: every level for these arguments written to {out}")
         return paths
 
-
-class LevelJITFunction(WorkbenchJITFunction):
-    """The same kernel, compiled from a level file: its own Triton kernel cache, so a launch
-    after the first is Triton's launch and nothing more."""
-
-    level: str | None
-    folder: Path
-
-    @classmethod
-    def of(cls, parent: WorkbenchJITFunction, level: str | None, folder: Path) -> "LevelJITFunction":
-        variant = cls.__new__(cls)
-        variant.__dict__.update(parent.__dict__)
-        variant._variants, variant._by_value = {}, {}
-        variant.level, variant.folder = level, folder
-        variant.device_caches = defaultdict(variant.create_binder)
-        return variant
-
-    def _do_compile(self, key, signature, device, constexprs, options, attrs, warmup):
+    def _compile_from_level(self, level: str | None, folder: Path, target, signature, constexprs, options, attrs):
         from triton.compiler.compiler import CompiledKernel
         from .core import compat
         from .core import metadata as md
         from .core.errors import WorkbenchError
-        kernel_cache, _, target, backend, _ = self.device_caches[device]
-        level, path = self._level_file()
+        level, path = self._level_file(level, folder)
         t0 = time.perf_counter()
         compiler = _compiler(target)
         opts = {k: v for k, v in vars(options).items() if v is not None}
@@ -128,18 +106,15 @@ class LevelJITFunction(WorkbenchJITFunction):
         src = compat.ast_source(self, signature, constexprs, attrs)
         kernel = CompiledKernel(src, {f"{self.__name__}.json": str(files["json"]),
                                       f"{self.__name__}.cubin": str(files["cubin"])}, result.metadata["hash"])
-        kernel_cache[key] = kernel
         ms = (time.perf_counter() - t0) * 1e3
         how = "cache hit" if result.fully_cached else f"compiled in {ms:.0f} ms"
         _say(f"{self.__name__} from {level.upper()} {path}: {how}; levels saved in {out}")
         return kernel
 
-    def _level_file(self) -> tuple[str, Path]:
+    def _level_file(self, level: str | None, folder: Path) -> tuple[str, Path]:
         from .core.errors import WorkbenchError
-        folder = self.folder
         if not folder.is_dir():
             raise WorkbenchError.at(str(folder), "no such folder")
-        level = self.level
         if level is None:  # a workspace version: the level the user edited
             import json
             info = folder / "version.json"
