@@ -271,3 +271,29 @@ print("loaded", sorted(m for m in ("torch", "triton") if m in sys.modules))
     assert proc.returncode == 0, proc.stderr
     assert "status add_kernel original: ok" in proc.stdout
     assert "loaded []" in proc.stdout
+
+
+@pytest.mark.asyncio
+async def test_dump_the_python_variable_under_the_cursor(script):
+    """One key on a Python variable: its TTIR value is dumped (values, stats, heat map and
+    histogram on a GPU; without one the rewrite compiles and the tab says it needs a GPU)."""
+    from workbench.tui.widgets.dumps_view import DumpsView
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        view = app.pane("python").view
+        view.focus()
+        line = line_of(view, "x = tl.load(x_ptr + offsets")
+        view.goto_line(line, view.line_text(line).index("x = ") + 0)
+        await pilot.pause()
+        await pilot.press("x")
+        shown = lambda: app.query_one(DumpsView).shown_text  # noqa: E731
+        await wait_for(pilot, lambda: "%x" in shown() and "float32[1024]" in shown(), what="the dump")
+        text = shown()
+        assert "add_kernel · TTIR · program 0,0,0" in text
+        if GPU:
+            assert "ran (" in text and "histogram" in text and "min " in text
+        else:
+            assert "compiled only: needs a GPU to run" in text
+        assert app.query_one("#results").active == "dumps"
+        assert isinstance(app.query_one(DumpsView), DumpsView)

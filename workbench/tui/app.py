@@ -887,12 +887,28 @@ class WorkbenchApp(App):
         self.action_results("dumps")
         self.dump(name, focused.level)
 
+    def _ttir_value_for(self, name: str) -> str:
+        """A Python variable's TTIR value. Triton names values after the variable they are
+        assigned to (``%x``, ``%x_3``); of those from the Python line under the cursor the
+        last is the variable's value (``x = tl.load(x_ptr + offsets)`` names the pointer
+        ``%x`` and the loaded value after it)."""
+        py = self.pane("python").view
+        py_line = py.cursor_line if py.level == "python" else None
+        pattern = re.compile(r"\s*(%" + re.escape(name) + r"(?:_\d+)?)\s*=")
+        ttir = self.pane("ttir").view
+        found = [(n, m.group(1)) for n in range(1, ttir.line_count + 1)
+                 if (m := pattern.match(ttir.line_text(n)))]
+        on_line = [v for n, v in found if any(line == py_line for _, line in self.map.sources("ttir", n))]
+        return (on_line or [v for _, v in found] or [f"%{name}"])[-1]
+
     def on_dumps_view_requested(self, msg: DumpsView.Requested) -> None:
         self.dump(msg.value, msg.level)
 
     def dump(self, value: str, level: str) -> None:
         if self.current is None:
             return
+        if level == "python" and not value.startswith("%"):
+            value, level = self._ttir_value_for(value), "ttir"
         self.query_one(DumpsView).show(f"dumping {value} ({level})…")
         self.dump_worker(value, level)
 
