@@ -212,6 +212,7 @@ class WorkbenchApp(App):
         self.shown_levels: list[str] = list(DEFAULT_SHOWN)
         self.columns = 3
         self.digests: dict[Path, str] = {}
+        self._loaded: dict[str, tuple[Path, str]] = {}  # level -> (file, digest) its pane shows
         self.pending: set[Path] = set()
         self.runner_writes = 0           # requests in flight that rewrite edit/ (apply, restore)
         self.last_good: dict | None = None
@@ -290,10 +291,12 @@ class WorkbenchApp(App):
         self.query_one(KernelPicker).border_title = self.script.name
         self.query_one("#pane-python", LevelPane).view.focus()
         self.call_after_refresh(self._first_frame)
-        self.open_script()
 
     def _first_frame(self) -> None:
         self.timeline["first_frame"] = time.perf_counter()
+        # the runner (a Python process importing torch and triton) starts only now: on a small
+        # machine it would take the CPU from the first frame
+        self.open_script()
         self.call_later(self._mount_rest)
 
     @property
@@ -512,6 +515,11 @@ class WorkbenchApp(App):
                 text = data.decode("utf-8", errors="replace")
             if data is not None:
                 self.digests[path] = digest(data)
+                if self._loaded.get(level) == (path, self.digests[path]) and not force_editor:
+                    continue  # the pane shows this very file already: no reload, no re-lex
+                self._loaded[level] = (path, self.digests[path])
+            else:
+                self._loaded.pop(level, None)
             pane = col.pane
             if pane.editing and not force_editor:
                 if pane.editor.text == pane.view.text:   # nothing typed: follow the file

@@ -116,10 +116,16 @@ class CodeView(ScrollView, can_focus=True):
 
     # -- content ------------------------------------------------------------------------------
 
+    @property
+    def lexer(self):
+        if self._lexer is None:
+            self._lexer = lexer_for_level(self._level)
+        return self._lexer
+
     def load(self, text: str, level: str = "text") -> None:
         """Show ``text`` as ``level`` (python, ttir, ttgir, llir, ptx, sass); keeps the cursor line if it fits."""
         self._level = level.lower()
-        self._lexer = lexer_for_level(self._level)
+        self._lexer = None  # made on first use: its regexes compile then, not before the first frame
         self._lines: list[str] = [line.expandtabs(TAB_SIZE) if "\t" in line else line
                                   for line in text.splitlines()] or [""]
         self._text = text
@@ -174,7 +180,7 @@ class CodeView(ScrollView, can_focus=True):
         end = min(start + self._chunk, len(self._lines))
         text = "\n".join(self._lines[start:end]) + "\n"
         index, current = start, []
-        for token, value in self._lexer.get_tokens(text):
+        for token, value in self.lexer.get_tokens(text):
             if "\n" not in value:
                 current += (token, len(value))
                 continue
