@@ -196,6 +196,11 @@ class WorkbenchApp(App):
     def __init__(self, script: str | Path | None = None, script_args: list[str] | None = None,
                  config: Config | None = None, bench: dict | None = None, kernel_timeout: float = 20.0) -> None:
         super().__init__()
+        if self.no_color:
+            # NO_COLOR means no colour: Textual's default keeps grey shades (a monochrome
+            # filter); the marks (bold, reverse, underline, the gutter bar) still show where
+            from textual.filter import Monochrome, NoColor
+            self._filters = [f for f in self._filters if not isinstance(f, Monochrome)] + [NoColor()]
         self.script = Path(script or bundled_example()).resolve()
         self.script_args = list(script_args or [])
         self.config = config or load_config()
