@@ -297,3 +297,30 @@ async def test_dump_the_python_variable_under_the_cursor(script):
             assert "compiled only: needs a GPU to run" in text
         assert app.query_one("#results").active == "dumps"
         assert isinstance(app.query_one(DumpsView), DumpsView)
+
+
+@pytest.mark.asyncio
+async def test_open_another_script_from_the_app(script, tmp_path):
+    """F2 lists the scripts beside the open one and the bundled examples; picking one opens it
+    in the same runner, and its kernels replace the old ones."""
+    from textual.widgets import OptionList
+    from workbench.tui.screens.open_screen import OpenScriptScreen
+    other = script.parent / "raises_after.py"
+    shutil.copy(ROOT / "tests" / "data" / "raises_after.py", other)
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, OpenScriptScreen)
+        names = [p.name for p in screen.scripts]
+        assert names[:2] == ["raises_after.py", "vector_add.py"] and "matmul.py" in names
+        screen.query_one(OptionList).highlighted = 0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current is not None and app.current["spec"]["kernel"] == "double_kernel",
+                       what="the other script's kernel")
+        assert app.script == other.resolve()
+        assert app.query_one(KernelPicker).option_count == 1
+        await wait_for(pilot, lambda: app.last_good is not None, what="its original's run")
+        assert app.last_good["status"] == "ok"

@@ -186,6 +186,7 @@ class WorkbenchApp(App):
         Binding("R", "rerun", "Run again", id="app.rerun"),
         Binding("b", "toggle_bench", "Bench on save", id="app.bench"),
         Binding("K", "focus_picker", "Kernels", show=False, id="app.picker"),
+        Binding("f2", "open_other", "Open script", id="app.open"),
         Binding("O", "results('outputs')", "Outputs", show=False, id="app.outputs"),
         Binding("D", "results('dumps')", "Dumps", show=False, id="app.dumps"),
         Binding("B", "results('bench')", "Bench", show=False, id="app.bench_tab"),
@@ -608,6 +609,23 @@ class WorkbenchApp(App):
         else:
             self.status.show(f"no {TITLES[target.level]} line comes from that line")
 
+    def action_open_other(self) -> None:
+        from workbench.tui.screens.open_screen import OpenScriptScreen
+        self.push_screen(OpenScriptScreen(self.script, bundled_example().parent), self.switch_script)
+
+    def switch_script(self, script: Path | None) -> None:
+        """Open another script in the same runner (it re-captures; the old workspace stays on disk)."""
+        if script is None or Path(script).resolve() == self.script:
+            return
+        self.script = Path(script).resolve()
+        self.opened, self.kernels, self.current, self.last_good = None, [], None, None
+        self._loaded.clear()
+        self.query_one(KernelPicker).show_kernels(self.script.name, [])
+        self.query_one("#title-bar", Static).update(self._title_text(f"opening {self.script.name}…"))
+        self.status.show(f"opening {self.script.name}…", busy=True)
+        self.log_line(f"opening {self.script}")
+        self.open_script()
+
     def action_focus_picker(self) -> None:
         self.query_one(KernelPicker).focus()
 
@@ -960,6 +978,7 @@ class WorkbenchApp(App):
         cmds += [
             ("Next level in this pane", "key >", partial(self.action_cycle_level, 1)),
             ("Previous level in this pane", "key <", partial(self.action_cycle_level, -1)),
+            ("Open another script", "F2: bundled examples, scripts beside this one, or a path", self.action_open_other),
             ("Two or three panes", "key v", self.action_toggle_columns),
             ("Edit the focused level", "key e; ctrl+s saves and recompiles", pane_action("edit")),
             ("Save the focused level", "ctrl+s: recompile from it, run, verify", pane_action("save")),
