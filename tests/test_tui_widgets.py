@@ -366,3 +366,23 @@ def test_the_tui_imports_without_torch_or_triton():
     assert proc.returncode == 0, proc.stderr
     bad, _seconds = proc.stdout.rsplit(" ", 1)
     assert bad == "[]"
+
+
+def test_history_diffs_against_the_original_the_previous_or_any_version(tmp_path):
+    from workbench.tui.widgets.history_view import version_diff
+    kernel = tmp_path / "k-1"
+    (kernel / "original").mkdir(parents=True)
+    (kernel / "original" / "k.ttgir").write_text("a\nb\nc\n")
+    versions = []
+    for n, text in enumerate(["a\nB\nc\n", "a\nB\nC\n", "A\nB\nC\n"], 1):
+        folder = kernel / "versions" / f"{n:03d}"
+        folder.mkdir(parents=True)
+        (folder / "k.ttgir").write_text(text)
+        versions.append({"number": n, "level": "ttgir", "folder": str(folder)})
+    last = versions[-1]
+    assert "--- original/k.ttgir" in version_diff("k", kernel, last, "original", versions)
+    previous = version_diff("k", kernel, last, "previous", versions)
+    assert "--- v2/k.ttgir" in previous and "-a\n" in previous and "+A\n" in previous and "-b" not in previous
+    marked = version_diff("k", kernel, last, "1", versions)
+    assert "--- v1/k.ttgir" in marked and "-c\n" in marked and "+C\n" in marked
+    assert version_diff("k", kernel, versions[0], "1", versions) == "v1 TTGIR is the same as v1"

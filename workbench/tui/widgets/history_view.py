@@ -1,5 +1,5 @@
 """The History tab: every saved version (level edited, time, result), the diff of its edited
-level against the original or the previous version, and restore."""
+level against the original, the previous version or any version marked with ``m``, and restore."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def _read(path: Path) -> list[str] | None:
 
 def version_diff(kernel: str, kernel_folder: Path, version: dict, base: str = "original",
                  versions: list[dict] | None = None) -> str:
-    """Unified diff of a version's edited level against the original's (or the previous version's)."""
+    """Unified diff of a version's edited level against the original's, the previous version's,
+    or any other version's (``base`` = "original", "previous" or a version number)."""
     level = version.get("level", "python")
     name = f"{kernel}{SUFFIX.get(level, '.' + level)}"
     new_path = Path(version["folder"]) / name
@@ -45,6 +46,11 @@ def version_diff(kernel: str, kernel_folder: Path, version: dict, base: str = "o
             prev_file = Path(prev["folder"]) / name
             if prev_file.exists():  # else it edited a level below this one: compare with the original
                 old_path, old_label = prev_file, f"v{prev['number']}"
+    if base not in ("original", "previous") and versions:
+        other = next((v for v in versions if str(v["number"]) == str(base)), None)
+        other_file = Path(other["folder"]) / name if other else None
+        if other_file is not None and other_file.exists():  # that version has this level (edited or derived)
+            old_path, old_label = other_file, f"v{other['number']}"
     old, new = _read(old_path), _read(new_path)
     if new is None:
         return f"{new_path}: not found"
@@ -62,6 +68,7 @@ class HistoryView(Horizontal):
     BINDINGS = [
         Binding("r", "restore", "Restore version", id="history.restore"),
         Binding("o", "toggle_base", "Diff vs original/previous", id="history.diff_base"),
+        Binding("m", "mark_base", "Diff against this version", id="history.mark_base"),
     ]
 
     class Restore(Message):
@@ -124,6 +131,14 @@ class HistoryView(Horizontal):
         key = self.selected()
         if key is not None:
             self.post_message(self.Restore(key))
+
+    def action_mark_base(self) -> None:
+        """The highlighted version becomes what the others are compared with."""
+        key = self.selected()
+        if key is None:
+            return
+        self.base = key if key != "original" else "original"
+        self.app.notify(f"diffs against {'the original' if key == 'original' else 'v' + key}")
 
     def action_toggle_base(self) -> None:
         self.base = "previous" if self.base == "original" else "original"
