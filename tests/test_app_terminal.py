@@ -36,21 +36,29 @@ def _wait_screen(socket: str, session: str, needle: str | tuple[str, ...], timeo
     raise AssertionError(f"{needle!r} never showed; the screen:\n{screen}")
 
 
-@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
-def test_the_app_in_tmux_picks_up_an_outside_save(tmp_path):
+def _start_in_tmux(tmp_path, extra_env: dict[str, str]) -> tuple[str, str]:
     script = tmp_path / "vector_add.py"
     shutil.copy(EXAMPLES / "vector_add.py", script)
     config = tmp_path / "config.toml"
     config.write_text("bench_on_save = false\n")
     socket, session = f"wb-test-{uuid.uuid4().hex[:8]}", "app"
     path = os.pathsep.join([str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))
-    env = {"PYTHONPATH": path, "WORKBENCH_CONFIG": str(config), "TERM": "xterm-256color"}
+    env = {"PYTHONPATH": path, "WORKBENCH_CONFIG": str(config), **extra_env}
     if os.environ.get("WORKBENCH_CACHE_DIR"):
         env["WORKBENCH_CACHE_DIR"] = os.environ["WORKBENCH_CACHE_DIR"]
-    command = " ".join([f"{k}={v}" for k, v in env.items()] + ["exec", "env", "-u", "COLUMNS", "-u", "LINES", sys.executable, "-m", "workbench", str(script)])
+    command = " ".join([f"{k}={v}" for k, v in env.items()] + ["exec", "env", "-u", "COLUMNS", "-u", "LINES",
+                                                              "-u", "COLORTERM", sys.executable, "-m", "workbench",
+                                                              str(script)])
     subprocess.run([TMUX, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", session, "-x", "160",
                     "-y", "48", command], check=True)
     subprocess.run([TMUX, "-L", socket, "resize-window", "-t", session, "-x", "160", "-y", "48"], capture_output=True)
+    return socket, session
+
+
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+def test_the_app_in_tmux_picks_up_an_outside_save(tmp_path):
+    script = tmp_path / "vector_add.py"
+    socket, session = _start_in_tmux(tmp_path, {"TERM": "xterm-256color"})
     try:
         first = _wait_screen(socket, session, ("starting runner", "add_kernel"), timeout=30)
         assert "vector_add.py" in first
@@ -69,25 +77,6 @@ def test_the_app_in_tmux_picks_up_an_outside_save(tmp_path):
         assert "FAIL" in screen                        # the Outputs table
     finally:
         subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
-
-
-def _start_in_tmux(tmp_path, extra_env: dict[str, str]) -> tuple[str, str]:
-    script = tmp_path / "vector_add.py"
-    shutil.copy(EXAMPLES / "vector_add.py", script)
-    config = tmp_path / "config.toml"
-    config.write_text("bench_on_save = false\n")
-    socket, session = f"wb-test-{uuid.uuid4().hex[:8]}", "app"
-    path = os.pathsep.join([str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))
-    env = {"PYTHONPATH": path, "WORKBENCH_CONFIG": str(config), **extra_env}
-    if os.environ.get("WORKBENCH_CACHE_DIR"):
-        env["WORKBENCH_CACHE_DIR"] = os.environ["WORKBENCH_CACHE_DIR"]
-    command = " ".join([f"{k}={v}" for k, v in env.items()] + ["exec", "env", "-u", "COLUMNS", "-u", "LINES",
-                                                              "-u", "COLORTERM", sys.executable, "-m", "workbench",
-                                                              str(script)])
-    subprocess.run([TMUX, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", session, "-x", "160",
-                    "-y", "48", command], check=True)
-    subprocess.run([TMUX, "-L", socket, "resize-window", "-t", session, "-x", "160", "-y", "48"], capture_output=True)
-    return socket, session
 
 
 def _sgr_codes(socket: str, session: str) -> set[str]:
