@@ -115,3 +115,27 @@ def test_an_edited_ttgir_launches_from_its_folder(tmp_path):
     torch.testing.assert_close(out, x + 2.0)
     kernel[(8,)](x, out, 4096, 2.0, BLOCK=512)
     torch.testing.assert_close(out, x * 2.0)
+
+
+def test_a_workspace_version_launches_from_the_level_it_edited(tmp_path, capfd):
+    """version_dir= names a folder under .workbench/.../versions/: the launch starts from the
+    level that version edited (here TTGIR), with the metadata saved beside it."""
+    from workbench.core import compat
+    from workbench.core.workspace import Workspace
+    kernel = _kernel()
+    x = torch.rand(4096)
+    levels = kernel.save_levels(tmp_path / "levels", x, torch.empty_like(x), 4096, 2.0, BLOCK=512)
+    from workbench.api import _compiler
+    edited = levels["ttgir"].read_text().replace("arith.mulf", "arith.addf")
+    derived = _compiler("cuda:90").compile_level("ttgir", edited, __import__("json").loads(levels["json"].read_text()),
+                                                 with_sass=False)
+    ws = Workspace(tmp_path / "ws")
+    (ws.edit("scale_kernel-x")).mkdir(parents=True)
+    info = ws.new_version("scale_kernel-x", "scale_kernel", "ttgir", edited, derived)
+    capfd.readouterr()
+    with compat.compile_only_driver(compat.parse_target("cuda:90")):
+        k = kernel.warmup(x, torch.empty_like(x), 4096, 2.0, BLOCK=512, grid=(1,), version_dir=info.folder)
+        unedited = kernel.warmup(x, torch.empty_like(x), 4096, 2.0, BLOCK=512, grid=(1,), ttgir_dir=tmp_path / "levels")
+    assert k.metadata.name == "scale_kernel"
+    assert k.asm["cubin"] == derived.levels["cubin"] != unedited.asm["cubin"]  # the edit is what launches
+    assert f"scale_kernel from TTGIR {info.folder}/scale_kernel.ttgir" in capfd.readouterr().err
