@@ -249,3 +249,16 @@ def test_every_example_replays_and_verifies_with_timing(example, tmp_path):
             stats = result["timing"]["stats"]
             assert 0 < stats["min"] <= stats["median"] <= stats["max"] and result["timing"]["gbps"] > 0
         assert replayed >= 1
+
+
+def test_a_saved_version_runs_again_after_a_restart_without_becoming_a_new_one(vector_add):
+    """A fresh runner knows versions only from the workspace: running one compiles its saved
+    level again, and the version list stays as it was."""
+    client, opened, _ = vector_add
+    path = _edit_python(opened, "x + y, mask=mask", "x - y, mask=mask")
+    assert client.call("apply", kernel="add_kernel", path=str(path))["version"] == "1"
+    with pytest.raises(RunnerCrashed):
+        client.call("crash", signal=9)
+    result = client.call("run", kernel="add_kernel", version="1")
+    assert result["version"] == "1" and result["level"] == "python" and result["status"] == "mismatch"
+    assert [v["number"] for v in client.call("versions", kernel="add_kernel")] == [1]

@@ -158,24 +158,27 @@ class Session:
         path = Path(path)
         level = level or ("python" if path.suffix == ".py" else level_of(path))
         content: str | bytes = path.read_bytes() if level == "cubin" else path.read_text()
+        result, fn = self._compile_file(state, path, level, content)
+        info = self.workspace.new_version(state.spec.folder_name, state.spec.kernel, level, content, result)
+        version = Version(str(info.number), level, result, fn)
+        state.versions[version.label] = version
+        return info, version
+
+    def _compile_file(self, state: KernelState, path: Path, level: str,
+                      content: str | bytes) -> tuple[CompileResult, Any]:
+        """What a level file compiles to, and the kernel function (an edited one for Python)."""
         self.progress("compile", {"kernel": state.spec.kernel, "level": level, "file": str(path)})
         original = state.versions.get("original")
         if original is None or original.result is None:
             raise WorkbenchError.at(str(path), "the original kernel did not compile, so there is nothing to "
                                                "start from; fix the script first")
-        fn = state.spec.fn
+        spec = state.spec
         if level == "python":
-            fn = self._edited_function(state.spec, path)
-            result = self.compiler.compile_python(fn, state.spec.signature, state.spec.raw_constexprs,
-                                                  state.spec.raw_attrs, state.spec.options,
-                                                  with_sass=self.with_sass)
-        else:
-            base = self._metadata_for(path, level, original.result)
-            result = self.compiler.compile_level(level, content, base, file=str(path), with_sass=self.with_sass)
-        info = self.workspace.new_version(state.spec.folder_name, state.spec.kernel, level, content, result)
-        version = Version(str(info.number), level, result, fn)
-        state.versions[version.label] = version
-        return info, version
+            fn = self._edited_function(spec, path)
+            return self.compiler.compile_python(fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
+                                                spec.options, with_sass=self.with_sass), fn
+        base = self._metadata_for(path, level, original.result)
+        return self.compiler.compile_level(level, content, base, file=str(path), with_sass=self.with_sass), spec.fn
 
     def _metadata_for(self, path: Path, level: str, original: CompileResult) -> dict[str, Any]:
         """The metadata JSON beside the edited file (the user may have edited it), else the
@@ -224,14 +227,13 @@ class Session:
             res.status, res.message = "compiled-only", "no inputs were captured for this kernel " \
                 "(the snapshot limit, or a compile-only capture)"
             return res
-        if not self.gpu:
-            if v.level != "python":
-                res.status, res.message = "compiled-only", "compiled only: no GPU (IR levels need a GPU to run; " \
-                    "Python-level kernels run in Triton's interpreter)"
-                return res
+        if not self.gpu and v.level != "python":
+            res.status, res.message = "compiled-only", "compiled only: no GPU (IR levels need a GPU to run; " \
+                "Python-level kernels run in Triton's interpreter)"
+            return res
         self.progress("launch", {"kernel": state.spec.kernel, "version": v.label, "level": v.level})
         t0 = time.perf_counter()
-        outputs = self._launch(state, v)
+        outputs = self._launch(state, v, state.pure_outputs)
         t1 = time.perf_counter()
         res.outputs = [check(name, state.snapshot.after[name], outputs[name], atol, rtol)
                        for name in state.snapshot.after]
@@ -262,10 +264,9 @@ class Session:
         out = result.to_json() | {"compile_ms": compile_ms, "version_folder": str(info.folder)}
         out["times"] = dict(result.times, compile_ms=compile_ms, apply_ms=(time.perf_counter() - t0) * 1e3)
         self.workspace.save_result(info, out)
-        levels = version.result.levels if version.result else {}
+        compiled = version.result
         out["versions"] = [v.to_json() for v in self.workspace.versions(state.spec.folder_name)]
-        out["srcmap"] = srcmap.build(levels, version.result.sass_lines if version.result else None,
-                                     version.result.python if version.result else None).to_json()
+        out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python).to_json()
         return out
 
     # -- helpers ---------------------------------------------------------------------------
@@ -277,17 +278,23 @@ class Session:
             raise WorkbenchError.at(str(self.workspace.versions_dir(state.spec.folder_name)),
                                     f"no version {label} of {state.spec.kernel}") from None
         edited = info.folder / f"{state.spec.kernel}{SUFFIX[info.level]}"
-        _, version = self.compile(state.spec.spec_id, edited, info.level)
-        state.versions[label] = version
+        content = edited.read_bytes() if info.level == "cubin" else edited.read_text()
+        result, fn = self._compile_file(state, edited, info.level, content)  # a saved version: no new one
+        version = state.versions[label] = Version(label, info.level, result, fn)
         return version
 
-    def _launch(self, state: KernelState, v: Version) -> dict[str, Any]:
+    def _kernel(self, state: KernelState, v: Version):
+        """The version's Triton kernel, loaded once."""
         from . import launch
-        if not self.gpu:
-            return launch.interpret(v.fn, state.spec, state.snapshot, state.pure_outputs)
         if v.kernel is None:
             v.kernel = launch.load(v.result, state.spec)
-        outputs = launch.replay(v.result, state.spec, state.snapshot, v.kernel, state.pure_outputs,
+        return v.kernel
+
+    def _launch(self, state: KernelState, v: Version, poison_outputs: list[str]) -> dict[str, Any]:
+        from . import launch
+        if not self.gpu:
+            return launch.interpret(v.fn, state.spec, state.snapshot, poison_outputs)
+        outputs = launch.replay(v.result, state.spec, state.snapshot, self._kernel(state, v), poison_outputs,
                                 check=not state.checked)
         state.checked = True
         return outputs
@@ -298,25 +305,16 @@ class Session:
         written = state.snapshot.written
         if not written:
             return []
-        outputs = self._launch_poisoned(state, written)
+        outputs = self._launch(state, state.versions["original"], written)
         return [name for name in written
                 if check(name, state.snapshot.after[name], outputs[name]).ok]
-
-    def _launch_poisoned(self, state: KernelState, names: list[str]) -> dict[str, Any]:
-        saved, state.pure_outputs = state.pure_outputs, names
-        try:
-            return self._launch(state, state.versions["original"])
-        finally:
-            state.pure_outputs = saved
 
     def _time(self, state: KernelState, v: Version, options: BenchOptions, flops: str | None) -> Timing:
         from . import launch
         prepared = launch.prepare(state.spec, state.snapshot, check=False)
         bound_by_name = dict(zip(state.spec.fn.arg_names, prepared.bound))
         if self.gpu:
-            if v.kernel is None:
-                v.kernel = launch.load(v.result, state.spec)
-            kernel, grid, args = v.kernel, prepared.grid, prepared.bound
+            kernel, grid, args = self._kernel(state, v), prepared.grid, prepared.bound
             timing = bench(lambda: kernel[grid](*args), options)
         else:
             timing = bench_wall(lambda: launch.interpret(v.fn, state.spec, state.snapshot), options)
