@@ -217,11 +217,11 @@ def attach_reference(result: DumpResult, expr: str | None, names: dict[str, Any]
 
 def arg_names_of(spec, snapshot) -> dict[str, Any]:
     """Kernel arguments by name, tensors as captured before the launch (copies)."""
-    from .launch import _bound_values
+    from .launch import bound_values
     if snapshot is None:
         return {}
     args, kwargs, copies = snapshot.fresh_args()
-    bound = _bound_values(spec, args, kwargs)
+    bound = bound_values(spec, args, kwargs)
     names = dict(zip(spec.fn.arg_names, bound))
     names.update(copies)
     return {k: getattr(v, "value", v) for k, v in names.items()}
@@ -254,12 +254,8 @@ class _Src:
 
 def load_rewrite(result, spec, rewrite: Rewrite, folder: str | Path | None = None):
     """A Triton ``CompiledKernel`` for a compiled rewrite (its launcher knows the extra pointers)."""
-    import tempfile
-    from triton.compiler.compiler import CompiledKernel
-    folder = Path(folder or tempfile.mkdtemp(prefix="workbench-dump-"))
-    paths = result.write(folder, result.name)
-    group = {f"{result.name}.json": str(paths["json"]), f"{result.name}.cubin": str(paths["cubin"])}
-    return CompiledKernel(_Src(spec, rewrite), group, result.metadata["hash"])
+    from .launch import load
+    return load(result, spec, folder, src=_Src(spec, rewrite))
 
 
 def launch_dump(result, spec, snapshot, rewrite: Rewrite, reference: str | None = None,
@@ -267,13 +263,9 @@ def launch_dump(result, spec, snapshot, rewrite: Rewrite, reference: str | None 
     """Launch a compiled rewrite on the GPU with the snapshot's fresh inputs plus the dump
     buffers; returns one :class:`DumpResult` per dumped value."""
     import torch
-    from .launch import _bound_values, check_specialization
-    args, kwargs, copies = snapshot.fresh_args()
-    check_specialization(spec, args, kwargs, snapshot.grid)
-    bound = _bound_values(spec, args, kwargs)
-    named = dict(zip(spec.fn.arg_names, bound))
-    grid = snapshot.grid(named) if callable(snapshot.grid) else snapshot.grid
-    grid = tuple(int(g) for g in tuple(grid) + (1,) * (3 - len(grid)))
+    from .launch import prepare
+    run = prepare(spec, snapshot)
+    grid = run.grid
     programs = grid[0] * grid[1] * grid[2]
     bufs = []
     for v in rewrite.values:
@@ -291,10 +283,9 @@ def launch_dump(result, spec, snapshot, rewrite: Rewrite, reference: str | None 
                            device="cuda")
         extra.append(hits)
     kernel = load_rewrite(result, spec, rewrite)
-    kernel[grid](*bound, *extra)
+    kernel[grid](*run.bound, *extra)
     torch.cuda.synchronize()
-    names = {k: getattr(v, "value", v) for k, v in named.items()}
-    names.update(arg_names_of(spec, snapshot))
+    names = arg_names_of(spec, snapshot)
     out = []
     for k, (v, buf) in enumerate(zip(rewrite.values, bufs)):
         host = buf.cpu()

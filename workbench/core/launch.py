@@ -15,19 +15,20 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import compat
-from .capture import Capture, KernelSpec, Snapshot, recording
+from .capture import Capture, KernelSpec, Snapshot, _bind, recording
 from .errors import WorkbenchError
 from .pipeline import CompileResult
 from .verify import poison
 
 
-def load(result: CompileResult, spec: KernelSpec, folder: str | Path | None = None):
-    """A Triton ``CompiledKernel`` for ``result``, ready to launch."""
+def load(result: CompileResult, spec: KernelSpec, folder: str | Path | None = None, src: Any = None):
+    """A Triton ``CompiledKernel`` for ``result``, ready to launch. ``src`` is what Triton's
+    launcher reads the signature from (default: the captured specialization's)."""
     from triton.compiler.compiler import CompiledKernel
     folder = Path(folder or tempfile.mkdtemp(prefix="workbench-launch-"))
     paths = result.write(folder, result.name)
     group = {f"{result.name}.json": str(paths["json"]), f"{result.name}.cubin": str(paths["cubin"])}
-    src = compat.ast_source(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs)
+    src = src or compat.ast_source(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs)
     return CompiledKernel(src, group, result.metadata["hash"])
 
 
@@ -63,20 +64,27 @@ class Prepared:
     bound: list[Any]
     grid: tuple[int, int, int]
     tensors: dict[str, Any]  # every tensor argument by name (fresh copies of the snapshot)
-    poisoned: list[str]
+
+
+def _fresh(snapshot: Snapshot, poison_outputs: Iterable[str]) -> tuple[tuple, dict, dict[str, Any]]:
+    """Fresh copies of the captured inputs, with ``poison_outputs`` overwritten by the poison
+    pattern (so an element the kernel never writes shows)."""
+    args, kwargs, copies = snapshot.fresh_args()
+    for name in poison_outputs:
+        if name in copies:
+            poison(copies[name])
+    return args, kwargs, copies
 
 
 def prepare(spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable[str] = (), check: bool = True) -> Prepared:
-    """Fresh copies of the captured inputs, with ``poison_outputs`` overwritten by the poison
-    pattern (so an element the kernel never writes shows), checked against the specialization."""
-    args, kwargs, copies = snapshot.fresh_args()
+    """Fresh (and poisoned) copies of the captured inputs, checked against the specialization."""
+    args, kwargs, copies = _fresh(snapshot, poison_outputs)
     if check:
         check_specialization(spec, args, kwargs, snapshot.grid)
-    poisoned = [name for name in poison_outputs if name in copies and poison(copies[name])]
-    bound = _bound_values(spec, args, kwargs)
+    bound = bound_values(spec, args, kwargs)
     grid = snapshot.grid(dict(zip(spec.fn.arg_names, bound))) if callable(snapshot.grid) else snapshot.grid
     grid = tuple(int(g) for g in grid) + (1,) * (3 - len(grid))
-    return Prepared(bound, grid, copies, poisoned)
+    return Prepared(bound, grid, copies)
 
 
 def replay(result: CompileResult, spec: KernelSpec, snapshot: Snapshot, kernel=None,
@@ -95,19 +103,12 @@ def interpret(fn, spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable
     """No GPU: run ``fn`` (the original JITFunction or an edited one) in Triton's interpreter on
     fresh copies of the captured (CPU) inputs."""
     from .capture import interpret_launch
-    args, kwargs, copies = snapshot.fresh_args()
-    for name in poison_outputs:
-        if name in copies:
-            poison(copies[name])
+    args, kwargs, copies = _fresh(snapshot, poison_outputs)
     interpret_launch(fn, args, kwargs, snapshot.grid, {})
     return copies
 
 
-def _bound_values(spec: KernelSpec, args: tuple, kwargs: dict) -> list[Any]:
-    names = spec.fn.arg_names
-    values = dict(zip(names, args))
-    values.update({k: v for k, v in kwargs.items() if k in names})
-    for p in spec.fn.params:
-        if p.name not in values and p.has_default:
-            values[p.name] = p.default
-    return [values[n] for n in names]
+def bound_values(spec: KernelSpec, args: tuple, kwargs: dict) -> list[Any]:
+    """Every kernel argument in order, as Triton's launcher takes them (defaults filled in)."""
+    bound = _bind(spec.fn, args, kwargs)
+    return [bound[n] for n in spec.fn.arg_names]
