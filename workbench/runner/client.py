@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .protocol import RunnerCrashed, RunnerError, decode, encode
+from .protocol import RunnerCrashed, RunnerError, decode, encode, level_name, version_name
 
 Event = Callable[[dict], None]
 
@@ -175,16 +175,16 @@ class RunnerClient:
             err = response["error"]
             if err.get("crash") or err.get("fatal"):
                 raise RunnerCrashed(err["message"])
-            raise RunnerError(err.get("message", "error"), err.get("diagnostics"), bool(err.get("fatal")))
+            raise RunnerError(err.get("message", "error"), err.get("diagnostics"))
         return response.get("result")
 
     def _hung(self, pending: _Pending, whole_request: bool = False) -> None:
         a = pending.activity
         what = a.get("kernel") or pending.method
         if a.get("version"):
-            what += ", original" if a["version"] == "original" else f", version {a['version']}"
+            what += f", {version_name(a['version'])}"
         if a.get("level"):
-            what += f" (from {a['level'].upper() if a['level'] != 'python' else 'Python'})"
+            what += f" (from {level_name(a['level'])})"
         limit = (pending.deadline - pending.started) if whole_request else self.kernel_timeout
         reason = f"{what} ran past the {limit:.0f} s limit: the runner was stopped and restarted"
         proc = self._proc

@@ -37,6 +37,15 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def level_name(level: str) -> str:
+    """How a reason names a level: Python, TTIR, TTGIR, LLIR, PTX, CUBIN."""
+    return "Python" if level == "python" else level.upper()
+
+
+def version_name(version: str) -> str:
+    return "original" if version == "original" else f"version {version}"
+
+
 class RunnerError(Exception):
     """A request the runner answered with an error (bad input, a compile error, a fault)."""
 

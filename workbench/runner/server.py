@@ -14,7 +14,7 @@ import sys
 import traceback
 from typing import Any, Callable
 
-from .protocol import PROTOCOL_VERSION, decode, encode
+from .protocol import PROTOCOL_VERSION, decode, encode, level_name, version_name
 
 CUDA_FAULT = re.compile(r"(CUDA error|Triton Error \[CUDA\]|CUDA_ERROR_\w+|cudaError\w*|an illegal memory access|"
                         r"illegal instruction|unspecified launch failure|misaligned address)", re.I)
@@ -72,9 +72,9 @@ class Server:
         if a.get("kernel"):
             where.append(f"in {a['kernel']}")
         if a.get("version"):
-            where.append("original" if a["version"] == "original" else f"version {a['version']}")
+            where.append(version_name(a["version"]))
         if a.get("level"):
-            where.append(f"started from {a['level'].upper() if a['level'] != 'python' else 'Python'}")
+            where.append(f"started from {level_name(a['level'])}")
         return f"{what} {', '.join(where)}".strip() + " (the CUDA context is lost: the runner restarts)"
 
     # -- methods ---------------------------------------------------------------------------
