@@ -129,11 +129,10 @@ class RunFailed(Message):
 
 
 class Restored(Message):
-    def __init__(self, version: str, paths: list[str], versions: list[dict] | None) -> None:
+    def __init__(self, version: str, paths: list[str]) -> None:
         super().__init__()
         self.version = version
         self.paths = paths
-        self.versions = versions
 
 
 class DumpDone(Message):
@@ -647,15 +646,11 @@ class WorkbenchApp(App):
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def run_version(self, version: str) -> None:
-        from workbench.runner.protocol import RunnerError
         spec_id, started = self.spec_id, time.perf_counter()
         try:
             result = self.call("run", kernel=spec_id, version=version, bench=self._bench(),
-                                         on_event=self._on_event)
-        except RunnerError as e:
-            self.post_message(RunFailed(e))
-            return
-        except Exception as e:  # noqa: BLE001
+                               on_event=self._on_event)
+        except Exception as e:  # noqa: BLE001 - a RunnerError, a crash or our bug: all shown by RunFailed
             self.post_message(RunFailed(e))
             return
         self.post_message(RunDone(result, None, started=started))
@@ -869,12 +864,10 @@ class WorkbenchApp(App):
         spec_id = self.spec_id
         try:
             paths = self.call("restore", kernel=spec_id, version=version, timeout=120)
-            versions = self.call("versions", kernel=spec_id, timeout=60)
         except Exception as e:  # noqa: BLE001
             self.post_message(RunFailed(e))
-            self.post_message(Restored(version, [], None))
-            return
-        self.post_message(Restored(version, paths, versions))
+            paths = []
+        self.post_message(Restored(version, paths))  # a restore makes no version: the list stays
 
     @after_rest
     def on_restored(self, msg: Restored) -> None:
@@ -884,9 +877,6 @@ class WorkbenchApp(App):
         for level in LEVELS:
             self.column(level).show_error(None)
         self.load_levels(force_editor=True)
-        if msg.versions is not None:
-            self.versions = msg.versions
-            self._show_history()
         self.notify(f"restored {version_label(msg.version)} into {self.edit_dir}")
         self.log_line(f"restored {version_label(msg.version)}")
         self.run_version(msg.version)
