@@ -75,18 +75,10 @@ async def main() -> None:
         await pilot.press("escape")
 
         app.pane("python").view.focus()
-        await pilot.press("B")
-        await pilot.pause(0.2)
-        shot("bench")
-        await pilot.press("H")
-        await pilot.pause(0.2)
-        shot("history")
-        await pilot.press("L")
-        await pilot.pause(0.2)
-        shot("log")
-        await pilot.press("f1")
-        await pilot.pause(0.2)
-        shot("help")
+        for key, name in (("B", "bench"), ("H", "history"), ("L", "log"), ("f1", "help")):
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            shot(name)
     shutil.rmtree(work.parent, ignore_errors=True)
 
 
