@@ -7,7 +7,6 @@ dumps at every level equal values recomputed in torch.
 
 from __future__ import annotations
 
-import argparse
 import re
 
 import numpy as np
@@ -206,12 +205,10 @@ def test_python_dump_compiles_markers_into_ttir_dumps():
     assert r.results[0].line == 36 and r.results[0].in_loop
 
 
-def test_ir_dump_without_gpu_says_compiled_only_and_cli_errors():
-    from workbench.dump_command import add_dump_command, run_dump_command
-    parser = argparse.ArgumentParser()
-    add_dump_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["dump", str(EXAMPLES / "vector_add.py"), "--level", "ttgir", "--value", "%nope"])
-    assert run_dump_command(args) == 2
+def test_ir_dump_without_gpu_says_compiled_only_and_cli_errors(capsys):
+    from workbench.cli import main
+    assert main(["dump", str(EXAMPLES / "vector_add.py"), "--level", "ttgir", "--value", "%nope"]) == 2
+    assert re.search(r"error: .*%nope", capsys.readouterr().err)
     r = dump_script(EXAMPLES / "vector_add.py", "add_kernel", "ttir", ["%offsets", "%mask_3"],
                     mode="cpu")
     assert r.status == COMPILED_ONLY and r.results[0].values is None
