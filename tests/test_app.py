@@ -324,3 +324,18 @@ async def test_open_another_script_from_the_app(script, tmp_path):
         assert app.query_one(KernelPicker).option_count == 1
         await wait_for(pilot, lambda: app.last_good is not None, what="its original's run")
         assert app.last_good["status"] == "ok"
+
+
+@pytest.mark.asyncio
+async def test_the_dumps_key_opens_the_tab_ready_to_type_and_escape_goes_back(script):
+    from textual.widgets import Input
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        await pilot.press("D")
+        await pilot.pause()
+        assert app.query_one("#results").active == "dumps"
+        assert isinstance(app.focused, Input) and app.focused.id == "dump-value"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.focused, CodeView) and app.focused.level in app.shown_levels

@@ -187,7 +187,7 @@ class WorkbenchApp(App):
         Binding("K", "focus_picker", "Kernels", show=False, id="app.picker"),
         Binding("f2", "open_other", "Open script", id="app.open"),
         Binding("O", "results('outputs')", "Outputs", show=False, id="app.outputs"),
-        Binding("D", "results('dumps')", "Dumps", show=False, id="app.dumps"),
+        Binding("D", "dumps_tab", "Dumps", show=False, id="app.dumps"),
         Binding("B", "results('bench')", "Bench", show=False, id="app.bench_tab"),
         Binding("H", "results('history')", "History", show=False, id="app.history"),
         Binding("L", "results('log')", "Log", show=False, id="app.log"),
@@ -630,6 +630,11 @@ class WorkbenchApp(App):
 
     def action_results(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def action_dumps_tab(self) -> None:
+        """The Dumps tab, ready to type a value's name into."""
+        self.action_results("dumps")
+        self.query_one("#dump-value").focus()
 
     def action_help(self) -> None:
         classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView)]

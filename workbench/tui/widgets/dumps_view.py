@@ -14,12 +14,14 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
 
 class DumpsView(Vertical):
+    BINDINGS = [Binding("escape", "app.focus_pane(0)", "Back to the levels", show=False, id="dumps.leave")]
     DEFAULT_CSS = """
     DumpsView > Horizontal { height: 3; }
     DumpsView Input { width: 1fr; }
