@@ -101,42 +101,146 @@ class Launch:
                 "args": [vars(a) for a in self.args], "autotune_bench": self.autotune_bench}
 
 
+ALIGN = 256  # a replay keeps every pointer's address modulo this (Triton specializes on 16-byte divisibility)
+
+
+@dataclass(frozen=True)
+class _View:
+    """A tensor argument as a view into its storage's copy: ``offset`` bytes into the region."""
+
+    storage: int
+    offset: int
+    dtype: Any
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+
+
+@dataclass
+class _Region:
+    """The bytes of one storage that a launch's tensor arguments span (every argument that
+    shares the storage is a view into it), as they were before and after the launch."""
+
+    before: Any           # uint8 tensor on the arguments' device
+    after: Any = None
+    align: int = 0        # the address of the region's first byte, modulo ALIGN
+
+
 @dataclass
 class Snapshot:
     """A launch's tensor arguments before and after it ran: replays start from ``before``
-    (fresh copies each time) and are checked against ``after``."""
+    (fresh copies each time) and are checked against ``after``.
+
+    Arguments are kept per storage, not per argument: a tensor passed twice, overlapping
+    slices, or views with other strides and offsets of one buffer replay as views of one
+    copy, at the same offsets and strides and with the same address alignment, so a kernel
+    that reads what another argument writes sees what it saw in the script."""
 
     spec_id: str
-    args: tuple = ()      # positional arguments as launched (tensors replaced by their index in before)
+    args: tuple = ()      # positional arguments as launched (tensors replaced by slots)
     kwargs: dict = field(default_factory=dict)
     grid: Any = None
-    before: dict[str, Any] = field(default_factory=dict)
-    after: dict[str, Any] = field(default_factory=dict)
+    regions: list[_Region] = field(default_factory=list)
+    views: dict[str, _View] = field(default_factory=dict)  # every tensor argument by name
+
+    @property
+    def before(self) -> dict[str, Any]:
+        return {name: _view(self.regions[v.storage].before, v) for name, v in self.views.items()}
+
+    @property
+    def after(self) -> dict[str, Any]:
+        return {name: _view(self.regions[v.storage].after, v) for name, v in self.views.items()}
+
+    @property
+    def nbytes(self) -> int:
+        return sum(r.before.numel() for r in self.regions) * 2
+
+    @property
+    def shared(self) -> list[list[str]]:
+        """Arguments that share a storage, in argument order (groups of two or more)."""
+        groups: dict[int, list[str]] = {}
+        for name, v in self.views.items():
+            groups.setdefault(v.storage, []).append(name)
+        return [g for g in groups.values() if len(g) > 1]
+
+    @property
+    def checked(self) -> dict[str, str]:
+        """What a replay is checked on: one argument per distinct view, by a label that names
+        every argument which is that view (``dy_ptr=dx_ptr`` for one tensor passed twice)."""
+        seen: dict[_View, list[str]] = {}
+        for name, v in self.views.items():
+            seen.setdefault(v, []).append(name)
+        return {"=".join(names): names[0] for names in seen.values()}
 
     @property
     def written(self) -> list[str]:
-        """Tensors the launch changed: its outputs."""
-        return [name for name, t in self.before.items() if not _same(t, self.after[name])]
+        """Tensors the launch changed: its outputs (one name per distinct view)."""
+        before, after = self.before, self.after
+        return [name for name in self.checked.values() if not _same(before[name], after[name])]
 
-    def fresh_args(self) -> tuple[tuple, dict]:
-        """The launch's arguments, with new copies of every tensor's contents before the launch."""
-        copies = {name: t.clone() for name, t in self.before.items()}
+    def fresh_args(self) -> tuple[tuple, dict, dict[str, Any]]:
+        """The launch's arguments over new copies of every storage as it was before the launch."""
+        import torch
+        bases = []
+        for r in self.regions:
+            n = r.before.numel()
+            buf = torch.empty(n + ALIGN, dtype=torch.uint8, device=r.before.device)
+            shift = (r.align - buf.data_ptr()) % ALIGN
+            buf[shift:shift + n].copy_(r.before)
+            bases.append(buf[shift:shift + n])
+        copies = {name: _view(bases[v.storage], v) for name, v in self.views.items()}
         fill = lambda v: v.rebuild(copies[v.name]) if isinstance(v, _TensorSlot) else v  # noqa: E731
         return tuple(fill(a) for a in self.args), {k: fill(v) for k, v in self.kwargs.items()}, copies
 
 
+def _view(region, v: _View):
+    """``v`` as a tensor over the bytes of ``region`` (a uint8 tensor)."""
+    import torch
+    size = torch.empty(0, dtype=v.dtype).element_size()
+    base = region.storage_offset() + v.offset
+    return torch.empty(0, dtype=v.dtype, device=region.device).set_(
+        region.untyped_storage(), base // size, v.shape, v.strides)
+
+
+def storage_layout(tensors: dict[str, Any]) -> tuple[list[_Region], dict[str, _View]]:
+    """Group tensors by the storage they live in and copy the bytes each group spans."""
+    import torch
+    spans: dict[tuple, list] = {}
+    for name, t in tensors.items():
+        storage = t.untyped_storage()
+        key = (str(t.device), storage.data_ptr()) if storage.nbytes() else ("empty", name)
+        start = t.data_ptr() - storage.data_ptr()
+        extent = 0 if t.numel() == 0 else \
+            (1 + sum((d - 1) * s for d, s in zip(t.shape, t.stride()))) * t.element_size()
+        spans.setdefault(key, []).append((name, t, storage, start, start + extent))
+    regions, views = [], {}
+    for members in spans.values():
+        storage, base = members[0][2], members[0][2].data_ptr()
+        lo = min(m[3] for m in members)
+        hi = max(m[4] for m in members)
+        lo -= min(lo, (base + lo) % ALIGN)  # start on an ALIGN boundary where the storage allows
+        whole = torch.empty(0, dtype=torch.uint8, device=members[0][1].device)
+        region = _Region(whole.set_(storage, lo, (hi - lo,), (1,)).clone(), align=(base + lo) % ALIGN)
+        for name, t, _, start, _ in members:
+            views[name] = _View(len(regions), start - lo, t.dtype, tuple(t.shape), tuple(t.stride()))
+        regions.append(region)
+    return regions, views
+
+
 @dataclass(frozen=True)
 class _TensorSlot:
-    """Where a tensor (or a tensor descriptor over one) goes in a replay's arguments."""
+    """Where a tensor (or a tensor descriptor, or a reinterpreting wrapper, over one) goes in
+    a replay's arguments."""
 
     name: str
-    descriptor: Any = None  # the captured TensorDescriptor, whose base is swapped for the copy
+    wrapper: Any = None  # the captured descriptor / TensorWrapper, rebuilt over the copy
 
     def rebuild(self, tensor):
-        if self.descriptor is None:
+        if self.wrapper is None:
             return tensor
-        import dataclasses
-        return dataclasses.replace(self.descriptor, base=tensor)
+        if _is_descriptor(self.wrapper):
+            import dataclasses
+            return dataclasses.replace(self.wrapper, base=tensor)
+        return type(self.wrapper)(tensor, self.wrapper.dtype)
 
 
 def _same(a, b) -> bool:
@@ -264,21 +368,25 @@ class _Recorder:
             self.capture.launches.append(Launch(spec.spec_id, _grid(grid, bound), _describe_args(fn, bound),
                                                 autotune_bench=bool(bench)))
 
-    def keep_snapshot(self, spec, fn, args, kwargs, grid, before: dict) -> None:
-        size = sum(t.numel() * t.element_size() for t in before.values()) * 2
+    def keep_snapshot(self, spec, fn, args, kwargs, grid, before: tuple) -> None:
+        regions, views = before
+        size = sum(r.before.numel() for r in regions) * 2
         if self.snapshot_bytes + size > self.snapshot_limit:
             self.skipped_snapshots[spec.kernel] = self.skipped_snapshots.get(spec.kernel, 0) + size
             return
         self.snapshot_bytes += size
-        after = {name: t.detach().clone() for name, t in _tensor_args(fn, args, kwargs, clone=False).items()}
-        names = {id(v): k for k, v in _bind(fn, args, kwargs).items() if k in before}
+        after, _ = storage_layout(_tensor_args(fn, args, kwargs))
+        for region, done in zip(regions, after):
+            region.after = done.before
+        names = {id(v): k for k, v in _bind(fn, args, kwargs).items() if k in views}
 
         def slot(v):
             if id(v) not in names:
                 return v
-            return _TensorSlot(names[id(v)], v if _is_descriptor(v) else None)
+            return _TensorSlot(names[id(v)], v if _wrapped(v) is not None else None)
         self.capture.snapshots[spec.spec_id] = Snapshot(
-            spec.spec_id, tuple(slot(a) for a in args), {k: slot(v) for k, v in kwargs.items()}, grid, before, after)
+            spec.spec_id, tuple(slot(a) for a in args), {k: slot(v) for k, v in kwargs.items()}, grid,
+            regions, views)
 
     def _spec_from_kernel(self, fn, kernel) -> KernelSpec | None:
         """A launch that hit Triton's in-memory cache: read the spec back off the kernel."""
@@ -314,7 +422,7 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         rec._set("pending", None)
         runs = not warmup and (not rec.compile_only or rec.interpret) and rec.snapshot_limit > 0 \
             and rec._get("bench") is None
-        before = _tensor_args(self, args, kwargs) if runs else None
+        before = storage_layout(_tensor_args(self, args, kwargs)) if runs else None
         kernel = orig_run(self, *args, grid=grid, warmup=warmup, **kwargs)
         if kernel is None and rec.interpret and not warmup:
             _interpret(rec, self, args, kwargs, grid)
@@ -509,14 +617,22 @@ def _is_descriptor(value) -> bool:
     return hasattr(value, "base") and hasattr(value, "block_shape")
 
 
-def _tensor_args(fn, args, kwargs, clone: bool = True) -> dict[str, Any]:
-    """Tensor arguments by name (for a tensor descriptor: the tensor it describes)."""
+def _wrapped(value):
+    """The tensor under a tensor descriptor or a ``triton.reinterpret`` wrapper (else None)."""
+    base = getattr(value, "base", None)
+    if base is not None and hasattr(base, "untyped_storage") and (
+            _is_descriptor(value) or type(value).__name__ == "TensorWrapper"):
+        return base
+    return None
+
+
+def _tensor_args(fn, args, kwargs) -> dict[str, Any]:
+    """Tensor arguments by name (for a descriptor or a wrapper: the tensor underneath)."""
     out = {}
     for name, value in _bind(fn, args, kwargs).items():
-        if _is_descriptor(value):
-            value = value.base
-        if hasattr(value, "data_ptr") and hasattr(value, "clone") and hasattr(value, "dtype"):
-            out[name] = value.detach().clone() if clone else value
+        value = _wrapped(value) if _wrapped(value) is not None else value
+        if hasattr(value, "untyped_storage") and hasattr(value, "data_ptr"):
+            out[name] = value.detach()
     return out
 
 

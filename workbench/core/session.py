@@ -7,7 +7,7 @@ through the runner. It owns torch and triton: nothing here is for the TUI proces
 
 from __future__ import annotations
 
-import runpy
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -71,6 +71,10 @@ class RunResult:
                 "timing": self.timing.to_json() if self.timing else None, "vs_original": self.vs_original,
                 "vs_previous": self.vs_previous, "compile": self.compile, "message": self.message,
                 "error": self.error.to_json() if self.error else None, "times": self.times}
+
+
+class _StopAtLaunch(BaseException):
+    """Raised by a kernel launch while an edited file is loaded for its definitions."""
 
 
 class Session:
@@ -197,16 +201,31 @@ class Session:
 
     def _edited_function(self, spec: KernelSpec, path: Path):
         """The kernel as defined in an edited copy of its Python file."""
+        namespace = {"__name__": "__workbench_edit__", "__file__": str(path), "__builtins__": __builtins__}
+        JITFunction = compat.jit_function_class()
+        saved_run, saved_path = JITFunction.run, sys.path[:]
+
+        def stop(*args, **kwargs):
+            raise _StopAtLaunch
+
+        # a script that launches at its top level stops at its first launch: what the launch
+        # needs is defined above it (the script's folder is importable, as when it ran)
+        JITFunction.run = stop
+        sys.path.insert(0, str(self.script.parent))
         try:
-            namespace = runpy.run_path(str(path), run_name="__workbench_edit__")
+            exec(compile(path.read_bytes(), str(path), "exec"), namespace)
+        except (_StopAtLaunch, SystemExit):
+            pass
         except SyntaxError as e:
             raise WorkbenchError([Diagnostic(str(path), e.lineno, e.offset, f"SyntaxError: {e.msg}")]) from None
         except Exception as e:  # noqa: BLE001 - the user's code
             frames = [f for f in traceback.extract_tb(e.__traceback__) if Path(f.filename) == path]
             line = frames[-1].lineno if frames else None
             raise WorkbenchError([Diagnostic(str(path), line, None, f"{type(e).__name__}: {e}")]) from None
+        finally:
+            JITFunction.run = saved_run
+            sys.path[:] = saved_path
         fn = namespace.get(spec.kernel)
-        JITFunction = compat.jit_function_class()
         while fn is not None and not isinstance(fn, JITFunction) and hasattr(fn, "fn"):
             fn = fn.fn  # autotune / heuristics wrappers
         if not isinstance(fn, JITFunction):
@@ -235,8 +254,9 @@ class Session:
         t0 = time.perf_counter()
         outputs = self._launch(state, v, state.pure_outputs)
         t1 = time.perf_counter()
-        res.outputs = [check(name, state.snapshot.after[name], outputs[name], atol, rtol)
-                       for name in state.snapshot.after]
+        after = state.snapshot.after
+        res.outputs = [check(label, after[name], outputs[name], atol, rtol)
+                       for label, name in state.snapshot.checked.items()]
         res.times = {"launch_ms": (t1 - t0) * 1e3, "verify_ms": (time.perf_counter() - t1) * 1e3}
         res.status = "ok" if all(o.ok for o in res.outputs) else "mismatch"
         if bench_options is not None:
@@ -306,8 +326,8 @@ class Session:
         if not written:
             return []
         outputs = self._launch(state, state.versions["original"], written)
-        return [name for name in written
-                if check(name, state.snapshot.after[name], outputs[name]).ok]
+        after = state.snapshot.after
+        return [name for name in written if check(name, after[name], outputs[name]).ok]
 
     def _time(self, state: KernelState, v: Version, options: BenchOptions, flops: str | None) -> Timing:
         from . import launch
