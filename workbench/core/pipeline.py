@@ -99,6 +99,27 @@ class CompileResult:
                 **self.resources, "stage_ms": self.stage_ms(), "cached": self.fully_cached}
 
 
+class StageMetadata(dict):
+    """The metadata dict the stages write into, remembering which keys a stage set."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.written: set[str] = set()
+
+    def __setitem__(self, key, value) -> None:
+        self.written.add(key)
+        super().__setitem__(key, value)
+
+    def update(self, *args, **kwargs) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
 class Compiler:
     """Compiles for one target; reuse it so the stage cache is shared between compiles."""
 
@@ -256,12 +277,14 @@ class Compiler:
         t0 = time.perf_counter()
         output_text = ""
         buf = None
+        metadata.written.clear()
         try:
             if isolate:
                 def child():
-                    return stage(obj, metadata), metadata
-                (out, new_meta), output_text = run_isolated(child)
+                    return stage(obj, metadata), dict(metadata), metadata.written
+                (out, new_meta, written), output_text = run_isolated(child)
                 metadata.update(new_meta)
+                metadata.written = set(written)
             else:
                 with _ptxas_log(ext == "cubin"), captured_output() as buf:
                     out = stage(obj, metadata)
@@ -277,7 +300,9 @@ class Compiler:
         ms = (time.perf_counter() - t0) * 1000
         live = out
         text: str | bytes = out if isinstance(out, (bytes, str)) else str(out)
-        delta = {k: v for k, v in metadata.items() if k not in before or before[k] != v}
+        # what the stage set, changed or not: a value it set equal to the one it was given (the
+        # kernel name from a level's own metadata) must still come back on a cache hit
+        delta = {k: v for k, v in metadata.items() if k in metadata.written or k not in before or before[k] != v}
         info: dict[str, Any] = {"ms": ms, "log": _interesting(output_text or "")}
         if ext == "cubin":
             info["resources"] = md.ptxas_resources(output_text or "") or _cubin_resources(out)
@@ -331,8 +356,8 @@ class Compiler:
             h = self._option_hashes[rep] = digest(rep)
         return h
 
-    def _initial_metadata(self, options, base: dict[str, Any] | None = None) -> dict[str, Any]:
-        metadata = dict(base or {})
+    def _initial_metadata(self, options, base: dict[str, Any] | None = None) -> "StageMetadata":
+        metadata = StageMetadata(base or {})
         metadata.pop("workbench", None)
         metadata.update({"hash": "", "target": self.target, **vars(options),
                          "triton_version": compat.triton.__version__})
