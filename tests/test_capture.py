@@ -7,6 +7,7 @@ import textwrap
 import pytest
 import torch
 
+from conftest import needs_interpreter
 from workbench.core.capture import run_script
 
 
@@ -75,14 +76,6 @@ def test_several_kernels_and_specializations_are_listed_separately(tmp_path):
     assert len({s.spec_id for s in cap.specs}) == 4
 
 
-def _interpreter_works() -> bool:
-    import numpy
-    import triton
-    # Triton 3.6's interpreter breaks on numpy 2.4+ (triton-lang/triton#9171); requirements pin 2.3
-    return not (triton.__version__.startswith("3.6") and tuple(map(int, numpy.__version__.split(".")[:2])) >= (2, 4))
-
-
-needs_interpreter = pytest.mark.skipif(not _interpreter_works(), reason="Triton 3.6's interpreter needs numpy < 2.4")
 
 
 @needs_interpreter

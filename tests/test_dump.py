@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, needs_interpreter
 from workbench.core import dump_ir
 from workbench.core.dump import COMPILED_ONLY, dump_script
 from workbench.core.errors import WorkbenchError
@@ -182,6 +182,7 @@ def test_python_dump_interpreted_vector_add_all_programs():
     assert js["results"][0]["values_shape"] == [4, 1024]
 
 
+@needs_interpreter
 def test_python_dump_interpreted_running_max_per_iteration_bf16():
     r = dump_script(EXAMPLES / "dump_softmax_loop.py", "online_softmax_kernel", "python", [], pid=(2, 0, 0),
                     mode="cpu", reference=None)
@@ -195,6 +196,15 @@ def test_python_dump_interpreted_running_max_per_iteration_bf16():
     np.testing.assert_array_equal(m.squeezed(), want)
     np.testing.assert_array_equal(chunk.squeezed(), x[2, :64].float().numpy())
     assert "chunk" in r.format() and "m" in r.format()
+
+
+def test_a_kernel_the_interpreter_cannot_run_is_an_error_not_never_reached(tmp_path):
+    script = tmp_path / "fails.py"
+    script.write_text((EXAMPLES / "dump_vector_add.py").read_text().replace(
+        "    dump(out", '    tl.static_assert(BLOCK_SIZE < 0, "the block is too big")\n    dump(out', 1))
+    with pytest.raises(WorkbenchError, match="the block is too big") as err:
+        dump_script(script, "add_dump_kernel", "python", ["out"], mode="cpu")
+    assert "never reached" not in str(err.value)
 
 
 def test_python_dump_compiles_markers_into_ttir_dumps():

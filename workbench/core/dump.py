@@ -388,6 +388,9 @@ def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, refer
     if not specs:
         _no_kernel(capture, spec_kernel, script)
     spec = specs[0]
+    if capture.error is not None and capture.error.severity == "error" and not rec.values:
+        # the interpreter failed inside the kernel: "never reached" would be false
+        raise WorkbenchError([capture.error])
     sites = _python_sites(spec.fn)
     chosen = _select_sites(sites, values, spec.file or script, spec.line)
     snapshot = capture.snapshots.get(spec.spec_id)
