@@ -187,13 +187,19 @@ def cmd_run(args) -> int:
                 rows.append(_run_row(r))
                 if r["status"] in ("mismatch", "error"):
                     status = max(status, EXIT_MISMATCH)
+    from workbench.configs_report import config_tables
+    tables = config_tables(opened.get("tunings", []), results)
     if args.json:
         json.dump({"script": str(script.resolve()), "mode": opened["mode"], "target": opened["target"],
-                   "notes": opened["notes"], "runs": results}, sys.stdout, indent=2)
+                   "notes": opened["notes"], "runs": results, "configs": tables}, sys.stdout, indent=2)
         print()
     else:
-        _print_table(rows, opened["target"] + ("" if opened["gpu"] else " (no GPU: Python level in the interpreter)"))
-        for r in results:
+        in_tables = {row["spec_id"] for t in tables for row in t["rows"]}
+        rows = [row for row, r in zip(rows, results) if not (r["version"] == "original" and r["spec_id"] in in_tables)]
+        print(f"target {opened['target']}" + ("" if opened["gpu"] else " (no GPU: Python level in the interpreter)"))
+        _print_rows(rows)
+        _print_config_tables(tables)
+        for r in (r for r in results if not (r["version"] == "original" and r["spec_id"] in in_tables)):
             for o in r["outputs"]:
                 if not o["ok"]:
                     print(f"  {r['kernel']} version {r['version']}: {o['sentence']}")
@@ -203,6 +209,21 @@ def cmd_run(args) -> int:
                 if r.get(key):
                     print(f"  {r[key]['sentence']}")
     return status
+
+
+def _print_config_tables(tables: list[dict]) -> None:
+    from workbench.configs_report import table_rows
+    for t in tables:
+        key = f" for key {t['key']}" if t["key"] is not None else ""
+        pruned = f"; {t['pruned']} more pruned or not compiled" if t["pruned"] else ""
+        print(f"\n{t['kernel']}: {len(t['rows'])} autotune configs{key} on the same inputs "
+              f"(* chosen by the autotuner, < fastest verified{pruned})")
+        _print_rows(table_rows(t))
+        for row in t["rows"]:
+            for sentence in row["failed"]:
+                print(f"  config {row['index']}: {sentence}")
+        if t["verdict"]:
+            print(f"  {t['verdict']}")
 
 
 def _kernel_for_file(args, kernels: list[dict]) -> str | None:
@@ -370,11 +391,17 @@ def _cached(result, stage: str) -> bool:
 def _print_table(rows: list[dict[str, Any]], target: str) -> None:
     if not rows:
         return
+    print(f"target {target}")
+    _print_rows(rows)
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
     headers = list(rows[0].keys())
     labels = {s: f"{s} ms" for s in STAGE_COLUMNS}
     cols = [labels.get(h, h) for h in headers]
     widths = [max(len(c), *(len(str(r[h])) for r in rows)) for c, h in zip(cols, headers)]
-    print(f"target {target}")
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
     for r in rows:
         print("  ".join(str(r[h]).ljust(w) for h, w in zip(headers, widths)).rstrip())

@@ -253,6 +253,32 @@ def _same(a, b) -> bool:
 
 
 @dataclass
+class Tuning:
+    """One autotuning run (a first call for a new key): the configs the autotuner benchmarked
+    on the launch's arguments, and the one it chose. Every config replays on the inputs the
+    chosen one was captured with: configs differ in meta-parameters and options, not arguments."""
+
+    kernel: str
+    key: Any
+    tuner: Any = field(repr=False, compare=False)  # the Autotuner: its hooks run before each replay
+    configs: dict[int, tuple[Any, str]] = field(default_factory=dict)  # config index -> (Config, spec_id)
+    chosen: int | None = None
+    chosen_spec: str | None = None
+    pruned: int = 0  # configs the autotuner's pruning dropped before benchmarking
+    timings: dict[int, list[float]] = field(default_factory=dict)  # what the autotuner measured (ms)
+
+    def config_kwargs(self, index: int) -> dict[str, Any]:
+        return dict(self.configs[index][0].all_kwargs())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kernel": self.kernel, "key": _json_value(self.key), "chosen": self.chosen,
+                "chosen_spec": self.chosen_spec, "pruned": self.pruned,
+                "configs": {str(i): {"config": str(c), "spec_id": sid, "kwargs": _json_value(c.all_kwargs()),
+                                     "autotuner_ms": self.timings.get(i)}
+                            for i, (c, sid) in sorted(self.configs.items())}}
+
+
+@dataclass
 class Capture:
     script: str
     mode: str  # gpu | compile-only | interpret
@@ -262,6 +288,7 @@ class Capture:
     error: Diagnostic | None = None  # the script raised (before, between or after its launches)
     notes: list[str] = field(default_factory=list)
     snapshots: dict[str, Snapshot] = field(default_factory=dict, repr=False)  # spec_id -> first launch
+    tunings: list[Tuning] = field(default_factory=list, repr=False)
 
     def spec(self, spec_id: str) -> KernelSpec:
         for s in self.specs:
@@ -352,13 +379,19 @@ class _Recorder:
             configs = getattr(tuner, "configs", [])
             info = spec.autotune or {"configs": len(configs), "config_index": None, "config": None,
                                      "chosen": False, "timed": not self.compile_only}
+            tuning = self._get("tuning")
             if bench:
                 info["config_index"], info["config"] = bench[1], str(bench[2])
+                if tuning is not None and bench[1] is not None:
+                    tuning.configs.setdefault(bench[1], (bench[2], spec.spec_id))
             else:
                 info["chosen"] = True
                 best = getattr(tuner, "best_config", None)
                 if best is not None and best in configs:
                     info["config_index"], info["config"] = configs.index(best), str(best)
+                    if tuning is not None and tuning.configs and tuning.chosen is None:
+                        tuning.chosen, tuning.chosen_spec = configs.index(best), spec.spec_id
+                        tuning.configs.setdefault(tuning.chosen, (best, spec.spec_id))
             spec.autotune = info
         spec.launches += 1
         count = self.records.get(spec.spec_id, 0)
@@ -451,12 +484,24 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         return orig_call_hook(self, hook, key, signature, device, constants, options, configs, is_warmup, *rest)
 
     def tuner_run(self, *args, **kwargs):
-        saved = rec._get("tuner")
+        saved = rec._get("tuner"), rec._get("tuning")
+        tuning = Tuning(getattr(getattr(self, "base_fn", None), "__name__", "?"), None, self)
         rec._set("tuner", self)
+        rec._set("tuning", tuning)
+        known = set(getattr(self, "cache", {}))
         try:
             return orig_tuner_run(self, *args, **kwargs)
         finally:
-            rec._set("tuner", saved)
+            rec._set("tuner", saved[0])
+            rec._set("tuning", saved[1])
+            if tuning.configs:  # it benchmarked: a new key
+                tuning.pruned = len(getattr(self, "configs", [])) - len(tuning.configs)
+                timings = getattr(self, "configs_timings", None) or {}
+                configs = list(getattr(self, "configs", []))
+                tuning.timings = {configs.index(c): [float(x) for x in (t if isinstance(t, (list, tuple)) else [t])]
+                                  for c, t in timings.items() if c in configs}
+                tuning.key = next((k for k in getattr(self, "cache", {}) if k not in known), None)
+                rec.capture.tunings.append(tuning)
 
     def bench(self, *args, config, **meta):
         index = self.configs.index(config) if config in self.configs else None

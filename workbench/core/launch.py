@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from . import compat
 from .capture import Capture, KernelSpec, Snapshot, _bind, recording
@@ -76,22 +76,27 @@ def _fresh(snapshot: Snapshot, poison_outputs: Iterable[str]) -> tuple[tuple, di
     return args, kwargs, copies
 
 
-def prepare(spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable[str] = (), check: bool = True) -> Prepared:
-    """Fresh (and poisoned) copies of the captured inputs, checked against the specialization."""
+def prepare(spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable[str] = (), check: bool = True,
+            before_launch: Callable[[dict], None] | None = None) -> Prepared:
+    """Fresh (and poisoned) copies of the captured inputs, checked against the specialization;
+    ``before_launch`` gets the arguments by name (an autotuner's hooks)."""
     args, kwargs, copies = _fresh(snapshot, poison_outputs)
     if check:
         check_specialization(spec, args, kwargs, snapshot.grid)
     bound = bound_values(spec, args, kwargs)
+    if before_launch is not None:
+        before_launch(dict(zip(spec.fn.arg_names, bound)))
     grid = snapshot.grid(dict(zip(spec.fn.arg_names, bound))) if callable(snapshot.grid) else snapshot.grid
     grid = tuple(int(g) for g in grid) + (1,) * (3 - len(grid))
     return Prepared(bound, grid, copies)
 
 
 def replay(result: CompileResult, spec: KernelSpec, snapshot: Snapshot, kernel=None,
-           poison_outputs: Iterable[str] = (), check: bool = True) -> dict[str, Any]:
+           poison_outputs: Iterable[str] = (), check: bool = True,
+           before_launch: Callable[[dict], None] | None = None) -> dict[str, Any]:
     """Launch once on fresh copies of the captured inputs; returns every tensor argument after.
     ``check=False`` skips the specialization check (for a snapshot already checked)."""
-    run = prepare(spec, snapshot, poison_outputs, check)
+    run = prepare(spec, snapshot, poison_outputs, check, before_launch)
     kernel = kernel or load(result, spec)
     kernel[run.grid](*run.bound)
     import torch
@@ -99,11 +104,14 @@ def replay(result: CompileResult, spec: KernelSpec, snapshot: Snapshot, kernel=N
     return run.tensors
 
 
-def interpret(fn, spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable[str] = ()) -> dict[str, Any]:
+def interpret(fn, spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable[str] = (),
+              before_launch: Callable[[dict], None] | None = None) -> dict[str, Any]:
     """No GPU: run ``fn`` (the original JITFunction or an edited one) in Triton's interpreter on
     fresh copies of the captured (CPU) inputs."""
     from .capture import interpret_launch
     args, kwargs, copies = _fresh(snapshot, poison_outputs)
+    if before_launch is not None:
+        before_launch(dict(zip(spec.fn.arg_names, bound_values(spec, args, kwargs))))
     interpret_launch(fn, args, kwargs, snapshot.grid, {})
     return copies
 

@@ -18,6 +18,7 @@ from . import compat, srcmap
 from .bench import BenchOptions, Timing, bench, bench_wall, compare, eval_flops, tensor_bytes
 from .cache import StageCache, default_dir
 from .capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_script
+from .configs import ConfigReplay, replays
 from .errors import Diagnostic, WorkbenchError
 from .levels import SUFFIX, level_of
 from .pipeline import CompileResult, Compiler
@@ -47,6 +48,7 @@ class KernelState:
     timings: dict[str, Timing] = field(default_factory=dict)
     last_run: str | None = None
     checked: bool = False  # the snapshot's arguments match the specialization (they never change)
+    config: ConfigReplay | None = None  # an autotune config: replayed on the chosen config's inputs
 
 
 @dataclass
@@ -114,9 +116,11 @@ class Session:
             raise WorkbenchError([err])
         self.compiler = Compiler(cap.target, StageCache(default_dir()))
         kernels = []
+        configs = replays(cap)
         for spec in cap.specs:
             self.progress("compile", {"kernel": spec.kernel, "spec_id": spec.spec_id})
-            state = KernelState(spec, cap.snapshots.get(spec.spec_id))
+            snapshot, config = configs.get(spec.spec_id, (cap.snapshots.get(spec.spec_id), None))
+            state = KernelState(spec, snapshot, config=config)
             self.kernels[spec.spec_id] = state
             entry: dict[str, Any] = {"spec": spec.to_json(), "launches": [lc.to_json() for lc in
                                                                          cap.launches_of(spec.spec_id)]}
@@ -140,7 +144,8 @@ class Session:
             kernels.append(entry)
         return {"script": str(self.script), "mode": cap.mode, "target": cap.target, "gpu": self.gpu,
                 "workspace": str(self.workspace.root), "notes": cap.notes, "script_ms": script_ms,
-                "script_error": cap.error.to_json() if cap.error else None, "kernels": kernels}
+                "script_error": cap.error.to_json() if cap.error else None, "kernels": kernels,
+                "tunings": [t.to_json() for t in cap.tunings]}
 
     def state(self, spec: str) -> KernelState:
         """A kernel by spec id, folder name or kernel name (the chosen spec of an autotuned one)."""
@@ -255,7 +260,7 @@ class Session:
         outputs = self._launch(state, v, state.pure_outputs)
         t1 = time.perf_counter()
         after = state.snapshot.after
-        res.outputs = [check(label, after[name], outputs[name], atol, rtol)
+        res.outputs = [check(label, after[name], outputs[name], *self._tolerance(state, after[name], atol, rtol))
                        for label, name in state.snapshot.checked.items()]
         res.times = {"launch_ms": (t1 - t0) * 1e3, "verify_ms": (time.perf_counter() - t1) * 1e3}
         res.status = "ok" if all(o.ok for o in res.outputs) else "mismatch"
@@ -312,12 +317,22 @@ class Session:
 
     def _launch(self, state: KernelState, v: Version, poison_outputs: list[str]) -> dict[str, Any]:
         from . import launch
+        hook = state.config.before_launch if state.config else None
         if not self.gpu:
-            return launch.interpret(v.fn, state.spec, state.snapshot, poison_outputs)
+            return launch.interpret(v.fn, state.spec, state.snapshot, poison_outputs, before_launch=hook)
         outputs = launch.replay(v.result, state.spec, state.snapshot, self._kernel(state, v), poison_outputs,
-                                check=not state.checked)
+                                check=not state.checked, before_launch=hook)
         state.checked = True
         return outputs
+
+    @staticmethod
+    def _tolerance(state: KernelState, expected, atol: float | None, rtol: float | None) -> tuple:
+        """The user's tolerances, else (for an autotune config checked against the chosen one)
+        what summing in another order needs, else the dtype's default."""
+        loose = state.config.tolerance(str(expected.dtype).replace("torch.", "")) if state.config else None
+        if loose is None:
+            return atol, rtol
+        return (loose[0] if atol is None else atol), (loose[1] if rtol is None else rtol)
 
     def _pure_outputs(self, state: KernelState) -> list[str]:
         """Outputs the original kernel writes in full without reading them: the ones that can

@@ -1,0 +1,105 @@
+"""Every autotune config replays on the inputs the chosen one was captured with, verified against
+the chosen config's outputs, in one table (issue 12). On the CPU through the interpreter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import EXAMPLES, run_cli
+from workbench.configs_report import config_tables
+from workbench.core.session import Session
+
+DATA = Path(__file__).resolve().parent / "data" / "configs"
+GPU = torch.cuda.is_available()
+
+
+def _session(tmp_path, script: Path) -> Session:
+    for f in script.parent.glob("*.py"):
+        shutil.copy(f, tmp_path / f.name)
+    session = Session(tmp_path / script.name, workspace=tmp_path / "ws", with_sass=False)
+    session.open()
+    return session
+
+
+def test_every_config_of_the_bundled_example_replays_and_verifies(tmp_path):
+    session = _session(tmp_path, EXAMPLES / "autotuned_add.py")
+    (tuning,) = session.capture.tunings
+    assert sorted(tuning.configs) == [0, 1, 2] and tuning.chosen is not None
+    statuses = {state.spec.autotune["config_index"]: session.run(sid).status for sid, state in session.kernels.items()}
+    assert statuses == {0: "ok", 1: "ok", 2: "ok"}
+
+
+def test_hooks_pruning_two_keys_and_a_config_with_a_bug_of_its_own(tmp_path):
+    session = _session(tmp_path, DATA / "autotune_cases.py")
+    tunings = session.capture.tunings
+    assert [(t.kernel, t.key[0]) for t in tunings] == [("accumulate_kernel", 600), ("accumulate_kernel", 4096),
+                                                      ("inplace_kernel", 800)]
+    inplace = tunings[2]
+    assert inplace.pruned == 1 and sorted(inplace.configs) == [0, 1]  # BLOCK=1024 > n was pruned
+    verdicts = {}
+    for sid, state in session.kernels.items():
+        result = session.run(sid)
+        verdicts[(state.spec.kernel, state.config.tuning.key[0], state.config.index)] = result.status
+    accumulate = {k: v for k, v in verdicts.items() if k[0] == "accumulate_kernel"}
+    assert set(accumulate.values()) == {"ok"} and len(accumulate) == 4
+    # BLOCK=256 doubles its input: whichever config is chosen, it and the other one disagree
+    assert verdicts[("inplace_kernel", 800, 0)] != verdicts[("inplace_kernel", 800, 1)]
+    assert verdicts[("inplace_kernel", 800, inplace.chosen)] == "ok"
+
+
+def test_the_cli_prints_one_table_per_tuning(tmp_path):
+    for f in DATA.glob("*.py"):
+        shutil.copy(f, tmp_path / f.name)
+    proc = run_cli("run", str(tmp_path / "autotune_cases.py"), "--json")
+    assert proc.returncode == 1, proc.stderr  # one config does not verify
+    tables = json.loads(proc.stdout)["configs"]
+    assert [(t["kernel"], t["key"][0], len(t["rows"])) for t in tables] == [
+        ("accumulate_kernel", 600, 2), ("accumulate_kernel", 4096, 2), ("inplace_kernel", 800, 2)]
+    rows = tables[2]["rows"]
+    assert rows[0]["chosen"] and rows[0]["config"].startswith("BLOCK=")
+    assert {r["config"].split(",")[0]: r["status"] for r in rows} in (
+        {"BLOCK=64": "ok", "BLOCK=256": "mismatch"}, {"BLOCK=64": "mismatch", "BLOCK=256": "ok"})
+    text = run_cli("run", str(tmp_path / "autotune_cases.py")).stdout
+    assert "inplace_kernel: 2 autotune configs for key [800, 'torch.float32'] on the same inputs" in text
+    assert "1 more pruned or not compiled" in text
+
+
+def _run(index: int, median: float, p20: float, p80: float, status: str = "ok") -> dict:
+    return {"spec_id": f"s{index}", "version": "original", "status": status, "outputs": [],
+            "compile": {"num_warps": 4, "num_stages": 3, "registers": 32, "spill_stores": 0, "spill_loads": 2},
+            "timing": {"stats": {"median": median, "p20": p20, "p80": p80, "spread": (p80 - p20) / median}}}
+
+
+def _tuning(chosen: int) -> dict:
+    return {"kernel": "k", "key": [1024], "chosen": chosen, "pruned": 0,
+            "configs": {str(i): {"config": "", "spec_id": f"s{i}", "kwargs": {"BLOCK": 64 << i, "num_warps": 4}}
+                        for i in range(3)}}
+
+
+def test_the_table_says_when_the_autotuners_choice_is_not_the_fastest():
+    (table,) = config_tables([_tuning(0)], [_run(0, 10.0, 9.8, 10.2), _run(1, 7.0, 6.9, 7.1), _run(2, 9.9, 9.7, 10.1)])
+    assert [r["index"] for r in table["rows"]] == [0, 1, 2] and table["rows"][1]["fastest"]
+    assert table["rows"][1]["vs_chosen"] == pytest.approx(0.7) and table["rows"][0]["spills"] == 2
+    assert table["verdict"] == ("the autotuner's choice is not the fastest: BLOCK=128, num_warps=4 takes 0.700x its "
+                                "time, outside the noise")
+    (table,) = config_tables([_tuning(2)], [_run(0, 10.0, 9.8, 10.2), _run(1, 9.8, 9.6, 10.0), _run(2, 9.9, 9.7, 10.1)])
+    assert table["rows"][0]["index"] == 2  # the chosen one first
+    assert table["verdict"].startswith("the autotuner's choice is the fastest within the noise (BLOCK=128")
+    (table,) = config_tables([_tuning(1)], [_run(0, 10.0, 9.8, 10.2, "mismatch"), _run(1, 9.8, 9.6, 10.0),
+                                            _run(2, 9.9, 9.7, 10.1)])
+    assert table["verdict"] == "the autotuner's choice is the fastest verified config"
+
+
+@pytest.mark.gpu
+def test_every_config_is_timed_on_the_gpu(tmp_path):
+    shutil.copy(EXAMPLES / "autotuned_add.py", tmp_path / "autotuned_add.py")
+    proc = run_cli("run", str(tmp_path / "autotuned_add.py"), "--bench", "--json")
+    assert proc.returncode == 0, proc.stderr
+    (table,) = json.loads(proc.stdout)["configs"]
+    assert len(table["rows"]) == 3 and all(r["status"] == "ok" and r["stats"]["median"] > 0 for r in table["rows"])
+    assert table["verdict"].startswith("the autotuner's choice is")
