@@ -103,3 +103,40 @@ def test_every_config_is_timed_on_the_gpu(tmp_path):
     (table,) = json.loads(proc.stdout)["configs"]
     assert len(table["rows"]) == 3 and all(r["status"] == "ok" and r["stats"]["median"] > 0 for r in table["rows"])
     assert table["verdict"].startswith("the autotuner's choice is")
+
+
+def test_configs_the_script_does_not_list_are_tried_and_join_the_table(tmp_path):
+    shutil.copy(EXAMPLES / "autotuned_add.py", tmp_path / "autotuned_add.py")
+    proc = run_cli("run", str(tmp_path / "autotuned_add.py"), "--json", "--sweep", "BLOCK_SIZE=128,512 num_warps=2",
+                   "--config", "BLOCK_SIZE=100", "--config", "BLOCK_SIZ=64")
+    assert proc.returncode == 1, proc.stderr  # two configs fail, as values
+    (table,) = json.loads(proc.stdout)["configs"]
+    tried = {r["config"]: (r["status"], r["message"]) for r in table["rows"] if r["tried"]}
+    assert tried["BLOCK_SIZE=128, num_warps=2, num_stages=3"] == ("ok", "")
+    assert tried["BLOCK_SIZE=512, num_warps=2, num_stages=3"] == ("ok", "")
+    status, message = tried["BLOCK_SIZE=100, num_warps=2, num_stages=3"]
+    assert status == "error" and message == "this config does not compile: arange's range must be a power of 2"
+    status, message = next(v for k, v in tried.items() if "BLOCK_SIZ=64" in k)
+    assert status == "error" and "BLOCK_SIZ" in message and "does not specialize" in message
+    assert sum(not r["tried"] for r in table["rows"]) == 3
+
+
+def test_a_kernel_that_is_not_autotuned_gets_a_table_of_its_own_config_and_the_tried_ones(tmp_path):
+    shutil.copy(EXAMPLES / "vector_add.py", tmp_path / "vector_add.py")
+    proc = run_cli("run", str(tmp_path / "vector_add.py"), "--config", "BLOCK_SIZE=256,num_warps=2")
+    assert proc.returncode == 0, proc.stderr
+    assert "add_kernel: its own config and 1 tried here on the same inputs" in proc.stdout
+    assert [line.split()[:2] for line in proc.stdout.splitlines() if "BLOCK_SIZE=" in line] == [
+        ["*", "BLOCK_SIZE=1024,"], ["+", "BLOCK_SIZE=256,"]]
+
+
+def test_bad_config_text_is_one_line():
+    from workbench.core.configs import parse_config, parse_sweep
+    from workbench.core.errors import WorkbenchError
+    assert parse_config("BLOCK_M=128, num_warps=8,flag=True,x=0.5") == {"BLOCK_M": 128, "num_warps": 8, "flag": True,
+                                                                        "x": 0.5}
+    assert parse_sweep("A=1,2 B=3,4") == [{"A": 1, "B": 3}, {"A": 1, "B": 4}, {"A": 2, "B": 3}, {"A": 2, "B": 4}]
+    with pytest.raises(WorkbenchError, match="expected NAME=VALUE, got '128'"):
+        parse_config("BLOCK_M=64,128")
+    with pytest.raises(WorkbenchError, match="expected NAME=V1,V2"):
+        parse_sweep("BLOCK_M")

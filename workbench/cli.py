@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, default=20.0, metavar="S",
                    help="a kernel running longer is stopped and the runner restarted (default 20 s)")
     r.add_argument("--workspace", help="workspace folder (default: .workbench/<script> beside the script)")
+    r.add_argument("--config", action="append", metavar="K=V,...",
+                   help="try a config the script does not list, e.g. 'BLOCK_M=128,num_warps=8' (repeatable)")
+    r.add_argument("--sweep", metavar="K=V1,V2 ...", help="try every combination, e.g. 'BLOCK_M=64,128 num_warps=4,8'")
     r.add_argument("--json", action="store_true", help="machine-readable output")
     _add_extra_commands(sub)
     return p
@@ -187,6 +191,8 @@ def cmd_run(args) -> int:
                 rows.append(_run_row(r))
                 if r["status"] in ("mismatch", "error"):
                     status = max(status, EXIT_MISMATCH)
+        if args.config or args.sweep:
+            status = max(status, _try_configs(client, args, opened, kernels, bench, results, rows))
     from workbench.configs_report import config_tables
     tables = config_tables(opened.get("tunings", []), results)
     if args.json:
@@ -211,17 +217,61 @@ def cmd_run(args) -> int:
     return status
 
 
+def _try_configs(client, args, opened: dict, kernels: list[dict], bench, results: list, rows: list) -> int:
+    """--config and --sweep: each config compiled, replayed, verified and timed in the runner,
+    added to its kernel's config table; a sweep shows its progress and stops on Ctrl-C keeping
+    what finished."""
+    from workbench.core.configs import parse_config, parse_sweep
+    from workbench.runner.protocol import RunnerCrashed, RunnerError
+    wanted = args.kernel or (kernels[0]["spec"]["kernel"] if len({k["spec"]["kernel"] for k in kernels}) == 1
+                             else None)
+    if wanted is None:
+        names = ", ".join(sorted({k["spec"]["kernel"] for k in kernels}))
+        print(f"{args.script}: error: --config/--sweep need --kernel (the script launched {names})", file=sys.stderr)
+        return EXIT_USAGE_OR_INPUT
+    todo = [parse_config(c) for c in args.config or []] + (parse_sweep(args.sweep) if args.sweep else [])
+    status, t0 = EXIT_OK, time.monotonic()
+    try:
+        for i, config in enumerate(todo, 1):
+            out = client.call("try_config", kernel=wanted, config=config, bench=bench, flops=args.flops,
+                              atol=args.atol, rtol=args.rtol)
+            tunings = opened.setdefault("tunings", [])
+            if out["tuning_index"] < len(tunings):
+                tunings[out["tuning_index"]] = out["tuning"]
+            else:
+                tunings.append(out["tuning"])
+            results.append(out["result"])
+            rows.append(_run_row(out["result"]))
+            if out["result"]["status"] in ("mismatch", "error"):
+                status = EXIT_MISMATCH
+            if len(todo) > 1 and not args.json:
+                elapsed = time.monotonic() - t0
+                print(f"configs {i}/{len(todo)}, {elapsed:.1f} s elapsed, about {elapsed / i * (len(todo) - i):.0f} s "
+                      f"to go", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"stopped after {len(results)} runs: the configs that finished are in the table", file=sys.stderr)
+    except RunnerCrashed as e:
+        print(f"error: {e.reason}", file=sys.stderr)
+        status = EXIT_USAGE_OR_INPUT
+    except RunnerError as e:
+        status = _runner_error(e)
+    return status
+
+
 def _print_config_tables(tables: list[dict]) -> None:
     from workbench.configs_report import table_rows
     for t in tables:
         key = f" for key {t['key']}" if t["key"] is not None else ""
         pruned = f"; {t['pruned']} more pruned or not compiled" if t["pruned"] else ""
-        print(f"\n{t['kernel']}: {len(t['rows'])} autotune configs{key} on the same inputs "
-              f"(* chosen by the autotuner, < fastest verified{pruned})")
+        tried = sum(row["tried"] for row in t["rows"])
+        listed = len(t["rows"]) - tried
+        what = f"{listed} autotune configs" if listed > 1 or t["key"] is not None else "its own config"
+        print(f"\n{t['kernel']}: {what}{key}{f' and {tried} tried here' if tried else ''} on the same inputs "
+              f"(* chosen, + tried, < fastest verified{pruned})")
         _print_rows(table_rows(t))
         for row in t["rows"]:
-            for sentence in row["failed"]:
-                print(f"  config {row['index']}: {sentence}")
+            for sentence in row["failed"] + ([row["message"]] if row["status"] == "error" else []):
+                print(f"  {row['config']}: {sentence}")
         if t["verdict"]:
             print(f"  {t['verdict']}")
 

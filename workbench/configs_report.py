@@ -27,6 +27,7 @@ def config_tables(tunings: list[dict], results: list[dict]) -> list[dict[str, An
             timing = (r or {}).get("timing") or {}
             rows.append({"index": int(index), "config": label(c["kwargs"]), "kwargs": c["kwargs"],
                          "spec_id": c["spec_id"], "chosen": int(index) == t["chosen"],
+                         "tried": int(index) in t.get("tried", []),
                          "num_warps": comp.get("num_warps"), "num_stages": comp.get("num_stages"),
                          "registers": comp.get("registers"), "spills": _spills(comp), "shared": comp.get("shared"),
                          "status": (r or {}).get("status", "not run"), "stats": timing.get("stats"),
@@ -77,7 +78,7 @@ def table_rows(table: dict) -> list[dict[str, str]]:
     out = []
     for row in table["rows"]:
         s = row["stats"]
-        mark = ("*" if row["chosen"] else " ") + ("<" if row["fastest"] else " ")
+        mark = ("*" if row["chosen"] else "+" if row["tried"] else " ") + ("<" if row["fastest"] else " ")
         out.append({" ": mark, "config": row["config"],
                     "regs": _cell(row["registers"]), "spills": _cell(row["spills"]), "smem": _cell(row["shared"]),
                     "verify": VERIFY.get(row["status"], row["status"]),

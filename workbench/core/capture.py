@@ -266,13 +266,14 @@ class Tuning:
     chosen_spec: str | None = None
     pruned: int = 0  # configs the autotuner's pruning dropped before benchmarking
     timings: dict[int, list[float]] = field(default_factory=dict)  # what the autotuner measured (ms)
+    tried: list[int] = field(default_factory=list)  # configs added by the user (--config, --sweep)
 
     def config_kwargs(self, index: int) -> dict[str, Any]:
         return dict(self.configs[index][0].all_kwargs())
 
     def to_json(self) -> dict[str, Any]:
         return {"kernel": self.kernel, "key": _json_value(self.key), "chosen": self.chosen,
-                "chosen_spec": self.chosen_spec, "pruned": self.pruned,
+                "chosen_spec": self.chosen_spec, "pruned": self.pruned, "tried": self.tried,
                 "configs": {str(i): {"config": str(c), "spec_id": sid, "kwargs": _json_value(c.all_kwargs()),
                                      "autotuner_ms": self.timings.get(i)}
                             for i, (c, sid) in sorted(self.configs.items())}}

@@ -12,10 +12,12 @@ against the chosen config's outputs, with a tolerance that summing in another or
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 from .capture import Capture, KernelSpec, Snapshot, Tuning
+from .errors import WorkbenchError
 
 # (atol, rtol) by dtype for one config against another: another tile shape sums in another order
 REORDER_TOLERANCES = {"float64": (1e-10, 1e-9), "float32": (1e-5, 1e-4), "float16": (1e-3, 4e-3),
@@ -36,12 +38,79 @@ class ConfigReplay:
     def before_launch(self, nargs: dict[str, Any]) -> None:
         """The autotuner's hooks, as Triton runs them before the launch it keeps."""
         config = self.tuning.configs[self.index][0]
-        self.tuning.tuner.pre_hook(nargs, reset_only=True)
+        if self.tuning.tuner is not None:
+            self.tuning.tuner.pre_hook(nargs, reset_only=True)
         if getattr(config, "pre_hook", None) is not None:
             config.pre_hook(nargs)
 
     def tolerance(self, dtype: str) -> tuple[float, float] | None:
         return None if self.chosen else REORDER_TOLERANCES.get(dtype)
+
+
+OPTIONS = ("num_warps", "num_stages", "num_ctas", "maxnreg")  # what a Config takes besides meta-parameters
+
+
+def with_config(snapshot: Snapshot, fn, old: dict[str, Any], new: dict[str, Any]) -> Snapshot:
+    """``snapshot`` launched with ``new`` meta-parameters and options in place of ``old``."""
+    names = list(fn.arg_names)
+    args = list(snapshot.args)
+    kwargs = {k: v for k, v in snapshot.kwargs.items() if k not in old}
+    for key, value in new.items():
+        if key in names and names.index(key) < len(args):
+            args[names.index(key)] = value
+        else:
+            kwargs[key] = value
+    return dataclasses.replace(snapshot, args=tuple(args), kwargs=kwargs)
+
+
+def parse_config(text: str, where: str = "--config") -> dict[str, Any]:
+    """``BLOCK_M=128,BLOCK_N=64,num_warps=8`` -> {"BLOCK_M": 128, ...} (ints, floats, booleans, None)."""
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.replace(" ", ",").split(","))):
+        name, eq, value = part.partition("=")
+        if not eq or not name.strip().isidentifier():
+            raise WorkbenchError.at(where, f"expected NAME=VALUE, got {part!r} (e.g. 'BLOCK_M=128,num_warps=8')")
+        out[name.strip()] = _value(value.strip())
+    if not out:
+        raise WorkbenchError.at(where, "no NAME=VALUE given (e.g. 'BLOCK_M=128,num_warps=8')")
+    return out
+
+
+def parse_sweep(text: str, where: str = "--sweep") -> list[dict[str, Any]]:
+    """``BLOCK_M=64,128 num_warps=4,8`` -> every combination, the last name varying fastest."""
+    axes = []
+    for part in text.split():
+        name, eq, values = part.partition("=")
+        if not eq or not name.isidentifier() or not values:
+            raise WorkbenchError.at(where, f"expected NAME=V1,V2,..., got {part!r} (e.g. 'BLOCK_M=64,128 num_warps=4,8')")
+        axes.append([(name, _value(v)) for v in values.split(",") if v])
+    if not axes:
+        raise WorkbenchError.at(where, "nothing to sweep (e.g. 'BLOCK_M=64,128 num_warps=4,8')")
+    return [dict(combo) for combo in itertools.product(*axes)]
+
+
+def _value(text: str) -> Any:
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def make_config(kwargs: dict[str, Any]):
+    """A ``triton.Config`` from meta-parameters and options in one dict."""
+    import triton
+    meta = {k: v for k, v in kwargs.items() if k not in OPTIONS}
+    return triton.Config(meta, **{k: v for k, v in kwargs.items() if k in OPTIONS})
+
+
+def own_tuning(spec: KernelSpec, snapshot: Snapshot) -> Tuning:
+    """A kernel that is not autotuned as a one-config tuning, so configs tried on it have a table."""
+    config = make_config({**spec.constexprs, **{k: spec.options[k] for k in OPTIONS if k in spec.options}})
+    return Tuning(spec.kernel, None, None, {0: (config, spec.spec_id)}, chosen=0, chosen_spec=spec.spec_id)
 
 
 def replays(capture: Capture) -> dict[str, tuple[Snapshot, ConfigReplay]]:
@@ -53,18 +122,12 @@ def replays(capture: Capture) -> dict[str, tuple[Snapshot, ConfigReplay]]:
         if chosen is None or tuning.chosen is None:
             continue
         chosen_kwargs = tuning.config_kwargs(tuning.chosen)
-        base = {k: v for k, v in chosen.kwargs.items() if k not in chosen_kwargs}
+        fn = next(s.fn for s in capture.specs if s.spec_id == tuning.chosen_spec)
         for index, (_, spec_id) in sorted(tuning.configs.items()):
             if spec_id in out:
                 continue
             own = capture.snapshots.get(spec_id)
             snapshot = own if own is not None else dataclasses.replace(
-                chosen, spec_id=spec_id, kwargs={**base, **tuning.config_kwargs(index)})
+                with_config(chosen, fn, chosen_kwargs, tuning.config_kwargs(index)), spec_id=spec_id)
             out[spec_id] = (snapshot, ConfigReplay(tuning, index))
     return out
-
-
-def describe(spec: KernelSpec, tuning: Tuning, index: int) -> str:
-    """A config in the words of its Config: meta-parameters, then warps and stages."""
-    kwargs = tuning.config_kwargs(index)
-    return ", ".join(f"{k}={v}" for k, v in kwargs.items() if v is not None)

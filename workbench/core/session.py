@@ -7,6 +7,7 @@ through the runner. It owns torch and triton: nothing here is for the TUI proces
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 import traceback
@@ -18,6 +19,7 @@ from . import compat, srcmap
 from .bench import BenchOptions, Timing, bench, bench_wall, compare, eval_flops, tensor_bytes
 from .cache import StageCache, default_dir
 from .capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_script
+from . import configs as cfg
 from .configs import ConfigReplay, replays
 from .errors import Diagnostic, WorkbenchError
 from .levels import SUFFIX, level_of
@@ -294,6 +296,69 @@ class Session:
         out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python).to_json()
         return out
 
+    def try_config(self, spec: str, config: str | dict, bench_options: BenchOptions | None = None,
+                   flops: str | None = None, atol: float | None = None, rtol: float | None = None) -> dict[str, Any]:
+        """A config the script does not list: compiled from Python with these meta-parameters and
+        options, replayed on the captured inputs (the script's grid recomputed for it), verified
+        against the chosen config, timed, and added to the kernel's config table. A config that
+        does not compile or does not fit the card is a row that says so."""
+        from . import launch
+        state = self.state(spec)
+        if state.config is None:
+            if state.snapshot is None:
+                raise WorkbenchError.at(str(self.script), f"no inputs were captured for {state.spec.kernel}: "
+                                                          "nothing to try a config on")
+            state.config = ConfigReplay(cfg.own_tuning(state.spec, state.snapshot), 0)
+            self.capture.tunings.append(state.config.tuning)
+        tuning = state.config.tuning
+        base = self.kernels[tuning.chosen_spec]
+        wanted = cfg.parse_config(config) if isinstance(config, str) else dict(config)
+        chosen_kwargs = tuning.config_kwargs(tuning.chosen)
+        config_obj = cfg.make_config({**chosen_kwargs, **wanted})  # what it does not say, as the chosen one
+        index = max(tuning.configs) + 1
+        snapshot = cfg.with_config(base.snapshot, base.spec.fn, chosen_kwargs, config_obj.all_kwargs())
+        # a row for a config that never got a specialization of its own is keyed by its index
+        res = RunResult(base.spec.kernel, f"config-{index}", "original", "python", "error")
+        try:
+            args, kwargs, _ = snapshot.fresh_args()
+            new_spec = launch.specialization_of(base.spec, args, kwargs, snapshot.grid)
+        except Exception as e:  # noqa: BLE001 - a config the kernel refuses (a missing meta-parameter, ...)
+            res.message = f"this config does not specialize: {_one_line(e)}"
+            return self._tried(tuning, index, config_obj, res.spec_id, res)
+        new_spec.fn = base.spec.fn
+        new_spec.autotune = {"configs": len(tuning.configs) + 1, "config_index": index, "config": str(config_obj),
+                             "chosen": False, "timed": self.gpu, "tried": True}
+        res.spec_id = new_spec.spec_id
+        tuning.configs[index] = (config_obj, new_spec.spec_id)
+        existing = self.kernels.get(new_spec.spec_id)
+        if existing is None:
+            try:
+                result = self.compiler.compile_python(new_spec.fn, new_spec.signature, new_spec.raw_constexprs,
+                                                      new_spec.raw_attrs, new_spec.options, with_sass=False)
+            except WorkbenchError as e:
+                res.message = f"this config does not compile: {e.diagnostics[0].message if e.diagnostics else e}"
+                return self._tried(tuning, index, config_obj, new_spec.spec_id, res)
+            existing = self.kernels[new_spec.spec_id] = KernelState(
+                new_spec, dataclasses.replace(snapshot, spec_id=new_spec.spec_id),
+                config=ConfigReplay(tuning, index))
+            existing.versions["original"] = Version("original", "python", result, new_spec.fn)
+            self.capture.specs.append(new_spec)
+        try:
+            res = self.run(new_spec.spec_id, "original", bench_options, flops, atol, rtol)
+        except WorkbenchError:
+            raise
+        except Exception as e:  # noqa: BLE001 - OutOfResources (shared memory, registers) at load time
+            if type(e).__name__ != "OutOfResources":
+                raise
+            res.message = f"this config does not fit the card: {_one_line(e)}"
+        return self._tried(tuning, index, config_obj, new_spec.spec_id, res)
+
+    def _tried(self, tuning, index: int, config, spec_id: str, res: RunResult) -> dict[str, Any]:
+        tuning.configs[index] = (config, spec_id)
+        tuning.tried.append(index)
+        return {"result": res.to_json(), "tuning": tuning.to_json(),
+                "tuning_index": self.capture.tunings.index(tuning)}
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _load_version(self, state: KernelState, label: str) -> Version:
@@ -358,3 +423,8 @@ class Session:
             timing.flops = eval_flops(flops, bound_by_name | prepared.tensors)
         state.timings[v.label] = timing
         return timing
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -116,6 +116,12 @@ class Server:
         opts = BenchOptions(**bench) if bench is not None else None
         return self._session().apply(kernel, path, level, bench_options=opts, flops=flops, atol=atol, rtol=rtol)
 
+    def do_try_config(self, kernel: str, config: str | dict, bench: dict | None = None, flops: str | None = None,
+                      atol: float | None = None, rtol: float | None = None) -> dict:
+        from workbench.core.bench import BenchOptions
+        opts = BenchOptions(**bench) if bench is not None else None
+        return self._session().try_config(kernel, config, opts, flops, atol, rtol)
+
     def do_compile(self, kernel: str, path: str, level: str | None = None) -> dict:
         info, version = self._session().compile(kernel, path, level)
         return {"version": info.to_json(), "result": version.result.summary()}
