@@ -10,23 +10,23 @@ with a file and a line.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import compat, metadata as md
+from . import compat, metadata as md, scratch
 from .cache import Entry, StageCache, digest
 from .errors import Diagnostic, WorkbenchError, parse_llvm_error, parse_mlir_diagnostics, parse_ptxas_log
 from .isolate import ChildDied, ChildRaised, captured_output, run_isolated
-from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, level_of
+from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, below, level_of
 from .cubin import read_cubin, resource_usage
 from .sass import disassemble
 
-SCHEMA = "1"  # bump when what a cache entry holds changes
+SCHEMA = "2"  # bump when what a cache entry holds changes
 MLIR_LEVELS = ("source", "ttir", "ttgir")
 
 
@@ -66,10 +66,18 @@ class CompileResult:
         return {s.level: s.ms for s in self.stages}
 
     def write(self, folder: str | Path, stem: str | None = None) -> dict[str, Path]:
-        """Every level as ``<stem>.<ext>`` plus ``<stem>.json``; returns the paths."""
+        """Every level as ``<stem>.<ext>`` plus ``<stem>.json``; returns the paths.
+
+        A level below the start that this result does not hold (the SASS of a compile
+        without it) is removed from ``folder``: what is there describes an older binary,
+        and a level file is either current or absent.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stem = stem or self.name
+        for level in (*below(self.start), "sass"):
+            if level not in self.levels:
+                (folder / f"{stem}{SUFFIX[level]}").unlink(missing_ok=True)
         paths = {}
         for level, content in self.levels.items():
             if level == "python":
@@ -107,6 +115,7 @@ class Compiler:
             target = compat.current_gpu_target() or "cuda:90"
         self.target = compat.parse_target(target)
         self.backend = compat.make_backend(self.target)
+        scratch.sweep()  # what a killed compiler left behind goes now, not at its next temp file
         self.cache = cache if cache is not None else StageCache(None)
         self._salt = digest(SCHEMA, compat.triton.__version__, compat.target_str(self.target),
                             *sorted(f"{k}={v}" for k, v in _env_that_matters().items()))
@@ -263,7 +272,7 @@ class Compiler:
                 (out, new_meta), output_text = run_isolated(child)
                 metadata.update(new_meta)
             else:
-                with _ptxas_log(ext == "cubin"), captured_output() as buf:
+                with _ptxas_log(ext == "cubin"), _own_tempdir(ext == "cubin"), captured_output() as buf:
                     out = stage(obj, metadata)
                 output_text = buf.getvalue()
         except WorkbenchError:
@@ -347,26 +356,21 @@ class Compiler:
 
     def _parse_mlir(self, content: str | bytes, file: str):
         context = compat.new_context(self.backend)
-        path, tmp = file, None
-        if not os.path.exists(file) or Path(file).read_text() != content:
-            fd, tmp = tempfile.mkstemp(suffix=Path(file).suffix or ".mlir")
-            with os.fdopen(fd, "w") as f:
-                f.write(content)
-            path = tmp
-        try:
+        with scratch.folder() as folder:
+            path = file
+            if not os.path.exists(file) or Path(file).read_text() != content:
+                path = str(folder / ("level" + (Path(file).suffix or ".mlir")))
+                Path(path).write_text(content)
             with captured_output() as buf:
                 try:
                     module = compat.parse_mlir_file(path, context)
                 except Exception:
                     module = None
-            if module is None:
-                diags = [Diagnostic(file if d.file == path else d.file, d.line, d.col, d.message, d.severity)
-                         for d in parse_mlir_diagnostics(buf.getvalue(), file)]
-                raise WorkbenchError(diags or [Diagnostic(file, None, None, "MLIR parse failed")], buf.getvalue())
-            return module
-        finally:
-            if tmp:
-                os.unlink(tmp)
+        if module is None:
+            diags = [Diagnostic(file if d.file == path else d.file, d.line, d.col, d.message, d.severity)
+                     for d in parse_mlir_diagnostics(buf.getvalue(), file)]
+            raise WorkbenchError(diags or [Diagnostic(file, None, None, "MLIR parse failed")], buf.getvalue())
+        return module
 
     def _materialize(self, level: str, content: str | bytes):
         if level in MLIR_LEVELS:
@@ -465,6 +469,12 @@ class _ptxas_log:
             from triton import knobs
             knobs.nvidia.dump_ptxas_log = self.saved
         return False
+
+
+def _own_tempdir(on: bool):
+    """Triton's cubin stage writes its .ptx, .log and .o where ``tempfile`` says and leaves
+    the .ptx behind when ptxas fails: let it write into a folder of ours, always removed."""
+    return scratch.as_tempdir() if on else contextlib.nullcontext()
 
 
 def _env_that_matters() -> dict[str, str]:

@@ -7,12 +7,11 @@ out of the text, so the SASS pane reads like ``cuobjdump -sass`` and still maps 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 
+from . import scratch
 from .errors import WorkbenchError
 
 _FILE_LINE = re.compile(r'^\s*//## File "(?P<file>[^"]*)", line (?P<line>\d+)')
@@ -31,13 +30,10 @@ class Sass:
 
 
 def disassemble(cubin: bytes, nvdisasm: str) -> Sass:
-    with tempfile.NamedTemporaryFile(suffix=".cubin", delete=False) as f:
-        f.write(cubin)
-        path = f.name
-    try:
-        proc = subprocess.run([nvdisasm, "-c", "-g", path], capture_output=True, text=True)
-    finally:
-        os.unlink(path)
+    with scratch.folder() as folder:
+        path = folder / "kernel.cubin"
+        path.write_bytes(cubin)
+        proc = subprocess.run([nvdisasm, "-c", "-g", str(path)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise WorkbenchError.at("<cubin>", f"nvdisasm could not read the cubin: {proc.stderr.strip()}",
                                 detail=proc.stderr)
