@@ -24,7 +24,7 @@ from .errors import Diagnostic, WorkbenchError, parse_llvm_error, parse_mlir_dia
 from .isolate import ChildDied, ChildRaised, captured_output, run_isolated
 from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, below, level_of
 from .cubin import read_cubin, resource_usage
-from .sass import disassemble
+from .sass import ascii_for_ptxas, disassemble
 
 SCHEMA = "2"  # bump when what a cache entry holds changes
 MLIR_LEVELS = ("source", "ttir", "ttgir")
@@ -150,11 +150,7 @@ class Compiler:
                      with_sass: bool = True) -> CompileResult:
         path = Path(path)
         level = level_of(path)
-        try:
-            content: str | bytes = path.read_bytes() if level in BINARY_LEVELS else path.read_text()
-        except OSError as e:
-            raise WorkbenchError.at(str(path), f"cannot read: {e.strerror}") from None
-        return self.compile_level(level, content, base_metadata, file=str(path), with_sass=with_sass)
+        return self.compile_level(level, read_level_file(path), base_metadata, file=str(path), with_sass=with_sass)
 
     def compile_level(self, level: str, content: str | bytes, base_metadata: dict[str, Any] | None = None,
                       file: str = "<input>", with_sass: bool = True) -> CompileResult:
@@ -165,6 +161,8 @@ class Compiler:
             raise WorkbenchError.at(file, f"compiling from {level.upper()} needs the kernel's metadata: "
                                           f"put {Path(file).with_suffix('.json').name} beside it or pass --metadata")
         base = dict(base_metadata or {})
+        for _, sentence in md.problems(base):  # from a file, md.load has said it at its line
+            raise WorkbenchError.at(file, f"the metadata is wrong: {sentence}")
         facts = md.level_facts(level, content) if isinstance(content, str) else {}
         self._check_target(level, facts, file)
         opts = md.user_options(base, self._option_fields())
@@ -273,7 +271,7 @@ class Compiler:
                 metadata.update(new_meta)
             else:
                 with _ptxas_log(ext == "cubin"), _own_tempdir(ext == "cubin"), captured_output() as buf:
-                    out = stage(obj, metadata)
+                    out = stage(ascii_for_ptxas(obj) if ext == "cubin" else obj, metadata)
                 output_text = buf.getvalue()
         except WorkbenchError:
             raise
@@ -397,6 +395,23 @@ class Compiler:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else name
             diags = [Diagnostic(file, None, None, f"{name}: {msg}")]
         return WorkbenchError(diags, output)
+
+
+def read_level_file(path: Path) -> str | bytes:
+    """A level file's text (a cubin's bytes), or an error at the line that is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise WorkbenchError.at(str(path), f"cannot read: {e.strerror}") from None
+    if level_of(path) in BINARY_LEVELS:
+        return data
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise WorkbenchError.at(str(path), f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot be read", line,
+                                col) from None
 
 
 def python_location(fn: Any) -> dict[str, Any] | None:
