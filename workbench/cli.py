@@ -384,19 +384,24 @@ def _compile_script(args, script: Path) -> int:
 def _compile_level_file(args, path: Path) -> int:
     from workbench.core import metadata as md, srcmap
     from workbench.core.levels import level_of
+    from workbench.core.pipeline import read_level_file
 
     level = level_of(path)
+    compiler = _compiler(args.target) if args.target else None  # an unknown target is said first
     meta_path = Path(args.metadata) if args.metadata else md.find_beside(path)
     base = md.load(meta_path) if meta_path else None
-    target = args.target
-    if target is None:  # what the level (or its metadata) says it is for
-        facts = md.level_facts(level, path.read_text()) if level != "cubin" else {}
+    if compiler is None:  # what the level (or its metadata) says it is for
+        content = read_level_file(path)
+        facts = md.level_facts(level, content) if isinstance(content, str) else {}
         stated = md.stated_target(facts)
         if stated is None and base and base.get("target"):
             from workbench.core import compat
-            stated = compat.target_str(compat.target_from_json(base["target"]))
-        target = stated
-    compiler = _compiler(target)
+            from workbench.core.errors import WorkbenchError
+            try:
+                stated = compat.target_str(compat.target_from_json(base["target"]))
+            except compat.TargetError as e:
+                raise WorkbenchError.at(str(meta_path), f"its target: {e}") from None
+        compiler = _compiler(stated)
     result = compiler.compile_file(path, base, with_sass=not args.no_sass)
     out = Path(args.out) if args.out else path.parent
     files = result.write(out, path.stem)

@@ -5,6 +5,11 @@ by an override is not part of the key, so an edited level can be served a stale 
 Here every stage's key is the hash of the exact text (or bytes) it compiles, with the
 options, the target and the Triton version: an edit always misses, an unchanged level
 always hits.
+
+An entry on disk is its output (``<key>.out``) and a description (``<key>.json``) holding
+the sha256 of that output. A read checks the digest (one sha256 over the bytes) before
+serving anything: an entry damaged on disk, or left half-written by a killed process, is
+removed, said once, and the stage runs again.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import sys
 import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
 def digest(*parts: str | bytes) -> str:
@@ -46,9 +53,11 @@ def default_dir() -> Path:
 class StageCache:
     """In memory (bounded) in front of a folder on disk (``None``: memory only)."""
 
-    def __init__(self, root: Path | str | None = None, max_entries: int = 512) -> None:
+    def __init__(self, root: Path | str | None = None, max_entries: int = 512,
+                 on_bad: Callable[[str], None] | None = None) -> None:
         self.root = Path(root) if root is not None else None
         self.max_entries = max_entries
+        self.on_bad = on_bad or _say  # told once about each bad entry dropped
         self._mem: OrderedDict[str, Entry] = OrderedDict()
         self.hits = 0
         self.misses = 0
@@ -83,13 +92,25 @@ class StageCache:
 
     def _read(self, key: str) -> Entry | None:
         out_path, meta_path = self._paths(key)
+        if not meta_path.exists() and not out_path.is_dir():
+            return None  # never written, or killed before its description: a plain miss
         try:
-            meta = json.loads(meta_path.read_text())
-            data = out_path.read_bytes()
-        except (OSError, ValueError):
+            entry = _verified(meta_path, out_path)
+        except _Bad as e:
+            self._drop(out_path, meta_path, str(e))
             return None
-        output: str | bytes = data if meta.get("binary") else data.decode("utf-8")
-        return Entry(output, meta["metadata"], meta["info"])
+        return entry
+
+    def _drop(self, out_path: Path, meta_path: Path, reason: str) -> None:
+        for path in (meta_path, out_path):  # the description first: without it, no reader trusts the rest
+            try:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                pass
+        self.on_bad(f"note: dropped a bad stage cache entry {out_path} ({reason}); it is rebuilt")
 
     def _write(self, key: str, entry: Entry) -> None:
         out_path, meta_path = self._paths(key)
@@ -99,14 +120,50 @@ class StageCache:
             data = entry.output if binary else entry.output.encode("utf-8")
             # write-then-rename: a reader never sees half an entry
             _atomic_write(out_path, data)
-            _atomic_write(meta_path, json.dumps({"binary": binary, "metadata": entry.metadata,
-                                                 "info": entry.info}, default=vars).encode())
+            # the description goes last and names the output's digest: a writer killed between
+            # the two renames leaves a description that does not match, never a bad entry
+            _atomic_write(meta_path, json.dumps({"binary": binary, "sha256": hashlib.sha256(data).hexdigest(),
+                                                 "metadata": entry.metadata, "info": entry.info},
+                                                default=vars).encode())
         except OSError:
             pass  # a cache that cannot write is only slower
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+class _Bad(Exception):
+    """Why an entry on disk is not served."""
+
+
+def _verified(meta_path: Path, out_path: Path) -> Entry:
+    try:
+        meta = json.loads(meta_path.read_bytes())
+    except (OSError, ValueError):
+        raise _Bad("its description cannot be read") from None
+    if not (isinstance(meta, dict) and isinstance(meta.get("binary"), bool) and isinstance(meta.get("sha256"), str)
+            and isinstance(meta.get("metadata"), dict) and isinstance(meta.get("info"), dict)):
+        raise _Bad("its description is not one this version writes")
+    try:
+        data = out_path.read_bytes()
+    except OSError as e:
+        raise _Bad(f"its content cannot be read: {e.strerror or e}") from None
+    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+        raise _Bad("its content does not match its digest")
+    try:
+        output: str | bytes = data if meta["binary"] else data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Bad("its text is not UTF-8") from None
+    return Entry(output, meta["metadata"], meta["info"])
+
+
+def _say(note: str) -> None:
+    print(note, file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import re
 from pathlib import Path
@@ -38,7 +39,33 @@ def parse_target(text: str | GPUTarget) -> GPUTarget:
     m = re.fullmatch(r"\s*(?:(cuda):|sm_?)?(\d+)a?\s*", str(text))
     if not m:
         raise TargetError(f"unknown target {text!r}: expected e.g. cuda:90, cuda:80, sm_90")
-    return GPUTarget("cuda", int(m.group(2)), 32)
+    arch = int(m.group(2))
+    known = supported_archs()
+    if known and arch not in known:  # ptxas would say so only after every stage above it ran
+        raise TargetError(f"cuda:{arch} is not a target this Triton can compile for; supported: "
+                          + ", ".join(f"cuda:{a}" for a in known))
+    return GPUTarget("cuda", arch, 32)
+
+
+@functools.lru_cache(maxsize=None)
+def supported_archs() -> tuple[int, ...]:
+    """The archs the ptxas this Triton uses for each arch accepts (``--help`` lists them;
+    5 ms); empty when it cannot be asked, and then nothing is refused up front."""
+    import subprocess
+    from triton.backends.nvidia import compiler as nv
+    takes_arch = bool(inspect.signature(nv.get_ptxas).parameters)  # 3.6+: ptxas-blackwell for new archs
+
+    def ptxas_for(arch: int) -> str:
+        return (nv.get_ptxas(arch) if takes_arch else nv.get_ptxas()).path
+
+    out: set[int] = set()
+    try:
+        for path in {ptxas_for(80), ptxas_for(100)}:
+            text = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30).stdout
+            out |= {a for a in map(int, re.findall(r"'sm_(\d+)[a-z]?'", text)) if ptxas_for(a) == path}
+    except Exception:  # noqa: BLE001 - no ptxas to ask: ptxas itself will say it later
+        return ()
+    return tuple(sorted(out))
 
 
 def target_str(target: GPUTarget) -> str:

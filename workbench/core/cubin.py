@@ -103,16 +103,12 @@ def read_cubin(data: bytes, file: str = "<cubin>") -> CubinInfo:
 
 def resource_usage(data: bytes, cuobjdump: str) -> dict[str, int]:
     """Registers and local memory per kernel, from ``cuobjdump -res-usage`` (fast)."""
-    import os
     import re
-    import tempfile
-    fd, path = tempfile.mkstemp(suffix=".cubin")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        out = subprocess.run([cuobjdump, "-res-usage", path], capture_output=True, text=True).stdout
-    finally:
-        os.unlink(path)
+    from . import scratch
+    with scratch.folder() as folder:
+        path = folder / "kernel.cubin"
+        path.write_bytes(data)
+        out = subprocess.run([cuobjdump, "-res-usage", str(path)], capture_output=True, text=True).stdout
     res: dict[str, int] = {}
     if m := re.search(r"REG:(\d+)", out):
         res["registers"] = int(m.group(1))

@@ -97,17 +97,27 @@ def parse_llvm_error(text: str, file: str) -> list[Diagnostic]:
     return out
 
 
-_PTXAS = re.compile(r"^ptxas(?:-\w+)?\s+(?P<file>[^,]+), line (?P<line>\d+); (?P<sev>error|warning)\s*:\s*(?P<msg>.*)$")
-_PTXAS_FATAL = re.compile(r"^ptxas(?:-\w+)? fatal\s*:\s*(?P<msg>.*)$")
+_PTXAS = re.compile(r"^ptxas(?:-\w+)?\s+(?P<file>[^,]+), line (?P<line>\d+); (?P<sev>error|warning|fatal)\s*:\s*"
+                    r"(?P<msg>.*)$")
+_PTXAS_FATAL = re.compile(r"^ptxas(?:-\w+)? fatal\s*:\s*(?P<msg>.*?)(?: on line (?P<line>\d+))?$")
+_PTXAS_ABORTED = "Ptx assembly aborted due to errors"  # says only that the lines before it were errors
 
 
 def parse_ptxas_log(text: str, file: str) -> list[Diagnostic]:
-    """ptxas messages, re-pointed from its temporary file to ``file``."""
-    out = []
+    """ptxas messages, re-pointed from its temporary file to ``file``, each once (Triton puts
+    the log in its exception and prints it too), a ``fatal`` as the error it is."""
+    out: list[Diagnostic] = []
     for raw in text.splitlines():
         raw = raw.strip()
         if m := _PTXAS.match(raw):
-            out.append(Diagnostic(file, int(m.group("line")), None, m.group("msg").strip(), m.group("sev")))
-        elif (m := _PTXAS_FATAL.match(raw)) and not out:
-            out.append(Diagnostic(file, None, None, m.group("msg").strip()))
+            sev = "warning" if m.group("sev") == "warning" else "error"
+            d = Diagnostic(file, int(m.group("line")), None, m.group("msg").strip(), sev)
+        elif m := _PTXAS_FATAL.match(raw):
+            d = Diagnostic(file, int(m.group("line")) if m.group("line") else None, None, m.group("msg").strip())
+        else:
+            continue
+        if d not in out:
+            out.append(d)
+    if any(d.message != _PTXAS_ABORTED for d in out):
+        out = [d for d in out if d.message != _PTXAS_ABORTED]
     return out

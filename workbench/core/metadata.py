@@ -94,7 +94,69 @@ def load(path: str | Path) -> dict[str, Any]:
         raise WorkbenchError.at(str(path), f"not valid JSON: {e.msg}", e.lineno, e.colno) from None
     if not isinstance(data, dict):
         raise WorkbenchError.at(str(path), "metadata must be a JSON object", 1, 1)
+    if found := problems(data):
+        key, sentence = found[0]
+        raise WorkbenchError.at(str(path), sentence, *_key_position(text, key))
     return data
+
+
+# Values a stage would choke on with a traceback (Triton asserts num_warps is a power of 2;
+# ``int("x")``), refused before anything compiles: the whole-number keys, with their least value.
+_WHOLE = {"num_warps": 1, "num_ctas": 1, "num_stages": 0, "shared": 0, "warp_size": 1, "tmem_size": 0,
+          "global_scratch_size": 0, "global_scratch_align": 1, "profile_scratch_size": 0,
+          "profile_scratch_align": 1, "maxnreg": 1, "ptx_version": 0}
+_FLAGS = ("debug", "enable_fp_fusion", "enable_reflect_ftz", "launch_cooperative_grid", "launch_pdl",
+          "sanitize_overflow")
+
+
+def problems(metadata: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, sentence) for each value of the wrong type or out of range."""
+    out = []
+    for key, least in _WHOLE.items():
+        value = metadata.get(key)
+        if value is None:  # absent or null: the option's default
+            continue
+        if not _is_whole(value):
+            out.append((key, f"{key} must be a whole number, not {value!r}"))
+        elif value < least:
+            out.append((key, f"{key} must be at least {least}, not {value!r}"))
+        elif key == "num_warps" and value & (value - 1):
+            out.append((key, f"num_warps must be a power of 2 (1, 2, 4, ...), not {value!r}"))
+    if metadata.get("name") is not None and not isinstance(metadata["name"], str):
+        out.append(("name", f"name must be a string, not {metadata['name']!r}"))
+    for key in _FLAGS:
+        if metadata.get(key) is not None and not isinstance(metadata[key], bool):
+            out.append((key, f"{key} must be true or false, not {metadata[key]!r}"))
+    target = shape = metadata.get("target")
+    if isinstance(target, list) and len(target) == 3:  # Triton's own [backend, arch, warp_size]
+        shape = dict(zip(("backend", "arch"), target))
+    if target is not None and not isinstance(target, str) and not (
+            isinstance(shape, dict) and isinstance(shape.get("backend"), str) and _is_whole(shape.get("arch"))):
+        out.append(("target", f"target must be like {{\"backend\": \"cuda\", \"arch\": 90, \"warp_size\": 32}} "
+                              f"or \"cuda:90\", not {json.dumps(target)}"))
+    return out
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _key_position(text: str, key: str) -> tuple[int | None, int | None]:
+    """Line and column of ``key`` among the top-level keys of the JSON ``text``."""
+    depth, i = 0, 0
+    while i < len(text):
+        c = text[i]
+        if c == '"':
+            name, end = json.decoder.scanstring(text, i + 1)
+            if depth == 1 and name == key and text[end:end + 64].lstrip().startswith(":"):
+                line = text.count("\n", 0, i) + 1
+                return line, i - text.rfind("\n", 0, i)
+            i = end
+            continue
+        depth += c in "{["
+        depth -= c in "}]"
+        i += 1
+    return None, None
 
 
 def find_beside(level_file: str | Path) -> Path | None:

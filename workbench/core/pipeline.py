@@ -10,23 +10,23 @@ with a file and a line.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import compat, metadata as md
+from . import compat, metadata as md, scratch
 from .cache import Entry, StageCache, digest
 from .errors import Diagnostic, WorkbenchError, parse_llvm_error, parse_mlir_diagnostics, parse_ptxas_log
 from .isolate import ChildDied, ChildRaised, captured_output, run_isolated
-from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, level_of
+from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, below, level_of
 from .cubin import read_cubin, resource_usage
-from .sass import disassemble
+from .sass import ascii_for_ptxas, disassemble
 
-SCHEMA = "1"  # bump when what a cache entry holds changes
+SCHEMA = "2"  # bump when what a cache entry holds changes
 MLIR_LEVELS = ("source", "ttir", "ttgir")
 
 
@@ -66,10 +66,18 @@ class CompileResult:
         return {s.level: s.ms for s in self.stages}
 
     def write(self, folder: str | Path, stem: str | None = None) -> dict[str, Path]:
-        """Every level as ``<stem>.<ext>`` plus ``<stem>.json``; returns the paths."""
+        """Every level as ``<stem>.<ext>`` plus ``<stem>.json``; returns the paths.
+
+        A level below the start that this result does not hold (the SASS of a compile
+        without it) is removed from ``folder``: what is there describes an older binary,
+        and a level file is either current or absent.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stem = stem or self.name
+        for level in (*below(self.start), "sass"):
+            if level not in self.levels:
+                (folder / f"{stem}{SUFFIX[level]}").unlink(missing_ok=True)
         paths = {}
         for level, content in self.levels.items():
             if level == "python":
@@ -128,6 +136,7 @@ class Compiler:
             target = compat.current_gpu_target() or "cuda:90"
         self.target = compat.parse_target(target)
         self.backend = compat.make_backend(self.target)
+        scratch.sweep()  # what a killed compiler left behind goes now, not at its next temp file
         self.cache = cache if cache is not None else StageCache(None)
         self._salt = digest(SCHEMA, compat.triton.__version__, compat.target_str(self.target),
                             *sorted(f"{k}={v}" for k, v in _env_that_matters().items()))
@@ -162,11 +171,7 @@ class Compiler:
                      with_sass: bool = True) -> CompileResult:
         path = Path(path)
         level = level_of(path)
-        try:
-            content: str | bytes = path.read_bytes() if level in BINARY_LEVELS else path.read_text()
-        except OSError as e:
-            raise WorkbenchError.at(str(path), f"cannot read: {e.strerror}") from None
-        return self.compile_level(level, content, base_metadata, file=str(path), with_sass=with_sass)
+        return self.compile_level(level, read_level_file(path), base_metadata, file=str(path), with_sass=with_sass)
 
     def compile_level(self, level: str, content: str | bytes, base_metadata: dict[str, Any] | None = None,
                       file: str = "<input>", with_sass: bool = True) -> CompileResult:
@@ -177,6 +182,8 @@ class Compiler:
             raise WorkbenchError.at(file, f"compiling from {level.upper()} needs the kernel's metadata: "
                                           f"put {Path(file).with_suffix('.json').name} beside it or pass --metadata")
         base = dict(base_metadata or {})
+        for _, sentence in md.problems(base):  # from a file, md.load has said it at its line
+            raise WorkbenchError.at(file, f"the metadata is wrong: {sentence}")
         facts = md.level_facts(level, content) if isinstance(content, str) else {}
         self._check_target(level, facts, file)
         opts = md.user_options(base, self._option_fields())
@@ -286,8 +293,8 @@ class Compiler:
                 metadata.update(new_meta)
                 metadata.written = set(written)
             else:
-                with _ptxas_log(ext == "cubin"), captured_output() as buf:
-                    out = stage(obj, metadata)
+                with _ptxas_log(ext == "cubin"), _own_tempdir(ext == "cubin"), captured_output() as buf:
+                    out = stage(ascii_for_ptxas(obj) if ext == "cubin" else obj, metadata)
                 output_text = buf.getvalue()
         except WorkbenchError:
             raise
@@ -372,26 +379,21 @@ class Compiler:
 
     def _parse_mlir(self, content: str | bytes, file: str):
         context = compat.new_context(self.backend)
-        path, tmp = file, None
-        if not os.path.exists(file) or Path(file).read_text() != content:
-            fd, tmp = tempfile.mkstemp(suffix=Path(file).suffix or ".mlir")
-            with os.fdopen(fd, "w") as f:
-                f.write(content)
-            path = tmp
-        try:
+        with scratch.folder() as folder:
+            path = file
+            if not os.path.exists(file) or Path(file).read_text() != content:
+                path = str(folder / ("level" + (Path(file).suffix or ".mlir")))
+                Path(path).write_text(content)
             with captured_output() as buf:
                 try:
                     module = compat.parse_mlir_file(path, context)
                 except Exception:
                     module = None
-            if module is None:
-                diags = [Diagnostic(file if d.file == path else d.file, d.line, d.col, d.message, d.severity)
-                         for d in parse_mlir_diagnostics(buf.getvalue(), file)]
-                raise WorkbenchError(diags or [Diagnostic(file, None, None, "MLIR parse failed")], buf.getvalue())
-            return module
-        finally:
-            if tmp:
-                os.unlink(tmp)
+        if module is None:
+            diags = [Diagnostic(file if d.file == path else d.file, d.line, d.col, d.message, d.severity)
+                     for d in parse_mlir_diagnostics(buf.getvalue(), file)]
+            raise WorkbenchError(diags or [Diagnostic(file, None, None, "MLIR parse failed")], buf.getvalue())
+        return module
 
     def _materialize(self, level: str, content: str | bytes):
         if level in MLIR_LEVELS:
@@ -418,6 +420,23 @@ class Compiler:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else name
             diags = [Diagnostic(file, None, None, f"{name}: {msg}")]
         return WorkbenchError(diags, output)
+
+
+def read_level_file(path: Path) -> str | bytes:
+    """A level file's text (a cubin's bytes), or an error at the line that is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise WorkbenchError.at(str(path), f"cannot read: {e.strerror}") from None
+    if level_of(path) in BINARY_LEVELS:
+        return data
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise WorkbenchError.at(str(path), f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot be read", line,
+                                col) from None
 
 
 def python_location(fn: Any) -> dict[str, Any] | None:
@@ -490,6 +509,12 @@ class _ptxas_log:
             from triton import knobs
             knobs.nvidia.dump_ptxas_log = self.saved
         return False
+
+
+def _own_tempdir(on: bool):
+    """Triton's cubin stage writes its .ptx, .log and .o where ``tempfile`` says and leaves
+    the .ptx behind when ptxas fails: let it write into a folder of ours, always removed."""
+    return scratch.as_tempdir() if on else contextlib.nullcontext()
 
 
 def _env_that_matters() -> dict[str, str]:

@@ -7,12 +7,12 @@ out of the text, so the SASS pane reads like ``cuobjdump -sass`` and still maps 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import tempfile
+import urllib.parse
 from dataclasses import dataclass, field
 
+from . import scratch
 from .errors import WorkbenchError
 
 _FILE_LINE = re.compile(r'^\s*//## File "(?P<file>[^"]*)", line (?P<line>\d+)')
@@ -31,13 +31,10 @@ class Sass:
 
 
 def disassemble(cubin: bytes, nvdisasm: str) -> Sass:
-    with tempfile.NamedTemporaryFile(suffix=".cubin", delete=False) as f:
-        f.write(cubin)
-        path = f.name
-    try:
-        proc = subprocess.run([nvdisasm, "-c", "-g", path], capture_output=True, text=True)
-    finally:
-        os.unlink(path)
+    with scratch.folder() as folder:
+        path = folder / "kernel.cubin"
+        path.write_bytes(cubin)
+        proc = subprocess.run([nvdisasm, "-c", "-g", str(path)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise WorkbenchError.at("<cubin>", f"nvdisasm could not read the cubin: {proc.stderr.strip()}",
                                 detail=proc.stderr)
@@ -55,7 +52,7 @@ def fold_line_info(raw: str) -> Sass:
             arch = int(m.group(1))
         if m := _FILE_LINE.match(row):
             if not _INLINED.match(row) or current is None:
-                current = (m.group("file"), int(m.group("line")))
+                current = (urllib.parse.unquote(m.group("file")), int(m.group("line")))
             continue
         if m := _FUNC.match(row):
             functions.append(m.group(1))
@@ -64,3 +61,35 @@ def fold_line_info(raw: str) -> Sass:
         if current is not None and "/*" in row and ";" in row:  # an instruction
             lines[len(out)] = current
     return Sass("\n".join(out) + "\n", lines, arch, functions)
+
+
+_FILE_DIRECTIVE = re.compile(r'^([ \t]*\.file[ \t]+\d+[ \t]+)(.*)$', re.MULTILINE)
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(rb"\\(?:([0-7]{1,3})|(.))")
+# what stays itself in a percent-encoded file name: printable ASCII but for % \ and "
+_PLAIN = "".join(chr(c) for c in range(32, 127) if chr(c) not in '%\\"')
+
+
+def ascii_for_ptxas(ptx: str) -> str:
+    """The PTX with what ptxas refuses made ASCII, line for line (so its line numbers hold).
+
+    ptxas rejects any non-ASCII byte, even in a comment, and LLVM writes the kernel's file
+    name after each ``.loc``: a script named ``vecé.py`` fails. And nvdisasm mangles the
+    octal escapes LLVM writes in ``.file`` names. So file names are percent-encoded, which
+    :func:`fold_line_info` decodes back exactly; non-ASCII in comments becomes ``?``.
+    """
+    ptx = _FILE_DIRECTIVE.sub(lambda m: m.group(1) + _QUOTED.sub(_percent_encoded, m.group(2)), ptx)
+    if ptx.isascii():
+        return ptx
+    rows = ptx.split("\n")
+    for i, row in enumerate(rows):
+        if not row.isascii() and "//" in row:
+            code, comment = row.split("//", 1)
+            rows[i] = code + "//" + "".join(c if c.isascii() else "?" for c in comment)
+    return "\n".join(rows)
+
+
+def _percent_encoded(quoted: re.Match) -> str:
+    raw = _ESCAPE.sub(lambda e: bytes([int(e.group(1), 8) & 0xFF]) if e.group(1) else e.group(2),
+                      quoted.group(1).encode("utf-8", "surrogateescape"))
+    return '"' + urllib.parse.quote(raw, safe=_PLAIN) + '"'
