@@ -138,3 +138,18 @@ def test_run_from_never_writes_edit_and_works_beside_an_open_app(script, tmp_pat
         rows = [line.split() for line in proc.stdout.splitlines()]
         assert rows[2][2:5] == ["original", "python", "ok"] and rows[3][2:5] == ["1", "python", "FAIL"]
         assert _snapshot(workspace) == everything  # not a byte of the app's workspace changed
+
+
+def test_compile_does_not_write_a_workspace_another_process_holds(script, tmp_path):
+    workspace = tmp_path / ".workbench" / "vector_add"
+    proc = _holder(workspace, "workbench app vector_add.py")
+    try:
+        out = run_cli("compile", str(script), "--no-sass")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    assert out.returncode == 2 and out.stderr.splitlines() == [
+        f"{workspace}: error: workspace is in use by `workbench app vector_add.py` (pid {proc.pid}, since "
+        f"{out.stderr.split('since ')[1][:8]}): --out DIR writes the levels elsewhere"]
+    assert [p.name for p in workspace.iterdir()] == [".lock"]

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     # names this command in the workspace lock its runner takes ("in use by `workbench app x.py`")
-    os.environ.setdefault("WORKBENCH_COMMAND", shlex.join(["workbench", *argv]))
+    os.environ["WORKBENCH_COMMAND"] = shlex.join(["workbench", *argv])
     if _wants_app(argv):  # `workbench`, `workbench SCRIPT.py`, `workbench app [SCRIPT]`: the app
         from workbench.tui.app import run_app
         return run_app(argv)
@@ -252,7 +252,26 @@ def cmd_compile(args) -> int:
         raise WorkbenchError.at(str(path), "no such file")
     if path.suffix.lower() in LEVEL_SUFFIXES:
         return _compile_level_file(args, path)
-    return _compile_script(args, path)
+    lock = None if args.out else _lock_workspace(path)
+    try:
+        return _compile_script(args, path)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _lock_workspace(script: Path):
+    """Be the workspace's one writer while original/ is written (the app may have it open)."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.lock import WorkspaceBusy, WorkspaceLock
+    from workbench.core.workspace import Workspace
+    lock = WorkspaceLock(Workspace.beside(script).root)
+    try:
+        lock.acquire()
+    except WorkspaceBusy as busy:
+        raise WorkbenchError.at(str(lock.root), f"workspace is in use by {busy.who}: --out DIR writes the levels "
+                                                f"elsewhere") from None
+    return lock
 
 
 def _compiler(target: str | None):
