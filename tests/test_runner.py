@@ -196,11 +196,19 @@ def test_workbench_run_from_an_edited_level(tmp_path):
     assert rows[2][:5] == ["add_kernel", spec, "original", "python", "ok"]
     assert rows[3][:5] == ["add_kernel", spec, "1", "python", "FAIL"]
     assert "out_ptr: FAIL: " in proc.stdout
-    ttgir = tmp_path / ".workbench" / "vector_add" / f"add_kernel-{spec}" / "edit" / "add_kernel.ttgir"
+    # --from never writes edit/: its TTGIR is still the original's (x + y), not version 1's
+    folder = tmp_path / ".workbench" / "vector_add" / f"add_kernel-{spec}"
+    ttgir = folder / "edit" / "add_kernel.ttgir"
+    assert ttgir.read_bytes() == (folder / "original" / "add_kernel.ttgir").read_bytes()
+    # the TTGIR edited to compute x * y: on a GPU it fails as the Python edit did
+    text = ttgir.read_text()
+    assert text.count("arith.addf") == 1
+    ttgir.write_text(text.replace("arith.addf", "arith.mulf"))
     proc = run_cli("run", str(script), "--from", str(ttgir))
-    expected = "ok" if GPU else "compiled only"
-    assert proc.returncode == 0, proc.stderr
-    assert expected in proc.stdout.splitlines()[3]
+    assert proc.returncode == (1 if GPU else 0), proc.stderr
+    assert proc.stdout.splitlines()[3].split()[2:5] == ["2", "ttgir", "FAIL" if GPU else "compiled"]
+    assert ("out_ptr: FAIL: " in proc.stdout) == GPU
+    assert ttgir.read_text() == text.replace("arith.addf", "arith.mulf")  # and edit/ is as the user left it
 
 
 # -- on the GPU --------------------------------------------------------------------------------

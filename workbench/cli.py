@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -82,6 +84,8 @@ def _add_extra_commands(sub) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    # names this command in the workspace lock its runner takes ("in use by `workbench app x.py`")
+    os.environ["WORKBENCH_COMMAND"] = shlex.join(["workbench", *argv])
     if _wants_app(argv):  # `workbench`, `workbench SCRIPT.py`, `workbench app [SCRIPT]`: the app
         from workbench.tui.app import run_app
         return run_app(argv)
@@ -148,8 +152,9 @@ def cmd_run(args) -> int:
     rows, results = [], []
     with RunnerClient(kernel_timeout=args.timeout) as client:
         try:
+            # the app (or another run) may hold the workspace: then this run works in a scratch copy
             opened = client.call("open", script=str(script.resolve()), argv=args.script_args, target=args.target,
-                                 workspace=args.workspace, with_sass=False, on_event=progress)
+                                 workspace=args.workspace, with_sass=False, if_busy="scratch", on_event=progress)
         except RunnerError as e:
             return _runner_error(e)
         if opened.get("script_error") and not args.json:
@@ -165,7 +170,7 @@ def cmd_run(args) -> int:
         wanted = _kernel_for_file(args, kernels) if args.from_file else args.kernel
         if wanted is not None:
             kernels = [k for k in kernels if wanted in (k["spec"]["kernel"], k["spec"]["spec_id"],
-                                                        f"{k['spec']['kernel']}-{k['spec']['spec_id']}")]
+                                                        k["spec"]["folder_name"])]
             if not kernels:
                 names = ", ".join(sorted({k["spec"]["kernel"] for k in opened["kernels"]}))
                 print(f"{script}: error: no kernel {wanted!r} was launched (launched: {names})", file=sys.stderr)
@@ -176,9 +181,9 @@ def cmd_run(args) -> int:
             common = dict(bench=bench, flops=args.flops, atol=args.atol, rtol=args.rtol)
             try:
                 res = [client.call("run", kernel=spec_id, **common)]
-                if args.from_file:
+                if args.from_file:  # a new version; edit/ is the app's, never written from here
                     res.append(client.call("apply", kernel=spec_id, path=str(Path(args.from_file).resolve()),
-                                           **common))
+                                           update_edit=False, **common))
             except RunnerCrashed as e:
                 print(f"error: {e.reason}", file=sys.stderr)
                 status = EXIT_USAGE_OR_INPUT
@@ -282,9 +287,11 @@ def _kernel_for_file(args, kernels: list[dict]) -> str | None:
         return args.kernel
     path = Path(args.from_file).resolve()
     for k in kernels:
-        folder = f"{k['spec']['kernel']}-{k['spec']['spec_id']}"
-        if folder in path.parts:
-            return folder
+        if k["spec"]["folder_name"] in path.parts:
+            return k["spec"]["folder_name"]
+    for k in kernels:
+        if path.stem in (k["spec"]["kernel"], k["spec"]["stem"]):
+            return k["spec"]["kernel"]
     return path.stem
 
 
@@ -316,7 +323,26 @@ def cmd_compile(args) -> int:
         raise WorkbenchError.at(str(path), "no such file")
     if path.suffix.lower() in LEVEL_SUFFIXES:
         return _compile_level_file(args, path)
-    return _compile_script(args, path)
+    lock = None if args.out else _lock_workspace(path)
+    try:
+        return _compile_script(args, path)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _lock_workspace(script: Path):
+    """Be the workspace's one writer while original/ is written (the app may have it open)."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.lock import WorkspaceBusy, WorkspaceLock
+    from workbench.core.workspace import Workspace
+    lock = WorkspaceLock(Workspace.beside(script).root)
+    try:
+        lock.acquire()
+    except WorkspaceBusy as busy:
+        raise WorkbenchError.at(str(lock.root), f"workspace is in use by {busy.who}: --out DIR writes the levels "
+                                                f"elsewhere") from None
+    return lock
 
 
 def _compiler(target: str | None):
@@ -333,6 +359,7 @@ def _compile_script(args, script: Path) -> int:
     from workbench.core import srcmap
     from workbench.core.capture import run_script
     from workbench.core.errors import WorkbenchError
+    from workbench.core.workspace import Workspace
 
     compiler = _compiler(args.target)
     script_args = args.script_args
@@ -348,7 +375,7 @@ def _compile_script(args, script: Path) -> int:
     if not specs:
         known = ", ".join(sorted({s.kernel for s in capture.specs}))
         raise WorkbenchError.at(str(script), f"no kernel named {args.kernel!r} was launched (launched: {known})")
-    out_root = Path(args.out) if args.out else script.resolve().parent / ".workbench" / script.stem
+    out_root = Path(args.out) if args.out else Workspace.beside(script).root
     rows, failures, kernels = [], 0, []
     for spec in specs:
         folder = out_root / spec.folder_name / ("" if args.out else "original")
@@ -361,7 +388,7 @@ def _compile_script(args, script: Path) -> int:
                 print(str(d), file=sys.stderr)
             kernels.append({"spec": spec.to_json(), "error": e.to_json()})
             continue
-        files = result.write(folder, spec.kernel)
+        files = result.write(folder, spec.stem)
         rows.append(_row(spec, result))
         entry: dict[str, Any] = {"spec": spec.to_json(), "result": result.summary(),
                                  "files": {k: str(v) for k, v in files.items()},

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 from . import compat
 from .cache import digest
 from .errors import Diagnostic
+from .files import safe_name
 from .metadata import TARGET_DERIVED
 
 MAX_LAUNCH_RECORDS_PER_SPEC = 16
@@ -75,15 +76,21 @@ class KernelSpec:
     raw_attrs: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
+    def stem(self) -> str:
+        """The kernel's files are ``<stem>.ttgir`` ...: its name made a safe file name."""
+        return safe_name(self.kernel)
+
+    @property
     def folder_name(self) -> str:
-        return f"{self.kernel}-{self.spec_id}"
+        return f"{self.stem}-{safe_name(self.spec_id)}"
 
     @property
     def chosen(self) -> bool:
         return bool(self.autotune and self.autotune.get("chosen"))
 
     def to_json(self) -> dict[str, Any]:
-        return {"spec_id": self.spec_id, "kernel": self.kernel, "qualname": self.qualname, "file": self.file,
+        return {"spec_id": self.spec_id, "kernel": self.kernel, "stem": self.stem, "folder_name": self.folder_name,
+                "qualname": self.qualname, "file": self.file,
                 "line": self.line, "language": self.language, "signature": self.signature,
                 "constexprs": self.constexprs, "attrs": self.attrs, "options": self.options,
                 "autotune": self.autotune, "launches": self.launches}

@@ -21,6 +21,7 @@ from typing import Any
 from . import compat, metadata as md, scratch
 from .cache import Entry, StageCache, digest
 from .errors import Diagnostic, WorkbenchError, parse_llvm_error, parse_mlir_diagnostics, parse_ptxas_log
+from .files import safe_name
 from .isolate import ChildDied, ChildRaised, captured_output, run_isolated
 from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, below, level_of
 from .cubin import read_cubin, resource_usage
@@ -74,7 +75,7 @@ class CompileResult:
         """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        stem = stem or self.name
+        stem = safe_name(stem or self.name)  # a kernel may be named "../../x"
         for level in (*below(self.start), "sass"):
             if level not in self.levels:
                 (folder / f"{stem}{SUFFIX[level]}").unlink(missing_ok=True)

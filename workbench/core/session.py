@@ -8,7 +8,9 @@ through the runner. It owns torch and triton: nothing here is for the TUI proces
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -22,7 +24,9 @@ from .capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_
 from . import configs as cfg
 from .configs import ConfigReplay, replays
 from .errors import Diagnostic, WorkbenchError
+from .files import os_reason, safe_name
 from .levels import SUFFIX, level_of
+from .lock import WorkspaceBusy, WorkspaceLock
 from .pipeline import CompileResult, Compiler
 from .verify import OutputCheck, check
 from .workspace import VersionInfo, Workspace
@@ -85,12 +89,16 @@ class Session:
     def __init__(self, script: str | Path, argv: list[str] | None = None, target: str | None = None,
                  mode: str = "auto", workspace: str | Path | None = None,
                  snapshot_limit: int = DEFAULT_SNAPSHOT_LIMIT, with_sass: bool = True,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, if_busy: str = "error") -> None:
         self.script = Path(script).resolve()
         self.argv = list(argv or [])
         self.requested_target = target
         self.mode = mode
         self.workspace = Workspace(workspace) if workspace else Workspace.beside(self.script)
+        self.if_busy = if_busy  # "error", or "scratch": work in a private copy when another writer has it
+        self.lock = WorkspaceLock(self.workspace.root)
+        self.scratch: Path | None = None
+        self.notes: list[str] = []
         self.snapshot_limit = snapshot_limit
         self.with_sass = with_sass
         self.progress = progress or (lambda what, info: None)
@@ -105,6 +113,7 @@ class Session:
         """Run the script, compile every specialization it launched, fill the workspace."""
         if not self.script.is_file():
             raise WorkbenchError.at(str(self.script), "no such script")
+        self._take_workspace()
         mode = self.mode
         if mode == "auto":
             mode = "gpu" if self.gpu else "interpret"
@@ -134,7 +143,7 @@ class Session:
                 kernels.append(entry)
                 continue
             state.versions["original"] = Version("original", "python", result, spec.fn)
-            files = self.workspace.write_original(spec.folder_name, spec.kernel, result)
+            files = self.workspace.write_original(spec.folder_name, spec.stem, result)
             if state.snapshot is not None and (self.gpu or cap.mode == "interpret"):
                 state.pure_outputs = self._pure_outputs(state)
             entry.update(result=result.summary(), files={k: str(v) for k, v in files.items()},
@@ -145,9 +154,33 @@ class Session:
                          versions=[v.to_json() for v in self.workspace.versions(spec.folder_name)])
             kernels.append(entry)
         return {"script": str(self.script), "mode": cap.mode, "target": cap.target, "gpu": self.gpu,
-                "workspace": str(self.workspace.root), "notes": cap.notes, "script_ms": script_ms,
+                "workspace": str(self.workspace.root), "scratch": self.scratch is not None,
+                "notes": self.notes + cap.notes + self.workspace.notes, "script_ms": script_ms,
                 "script_error": cap.error.to_json() if cap.error else None, "kernels": kernels,
                 "tunings": [t.to_json() for t in cap.tunings]}
+
+    def _take_workspace(self) -> None:
+        """Become the workspace's one writer; when another process is, fail naming it, or
+        (``if_busy="scratch"``, what ``workbench run`` asks) work in a private temporary
+        workspace that goes when the session closes, so a run still replays and verifies
+        without writing into the holder's edit/ or versions/."""
+        if self.lock.held or self.scratch is not None:
+            return
+        try:
+            self.lock.acquire()
+        except WorkspaceBusy as busy:
+            if self.if_busy != "scratch":
+                raise
+            self.scratch = Path(tempfile.mkdtemp(prefix=f"workbench-{safe_name(self.script.stem)}-"))
+            self.notes.append(f"workspace {self.workspace.root} is in use by {busy.who}: this run works in a "
+                              f"scratch workspace, {self.scratch}, removed when it ends")
+            self.workspace = Workspace(self.scratch)
+
+    def close(self) -> None:
+        """Give the workspace up: the lock is released, a scratch workspace removed."""
+        self.lock.release()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def state(self, spec: str) -> KernelState:
         """A kernel by spec id, folder name or kernel name (the chosen spec of an autotuned one)."""
@@ -163,14 +196,23 @@ class Session:
 
     # -- compile ---------------------------------------------------------------------------
 
-    def compile(self, spec: str, path: str | Path, level: str | None = None) -> tuple[VersionInfo, Version]:
-        """Compile a saved level file (any of python, ttir .. cubin) into a new version."""
+    def compile(self, spec: str, path: str | Path, level: str | None = None,
+                update_edit: bool = True) -> tuple[VersionInfo, Version]:
+        """Compile a saved level file (any of python, ttir .. cubin) into a new version. The
+        levels below are written into edit/ only for a file saved in this kernel's edit/ (the
+        app's save) and when ``update_edit``: ``workbench run --from`` never touches edit/,
+        whatever folder its file is in, so it cannot overwrite what the user is editing."""
         state = self.state(spec)
         path = Path(path)
         level = level or ("python" if path.suffix == ".py" else level_of(path))
-        content: str | bytes = path.read_bytes() if level == "cubin" else path.read_text()
+        try:
+            content: str | bytes = path.read_bytes() if level == "cubin" else path.read_text()
+        except OSError as e:
+            raise WorkbenchError.at(str(path), f"could not read it: {os_reason(e)}") from None
         result, fn = self._compile_file(state, path, level, content)
-        info = self.workspace.new_version(state.spec.folder_name, state.spec.kernel, level, content, result)
+        in_edit = path.resolve().parent == self.workspace.edit(state.spec.folder_name).resolve()
+        info = self.workspace.new_version(state.spec.folder_name, state.spec.stem, level, content, result,
+                                          update_edit=update_edit and in_edit, source=path.resolve())
         version = Version(str(info.number), level, result, fn)
         state.versions[version.label] = version
         return info, version
@@ -281,11 +323,12 @@ class Session:
             state.last_run = v.label
         return res
 
-    def apply(self, spec: str, path: str | Path, level: str | None = None, **run_args) -> dict[str, Any]:
+    def apply(self, spec: str, path: str | Path, level: str | None = None, update_edit: bool = True,
+              **run_args) -> dict[str, Any]:
         """The edit loop: compile a saved level into a new version, run it, keep the result."""
         state = self.state(spec)
         t0 = time.perf_counter()
-        info, version = self.compile(spec, path, level)
+        info, version = self.compile(spec, path, level, update_edit)
         compile_ms = (time.perf_counter() - t0) * 1e3
         result = self.run(state.spec.spec_id, version.label, **run_args)
         out = result.to_json() | {"compile_ms": compile_ms, "version_folder": str(info.folder)}
@@ -367,7 +410,7 @@ class Session:
         except (KeyError, ValueError):
             raise WorkbenchError.at(str(self.workspace.versions_dir(state.spec.folder_name)),
                                     f"no version {label} of {state.spec.kernel}") from None
-        edited = info.folder / f"{state.spec.kernel}{SUFFIX[info.level]}"
+        edited = info.folder / f"{state.spec.stem}{SUFFIX[info.level]}"
         content = edited.read_bytes() if info.level == "cubin" else edited.read_text()
         result, fn = self._compile_file(state, edited, info.level, content)  # a saved version: no new one
         version = state.versions[label] = Version(label, info.level, result, fn)

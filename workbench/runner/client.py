@@ -175,7 +175,7 @@ class RunnerClient:
             err = response["error"]
             if err.get("crash") or err.get("fatal"):
                 raise RunnerCrashed(err["message"])
-            raise RunnerError(err.get("message", "error"), err.get("diagnostics"))
+            raise RunnerError(err.get("message", "error"), err.get("diagnostics"), kind=err.get("kind", "error"))
         return response.get("result")
 
     def _hung(self, pending: _Pending, whole_request: bool = False) -> None:

@@ -43,7 +43,8 @@ class Server:
         try:
             result = handler(**request.get("params", {}))
         except WorkbenchError as e:
-            self.send({"id": rid, "error": {"message": str(e), "diagnostics": [d.to_json() for d in e.diagnostics]}})
+            self.send({"id": rid, "error": {"message": str(e), "diagnostics": [d.to_json() for d in e.diagnostics],
+                                            "kind": getattr(e, "kind", "error")}})
             return True
         except SystemExit:
             raise
@@ -90,13 +91,23 @@ class Server:
         return info
 
     def do_open(self, script: str, argv: list[str] | None = None, target: str | None = None, mode: str = "auto",
-                workspace: str | None = None, snapshot_limit: int | None = None, with_sass: bool = True) -> dict:
+                workspace: str | None = None, snapshot_limit: int | None = None, with_sass: bool = True,
+                if_busy: str = "error") -> dict:
+        """Open a script; the session opened before gives its workspace up first. ``if_busy``:
+        when another process writes the workspace, "error" (kind "busy", naming it) or
+        "scratch" (work in a private temporary workspace)."""
         from workbench.core.capture import DEFAULT_SNAPSHOT_LIMIT
         from workbench.core.session import Session
+        self.close_session()
         self.session = Session(script, argv, target, mode, workspace,
                                DEFAULT_SNAPSHOT_LIMIT if snapshot_limit is None else snapshot_limit,
-                               with_sass, self.progress)
+                               with_sass, self.progress, if_busy)
         return self.session.open()
+
+    def close_session(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            session.close()
 
     def _session(self):
         from workbench.core.errors import WorkbenchError
@@ -111,10 +122,12 @@ class Server:
         return self._session().run(kernel, str(version), opts, flops, atol, rtol).to_json()
 
     def do_apply(self, kernel: str, path: str, level: str | None = None, bench: dict | None = None,
-                 flops: str | None = None, atol: float | None = None, rtol: float | None = None) -> dict:
+                 flops: str | None = None, atol: float | None = None, rtol: float | None = None,
+                 update_edit: bool = True) -> dict:
         from workbench.core.bench import BenchOptions
         opts = BenchOptions(**bench) if bench is not None else None
-        return self._session().apply(kernel, path, level, bench_options=opts, flops=flops, atol=atol, rtol=rtol)
+        return self._session().apply(kernel, path, level, update_edit, bench_options=opts, flops=flops, atol=atol,
+                                     rtol=rtol)
 
     def do_try_config(self, kernel: str, config: str | dict, bench: dict | None = None, flops: str | None = None,
                       atol: float | None = None, rtol: float | None = None) -> dict:
@@ -122,8 +135,8 @@ class Server:
         opts = BenchOptions(**bench) if bench is not None else None
         return self._session().try_config(kernel, config, opts, flops, atol, rtol)
 
-    def do_compile(self, kernel: str, path: str, level: str | None = None) -> dict:
-        info, version = self._session().compile(kernel, path, level)
+    def do_compile(self, kernel: str, path: str, level: str | None = None, update_edit: bool = True) -> dict:
+        info, version = self._session().compile(kernel, path, level, update_edit)
         return {"version": info.to_json(), "result": version.result.summary()}
 
     def do_versions(self, kernel: str) -> list[dict]:
@@ -139,6 +152,7 @@ class Server:
         return dump.serve(self._session(), progress=self.progress, **params)
 
     def do_shutdown(self) -> dict:
+        self.close_session()
         return {"bye": True}
 
     # fault drills for the tests: a runner must survive its own death
@@ -170,4 +184,5 @@ def main() -> int:
             if request.get("method") != "shutdown":
                 os._exit(EXIT_FAULT)  # a lost CUDA context: no teardown that could hang on it
             return 0
+    server.close_session()  # the front end went away without a shutdown
     return 0
