@@ -76,3 +76,26 @@ def test_a_sass_step_killed_midway_is_cleaned_up_by_the_next_process(level_files
                                                           "WORKBENCH_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
     assert _leftovers(tmp) == []
+
+
+def test_an_ir_dump_leaves_nothing_in_tmpdir(tmp_path):
+    """A dump's rewritten level is parsed and compiled in a folder of ours, then removed."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = run_cli("dump", str(ROOT / "examples" / "vector_add.py"), "--level", "ttir", "--value", "%mask_3",
+                   env={"TMPDIR": str(tmp)})
+    assert proc.returncode == 0, proc.stderr
+    assert "compiled" in proc.stdout
+    assert _leftovers(tmp) == []
+
+
+@pytest.mark.gpu
+def test_a_replay_on_the_gpu_leaves_nothing_in_tmpdir(tmp_path):
+    """Each launch's CompiledKernel was made over a folder left in /tmp (workbench-launch-*)."""
+    import shutil
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    shutil.copy(ROOT / "examples" / "vector_add.py", tmp_path / "vector_add.py")
+    proc = run_cli("run", str(tmp_path / "vector_add.py"), env={"TMPDIR": str(tmp)})
+    assert proc.returncode == 0, proc.stderr
+    assert _leftovers(tmp) == []

@@ -631,7 +631,7 @@ def serve(session, progress=None, kernel: str = "", level: str = "ttgir", values
         original = state.versions["original"].result
         folder = (session.workspace.version(spec.folder_name, int(version)).folder if version not in (None, "edit")
                   else session.workspace.edit(spec.folder_name))
-        path = folder / f"{spec.kernel}.{level}"
+        path = folder / f"{spec.stem}.{level}"
         text = path.read_text() if path.is_file() else original.levels[level]
         threads = int(original.metadata["num_warps"]) * 32
         if level in ("ttir", "ttgir"):

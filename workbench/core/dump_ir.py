@@ -41,12 +41,11 @@ LLIR and PTX
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import scratch
 from .errors import WorkbenchError
 
 PREFIX = "wbd"  # prefix of every name the rewrite adds
@@ -331,19 +330,16 @@ def _parse_text(text: str, target: str = "cuda:90") -> str | None:
     from .isolate import captured_output
     backend = compat.make_backend(compat.parse_target(target))
     context = compat.new_context(backend)
-    fd, path = tempfile.mkstemp(suffix=".mlir")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    try:
+    with scratch.folder() as folder:
+        path = folder / "rewrite.mlir"
+        path.write_text(text)
         with captured_output() as buf:
             try:
-                compat.parse_mlir_file(path, context)
+                compat.parse_mlir_file(str(path), context)
                 err = None
             except Exception as e:  # noqa: BLE001
                 err = str(e)
         return None if err is None else err + "\n" + buf.getvalue()
-    finally:
-        os.unlink(path)
 
 
 def _type_of(index: _MlirIndex, d: _Def, spec: str) -> str:

@@ -9,12 +9,12 @@ never run silently wrong.
 
 from __future__ import annotations
 
-import tempfile
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import compat
+from . import compat, scratch
 from .capture import Capture, KernelSpec, Snapshot, _bind, recording
 from .errors import WorkbenchError
 from .pipeline import CompileResult
@@ -25,11 +25,12 @@ def load(result: CompileResult, spec: KernelSpec, folder: str | Path | None = No
     """A Triton ``CompiledKernel`` for ``result``, ready to launch. ``src`` is what Triton's
     launcher reads the signature from (default: the captured specialization's)."""
     from triton.compiler.compiler import CompiledKernel
-    folder = Path(folder or tempfile.mkdtemp(prefix="workbench-launch-"))
-    paths = result.write(folder, result.name)
-    group = {f"{result.name}.json": str(paths["json"]), f"{result.name}.cubin": str(paths["cubin"])}
     src = src or compat.ast_source(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs)
-    return CompiledKernel(src, group, result.metadata["hash"])
+    # CompiledKernel reads its files when it is made: without a folder to keep them in, ours goes after
+    with (contextlib.nullcontext(Path(folder)) if folder else scratch.folder()) as where:
+        paths = result.write(where, result.name)
+        group = {f"{result.name}.json": str(paths["json"]), f"{result.name}.cubin": str(paths["cubin"])}
+        return CompiledKernel(src, group, result.metadata["hash"])
 
 
 def specialization_of(spec: KernelSpec, args: tuple, kwargs: dict, grid: Any) -> KernelSpec:
