@@ -94,6 +94,11 @@ def test_a_non_ascii_script_name_compiles_and_maps_back(tmp_path):
                                                 spec.options, with_sass=True)
     assert '.file\t1 "' + str(script).replace("é", "\\303\\251") + '"' in result.levels["ptx"]  # LLVM's escapes
     assert {f for f, _ in result.sass_lines.values()} == {str(script)}  # SASS line info names the real file
+    from workbench.core import srcmap
+    smap = srcmap.build(result.levels, result.sass_lines, result.python)
+    for level in ("ttir", "ttgir", "llir", "ptx", "sass"):  # every level joins the script's lines
+        files = {f for locs in smap.levels[level].values() for f, _ in locs}
+        assert files == {str(script)}, (level, files)
     proc = run_cli("compile", str(script), "--no-sass", "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     assert list((tmp_path / "out").rglob("add_kernel.cubin"))

@@ -58,6 +58,19 @@ def _norm(path: str) -> str:
     return os.path.normpath(path)
 
 
+_HEX_ESCAPE = re.compile(r"(?:\\[0-9A-Fa-f]{2})+")
+_OCTAL_ESCAPE = re.compile(r"(?:\\[0-7]{3})+")
+
+
+def _unescape(name: str, octal: bool = False) -> str:
+    """A file name as MLIR and LLVM (``\\C3\\A9``) or PTX (``\\303\\251``) escape its non-ASCII bytes."""
+    def decode(m: re.Match) -> str:
+        parts = m.group(0).split("\\")[1:]
+        raw = bytes(int(p, 8 if octal else 16) for p in parts)
+        return raw.decode("utf-8", "surrogateescape")
+    return (_OCTAL_ESCAPE if octal else _HEX_ESCAPE).sub(decode, name)
+
+
 # -- MLIR ------------------------------------------------------------------------------------
 
 _LOC_DEF = re.compile(r"^(#loc\d*)\s*=\s*loc\((.*)\)\s*$")
@@ -94,7 +107,7 @@ def _resolve(body: str, defs: dict[str, str], seen: frozenset[str] = frozenset()
             return []
         return _resolve(defs[body], defs, seen | {body})
     if m := _FILE_LOC.match(body):
-        return [(m.group("file"), int(m.group("line")))]
+        return [(_unescape(m.group("file")), int(m.group("line")))]
     if body.startswith("callsite("):
         inner = body[len("callsite("):-1]
         parts = _split_top(inner, " at ")
@@ -173,8 +186,8 @@ def llir_map(text: str) -> dict[int, list[PyLoc]]:
             return None
         kind, fields = node
         if kind == "DIFile":
-            name = fields.get("filename", '""').strip('"')
-            directory = fields.get("directory", '""').strip('"')
+            name = _unescape(fields.get("filename", '""').strip('"'))
+            directory = _unescape(fields.get("directory", '""').strip('"'))
             return os.path.join(directory, name) if directory and not os.path.isabs(name) else name
         for key in ("file", "scope"):
             if key in fields and fields[key].startswith("!"):
@@ -217,7 +230,7 @@ def ptx_map(text: str) -> dict[int, list[PyLoc]]:
     files: dict[str, str] = {}
     for row in lines:
         if m := _PTX_FILE.match(row):
-            files[m.group(1)] = m.group(2)
+            files[m.group(1)] = _unescape(m.group(2), octal=True)
     out: dict[int, list[PyLoc]] = {}
     current: list[PyLoc] = []
     for n, row in enumerate(lines, 1):
