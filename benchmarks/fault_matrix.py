@@ -1,0 +1,388 @@
+"""The fault matrix of issue 9: each case provokes one fault the way a user (or a crash) does,
+through the real CLI, runner and files, and checks what the user is left with.
+
+    python benchmarks/fault_matrix.py [--only NAME]
+
+Prints one row per case: survived (the tool kept working and said something true), the one line
+the user saw, and what data was lost (edits, versions, outputs). Exit status 1 if any case did
+not survive or lost data. Runs on a CPU (the interpreter replays Python-level kernels); the GPU
+cases run where there is a GPU and say "skipped" elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+EXAMPLES = ROOT / "examples"
+ALIASING = ROOT / "tests" / "data" / "aliasing"
+ENV = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+GPU = None
+
+
+def has_gpu() -> bool:
+    global GPU
+    if GPU is None:
+        import torch
+        GPU = torch.cuda.is_available()
+    return GPU
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
+    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=cwd,
+                          env=dict(ENV, **(env or {})), timeout=timeout)
+
+
+def first_error(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if "error" in ln or "note" in ln]
+    return (lines or text.strip().splitlines() or [""])[0].strip()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def copy_scripts(work: Path, *files: Path) -> None:
+    for f in files:
+        shutil.copy(f, work / f.name)
+
+
+# -- the cases: each returns (survived, the line the user saw, what was lost) -------------------
+
+def aliasing(name: str) -> Callable[[Path], tuple[bool, str, str]]:
+    def case(work: Path):
+        copy_scripts(work, *ALIASING.glob("*.py"))
+        proc = cli("run", str(work / f"{name}.py"), "--json")
+        runs = json.loads(proc.stdout)["runs"] if proc.stdout.strip().startswith("{") else []
+        bad = [o["sentence"] for r in runs for o in r["outputs"] if not o["ok"]]
+        ok = proc.returncode == 0 and runs and not bad
+        return bool(ok), (bad[0] if bad else f"{len(runs)} launches verify against themselves"), "-"
+    return case
+
+
+def corrupt_cache(how: str) -> Callable[[Path], tuple[bool, str, str]]:
+    def case(work: Path):
+        cache = work / "cache"
+        env = {"WORKBENCH_CACHE_DIR": str(cache)}
+        copy_scripts(work, EXAMPLES / "vector_add.py")
+        first = cli("compile", str(work / "vector_add.py"), "--out", str(work / "a"), "--no-sass", env=env)
+        if first.returncode:
+            return False, first_error(first.stderr), "-"
+        good = tree(work / "a")
+        entries = [p for p in cache.rglob("*.out")]
+        if how == "ptx":
+            target = next(p for p in entries if b".visible .entry" in p.read_bytes())
+            target.write_bytes(target.read_bytes().replace(b"add.f32", b"sub.f32"))
+        elif how == "cubin":
+            target = next(p for p in entries if p.read_bytes()[:4] == b"\x7fELF")
+            data = bytearray(target.read_bytes())
+            data[len(data) // 2:len(data) // 2 + 64] = b"\0" * 64
+            target.write_bytes(bytes(data))
+        else:  # an emptied LLIR entry
+            target = next(p for p in entries if b"define " in p.read_bytes() and b"target triple" in p.read_bytes())
+            target.write_bytes(b"")
+        again = cli("compile", str(work / "vector_add.py"), "--out", str(work / "b"), "--no-sass", env=env)
+        same = tree(work / "b") == good
+        return again.returncode == 0 and same, first_error(again.stderr) or "(nothing said)", \
+            "-" if same else "the output differs from a clean compile"
+    return case
+
+
+def second_writer(work: Path):
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.session import Session
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    first = Session(work / "vector_add.py", mode="compile-only", with_sass=False)
+    first.open()
+    try:
+        Session(work / "vector_add.py", mode="compile-only", with_sass=False).open()
+    except WorkbenchError as e:
+        return True, str(e).splitlines()[0].replace(str(work) + "/", ""), "-"
+    finally:
+        first.close()
+    return False, "a second writer opened the workspace", "-"
+
+
+def run_from_beside_the_app(work: Path):
+    from workbench.core.session import Session
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    app = Session(work / "vector_add.py", mode="interpret", with_sass=False)
+    opened = app.open()
+    edit = Path(opened["kernels"][0]["edit"])
+    ttgir = edit / "add_kernel.ttgir"
+    ttgir.write_text(ttgir.read_text().replace("arith.addf", "arith.mulf"))
+    before = tree(edit)
+    try:
+        proc = cli("run", str(work / "vector_add.py"), "--from", str(ttgir))
+    finally:
+        app.close()
+    kept = tree(edit) == before
+    return proc.returncode in (0, 1) and kept, first_error(proc.stderr), "-" if kept else "edit/ was rewritten"
+
+
+def failed_version_write(work: Path):
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.session import Session
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    s = Session(work / "vector_add.py", mode="compile-only", with_sass=False)
+    opened = s.open()
+    edit = Path(opened["kernels"][0]["edit"])
+    ttgir = edit / "add_kernel.ttgir"
+    ttgir.write_text(ttgir.read_text().replace("arith.addf", "arith.subf"))
+    (edit / "add_kernel.ptx").unlink()
+    (edit / "add_kernel.ptx").mkdir()  # a folder where a level file goes
+    before, versions = tree(edit), s.workspace.versions_dir(opened["kernels"][0]["spec"]["folder_name"])
+    try:
+        s.compile("add_kernel", ttgir)
+        said = "the version was written"
+    except WorkbenchError as e:
+        said = str(e).splitlines()[0].replace(str(work) + "/", "")
+    finally:
+        s.close()
+    partial = [p.name for p in versions.iterdir()] if versions.is_dir() else []
+    lost = "-" if tree(edit) == before else "edit/ half updated"
+    if partial:
+        lost = f"a partial version {partial}"
+    return lost == "-" and "error" in said, said, lost
+
+
+KILLER = """
+import sys
+from pathlib import Path
+from workbench.core.session import Session
+s = Session(sys.argv[1], mode="compile-only", with_sass=False)
+opened = s.open()
+ttgir = Path(opened["kernels"][0]["edit"]) / "add_kernel.ttgir"
+print("ready", flush=True)
+for i in range(1000):
+    s.compile("add_kernel", ttgir)
+"""
+
+
+def killed_writer(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    proc = subprocess.Popen([sys.executable, "-c", KILLER, str(work / "vector_add.py")], stdout=subprocess.PIPE,
+                            env=ENV, text=True)
+    assert proc.stdout.readline() == "ready\n"
+    time.sleep(1.5)
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    from workbench.core.workspace import Workspace
+    ws = Workspace.beside(work / "vector_add.py")
+    folder = next(p for p in ws.root.iterdir() if p.is_dir())
+    vdir = folder / "versions"
+    numbered = sorted(p for p in vdir.iterdir() if p.name.isdigit())
+    partial = [p.name for p in numbered if not (p / "version.json").is_file()]
+    listed = len(ws.versions(folder.name))
+    return not partial and listed == len(numbered), f"killed after {listed} whole versions", \
+        f"partial versions {partial}" if partial else "-"
+
+
+def escaping_name(work: Path):
+    script = work / "sub" / "evil.py"
+    script.parent.mkdir()
+    script.write_text((EXAMPLES / "vector_add.py").read_text().replace(
+        "@triton.jit\ndef add_kernel", "def add_kernel_src", 1).replace(
+        "def add(x", "add_kernel_src.__name__ = '../../outside'\nadd_kernel = triton.jit(add_kernel_src)\n\n\ndef add(x", 1))
+    before = {p for p in work.rglob("*")}
+    proc = cli("compile", str(script), "--no-sass")
+    outside = [p for p in work.rglob("*") if p not in before and ".workbench" not in p.parts]
+    return proc.returncode == 0 and not outside, first_error(proc.stderr) or "compiled inside the workspace", \
+        f"files outside: {outside[:2]}" if outside else "-"
+
+
+def stale_sass(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    cli("compile", str(work / "vector_add.py"), "--out", str(work / "lv"))
+    folder = next((work / "lv").iterdir())
+    ttgir = folder / "add_kernel.ttgir"
+    ttgir.write_text(ttgir.read_text().replace("arith.addf", "arith.mulf"))
+    proc = cli("compile", str(ttgir), "--no-sass")
+    stale = (folder / "add_kernel.sass").exists()
+    return proc.returncode == 0 and not stale, "no .sass beside the new cubin" if not stale else "stale .sass", "-"
+
+
+def ptxas_failure_temp_files(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    cli("compile", str(work / "vector_add.py"), "--out", str(work / "lv"), "--no-sass")
+    ptx = next((work / "lv").rglob("*.ptx"))
+    ptx.write_text(ptx.read_text().replace("add.f32", "add.f33"))
+    tmp = work / "tmp"
+    tmp.mkdir()
+    proc = cli("compile", str(ptx), "--no-sass", env={"TMPDIR": str(tmp)})
+    left = list(tmp.rglob("*"))
+    return proc.returncode == 2 and not left, first_error(proc.stderr).replace(str(work) + "/", ""), \
+        f"{len(left)} files left in TMPDIR" if left else "-"
+
+
+def bad_metadata(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    cli("compile", str(work / "vector_add.py"), "--out", str(work / "lv"), "--no-sass")
+    meta = next((work / "lv").rglob("add_kernel.json"))
+    data = json.loads(meta.read_text())
+    data["num_warps"] = "four"
+    meta.write_text(json.dumps(data, indent=1))
+    proc = cli("compile", str(meta.with_suffix(".ptx")), "--no-sass")
+    line = first_error(proc.stderr).replace(str(work) + "/", "")
+    return proc.returncode == 2 and "Traceback" not in proc.stderr and ":" in line, line, "-"
+
+
+def bad_target(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    t0 = time.perf_counter()
+    proc = cli("compile", str(work / "vector_add.py"), "--target", "cuda:999")
+    quick = time.perf_counter() - t0 < 20
+    return proc.returncode == 2 and quick and "Traceback" not in proc.stderr, first_error(proc.stderr)[:110], "-"
+
+
+def front_end_signal(sig: int) -> Callable[[Path], tuple[bool, str, str]]:
+    def case(work: Path):
+        script = work / "slow.py"
+        script.write_text((EXAMPLES / "vector_add.py").read_text().replace(
+            "def main():", "def main():\n    import time; time.sleep(60)", 1))
+        proc = subprocess.Popen([sys.executable, "-m", "workbench", "run", str(script)], env=ENV,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        runner = None
+        deadline = time.monotonic() + 60
+        while runner is None and time.monotonic() < deadline:
+            runner = _child_runner(proc.pid)
+            time.sleep(0.2)
+        if runner is None:
+            proc.kill()
+            return False, "the runner never started", "-"
+        time.sleep(1.0)  # it is now running the script
+        os.kill(proc.pid, sig)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        gone = _wait_gone(runner, 10)
+        if not gone:
+            os.kill(runner, signal.SIGKILL)
+        said = first_error(err) or f"exit status {proc.returncode}"
+        return gone, said, "-" if gone else f"runner pid {runner} left running"
+    return case
+
+
+def _child_runner(parent: int) -> int | None:
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"workbench.runner" in cmd:
+            return int(pid)
+    return None
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def script_timeout(work: Path):
+    script = work / "loops.py"
+    script.write_text("while True:\n    pass\n")
+    t0 = time.perf_counter()
+    proc = cli("run", str(script), "--script-timeout", "3", timeout=120)
+    took = time.perf_counter() - t0
+    line = first_error(proc.stderr).replace(str(work) + "/", "")
+    return proc.returncode == 2 and took < 60 and "loops.py" in line, line, "-"
+
+
+def gpu_fault(work: Path):
+    if not has_gpu():
+        return None
+    from workbench.runner.client import RunnerClient
+    from workbench.runner.protocol import RunnerCrashed
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    with RunnerClient(kernel_timeout=20) as client:
+        opened = client.call("open", script=str(work / "vector_add.py"), with_sass=False)
+        py = Path(opened["kernels"][0]["edit"]) / "add_kernel.py"
+        py.write_text(py.read_text().replace("tl.store(out_ptr + offsets,", "tl.store(out_ptr + offsets + (1 << 40),"))
+        try:
+            client.call("apply", kernel="add_kernel", path=str(py))
+            return False, "an illegal access went unnoticed", "-"
+        except RunnerCrashed as e:
+            said = e.reason
+        again = client.call("run", kernel="add_kernel")["status"]
+    return again == "ok", said, "-"
+
+
+CASES: dict[str, Callable] = {
+    "one tensor passed twice (dy, dx)": aliasing("same_tensor_twice"),
+    "overlapping slices of one buffer": aliasing("overlapping_slices"),
+    "interleaved and transposed views": aliasing("strided_views"),
+    "in-place out=x, unaligned view": aliasing("inplace_out"),
+    "cached PTX entry edited (add->sub)": corrupt_cache("ptx"),
+    "cached cubin bytes overwritten": corrupt_cache("cubin"),
+    "cached LLIR entry emptied": corrupt_cache("llir"),
+    "a second app on one workspace": second_writer,
+    "run --from while the app is open": run_from_beside_the_app,
+    "a version write that fails": failed_version_write,
+    "kill -9 while writing versions": killed_writer,
+    "kernel named ../../outside": escaping_name,
+    "compile --no-sass over old levels": stale_sass,
+    "ptxas fails (temp files)": ptxas_failure_temp_files,
+    "metadata num_warps = \"four\"": bad_metadata,
+    "--target cuda:999": bad_target,
+    "SIGTERM to workbench run": front_end_signal(signal.SIGTERM),
+    "SIGHUP to workbench run (window closed)": front_end_signal(signal.SIGHUP),
+    "SIGKILL to workbench run": front_end_signal(signal.SIGKILL),
+    "a script that loops before launching": script_timeout,
+    "illegal memory access on the GPU": gpu_fault,
+}
+
+
+def main() -> int:
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    rows = []
+    for name, case in CASES.items():
+        if only and only not in name:
+            continue
+        work = Path(tempfile.mkdtemp(prefix="fault-"))
+        t0 = time.perf_counter()
+        try:
+            out = case(work)
+        except Exception as e:  # noqa: BLE001 - a case that breaks the harness did not survive
+            out = (False, f"{type(e).__name__}: {e}".splitlines()[0], "?")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if out is None:
+            rows.append((name, "skipped", "needs a GPU", "-", time.perf_counter() - t0))
+        else:
+            rows.append((name, "yes" if out[0] else "NO", out[1], out[2], time.perf_counter() - t0))
+        print(f"{rows[-1][0]:<42} {rows[-1][1]:<8} {rows[-1][4]:5.1f} s", file=sys.stderr, flush=True)
+    widths = [max(len(str(r[i])) for r in rows + [("case", "survived", "message", "data lost", 0)]) for i in range(3)]
+    print(f"{'case':<{widths[0]}}  {'survived':<{widths[1]}}  {'message':<{min(widths[2], 100)}}  data lost")
+    for r in rows:
+        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2][:100]:<{min(widths[2], 100)}}  {r[3]}")
+    failed = [r for r in rows if r[1] == "NO" or r[3] not in ("-",)]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
