@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_USAGE_OR_INPUT = 0, 2
+DEFAULT_SCRIPT_TIMEOUT = 300.0
 
 LEVEL_SUFFIXES = (".ttir", ".ttgir", ".llir", ".ptx", ".cubin")
 
@@ -60,10 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--target", help="compile target (default: the GPU's, else cuda:90)")
     r.add_argument("--timeout", type=float, default=20.0, metavar="S",
                    help="a kernel running longer is stopped and the runner restarted (default 20 s)")
+    add_script_timeout(r)
     r.add_argument("--workspace", help="workspace folder (default: .workbench/<script> beside the script)")
     r.add_argument("--json", action="store_true", help="machine-readable output")
     _add_extra_commands(sub)
     return p
+
+
+def add_script_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--script-timeout", type=float, default=DEFAULT_SCRIPT_TIMEOUT, metavar="S",
+                   help="the script is stopped after S seconds, at the line it is on; launches it made are "
+                        f"kept (default {DEFAULT_SCRIPT_TIMEOUT:.0f} s)")
 
 
 def _add_extra_commands(sub) -> None:
@@ -106,8 +115,20 @@ def _wants_app(argv: list[str]) -> bool:
     return head is None or head == "app" or head == "--" or (head.endswith(".py") and not head.startswith("-"))
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so a runner is stopped on the way out."""
+
+
+def _stop(signum, frame) -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # a second one must not interrupt the cleanup
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Stopped(signum)
+
+
 def _guarded(fn, args) -> int:
     from workbench.core.errors import WorkbenchError
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
     try:
         return fn(args)
     except WorkbenchError as e:
@@ -116,6 +137,9 @@ def _guarded(fn, args) -> int:
         return EXIT_USAGE_OR_INPUT
     except KeyboardInterrupt:
         return 130
+    except _Stopped as e:
+        print(f"workbench: stopped by {signal.Signals(e.args[0]).name}", file=sys.stderr)
+        return 128 + e.args[0]
 
 
 EXIT_MISMATCH = 1
@@ -127,14 +151,26 @@ def _runner_error(e) -> int:
     return EXIT_USAGE_OR_INPUT
 
 
+def _check_from_file(path: Path) -> None:
+    """Before the script runs (it may take minutes): --from names an existing level file."""
+    from workbench.core.errors import WorkbenchError
+    if not path.is_file():
+        raise WorkbenchError.at(str(path), "no such file")
+    suffixes = (".py",) + LEVEL_SUFFIXES
+    if path.suffix.lower() not in suffixes:
+        raise WorkbenchError.at(str(path), f"not a level file (expected one of {', '.join(suffixes)})")
+
+
 def cmd_run(args) -> int:
     from workbench.runner.client import RunnerClient
-    from workbench.runner.protocol import RunnerCrashed, RunnerError
+    from workbench.runner.protocol import RunnerCrashed, RunnerError, diagnostic_line
 
     script = Path(args.script)
     if not script.is_file():
         from workbench.core.errors import WorkbenchError
         raise WorkbenchError.at(str(script), "no such script")
+    if args.from_file:
+        _check_from_file(Path(args.from_file))
     bench = {"warmup_ms": args.warmup, "rep_ms": args.rep, "graph": args.graph} if args.bench else None
 
     def progress(msg: dict) -> None:
@@ -145,12 +181,16 @@ def cmd_run(args) -> int:
     with RunnerClient(kernel_timeout=args.timeout) as client:
         try:
             opened = client.call("open", script=str(script.resolve()), argv=args.script_args, target=args.target,
-                                 workspace=args.workspace, with_sass=False, on_event=progress)
+                                 workspace=args.workspace, with_sass=False, script_timeout=args.script_timeout,
+                                 on_event=progress)
         except RunnerError as e:
             return _runner_error(e)
-        if opened.get("script_error") and not args.json:
-            d = opened["script_error"]
-            print(f"{d['file']}:{d['line']}: {d['severity']}: {d['message']}", file=sys.stderr)
+        status = EXIT_OK
+        if opened.get("script_error"):
+            if not args.json:
+                print(diagnostic_line(opened["script_error"]), file=sys.stderr)
+            if opened["script_error"].get("severity") == "error":
+                status = EXIT_USAGE_OR_INPUT  # its launches still replay, but the script failed
         for note in opened.get("notes", []) if not args.json else []:
             print(f"note: {note}", file=sys.stderr)
         kernels = [k for k in opened["kernels"] if "error" not in k]
@@ -158,6 +198,7 @@ def cmd_run(args) -> int:
             if "error" in k:
                 print("\n".join(RunnerError(k["error"]["message"], k["error"].get("diagnostics")).lines()),
                       file=sys.stderr)
+                status = EXIT_USAGE_OR_INPUT
         wanted = _kernel_for_file(args, kernels) if args.from_file else args.kernel
         if wanted is not None:
             kernels = [k for k in kernels if wanted in (k["spec"]["kernel"], k["spec"]["spec_id"],
@@ -166,7 +207,6 @@ def cmd_run(args) -> int:
                 names = ", ".join(sorted({k["spec"]["kernel"] for k in opened["kernels"]}))
                 print(f"{script}: error: no kernel {wanted!r} was launched (launched: {names})", file=sys.stderr)
                 return EXIT_USAGE_OR_INPUT
-        status = EXIT_OK
         for k in kernels:
             spec_id = k["spec"]["spec_id"]
             common = dict(bench=bench, flops=args.flops, atol=args.atol, rtol=args.rtol)
