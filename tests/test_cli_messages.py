@@ -7,6 +7,7 @@ import shutil
 import textwrap
 
 from conftest import EXAMPLES, run_cli
+from workbench.core.capture import run_script
 from workbench.runner.client import RunnerClient
 from workbench.tui.format import kernel_facts
 
@@ -52,9 +53,6 @@ def test_a_latin1_script_compiles_and_runs(tmp_path):
     proc = run_cli("compile", str(script), "--no-sass", "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "out").glob("add_kernel-*/add_kernel.ttgir"))) == 1
-    proc = run_cli("run", str(script), "--workspace", str(tmp_path / "ws"))
-    assert proc.returncode == 0, proc.stderr
-    assert "add_kernel" in proc.stdout and " ok " in proc.stdout
 
 
 def test_sys_exit_is_reported_at_its_line_never_none(tmp_path):
@@ -65,21 +63,19 @@ def test_sys_exit_is_reported_at_its_line_never_none(tmp_path):
     assert "None" not in proc.stderr
     assert _errors(proc.stderr) == [f"{after}:{line}: error: the script exited with status 3"]
     assert proc.returncode == 2 and "add_kernel" in proc.stdout   # its launch still replays
-    before = tmp_path / "exits_early.py"
+    before = tmp_path / "exits_early.py"   # the capture the runner makes, in this process
     before.write_text("import sys\n\nsys.exit(3)\n")
-    proc = run_cli("run", str(before), "--workspace", str(tmp_path / "ws"))
-    assert proc.returncode == 2
-    assert _errors(proc.stderr) == [f"{before}:3: error: the script exited with status 3"]
+    assert str(run_script(before).error) == f"{before}:3: error: the script exited with status 3"
+    before.write_text("raise SystemExit('no input file')\n")
+    assert str(run_script(before).error) == f"{before}:1: error: the script exited with status 1: no input file"
 
 
 def test_a_syntax_error_in_the_script_is_at_the_scripts_line(tmp_path):
+    """The capture both `run` and the app get from the runner (not `<frozen runpy>:259`)."""
     script = tmp_path / "syn.py"
     script.write_text("import torch\n\nx = (1,\n")
-    proc = run_cli("run", str(script), "--workspace", str(tmp_path / "ws"))
-    assert proc.returncode == 2
-    (line,) = _errors(proc.stderr)
-    assert line.startswith(f"{script}:3:5: error: the script raised SyntaxError before launching any kernel: "
-                           "'(' was never closed"), line
+    assert str(run_script(script).error) == (f"{script}:3:5: error: the script raised SyntaxError before "
+                                             "launching any kernel: '(' was never closed")
 
 
 def test_run_from_a_missing_or_wrong_file_says_so_before_running_the_script(tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, ROOT, run_cli
+from workbench.core.capture import run_script
 from workbench.runner.client import RunnerClient
 from workbench.runner.protocol import RunnerCrashed, RunnerError
 
@@ -74,8 +75,9 @@ def _cli(script: Path, pidfile: Path, *extra: str) -> subprocess.Popen:
 
 # -- the runner dies with its front end ---------------------------------------------------------
 
-@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGKILL, -9)])
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_the_runner_dies_with_workbench_run(tmp_path, sig, status):
+    """(SIGKILL: test_a_runner_stuck_in_c_code_dies_with_its_front_end.)"""
     pidfile = tmp_path / "pid"
     front = _cli(SLEEPS, pidfile)
     runner = _runner_pid(pidfile, front)
@@ -83,9 +85,8 @@ def test_the_runner_dies_with_workbench_run(tmp_path, sig, status):
         front.send_signal(sig)
         assert front.wait(30) == status
         assert _gone(runner), f"runner {runner} outlived `workbench run` ({sig.name})"
-        if sig != signal.SIGKILL:   # one line, no traceback
-            lines = [line for line in front.stderr.read().splitlines() if not line.startswith("running ")]
-            assert lines == [f"workbench: stopped by {sig.name}"]
+        lines = [line for line in front.stderr.read().splitlines() if not line.startswith("running ")]
+        assert lines == [f"workbench: stopped by {sig.name}"]   # one line, no traceback
     finally:
         _kill_if_alive(runner)
 
@@ -145,7 +146,8 @@ def test_a_runner_started_from_a_thread_that_ended_keeps_serving():
 
 
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
-def test_closing_the_apps_tmux_window_stops_its_runner(tmp_path):
+@pytest.mark.parametrize("how", ["kill-window", "SIGTERM"])
+def test_closing_the_apps_tmux_window_or_terminating_the_app_stops_its_runner(tmp_path, how):
     pidfile = tmp_path / "pid"
     script = tmp_path / "sleeps_before.py"
     shutil.copy(SLEEPS, script)
@@ -163,8 +165,13 @@ def test_closing_the_apps_tmux_window_stops_its_runner(tmp_path):
     runner = None
     try:
         runner = _runner_pid(pidfile)
-        subprocess.run([TMUX, "-L", socket, "kill-window", "-t", "app"], check=True)
-        assert _gone(runner), "the app's runner outlived its tmux window"
+        if how == "kill-window":   # the pane's processes get SIGHUP
+            subprocess.run([TMUX, "-L", socket, "kill-window", "-t", "app"], check=True)
+        else:
+            app = subprocess.run([TMUX, "-L", socket, "list-panes", "-t", "app", "-F", "#{pane_pid}"],
+                                 capture_output=True, text=True, check=True).stdout
+            os.kill(int(app), signal.SIGTERM)
+        assert _gone(runner), f"the app's runner outlived {how}"
     finally:
         subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
         if runner is not None:
@@ -174,10 +181,10 @@ def test_closing_the_apps_tmux_window_stops_its_runner(tmp_path):
 # -- the script's time limit --------------------------------------------------------------------
 
 def test_a_script_that_loops_before_launching_is_stopped_at_its_line(tmp_path):
-    proc = run_cli("run", str(SLEEPS), "--workspace", str(tmp_path), "--script-timeout", "2")
+    proc = run_cli("run", str(SLEEPS), "--workspace", str(tmp_path), "--script-timeout", "1")
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if not line.startswith("running ")]
-    assert lines == [f"{SLEEPS}:9: error: the script ran past the 2 s limit before launching its kernels "
+    assert lines == [f"{SLEEPS}:9: error: the script ran past the 1 s limit before launching its kernels "
                      "(--script-timeout): stopped"]
 
 
@@ -185,15 +192,35 @@ def test_the_runner_stops_a_script_at_its_limit_and_stays_up(tmp_path):
     with RunnerClient() as client:
         pid = client.call("hello", timeout=120)["pid"]
         with pytest.raises(RunnerError) as err:
-            client.call("open", script=str(SLEEPS), workspace=str(tmp_path), script_timeout=1.5,
+            client.call("open", script=str(SLEEPS), workspace=str(tmp_path), script_timeout=0.5,
                         limit_name="script_timeout in the config")
         assert not isinstance(err.value, RunnerCrashed)
-        assert err.value.lines() == [f"{SLEEPS}:9: error: the script ran past the 1.5 s limit before launching "
+        assert err.value.lines() == [f"{SLEEPS}:9: error: the script ran past the 0.5 s limit before launching "
                                      "its kernels (script_timeout in the config): stopped"]
-        opened = client.call("open", script=str(EXAMPLES / "vector_add.py"), workspace=str(tmp_path),
-                             with_sass=False, script_timeout=120)
-        assert opened["kernels"][0]["spec"]["kernel"] == "add_kernel"
-        assert client.pid == pid and client.restarts == []
+        assert client.call("hello")["pid"] == pid and client.restarts == []
+
+
+def test_a_script_past_its_limit_after_its_launches_keeps_them(tmp_path):
+    script = tmp_path / "then_loops.py"
+    text = (EXAMPLES / "vector_add.py").read_text().replace('if __name__ == "__main__":\n    main()\n', "")
+    script.write_text(text + "add(torch.ones(16), torch.ones(16))\nimport time\nwhile True: time.sleep(0.05)\n")
+    capture = run_script(script, time_limit=1)
+    assert [s.kernel for s in capture.specs] == ["add_kernel"] and len(capture.launches) == 1
+    assert str(capture.error) == (f"{script}:{script.read_text().count(chr(10))}: warning: the script ran past "
+                                  "the 1 s limit after its launches (--script-timeout): stopped")
+
+
+def test_the_app_config_has_the_script_time_limit(tmp_path, monkeypatch):
+    from workbench.tui.config import load_config
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(config))
+    assert load_config().script_timeout == 300
+    config.write_text("script_timeout = 30\n")
+    assert load_config().script_timeout == 30 and load_config().problems == []
+    config.write_text('script_timeout = "soon"\n')
+    assert load_config().script_timeout == 300
+    assert load_config().problems == [f"{config}:1: script_timeout must be a whole number of seconds, not 'soon'; "
+                                      "using 300"]
 
 
 def test_a_script_stuck_in_c_code_is_stopped_by_the_client_at_its_line(tmp_path):
