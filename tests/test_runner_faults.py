@@ -235,10 +235,12 @@ def test_a_script_stuck_in_c_code_is_stopped_by_the_client_at_its_line(tmp_path)
         assert client.call("hello", timeout=120)["protocol"] == 1   # a fresh runner, no script re-opened
 
 
-def test_workbench_dump_has_the_script_time_limit(tmp_path):
+@pytest.mark.parametrize("command", ["dump", "compile"])
+def test_workbench_dump_and_compile_have_the_script_time_limit(tmp_path, command):
+    """They run the script in their own process (no runner)."""
     script = tmp_path / "sleeps_before.py"
     shutil.copy(SLEEPS, script)
-    proc = run_cli("dump", str(script), "--script-timeout", "1")
+    proc = run_cli(command, str(script), "--script-timeout", "1")
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == [f"{script}:9: error: the script ran past the 1 s limit before launching "
-                                        "its kernels (--script-timeout): stopped"]
+    assert proc.stderr.splitlines()[0] == (f"{script}:9: error: the script ran past the 1 s limit before "
+                                           "launching its kernels (--script-timeout): stopped")

@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "outputs (default: compile only)")
     c.add_argument("--no-sass", action="store_true", help="skip disassembly (nvdisasm takes ~0.4 s per kernel)")
     c.add_argument("--json", action="store_true", help="machine-readable output, with the source map")
+    add_script_timeout(c)
 
     r = sub.add_parser("run", help="replay a script's kernels (or an edited level) and verify them against the "
                                    "original; --bench times them",
@@ -306,7 +307,8 @@ def _compile_script(args, script: Path) -> int:
     compiler = _compiler(args.target)
     script_args = args.script_args
     mode = "interpret" if args.interpret else "auto"
-    capture = run_script(script, script_args, target=compiler_target(compiler), mode=mode)
+    capture = run_script(script, script_args, target=compiler_target(compiler), mode=mode,
+                         time_limit=args.script_timeout)
     specs = capture.select(args.kernel)
     if capture.error is not None:
         print(str(capture.error), file=sys.stderr)
