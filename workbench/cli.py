@@ -13,12 +13,14 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_USAGE_OR_INPUT = 0, 2
+DEFAULT_SCRIPT_TIMEOUT = 300.0
 
 LEVEL_SUFFIXES = (".ttir", ".ttgir", ".llir", ".ptx", ".cubin")
 
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "outputs (default: compile only)")
     c.add_argument("--no-sass", action="store_true", help="skip disassembly (nvdisasm takes ~0.4 s per kernel)")
     c.add_argument("--json", action="store_true", help="machine-readable output, with the source map")
+    add_script_timeout(c)
 
     r = sub.add_parser("run", help="replay a script's kernels (or an edited level) and verify them against the "
                                    "original; --bench times them",
@@ -63,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--target", help="compile target (default: the GPU's, else cuda:90)")
     r.add_argument("--timeout", type=float, default=20.0, metavar="S",
                    help="a kernel running longer is stopped and the runner restarted (default 20 s)")
+    add_script_timeout(r)
     r.add_argument("--workspace", help="workspace folder (default: .workbench/<script> beside the script)")
     r.add_argument("--config", action="append", metavar="K=V,...",
                    help="try a config the script does not list, e.g. 'BLOCK_M=128,num_warps=8' (repeatable)")
@@ -70,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="machine-readable output")
     _add_extra_commands(sub)
     return p
+
+
+def add_script_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--script-timeout", type=float, default=DEFAULT_SCRIPT_TIMEOUT, metavar="S",
+                   help="the script is stopped after S seconds, at the line it is on; launches it made are "
+                        f"kept (default {DEFAULT_SCRIPT_TIMEOUT:.0f} s)")
 
 
 def _add_extra_commands(sub) -> None:
@@ -114,8 +124,20 @@ def _wants_app(argv: list[str]) -> bool:
     return head is None or head == "app" or head == "--" or (head.endswith(".py") and not head.startswith("-"))
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so a runner is stopped on the way out."""
+
+
+def _stop(signum, frame) -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # a second one must not interrupt the cleanup
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Stopped(signum)
+
+
 def _guarded(fn, args) -> int:
     from workbench.core.errors import WorkbenchError
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
     try:
         return fn(args)
     except WorkbenchError as e:
@@ -124,6 +146,9 @@ def _guarded(fn, args) -> int:
         return EXIT_USAGE_OR_INPUT
     except KeyboardInterrupt:
         return 130
+    except _Stopped as e:
+        print(f"workbench: stopped by {signal.Signals(e.args[0]).name}", file=sys.stderr)
+        return 128 + e.args[0]
 
 
 EXIT_MISMATCH = 1
@@ -135,14 +160,26 @@ def _runner_error(e) -> int:
     return EXIT_USAGE_OR_INPUT
 
 
+def _check_from_file(path: Path) -> None:
+    """Before the script runs (it may take minutes): --from names an existing level file."""
+    from workbench.core.errors import WorkbenchError
+    if not path.is_file():
+        raise WorkbenchError.at(str(path), "no such file")
+    suffixes = (".py",) + LEVEL_SUFFIXES
+    if path.suffix.lower() not in suffixes:
+        raise WorkbenchError.at(str(path), f"not a level file (expected one of {', '.join(suffixes)})")
+
+
 def cmd_run(args) -> int:
     from workbench.runner.client import RunnerClient
-    from workbench.runner.protocol import RunnerCrashed, RunnerError
+    from workbench.runner.protocol import RunnerCrashed, RunnerError, diagnostic_line
 
     script = Path(args.script)
     if not script.is_file():
         from workbench.core.errors import WorkbenchError
         raise WorkbenchError.at(str(script), "no such script")
+    if args.from_file:
+        _check_from_file(Path(args.from_file))
     bench = {"warmup_ms": args.warmup, "rep_ms": args.rep, "graph": args.graph} if args.bench else None
 
     def progress(msg: dict) -> None:
@@ -154,12 +191,16 @@ def cmd_run(args) -> int:
         try:
             # the app (or another run) may hold the workspace: then this run works in a scratch copy
             opened = client.call("open", script=str(script.resolve()), argv=args.script_args, target=args.target,
-                                 workspace=args.workspace, with_sass=False, if_busy="scratch", on_event=progress)
+                                 workspace=args.workspace, with_sass=False, if_busy="scratch",
+                                 script_timeout=args.script_timeout, on_event=progress)
         except RunnerError as e:
             return _runner_error(e)
-        if opened.get("script_error") and not args.json:
-            d = opened["script_error"]
-            print(f"{d['file']}:{d['line']}: {d['severity']}: {d['message']}", file=sys.stderr)
+        status = EXIT_OK
+        if opened.get("script_error"):
+            if not args.json:
+                print(diagnostic_line(opened["script_error"]), file=sys.stderr)
+            if opened["script_error"].get("severity") == "error":
+                status = EXIT_USAGE_OR_INPUT  # its launches still replay, but the script failed
         for note in opened.get("notes", []) if not args.json else []:
             print(f"note: {note}", file=sys.stderr)
         kernels = [k for k in opened["kernels"] if "error" not in k]
@@ -167,6 +208,7 @@ def cmd_run(args) -> int:
             if "error" in k:
                 print("\n".join(RunnerError(k["error"]["message"], k["error"].get("diagnostics")).lines()),
                       file=sys.stderr)
+                status = EXIT_USAGE_OR_INPUT
         wanted = _kernel_for_file(args, kernels) if args.from_file else args.kernel
         if wanted is not None:
             kernels = [k for k in kernels if wanted in (k["spec"]["kernel"], k["spec"]["spec_id"],
@@ -175,7 +217,6 @@ def cmd_run(args) -> int:
                 names = ", ".join(sorted({k["spec"]["kernel"] for k in opened["kernels"]}))
                 print(f"{script}: error: no kernel {wanted!r} was launched (launched: {names})", file=sys.stderr)
                 return EXIT_USAGE_OR_INPUT
-        status = EXIT_OK
         for k in kernels:
             spec_id = k["spec"]["spec_id"]
             common = dict(bench=bench, flops=args.flops, atol=args.atol, rtol=args.rtol)
@@ -364,7 +405,8 @@ def _compile_script(args, script: Path) -> int:
     compiler = _compiler(args.target)
     script_args = args.script_args
     mode = "interpret" if args.interpret else "auto"
-    capture = run_script(script, script_args, target=compiler_target(compiler), mode=mode)
+    capture = run_script(script, script_args, target=compiler_target(compiler), mode=mode,
+                         time_limit=args.script_timeout)
     specs = capture.select(args.kernel)
     if capture.error is not None:
         print(str(capture.error), file=sys.stderr)

@@ -39,6 +39,8 @@ def add_dump_command(subparsers) -> argparse.ArgumentParser:
                    help="dump from this level file (an edited copy); it is read, never written")
     p.add_argument("--show-rewrite", action="store_true", help="print the rewritten level text")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    from .cli import add_script_timeout
+    add_script_timeout(p)
     return p
 
 
@@ -49,7 +51,8 @@ def run_dump_command(args) -> int:
     report = dump_script(args.script, args.kernel, args.level, args.values, pid=args.pid,
                          reference=args.reference, target=args.target, iterations=args.iterations,
                          level_file=args.level_file, verify_targets=tuple(args.verify),
-                         argv=list(getattr(args, "script_args", None) or []), atol=args.atol, rtol=args.rtol)
+                         argv=list(getattr(args, "script_args", None) or []), atol=args.atol, rtol=args.rtol,
+                         script_timeout=args.script_timeout)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, default=str))
     else:

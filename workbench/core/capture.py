@@ -20,6 +20,7 @@ import inspect
 import json
 import os
 import runpy
+import signal
 import sys
 import threading
 import traceback
@@ -601,12 +602,41 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
 DEFAULT_SNAPSHOT_LIMIT = 1 << 30  # bytes of input/output copies kept per capture
 
 
+class ScriptTimeout(BaseException):
+    """Raised in the script at its time limit: not an Exception, so the script's own
+    ``except Exception`` does not swallow it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`ScriptTimeout` in the block after ``seconds`` (and each second after, should
+    the script catch it). A signal, so it needs the main thread; elsewhere there is no limit here
+    (the runner's client still has its own)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise ScriptTimeout
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_script(script: str | Path, argv: list[str] | None = None, target: str | None = None,
-               mode: str = "auto", snapshot_limit: int = 0) -> Capture:
+               mode: str = "auto", snapshot_limit: int = 0, time_limit: float | None = None,
+               limit_name: str = "--script-timeout") -> Capture:
     """Run ``script`` as ``__main__`` and return what it launched.
 
     ``mode``: ``auto`` (launch on the GPU if there is one, else compile only), ``gpu``,
     ``compile-only`` or ``interpret`` (no GPU: Triton's interpreter runs each launch).
+    ``time_limit``: seconds the script may run before it is stopped (an error at the line it was
+    on; ``limit_name`` says how the user sets the limit); its launches so far are kept.
     """
     script = Path(script).resolve()
     gpu_target = compat.current_gpu_target() if mode in ("auto", "gpu") else None
@@ -628,10 +658,17 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
         with recording(capture, compile_only=compile_only, interpret=mode == "interpret",
                        snapshot_limit=snapshot_limit) as rec, contextlib.redirect_stdout(sys.stderr):
             try:
-                runpy.run_path(str(script), run_name="__main__")
+                with _time_limit(time_limit):
+                    runpy.run_path(str(script), run_name="__main__")
+            except ScriptTimeout as e:
+                when = "after its launches" if capture.launches else "before launching its kernels"
+                capture.error = Diagnostic(*_where(e, script), f"the script ran past the {time_limit:g} s limit "
+                                           f"{when} ({limit_name}): stopped",
+                                           "warning" if capture.launches else "error")
             except SystemExit as e:
                 if e.code not in (None, 0):
-                    capture.error = Diagnostic(str(script), None, None, f"the script exited with status {e.code}")
+                    said = f"status {e.code}" if isinstance(e.code, int) else f"status 1: {e.code}"
+                    capture.error = Diagnostic(*_where(e, script), f"the script exited with {said}")
             except BaseException as e:  # noqa: BLE001 - the user's script, reported as a value
                 if isinstance(e, KeyboardInterrupt):
                     raise
@@ -652,16 +689,24 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
     return capture
 
 
-def _script_error(e: BaseException, script: Path, after_launches: bool, mode: str) -> Diagnostic:
+def _where(e: BaseException, script: Path) -> tuple[str, int | None, int | None]:
+    """(file, line, column) to report ``e`` at: a syntax error's own place; else the script's
+    innermost frame; else the innermost frame in a real file (never ``<frozen runpy>``)."""
+    if isinstance(e, SyntaxError) and e.filename and not e.filename.startswith("<") and e.lineno:
+        return e.filename, e.lineno, e.offset
     frames = traceback.extract_tb(e.__traceback__)
-    mine = [f for f in frames if Path(f.filename).resolve() == script] or frames[-1:]
-    where = mine[-1] if mine else None
+    mine = [f for f in frames if Path(f.filename).resolve() == script] or \
+        [f for f in frames if not f.filename.startswith("<")][-1:]
+    return (mine[-1].filename, mine[-1].lineno, None) if mine else (str(script), None, None)
+
+
+def _script_error(e: BaseException, script: Path, after_launches: bool, mode: str) -> Diagnostic:
     when = "after its launches" if after_launches else "before launching any kernel"
-    msg = f"the script raised {type(e).__name__} {when}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+    text = e.msg if isinstance(e, SyntaxError) and e.msg else str(e).strip()
+    msg = f"the script raised {type(e).__name__} {when}: {text.splitlines()[0] if text else ''}"
     # Compile-only runs launch nothing, so a check the script makes afterwards is expected to fail.
     severity = "warning" if after_launches and mode == "compile-only" else "error"
-    return Diagnostic(where.filename if where else str(script), where.lineno if where else None, None, msg.strip(),
-                      severity)
+    return Diagnostic(*_where(e, script), msg.strip(), severity)
 
 
 # -- describing arguments ------------------------------------------------------------------

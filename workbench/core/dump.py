@@ -322,7 +322,7 @@ def _result_from(v: DumpValue, rewrite: Rewrite, arr, programs, hits) -> DumpRes
 # -- the Python level under the interpreter -----------------------------------------------
 
 def _interpret_python(script: str, spec_kernel: str, values: list[str], pid, iterations: int,
-                      argv: list[str] | None):
+                      argv: list[str] | None, script_timeout: float | None = None):
     """Run the script in Triton's interpreter with ``dump`` recording; returns (capture, recorder)."""
     from .. import language as wl
     from .capture import DEFAULT_SNAPSHOT_LIMIT, run_script
@@ -336,7 +336,8 @@ def _interpret_python(script: str, spec_kernel: str, values: list[str], pid, ite
     interpreter.InterpretedFunction.run = run
     try:
         with wl.recording(rec):
-            capture = run_script(script, argv=argv, mode="interpret", snapshot_limit=DEFAULT_SNAPSHOT_LIMIT)
+            capture = run_script(script, argv=argv, mode="interpret", snapshot_limit=DEFAULT_SNAPSHOT_LIMIT,
+                                 time_limit=script_timeout)
     finally:
         interpreter.InterpretedFunction.run = orig_run
     return capture, rec
@@ -381,9 +382,10 @@ def _select_sites(sites: dict[int, str], values: list[str], file: str, line: int
     return chosen
 
 
-def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, reference, argv, atol, rtol, report):
+def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, reference, argv, atol, rtol, report,
+                             script_timeout=None):
     import numpy as np
-    capture, rec = _interpret_python(script, spec_kernel, values, pid, iterations, argv)
+    capture, rec = _interpret_python(script, spec_kernel, values, pid, iterations, argv, script_timeout)
     specs = capture.select(spec_kernel)
     if not specs:
         _no_kernel(capture, spec_kernel, script)
@@ -443,14 +445,15 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
                 reference: str | None = None, target: str | None = None, iterations: int = 16,
                 level_file: str | Path | None = None, verify_targets: tuple[str, ...] = (),
                 argv: list[str] | None = None, atol: float | None = None, rtol: float | None = None,
-                mode: str = "auto") -> DumpReport:
+                mode: str = "auto", script_timeout: float | None = None) -> DumpReport:
     """Dump ``values`` of ``kernel`` at ``level`` for the first launch ``script`` makes.
 
     ``pid``: (x, y, z), "x,y,z" or "all". ``level_file``: dump from this (edited) level
     file instead of the level as compiled from the script; the file is only read.
     ``verify_targets``: also compile the rewrite for these targets. ``mode``: auto (GPU if
     there is one), gpu, cpu (interpreter / compile only) or compile (compile only, the
-    Python level too: its dump() calls become TTIR dumps).
+    Python level too: its dump() calls become TTIR dumps). ``script_timeout``: seconds each run
+    of the script may take (see ``run_script``).
     """
     from .cache import StageCache
     from .capture import DEFAULT_SNAPSHOT_LIMIT, run_script
@@ -468,15 +471,15 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
         report.status = "interpreted"
         spec_kernel = kernel
         if spec_kernel is None:
-            cap = run_script(script, argv=argv, mode="compile-only")
+            cap = run_script(script, argv=argv, mode="compile-only", time_limit=script_timeout)
             if not cap.specs:
                 _no_kernel(cap, "<any>", script)
             spec_kernel = cap.specs[0].kernel
         report.kernel = spec_kernel
         return _dump_python_interpreted(script, spec_kernel, values, pid, iterations, reference, argv, atol, rtol,
-                                        report)
+                                        report, script_timeout)
     capture = run_script(script, argv=argv, target=tgt, mode="gpu" if gpu else "compile-only",
-                         snapshot_limit=DEFAULT_SNAPSHOT_LIMIT if gpu else 0)
+                         snapshot_limit=DEFAULT_SNAPSHOT_LIMIT if gpu else 0, time_limit=script_timeout)
     specs = [s for s in capture.select(kernel) if not s.autotune or s.chosen] or capture.select(kernel)
     if not specs:
         _no_kernel(capture, kernel or "<any>", script)

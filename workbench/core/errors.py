@@ -51,7 +51,10 @@ class WorkbenchError(Exception):
         return "\n".join(str(d) for d in self.diagnostics) or "error"
 
     def to_json(self) -> dict:
-        return {"diagnostics": [d.to_json() for d in self.diagnostics], "detail": self.detail}
+        """The shape every consumer reads (the runner's error answers, a kernel entry's "error"):
+        ``message`` is the whole text, one ``FILE:LINE: error: ...`` line per diagnostic."""
+        return {"message": str(self), "diagnostics": [d.to_json() for d in self.diagnostics],
+                "detail": self.detail}
 
 
 _MLIR_LOC = re.compile(r'loc\((?:callsite\()?"(?P<file>[^"]*)":(?P<line>\d+):(?P<col>\d+)')

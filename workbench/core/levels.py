@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tokenize
 from pathlib import Path
 
 # Levels a user can start a compile from, in pipeline order.
@@ -27,6 +28,12 @@ def level_of(path: str | Path) -> str:
             return level
     raise UnknownLevel(f"{path}: not a level file (expected one of "
                        f"{', '.join(SUFFIX[level] for level in IR_LEVELS)})")
+
+
+def read_source(path: str | Path) -> str:
+    """A Python file's text as Python reads it: in the encoding its PEP 263 line (or BOM) names."""
+    with tokenize.open(path) as f:
+        return f.read()
 
 
 def below(level: str) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from .cache import Entry, StageCache, digest
 from .errors import Diagnostic, WorkbenchError, parse_llvm_error, parse_mlir_diagnostics, parse_ptxas_log
 from .files import safe_name
 from .isolate import ChildDied, ChildRaised, captured_output, run_isolated
-from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, below, level_of
+from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, below, level_of, read_source
 from .cubin import read_cubin, resource_usage
 from .sass import ascii_for_ptxas, disassemble
 
@@ -165,7 +165,7 @@ class Compiler:
                            python_fn=fn)
         result.python = py
         if py:
-            result.levels = {"python": Path(py["file"]).read_text(), **result.levels}
+            result.levels = {"python": read_source(py["file"]), **result.levels}
         return result
 
     def compile_file(self, path: str | Path, base_metadata: dict[str, Any] | None = None,

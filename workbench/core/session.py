@@ -89,7 +89,8 @@ class Session:
     def __init__(self, script: str | Path, argv: list[str] | None = None, target: str | None = None,
                  mode: str = "auto", workspace: str | Path | None = None,
                  snapshot_limit: int = DEFAULT_SNAPSHOT_LIMIT, with_sass: bool = True,
-                 progress: Progress | None = None, if_busy: str = "error") -> None:
+                 progress: Progress | None = None, if_busy: str = "error", script_timeout: float | None = None,
+                 limit_name: str = "--script-timeout") -> None:
         self.script = Path(script).resolve()
         self.argv = list(argv or [])
         self.requested_target = target
@@ -101,6 +102,7 @@ class Session:
         self.notes: list[str] = []
         self.snapshot_limit = snapshot_limit
         self.with_sass = with_sass
+        self.script_timeout, self.limit_name = script_timeout, limit_name
         self.progress = progress or (lambda what, info: None)
         self.capture: Capture | None = None
         self.compiler: Compiler | None = None
@@ -120,7 +122,8 @@ class Session:
         self.progress("script", {"script": str(self.script), "mode": mode})
         t0 = time.perf_counter()
         self.capture = cap = run_script(self.script, self.argv, target=self.requested_target, mode=mode,
-                                        snapshot_limit=self.snapshot_limit)
+                                        snapshot_limit=self.snapshot_limit, time_limit=self.script_timeout,
+                                        limit_name=self.limit_name)
         script_ms = (time.perf_counter() - t0) * 1e3
         if not cap.specs:
             err = cap.error or Diagnostic(str(self.script), None, None, "the script launched no Triton kernel")

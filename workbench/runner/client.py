@@ -1,10 +1,16 @@
 """Start the runner, send it requests, and bring it back when it dies.
 
 A request waits for its answer under two limits: the request's own (compiles, running the
-script) and, while a kernel is on the GPU (between the runner's ``launch``/``bench``
-progress events and the answer), the kernel limit. A kernel past its limit means a hung
-GPU: the runner's process group is killed and a fresh runner started, which re-opens the
-script it had open, and the caller gets :class:`RunnerCrashed` with the reason in words.
+script) and the limit of what the runner is doing now: while a kernel is on the GPU (between
+the runner's ``launch``/``bench`` progress events and the answer) the kernel limit, while
+the script runs (an ``open`` with ``script_timeout``) the script's limit plus a grace, since
+the runner stops a script at its limit by itself and the client is the backstop for code
+that cannot be interrupted. Past a limit the runner's process group is killed and a fresh
+runner started, which re-opens the script it had open, and the caller gets
+:class:`RunnerCrashed` with the reason in words.
+
+The runner dies with its front end (see ``server``); runners are forked from one long-lived
+thread, since its parent-death signal follows the thread that forked it.
 
 Imports nothing heavy: the TUI process uses this.
 """
@@ -14,6 +20,8 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import queue
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +36,8 @@ Event = Callable[[dict], None]
 
 DEFAULT_KERNEL_TIMEOUT = 20.0
 DEFAULT_REQUEST_TIMEOUT = 900.0
+SCRIPT_GRACE = 3.0  # past the script's limit, for the runner to stop it and say where (its dump comes at +1 s)
+_DUMPED_FRAME = re.compile(r'\s*File "(?P<file>.*)", line (?P<line>\d+)')
 
 
 @dataclass
@@ -38,11 +48,49 @@ class _Pending:
     deadline: float
     done: threading.Event = field(default_factory=threading.Event)
     response: dict | None = None
-    in_kernel: bool = False
-    kernel_deadline: float = 0.0
+    params: dict = field(default_factory=dict)
+    limit: str | None = None  # "kernel" or "script": what the runner is doing under its own limit
+    limit_at: float = 0.0
     started: float = field(default_factory=time.monotonic)
     activity: dict = field(default_factory=dict)
     proc: Any = None  # the runner it was sent to
+
+
+class _Spawner:
+    """Forks runners from one thread that lives as long as the process. A runner's parent-death
+    signal fires when the *thread* that forked it ends, and the app starts (and the client
+    restarts) runners from worker threads that end soon after."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, *args, **kwargs) -> subprocess.Popen:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, daemon=True, name="runner-spawner")
+                self._thread.start()
+        box: dict = {}
+        done = threading.Event()
+        self._jobs.put((args, kwargs, box, done))
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["proc"]
+
+    def _serve(self) -> None:
+        while True:
+            args, kwargs, box, done = self._jobs.get()
+            try:
+                box["proc"] = subprocess.Popen(*args, **kwargs)
+            except BaseException as e:  # noqa: BLE001 - raised in the caller's thread
+                box["error"] = e
+            finally:
+                done.set()
+
+
+_SPAWNER = _Spawner()
 
 
 class RunnerClient:
@@ -66,6 +114,7 @@ class RunnerClient:
         self._closing = False
         self._dying: subprocess.Popen | None = None  # answered with a fatal error: exits next
         self._killed_reason: str | None = None
+        self._killed_diagnostics: list[dict] = []
 
     # -- process ---------------------------------------------------------------------------
 
@@ -73,9 +122,9 @@ class RunnerClient:
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         self._ready.clear()
-        self._killed_reason = None
-        self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, env=env, start_new_session=True)
+        self._killed_reason, self._killed_diagnostics = None, []
+        self._proc = _SPAWNER.popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env, start_new_session=True)
         proc = self._proc
         threading.Thread(target=self._read_stdout, args=(proc,), daemon=True, name="runner-stdout").start()
         threading.Thread(target=self._read_stderr, args=(proc,), daemon=True, name="runner-stderr").start()
@@ -90,11 +139,17 @@ class RunnerClient:
         return self._proc is not None and self._proc.poll() is None
 
     def close(self, timeout: float = 5.0) -> None:
+        """Shut the runner down; a busy one (a request unanswered: the caller was interrupted)
+        reads no shutdown, so it is killed at once."""
         self._closing = True
         proc = self._proc
         if proc is None:
             return
-        if proc.poll() is None:
+        with self._lock:
+            busy = any(p.proc is proc for p in self._pending.values())
+        if busy:
+            self._kill(proc)
+        elif proc.poll() is None:
             try:
                 self._write({"id": next(self._ids), "method": "shutdown", "params": {}})
                 proc.wait(timeout)
@@ -132,11 +187,15 @@ class RunnerClient:
             self.start()
         elif proc.poll() is not None:
             self._restart_now("the runner was not running", dead=proc)
+        if method == "open":
+            self._open_params = None  # a script that did not open is not re-opened by a restart
+            timeout += params.get("script_timeout") or 0
         with self._restart_lock:  # a restart in progress queues its re-open first
             pending = self._send(method, params, timeout, on_event)
+        result = self._wait(pending)
         if method == "open":
             self._open_params = dict(params)
-        return self._wait(pending)
+        return result
 
     def _wait_for_restart(self, proc: subprocess.Popen) -> None:
         """A runner that lost its CUDA context is exiting: wait for its successor."""
@@ -149,7 +208,8 @@ class RunnerClient:
             time.sleep(0.01)
 
     def _send(self, method: str, params: dict, timeout: float, on_event: Event | None) -> _Pending:
-        pending = _Pending(next(self._ids), method, on_event, time.monotonic() + timeout, proc=self._proc)
+        pending = _Pending(next(self._ids), method, on_event, time.monotonic() + timeout, params=params,
+                           proc=self._proc)
         with self._lock:
             self._pending[pending.id] = pending
         try:
@@ -166,32 +226,53 @@ class RunnerClient:
     def _wait(self, pending: _Pending) -> Any:
         while not pending.done.wait(0.05):
             now = time.monotonic()
-            if pending.in_kernel and now > pending.kernel_deadline:
-                self._hung(pending)
+            if pending.limit is not None and now > pending.limit_at:
+                self._hung(pending, pending.limit)
             elif now > pending.deadline:
-                self._hung(pending, whole_request=True)
+                self._hung(pending, "request")
         response = pending.response or {}
         if "error" in response:
             err = response["error"]
             if err.get("crash") or err.get("fatal"):
-                raise RunnerCrashed(err["message"])
+                raise RunnerCrashed(err["message"], err.get("diagnostics"))
             raise RunnerError(err.get("message", "error"), err.get("diagnostics"), kind=err.get("kind", "error"))
         return response.get("result")
 
-    def _hung(self, pending: _Pending, whole_request: bool = False) -> None:
-        a = pending.activity
-        what = a.get("kernel") or pending.method
-        if a.get("version"):
-            what += f", {version_name(a['version'])}"
-        if a.get("level"):
-            what += f" (from {level_name(a['level'])})"
-        limit = (pending.deadline - pending.started) if whole_request else self.kernel_timeout
-        reason = f"{what} ran past the {limit:.0f} s limit: the runner was stopped and restarted"
+    def _hung(self, pending: _Pending, limit: str) -> None:
+        """Past a limit (``kernel``, ``script``, ``request``): kill the runner, say why."""
+        if limit == "script":
+            reason, diagnostics = self._script_overran(pending)
+        else:
+            a = pending.activity
+            what = a.get("kernel") or pending.method
+            if a.get("version"):
+                what += f", {version_name(a['version'])}"
+            if a.get("level"):
+                what += f" (from {level_name(a['level'])})"
+            seconds = (pending.deadline - pending.started) if limit == "request" else self.kernel_timeout
+            reason, diagnostics = f"{what} ran past the {seconds:.0f} s limit: the runner was stopped and restarted", []
         proc = self._proc
-        self._killed_reason = reason
+        self._killed_reason, self._killed_diagnostics = reason, diagnostics
         if proc is not None:
             self._kill(proc)
         pending.done.wait(5)
+
+    def _script_overran(self, pending: _Pending) -> tuple[str, list[dict]]:
+        """The script did not stop at its limit (C code holding the GIL): the reason, at the
+        line the runner's faulthandler dump (on its stderr, in the log) found it on."""
+        script = str(pending.params.get("script", ""))
+        reason = (f"the script ran past the {pending.params['script_timeout']:g} s limit "
+                  f"({pending.params.get('limit_name') or '--script-timeout'}) in code that cannot be "
+                  "interrupted: the runner was stopped and restarted")
+        lines = list(self.log)
+        dumped = max((i for i, text in enumerate(lines) if text.startswith("Timeout (")), default=None)
+        line = None
+        for text in lines[dumped:] if dumped is not None else []:  # the innermost frame first
+            m = _DUMPED_FRAME.match(text)
+            if m and os.path.realpath(m["file"]) == os.path.realpath(script):
+                line = int(m["line"])
+                break
+        return reason, [{"file": script, "line": line, "col": None, "message": reason, "severity": "error"}]
 
     # -- reader threads --------------------------------------------------------------------
 
@@ -214,11 +295,13 @@ class RunnerClient:
                 what = msg.get("what")
                 info = msg.get("info", {})
                 if what in ("launch", "bench"):
-                    pending.in_kernel = True
-                    pending.kernel_deadline = time.monotonic() + self.kernel_timeout
+                    pending.limit, pending.limit_at = "kernel", time.monotonic() + self.kernel_timeout
                     pending.activity = dict(pending.activity, **info)
+                elif what == "script" and pending.params.get("script_timeout"):
+                    pending.limit = "script"
+                    pending.limit_at = time.monotonic() + pending.params["script_timeout"] + SCRIPT_GRACE
                 elif what == "compile":
-                    pending.in_kernel = False
+                    pending.limit = None
                     pending.activity = dict(pending.activity, **info)
                 if pending.on_event is not None:
                     try:
@@ -252,7 +335,7 @@ class RunnerClient:
         if self._closing or proc is not self._proc:
             return
         reason = self._killed_reason or self._death_reason(code)
-        self._fail_pending(reason, proc)
+        self._fail_pending(reason, proc, self._killed_diagnostics if self._killed_reason else [])
         self._restart_now(reason, dead=proc)
 
     def _death_reason(self, code: int) -> str:
@@ -267,13 +350,14 @@ class RunnerClient:
         tail = " | ".join(list(self.log)[-3:])
         return f"the runner exited with status {code} and was restarted" + (f" (last output: {tail})" if tail else "")
 
-    def _fail_pending(self, reason: str, proc: subprocess.Popen) -> None:
+    def _fail_pending(self, reason: str, proc: subprocess.Popen, diagnostics: list[dict]) -> None:
         with self._lock:
             pending = [p for p in self._pending.values() if p.proc is proc]
             for p in pending:
                 self._pending.pop(p.id, None)
         for p in pending:
-            p.response = {"id": p.id, "error": {"message": reason, "crash": True, "fatal": True}}
+            p.response = {"id": p.id, "error": {"message": reason, "diagnostics": diagnostics, "crash": True,
+                                                "fatal": True}}
             p.done.set()
 
     def _restart_now(self, reason: str, dead: subprocess.Popen | None = None) -> None:

@@ -46,6 +46,15 @@ def version_name(version: str) -> str:
     return "original" if version == "original" else f"version {version}"
 
 
+def diagnostic_line(d: dict) -> str:
+    """A diagnostic as it came over the pipe, as the user reads it: ``FILE:LINE:COL: error: text``
+    (a part that is unknown is left out, never printed as ``None``)."""
+    where = ":".join(str(x) for x in (d.get("file"), d.get("line"), d.get("column", d.get("col")))
+                     if x not in (None, ""))
+    return f"{where}: {d.get('severity') or 'error'}: {d.get('message')}" if where else \
+        f"{d.get('severity') or 'error'}: {d.get('message')}"
+
+
 class RunnerError(Exception):
     """A request the runner answered with an error (bad input, a compile error, a fault)."""
 
@@ -61,16 +70,12 @@ class RunnerError(Exception):
         """Compiler-style lines, ``FILE:LINE:COL: error: text``."""
         if not self.diagnostics:
             return [f"error: {self.message}"]
-        out = []
-        for d in self.diagnostics:
-            where = ":".join(str(x) for x in (d.get("file"), d.get("line"), d.get("column")) if x not in (None, ""))
-            out.append(f"{where}: {d.get('severity', 'error')}: {d.get('message')}")
-        return out
+        return [diagnostic_line(d) for d in self.diagnostics]
 
 
 class RunnerCrashed(RunnerError):
     """The runner died or was stopped (a fault, a hang, a signal); it has been restarted."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, fatal=True, kind="crash")
+    def __init__(self, reason: str, diagnostics: list[dict] | None = None) -> None:
+        super().__init__(reason, diagnostics, fatal=True, kind="crash")
         self.reason = reason

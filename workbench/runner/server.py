@@ -4,13 +4,22 @@ The process owns torch, triton and the CUDA context. Anything the user's script 
 kernel prints goes to stderr (file descriptor 1 is pointed there), so the protocol's
 channel carries protocol only. A CUDA fault poisons the context: the runner answers with
 the reason and exits, and the client starts a fresh one.
+
+The runner lives and dies with its front end, whatever it is doing: the kernel kills it when
+its parent dies (Linux's parent-death signal: even while the script holds the GIL in C code),
+and a thread exits it when its stdin hangs up or its parent changes (elsewhere, and for a
+parent that died before the signal was set).
 """
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import re
+import select
+import signal
 import sys
+import threading
 import traceback
 from typing import Any, Callable
 
@@ -19,6 +28,9 @@ from .protocol import PROTOCOL_VERSION, decode, encode, level_name, version_name
 CUDA_FAULT = re.compile(r"(CUDA error|Triton Error \[CUDA\]|CUDA_ERROR_\w+|cudaError\w*|an illegal memory access|"
                         r"illegal instruction|unspecified launch failure|misaligned address)", re.I)
 EXIT_FAULT = 3
+EXIT_ORPHANED = 4
+PR_SET_PDEATHSIG = 1
+DUMP_AFTER_LIMIT = 1.0  # the script's stack goes to stderr this long past its limit, for the client's backstop
 
 
 class Server:
@@ -27,6 +39,7 @@ class Server:
         self.session = None
         self.activity: dict[str, Any] = {}
         self.request_id: int | None = None
+        self.script_timeout: float | None = None
 
     # -- dispatch --------------------------------------------------------------------------
 
@@ -43,8 +56,7 @@ class Server:
         try:
             result = handler(**request.get("params", {}))
         except WorkbenchError as e:
-            self.send({"id": rid, "error": {"message": str(e), "diagnostics": [d.to_json() for d in e.diagnostics],
-                                            "kind": getattr(e, "kind", "error")}})
+            self.send({"id": rid, "error": e.to_json() | {"kind": getattr(e, "kind", "error")}})
             return True
         except SystemExit:
             raise
@@ -60,6 +72,11 @@ class Server:
     def progress(self, what: str, info: dict) -> None:
         if what in ("launch", "bench", "compile"):
             self.activity = dict(self.activity, **info, phase=what)
+        if what == "script" and self.script_timeout:
+            # a script stuck where the runner cannot stop it: its stack, for the client's message
+            faulthandler.dump_traceback_later(self.script_timeout + DUMP_AFTER_LIMIT)
+        elif what == "compile":
+            faulthandler.cancel_dump_traceback_later()
         self.send({"id": self.request_id, "event": "progress", "what": what, "info": info})
 
     def reason(self, e: BaseException) -> str:
@@ -92,17 +109,25 @@ class Server:
 
     def do_open(self, script: str, argv: list[str] | None = None, target: str | None = None, mode: str = "auto",
                 workspace: str | None = None, snapshot_limit: int | None = None, with_sass: bool = True,
-                if_busy: str = "error") -> dict:
+                if_busy: str = "error", script_timeout: float | None = None,
+                limit_name: str = "--script-timeout") -> dict:
         """Open a script; the session opened before gives its workspace up first. ``if_busy``:
         when another process writes the workspace, "error" (kind "busy", naming it) or
-        "scratch" (work in a private temporary workspace)."""
+        "scratch" (work in a private temporary workspace). ``script_timeout``: seconds the
+        script may run (``limit_name`` says how the user sets it)."""
         from workbench.core.capture import DEFAULT_SNAPSHOT_LIMIT
         from workbench.core.session import Session
         self.close_session()
         self.session = Session(script, argv, target, mode, workspace,
                                DEFAULT_SNAPSHOT_LIMIT if snapshot_limit is None else snapshot_limit,
-                               with_sass, self.progress, if_busy)
-        return self.session.open()
+                               with_sass, self.progress, if_busy, script_timeout=script_timeout,
+                               limit_name=limit_name)
+        self.script_timeout = script_timeout
+        try:
+            return self.session.open()
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+            self.script_timeout = None
 
     def close_session(self) -> None:
         session, self.session = self.session, None
@@ -160,7 +185,28 @@ class Server:
         os.kill(os.getpid(), signal)
 
 
+def die_with_parent() -> None:
+    """Exit when the front end does, even mid-request (see the module's docstring)."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+            pass
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def _watch_parent(parent: int) -> None:
+    poller = select.poll()
+    poller.register(sys.stdin.fileno(), select.POLLHUP | select.POLLERR)  # not POLLIN: requests are main's
+    while True:
+        if poller.poll(250) or os.getppid() != parent:
+            os._exit(EXIT_ORPHANED)  # nobody reads the answer: no teardown
+
+
 def main() -> int:
+    die_with_parent()
     # the protocol gets its own copy of stdout; fd 1 (prints, kernel printf) goes to stderr
     channel = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)

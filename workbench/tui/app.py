@@ -24,6 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import Config, load_config
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
@@ -397,6 +398,7 @@ class WorkbenchApp(App):
             self.post_message(Hello(self.call("hello", timeout=300)))
             opened = self.call("open", script=str(self.script), argv=self.script_args,
                                  target=self.config.target or None, snapshot_limit=self.config.snapshot_limit_mb << 20,
+                                 script_timeout=self.config.script_timeout, limit_name="script_timeout in the config",
                                  on_event=self._on_event)
         except RunnerError as e:
             self.post_message(OpenFailed(e.message, e.lines()))
@@ -441,7 +443,7 @@ class WorkbenchApp(App):
         self.query_one(KernelPicker).show_kernels(self.script.name, self.kernels)
         if data.get("script_error"):
             d = data["script_error"]
-            text = f"{Path(str(d.get('file'))).name}:{d.get('line')}: {d.get('message')}"
+            text = diagnostic_line(dict(d, file=Path(str(d.get("file"))).name))
             self.notify(text, title="the script raised", severity="warning", timeout=10)
             self.log_line(text, "red")
         for note in data.get("notes", []):

@@ -9,6 +9,7 @@ config out). A missing file means defaults; a malformed one means defaults plus 
     bench_on_save = true
     snapshot_limit_mb = 256     # captured input snapshots, per kernel launch
     target = "cuda:90"          # compile target without a GPU ("" = the GPU's, else cuda:90)
+    script_timeout = 300        # seconds the script may run when opened; then it is stopped at its line
 
     [keys]                      # binding id -> keys, as App.set_keymap takes them
     "code_view.find_next" = "n,f3"
@@ -47,6 +48,7 @@ class Config:
     bench_on_save: bool = True
     snapshot_limit_mb: int = 256
     target: str = ""
+    script_timeout: int = 300
     path: Path | None = None                                 # the file read, if any
     problems: list[str] = field(default_factory=list)        # "FILE:LINE: sentence", for the user
 
@@ -61,6 +63,7 @@ _SETTINGS: dict[str, tuple[type, str]] = {
     "bench_on_save": (bool, "true or false"),
     "snapshot_limit_mb": (int, "a whole number of megabytes"),
     "target": (str, 'a target such as "cuda:90"'),
+    "script_timeout": (int, "a whole number of seconds"),
 }
 
 
