@@ -98,8 +98,10 @@ def test_a_kernel_named_to_escape_writes_only_inside_the_workspace(tmp_path):
     # the runner's session writes inside too (Triton's interpreter itself cannot run a kernel
     # named so: a KeyError in the script, reported at its line, and the kernel compiled only)
     proc = run_cli("run", str(script), "--json")
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    # exit status 2: the script's own error (at its line); its launch still replays
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert json.loads(proc.stdout)["runs"][0]["kernel"] == "../../outside"
+    assert json.loads(proc.stdout)["script_error"]["line"] is not None
     assert _files(tmp_path) - _files(workspace) == {script}
     assert (next(workspace.glob("*-*")) / "edit" / f"{safe_name('../../outside')}.py").is_file()
 

@@ -243,7 +243,8 @@ def cmd_run(args) -> int:
     tables = config_tables(opened.get("tunings", []), results)
     if args.json:
         json.dump({"script": str(script.resolve()), "mode": opened["mode"], "target": opened["target"],
-                   "notes": opened["notes"], "runs": results, "configs": tables}, sys.stdout, indent=2)
+                   "notes": opened["notes"], "script_error": opened.get("script_error"), "runs": results,
+                   "configs": tables}, sys.stdout, indent=2)
         print()
     else:
         in_tables = {row["spec_id"] for t in tables for row in t["rows"]}

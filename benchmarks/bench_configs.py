@@ -1,0 +1,120 @@
+"""GPU benchmarks of issue 12: every autotune config timed, and a sweep.
+
+1. Timing agreement: for each config of ``examples/autotuned_add.py`` and for matmul, the median of
+   the workbench's timing against ``triton.testing.do_bench`` on the same launches, in the same
+   process, interleaved (the ratio must be within 3%).
+2. Sweep throughput over the matmul example: configs per second, with the compile time and the
+   run time (replay + verify + timing) of each config separated.
+
+    python benchmarks/bench_configs.py [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import triton  # noqa: E402
+
+from workbench.core import launch  # noqa: E402
+from workbench.core.bench import BenchOptions  # noqa: E402
+from workbench.core.configs import parse_sweep  # noqa: E402
+from workbench.core.session import Session  # noqa: E402
+
+QUICK = "--quick" in sys.argv
+OPTIONS = BenchOptions(warmup_ms=10 if QUICK else 25, rep_ms=50 if QUICK else 100)
+
+
+def _open(example: str) -> Session:
+    work = Path(tempfile.mkdtemp(prefix="bench-configs-"))
+    shutil.copy(ROOT / "examples" / f"{example}.py", work / f"{example}.py")
+    session = Session(work / f"{example}.py", workspace=work / "ws", with_sass=False)
+    session.open()
+    return session
+
+
+def timing_agreement(example: str) -> list[dict]:
+    session = _open(example)
+    rows = []
+    for sid, state in session.kernels.items():
+        if state.snapshot is None:
+            continue
+        v = state.versions["original"]
+        kernel = session._kernel(state, v)
+        prepared = launch.prepare(state.spec, state.snapshot, check=False)
+        ours, theirs = [], []
+        for _ in range(3 if QUICK else 5):  # interleaved, so drift hits both alike
+            ours.append(session._time(state, v, OPTIONS, None).median)
+            theirs.append(triton.testing.do_bench(lambda: kernel[prepared.grid](*prepared.bound),
+                                                  warmup=OPTIONS.warmup_ms, rep=OPTIONS.rep_ms,
+                                                  return_mode="median"))
+        a, b = statistics.median(ours), statistics.median(theirs)
+        label = ", ".join(f"{k}={v}" for k, v in state.spec.constexprs.items() if k.isupper())
+        rows.append({"example": example, "config": label, "num_warps": state.spec.options.get("num_warps"),
+                     "workbench_us": a * 1e3, "do_bench_us": b * 1e3, "ratio": a / b})
+    session.close()
+    return rows
+
+
+def sweep_throughput() -> dict:
+    session = _open("matmul")
+    combos = parse_sweep("BLOCK_M=64,128 BLOCK_N=64,128 BLOCK_K=32,64 num_warps=4,8"
+                         if not QUICK else "BLOCK_M=64,128 BLOCK_N=64,128")
+    rows, t0 = [], time.perf_counter()
+    for config in combos:
+        c0 = time.perf_counter()
+        out = session.try_config("matmul_kernel", config, OPTIONS)
+        wall = (time.perf_counter() - c0) * 1e3
+        res = out["result"]
+        compile_ms = sum((res.get("compile") or {}).get("stage_ms", {}).values()) if res.get("compile") else 0.0
+        stats = (res.get("timing") or {}).get("stats") or {}
+        rows.append({"config": config, "status": res["status"], "compile_ms": compile_ms,
+                     "run_ms": wall - compile_ms, "median_us": stats.get("median", 0) * 1e3,
+                     "message": res.get("message", "")})
+    total = time.perf_counter() - t0
+    session.close()
+    return {"configs": len(rows), "seconds": total, "configs_per_s": len(rows) / total,
+            "compile_ms_median": statistics.median(r["compile_ms"] for r in rows),
+            "run_ms_median": statistics.median(r["run_ms"] for r in rows), "rows": rows}
+
+
+def main() -> int:
+    if not torch.cuda.is_available():
+        print("bench_configs: needs a CUDA GPU")
+        return 0
+    os.environ.setdefault("WORKBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="bench-configs-cache-"))
+    agreement = timing_agreement("autotuned_add") + timing_agreement("matmul")
+    sweep = sweep_throughput()
+    out = {"device": torch.cuda.get_device_name(), "cpu": platform.processor() or platform.machine(),
+           "triton": triton.__version__, "agreement": agreement, "sweep": sweep}
+    Path(os.environ.get("OUT", "."), "bench_configs.json").write_text(json.dumps(out, indent=1, default=str))
+    print(f"device {out['device']}, triton {out['triton']}")
+    print(f"{'example':<14} {'config':<44} {'warps':>5} {'workbench us':>12} {'do_bench us':>11} {'ratio':>6}")
+    worst = 0.0
+    for r in agreement:
+        worst = max(worst, abs(r["ratio"] - 1))
+        print(f"{r['example']:<14} {r['config'][:44]:<44} {r['num_warps']!s:>5} {r['workbench_us']:>12.2f} "
+              f"{r['do_bench_us']:>11.2f} {r['ratio']:>6.3f}")
+    print(f"timing agreement: worst {worst * 100:.1f}% (limit 3%)")
+    print(f"sweep over matmul: {sweep['configs']} configs in {sweep['seconds']:.1f} s = "
+          f"{sweep['configs_per_s']:.2f} configs/s; per config median compile {sweep['compile_ms_median']:.0f} ms, "
+          f"run (replay, verify, time) {sweep['run_ms_median']:.0f} ms")
+    for r in sweep["rows"]:
+        print(f"  {r['config']}: {r['status']} {r['median_us']:.2f} us  compile {r['compile_ms']:.0f} ms "
+              f"run {r['run_ms']:.0f} ms {r['message']}")
+    return 0 if worst <= 0.03 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
