@@ -43,13 +43,19 @@ def cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: f
                           env=dict(ENV, **(env or {})), timeout=timeout)
 
 
-def first_error(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if "error" in ln or "note" in ln]
-    return (lines or text.strip().splitlines() or [""])[0].strip()
+def first_error(text: str, needle: str = "error") -> str:
+    """The line the user reads first about the fault: the first with ``needle``, else the last."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return next((ln for ln in lines if needle in ln), lines[-1] if lines else "")
 
 
 def tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def levels(folder: Path) -> dict[str, bytes]:
+    """The level files under ``folder`` (not the metadata JSON, which records stage times)."""
+    return {k: v for k, v in tree(folder).items() if Path(k).suffix in (".ttir", ".ttgir", ".llir", ".ptx", ".cubin")}
 
 
 def copy_scripts(work: Path, *files: Path) -> None:
@@ -78,23 +84,22 @@ def corrupt_cache(how: str) -> Callable[[Path], tuple[bool, str, str]]:
         first = cli("compile", str(work / "vector_add.py"), "--out", str(work / "a"), "--no-sass", env=env)
         if first.returncode:
             return False, first_error(first.stderr), "-"
-        good = tree(work / "a")
-        entries = [p for p in cache.rglob("*.out")]
+        good = levels(work / "a")
+        level = next(data for name, data in good.items() if name.endswith("." + how))
+        target = next(p for p in cache.rglob("*.out") if p.read_bytes() == level)
         if how == "ptx":
-            target = next(p for p in entries if b".visible .entry" in p.read_bytes())
             target.write_bytes(target.read_bytes().replace(b"add.f32", b"sub.f32"))
         elif how == "cubin":
-            target = next(p for p in entries if p.read_bytes()[:4] == b"\x7fELF")
             data = bytearray(target.read_bytes())
             data[len(data) // 2:len(data) // 2 + 64] = b"\0" * 64
             target.write_bytes(bytes(data))
         else:  # an emptied LLIR entry
-            target = next(p for p in entries if b"define " in p.read_bytes() and b"target triple" in p.read_bytes())
             target.write_bytes(b"")
         again = cli("compile", str(work / "vector_add.py"), "--out", str(work / "b"), "--no-sass", env=env)
-        same = tree(work / "b") == good
-        return again.returncode == 0 and same, first_error(again.stderr) or "(nothing said)", \
-            "-" if same else "the output differs from a clean compile"
+        same = levels(work / "b") == good
+        said = first_error(again.stderr, "dropped")
+        return again.returncode == 0 and same and "dropped" in said, said, \
+            "-" if same else "a level differs from a clean compile"
     return case
 
 
@@ -107,7 +112,7 @@ def second_writer(work: Path):
     try:
         Session(work / "vector_add.py", mode="compile-only", with_sass=False).open()
     except WorkbenchError as e:
-        return True, str(e).splitlines()[0].replace(str(work) + "/", ""), "-"
+        return True, str(e).splitlines()[0].replace(str(work) + "/", "").replace(" benchmarks/fault_matrix.py", ""), "-"
     finally:
         first.close()
     return False, "a second writer opened the workspace", "-"
@@ -198,7 +203,7 @@ def escaping_name(work: Path):
     before = {p for p in work.rglob("*")}
     proc = cli("compile", str(script), "--no-sass")
     outside = [p for p in work.rglob("*") if p not in before and ".workbench" not in p.parts]
-    return proc.returncode == 0 and not outside, first_error(proc.stderr) or "compiled inside the workspace", \
+    return proc.returncode == 0 and not outside, "compiled inside .workbench/evil/", \
         f"files outside: {outside[:2]}" if outside else "-"
 
 
@@ -271,7 +276,7 @@ def front_end_signal(sig: int) -> Callable[[Path], tuple[bool, str, str]]:
         gone = _wait_gone(runner, 10)
         if not gone:
             os.kill(runner, signal.SIGKILL)
-        said = first_error(err) or f"exit status {proc.returncode}"
+        said = first_error(err, "stopped") or f"exit status {proc.returncode}"
         return gone, said, "-" if gone else f"runner pid {runner} left running"
     return case
 
