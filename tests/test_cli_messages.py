@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from pathlib import Path
 
 from conftest import EXAMPLES, run_cli
 from workbench.core.capture import run_script
@@ -53,6 +54,19 @@ def test_a_latin1_script_compiles_and_runs(tmp_path):
     proc = run_cli("compile", str(script), "--no-sass", "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "out").glob("add_kernel-*/add_kernel.ttgir"))) == 1
+    # the workspace's copy is UTF-8 and says so: an edit of it loads with its accents intact
+    from workbench.core.session import Session
+    session = Session(script, mode="interpret", workspace=tmp_path / "ws", with_sass=False)
+    opened = session.open()
+    edit = Path(opened["kernels"][0]["edit"]) / "add_kernel.py"
+    text = edit.read_text(encoding="utf-8")
+    assert text.startswith("# -*- coding: utf-8 -*-\n# caf\xe9 au lait\n")
+    edit.write_text(text.replace("x + y, mask=mask", "x - y, mask=mask").replace("caf\xe9", "th\xe9"),
+                    encoding="utf-8")
+    _, version = session.compile("add_kernel", edit)
+    assert session.run("add_kernel", version.label).status == "mismatch"
+    assert "th\xe9" in version.result.levels["python"]
+    session.close()
 
 
 def test_sys_exit_is_reported_at_its_line_never_none(tmp_path):

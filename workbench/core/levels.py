@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tokenize
 from pathlib import Path
 
@@ -30,10 +31,23 @@ def level_of(path: str | Path) -> str:
                        f"{', '.join(SUFFIX[level] for level in IR_LEVELS)})")
 
 
+_COOKIE = re.compile(r"^([ \t\f]*#.*?coding[:=][ \t]*)([-\w.]+)", re.M)
+
+
 def read_source(path: str | Path) -> str:
-    """A Python file's text as Python reads it: in the encoding its PEP 263 line (or BOM) names."""
+    """A Python file's text as Python reads it: in the encoding its PEP 263 line (or BOM) names.
+    Every file of ours is UTF-8, so a coding line that names another encoding is made to say
+    utf-8 (a copy written as read would otherwise be decoded as latin-1 when it is loaded)."""
     with tokenize.open(path) as f:
-        return f.read()
+        text, encoding = f.read(), f.encoding
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf-8-sig"):
+        head = text.split("\n", 2)
+        for i in range(min(2, len(head))):
+            if _COOKIE.match(head[i]):
+                head[i] = _COOKIE.sub(lambda m: m.group(1) + "utf-8", head[i], count=1)
+                break
+        text = "\n".join(head)
+    return text
 
 
 def below(level: str) -> tuple[str, ...]:
