@@ -114,7 +114,8 @@ def test_configs_the_script_does_not_list_are_tried_and_join_the_table(tmp_path)
     tried = {r["config"]: (r["status"], r["message"]) for r in table["rows"] if r["tried"]}
     assert tried["BLOCK_SIZE=128, num_warps=2, num_stages=3"] == ("ok", "")
     assert tried["BLOCK_SIZE=512, num_warps=2, num_stages=3"] == ("ok", "")
-    status, message = tried["BLOCK_SIZE=100, num_warps=2, num_stages=3"]
+    # what it does not say is the chosen config's (num_warps: the autotuner's pick on a GPU)
+    status, message = next(v for k, v in tried.items() if k.startswith("BLOCK_SIZE=100, num_warps="))
     assert status == "error" and message == "this config does not compile: arange's range must be a power of 2"
     status, message = next(v for k, v in tried.items() if "BLOCK_SIZ=64" in k)
     assert status == "error" and "BLOCK_SIZ" in message and "does not specialize" in message
