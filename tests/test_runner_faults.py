@@ -203,7 +203,8 @@ def test_the_runner_stops_a_script_at_its_limit_and_stays_up(tmp_path):
 def test_a_script_past_its_limit_after_its_launches_keeps_them(tmp_path):
     script = tmp_path / "then_loops.py"
     text = (EXAMPLES / "vector_add.py").read_text().replace('if __name__ == "__main__":\n    main()\n', "")
-    script.write_text(text + "add(torch.ones(16), torch.ones(16))\nimport time\nwhile True: time.sleep(0.05)\n")
+    script.write_text(text + "add(torch.ones(16, device=DEVICE), torch.ones(16, device=DEVICE))\n"
+                      "import time\nwhile True: time.sleep(0.05)\n")
     capture = run_script(script, time_limit=1)
     assert [s.kernel for s in capture.specs] == ["add_kernel"] and len(capture.launches) == 1
     assert str(capture.error) == (f"{script}:{script.read_text().count(chr(10))}: warning: the script ran past "
