@@ -439,6 +439,7 @@ class WorkbenchApp(App):
         self.query_one("#title-bar", Static).update(self._title_text(
             f"{mode} · target {data.get('target')}" + ("" if data.get("gpu") else " · no GPU: IR levels compile only")))
         self.query_one(KernelPicker).show_kernels(self.script.name, self.kernels)
+        self.query_one(BenchView).set_note("" if self.gpu else self.NO_GPU_TIMING)
         if data.get("script_error"):
             d = data["script_error"]
             text = f"{Path(str(d.get('file'))).name}:{d.get('line')}: {d.get('message')}"
@@ -468,9 +469,7 @@ class WorkbenchApp(App):
     def load_kernel(self, index: int) -> None:
         entry = self.kernels[index]
         self.current = entry
-        picker = self.query_one(KernelPicker)
-        if picker.highlighted != index:
-            picker.highlighted = index
+        self.query_one(KernelPicker).select_kernel(index)
         self.map = LevelMap.from_json(entry.get("srcmap"))
         self.last_good = None
         self.last_version = "original"
@@ -642,12 +641,21 @@ class WorkbenchApp(App):
 
     def action_toggle_bench(self) -> None:
         self.bench_on_save = not self.bench_on_save
-        self.notify(f"bench on save: {'on' if self.bench_on_save else 'off'}")
+        self.notify(f"bench on save: {'on' if self.bench_on_save else 'off'}"
+                    + ("" if self.gpu or self.opened is None else f" ({self.NO_GPU_TIMING})"))
 
     # -- runs --------------------------------------------------------------------------------
 
+    NO_GPU_TIMING = ("no timings: without a GPU nothing is timed (the interpreter's wall time is not a "
+                     "kernel timing, and the verdict would wait for it)")
+
+    @property
+    def gpu(self) -> bool:
+        return bool(self.opened and self.opened.get("gpu"))
+
     def _bench(self) -> dict | None:
-        return dict(self.bench_options) if self.bench_on_save else None
+        """Timing options for a run: none without a GPU (see :attr:`NO_GPU_TIMING`)."""
+        return dict(self.bench_options) if self.bench_on_save and self.gpu else None
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def run_version(self, version: str) -> None:
@@ -725,6 +733,7 @@ class WorkbenchApp(App):
         self.last_version = str(result.get("version", "original"))
         self.query_one(OutputsView).show_result(result)
         self.query_one(BenchView).add_result(result)
+        self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"))
         if msg.versions is not None:
             self.versions = msg.versions
             self._show_history()
@@ -852,7 +861,8 @@ class WorkbenchApp(App):
 
     def _show_history(self) -> None:
         if self.current is not None:
-            self.query_one(HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions)
+            self.query_one(HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions,
+                                                      self.current.get("result"))
 
     def on_history_view_restore(self, msg: HistoryView.Restore) -> None:
         self.restore(msg.version)
