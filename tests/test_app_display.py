@@ -99,3 +99,204 @@ async def test_each_version_shows_its_own_facts_and_no_interpreter_timing(script
         await wait_for(pilot, lambda: app.last_good["version"] == "original", what="the original's run")
         prompt = str(picker.get_option_at_index(0).prompt)
         assert "v1:" not in prompt and "warps 4 ·" in prompt
+
+
+TMUX = shutil.which("tmux")
+
+
+def _tmux_app(tmp_path, script: Path, width: int, height: int) -> tuple[str, str]:
+    """The app in a real terminal of this size (tmux, its own server)."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from conftest import ROOT
+    config = tmp_path / "config.toml"
+    config.write_text("bench_on_save = false\n")
+    socket = f"wb-display-{uuid.uuid4().hex[:8]}"
+    path = os.pathsep.join([str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))
+    env = {"PYTHONPATH": path, "WORKBENCH_CONFIG": str(config), "TERM": "xterm-256color"}
+    if os.environ.get("WORKBENCH_CACHE_DIR"):
+        env["WORKBENCH_CACHE_DIR"] = os.environ["WORKBENCH_CACHE_DIR"]
+    command = " ".join([f"{k}={v}" for k, v in env.items()] + ["exec", "env", "-u", "COLUMNS", "-u", "LINES",
+                                                              sys.executable, "-m", "workbench", str(script)])
+    subprocess.run([TMUX, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", str(width),
+                    "-y", str(height), command], check=True)
+    subprocess.run([TMUX, "-L", socket, "resize-window", "-t", "app", "-x", str(width), "-y", str(height)],
+                   capture_output=True)
+    return socket, "app"
+
+
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+def test_the_sidebar_gives_way_in_a_small_terminal(tmp_path, script):
+    import subprocess
+    from test_app_terminal import _screen, _wait_screen
+    socket, session = _tmux_app(tmp_path, script, 80, 24)
+    try:
+        screen = _wait_screen(socket, session, "add_kernel original: ok")
+        time.sleep(0.5)
+        screen = _screen(socket, session)
+        # 80 columns: no picker; the panes have the width (a Python line is readable)
+        assert "grid 97×1×1" not in screen
+        assert "▏ Python" in screen.splitlines()[2][:10]           # the first pane starts at the left edge
+        assert "def add_kernel(x_pt" in screen                     # and opens at the kernel's def
+        # S brings it back, S again hides it
+        subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, "S"], check=True)
+        screen = _wait_screen(socket, session, "grid 97×1×1", timeout=10)
+        subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, "S"], check=True)
+        deadline = time.monotonic() + 10
+        while "grid 97×1×1" in _screen(socket, session) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "grid 97×1×1" not in _screen(socket, session)
+        # a wide terminal shows it again (the user's S still decides: hidden stays hidden)
+        subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, "S"], check=True)
+        subprocess.run([TMUX, "-L", socket, "resize-window", "-t", session, "-x", "200", "-y", "50"], check=True)
+        screen = _wait_screen(socket, session, "grid 97×1×1", timeout=10)
+        assert "warps 4" in screen
+    finally:
+        subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
+
+
+def in_middle(view: CodeView, line: int) -> bool:
+    """The line's row is in the middle half of the view, not at an edge."""
+    height = view.scrollable_content_region.height
+    row = view._row_of_line(line) - view.scroll_offset.y
+    return height // 4 <= row < height - height // 4
+
+
+def shown_row(view: CodeView, y: int) -> str:
+    return "".join(seg.text for seg in view.render_line(y))
+
+
+@pytest.mark.asyncio
+async def test_reading_ir_search_copy_help_and_the_status_line(script):
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=(200, 50)) as pilot:
+        app = await opened(pilot)
+        py, ttgir = app.pane("python").view, app.pane("ttgir").view
+        # the Python pane opens at the kernel's def, the others at their top
+        await pilot.pause(0.1)
+        def_line = line_of(py, "def add_kernel")
+        assert abs(py.cursor_line - def_line) <= 1 and py.scroll_offset.y > 0
+        assert py.scroll_offset.y <= def_line - 1 < py.scroll_offset.y + 4
+        assert ttgir.scroll_offset.y == 0 and ttgir.cursor_line == 1
+
+        # f: the target line is centred, not on the bottom row
+        py.focus()
+        py.goto_line(line_of(py, "tl.store("))
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.focused is ttgir and ttgir.cursor_line in ttgir.highlighted_lines
+        assert in_middle(ttgir, ttgir.cursor_line)
+        # ]: the next mapped line, centred too
+        first = ttgir.cursor_line
+        ttgir.scroll_to(y=0, animate=False, immediate=True)
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert ttgir.cursor_line > first and ttgir.cursor_line in ttgir.highlighted_lines
+        assert in_middle(ttgir, ttgir.cursor_line)
+
+        # search: "n of m", the wrap said, "not found"
+        ttgir.goto_line(1)
+        await pilot.press("slash", *"tt.load", "enter")
+        await pilot.pause()
+        total = ttgir.text.count("tt.load")
+        await wait_for(pilot, lambda: app.status.message.startswith("/tt.load"), 5, "the search's count")
+        assert app.status.message == f"/tt.load: 1 of {total}" and in_middle(ttgir, ttgir.cursor_line)
+        for _ in range(total - 1):
+            await pilot.press("n")
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.status.message == f"/tt.load: 1 of {total} (wrapped to the top)"
+        await pilot.press("slash", *"nosuchthing", "enter")
+        await pilot.pause()
+        assert app.status.message == "not found: nosuchthing"
+
+        # #: loc(...) annotations and #loc lines hidden in the display; the mapping still works
+        assert "loc(" in shown_row(ttgir, 1) or "loc(" in shown_row(ttgir, 2)
+        await pilot.press("number_sign")
+        await pilot.pause()
+        ttgir.scroll_to(y=0, animate=False, immediate=True)
+        rows = [shown_row(ttgir, y) for y in range(ttgir.scrollable_content_region.height)]
+        assert not any("loc(" in r or "#loc" in r for r in rows), rows
+        assert ttgir.row_count < ttgir.line_count and "loc(" in ttgir.text
+        py.focus()
+        py.goto_line(1)
+        py.goto_line(line_of(py, "tl.store("))
+        await pilot.pause()
+        store = ttgir.highlighted_lines
+        assert store and any("tt.store" in ttgir.line_text(n) for n in store)
+        # y copies the level as shown (OSC 52); shift+down selects lines
+        ttgir.focus()
+        ttgir.goto_line(next(n for n in store if "tt.store" in ttgir.line_text(n)))
+        await pilot.press("y")
+        assert "#loc" not in app.clipboard and "tt.store" in app.clipboard
+        assert app.status.message.startswith("copied the whole TTGIR")
+        await pilot.press("shift+down", "shift+down", "y")
+        assert app.clipboard.count("\n") == 3 and "tt.store" in app.clipboard.splitlines()[0]
+        assert "loc(" not in app.clipboard and app.status.message.startswith("copied lines ")
+        await pilot.press("number_sign")
+
+        # ctrl+s: the view stays where it was, the status line says "compiled only" once
+        ttgir.focus()
+        mid = ttgir.line_count // 2
+        ttgir.goto_line(mid)
+        await pilot.pause()
+        top = ttgir.scroll_offset.y
+        await pilot.press("e")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert ttgir.cursor_line == mid and ttgir.scroll_offset.y == top
+        if not GPU:
+            assert app.status.message.count("compiled only") == 1, app.status.message
+
+        # a verifier error without a location: marked at the first op using the layout it names
+        await pilot.press("e")
+        pane = app.pane("ttgir")
+        pane.editor.load_text(pane.editor.text.replace('"ttg.num-warps" = 4', '"ttg.num-warps" = 8'))
+        await pilot.press("ctrl+s")
+        column = app.column("ttgir")
+        await wait_for(pilot, lambda: column.has_class("-error"), what="the verifier error")
+        line = column.error["line"]
+        assert line and "#blocked" in ttgir.line_text(line) and not ttgir.line_text(line).startswith("#blocked")
+        assert "no location from the verifier" in app.status.message
+        await pilot.press("escape")
+
+        # v twice keeps the level chosen for the slot
+        ttgir.focus()
+        app.pane("ptx").view.focus()
+        await pilot.press("4")
+        await pilot.pause()
+        app.pane("python").view.focus()
+        await pilot.press("v", "v")
+        await pilot.pause()
+        assert app.shown_levels == ["python", "ttgir", "llir"]
+
+        # H: the History table, focused; Log lines wrap
+        await pilot.press("H")
+        await pilot.pause()
+        assert app.focused is app.query_one("#history-table")
+        app.log_line("x" * 500)
+        await pilot.press("L")
+        from textual.widgets import TabbedContent
+        assert app.query_one(TabbedContent).active == "log", (app.query_one(TabbedContent).active, app.focused)
+        await wait_for(pilot, lambda: app.log_view.size.width > 0, 5, "the Log tab")
+        await pilot.pause(0.1)
+        assert app.log_view.virtual_size.width <= app.log_view.size.width
+        wrapped = ["".join(seg.text for seg in line).rstrip() for line in app.log_view.lines]
+        wrapped = [w for w in wrapped if w and set(w) == {"x"}]
+        assert len(wrapped) > 1 and sum(map(len, wrapped)) == 500       # all of it, over several lines
+
+        # help: [keys] shown, keys as typed
+        await pilot.press("f1")
+        await pilot.pause()
+        screen = app.screen
+        text = str(screen.query_one("Static").render())
+        assert "[keys]" in text
+        keys = {str(r[1]) for r in (screen.query_one("DataTable").get_row_at(i)
+                                    for i in range(screen.query_one("DataTable").row_count))}
+        assert "f1 ?" in keys and "/ ctrl+/" in keys and "]" in keys and ">" in keys
+        assert not any("question_mark" in k or "square_bracket" in k for k in keys)

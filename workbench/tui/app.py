@@ -27,7 +27,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import Config, load_config
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
-                                  result_summary, version_label)
+                                  locate_unplaced, result_summary, version_label)
 from workbench.tui.mapping import LevelMap
 from workbench.tui.screens.help_screen import HelpScreen, binding_rows
 from workbench.tui.themes import load_themes, register_themes
@@ -180,16 +180,18 @@ class WorkbenchApp(App):
         Binding("ctrl+right", "focus_pane(1)", "Next pane", show=False, id="app.next_pane"),
         Binding("ctrl+left", "focus_pane(-1)", "Previous pane", show=False, id="app.previous_pane"),
         Binding("f", "follow", "Follow mapping", id="app.follow"),
+        Binding("number_sign", "toggle_locs", "Hide/show loc()", show=False, id="app.locs"),
         Binding("x", "dump_here", "Dump value", id="app.dump"),
         Binding("E", "external_editor", "$EDITOR", id="app.external_editor"),
         Binding("R", "rerun", "Run again", id="app.rerun"),
         Binding("b", "toggle_bench", "Bench on save", id="app.bench"),
         Binding("K", "focus_picker", "Kernels", show=False, id="app.picker"),
+        Binding("S", "toggle_sidebar", "Sidebar", show=False, id="app.sidebar"),
         Binding("f2", "open_other", "Open script", id="app.open"),
         Binding("O", "results('outputs')", "Outputs", show=False, id="app.outputs"),
         Binding("D", "dumps_tab", "Dumps", show=False, id="app.dumps"),
         Binding("B", "results('bench')", "Bench", show=False, id="app.bench_tab"),
-        Binding("H", "results('history')", "History", show=False, id="app.history"),
+        Binding("H", "history_tab", "History", show=False, id="app.history"),
         Binding("L", "results('log')", "Log", show=False, id="app.log"),
     ]
 
@@ -216,6 +218,9 @@ class WorkbenchApp(App):
         self.map = LevelMap()
         self.shown_levels: list[str] = list(DEFAULT_SHOWN)
         self.columns = 3
+        self.hide_locs = False
+        self.dropped_level: str | None = None   # the level `v` took away, given back by the next `v`
+        self.sidebar: bool | None = None   # the picker shown (True), hidden (False), or by width (None)
         self.digests: dict[Path, str] = {}
         self._loaded: dict[str, tuple[Path, str]] = {}  # level -> (file, digest) its pane shows
         self.pending: set[Path] = set()
@@ -292,6 +297,7 @@ class WorkbenchApp(App):
         for problem in self.config.problems + self.themes.problems:
             self.notify(problem, title="config", severity="warning", timeout=10)
         self._show_columns()
+        self._layout_sidebar()
         self.status.show(f"starting runner… (opening {self.script.name})", busy=True)
         self.query_one(KernelPicker).border_title = self.script.name
         self.query_one("#pane-python", LevelPane).view.focus()
@@ -477,10 +483,7 @@ class WorkbenchApp(App):
         self.load_levels()
         for level in LEVELS:
             self.column(level).show_error(None)
-        spec_line = entry["spec"].get("line")
-        if spec_line:  # the Python pane opens at the kernel's def
-            self.pane("python").view.goto_line(int(spec_line), center=False)
-            self.pane("python").view.scroll_to(y=max(int(spec_line) - 3, 0), animate=False)
+        self.call_after_refresh(self._panes_at_start, entry)
         self.versions = entry.get("versions", [])
         self._show_history()
         try:
@@ -488,6 +491,14 @@ class WorkbenchApp(App):
         except Exception as e:  # noqa: BLE001 - no inotify: saves from the app still work
             self.log_line(f"not watching {self.edit_dir}: {e}", "red")
         self.run_version("original")
+
+    def _panes_at_start(self, entry: dict) -> None:
+        """A kernel just loaded: every pane at its top, the Python pane at the kernel's ``def``
+        (after a refresh: a pane scrolls only once it has its size)."""
+        for level in LEVELS:
+            view = self.pane(level).view
+            line = int(entry["spec"].get("line") or 1) if level == "python" else 1
+            view.show_from_top(line)
 
     @property
     def edit_dir(self) -> Path:
@@ -551,8 +562,16 @@ class WorkbenchApp(App):
                 col.pane.view.highlight_lines(related.get(other, []))
 
     def on_code_view_jumped(self, event: CodeView.Jumped) -> None:
-        if not event.found:
+        if not event.found or event.what in ("find", "copy"):
             self.status.show(event.detail)
+
+    def action_toggle_locs(self) -> None:
+        """``loc(...)`` annotations and ``#loc`` lines of TTIR/TTGIR, hidden or shown (display only:
+        the mapping between levels still reads them)."""
+        self.hide_locs = not self.hide_locs
+        for level in LEVELS:
+            self.pane(level).view.set_hide_locs(self.hide_locs)
+        self.status.show(f"loc(...) annotations {'hidden' if self.hide_locs else 'shown'} (key #)")
 
     def focused_level(self) -> str:
         node = self.focused
@@ -586,8 +605,10 @@ class WorkbenchApp(App):
         if len(self.shown_levels) >= 3:
             drop = next(lv for lv in reversed(self.shown_levels) if lv != here)
             self.shown_levels.remove(drop)
+            self.dropped_level = drop
         else:
-            self.shown_levels.append(next(lv for lv in DEFAULT_SHOWN + LEVELS if lv not in self.shown_levels))
+            back = (self.dropped_level,) if self.dropped_level else ()
+            self.shown_levels.append(next(lv for lv in back + DEFAULT_SHOWN + LEVELS if lv not in self.shown_levels))
         self._show_columns()
 
     def action_focus_pane(self, step: int) -> None:
@@ -625,10 +646,42 @@ class WorkbenchApp(App):
         self.open_script()
 
     def action_focus_picker(self) -> None:
+        self.sidebar = True if not self.query_one(KernelPicker).display else self.sidebar
+        self._layout_sidebar()
         self.query_one(KernelPicker).focus()
 
+    # -- small terminals: the sidebar gives way --------------------------------------------
+
+    SIDEBAR_MIN_WIDTH = 120    # below this the picker hides (three panes of 13 columns help nobody)
+
+    def on_resize(self, event) -> None:
+        self._layout_sidebar()
+
+    def _layout_sidebar(self) -> None:
+        """The picker shows as the user said (``S``), or, until they say, when the terminal is wide."""
+        show = self.sidebar if self.sidebar is not None else self.size.width >= self.SIDEBAR_MIN_WIDTH
+        picker = self.query_one(KernelPicker)
+        if picker.display != show:
+            if not show and picker.has_focus:
+                self.pane(self.shown_levels[0]).view.focus()
+            picker.display = show
+
+    def action_toggle_sidebar(self) -> None:
+        self.sidebar = not self.query_one(KernelPicker).display
+        self._layout_sidebar()
+        self.notify(f"sidebar {'shown' if self.sidebar else 'hidden'} (key S)", timeout=2)
+
     def action_results(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        if self.focused is not None and tabs in self.focused.ancestors:
+            # focus left in the tab going away would bring it back (TabbedContent follows focus)
+            self.pane(self.shown_levels[0]).view.focus()
+        tabs.active = tab
+
+    def action_history_tab(self) -> None:
+        """The History tab with its table focused: r, o and m work at once."""
+        self.action_results("history")
+        self.query_one("#history-table").focus()
 
     def action_dumps_tab(self) -> None:
         """The Dumps tab, ready to type a value's name into."""
@@ -781,7 +834,9 @@ class WorkbenchApp(App):
         self._flush_changes()
 
     def _show_diagnostics(self, diagnostics: list[dict], level: str | None, path: Path | None):
-        """The first diagnostic with a line, at that line of its level's pane."""
+        """The first diagnostic with a line, at that line of its level's pane (one the verifier
+        gave no line is placed at the op it names)."""
+        diagnostics = [self._placed(d, level) for d in diagnostics]
         for d in diagnostics:
             if not d.get("line"):
                 continue
@@ -804,6 +859,16 @@ class WorkbenchApp(App):
             self.column(level).show_error({"message": "error"}, "✗ " + "; ".join(
                 diagnostic_text(d) for d in diagnostics) if diagnostics else "✗ compile failed (see the Log tab)")
         return None
+
+    def _placed(self, d: dict, level: str | None) -> dict:
+        if d.get("line") or level not in LEVELS:
+            return d
+        found = locate_unplaced(self.pane(level).view.text, str(d.get("message", "")))
+        if found is None:
+            return d
+        line, what = found
+        return dict(d, line=line, file=d.get("file") or str(self.level_path(level)),
+                    message=f"{d.get('message', '')} (no location from the verifier: at {what})")
 
     # -- outside edits ------------------------------------------------------------------------
 

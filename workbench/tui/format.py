@@ -166,7 +166,10 @@ def result_summary(result: dict) -> str:
     who = f"{result.get('kernel', '?')} {version_label(result.get('version', '?'))}"
     if result.get("level") and str(result.get("version")) != "original":
         who += f" (from {TITLES.get(result['level'], result['level'])})"
-    parts = [f"{who}: {STATUS_WORDS.get(status, status)}"]
+    word, message = STATUS_WORDS.get(status, status), result.get("message") or ""
+    if message.startswith(word):   # "compiled only: no GPU (...)" says the status itself: once
+        word, message = message, ""
+    parts = [f"{who}: {word}"]
     bad = [o["name"] for o in result.get("outputs", []) if not o.get("ok")]
     if bad:
         parts.append("differs: " + ", ".join(bad))
@@ -179,8 +182,8 @@ def result_summary(result: dict) -> str:
         parts.append(f"{vs['ratio']:.3f}× the original" + (f"'s {us(base)} µs" if base else ""))
     if result.get("compile_ms") is not None:
         parts.append(f"compiled in {result['compile_ms']:.0f} ms")
-    if result.get("message"):
-        parts.append(result["message"])
+    if message:
+        parts.append(message)
     return " · ".join(parts)
 
 
@@ -188,3 +191,31 @@ def diagnostic_text(d: dict) -> str:
     col = d.get("column", d.get("col"))
     where = f"line {d.get('line')}" + (f":{col}" if col not in (None, "") else "") if d.get("line") else ""
     return f"{where}: {d.get('severity', 'error')}: {d.get('message', '')}".lstrip(": ")
+
+
+def locate_unplaced(text: str, message: str) -> tuple[int, str] | None:
+    """A verifier error MLIR gave without a location, placed at the op it names: ``'tt.load' op``
+    at the first such op, a layout (``#ttg.blocked<{...}>``) at the first op using it (or its
+    alias). (1-based line, what was found) or None."""
+    import re
+    lines = text.splitlines()
+    m = re.search(r"'([\w.]+)' op", message)
+    if m:
+        op = re.compile(r"(^|[\s=\"])" + re.escape(m.group(1)) + r"[\s\"(]")
+        for n, line in enumerate(lines, 1):
+            if op.search(line):
+                return n, f"the first {m.group(1)}"
+    m = re.search(r"(#\w+\.\w+<.*>)", message)
+    if m:
+        attr = m.group(1).rstrip(".")
+        names = [attr]
+        for line in lines:
+            alias = re.match(r"\s*(#[\w$.-]+)\s*=\s*(.*?)\s*$", line)
+            if alias and alias.group(2) == attr:
+                names.insert(0, alias.group(1))
+        for name in names:
+            use = re.compile(re.escape(name) + r"(?![\w$.-])")
+            for n, line in enumerate(lines, 1):
+                if use.search(line) and not re.match(r"\s*" + re.escape(name) + r"\s*=", line):
+                    return n, f"the first op using {name}"
+    return None
