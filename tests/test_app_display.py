@@ -300,3 +300,30 @@ async def test_reading_ir_search_copy_help_and_the_status_line(script):
                                     for i in range(screen.query_one("DataTable").row_count))}
         assert "f1 ?" in keys and "/ ctrl+/" in keys and "]" in keys and ">" in keys
         assert not any("question_mark" in k or "square_bracket" in k for k in keys)
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(GPU, reason="with a GPU a Python variable is dumped through its TTIR value (test_gpu)")
+async def test_x_on_a_python_variable_dumps_it_through_the_interpreter(script):
+    import numpy as np
+    from workbench.tui.widgets.dumps_view import DumpsView
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=(200, 50)) as pilot:
+        app = await opened(pilot)
+        py = app.pane("python").view
+        py.focus()
+        line = line_of(py, "offsets = pid * BLOCK_SIZE")
+        py.goto_line(line, py.line_text(line).index("offsets"))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.status.message.startswith(("dumped", "offsets:", "dump failed")),
+                       what="the dump")
+        assert app.status.message == "dumped offsets (interpreted)"
+        text = app.query_one(DumpsView).shown_text
+        assert "PYTHON" in text and "needs a GPU" not in text
+        npy = next(Path(app.current["folder"]).glob("dumps/python-offsets.npy"))
+        assert np.array_equal(np.load(npy).reshape(-1), np.arange(1024))   # program 0's offsets
+        # a name that is no variable there says so, and no "dumped"
+        py.goto_line(line, py.line_text(line).index("tl.arange") + 3)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.status.message.startswith(("arange:", "dump failed")), what="the second dump")
+        assert app.status.message.startswith("arange: interpreted") and "no value after line" in app.status.message

@@ -986,7 +986,7 @@ class WorkbenchApp(App):
         dumps = self.query_one(DumpsView)
         dumps.set_request(name, focused.level)
         self.action_results("dumps")
-        self.dump(name, focused.level)
+        self.dump(name, focused.level, focused.cursor_line if focused.level == "python" else None)
 
     def _ttir_value_for(self, name: str) -> str:
         """A Python variable's TTIR value. Triton names values after the variable they are
@@ -1003,21 +1003,26 @@ class WorkbenchApp(App):
         return (on_line or [v for _, v in found] or [f"%{name}"])[-1]
 
     def on_dumps_view_requested(self, msg: DumpsView.Requested) -> None:
-        self.dump(msg.value, msg.level)
+        py = self.pane("python").view
+        self.dump(msg.value, msg.level, py.cursor_line if msg.level == "python" else None)
 
-    def dump(self, value: str, level: str) -> None:
+    def dump(self, value: str, level: str, line: int | None = None) -> None:
+        """Dump a value. A Python variable (``line``: the line it is read after): without a GPU
+        the interpreter runs the kernel and gives it at the Python level; with one, its TTIR value."""
         if self.current is None:
             return
-        if level == "python" and not value.startswith("%"):
-            value, level = self._ttir_value_for(value), "ttir"
-        self.query_one(DumpsView).show(f"dumping {value} ({level})…")
-        self.dump_worker(value, level)
+        if level == "python" and not value.startswith("%") and (self.gpu or line is None):
+            value, level, line = self._ttir_value_for(value), "ttir", None
+        where = f"Python line {line}, interpreter" if line is not None else level
+        self.query_one(DumpsView).show(f"dumping {value} ({where})…")
+        self.dump_worker(value, level, line)
 
     @work(thread=True, exclusive=True, group="dump", exit_on_error=False)
-    def dump_worker(self, value: str, level: str) -> None:
+    def dump_worker(self, value: str, level: str, line: int | None = None) -> None:
+        extra = {"line": line} if line is not None else {}
         try:
             result = self.call("dump", kernel=self.spec_id, level=level, values=[value], pid=[0, 0, 0],
-                                         timeout=300, on_event=self._on_event)
+                               timeout=300, on_event=self._on_event, **extra)
         except Exception as e:  # noqa: BLE001 - the dump request is new: whatever it says is shown
             message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
             self.post_message(DumpDone(value, level, error=message))
@@ -1032,7 +1037,13 @@ class WorkbenchApp(App):
             self.status.show(f"dump failed: {msg.error}", kind="error")
         else:
             view.show_result(msg.value, msg.level, msg.result)
-            self.status.show(f"dumped {msg.value}")
+            status = str((msg.result or {}).get("status", ""))
+            ran = any(r.get("values") is not None for r in (msg.result or {}).get("results", []))
+            if ran:
+                self.status.show(f"dumped {msg.value} ({status})", kind="ok")
+            else:
+                notes = "; ".join((msg.result or {}).get("notes", []))
+                self.status.show(f"{msg.value}: {status or 'nothing dumped'}" + (f" · {notes}" if notes else ""))
 
     # -- command palette ---------------------------------------------------------------------
 
