@@ -327,3 +327,22 @@ async def test_x_on_a_python_variable_dumps_it_through_the_interpreter(script):
         await pilot.press("x")
         await wait_for(pilot, lambda: app.status.message.startswith(("arange:", "dump failed")), what="the second dump")
         assert app.status.message.startswith("arange: interpreted") and "no value after line" in app.status.message
+
+
+def test_history_diffs_leave_out_the_file_in_locations(tmp_path, compiled):
+    """A level derived from a Python edit names the edited copy in every loc(...): the diff
+    against it shows the one real change, not every location."""
+    from workbench.tui.widgets.history_view import version_diff
+    _, result = compiled("vector_add")
+    text = result.levels["ttgir"]
+    script_path = next(iter(__import__("re").findall(r'loc\("([^"]+\.py)"', text)))
+    derived = text.replace(script_path, str(tmp_path / "edit" / "add_kernel.py")).replace("arith.addf", "arith.subf")
+    assert derived.count("edit/add_kernel.py") > 5
+    (tmp_path / "original").mkdir()
+    (tmp_path / "original" / "add_kernel.ttgir").write_text(text)
+    v1 = tmp_path / "versions" / "001"
+    v1.mkdir(parents=True)
+    (v1 / "add_kernel.ttgir").write_text(derived)
+    diff = version_diff("add_kernel", tmp_path, {"number": 1, "level": "ttgir", "folder": str(v1)})
+    changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    assert len(changed) == 2 and "arith.addf" in changed[0] and "arith.subf" in changed[1], diff

@@ -52,10 +52,10 @@ def test_constexprs_and_stages_tell_specializations_apart(captures):
 
 def test_version_facts_say_what_changed():
     v = dict(SUMMARY, num_warps=8, registers=40, spill_stores=2, spill_loads=1)
-    assert resource_facts(v, SUMMARY) == "warps 8 (was 4) · regs 40 (was 26) · spills 3 (was 0) · smem 0 B"
-    assert resource_facts(SUMMARY) == "warps 4 · regs 26 · spills 0 · smem 0 B"
+    assert resource_facts(v, SUMMARY) == "warps 8 (was 4) · regs 40 (was 26)\nspills 3 (was 0) · smem 0 B"
+    assert resource_facts(SUMMARY) == "warps 4 · regs 26\nspills 0 · smem 0 B"
     assert resource_cells(v, SUMMARY) == ("4→8", "26→40", "0→3", "0")
-    assert resource_facts({}) == "warps ? · regs ? · spills ? · smem ? B"
+    assert resource_facts({}) == "warps ? · regs ?\nspills ? · smem ? B"
 
 
 @pytest.mark.asyncio
@@ -68,7 +68,7 @@ async def test_autotune_configs_grouped_under_the_kernel(captures):
         shown = prompts(picker)
         # collapsed: the group line and the chosen config (starred), with its constexprs and stages
         assert len(shown) == 2
-        assert shown[0].startswith("▸ scale_add_kernel") and "autotuned: 3 configs" in shown[0]
+        assert shown[0].startswith("▸ scale_add_kernel") and "3 autotune configs" in shown[0]
         assert "★ scale_add_kernel-5b79f587" in shown[1] and "BLOCK_SIZE=256 stages=3" in shown[1]
         assert "warps 2" in shown[1]
         # Enter on the group shows every config, each with what differs

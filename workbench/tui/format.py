@@ -50,7 +50,7 @@ def resource_facts(summary: dict | None, original: dict | None = None) -> str:
         if base is not None and base[short] != mine[short] and "?" not in (base[short], mine[short]):
             text += f" (was {base[short]})"
         parts.append(text)
-    return " · ".join(parts)
+    return " · ".join(parts[:2]) + "\n" + " · ".join(parts[2:])
 
 
 def resource_cells(summary: dict | None, original: dict | None = None) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ level against the original, the previous version or any version marked with ``m`
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from pathlib import Path
 
@@ -56,8 +57,19 @@ def version_diff(kernel: str, kernel_folder: Path, version: dict, base: str = "o
         return f"{new_path}: not found"
     if old is None:
         return f"{old_path}: not found (nothing to compare with)"
+    if level in ("ttir", "ttgir"):
+        old, new = _without_loc_files(old), _without_loc_files(new)
     lines = list(difflib.unified_diff(old, new, f"{old_label}/{name}", f"v{version['number']}/{name}", n=2))
     return "".join(lines) if lines else f"v{version['number']} {TITLES.get(level, level)} is the same as {old_label}"
+
+
+_LOC_FILE = re.compile(r'loc\("[^"]*"(?=:\d+:\d+\))')
+
+
+def _without_loc_files(lines: list[str]) -> list[str]:
+    """``loc("…/edit/k.py":17:5)`` as ``loc("…":17:5)``: a level derived from a Python edit names
+    the edited copy in every location, and the diff would be all locations."""
+    return [_LOC_FILE.sub('loc("…"', line) for line in lines]
 
 
 class HistoryView(Horizontal):

@@ -68,8 +68,8 @@ class KernelPicker(OptionList):
             first = self.kernels[members[0]]["spec"]
             n = len(members)
             label = Text(f"{'▾' if open_ else '▸'} {first.get('kernel', '?')}", style="bold")
-            label.append(f"\n  autotuned: {n} config{'s' if n != 1 else ''} "
-                         f"(Enter: {'hide' if open_ else 'show'} all)", style="dim")
+            label.append(f"\n  {n} autotune config{'s' if n != 1 else ''} · Enter: {'fewer' if open_ else 'all'}",
+                         style="dim")
             options.append(Option(label, id=key))
             for i in members:
                 if open_ or is_chosen(self.kernels[i]) or i == self.current:
