@@ -346,3 +346,30 @@ def test_history_diffs_leave_out_the_file_in_locations(tmp_path, compiled):
     diff = version_diff("add_kernel", tmp_path, {"number": 1, "level": "ttgir", "folder": str(v1)})
     changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
     assert len(changed) == 2 and "arith.addf" in changed[0] and "arith.subf" in changed[1], diff
+
+
+@pytest.mark.gpu
+@pytest.mark.asyncio
+async def test_with_a_gpu_the_verdict_comes_first_and_the_timing_after(script):
+    verdicts: list[dict] = []
+
+    class Watched(WorkbenchApp):
+        def on_run_done(self, msg) -> None:   # Textual runs the base class's handler too
+            verdicts.append(msg.result)
+
+    app = Watched(script, bench=FAST_BENCH)
+    async with app.run_test(size=(200, 50)) as pilot:
+        app = await opened(pilot)
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "y + x, mask=mask"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        assert verdicts and verdicts[-1].get("timing") is None      # the verdict did not wait for a timing
+        bench = app.query_one("#bench-table")
+        await wait_for(pilot, lambda: bench.row_count == 2 and str(bench.get_row_at(1)[3]) != "-", 60, "v1's timing")
+        assert "median" in app.status.message and "the original's" in app.status.message
+        v1, original = (float(str(bench.get_row_at(i)[3]).replace(",", "")) for i in (1, 0))
+        ratio = float(str(bench.get_row_at(1)[7]).rstrip("×"))
+        assert abs(ratio - v1 / original) < 0.002                  # the ratio is of the medians shown

@@ -135,6 +135,15 @@ class Restored(Message):
         self.paths = paths
 
 
+class Timed(Message):
+    """A version's timing, asked for after its verdict was on screen."""
+
+    def __init__(self, result: dict, error: str | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
+
+
 class DumpDone(Message):
     def __init__(self, value: str, level: str, result=None, error: str | None = None) -> None:
         super().__init__()
@@ -707,8 +716,38 @@ class WorkbenchApp(App):
         return bool(self.opened and self.opened.get("gpu"))
 
     def _bench(self) -> dict | None:
-        """Timing options for a run: none without a GPU (see :attr:`NO_GPU_TIMING`)."""
-        return dict(self.bench_options) if self.bench_on_save and self.gpu else None
+        """Timing options for a run or an apply: none. The verdict comes first; the timing follows
+        in a request of its own (:meth:`time_version`), with a GPU only (see :attr:`NO_GPU_TIMING`)."""
+        return None
+
+    def _time_after(self, result: dict) -> None:
+        """A verdict on screen: time that version now, when bench on save is on and there is a GPU."""
+        if (self.bench_on_save and self.gpu and not result.get("timing")
+                and result.get("status") in ("ok", "mismatch")):
+            self.time_version(str(result.get("version", "original")))
+
+    @work(thread=True, exclusive=True, group="bench", exit_on_error=False)
+    def time_version(self, version: str) -> None:
+        spec_id = self.spec_id
+        try:
+            result = self.call("run", kernel=spec_id, version=version, bench=dict(self.bench_options),
+                               on_event=self._on_event)
+        except Exception as e:  # noqa: BLE001 - a timing that failed is said, the verdict stays
+            self.post_message(Timed({"spec_id": spec_id, "version": version}, f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(Timed(result))
+
+    @after_rest
+    def on_timed(self, msg: Timed) -> None:
+        result = msg.result
+        if self.current is None or result.get("spec_id") != self.spec_id:
+            return   # another kernel is on screen now
+        if msg.error is not None:
+            self.log_line(f"timing {version_label(result.get('version'))} failed: {msg.error}", "red")
+            return
+        self.query_one(BenchView).add_result(result)
+        if str(result.get("version")) == self.last_version:
+            self.status.show(result_summary(result), kind="ok" if result.get("status") == "ok" else "error")
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def run_version(self, version: str) -> None:
@@ -787,6 +826,7 @@ class WorkbenchApp(App):
         self.query_one(OutputsView).show_result(result)
         self.query_one(BenchView).add_result(result)
         self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"))
+        self._time_after(result)
         if msg.versions is not None:
             self.versions = msg.versions
             self._show_history()
