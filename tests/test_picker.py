@@ -52,7 +52,7 @@ def test_constexprs_and_stages_tell_specializations_apart(captures):
 
 def test_version_facts_say_what_changed():
     v = dict(SUMMARY, num_warps=8, registers=40, spill_stores=2, spill_loads=1)
-    assert resource_facts(v, SUMMARY) == "warps 8 (was 4) · regs 40 (was 26)\nspills 3 (was 0) · smem 0 B"
+    assert resource_facts(v, SUMMARY) == "warps 4→8 · regs 26→40\nspills 0→3 · smem 0 B"
     assert resource_facts(SUMMARY) == "warps 4 · regs 26\nspills 0 · smem 0 B"
     assert resource_cells(v, SUMMARY) == ("4→8", "26→40", "0→3", "0")
     assert resource_facts({}) == "warps ? · regs ?\nspills ? · smem ? B"
@@ -91,5 +91,5 @@ async def test_autotune_configs_grouped_under_the_kernel(captures):
         picker.show_version("3", dict(SUMMARY, num_warps=4, registers=40))
         shown = prompts(picker)
         assert len(shown) == 3 and "BLOCK_SIZE=4096" in shown[2]
-        assert "v3:" in shown[2] and "warps 4 (was 8)" in shown[2] and "regs 40 (was 26)" in shown[2]
+        assert "v3:" in shown[2] and "warps 8→4" in shown[2] and "regs 26→40" in shown[2]
         assert picker.highlighted == 0

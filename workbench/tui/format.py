@@ -41,15 +41,10 @@ def resources(summary: dict | None) -> dict[str, object]:
 
 
 def resource_facts(summary: dict | None, original: dict | None = None) -> str:
-    """``warps 8 (was 4) · regs 40 (was 26) · spills 0 · smem 0 B``: a version's own values, and
-    where they differ from the original's, the original's."""
-    mine, base = resources(summary), resources(original) if original else None
-    parts = []
-    for short, _ in RESOURCES:
-        text = f"{short} {mine[short]}" + (" B" if short == "smem" else "")
-        if base is not None and base[short] != mine[short] and "?" not in (base[short], mine[short]):
-            text += f" (was {base[short]})"
-        parts.append(text)
+    """``warps 4→8 · regs 26→40`` / ``spills 0 · smem 0 B``: a version's own values, and where they
+    differ from the original's, the original's before the arrow."""
+    parts = [f"{short} {cell}" + (" B" if short == "smem" else "")
+             for (short, _), cell in zip(RESOURCES, resource_cells(summary, original))]
     return " · ".join(parts[:2]) + "\n" + " · ".join(parts[2:])
 
 
