@@ -86,7 +86,8 @@ async def test_each_version_shows_its_own_facts_and_no_interpreter_timing(script
         assert compiled["num_warps"] == 8
         prompt = str(picker.get_option_at_index(0).prompt)
         assert "v1:" in prompt and "warps 4→8" in prompt
-        assert f"{compiled['registers']} ·" in prompt or f"regs {compiled['registers']}" in prompt
+        mine = compiled["registers"]
+        assert (f"regs {regs}→{mine}" if mine != regs else f"regs {regs}") in prompt
         bench = app.query_one("#bench-table")
         cells = row(bench, bench.coordinate_to_cell_key((1, 0)).row_key)
         assert cells[0] == "v1" and cells[9:13] == ["4→8", *(
