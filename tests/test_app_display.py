@@ -216,8 +216,10 @@ async def test_reading_ir_search_copy_help_and_the_status_line(script):
 
         # #: loc(...) annotations and #loc lines hidden in the display; the mapping still works
         assert "loc(" in shown_row(ttgir, 1) or "loc(" in shown_row(ttgir, 2)
+        py_top = py.scroll_offset.y
         await pilot.press("number_sign")
         await pilot.pause()
+        assert py.scroll_offset.y == py_top                    # the other levels stay as they were
         ttgir.scroll_to(y=0, animate=False, immediate=True)
         rows = [shown_row(ttgir, y) for y in range(ttgir.scrollable_content_region.height)]
         assert not any("loc(" in r or "#loc" in r for r in rows), rows

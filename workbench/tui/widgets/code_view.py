@@ -579,14 +579,19 @@ class CodeView(ScrollView, can_focus=True):
         the display only: the text, line numbers and the cross-level mapping keep them."""
         if hide == self.hide_locs:
             return
-        line, self.hide_locs = self.cursor_line, hide
+        self.hide_locs = hide
+        if self._level not in MLIR_LEVELS:
+            return
+        line = self.cursor_line
+        on_screen = self._row_of_line(line) - self.scroll_offset.y   # the cursor stays where it is on screen
         self._rows = None
         if hide:
             self._hide_loc_lines()
         self.virtual_size = Size(self.virtual_size.width, self.row_count)
         if self._rows is not None and self._rows and (line - 1) not in self._rows:
             line = self._rows[self._row_of_line(line)] + 1
-        self.goto_line(line, self.cursor_column)
+        self.scroll_to(y=max(self._row_of_line(line) - on_screen, 0), animate=False, immediate=True)
+        self.goto_line(line, self.cursor_column, center=False)
         self.refresh()
 
     def _hide_loc_lines(self) -> None:
