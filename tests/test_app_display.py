@@ -330,6 +330,15 @@ async def test_x_on_a_python_variable_dumps_it_through_the_interpreter(script):
         await pilot.press("x")
         await wait_for(pilot, lambda: app.status.message.startswith(("arange:", "dump failed")), what="the second dump")
         assert app.status.message.startswith("arange: interpreted") and "no value after line" in app.status.message
+        # an IR value without a GPU: compiled only, and the status line does not say "dumped"
+        ttgir = app.pane("ttgir").view
+        ttgir.focus()
+        load = line_of(ttgir, "tt.load")
+        ttgir.goto_line(load, ttgir.line_text(load).index("%"))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "compiled only" in app.status.message or "failed" in app.status.message,
+                       what="the TTGIR dump")
+        assert app.status.message.startswith("%") and "needs a GPU to run" in app.status.message
 
 
 def test_history_diffs_leave_out_the_file_in_locations(tmp_path, compiled):
