@@ -69,9 +69,10 @@ async def main() -> None:
         await pilot.press("ctrl+s")
         await until(lambda: app.column("ttgir").has_class("-error"))
         shot("compile-error")                          # the error at its line, the last result kept
-        ttgir.editor.load_text("\n".join(lines).replace(" bogus", ""))
+        ttgir.editor.load_text("\n".join(lines).replace(" bogus", "").replace('"ttg.num-warps" = 4', '"ttg.num-warps" = 8')
+                               .replace("warpsPerCTA = [4]", "warpsPerCTA = [8]"))
         await pilot.press("ctrl+s")
-        await until(lambda: app.last_good["version"] == "2")
+        await until(lambda: app.last_good["version"] == "2")   # 8 warps: the sidebar, Bench, History say so
         await pilot.press("escape")
 
         app.pane("python").view.focus()
@@ -79,6 +80,22 @@ async def main() -> None:
             await pilot.press(key)
             await pilot.pause(0.2)
             shot(name)
+
+    # an autotuned kernel: its configs grouped under it, told apart by their constexprs
+    shutil.copy(ROOT / "examples" / "autotuned_add.py", work / "autotuned_add.py")
+    app = WorkbenchApp(work / "autotuned_add.py", bench={"warmup_ms": 5.0, "rep_ms": 30.0, "graph": False})
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + 180
+        while app.last_good is None:
+            assert time.monotonic() < deadline, app.status.message
+            await pilot.pause(0.05)
+        picker = app.query_one("#picker")
+        picker.focus()
+        picker.highlighted = 0
+        await pilot.press("enter")                     # the group open: every config
+        await pilot.pause(0.3)
+        app.save_screenshot(str(OUT / "picker.svg"))
+        print("wrote", OUT / "picker.svg")
     shutil.rmtree(work.parent, ignore_errors=True)
 
 

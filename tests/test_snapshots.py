@@ -26,7 +26,8 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 DATA = Path(__file__).parent / "data"
 SIZE = (150, 40)
 
-KERNEL = {"spec": {"spec_id": "5ca2fa40", "kernel": "add_kernel", "autotune": None},
+KERNEL = {"spec": {"spec_id": "5ca2fa40", "kernel": "add_kernel", "autotune": None,
+                   "constexprs": {"BLOCK_SIZE": 1024}, "options": {"num_warps": 4, "num_stages": 3}},
           "launches": [{"grid": [97, 1, 1]}],
           "result": {"num_warps": 4, "registers": 26, "shared": 0, "spill_stores": 0, "spill_loads": 0}}
 
@@ -124,7 +125,8 @@ async def test_screen_snapshot(which):
     actual.unlink(missing_ok=True)
     # and what it must show, whatever the pixels
     text = svg.replace("&#160;", " ")
-    assert "add_kernel" in text and "warps 4" in text and "tt.func" in text
-    expected = {"outputs": ["out_ptr", "FAIL"], "bench": ["original", "ttgir", "ptx"], "dumps": ["%x_5", "histogram"]}
+    assert "add_kernel" in text and "warps 4" in text and "tt.func" in text and "BLOCK_SIZE=1024" in text
+    expected = {"outputs": ["out_ptr", "FAIL"], "bench": ["original", "ttgir", "ptx", "0.940×", "regs"],
+                "dumps": ["%x_5", "histogram"]}
     for word in expected[which]:
         assert word in text, (which, word)

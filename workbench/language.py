@@ -104,6 +104,30 @@ def _plain(value: Any) -> Any:
     return inner
 
 
+def interpreted_value(x) -> tuple[Any, str]:
+    """(numpy copy, Triton dtype name) of a value inside a kernel Triton's interpreter runs."""
+    import numpy as np
+    handle = getattr(x, "handle", None)
+    data = getattr(handle, "data", x)
+    arr = np.array(data, copy=True)
+    dtype = str(getattr(x, "dtype", arr.dtype))
+    if dtype == "bf16" and arr.dtype == np.uint16:  # the interpreter keeps bf16 as its bits
+        arr = (arr.astype(np.uint32) << 16).view(np.float32)
+    is_block = getattr(getattr(x, "type", None), "is_block", lambda: arr.ndim > 0)()
+    if not is_block:
+        arr = arr.reshape(())
+    return arr, dtype
+
+
+def interpreted_program() -> tuple[int, int, int]:
+    """The program id the interpreter is running now."""
+    try:
+        from triton.runtime.interpreter import interpreter_builder
+        return tuple(int(v) for v in interpreter_builder.grid_idx)
+    except Exception:  # noqa: BLE001
+        return (0, 0, 0)
+
+
 def dump(x, offset=None, pid=None, _semantic=None, _generator=None):
     """Record ``x`` (a tensor or scalar) from inside a kernel; see the module docstring."""
     offset, pid = _plain(offset), _plain(pid)
@@ -113,23 +137,9 @@ def dump(x, offset=None, pid=None, _semantic=None, _generator=None):
         rec = _recorder()
         if rec is None:
             return None
-        import numpy as np
         frame = sys._getframe(1)
-        handle = getattr(x, "handle", None)
-        data = getattr(handle, "data", x)
-        arr = np.array(data, copy=True)
-        dtype = str(getattr(x, "dtype", arr.dtype))
-        if dtype == "bf16" and arr.dtype == np.uint16:  # the interpreter keeps bf16 as its bits
-            arr = (arr.astype(np.uint32) << 16).view(np.float32)
-        is_block = getattr(getattr(x, "type", None), "is_block", lambda: arr.ndim > 0)()
-        if not is_block:
-            arr = arr.reshape(())
-        try:
-            from triton.runtime.interpreter import interpreter_builder
-            grid_idx = tuple(int(v) for v in interpreter_builder.grid_idx)
-        except Exception:  # noqa: BLE001
-            grid_idx = (0, 0, 0)
-        rec.record(frame.f_code.co_name, frame.f_lineno, grid_idx, arr, dtype, offset, pid)
+        arr, dtype = interpreted_value(x)
+        rec.record(frame.f_code.co_name, frame.f_lineno, interpreted_program(), arr, dtype, offset, pid)
         return None
     markers = _marking()
     if markers is None:

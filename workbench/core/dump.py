@@ -431,6 +431,75 @@ def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, refer
     return report
 
 
+def _trace_variable(fn, kernel: str, name: str, line: int, pid: tuple[int, int, int], run) -> list[Any]:
+    """Run ``run()`` (an interpreted launch of ``fn``) and return ``name``'s value each time
+    ``line`` of the kernel has run in program ``pid``: a variable dumped with no dump() call."""
+    from .. import language as wl
+    code = getattr(fn, "fn", fn).__code__
+    seen: list[Any] = []
+
+    def local(frame, event, arg):
+        if state["last"] == line and (event == "return" or frame.f_lineno != line):
+            if name in frame.f_locals:
+                seen.append(wl.interpreted_value(frame.f_locals[name]))
+        state["last"] = frame.f_lineno if event == "line" else None
+        return local
+
+    def calls(frame, event, arg):
+        if event != "call" or frame.f_code.co_name != kernel or frame.f_code.co_filename != code.co_filename:
+            return None
+        if wl.interpreted_program() != tuple(pid):
+            return None
+        state["last"] = None
+        return local
+
+    state: dict[str, Any] = {"last": None}
+    import sys
+    old = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        run()
+    finally:
+        sys.settrace(old)
+    return seen
+
+
+def dump_python_variable(session, state, name: str, line: int, pid: Any = (0, 0, 0), iterations: int = 16,
+                         reference: str | None = None, atol: float | None = None,
+                         rtol: float | None = None) -> DumpReport:
+    """No GPU: a Python variable of the kernel as edit/ has it (no dump() call needed), after
+    ``line`` has run, through Triton's interpreter on the captured inputs."""
+    import numpy as np
+    from . import launch
+    spec = state.spec
+    pid = parse_pid(pid) if not (isinstance(pid, (tuple, list)) and len(pid) == 3) else tuple(pid)
+    path = session.workspace.edit(spec.folder_name) / f"{spec.kernel}.py"
+    report = DumpReport(script=str(session.script), kernel=spec.kernel, level="python",
+                        target="interpreter", pid=pid, status="interpreted")
+    if state.snapshot is None:
+        raise WorkbenchError.at(str(path), "no inputs were captured for this kernel: nothing to run", line)
+    original = state.versions["original"]
+    same = path.is_file() and path.read_text() == (original.result.levels.get("python") if original.result else None)
+    fn = original.fn if same or not path.is_file() else session._edited_function(spec, path)
+    seen = _trace_variable(fn, spec.kernel, name, line, pid,
+                           lambda: launch.interpret(fn, spec, state.snapshot))
+    res = DumpResult(name=name, level="python", line=line, source=f"{name} after line {line}", type="", dtype="",
+                     shape=[], values=None, programs=[pid] if seen else [], iterations=min(len(seen), iterations),
+                     in_loop=len(seen) > 1, hits=[len(seen)] if seen else [])
+    if not seen:
+        report.notes.append(f"{name} has no value after line {line} in program {','.join(map(str, pid))} "
+                            f"(not a variable there, or the line never ran in that program)")
+    else:
+        kept = [arr for arr, _ in seen[:iterations]]
+        res.values = np.stack(kept)[None]
+        res.type, res.dtype, res.shape = seen[0][1], str(kept[0].dtype), list(kept[0].shape)
+        attach_reference(res, reference, arg_names_of(spec, state.snapshot), atol, rtol)
+        if len(seen) > iterations:
+            report.notes.append(f"only the first {iterations} of {len(seen)} values are kept (a loop)")
+    report.results.append(res)
+    return report
+
+
 def _no_kernel(capture, kernel, script):
     if capture.error is not None and capture.error.severity == "error":
         raise WorkbenchError([capture.error])
@@ -617,15 +686,19 @@ def report_json(report: DumpReport) -> str:
 
 def serve(session, progress=None, kernel: str = "", level: str = "ttgir", values: list[str] | None = None,
           pid: Any = (0, 0, 0), iterations: int = 16, reference: str | None = None, version: str | None = None,
-          atol: float | None = None, rtol: float | None = None, show_rewrite: bool = False) -> dict[str, Any]:
+          atol: float | None = None, rtol: float | None = None, show_rewrite: bool = False,
+          line: int | None = None) -> dict[str, Any]:
     """The runner's ``dump`` request, on a script already open in ``session``: the level text
     comes from the kernel's edit/ folder (what the user sees), or a saved version; the values
-    go into ``dumps/`` beside it as .npy files, with a preview inline."""
+    go into ``dumps/`` beside it as .npy files, with a preview inline. ``line`` with a Python
+    variable's name and no GPU: that variable after that line, through the interpreter."""
     import numpy as np
     values = list(values or [])
     state = session.state(kernel)
     spec = state.spec
-    if level == "python":  # dump() calls in the kernel's source: the script-level path
+    if level == "python" and line is not None and not session.gpu and len(values) == 1:
+        report = dump_python_variable(session, state, values[0], int(line), pid, iterations, reference, atol, rtol)
+    elif level == "python":  # dump() calls in the kernel's source: the script-level path
         report = dump_script(session.script, spec.kernel, level, values, pid, reference, argv=session.argv,
                              iterations=iterations, atol=atol, rtol=rtol,
                              mode="auto" if session.gpu else "cpu")

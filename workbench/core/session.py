@@ -318,7 +318,8 @@ class Session:
                 # the original is timed again now, beside this version: a ratio of two timings
                 # taken minutes apart would measure the machine (clocks, other processes) too
                 base = self._time(state, state.versions["original"], bench_options, flops)
-                res.vs_original = compare(res.timing, base, f"version {v.label}", "the original").to_json()
+                res.vs_original = compare(res.timing, base, f"version {v.label}", "the original").to_json() | {
+                    "timing": base.to_json()}  # the original's timing the ratio is against
                 prev = state.last_run
                 if prev not in (None, "original", v.label) and prev in state.timings:
                     res.vs_previous = compare(res.timing, state.timings[prev], f"version {v.label}",

@@ -28,7 +28,7 @@ from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import Config, load_config
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
-                                  result_summary, version_label)
+                                  locate_unplaced, result_summary, version_label)
 from workbench.tui.mapping import LevelMap
 from workbench.tui.screens.help_screen import HelpScreen, binding_rows
 from workbench.tui.themes import load_themes, register_themes
@@ -136,6 +136,15 @@ class Restored(Message):
         self.paths = paths
 
 
+class Timed(Message):
+    """A version's timing, asked for after its verdict was on screen."""
+
+    def __init__(self, result: dict, error: str | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
+
+
 class DumpDone(Message):
     def __init__(self, value: str, level: str, result=None, error: str | None = None) -> None:
         super().__init__()
@@ -181,16 +190,18 @@ class WorkbenchApp(App):
         Binding("ctrl+right", "focus_pane(1)", "Next pane", show=False, id="app.next_pane"),
         Binding("ctrl+left", "focus_pane(-1)", "Previous pane", show=False, id="app.previous_pane"),
         Binding("f", "follow", "Follow mapping", id="app.follow"),
+        Binding("number_sign", "toggle_locs", "Hide/show loc()", show=False, id="app.locs"),
         Binding("x", "dump_here", "Dump value", id="app.dump"),
         Binding("E", "external_editor", "$EDITOR", id="app.external_editor"),
         Binding("R", "rerun", "Run again", id="app.rerun"),
         Binding("b", "toggle_bench", "Bench on save", id="app.bench"),
         Binding("K", "focus_picker", "Kernels", show=False, id="app.picker"),
+        Binding("S", "toggle_sidebar", "Sidebar", show=False, id="app.sidebar"),
         Binding("f2", "open_other", "Open script", id="app.open"),
         Binding("O", "results('outputs')", "Outputs", show=False, id="app.outputs"),
         Binding("D", "dumps_tab", "Dumps", show=False, id="app.dumps"),
         Binding("B", "results('bench')", "Bench", show=False, id="app.bench_tab"),
-        Binding("H", "results('history')", "History", show=False, id="app.history"),
+        Binding("H", "history_tab", "History", show=False, id="app.history"),
         Binding("L", "results('log')", "Log", show=False, id="app.log"),
     ]
 
@@ -217,6 +228,9 @@ class WorkbenchApp(App):
         self.map = LevelMap()
         self.shown_levels: list[str] = list(DEFAULT_SHOWN)
         self.columns = 3
+        self.hide_locs = False
+        self.dropped_level: str | None = None   # the level `v` took away, given back by the next `v`
+        self.sidebar: bool | None = None   # the picker shown (True), hidden (False), or by width (None)
         self.digests: dict[Path, str] = {}
         self._loaded: dict[str, tuple[Path, str]] = {}  # level -> (file, digest) its pane shows
         self.pending: set[Path] = set()
@@ -293,6 +307,7 @@ class WorkbenchApp(App):
         for problem in self.config.problems + self.themes.problems:
             self.notify(problem, title="config", severity="warning", timeout=10)
         self._show_columns()
+        self._layout_sidebar()
         self.status.show(f"starting runner… (opening {self.script.name})", busy=True)
         self.query_one(KernelPicker).border_title = self.script.name
         self.query_one("#pane-python", LevelPane).view.focus()
@@ -441,6 +456,7 @@ class WorkbenchApp(App):
         self.query_one("#title-bar", Static).update(self._title_text(
             f"{mode} · target {data.get('target')}" + ("" if data.get("gpu") else " · no GPU: IR levels compile only")))
         self.query_one(KernelPicker).show_kernels(self.script.name, self.kernels)
+        self.query_one(BenchView).set_note("" if self.gpu else self.NO_GPU_TIMING)
         if data.get("script_error"):
             d = data["script_error"]
             text = diagnostic_line(dict(d, file=Path(str(d.get("file"))).name))
@@ -470,9 +486,7 @@ class WorkbenchApp(App):
     def load_kernel(self, index: int) -> None:
         entry = self.kernels[index]
         self.current = entry
-        picker = self.query_one(KernelPicker)
-        if picker.highlighted != index:
-            picker.highlighted = index
+        self.query_one(KernelPicker).select_kernel(index)
         self.map = LevelMap.from_json(entry.get("srcmap"))
         self.last_good = None
         self.last_version = "original"
@@ -480,10 +494,7 @@ class WorkbenchApp(App):
         self.load_levels()
         for level in LEVELS:
             self.column(level).show_error(None)
-        spec_line = entry["spec"].get("line")
-        if spec_line:  # the Python pane opens at the kernel's def
-            self.pane("python").view.goto_line(int(spec_line), center=False)
-            self.pane("python").view.scroll_to(y=max(int(spec_line) - 3, 0), animate=False)
+        self.call_after_refresh(self._panes_at_start, entry)
         self.versions = entry.get("versions", [])
         self._show_history()
         try:
@@ -491,6 +502,14 @@ class WorkbenchApp(App):
         except Exception as e:  # noqa: BLE001 - no inotify: saves from the app still work
             self.log_line(f"not watching {self.edit_dir}: {e}", "red")
         self.run_version("original")
+
+    def _panes_at_start(self, entry: dict) -> None:
+        """A kernel just loaded: every pane at its top, the Python pane at the kernel's ``def``
+        (after a refresh: a pane scrolls only once it has its size)."""
+        for level in LEVELS:
+            view = self.pane(level).view
+            line = int(entry["spec"].get("line") or 1) if level == "python" else 1
+            view.show_from_top(line)
 
     @property
     def edit_dir(self) -> Path:
@@ -554,8 +573,16 @@ class WorkbenchApp(App):
                 col.pane.view.highlight_lines(related.get(other, []))
 
     def on_code_view_jumped(self, event: CodeView.Jumped) -> None:
-        if not event.found:
+        if not event.found or event.what in ("find", "copy"):
             self.status.show(event.detail)
+
+    def action_toggle_locs(self) -> None:
+        """``loc(...)`` annotations and ``#loc`` lines of TTIR/TTGIR, hidden or shown (display only:
+        the mapping between levels still reads them)."""
+        self.hide_locs = not self.hide_locs
+        for level in LEVELS:
+            self.pane(level).view.set_hide_locs(self.hide_locs)
+        self.status.show(f"loc(...) annotations {'hidden' if self.hide_locs else 'shown'} (key #)")
 
     def focused_level(self) -> str:
         node = self.focused
@@ -589,8 +616,10 @@ class WorkbenchApp(App):
         if len(self.shown_levels) >= 3:
             drop = next(lv for lv in reversed(self.shown_levels) if lv != here)
             self.shown_levels.remove(drop)
+            self.dropped_level = drop
         else:
-            self.shown_levels.append(next(lv for lv in DEFAULT_SHOWN + LEVELS if lv not in self.shown_levels))
+            back = (self.dropped_level,) if self.dropped_level else ()
+            self.shown_levels.append(next(lv for lv in back + DEFAULT_SHOWN + LEVELS if lv not in self.shown_levels))
         self._show_columns()
 
     def action_focus_pane(self, step: int) -> None:
@@ -628,10 +657,42 @@ class WorkbenchApp(App):
         self.open_script()
 
     def action_focus_picker(self) -> None:
+        self.sidebar = True if not self.query_one(KernelPicker).display else self.sidebar
+        self._layout_sidebar()
         self.query_one(KernelPicker).focus()
 
+    # -- small terminals: the sidebar gives way --------------------------------------------
+
+    SIDEBAR_MIN_WIDTH = 120    # below this the picker hides (three panes of 13 columns help nobody)
+
+    def on_resize(self, event) -> None:
+        self._layout_sidebar()
+
+    def _layout_sidebar(self) -> None:
+        """The picker shows as the user said (``S``), or, until they say, when the terminal is wide."""
+        show = self.sidebar if self.sidebar is not None else self.size.width >= self.SIDEBAR_MIN_WIDTH
+        picker = self.query_one(KernelPicker)
+        if picker.display != show:
+            if not show and picker.has_focus:
+                self.pane(self.shown_levels[0]).view.focus()
+            picker.display = show
+
+    def action_toggle_sidebar(self) -> None:
+        self.sidebar = not self.query_one(KernelPicker).display
+        self._layout_sidebar()
+        self.notify(f"sidebar {'shown' if self.sidebar else 'hidden'} (key S)", timeout=2)
+
     def action_results(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        if self.focused is not None and tabs in self.focused.ancestors:
+            # focus left in the tab going away would bring it back (TabbedContent follows focus)
+            self.pane(self.shown_levels[0]).view.focus()
+        tabs.active = tab
+
+    def action_history_tab(self) -> None:
+        """The History tab with its table focused: r, o and m work at once."""
+        self.action_results("history")
+        self.query_one("#history-table").focus()
 
     def action_dumps_tab(self) -> None:
         """The Dumps tab, ready to type a value's name into."""
@@ -644,12 +705,51 @@ class WorkbenchApp(App):
 
     def action_toggle_bench(self) -> None:
         self.bench_on_save = not self.bench_on_save
-        self.notify(f"bench on save: {'on' if self.bench_on_save else 'off'}")
+        self.notify(f"bench on save: {'on' if self.bench_on_save else 'off'}"
+                    + ("" if self.gpu or self.opened is None else f" ({self.NO_GPU_TIMING})"))
 
     # -- runs --------------------------------------------------------------------------------
 
+    NO_GPU_TIMING = ("no timings: without a GPU nothing is timed (the interpreter's wall time is not a "
+                     "kernel timing, and the verdict would wait for it)")
+
+    @property
+    def gpu(self) -> bool:
+        return bool(self.opened and self.opened.get("gpu"))
+
     def _bench(self) -> dict | None:
-        return dict(self.bench_options) if self.bench_on_save else None
+        """Timing options for a run or an apply: none. The verdict comes first; the timing follows
+        in a request of its own (:meth:`time_version`), with a GPU only (see :attr:`NO_GPU_TIMING`)."""
+        return None
+
+    def _time_after(self, result: dict) -> None:
+        """A verdict on screen: time that version now, when bench on save is on and there is a GPU."""
+        if (self.bench_on_save and self.gpu and not result.get("timing")
+                and result.get("status") in ("ok", "mismatch")):
+            self.time_version(str(result.get("version", "original")))
+
+    @work(thread=True, exclusive=True, group="bench", exit_on_error=False)
+    def time_version(self, version: str) -> None:
+        spec_id = self.spec_id
+        try:
+            result = self.call("run", kernel=spec_id, version=version, bench=dict(self.bench_options),
+                               on_event=self._on_event)
+        except Exception as e:  # noqa: BLE001 - a timing that failed is said, the verdict stays
+            self.post_message(Timed({"spec_id": spec_id, "version": version}, f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(Timed(result))
+
+    @after_rest
+    def on_timed(self, msg: Timed) -> None:
+        result = msg.result
+        if self.current is None or result.get("spec_id") != self.spec_id:
+            return   # another kernel is on screen now
+        if msg.error is not None:
+            self.log_line(f"timing {version_label(result.get('version'))} failed: {msg.error}", "red")
+            return
+        self.query_one(BenchView).add_result(result)
+        if str(result.get("version")) == self.last_version:
+            self.status.show(result_summary(result), kind="ok" if result.get("status") == "ok" else "error")
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def run_version(self, version: str) -> None:
@@ -727,6 +827,8 @@ class WorkbenchApp(App):
         self.last_version = str(result.get("version", "original"))
         self.query_one(OutputsView).show_result(result)
         self.query_one(BenchView).add_result(result)
+        self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"))
+        self._time_after(result)
         if msg.versions is not None:
             self.versions = msg.versions
             self._show_history()
@@ -774,7 +876,9 @@ class WorkbenchApp(App):
         self._flush_changes()
 
     def _show_diagnostics(self, diagnostics: list[dict], level: str | None, path: Path | None):
-        """The first diagnostic with a line, at that line of its level's pane."""
+        """The first diagnostic with a line, at that line of its level's pane (one the verifier
+        gave no line is placed at the op it names)."""
+        diagnostics = [self._placed(d, level) for d in diagnostics]
         for d in diagnostics:
             if not d.get("line"):
                 continue
@@ -797,6 +901,16 @@ class WorkbenchApp(App):
             self.column(level).show_error({"message": "error"}, "✗ " + "; ".join(
                 diagnostic_text(d) for d in diagnostics) if diagnostics else "✗ compile failed (see the Log tab)")
         return None
+
+    def _placed(self, d: dict, level: str | None) -> dict:
+        if d.get("line") or level not in LEVELS:
+            return d
+        found = locate_unplaced(self.pane(level).view.text, str(d.get("message", "")))
+        if found is None:
+            return d
+        line, what = found
+        return dict(d, line=line, file=d.get("file") or str(self.level_path(level)),
+                    message=f"{d.get('message', '')} (no location from the verifier: at {what})")
 
     # -- outside edits ------------------------------------------------------------------------
 
@@ -854,7 +968,8 @@ class WorkbenchApp(App):
 
     def _show_history(self) -> None:
         if self.current is not None:
-            self.query_one(HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions)
+            self.query_one(HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions,
+                                                      self.current.get("result"))
 
     def on_history_view_restore(self, msg: HistoryView.Restore) -> None:
         self.restore(msg.version)
@@ -913,7 +1028,7 @@ class WorkbenchApp(App):
         dumps = self.query_one(DumpsView)
         dumps.set_request(name, focused.level)
         self.action_results("dumps")
-        self.dump(name, focused.level)
+        self.dump(name, focused.level, focused.cursor_line if focused.level == "python" else None)
 
     def _ttir_value_for(self, name: str) -> str:
         """A Python variable's TTIR value. Triton names values after the variable they are
@@ -930,21 +1045,26 @@ class WorkbenchApp(App):
         return (on_line or [v for _, v in found] or [f"%{name}"])[-1]
 
     def on_dumps_view_requested(self, msg: DumpsView.Requested) -> None:
-        self.dump(msg.value, msg.level)
+        py = self.pane("python").view
+        self.dump(msg.value, msg.level, py.cursor_line if msg.level == "python" else None)
 
-    def dump(self, value: str, level: str) -> None:
+    def dump(self, value: str, level: str, line: int | None = None) -> None:
+        """Dump a value. A Python variable (``line``: the line it is read after): without a GPU
+        the interpreter runs the kernel and gives it at the Python level; with one, its TTIR value."""
         if self.current is None:
             return
-        if level == "python" and not value.startswith("%"):
-            value, level = self._ttir_value_for(value), "ttir"
-        self.query_one(DumpsView).show(f"dumping {value} ({level})…")
-        self.dump_worker(value, level)
+        if level == "python" and not value.startswith("%") and (self.gpu or line is None):
+            value, level, line = self._ttir_value_for(value), "ttir", None
+        where = f"Python line {line}, interpreter" if line is not None else level
+        self.query_one(DumpsView).show(f"dumping {value} ({where})…")
+        self.dump_worker(value, level, line)
 
     @work(thread=True, exclusive=True, group="dump", exit_on_error=False)
-    def dump_worker(self, value: str, level: str) -> None:
+    def dump_worker(self, value: str, level: str, line: int | None = None) -> None:
+        extra = {"line": line} if line is not None else {}
         try:
             result = self.call("dump", kernel=self.spec_id, level=level, values=[value], pid=[0, 0, 0],
-                                         timeout=300, on_event=self._on_event)
+                               timeout=300, on_event=self._on_event, **extra)
         except Exception as e:  # noqa: BLE001 - the dump request is new: whatever it says is shown
             message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
             self.post_message(DumpDone(value, level, error=message))
@@ -959,7 +1079,13 @@ class WorkbenchApp(App):
             self.status.show(f"dump failed: {msg.error}", kind="error")
         else:
             view.show_result(msg.value, msg.level, msg.result)
-            self.status.show(f"dumped {msg.value}")
+            status = str((msg.result or {}).get("status", ""))
+            ran = any(r.get("values") is not None for r in (msg.result or {}).get("results", []))
+            if ran:
+                self.status.show(f"dumped {msg.value} ({status})", kind="ok")
+            else:
+                notes = "; ".join((msg.result or {}).get("notes", []))
+                self.status.show(f"{msg.value}: {status or 'nothing dumped'}" + (f" · {notes}" if notes else ""))
 
     # -- command palette ---------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ config out). A missing file means defaults; a malformed one means defaults plus 
 (``FILE:LINE: sentence``) for the app to show. Loading never raises.
 
     theme = "dark"              # a builtin theme or one from <config dir>/themes/*.toml
-    bench_on_save = true
+    bench_on_save = true        # with a GPU: without one nothing is timed
     snapshot_limit_mb = 256     # captured input snapshots, per kernel launch
     target = "cuda:90"          # compile target without a GPU ("" = the GPU's, else cuda:90)
     script_timeout = 300        # seconds the script may run when opened; then it is stopped at its line

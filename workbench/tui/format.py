@@ -16,17 +16,65 @@ def kernel_label(entry: dict) -> str:
     return f"{spec.get('kernel', '?')}-{spec.get('spec_id', '?')}"
 
 
-def kernel_facts(entry: dict) -> str:
-    """One kernel specialization in a line or two: grid, warps, registers, shared memory, spills."""
+def kernel_facts(entry: dict, compiled: dict | None = None) -> str:
+    """One kernel specialization in a line or two: grid, warps, registers, shared memory, spills
+    (of ``compiled``, a version's compile summary, when given: the changes against the original shown)."""
     if "error" in entry:
         return f"compile failed: {entry['error'].get('message', 'error')}"
-    r = entry.get("result", {})
     launches = entry.get("launches", [])
     grid = "×".join(str(g) for g in launches[0]["grid"]) if launches and launches[0].get("grid") else "?"
-    spills = r.get("spill_stores", 0) + r.get("spill_loads", 0)
     n = len(launches)
-    return (f"grid {grid} · warps {r.get('num_warps', '?')} · regs {r.get('registers', '?')}\n"
-            f"smem {r.get('shared', '?')} B · spills {spills} · {n} launch{'es' if n != 1 else ''}")
+    return (f"grid {grid} · {n} launch{'es' if n != 1 else ''}\n"
+            + resource_facts(compiled or entry.get("result") or {}, entry.get("result") if compiled else None))
+
+
+RESOURCES = (("warps", "num_warps"), ("regs", "registers"), ("spills", "spills"), ("smem", "shared"))
+
+
+def resources(summary: dict | None) -> dict[str, object]:
+    """warps, regs, spills, smem of a compile summary (``CompileResult.summary``); "?" where unknown."""
+    s = summary or {}
+    spills = (s.get("spill_stores") or 0) + (s.get("spill_loads") or 0) if "spill_stores" in s else None
+    values = {"num_warps": s.get("num_warps"), "registers": s.get("registers"), "spills": spills,
+              "shared": s.get("shared")}
+    return {short: "?" if values[key] is None else values[key] for short, key in RESOURCES}
+
+
+def resource_facts(summary: dict | None, original: dict | None = None) -> str:
+    """``warps 4→8 · regs 26→40`` / ``spills 0 · smem 0 B``: a version's own values, and where they
+    differ from the original's, the original's before the arrow."""
+    parts = [f"{short} {cell}" + (" B" if short == "smem" else "")
+             for (short, _), cell in zip(RESOURCES, resource_cells(summary, original))]
+    return " · ".join(parts[:2]) + "\n" + " · ".join(parts[2:])
+
+
+def resource_cells(summary: dict | None, original: dict | None = None) -> tuple[str, ...]:
+    """warps, regs, spills, smem as table cells, a change against the original marked ``4→8``."""
+    mine, base = resources(summary), resources(original) if original else None
+    cells = []
+    for short, _ in RESOURCES:
+        value = str(mine[short])
+        if base is not None and base[short] != mine[short] and "?" not in (base[short], mine[short]):
+            value = f"{base[short]}→{value}"
+        cells.append(value)
+    return tuple(cells)
+
+
+RESOURCE_COLUMNS = ("warps", "regs", "spills", "smem B")
+
+
+def constexpr_text(spec: dict) -> str:
+    """What tells specializations of one kernel apart: its constexpr values (``BLOCK_M=128
+    CAUSAL=True``; arguments specialized to 1 are named together) and num_stages."""
+    consts = spec.get("constexprs") or {}
+    ones = [k for k, v in consts.items() if v == 1 and type(v) is int and not k.isupper()]
+    parts = [f"{k}={v}" for k, v in consts.items() if k not in ones]
+    if ones:
+        parts.append(" ".join(ones) + " =1")
+    stages = (spec.get("options") or {}).get("num_stages")
+    if stages is not None:
+        parts.append(f"stages={stages}")
+    return " ".join(parts)
 
 
 def us(ms: float | None) -> str:
@@ -55,21 +103,35 @@ def timing_of(result: dict) -> dict:
     return (result or {}).get("timing") or {}
 
 
+def median_of(result: dict | None) -> float | None:
+    return (timing_of(result).get("stats") or {}).get("median")
+
+
+def interpreted(result: dict | None) -> bool:
+    """Timed by wall clock around Triton's interpreter (no GPU): not a kernel timing."""
+    return timing_of(result).get("mode") == "wall"
+
+
+INTERPRETER_NOTE = "interpreter wall time, not a GPU timing"
+
+
 def bench_row(result: dict, original: dict | None) -> tuple[str, ...]:
+    """A version's row: its median against the original's median shown beside it (the ratio is
+    of the two medians on screen), and its own warps, registers, spills and shared memory."""
     t = timing_of(result)
     stats = t.get("stats") or {}
-    ratio = (result.get("vs_original") or {}).get("ratio")
-    base = (timing_of(original).get("stats") or {}).get("median") if original else None
-    if ratio is None and base and stats.get("median"):
-        ratio = base / stats["median"] if result.get("version") != "original" else 1.0
+    base = median_of(original)
+    ratio = stats["median"] / base if base and stats.get("median") else None
     return (version_label(result.get("version", "?")), result.get("level", "?"),
             STATUS_WORDS.get(result.get("status", ""), result.get("status", "")),
             us(stats.get("median")), f"{stats['spread'] * 100:.1f}%" if "spread" in stats else "-",
             f"{t['tflops']:.2f}" if t.get("tflops") else "-", f"{t['gbps']:.3g}" if t.get("gbps") else "-",
-            f"{ratio:.3f}×" if ratio else "-", t.get("mode", "-") if t else "-")
+            f"{ratio:.3f}×" if ratio else "-", ("interpreter" if interpreted(result) else t.get("mode", "-")) if t else "-",
+            *resource_cells(result.get("compile"), (original or {}).get("compile")))
 
 
-BENCH_COLUMNS = ("version", "from", "verify", "median µs", "spread", "TFLOP/s", "GB/s", "vs original", "timer")
+BENCH_COLUMNS = ("version", "from", "verify", "median µs", "spread", "TFLOP/s", "GB/s", "vs original", "timer",
+                 *RESOURCE_COLUMNS)
 
 
 def chart(results: list[dict], width: int = 40) -> str:
@@ -99,19 +161,24 @@ def result_summary(result: dict) -> str:
     who = f"{result.get('kernel', '?')} {version_label(result.get('version', '?'))}"
     if result.get("level") and str(result.get("version")) != "original":
         who += f" (from {TITLES.get(result['level'], result['level'])})"
-    parts = [f"{who}: {STATUS_WORDS.get(status, status)}"]
+    word, message = STATUS_WORDS.get(status, status), result.get("message") or ""
+    if message.startswith(word):   # "compiled only: no GPU (...)" says the status itself: once
+        word, message = message, ""
+    parts = [f"{who}: {word}"]
     bad = [o["name"] for o in result.get("outputs", []) if not o.get("ok")]
     if bad:
         parts.append("differs: " + ", ".join(bad))
-    stats = timing_of(result).get("stats") or {}
-    if stats.get("median"):
-        parts.append(f"median {us(stats['median'])} µs")
-    if result.get("vs_original"):
-        parts.append(f"{result['vs_original']['ratio']:.3f}× vs original")
+    median = median_of(result)
+    if median:
+        parts.append(f"median {us(median)} µs" + (f" ({INTERPRETER_NOTE})" if interpreted(result) else ""))
+    vs = result.get("vs_original") or {}
+    if vs.get("ratio"):
+        base = median_of(vs)   # the original, timed beside this version: the ratio is of these two medians
+        parts.append(f"{vs['ratio']:.3f}× the original" + (f"'s {us(base)} µs" if base else ""))
     if result.get("compile_ms") is not None:
         parts.append(f"compiled in {result['compile_ms']:.0f} ms")
-    if result.get("message"):
-        parts.append(result["message"])
+    if message:
+        parts.append(message)
     return " · ".join(parts)
 
 
@@ -119,3 +186,31 @@ def diagnostic_text(d: dict) -> str:
     col = d.get("column", d.get("col"))
     where = f"line {d.get('line')}" + (f":{col}" if col not in (None, "") else "") if d.get("line") else ""
     return f"{where}: {d.get('severity', 'error')}: {d.get('message', '')}".lstrip(": ")
+
+
+def locate_unplaced(text: str, message: str) -> tuple[int, str] | None:
+    """A verifier error MLIR gave without a location, placed at the op it names: ``'tt.load' op``
+    at the first such op, a layout (``#ttg.blocked<{...}>``) at the first op using it (or its
+    alias). (1-based line, what was found) or None."""
+    import re
+    lines = text.splitlines()
+    m = re.search(r"'([\w.]+)' op", message)
+    if m:
+        op = re.compile(r"(^|[\s=\"])" + re.escape(m.group(1)) + r"[\s\"(]")
+        for n, line in enumerate(lines, 1):
+            if op.search(line):
+                return n, f"the first {m.group(1)}"
+    m = re.search(r"(#\w+\.\w+<.*>)", message)
+    if m:
+        attr = m.group(1).rstrip(".")
+        names = [attr]
+        for line in lines:
+            alias = re.match(r"\s*(#[\w$.-]+)\s*=\s*(.*?)\s*$", line)
+            if alias and alias.group(2) == attr:
+                names.insert(0, alias.group(1))
+        for name in names:
+            use = re.compile(re.escape(name) + r"(?![\w$.-])")
+            for n, line in enumerate(lines, 1):
+                if use.search(line) and not re.match(r"\s*" + re.escape(name) + r"\s*=", line):
+                    return n, f"the first op using {name}"
+    return None

@@ -5,8 +5,18 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
+
+
+def key_names(keys: str) -> str:
+    """``question_mark,f1`` as a user types them: ``? f1`` (``ctrl+slash``: ``ctrl+/``)."""
+    shown = []
+    for key in keys.split(","):
+        *mods, last = key.strip().split("+")
+        shown.append("+".join(mods + [format_key(last) if len(last) > 1 else last]))
+    return " ".join(shown)
 
 
 def binding_rows(classes, keymap: dict[str, str]) -> list[tuple[str, str, str, str]]:
@@ -18,7 +28,7 @@ def binding_rows(classes, keymap: dict[str, str]) -> list[tuple[str, str, str, s
                 continue
             seen.add(b.id)
             keys = keymap.get(b.id, b.key) if b.id else b.key
-            rows.append((where, keys.replace(",", " "), b.description or b.action, b.id or ""))
+            rows.append((where, key_names(keys), b.description or b.action, b.id or ""))
     return rows
 
 
@@ -38,7 +48,7 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Keys (remap any by its id in the config file's [keys] table; ctrl+p: every "
-                         "action by name; esc closes)")
+                         "action by name; esc closes)", markup=False)
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:

@@ -22,11 +22,23 @@ class BenchView(Vertical):
 
     def on_mount(self) -> None:
         self.results: dict[str, dict] = {}
+        self.note = ""
         self.query_one(DataTable).add_columns(*BENCH_COLUMNS)
 
     def add_result(self, result: dict) -> None:
-        """A run of a version (a later run of the same version replaces it)."""
+        """A run of a version (a later run of the same version replaces it). A version's ratio is
+        against the original timed beside it: that timing becomes the original's row, so every
+        ratio on screen is of two medians on screen."""
         self.results[str(result.get("version"))] = result
+        base = (result.get("vs_original") or {}).get("timing")
+        if base and result.get("version") != "original":
+            original = self.results.get("original") or {"version": "original", "level": "python", "status": ""}
+            self.results["original"] = dict(original, timing=base)
+        self.refresh_table()
+
+    def set_note(self, note: str) -> None:
+        """What the chart says while there are no timings (no GPU: nothing is timed)."""
+        self.note = note
         self.refresh_table()
 
     def refresh_table(self) -> None:
@@ -40,5 +52,5 @@ class BenchView(Vertical):
             table.add_row(*bench_row(r, original))
         medians = [(timing_of(r).get("stats") or {}).get("median") for r in results]
         line = sparkline([m for m in medians if m])
-        text = chart(results)
+        text = chart(results) if self.note == "" or any(timing_of(r) for r in results) else self.note
         self.query_one("#bench-chart", Static).update(Text(text + (f"\ntrend {line}" if line else "")))

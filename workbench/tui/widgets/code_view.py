@@ -69,6 +69,9 @@ class CodeView(ScrollView, can_focus=True):
         Binding("right_square_bracket", "next_mapped", "Next mapped", show=False, id="code_view.next_mapped"),
         Binding("left_square_bracket", "previous_mapped", "Prev mapped", show=False,
                 id="code_view.previous_mapped"),
+        Binding("shift+up", "select_up", "Select lines up", show=False, id="code_view.select_up"),
+        Binding("shift+down", "select_down", "Select lines down", show=False, id="code_view.select_down"),
+        Binding("y", "copy", "Copy", id="code_view.copy"),
     ]
 
     cursor_line: reactive[int] = reactive(1, init=False, always_update=False)
@@ -112,6 +115,8 @@ class CodeView(ScrollView, can_focus=True):
         self.search_query = ""
         self._jumps: list[tuple[int, int]] = []
         self._styles = None
+        self.hide_locs = False
+        self._anchor: int | None = None      # the other end of a line selection (shift+up/down)
         self.load(text, level)
 
     # -- content ------------------------------------------------------------------------------
@@ -136,7 +141,10 @@ class CodeView(ScrollView, can_focus=True):
         self._definitions: dict[str, int] | None = None
         self._jumps.clear()
         self._gutter_digits = len(str(len(self._lines)))
-        self.virtual_size = Size(self.gutter_width + max(map(len, self._lines)) + 1, len(self._lines))
+        self._rows = None
+        if getattr(self, "hide_locs", False):
+            self._hide_loc_lines()
+        self.virtual_size = Size(self.gutter_width + max(map(len, self._lines)) + 1, self.row_count)
         if self.cursor_line > len(self._lines):
             self.set_reactive(CodeView.cursor_line, len(self._lines))
         self.refresh()
@@ -240,11 +248,11 @@ class CodeView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
         width = self.size.width
         base = self.rich_style
-        if index >= len(self._lines):
+        if scroll_y + y >= self.row_count:
             return Strip.blank(width, base)
+        index = self._line_index_of_row(scroll_y + y)
         _, view = self._get_styles()
         line = index + 1
         is_cursor = line == self.cursor_line
@@ -253,6 +261,8 @@ class CodeView(ScrollView, can_focus=True):
             line_style = base + view["cursor_line"]
         elif line in self._mapped_set:
             line_style = base + view["mapped_line"]
+        if self._anchor is not None and self.selected_lines[0] <= line <= self.selected_lines[1]:
+            line_style += _SELECTED
 
         mark = "▌" if line in self._mapped_set else " "
         gutter_style = base + (view["gutter_cursor"] if is_cursor else view["gutter"])
@@ -284,6 +294,8 @@ class CodeView(ScrollView, can_focus=True):
             if self.has_focus:
                 segments[-1] = Segment(segments[-1].text[:-1], line_style)
                 segments.append(Segment(" ", line_style + view["cursor"]))
+        if self.hide_locs:
+            segments = _cut(segments, self._loc_spans(index))
         code_width = max(width - self.gutter_width, 0)
         code = Strip(segments).crop_extend(scroll_x, scroll_x + code_width, line_style)
         return Strip(gutter + list(code), width).crop_extend(0, width, base)
@@ -329,7 +341,7 @@ class CodeView(ScrollView, can_focus=True):
     def _scroll_cursor_into_view(self, center: bool = False) -> None:
         height = max(self.scrollable_content_region.height, 1)
         top = self.scroll_offset.y
-        index = self.cursor_line - 1
+        index = self._row_of_line(self.cursor_line)
         y = None
         if center and not (top <= index < top + height):
             y = max(index - height // 2, 0)
@@ -351,6 +363,8 @@ class CodeView(ScrollView, can_focus=True):
         """Move the cursor to a 1-based line (clamped), scrolling it into view."""
         line = self.validate_cursor_line(line)
         self.set_reactive(CodeView.cursor_column, column)
+        if center:
+            self.center_on(line)
         if line == self.cursor_line:
             self._scroll_cursor_into_view(center)
             self.refresh()
@@ -359,10 +373,12 @@ class CodeView(ScrollView, can_focus=True):
             self._scroll_cursor_into_view(center)
 
     def action_cursor_up(self) -> None:
-        self.cursor_line -= 1
+        self._anchor = None
+        self.cursor_line = self._next_shown(self.cursor_line, -1)
 
     def action_cursor_down(self) -> None:
-        self.cursor_line += 1
+        self._anchor = None
+        self.cursor_line = self._next_shown(self.cursor_line, 1)
 
     def action_cursor_left(self) -> None:
         self.cursor_column = min(self.cursor_column, len(self._lines[self.cursor_line - 1])) - 1
@@ -396,8 +412,9 @@ class CodeView(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        line = self.scroll_offset.y + offset.y + 1
-        if line <= len(self._lines):
+        row = self.scroll_offset.y + offset.y
+        if row < self.row_count:
+            line = self._line_index_of_row(row) + 1
             self.cursor_column = max(self.scroll_offset.x + offset.x - self.gutter_width, 0)
             self.cursor_line = line
 
@@ -437,11 +454,27 @@ class CodeView(ScrollView, can_focus=True):
                 ms = [m for m in pattern.finditer(line) if step or m.start() < col]
                 m = ms[-1] if ms else None
             if m is not None:
+                wrapped = (index < start or (index == start and m.start() <= col)) if forward else \
+                    (index > start or (index == start and m.start() >= col))
                 self.goto_line(index + 1, m.start())
-                self.post_message(self.Jumped(self, "find", True, index + 1, self.search_query))
+                self.post_message(self.Jumped(self, "find", True, index + 1,
+                                              self._match_count_text(index, m.start(), wrapped, forward)))
                 return index + 1
         self.post_message(self.Jumped(self, "find", False, None, f"not found: {self.search_query}"))
         return None
+
+    def _match_count_text(self, index: int, column: int, wrapped: bool, forward: bool) -> str:
+        """``/x: 3 of 12`` and whether the search went round the end of the file."""
+        pattern, before, total = self._search, 0, 0
+        for i, line in enumerate(self._lines):
+            for m in pattern.finditer(line):
+                total += 1
+                if (i, m.start()) < (index, column):
+                    before += 1
+        text = f"/{self.search_query}: {before + 1} of {total}"
+        if wrapped:
+            text += " (wrapped to the top)" if forward else " (wrapped to the bottom)"
+        return text
 
     def action_find_next(self) -> None:
         self._find(True)
@@ -495,6 +528,124 @@ class CodeView(ScrollView, can_focus=True):
             line, column = self._jumps.pop()
             self.goto_line(line, column)
 
+    # -- centring, rows, locations hidden --------------------------------------------------------
+
+    def center_on(self, line: int) -> None:
+        """Scroll so that a 1-based line is in the middle of the view, unless it is in the middle
+        half already (a jump's target never lands on the bottom row)."""
+        height = max(self.scrollable_content_region.height, 1)
+        row, top = self._row_of_line(line), self.scroll_offset.y
+        if top + height // 4 <= row < top + height - height // 4:
+            return
+        self.scroll_to(y=max(row - height // 2, 0), animate=False, immediate=True)
+
+    def show_from_top(self, line: int = 1, above: int = 2, tries: int = 5) -> None:
+        """The cursor on ``line`` with that line near the top of the view (a kernel's ``def``; a
+        new file at its first line). A view not laid out yet cannot scroll: it tries again after
+        the next refresh."""
+        self.goto_line(line, center=False)
+        want = max(self._row_of_line(line) - above, 0)
+        self.scroll_to(x=0, y=want, animate=False, immediate=True)
+        if self.scroll_offset.y != want and tries > 0:
+            self.call_after_refresh(self.show_from_top, line, above, tries - 1)
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self._lines)
+
+    def _row_of_line(self, line: int) -> int:
+        """The 0-based row showing a 1-based line (a hidden line: the row after it)."""
+        if self._rows is None:
+            return line - 1
+        return min(bisect.bisect_left(self._rows, line - 1), max(len(self._rows) - 1, 0))
+
+    def _line_index_of_row(self, row: int) -> int:
+        return self._rows[row] if self._rows is not None else row
+
+    def _next_shown(self, line: int, step: int) -> int:
+        """The next shown line from ``line`` in direction ``step`` (hidden ``#loc`` lines skipped)."""
+        if self._rows is None:
+            return line + step
+        row = self._row_of_line(line)
+        if self._rows and self._rows[row] == line - 1:
+            row += step
+        elif step < 0:
+            row -= 1
+        row = max(0, min(row, len(self._rows) - 1))
+        return self._rows[row] + 1 if self._rows else line
+
+    def set_hide_locs(self, hide: bool) -> None:
+        """Hide ``loc(...)`` annotations and ``#locN = ...`` lines of MLIR levels (TTIR, TTGIR), in
+        the display only: the text, line numbers and the cross-level mapping keep them."""
+        if hide == self.hide_locs:
+            return
+        self.hide_locs = hide
+        if self._level not in MLIR_LEVELS:
+            return
+        line = self.cursor_line
+        on_screen = self._row_of_line(line) - self.scroll_offset.y   # the cursor stays where it is on screen
+        self._rows = None
+        if hide:
+            self._hide_loc_lines()
+        self.virtual_size = Size(self.virtual_size.width, self.row_count)
+        if self._rows is not None and self._rows and (line - 1) not in self._rows:
+            line = self._rows[self._row_of_line(line)] + 1
+        self.scroll_to(y=max(self._row_of_line(line) - on_screen, 0), animate=False, immediate=True)
+        self.goto_line(line, self.cursor_column, center=False)
+        self.refresh()
+
+    def _hide_loc_lines(self) -> None:
+        if self._level not in MLIR_LEVELS:
+            return
+        self._rows = [i for i, text in enumerate(self._lines) if not _LOC_DEF.match(text)] or None
+
+    def _loc_spans(self, index: int) -> list[tuple[int, int]]:
+        if self._level not in MLIR_LEVELS:
+            return []
+        return [m.span() for m in _LOC_USE.finditer(self._lines[index])]
+
+    def shown_text(self, first: int | None = None, last: int | None = None) -> str:
+        """Lines ``first``..``last`` (1-based, all by default) as the view shows them."""
+        first, last = first or 1, last or len(self._lines)
+        out = []
+        for index in range(first - 1, last):
+            if self._rows is not None and index not in self._rows:
+                continue
+            text = self._lines[index]
+            for a, b in reversed(self._loc_spans(index) if self.hide_locs else []):
+                text = text[:a] + text[b:]
+            out.append(text)
+        return "\n".join(out) + "\n"
+
+    # -- line selection and copy ---------------------------------------------------------------
+
+    @property
+    def selected_lines(self) -> tuple[int, int] | None:
+        """(first, last) 1-based lines selected with shift+up/down, or None."""
+        if self._anchor is None:
+            return None
+        return min(self._anchor, self.cursor_line), max(self._anchor, self.cursor_line)
+
+    def action_select_up(self) -> None:
+        self._anchor = self.cursor_line if self._anchor is None else self._anchor
+        self.cursor_line = self._next_shown(self.cursor_line, -1)
+
+    def action_select_down(self) -> None:
+        self._anchor = self.cursor_line if self._anchor is None else self._anchor
+        self.cursor_line = self._next_shown(self.cursor_line, 1)
+
+    def action_copy(self) -> None:
+        """The selected lines, else the whole level, as shown, to the terminal's clipboard (OSC 52,
+        so it works over SSH too)."""
+        chosen = self.selected_lines
+        text = self.shown_text(*chosen) if chosen else self.shown_text()
+        self.app.copy_to_clipboard(text)
+        n = text.count("\n")
+        what = f"lines {chosen[0]}-{chosen[1]}" if chosen else f"the whole {self._level.upper()}"
+        self.post_message(self.Jumped(self, "copy", True, None, f"copied {what} ({n} line{'s' * (n != 1)})"))
+        self._anchor = None
+        self.refresh()
+
     # -- mapped lines -------------------------------------------------------------------------
 
     def highlight_lines(self, lines: Iterable[int]) -> None:
@@ -528,6 +679,35 @@ class CodeView(ScrollView, can_focus=True):
 
     def action_previous_mapped(self) -> None:
         self.next_highlighted(forward=False)
+
+
+MLIR_LEVELS = frozenset({"ttir", "ttgir"})
+_SELECTED = Style(reverse=True)
+_LOC_DEF = re.compile(r"\s*#loc\d*\s*=\s*loc\(")
+_LOC_USE = re.compile(r' ?loc\((?:[^()"]|"[^"]*"|\((?:[^()"]|"[^"]*"|\([^()]*\))*\))*\)')
+
+
+def _cut(segments: list[Segment], spans: list[tuple[int, int]]) -> list[Segment]:
+    """``segments`` without the characters in ``spans`` (sorted, 0-based, end exclusive)."""
+    if not spans:
+        return segments
+    out, pos = [], 0
+    for seg in segments:
+        text, end = seg.text, pos + len(seg.text)
+        keep = []
+        cursor = pos
+        for a, b in spans:
+            if b <= cursor or a >= end:
+                continue
+            if a > cursor:
+                keep.append(text[cursor - pos:a - pos])
+            cursor = max(cursor, min(b, end))
+        if cursor < end:
+            keep.append(text[cursor - pos:])
+        if keep:
+            out.append(Segment("".join(keep), seg.style))
+        pos = end
+    return out
 
 
 def _strip_result_suffix(name: str) -> str:

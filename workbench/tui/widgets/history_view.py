@@ -4,6 +4,7 @@ level against the original, the previous version or any version marked with ``m`
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from workbench.tui.format import STATUS_WORDS, SUFFIX, TITLES
+from workbench.tui.format import RESOURCE_COLUMNS, STATUS_WORDS, SUFFIX, TITLES, resource_cells
 
 
 def version_time(folder: str | Path) -> str:
@@ -56,13 +57,24 @@ def version_diff(kernel: str, kernel_folder: Path, version: dict, base: str = "o
         return f"{new_path}: not found"
     if old is None:
         return f"{old_path}: not found (nothing to compare with)"
+    if level in ("ttir", "ttgir"):
+        old, new = _without_loc_files(old), _without_loc_files(new)
     lines = list(difflib.unified_diff(old, new, f"{old_label}/{name}", f"v{version['number']}/{name}", n=2))
     return "".join(lines) if lines else f"v{version['number']} {TITLES.get(level, level)} is the same as {old_label}"
 
 
+_LOC_FILE = re.compile(r'loc\("[^"]*"(?=:\d+:\d+\))')
+
+
+def _without_loc_files(lines: list[str]) -> list[str]:
+    """``loc("…/edit/k.py":17:5)`` as ``loc("…":17:5)``: a level derived from a Python edit names
+    the edited copy in every location, and the diff would be all locations."""
+    return [_LOC_FILE.sub('loc("…"', line) for line in lines]
+
+
 class HistoryView(Horizontal):
     DEFAULT_CSS = """
-    HistoryView > DataTable { width: 50; height: 1fr; }
+    HistoryView > DataTable { width: 72; height: 1fr; }
     HistoryView > VerticalScroll { width: 1fr; height: 1fr; }
     """
     BINDINGS = [
@@ -86,17 +98,22 @@ class HistoryView(Horizontal):
         self.kernel_folder: Path | None = None
         self.versions: list[dict] = []
         self.base = "original"
-        self.query_one(DataTable).add_columns("version", "edited", "time", "result")
+        self.query_one(DataTable).add_columns("version", "edited", "time", "result", *RESOURCE_COLUMNS)
 
-    def show_versions(self, kernel: str, kernel_folder: Path, versions: list[dict]) -> None:
+    def show_versions(self, kernel: str, kernel_folder: Path, versions: list[dict],
+                      original: dict | None = None) -> None:
+        """``original``: the original's compile summary, for each version's own warps, registers,
+        spills and shared memory against it."""
         self.kernel, self.kernel_folder, self.versions = kernel, kernel_folder, list(versions)
         table = self.query_one(DataTable)
         table.clear()
-        table.add_row("original", "-", "-", "", key="original")
+        table.add_row("original", "-", "-", "", *resource_cells(original), key="original")
         for v in self.versions:
-            status = (v.get("result") or {}).get("status", "")
+            result = v.get("result") or {}
+            status = result.get("status", "")
+            facts = resource_cells(result.get("compile"), original) if result.get("compile") else ("-",) * 4
             table.add_row(f"v{v['number']}", TITLES.get(v["level"], v["level"]), version_time(v["folder"]),
-                          STATUS_WORDS.get(status, status or "-"), key=str(v["number"]))
+                          STATUS_WORDS.get(status, status or "-"), *facts, key=str(v["number"]))
         if self.versions:
             table.move_cursor(row=len(self.versions))
             self.show_diff(self.versions[-1])

@@ -1,5 +1,10 @@
-"""The script's kernels and their specializations, each with grid, warps, registers, shared
-memory, spills and launch count; choosing one loads its levels."""
+"""The script's kernels and their specializations, each with its constexpr values, grid, warps,
+registers, shared memory, spills and launch count; choosing one loads its levels.
+
+An autotuned kernel's configs (real kernels have dozens) are grouped under one line for the
+kernel: the chosen config starred and always listed, the others shown by Enter on the group
+line. The kernel on screen shows the facts of the version loaded, not only the original's.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,23 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from workbench.tui.format import kernel_facts, kernel_label
+from workbench.tui.format import constexpr_text, kernel_facts, kernel_label, version_label
+
+
+def is_chosen(entry: dict) -> bool:
+    spec = entry.get("spec", {})
+    return bool((spec.get("autotune") or {}).get("chosen") or spec.get("chosen"))
+
+
+def groups(kernels: list[dict]) -> list[tuple[str, list[int]]]:
+    """(kernel name, indexes) in first-launch order; an autotuned kernel's configs share a group."""
+    out: dict[str, list[int]] = {}
+    for i, entry in enumerate(kernels):
+        spec = entry.get("spec", {})
+        tuned = (spec.get("autotune") or {}).get("configs", 1) > 1
+        key = f"tuned:{spec.get('kernel')}" if tuned else f"k{i}"
+        out.setdefault(key, []).append(i)
+    return list(out.items())
 
 
 class KernelPicker(OptionList):
@@ -22,19 +43,94 @@ class KernelPicker(OptionList):
             self.picker = picker
             self.index = index
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.kernels: list[dict] = []
+        self.expanded: set[str] = set()
+        self.current: int | None = None
+        self.version: tuple[str, dict] | None = None   # (version, compile summary) of the current kernel
+
     def show_kernels(self, script: str, kernels: list[dict]) -> None:
+        self.kernels, self.current, self.version = list(kernels), None, None
+        self.expanded.clear()
+        self.border_title = script
+        self._render_options()
+
+    def _render_options(self) -> None:
+        keep = self.highlighted_id()
         self.clear_options()
         options = []
-        for i, entry in enumerate(kernels):
-            label = Text(kernel_label(entry), style="bold")
-            spec = entry.get("spec", {})
-            if (spec.get("autotune") or {}).get("chosen") or spec.get("chosen"):
-                label.append(" *", style="bold")
-            label.append("\n" + kernel_facts(entry), style="dim" if "error" not in entry else "red")
-            options.append(Option(label, id=f"k{i}"))
+        for key, members in groups(self.kernels):
+            if not key.startswith("tuned:"):
+                options.append(self._kernel_option(members[0], indent=""))
+                continue
+            open_ = key in self.expanded
+            first = self.kernels[members[0]]["spec"]
+            n = len(members)
+            label = Text(f"{'▾' if open_ else '▸'} {first.get('kernel', '?')}", style="bold")
+            label.append(f"\n  {n} autotune config{'s' if n != 1 else ''} · Enter: {'fewer' if open_ else 'all'}",
+                         style="dim")
+            options.append(Option(label, id=key))
+            for i in members:
+                if open_ or is_chosen(self.kernels[i]) or i == self.current:
+                    options.append(self._kernel_option(i, indent="  "))
         self.add_options(options)
-        self.border_title = script
+        if keep is not None:
+            self.highlight_id(keep)
+
+    def _kernel_option(self, i: int, indent: str) -> Option:
+        entry = self.kernels[i]
+        label = Text(indent + ("★ " if is_chosen(entry) else ""), style="bold")
+        label.append(kernel_label(entry), style="bold")
+        consts = constexpr_text(entry.get("spec", {}))
+        if consts:
+            label.append(f"\n{indent}{consts}", style="")
+        compiled = None
+        if i == self.current and self.version is not None and self.version[0] != "original":
+            compiled = self.version[1]
+            label.append(f"\n{indent}{version_label(self.version[0])}:", style="bold")
+        facts = kernel_facts(entry, compiled)
+        style = "red" if "error" in entry else "dim"
+        for line in facts.splitlines():
+            label.append(f"\n{indent}{line}", style=style)
+        return Option(label, id=f"k{i}")
+
+    def highlighted_id(self) -> str | None:
+        if self.highlighted is None or self.option_count == 0:
+            return None
+        return self.get_option_at_index(self.highlighted).id
+
+    def highlight_id(self, option_id: str) -> None:
+        try:
+            index = self.get_option_index(option_id)
+        except Exception:  # noqa: BLE001 - OptionDoesNotExist: the option is in a closed group
+            return
+        if self.highlighted != index:
+            self.highlighted = index
+
+    def select_kernel(self, index: int) -> None:
+        """Mark ``index`` as the kernel on screen and highlight it (its group stays as it is:
+        the current kernel is always listed)."""
+        self.current, self.version = index, None
+        self._render_options()
+        self.highlight_id(f"k{index}")
+
+    def show_version(self, version: str, compiled: dict | None) -> None:
+        """The facts of the version now on screen (its own warps, registers, spills, shared memory)."""
+        if self.current is None:
+            return
+        self.version = (str(version), compiled or {})
+        self._render_options()
+
+    def toggle_group(self, key: str) -> None:
+        self.expanded.symmetric_difference_update({key})
+        self._render_options()
+        self.highlight_id(key)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.post_message(self.Picked(self, event.option_index))
+        option_id = event.option.id or ""
+        if option_id.startswith("tuned:"):
+            self.toggle_group(option_id)
+        elif option_id.startswith("k"):
+            self.post_message(self.Picked(self, int(option_id[1:])))

@@ -86,7 +86,9 @@ class LevelPane(Vertical):
         event.stop()
         self.remove_class("-searching")
         self.view.focus()
-        self.view.find(event.value)
+        # from the view's own queue: a message made here would have this pane as its sender and
+        # stop here (Textual's rule), and the status line would never hear "n of m"
+        self.view.call_later(self.view.find, event.value)
 
     def action_edit(self) -> None:
         if self.editing:

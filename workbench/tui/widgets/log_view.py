@@ -1,4 +1,5 @@
-"""The Log tab: runner output, compiler messages, restarts and their reasons."""
+"""The Log tab: runner output, compiler messages, restarts and their reasons (long lines wrap:
+a compiler message is read whole, not cut at the edge)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ class LogView(RichLog):
     DEFAULT_CSS = "LogView { height: 1fr; }"
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(max_lines=5000, wrap=False, markup=False, highlight=False, **kwargs)
+        super().__init__(max_lines=5000, wrap=True, min_width=40, markup=False, highlight=False, **kwargs)
         self.lines_text: list[str] = []
 
     def add(self, text: str, style: str = "") -> None:
