@@ -141,3 +141,19 @@ def test_bad_config_text_is_one_line():
         parse_config("BLOCK_M=64,128")
     with pytest.raises(WorkbenchError, match="expected NAME=V1,V2"):
         parse_sweep("BLOCK_M")
+
+
+def test_a_fixed_grid_is_said_and_a_grid_expression_replaces_it(tmp_path):
+    """matmul's grid is numbers the script computed for BLOCK_M=128: a config with BLOCK_M=64 covers
+    half the output unless the grid is given as an expression."""
+    shutil.copy(EXAMPLES / "matmul.py", tmp_path / "matmul.py")
+    proc = run_cli("run", str(tmp_path / "matmul.py"), "--json", "--config", "BLOCK_M=64")
+    (table,) = json.loads(proc.stdout)["configs"]
+    (tried,) = [r for r in table["rows"] if r["tried"]]
+    assert tried["config"].startswith("BLOCK_M=64, BLOCK_N=128, BLOCK_K=64, GROUP_M=8")
+    assert tried["status"] == "mismatch" and "the script's grid is fixed at (4,), whatever BLOCK_M is" in tried["message"]
+    proc = run_cli("run", str(tmp_path / "matmul.py"), "--json", "--config", "BLOCK_M=64",
+                   "--grid", "cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)")
+    (table,) = json.loads(proc.stdout)["configs"]
+    (tried,) = [r for r in table["rows"] if r["tried"]]
+    assert tried["status"] == "ok" and tried["message"] == "", tried

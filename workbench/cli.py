@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", action="append", metavar="K=V,...",
                    help="try a config the script does not list, e.g. 'BLOCK_M=128,num_warps=8' (repeatable)")
     r.add_argument("--sweep", metavar="K=V1,V2 ...", help="try every combination, e.g. 'BLOCK_M=64,128 num_warps=4,8'")
+    r.add_argument("--grid", metavar="EXPR", help="with --config/--sweep, where the script's grid is fixed numbers: "
+                                                  "the grid over arguments and meta-parameters, e.g. "
+                                                  "'cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)'")
     r.add_argument("--json", action="store_true", help="machine-readable output")
     _add_extra_commands(sub)
     return p
@@ -281,7 +284,7 @@ def _try_configs(client, args, opened: dict, kernels: list[dict], bench, results
     try:
         for i, config in enumerate(todo, 1):
             out = client.call("try_config", kernel=wanted, config=config, bench=bench, flops=args.flops,
-                              atol=args.atol, rtol=args.rtol)
+                              atol=args.atol, rtol=args.rtol, grid=args.grid)
             tunings = opened.setdefault("tunings", [])
             if out["tuning_index"] < len(tunings):
                 tunings[out["tuning_index"]] = out["tuning"]
@@ -317,7 +320,7 @@ def _print_config_tables(tables: list[dict]) -> None:
               f"(* chosen, + tried, < fastest verified{pruned})")
         _print_rows(table_rows(t))
         for row in t["rows"]:
-            for sentence in row["failed"] + ([row["message"]] if row["status"] == "error" else []):
+            for sentence in row["failed"] + ([row["message"]] if row["message"] else []):
                 print(f"  {row['config']}: {sentence}")
         if t["verdict"]:
             print(f"  {t['verdict']}")

@@ -100,6 +100,22 @@ def _value(text: str) -> Any:
     return text
 
 
+@dataclass(frozen=True)
+class GridExpr:
+    """A grid given as an expression over the kernel's arguments and meta-parameters
+    (``cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)``), for a script whose own grid is fixed numbers."""
+
+    expr: str
+
+    def __call__(self, meta: dict[str, Any]):
+        try:
+            value = eval(compile(self.expr, "<grid>", "eval"),  # noqa: S307 - the user's own expression
+                         {"__builtins__": {}, "cdiv": lambda a, b: -(-a // b), "min": min, "max": max}, dict(meta))
+        except Exception as e:  # noqa: BLE001
+            raise WorkbenchError.at("--grid", f"cannot evaluate {self.expr!r}: {type(e).__name__}: {e}") from None
+        return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
 def make_config(kwargs: dict[str, Any]):
     """A ``triton.Config`` from meta-parameters and options in one dict."""
     import triton
@@ -109,7 +125,9 @@ def make_config(kwargs: dict[str, Any]):
 
 def own_tuning(spec: KernelSpec, snapshot: Snapshot) -> Tuning:
     """A kernel that is not autotuned as a one-config tuning, so configs tried on it have a table."""
-    config = make_config({**spec.constexprs, **{k: spec.options[k] for k in OPTIONS if k in spec.options}})
+    declared = {p.name for p in spec.fn.params if p.is_constexpr}  # not the ints Triton specialized to 1
+    meta = {k: v for k, v in spec.constexprs.items() if k in declared}
+    config = make_config({**meta, **{k: spec.options[k] for k in OPTIONS if k in spec.options}})
     return Tuning(spec.kernel, None, None, {0: (config, spec.spec_id)}, chosen=0, chosen_spec=spec.spec_id)
 
 

@@ -344,11 +344,14 @@ class Session:
         return out
 
     def try_config(self, spec: str, config: str | dict, bench_options: BenchOptions | None = None,
-                   flops: str | None = None, atol: float | None = None, rtol: float | None = None) -> dict[str, Any]:
+                   flops: str | None = None, atol: float | None = None, rtol: float | None = None,
+                   grid: str | None = None) -> dict[str, Any]:
         """A config the script does not list: compiled from Python with these meta-parameters and
-        options, replayed on the captured inputs (the script's grid recomputed for it), verified
-        against the chosen config, timed, and added to the kernel's config table. A config that
-        does not compile or does not fit the card is a row that says so."""
+        options, replayed on the captured inputs (the script's grid recomputed for it, or ``grid``,
+        an expression over the arguments and meta-parameters, where the script's grid is fixed
+        numbers), verified against the chosen config, timed, and added to the kernel's config
+        table. A config that does not compile or does not fit the card is a row that says so."""
+        t0 = time.perf_counter()
         from . import launch
         state = self.state(spec)
         if state.config is None:
@@ -364,6 +367,10 @@ class Session:
         config_obj = cfg.make_config({**chosen_kwargs, **wanted})  # what it does not say, as the chosen one
         index = max(tuning.configs) + 1
         snapshot = cfg.with_config(base.snapshot, base.spec.fn, chosen_kwargs, config_obj.all_kwargs())
+        if grid:
+            snapshot = dataclasses.replace(snapshot, grid=cfg.GridExpr(grid))
+        changed = {k for k, v in config_obj.kwargs.items() if chosen_kwargs.get(k) != v}
+        fixed_grid = None if callable(snapshot.grid) or not changed else snapshot.grid
         # a row for a config that never got a specialization of its own is keyed by its index
         res = RunResult(base.spec.kernel, f"config-{index}", "original", "python", "error")
         try:
@@ -378,7 +385,9 @@ class Session:
         res.spec_id = new_spec.spec_id
         tuning.configs[index] = (config_obj, new_spec.spec_id)
         existing = self.kernels.get(new_spec.spec_id)
+        compile_ms = 0.0
         if existing is None:
+            c0 = time.perf_counter()
             try:
                 result = self.compiler.compile_python(new_spec.fn, new_spec.signature, new_spec.raw_constexprs,
                                                       new_spec.raw_attrs, new_spec.options, with_sass=False)
@@ -390,6 +399,7 @@ class Session:
                 config=ConfigReplay(tuning, index))
             existing.versions["original"] = Version("original", "python", result, new_spec.fn)
             self.capture.specs.append(new_spec)
+            compile_ms = (time.perf_counter() - c0) * 1e3
         try:
             res = self.run(new_spec.spec_id, "original", bench_options, flops, atol, rtol)
         except WorkbenchError:
@@ -398,6 +408,11 @@ class Session:
             if type(e).__name__ != "OutOfResources":
                 raise
             res.message = f"this config does not fit the card: {_one_line(e)}"
+        if fixed_grid is not None:
+            res.message = (res.message + "; " if res.message else "") + (
+                f"the script's grid is fixed at {tuple(fixed_grid)}, whatever {', '.join(sorted(changed))} is: "
+                "give the grid as an expression (--grid 'cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)')")
+        res.times = dict(res.times, compile_ms=compile_ms, try_ms=(time.perf_counter() - t0) * 1e3)
         return self._tried(tuning, index, config_obj, new_spec.spec_id, res)
 
     def _tried(self, tuning, index: int, config, spec_id: str, res: RunResult) -> dict[str, Any]:

@@ -155,10 +155,10 @@ class Server:
                                      rtol=rtol)
 
     def do_try_config(self, kernel: str, config: str | dict, bench: dict | None = None, flops: str | None = None,
-                      atol: float | None = None, rtol: float | None = None) -> dict:
+                      atol: float | None = None, rtol: float | None = None, grid: str | None = None) -> dict:
         from workbench.core.bench import BenchOptions
         opts = BenchOptions(**bench) if bench is not None else None
-        return self._session().try_config(kernel, config, opts, flops, atol, rtol)
+        return self._session().try_config(kernel, config, opts, flops, atol, rtol, grid)
 
     def do_compile(self, kernel: str, path: str, level: str | None = None, update_edit: bool = True) -> dict:
         info, version = self._session().compile(kernel, path, level, update_edit)
