@@ -118,14 +118,21 @@ def second_writer(work: Path):
     return False, "a second writer opened the workspace", "-"
 
 
-def run_from_beside_the_app(work: Path):
+def edited_session(work: Path, mode: str, op: str):
+    """vector_add opened in a session of this process (the app's writer), its TTGIR in edit/
+    edited to ``op``: (session, what open answered, edit/, the TTGIR)."""
     from workbench.core.session import Session
     copy_scripts(work, EXAMPLES / "vector_add.py")
-    app = Session(work / "vector_add.py", mode="interpret", with_sass=False)
-    opened = app.open()
+    session = Session(work / "vector_add.py", mode=mode, with_sass=False)
+    opened = session.open()
     edit = Path(opened["kernels"][0]["edit"])
     ttgir = edit / "add_kernel.ttgir"
-    ttgir.write_text(ttgir.read_text().replace("arith.addf", "arith.mulf"))
+    ttgir.write_text(ttgir.read_text().replace("arith.addf", op))
+    return session, opened, edit, ttgir
+
+
+def run_from_beside_the_app(work: Path):
+    app, _, edit, ttgir = edited_session(work, "interpret", "arith.mulf")
     before = tree(edit)
     try:
         proc = cli("run", str(work / "vector_add.py"), "--from", str(ttgir))
@@ -137,13 +144,7 @@ def run_from_beside_the_app(work: Path):
 
 def failed_version_write(work: Path):
     from workbench.core.errors import WorkbenchError
-    from workbench.core.session import Session
-    copy_scripts(work, EXAMPLES / "vector_add.py")
-    s = Session(work / "vector_add.py", mode="compile-only", with_sass=False)
-    opened = s.open()
-    edit = Path(opened["kernels"][0]["edit"])
-    ttgir = edit / "add_kernel.ttgir"
-    ttgir.write_text(ttgir.read_text().replace("arith.addf", "arith.subf"))
+    s, opened, edit, ttgir = edited_session(work, "compile-only", "arith.subf")
     (edit / "add_kernel.ptx").unlink()
     (edit / "add_kernel.ptx").mkdir()  # a folder where a level file goes
     before, versions = tree(edit), s.workspace.versions_dir(opened["kernels"][0]["spec"]["folder_name"])

@@ -18,10 +18,8 @@ from typing import Any
 
 from .capture import Capture, KernelSpec, Snapshot, Tuning
 from .errors import WorkbenchError
+from .verify import REORDER_TOLERANCES
 
-# (atol, rtol) by dtype for one config against another: another tile shape sums in another order
-REORDER_TOLERANCES = {"float64": (1e-10, 1e-9), "float32": (1e-5, 1e-4), "float16": (1e-3, 4e-3),
-                      "bfloat16": (1e-2, 3e-2)}
 
 
 @dataclass
