@@ -55,6 +55,7 @@ class KernelState:
     last_run: str | None = None
     checked: bool = False  # the snapshot's arguments match the specialization (they never change)
     config: ConfigReplay | None = None  # an autotune config: replayed on the chosen config's inputs
+    watch_cache: dict = field(default_factory=dict)  # the original's watched values (watch.values)
 
 
 @dataclass
@@ -327,14 +328,20 @@ class Session:
         return res
 
     def apply(self, spec: str, path: str | Path, level: str | None = None, update_edit: bool = True,
-              **run_args) -> dict[str, Any]:
-        """The edit loop: compile a saved level into a new version, run it, keep the result."""
+              watches: bool = True, **run_args) -> dict[str, Any]:
+        """The edit loop: compile a saved level into a new version, run it, keep the result;
+        ``watches``: dump the kernel's watch list too (``watches`` in the answer)."""
         state = self.state(spec)
         t0 = time.perf_counter()
         info, version = self.compile(spec, path, level, update_edit)
         compile_ms = (time.perf_counter() - t0) * 1e3
         result = self.run(state.spec.spec_id, version.label, **run_args)
         out = result.to_json() | {"compile_ms": compile_ms, "version_folder": str(info.folder)}
+        if watches:  # the watch list, dumped for this version beside the original (watch.py)
+            from . import watch
+            t1 = time.perf_counter()
+            out["watches"] = watch.values(self, state, version)
+            result.times["watch_ms"] = (time.perf_counter() - t1) * 1e3
         out["times"] = dict(result.times, compile_ms=compile_ms, apply_ms=(time.perf_counter() - t0) * 1e3)
         self.workspace.save_result(info, out)
         compiled = version.result

@@ -1,0 +1,214 @@
+"""Watched values re-dumped on every save, followed across edits, and the first divergence
+(issue 11). CPU: the Python level runs in Triton's interpreter, IR levels compile only."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES, needs_interpreter
+from workbench.core import diverge, watch
+from workbench.core.dump import COMPILED_ONLY
+from workbench.core.session import Session
+
+
+def _open(tmp_path, name: str) -> Session:
+    script = tmp_path / f"{name}.py"
+    shutil.copyfile(EXAMPLES / f"{name}.py", script)
+    s = Session(script, mode="interpret", workspace=tmp_path / "ws", with_sass=False)
+    s.open()
+    return s
+
+
+def _edit(s: Session, kernel: str, old: str, new: str, level: str = "python"):
+    """Save an edit of the kernel's edit/ file, as the app does; returns the apply answer."""
+    state = s.state(kernel)
+    suffix = ".py" if level == "python" else f".{level}"
+    path = s.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}{suffix}"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+    return s.apply(kernel, path)
+
+
+def _inputs(s: Session, kernel: str):
+    args, kwargs, copies = s.state(kernel).snapshot.fresh_args()
+    return copies
+
+
+@needs_interpreter
+def test_a_watched_python_variable_is_dumped_on_save_beside_the_original(tmp_path):
+    s = _open(tmp_path, "softmax")
+    try:
+        w = watch.add(s, "softmax_kernel", "python", "num", pid=(1, 0, 0))
+        assert w["anchor"] == {"var": "num", "line": 23, "ordinal": 0} and w["id"] == "w1"
+        saved = json.loads(watch.path_of(s, s.state("softmax_kernel")).read_text())
+        assert saved["watches"][0]["anchor"]["var"] == "num"
+        out = _edit(s, "softmax_kernel", "num = tl.exp(x)", "num = tl.exp(x) * 2.0")
+        assert out["status"] == "ok"  # num and den both double: the output hides it, the watch shows it
+        (entry,) = out["watches"]
+        mine, orig, d = entry["version"], entry["original"], entry["diff"]
+        assert mine["found"] and orig["found"] and mine["status"] == "interpreted"
+        x = _inputs(s, "softmax_kernel")["in_ptr"][1].double().numpy()
+        want = np.zeros(1024)
+        want[:x.size] = np.exp(x - x.max())  # the original's num for row 1 (padding lanes: exp(-inf) = 0)
+        np.testing.assert_allclose(np.array(orig["values"]), want, rtol=1e-5)
+        np.testing.assert_allclose(np.array(mine["values"]), 2 * want, rtol=1e-5)
+        assert d["total"] == 1024 and d["count"] == x.size == 781 and d["first_index"] == [0]
+        assert d["max_abs"] == pytest.approx(want.max(), rel=1e-5) and d["nan"] == [0, 0]
+        assert d["heat"]["rows"] == 1 and d["heat"]["cols"] == 32
+        assert np.load(mine["file"]).shape == (1024,)
+        # the original is dumped once: a second save reuses it
+        cached = s.state("softmax_kernel").watch_cache
+        assert len(cached) == 1
+        again = _edit(s, "softmax_kernel", "num = tl.exp(x) * 2.0", "num = tl.exp(x)")
+        assert again["status"] == "ok" and again["watches"][0]["diff"]["count"] == 0
+        assert again["times"]["watch_ms"] > 0
+    finally:
+        s.close()
+    # the list lives in the workspace: a new session (a restart) has it
+    s2 = Session(tmp_path / "softmax.py", mode="interpret", workspace=tmp_path / "ws", with_sass=False)
+    s2.open()
+    try:
+        assert [w["id"] for w in watch.load(s2, s2.state("softmax_kernel"))] == ["w1"]
+        assert [w["id"] for w in watch.remove(s2, "softmax_kernel", "w1")] == []
+    finally:
+        s2.close()
+
+
+@needs_interpreter
+def test_a_watch_that_an_edit_removes_says_not_found(tmp_path):
+    s = _open(tmp_path, "vector_add")
+    try:
+        watch.add(s, "add_kernel", "python", "y", pid="all")
+        out = _edit(s, "add_kernel", "    y = tl.load(y_ptr + offsets, mask=mask)\n    tl.store(out_ptr + offsets, x + y",
+                    "    tl.store(out_ptr + offsets, x + tl.load(y_ptr + offsets, mask=mask)")
+        (entry,) = out["watches"]
+        assert entry["version"]["found"] is False and entry["diff"] is None
+        assert entry["version"]["status"] == "not found: add_kernel in version 1 has no assignment number 1 of y"
+        assert entry["original"]["found"] and entry["original"]["values_shape"] == [97, 1024]
+        assert entry["original"]["sampled"] and len(entry["original"]["sample"]) == watch.SAMPLE
+        assert entry["notes"] and "sampled" not in entry["notes"][0]
+    finally:
+        s.close()
+
+
+def _renumbered(ttir: str) -> str:
+    """A TTIR edit that renumbers: a new op before the row max, and every SSA value renamed
+    (as MLIR's printer does when values come and go)."""
+    names = sorted(set(re.findall(r"%[A-Za-z_][\w$.\-]*", ttir)) - {"%in_ptr", "%out_ptr"}, key=len, reverse=True)
+    for k, name in enumerate(names):
+        ttir = re.sub(re.escape(name) + r"(?![\w$.\-])", f"%v{k}x", ttir)
+    row = next(r for r in ttir.split("\n") if '"tt.reduce"' in r)
+    indent = re.match(r"\s*", row).group(0)
+    return ttir.replace(row, f"{indent}%extra = arith.constant 1.000000e+00 : f32\n{row}", 1)
+
+
+def test_an_ssa_value_is_followed_across_a_ttir_edit_that_renumbers_it(tmp_path, compiled):
+    spec, result = compiled("softmax")
+    ttir = result.levels["ttir"]
+    sub = next(r for r in ttir.split("\n") if "arith.subf" in r)
+    name = re.match(r"\s*(%[\w.]+)", sub).group(1)
+    anchor = watch.anchor_mlir(ttir, name)
+    assert anchor["op"] == "arith.subf" and anchor["loc_line"] == 22 and anchor["position"] == 0
+    edited = _renumbered(ttir)
+    got, line, why = watch.resolve_mlir(edited, anchor)
+    assert why == "" and got != name and "arith.subf" in edited.split("\n")[line - 1]
+    assert edited.split("\n")[line - 1].lstrip().startswith(got + " = arith.subf")
+    gone = edited.replace(edited.split("\n")[line - 1], "", 1)
+    assert watch.resolve_mlir(gone, anchor)[0] is None
+    assert "no arith.subf from Python line 22" in watch.resolve_mlir(gone, anchor)[2]
+
+
+@needs_interpreter
+def test_a_ttir_watch_through_a_save_resolves_in_the_new_text_and_compiles(tmp_path):
+    s = _open(tmp_path, "softmax")
+    try:
+        state = s.state("softmax_kernel")
+        ttir = (s.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}.ttir").read_text()
+        sub = next(r for r in ttir.split("\n") if "arith.subf" in r)
+        w = watch.add(s, "softmax_kernel", "ttir", re.match(r"\s*(%[\w.]+)", sub).group(1), pid="all")
+        path = s.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}.ttir"
+        path.write_text(_renumbered(ttir))
+        out = s.apply("softmax_kernel", path)
+        (entry,) = out["watches"]
+        assert entry["id"] == w["id"]
+        mine = entry["version"]
+        assert mine["found"] and mine["status"] == COMPILED_ONLY and mine["python_line"] == 22
+        assert mine["dtype"] == "float32" and mine["shape"] == [1024]
+        assert entry["original"]["status"] == COMPILED_ONLY and entry["diff"] is None
+    finally:
+        s.close()
+
+
+@needs_interpreter
+def test_first_divergence_of_an_edited_vector_add(tmp_path):
+    s = _open(tmp_path, "vector_add")
+    try:
+        _edit(s, "add_kernel", "mask = offsets < n_elements", "mask = offsets < n_elements - 1000")
+        out = diverge.serve(s, "add_kernel", "1")
+        assert out["status"] == "diverged" and out["output"]["arg"] == "out_ptr"
+        first = out["first"]
+        assert first["name"] == "mask" and first["line"] == first["original_line"] == 19
+        assert [r["name"] for r in out["chain"]] == ["pid", "offsets", "mask", "x", "y", "x + y"]
+        assert [r["differs"] for r in out["chain"][:3]] == [False, False, True]
+        d = first["diff"]
+        assert d["count"] == 1000 and d["first_index"] == [95, 0, 152]  # program 95, call 0, element 97432 - 95 * 1024
+        assert set(first["lines"]["version"]) >= {"python", "ttir", "ttgir", "llir", "ptx"}
+        assert "is the first value that differs" in diverge.format_report(out)
+    finally:
+        s.close()
+
+
+@needs_interpreter
+def test_first_divergence_of_an_edited_softmax(tmp_path):
+    s = _open(tmp_path, "softmax")
+    try:
+        _edit(s, "softmax_kernel", "den = tl.sum(num, axis=0)", "den = tl.sum(num, axis=0) + 1.0")
+        out = diverge.serve(s, "softmax_kernel", "1")
+        assert out["status"] == "diverged"
+        names = [(r["name"], r["differs"]) for r in out["chain"]]
+        assert names == [("row", False), ("col", False), ("mask", False), ("x", False), ("x", False),
+                         ("num", False), ("den", True), ("num / den", True)]
+        first = out["first"]
+        assert first["name"] == "den" and first["line"] == 24
+        x = _inputs(s, "softmax_kernel")["in_ptr"][0].double().numpy()
+        want = np.exp(x - x.max()).sum()
+        assert first["original"]["values"][0] == pytest.approx(want, rel=1e-5)
+        assert first["version"]["values"][0] == pytest.approx(want + 1, rel=1e-5)
+    finally:
+        s.close()
+
+
+@needs_interpreter
+def test_diverge_from_the_cli(tmp_path):
+    from conftest import run_cli
+    s = _open(tmp_path, "vector_add")
+    try:
+        _edit(s, "add_kernel", "x + y, mask=mask", "x * y, mask=mask")
+    finally:
+        s.close()
+    r = run_cli("dump", str(tmp_path / "vector_add.py"), "--diverge", "--version", "1", "--workspace",
+                str(tmp_path / "ws"), "--json")
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)
+    assert out["status"] == "diverged" and out["first"]["name"] == "x * y" and out["first"]["line"] == 22
+    assert [row["differs"] for row in out["chain"]] == [False, False, False, False, False, True]
+    r = run_cli("dump", str(tmp_path / "vector_add.py"), "--diverge", "--version", "7", "--workspace",
+                str(tmp_path / "ws"))
+    assert r.returncode == 2 and re.search(r"error: no version 7 of add_kernel", r.stderr)
+
+
+def test_diverge_chain_of_the_softmax_ttgir(compiled):
+    spec, result = compiled("softmax")
+    text = result.levels["ttgir"]
+    line, chain = diverge.mlir_chain(text, "out_ptr")
+    rows = text.split("\n")
+    assert "tt.store" in rows[line - 1]
+    ops = [watch._op_of(rows[watch._MlirIndex(text, "t").defs[n].line]) for n in chain]
+    assert {"arith.divf", "math.exp", "arith.subf", "tt.load", "tt.addptr"} <= set(ops)
+    assert all("arith.maxnumf" != op for op in ops)  # inside the tt.reduce region: not dumpable
