@@ -212,3 +212,132 @@ def test_diverge_chain_of_the_softmax_ttgir(compiled):
     ops = [watch._op_of(rows[watch._MlirIndex(text, "t").defs[n].line]) for n in chain]
     assert {"arith.divf", "math.exp", "arith.subf", "tt.load", "tt.addptr"} <= set(ops)
     assert all("arith.maxnumf" != op for op in ops)  # inside the tt.reduce region: not dumpable
+
+
+@needs_interpreter
+def test_the_runner_keeps_the_watch_list_and_answers_apply_with_it(tmp_path):
+    """The app's path: watch_add / watch_list / apply / diverge / watch_remove on the runner."""
+    from pathlib import Path
+    import torch
+    from workbench.runner.client import RunnerClient
+    script = tmp_path / "vector_add.py"
+    shutil.copyfile(EXAMPLES / "vector_add.py", script)
+    with RunnerClient() as client:
+        opened = client.call("open", script=str(script), with_sass=False)
+        added = client.call("watch_add", kernel="add_kernel", level="python", value="x", pid=[2, 0, 0])
+        assert added["label"] == "x (line 20)"
+        assert client.call("watch_list", kernel="add_kernel") == [added]
+        edit = Path(opened["kernels"][0]["edit"]) / "add_kernel.py"
+        edit.write_text(edit.read_text().replace("x = tl.load(x_ptr + offsets, mask=mask)",
+                                                 "x = tl.load(x_ptr + offsets, mask=mask) * 0.5"))
+        out = client.call("apply", kernel="add_kernel", path=str(edit))
+        assert out["status"] == "mismatch"
+        (entry,) = out["watches"]
+        torch.manual_seed(0)
+        x = torch.rand(98432)[2048:3072].numpy()  # the script's x (seeded), program 2's block
+        np.testing.assert_array_equal(np.array(entry["original"]["values"], dtype=np.float32), x)
+        np.testing.assert_array_equal(np.array(entry["version"]["values"], dtype=np.float32), x * 0.5)
+        assert entry["diff"]["max_abs"] == pytest.approx(float((x * 0.5).max()), rel=1e-6)
+        div = client.call("diverge", kernel="add_kernel", version="1")
+        assert div["status"] == "diverged" and div["first"]["name"] == "x" and div["first"]["line"] == 20
+        assert client.call("watch_values", kernel="add_kernel", version="1")[0]["diff"]["count"] == 1024
+        assert client.call("watch_remove", kernel="add_kernel", id=added["id"]) == []
+
+
+def _ttgir_subf_to_mulf(s: Session) -> tuple:
+    """Save a softmax TTGIR edit that replaces the subtraction of the row max by a product."""
+    state = s.state("softmax_kernel")
+    path = s.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}.ttgir"
+    text = path.read_text()
+    row = next(r for r in text.split("\n") if "= arith.subf" in r)
+    path.write_text(text.replace(row, row.replace("arith.subf", "arith.mulf"), 1))
+    return s.apply("softmax_kernel", path), text.split("\n").index(row) + 1
+
+
+@needs_interpreter
+def test_first_divergence_chain_of_an_edited_ttgir_compiles_on_cpu(tmp_path):
+    s = _open(tmp_path, "softmax")
+    try:
+        applied, line = _ttgir_subf_to_mulf(s)
+        assert applied["status"] == "compiled-only"
+        out = diverge.serve(s, "softmax_kernel", "1")
+        assert out["status"] == COMPILED_ONLY and out["output"]["arg"] == "out_ptr"
+        rows = {r["line"]: r for r in out["chain"]}
+        edited = rows[line]  # the replaced op is paired with the original's op at its place on line 22
+        assert edited["original_line"] == line and "paired by its place" in edited["note"]
+        assert out["chain"][-1]["name"] == "%5" and out["chain"][-1]["dtype"] == "float32"  # the arith.divf stored
+    finally:
+        s.close()
+
+
+# -- GPU (the lead runs these on the H200) -----------------------------------------------------
+
+@pytest.mark.gpu
+def test_gpu_ttgir_watch_on_softmax_shows_new_and_original_values(tmp_path):
+    s = Session(shutil.copyfile(EXAMPLES / "softmax.py", tmp_path / "softmax.py"), workspace=tmp_path / "ws",
+                with_sass=False)
+    s.open()
+    try:
+        state = s.state("softmax_kernel")
+        ttgir = (s.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}.ttgir").read_text()
+        num = re.match(r"\s*(%[\w.]+)", next(r for r in ttgir.split("\n") if "= math.exp" in r)).group(1)
+        watch.add(s, "softmax_kernel", "ttgir", num, pid=(1, 0, 0))
+        applied, _ = _ttgir_subf_to_mulf(s)
+        assert applied["status"] == "mismatch"
+        (entry,) = applied["watches"]
+        assert entry["version"]["status"].startswith("ran") and entry["original"]["status"].startswith("ran")
+        x = _inputs(s, "softmax_kernel")["in_ptr"][1].double().cpu().numpy()
+        m = x.max()
+        want_o, want_v = np.zeros(1024), np.zeros(1024)
+        want_o[:x.size], want_v[:x.size] = np.exp(x - m), np.exp(x * m)
+        np.testing.assert_allclose(np.array(entry["original"]["values"], dtype=float), want_o, rtol=1e-4)
+        np.testing.assert_allclose(np.array(entry["version"]["values"], dtype=float), want_v, rtol=1e-4)
+        assert entry["diff"]["count"] > 0 and entry["diff"]["first_index"] is not None
+    finally:
+        s.close()
+
+
+@pytest.mark.gpu
+def test_gpu_first_divergence_of_an_edited_softmax_ttgir(tmp_path):
+    s = Session(shutil.copyfile(EXAMPLES / "softmax.py", tmp_path / "softmax.py"), workspace=tmp_path / "ws",
+                with_sass=False)
+    s.open()
+    try:
+        applied, line = _ttgir_subf_to_mulf(s)
+        assert applied["status"] == "mismatch"
+        out = diverge.serve(s, "softmax_kernel", "1")
+        assert out["status"] == "diverged", out["message"]
+        first = out["first"]
+        assert first["line"] == line and first["original_line"] == line
+        assert first["lines"]["version"]["python"] == [22]
+        assert all(r["differs"] is False for r in out["chain"] if r["line"] < line and r["differs"] is not None)
+    finally:
+        s.close()
+
+
+@pytest.mark.gpu
+def test_gpu_matmul_accumulator_watched_per_iteration_across_a_renumbering_ttir_edit(tmp_path):
+    s = Session(shutil.copyfile(EXAMPLES / "matmul.py", tmp_path / "matmul.py"), workspace=tmp_path / "ws",
+                with_sass=False)
+    s.open()
+    try:
+        state = s.state("matmul_kernel")
+        path = s.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}.ttir"
+        ttir = path.read_text()
+        acc = re.match(r"\s*(%[\w.]+)", next(r for r in ttir.split("\n") if "= tt.dot " in r)).group(1)
+        watch.add(s, "matmul_kernel", "ttir", acc, pid=(0, 0, 0), iterations=4)
+        path.write_text(re.sub(re.escape(acc) + r"(?![\w$.\-])", "%renamed_acc", ttir))
+        applied = s.apply("matmul_kernel", path)
+        assert applied["status"] == "ok"
+        (entry,) = applied["watches"]
+        mine, orig = entry["version"], entry["original"]
+        assert mine["name"] == "%renamed_acc" and mine["in_loop"] and mine["values_shape"][0] == 4
+        ins = _inputs(s, "matmul_kernel")
+        a, b = ins["a_ptr"].float(), ins["b_ptr"].float()
+        import torch
+        want = torch.stack([a[:128, :64 * (i + 1)] @ b[:64 * (i + 1), :128] for i in range(4)]).cpu().numpy()
+        got = np.load(mine["file"])
+        np.testing.assert_allclose(got, want, atol=1e-2, rtol=1e-3)
+        assert entry["diff"]["count"] == 0 and orig["file"] != mine["file"]
+    finally:
+        s.close()

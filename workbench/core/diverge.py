@@ -52,10 +52,16 @@ def serve(session, kernel: str, version: str, workspace=None, progress=None) -> 
     bad = next((o for o in run.outputs if not o.ok), None)
     if run.status == "ok":
         return out | {"status": "outputs match", "message": f"version {v.label}: the outputs match the original's"}
-    if bad is None:
+    if bad is not None:
+        label, sentence = bad.name, bad.sentence
+    elif run.status == "compiled-only" and v.level in ("ttir", "ttgir") and state.snapshot is not None:
+        # no GPU: nothing ran, so the chain of the first output is built and compiled, not dumped
+        label = next(iter(state.snapshot.checked))
+        sentence = f"{label}: not run ({run.message})"
+    else:
         return out | {"status": run.status, "message": run.message}
-    arg = state.snapshot.checked[bad.name]
-    out["output"] = {"label": bad.name, "arg": arg, "sentence": bad.sentence}
+    arg = state.snapshot.checked[label]
+    out["output"] = {"label": label, "arg": arg, "sentence": sentence}
     if progress:
         progress("diverge", {"kernel": state.spec.kernel, "version": v.label, "output": bad.name})
     if v.level == "python":
@@ -243,6 +249,25 @@ def mlir_chain(text: str, arg: str, file: str = "<mlir>") -> tuple[int | None, l
         seen.add(name)
         return any(derives(n, seen) for n in operands(d.line))
 
+    def loop_carried(name: str) -> list[str]:
+        """For a result #i of scf.for or its iter_arg i: the i-th value its scf.yield passes."""
+        d = index.defs[name]
+        row = lines[d.line]
+        if "scf.for" not in row:
+            return []
+        if d.kind == "iter_arg":
+            inits = re.search(r"iter_args\((.*?)\)\s*->", row)
+            names = re.findall(r"(%[\w$.\-]+)\s*=", inits.group(1)) if inits else []
+            k = names.index(name) if name in names else -1
+        else:
+            k = int(name.split("#")[1]) if "#" in name else 0
+        end = index._op_end(d.line, 1)
+        for i in range(end, d.line, -1):
+            if re.match(r"^\s*scf\.yield ", lines[i]) and index.stack_at.get(i, [None])[-1:] == [d.line]:
+                ys = operands(i)
+                return [ys[k]] if 0 <= k < len(ys) else []
+        return []
+
     store = next((i for i in range(index.func_line, index.func_end + 1) if re.match(r"^\s*tt\.store ", lines[i])
                   and (ops := operands(i)) and derives(ops[0], set())), None)
     if store is None:
@@ -256,13 +281,17 @@ def mlir_chain(text: str, arg: str, file: str = "<mlir>") -> tuple[int | None, l
         needed.add(n)
         if d.kind == "op":
             todo.extend(operands(d.line))
-    chain = [n for n in needed if index.defs[n].kind in ("op", "iter_arg") and "#" not in n]
-    return store + 1, sorted(chain, key=lambda n: index.defs[n].line)
+        if d.kind in ("op", "iter_arg"):
+            todo.extend(loop_carried(n))
+    multi = {n.split("#")[0] for n in needed if "#" in n}
+    chain = [n for n in needed if index.defs[n].kind in ("op", "iter_arg") and n not in multi]
+    return store + 1, sorted(chain, key=lambda n: (index.defs[n].line, n))
 
 
 def _mlir(session, state, v, arg, out):
     from .dump import COMPILED_ONLY, compile_rewrite, launch_dump
     from .dump_ir import rewrite_mlir
+    iterations = 16
     level = v.level
     text = v.result.levels[level]
     otext = state.versions["original"].result.levels[level]
@@ -274,8 +303,12 @@ def _mlir(session, state, v, arg, out):
     for name in chain:
         anchor = watch.anchor_mlir(text, name)
         oname, oline, why = watch.resolve_mlir(otext, anchor)
+        note = None
+        if oname is None and anchor.get("op"):  # an op the edit replaced: its place on the same Python line
+            oname, oline = watch.resolve_mlir_by_line(otext, anchor)
+            note = f"paired by its place among the ops of Python line {anchor['loc_line']}" if oname else None
         row = {"name": name, "line": anchor.get("line"), "original_line": oline, "dtype": None, "differs": None,
-               "note": None if oname else f"not in the original: {why}", "max_abs": None, "count": None,
+               "note": note if oname else f"not in the original: {why}", "max_abs": None, "count": None,
                "total": None}
         out["chain"].append(row)
         if oname:
@@ -283,15 +316,15 @@ def _mlir(session, state, v, arg, out):
     dumpable = []
     for row, name, oname in pairs:
         try:  # one value at a time first: values inside regions that cannot store are skipped
-            rewrite_mlir(text, level, [name], "all", 1)
-            rewrite_mlir(otext, level, [oname], "all", 1)
+            rewrite_mlir(text, level, [name], "all", iterations)
+            rewrite_mlir(otext, level, [oname], "all", iterations)
             dumpable.append((row, name, oname))
         except WorkbenchError as e:
             row["note"] = e.diagnostics[0].message if e.diagnostics else str(e)
     if not dumpable:
         return out | {"status": "no divergence found", "message": "no value feeding the store can be dumped"}
-    mine = rewrite_mlir(text, level, [n for _, n, _ in dumpable], "all", 1)
-    theirs = rewrite_mlir(otext, level, [o for _, _, o in dumpable], "all", 1)
+    mine = rewrite_mlir(text, level, [n for _, n, _ in dumpable], "all", iterations)
+    theirs = rewrite_mlir(otext, level, [o for _, _, o in dumpable], "all", iterations)
     compiled = compile_rewrite(session.compiler, mine, v.result.metadata, file=f"<rewritten {level}>")
     ocompiled = compile_rewrite(session.compiler, theirs, state.versions["original"].result.metadata,
                                 file=f"<rewritten original {level}>")

@@ -179,9 +179,10 @@ def anchor_mlir(text: str, value: str, file: str = "<mlir>") -> dict[str, Any]:
     ops = _op_lines(index, srcmap.mlir_map(text))
     here = next(o for o in ops if o[0] == d.line)
     position = sum(1 for o in ops if o[1:] == here[1:] and o[0] < d.line)
+    line_position = sum(1 for o in ops if o[2] == here[2] and o[0] < d.line)
     result = d.name.split("#")[1] if "#" in d.name else None
     return {"op": here[1], "loc_line": here[2], "position": position, "result": result, "name": d.name,
-            "line": d.line + 1}
+            "line": d.line + 1, "line_position": line_position}
 
 
 def resolve_mlir(text: str, anchor: dict[str, Any], file: str = "<mlir>") -> tuple[str | None, int | None, str]:
@@ -195,10 +196,25 @@ def resolve_mlir(text: str, anchor: dict[str, Any], file: str = "<mlir>") -> tup
         where = f"Python line {anchor['loc_line']}" if anchor["loc_line"] else "no location"
         return None, None, (f"no {anchor['op']} from {where} (the watch was number {anchor['position'] + 1}, "
                             f"this text has {len(ops)})")
-    line = ops[anchor["position"]][0]
+    return _name_at(index, ops[anchor["position"]][0], anchor), ops[anchor["position"]][0] + 1, ""
+
+
+def resolve_mlir_by_line(text: str, anchor: dict[str, Any], file: str = "<mlir>") -> tuple[str | None, int | None]:
+    """The op at the anchor's place among the ops of its Python line, whatever its name: how the
+    first divergence pairs an op an edit replaced (never used for a watch)."""
+    if anchor.get("loc_line") is None:
+        return None, None
+    index = _MlirIndex(text, file)
+    ops = [o for o in _op_lines(index, srcmap.mlir_map(text)) if o[2] == anchor["loc_line"]]
+    if anchor["line_position"] >= len(ops):
+        return None, None
+    line = ops[anchor["line_position"]][0]
+    return _name_at(index, line, anchor), line + 1
+
+
+def _name_at(index: _MlirIndex, line: int, anchor: dict[str, Any]) -> str:
     names = [n for n in index.by_line.get(line, []) if "#" not in n]
-    name = names[0] + (f"#{anchor['result']}" if anchor.get("result") is not None else "")
-    return name, line + 1, ""
+    return names[0] + (f"#{anchor['result']}" if anchor.get("result") is not None else "")
 
 
 # -- values and differences ---------------------------------------------------------------
@@ -298,6 +314,8 @@ def values(session, state, version) -> list[dict[str, Any]]:
         if (side.get("sampled") or oside.get("sampled")):
             notes.append(f"{side.get('values_shape') or oside.get('values_shape')}: more than {MAX_INLINE} elements, "
                          f"{SAMPLE} evenly spaced are sent; the whole value is in the .npy file")
+        if any(c > w["iterations"] for c in (side.get("hits") or []) + (oside.get("hits") or [])):
+            notes.append(f"only the first {w['iterations']} iterations per program are kept")
         out.append(dict(w, version=side, original=oside, diff=d, notes=notes))
     return out
 
