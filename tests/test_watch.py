@@ -81,6 +81,37 @@ def test_a_watched_python_variable_is_dumped_on_save_beside_the_original(tmp_pat
 
 
 @needs_interpreter
+def test_a_save_with_python_watches_is_one_launch(tmp_path):
+    """The watched values come from the launch that is verified: a save costs one launch (the
+    first save adds the original's, once)."""
+    from triton.runtime import interpreter
+    s = _open(tmp_path, "vector_add")
+    launches = []
+    saved = interpreter.InterpretedFunction.run
+
+    def counted(self, *args, **kwargs):
+        launches.append(1)
+        return saved(self, *args, **kwargs)
+    interpreter.InterpretedFunction.run = counted
+    try:
+        edits = [("x + y, mask=mask", "x + y + 1.0, mask=mask"), ("x + y + 1.0, mask=mask", "x + y, mask=mask")]
+        assert _edit(s, "add_kernel", *edits[0])["status"] == "mismatch" and len(launches) == 1
+        watch.add(s, "add_kernel", "python", "x", pid=(0, 0, 0))
+        watch.add(s, "add_kernel", "python", "offsets", pid="all")
+        launches.clear()
+        first = _edit(s, "add_kernel", *edits[1])
+        assert first["status"] == "ok" and len(launches) == 2  # this version's, and the original's once
+        launches.clear()
+        second = _edit(s, "add_kernel", *edits[0])
+        assert second["status"] == "mismatch" and len(launches) == 1
+        assert [e["diff"]["count"] for e in second["watches"]] == [0, 0]
+        assert {o["name"]: o["mismatches"] for o in second["outputs"]}["out_ptr"] == 98432  # all of x + y + 1
+    finally:
+        interpreter.InterpretedFunction.run = saved
+        s.close()
+
+
+@needs_interpreter
 def test_a_watch_that_an_edit_removes_says_not_found(tmp_path):
     s = _open(tmp_path, "vector_add")
     try:

@@ -153,8 +153,8 @@ def _python(session, state, v, arg, out, workspace):
         o_line, o_chain = chain_of(osrc, arg)
         counterpart[(chain[-1].var, 0)] = o_chain[-1] if o_chain and o_chain[-1].before else None
     hook = state.config.before_launch if state.config else None
-    mine, mtypes = probe.run(vsrc, v.fn, state.spec, state.snapshot, chain, before_launch=hook)
-    theirs, _ = probe.run(osrc, original.fn, state.spec, state.snapshot,
+    mine, mtypes, _ = probe.run(vsrc, v.fn, state.spec, state.snapshot, chain, before_launch=hook)
+    theirs, _, _ = probe.run(osrc, original.fn, state.spec, state.snapshot,
                           [c for c in counterpart.values() if c is not None], before_launch=hook)
     vmap = _smap(v.result)
     omap = _smap(original.result)

@@ -142,10 +142,12 @@ def _probe_text(src: KernelSource, chosen: list[Assignment]) -> tuple[str, dict[
     return "\n".join(out) + "\n", where
 
 
-def run(src: KernelSource, fn, spec, snapshot, chosen: list[Assignment], before_launch=None) -> tuple[dict, dict]:
+def run(src: KernelSource, fn, spec, snapshot, chosen: list[Assignment], before_launch=None,
+        poison_outputs=()) -> tuple[dict, dict, dict]:
     """Interpret the kernel once on the snapshot with ``chosen`` dumped; returns
-    ({(var, ordinal): {pid: [array per call]}}, {(var, ordinal): dtype}). ``fn`` is the JITFunction
-    whose globals the kernel sees (the original's, or an edited file's)."""
+    ({(var, ordinal): {pid: [array per call]}}, {(var, ordinal): dtype}, the tensor arguments
+    after the launch). ``fn`` is the JITFunction whose globals the kernel sees (the original's,
+    or an edited file's); the dumps change nothing the kernel writes."""
     from .. import language as wl
     from . import compat, launch, scratch
     text, where = _probe_text(src, chosen)
@@ -161,14 +163,14 @@ def run(src: KernelSource, fn, spec, snapshot, chosen: list[Assignment], before_
             raise WorkbenchError.at(src.file, f"could not add dumps to the kernel: {e.msg}") from None
         probe = compat.jit_function_class()(namespace[src.kernel])
         with wl.recording(rec):
-            launch.interpret(probe, spec, snapshot, before_launch=before_launch)
+            outputs = launch.interpret(probe, spec, snapshot, poison_outputs, before_launch=before_launch)
     values, dtypes = {}, {}
     for (kernel, line), per_pid in rec.values.items():
         a = where.get(line)
         if a is not None:
             values[(a.var, a.ordinal)] = per_pid
             dtypes[(a.var, a.ordinal)] = rec.calls[(kernel, line)]["dtype"]
-    return values, dtypes
+    return values, dtypes, outputs
 
 
 def stack(per_pid: dict, pid: Any, iterations: int):

@@ -289,15 +289,55 @@ def heat(err) -> dict[str, Any] | None:
 
 # -- dumping the list for a version ---------------------------------------------------------
 
-def values(session, state, version) -> list[dict[str, Any]]:
+class Live:
+    """The watch list of one save. ``launch`` makes the save's one interpreted launch with the
+    Python-level watches dumped, and returns the outputs for the run to verify (so a save costs
+    one launch, not two); ``values`` is then the ``watches`` of the ``apply`` answer. A watch
+    list that cannot be read, or a dump that fails, is a note or a watch's status: never a
+    failed save."""
+
+    def __init__(self, session, state, version) -> None:
+        self.session, self.state, self.version = session, state, version
+        self.notes: list[str] = []
+        self.ms = 0.0
+        self._python: dict | None = None
+        try:
+            self.watches = load(session, state)
+        except WorkbenchError as e:
+            self.watches = []
+            self.notes.append(e.diagnostics[0].message if e.diagnostics else str(e))
+
+    def launch(self, poison_outputs=()) -> dict | None:
+        import time
+        group = [w for w in self.watches if w["level"] == "python"]
+        s, state, v = self.session, self.state, self.version
+        if not group or s.gpu or v.level != "python" or state.snapshot is None:
+            return None
+        t0 = time.perf_counter()
+        try:
+            self._python = _python_launch(s, state, v, group, poison_outputs)
+        except Exception:  # noqa: BLE001 - the run launches again and reports the kernel's error its way
+            self._python = None
+        self.ms += (time.perf_counter() - t0) * 1e3
+        return self._python["outputs"] if self._python else None
+
+    def values(self) -> list[dict[str, Any]]:
+        import time
+        t0 = time.perf_counter()
+        out = values(self.session, self.state, self.version, self.watches, self._python) if self.watches else []
+        self.ms += (time.perf_counter() - t0) * 1e3
+        return out
+
+
+def values(session, state, version, watches: list[dict[str, Any]] | None = None,
+           launched: dict | None = None) -> list[dict[str, Any]]:
     """Every watch of the kernel dumped for ``version`` and (once, then cached) the original,
-    with the difference: the ``watches`` of the runner's ``apply`` answer."""
-    watches = load(session, state)
+    with the difference. ``launched``: the Python-level values of a launch already made."""
+    watches = load(session, state) if watches is None else watches
     if not watches:
         return []
     original = state.versions["original"]
-    mine = _sides(session, state, version, watches)
-    theirs = {}
+    mine = _sides(session, state, version, watches, launched)
     todo = [w for w in watches if _key(w) not in state.watch_cache]
     if version.label == "original":
         for w in watches:
@@ -308,7 +348,6 @@ def values(session, state, version) -> list[dict[str, Any]]:
     out = []
     for w in watches:
         (side, arr), (oside, oarr) = mine[w["id"]], state.watch_cache[_key(w)]
-        theirs[w["id"]] = oside
         d = diff(arr, oarr) if arr is not None and oarr is not None else None
         notes = []
         if (side.get("sampled") or oside.get("sampled")):
@@ -324,7 +363,7 @@ def _key(w: dict[str, Any]) -> str:
     return json.dumps([w["level"], w["anchor"], w["pid"], w["iterations"]], sort_keys=True)
 
 
-def _sides(session, state, version, watches) -> dict[str, tuple[dict[str, Any], Any]]:
+def _sides(session, state, version, watches, launched: dict | None = None) -> dict[str, tuple[dict[str, Any], Any]]:
     """{watch id: (side JSON, squeezed values or None)} for one version."""
     out: dict[str, tuple[dict[str, Any], Any]] = {}
     by_level: dict[str, list[dict[str, Any]]] = {}
@@ -332,7 +371,10 @@ def _sides(session, state, version, watches) -> dict[str, tuple[dict[str, Any], 
         by_level.setdefault(w["level"], []).append(w)
     for level, group in by_level.items():
         try:
-            got = (_python_sides if level == "python" else _ir_sides)(session, state, version, group, level)
+            if level == "python":
+                got = _python_sides(session, state, version, group, launched)
+            else:
+                got = _ir_sides(session, state, version, group, level)
         except WorkbenchError as e:
             d = e.diagnostics[0] if e.diagnostics else None
             why = f"error: {d.file}:{d.line}: {d.message}" if d and d.line else f"error: {d.message if d else e}"
@@ -345,7 +387,25 @@ def _dumps_dir(session, state) -> Path:
     return session.workspace.kernel_dir(state.spec.folder_name) / "dumps"
 
 
-def _python_sides(session, state, version, group, level):
+def _python_source(session, state, version) -> probe.KernelSource:
+    if version.label == "original":
+        return probe.KernelSource.of(state.spec.file, state.spec.kernel)
+    folder = session.workspace.version(state.spec.folder_name, int(version.label)).folder
+    return probe.KernelSource.of(folder / f"{state.spec.stem}.py", state.spec.kernel)
+
+
+def _python_launch(session, state, version, group, poison_outputs=()) -> dict[str, Any]:
+    """One interpreted launch of ``version`` with the group's variables dumped."""
+    src = _python_source(session, state, version)
+    found = {w["id"]: resolve_python(src, w["anchor"]) for w in group}
+    chosen = [a for a in found.values() if a is not None]
+    recorded, dtypes, outputs = probe.run(src, version.fn, state.spec, state.snapshot, chosen,
+                                          before_launch=state.config.before_launch if state.config else None,
+                                          poison_outputs=poison_outputs)
+    return {"found": found, "recorded": recorded, "dtypes": dtypes, "outputs": outputs}
+
+
+def _python_sides(session, state, version, group, launched: dict | None = None):
     from .dump import DumpResult
     label = version.label
     if version.level != "python":
@@ -355,16 +415,9 @@ def _python_sides(session, state, version, group, level):
     if state.snapshot is None:
         return {w["id"]: (missing(label, "compiled only: no inputs were captured for this kernel"), None)
                 for w in group}
-    if label == "original":
-        file = state.spec.file
-    else:
-        file = session.workspace.version(state.spec.folder_name, int(label)).folder / f"{state.spec.stem}.py"
-    src = probe.KernelSource.of(file, state.spec.kernel)
-    found = {w["id"]: resolve_python(src, w["anchor"]) for w in group}
-    chosen = [a for a in found.values() if a is not None]
-    recorded, dtypes = probe.run(src, version.fn, state.spec, state.snapshot, chosen,
-                                 before_launch=state.config.before_launch if state.config else None) \
-        if chosen else ({}, {})
+    if launched is None or any(w["id"] not in launched["found"] for w in group):
+        launched = _python_launch(session, state, version, group)
+    found, recorded, dtypes = launched["found"], launched["recorded"], launched["dtypes"]
     out = {}
     for w in group:
         a = found[w["id"]]
