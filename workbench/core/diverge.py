@@ -380,13 +380,26 @@ def format_report(out: dict[str, Any]) -> str:
                          f"{state:<8} {extra}")
     first = out.get("first")
     if first:
-        at = ", ".join(f"{lv} {','.join(map(str, ns))}" for lv, ns in first["lines"].get("version", {}).items())
+        at = ", ".join(f"{lv} {_ranges(ns)}" for lv, ns in first["lines"].get("version", {}).items())
         lines.append(f"first divergence: {first['name']} at {at}")
         for side in ("version", "original"):
             s = first[side]
             vals = s.get("values") if s.get("values") is not None else s.get("sample")
             lines.append(f"  {side:>8}: {_short(vals)}")
     return "\n".join(lines)
+
+
+def _ranges(lines: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5,9"."""
+    out: list[str] = []
+    for n in sorted(lines):
+        if out and "-" not in out[-1].split(",")[-1] and int(out[-1]) == n - 1:
+            out[-1] = f"{out[-1]}-{n}"
+        elif out and "-" in out[-1] and int(out[-1].split("-")[1]) == n - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ",".join(out)
 
 
 def _short(vals, width: int = 150) -> str:
