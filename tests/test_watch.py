@@ -372,3 +372,25 @@ def test_gpu_matmul_accumulator_watched_per_iteration_across_a_renumbering_ttir_
         assert entry["diff"]["count"] == 0 and orig["file"] != mine["file"]
     finally:
         s.close()
+
+
+@pytest.mark.gpu
+def test_gpu_python_watch_and_first_divergence_on_vector_add(tmp_path):
+    """On a GPU the run launches the compiled kernel and the Python-level values come from the
+    interpreter on the same (device) inputs: vector_add has no loop, so numpy >= 2.4 is fine."""
+    s = Session(shutil.copyfile(EXAMPLES / "vector_add.py", tmp_path / "vector_add.py"), workspace=tmp_path / "ws",
+                with_sass=False)
+    s.open()
+    try:
+        watch.add(s, "add_kernel", "python", "x", pid=(1, 0, 0))
+        out = _edit(s, "add_kernel", "x = tl.load(x_ptr + offsets, mask=mask)",
+                    "x = tl.load(x_ptr + offsets, mask=mask) * 0.5")
+        assert out["status"] == "mismatch"
+        (entry,) = out["watches"]
+        x = _inputs(s, "add_kernel")["x_ptr"][1024:2048].cpu().numpy()
+        np.testing.assert_array_equal(np.array(entry["original"]["values"], dtype=np.float32), x)
+        np.testing.assert_array_equal(np.array(entry["version"]["values"], dtype=np.float32), x * 0.5)
+        div = diverge.serve(s, "add_kernel", "1")
+        assert div["status"] == "diverged" and div["first"]["name"] == "x" and div["first"]["line"] == 20
+    finally:
+        s.close()

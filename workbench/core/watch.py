@@ -15,8 +15,9 @@ by what survives an edit, its *anchor*, not by the text the user pointed at:
 Each version resolves the anchor in its own text; a watch it cannot find says so in one
 line ("not found: ...") and never dumps another value.
 
-JSON the runner answers with (``watch_list``, ``watch_add``, ``watch_remove``, and
-``watches`` in ``apply``'s answer)::
+JSON the runner answers with (``watch_add`` -> watch, ``watch_list`` / ``watch_remove`` ->
+[watch], ``watch_values`` -> [entry]; ``apply`` adds ``watches``: [entry], ``watch_notes``:
+[str] (a watch list that could not be read) and ``times.watch_ms``)::
 
     watch   = {"id": "w1", "level": "python", "value": "out", "pid": [0, 0, 0] | "all",
                "iterations": 16, "anchor": {...as above...}, "label": "out (line 31)"}
