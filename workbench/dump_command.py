@@ -38,6 +38,11 @@ def add_dump_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--from-file", default=None, dest="level_file",
                    help="dump from this level file (an edited copy); it is read, never written")
     p.add_argument("--show-rewrite", action="store_true", help="print the rewritten level text")
+    p.add_argument("--diverge", action="store_true",
+                   help="for --version N whose outputs mismatch: dump the values feeding the first mismatching "
+                        "output in the version and the original, and name the first that differs")
+    p.add_argument("--version", default=None, help="a saved version of the kernel (with --diverge)")
+    p.add_argument("--workspace", default=None, help="the workspace the version is in (default: beside the script)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     from .cli import add_script_timeout
     add_script_timeout(p)
@@ -47,6 +52,8 @@ def add_dump_command(subparsers) -> argparse.ArgumentParser:
 def run_dump_command(args) -> int:
     """``workbench dump``; arguments after ``--`` go to the script, and bad input is reported by
     the CLI's one handler (``FILE:LINE: error: ...``, exit status 2)."""
+    if args.diverge:
+        return _diverge(args)
     from .core.dump import dump_script
     report = dump_script(args.script, args.kernel, args.level, args.values, pid=args.pid,
                          reference=args.reference, target=args.target, iterations=args.iterations,
@@ -63,3 +70,26 @@ def run_dump_command(args) -> int:
     bad = any(r.check is not None and not r.check.ok for r in report.results) or \
         any(r.reference_error for r in report.results)
     return 1 if bad else 0
+
+
+def _diverge(args) -> int:
+    """``--diverge --version N``: the version is read from the workspace, never written; when
+    the app holds the workspace, this works in a scratch copy. Exit 1 when a value diverges."""
+    from .core.diverge import format_report, serve
+    from .core.errors import WorkbenchError
+    from .core.session import Session
+    from .core.workspace import Workspace
+    if args.version is None:
+        raise WorkbenchError.at(args.script, "--diverge needs --version N (a saved version whose outputs mismatch)")
+    session = Session(args.script, argv=list(getattr(args, "script_args", None) or []), target=args.target,
+                      workspace=args.workspace, with_sass=False, if_busy="scratch",
+                      script_timeout=args.script_timeout)
+    home = Workspace(args.workspace) if args.workspace else Workspace.beside(session.script)
+    try:
+        session.open()
+        kernel = args.kernel or next(iter(session.kernels.values())).spec.kernel
+        out = serve(session, kernel, str(args.version), workspace=home.root)
+    finally:
+        session.close()
+    print(json.dumps(out, indent=2, default=str) if args.json else format_report(out))
+    return 1 if out["status"] == "diverged" else 0

@@ -55,6 +55,7 @@ class KernelState:
     last_run: str | None = None
     checked: bool = False  # the snapshot's arguments match the specialization (they never change)
     config: ConfigReplay | None = None  # an autotune config: replayed on the chosen config's inputs
+    watch_cache: dict = field(default_factory=dict)  # the original's watched values (watch.values)
 
 
 @dataclass
@@ -287,7 +288,10 @@ class Session:
     # -- run -------------------------------------------------------------------------------
 
     def run(self, spec: str, version: str = "original", bench_options: BenchOptions | None = None,
-            flops: str | None = None, atol: float | None = None, rtol: float | None = None) -> RunResult:
+            flops: str | None = None, atol: float | None = None, rtol: float | None = None,
+            outputs: dict[str, Any] | None = None) -> RunResult:
+        """``outputs``: the tensors after a launch already made on the poisoned snapshot (the
+        watch list's, :class:`~workbench.core.watch.Live`): verified without launching again."""
         state = self.state(spec)
         v = state.versions.get(str(version))
         if v is None:
@@ -304,7 +308,7 @@ class Session:
             return res
         self.progress("launch", {"kernel": state.spec.kernel, "version": v.label, "level": v.level})
         t0 = time.perf_counter()
-        outputs = self._launch(state, v, state.pure_outputs)
+        outputs = self._launch(state, v, state.pure_outputs) if outputs is None else outputs
         t1 = time.perf_counter()
         after = state.snapshot.after
         res.outputs = [check(label, after[name], outputs[name], *self._tolerance(state, after[name], atol, rtol))
@@ -328,14 +332,23 @@ class Session:
         return res
 
     def apply(self, spec: str, path: str | Path, level: str | None = None, update_edit: bool = True,
-              **run_args) -> dict[str, Any]:
-        """The edit loop: compile a saved level into a new version, run it, keep the result."""
+              watches: bool = True, **run_args) -> dict[str, Any]:
+        """The edit loop: compile a saved level into a new version, run it, keep the result;
+        ``watches``: dump the kernel's watch list too (``watches`` in the answer)."""
         state = self.state(spec)
         t0 = time.perf_counter()
         info, version = self.compile(spec, path, level, update_edit)
         compile_ms = (time.perf_counter() - t0) * 1e3
-        result = self.run(state.spec.spec_id, version.label, **run_args)
+        live = None
+        if watches:  # the watch list, dumped for this version beside the original (watch.py)
+            from .watch import Live
+            live = Live(self, state, version)
+        launched = live.launch(state.pure_outputs) if live else None
+        result = self.run(state.spec.spec_id, version.label, outputs=launched, **run_args)
         out = result.to_json() | {"compile_ms": compile_ms, "version_folder": str(info.folder)}
+        if live:
+            out["watches"], out["watch_notes"] = live.values(), live.notes
+            result.times["watch_ms"] = live.ms
         out["times"] = dict(result.times, compile_ms=compile_ms, apply_ms=(time.perf_counter() - t0) * 1e3)
         self.workspace.save_result(info, out)
         compiled = version.result

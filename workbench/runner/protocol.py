@@ -16,7 +16,8 @@ from typing import Any
 
 PROTOCOL_VERSION = 1
 
-METHODS = ("hello", "open", "run", "apply", "compile", "versions", "restore", "dump", "shutdown")
+METHODS = ("hello", "open", "run", "apply", "compile", "versions", "restore", "dump", "watch_add", "watch_remove",
+           "watch_list", "watch_values", "diverge", "shutdown")
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -176,6 +176,32 @@ class Server:
         from workbench.core import dump
         return dump.serve(self._session(), progress=self.progress, **params)
 
+    def do_watch_add(self, kernel: str, level: str, value: str, pid: Any = (0, 0, 0), iterations: int = 16,
+                     version: str | None = None) -> dict:
+        from workbench.core import watch
+        return watch.add(self._session(), kernel, level, value, pid, iterations, version)
+
+    def do_watch_remove(self, kernel: str, id: str) -> list[dict]:  # noqa: A002 - the watch's id
+        from workbench.core import watch
+        return watch.remove(self._session(), kernel, id)
+
+    def do_watch_list(self, kernel: str) -> list[dict]:
+        from workbench.core import watch
+        session = self._session()
+        return watch.load(session, session.state(kernel))
+
+    def do_watch_values(self, kernel: str, version: str = "original") -> list[dict]:
+        """The watch list dumped for a version (and the original): what ``apply`` adds on a save."""
+        from workbench.core import watch
+        session = self._session()
+        state = session.state(kernel)
+        v = state.versions.get(str(version)) or session._load_version(state, str(version))
+        return watch.values(session, state, v)
+
+    def do_diverge(self, kernel: str, version: str) -> dict:
+        from workbench.core import diverge
+        return diverge.serve(self._session(), kernel, str(version), progress=self.progress)
+
     def do_shutdown(self) -> dict:
         self.close_session()
         return {"bye": True}
