@@ -660,14 +660,20 @@ class WorkbenchApp(App):
         self._focus_level(self.shown_levels[(i + step) % len(self.shown_levels)])
 
     def _focus_level(self, level: str) -> None:
-        """Focus a level's view once it is shown. Until then the level counts as focused, so a
-        second key pressed before the next frame moves on from it (``focus()`` lands a frame later)."""
+        """Focus a level's view now, so that the next key (pressed before the next frame) goes
+        to it and moves on from it (``focus()`` would land a frame later). A view just shown
+        may not take the focus yet: until it does, the level counts as the focused one."""
+        view = self.pane(level).view
+        self.screen.set_focus(view)
+        if self.focused is view:
+            self._focus_next = None
+            return
         self._focus_next = level
 
         def land() -> None:
             if self._focus_next == level:
                 self._focus_next = None
-                self.screen.set_focus(self.pane(level).view)
+                self.screen.set_focus(view)
         self.call_after_refresh(land)
 
     def action_follow(self) -> None:
@@ -726,7 +732,7 @@ class WorkbenchApp(App):
                 if pane.draft_text() is not None or pane.has_draft:
                     pane.has_draft = False
                     pane.editor.load_text(pane.view.text)
-                    pane.remove_class("-editing")
+                    pane.stop_editing()
 
     def unless_drafts(self, what: str, then, on_keep=None) -> None:
         """Do ``then``, asking first if a pane holds a draft (it would be lost)."""

@@ -109,7 +109,7 @@ class EditFlow:
     def note(self, level: str, d: str | None) -> str:
         """A pane title's word for what it shows: the file's digest ``d`` (None: missing)."""
         if level in self.drafts:
-            return "draft (not saved)"
+            return "draft"
         if d is None:
             return "missing: restore a version"
         if self.running is not None and self.running.level == level and self.running.digest == d:

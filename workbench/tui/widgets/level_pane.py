@@ -19,6 +19,14 @@ from textual.widgets import Input, TextArea
 from workbench.tui.widgets.code_view import CodeView
 
 
+class SearchBar(Input):
+    """The search field: Enter searches in this very key's handler (``Input.Submitted`` would
+    come after keys already typed, and they would land in the field being closed)."""
+
+    async def action_submit(self) -> None:
+        self.parent.search_submitted(self.value)
+
+
 class LevelPane(Vertical):
     DEFAULT_CSS = """
     LevelPane { height: 1fr; }
@@ -72,7 +80,7 @@ class LevelPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield CodeView(*self._initial)
-        yield Input(placeholder="search", id="search")
+        yield SearchBar(placeholder="search", id="search")
         yield TextArea(id="editor", show_line_numbers=True, soft_wrap=False, tab_behavior="focus")
 
     @property
@@ -101,19 +109,30 @@ class LevelPane(Vertical):
             return self.editor.text
         return None
 
+    def _mode(self, *, searching: bool = False, editing: bool = False) -> None:
+        """Show the search bar / the editor. Inline display, not only the classes' CSS: it holds at
+        once, so the widget can take the focus in this very key's handler."""
+        self.set_class(searching, "-searching")
+        self.set_class(editing, "-editing")
+        self.query_one("#search", Input).display = searching
+        self.editor.display = editing
+        self.view.display = not editing
+
+    def stop_editing(self) -> None:
+        self._mode()
+
     def action_search(self) -> None:
         if self.editing:
             return
-        self.add_class("-searching")
+        self._mode(searching=True)
         search = self.query_one("#search", Input)
         search.value = self.view.search_query
-        search.focus()
+        self.screen.set_focus(search)   # now, not a frame later: keys typed right after go to it
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.remove_class("-searching")
-        self.view.focus()
-        self.view.find(event.value)
+    def search_submitted(self, query: str) -> None:
+        self._mode()
+        self.screen.set_focus(self.view)
+        self.view.find(query)
 
     def action_edit(self) -> None:
         if self.editing:
@@ -125,8 +144,9 @@ class LevelPane(Vertical):
         if not self.has_draft:
             editor.load_text(view.text)
             editor.move_cursor((view.cursor_line - 1, view.cursor_column))
-        self.add_class("-editing")
-        editor.focus()
+        self._mode(editing=True)
+        self.screen.set_focus(editor)   # now, not a frame later: keys typed right after go to it
+        self.call_after_refresh(editor.scroll_cursor_visible)
 
     def action_save(self) -> None:
         text = self.draft_text() if not self.editing else self.editor.text
@@ -141,13 +161,13 @@ class LevelPane(Vertical):
 
     def action_leave(self) -> None:
         if self.has_class("-searching"):
-            self.remove_class("-searching")
-            self.view.focus()
+            self._mode()
+            self.screen.set_focus(self.view)
         elif self.editing:
-            self.remove_class("-editing")
-            self.view.focus()
             text = self.draft_text()
             self.has_draft = text is not None
+            self._mode()
+            self.screen.set_focus(self.view)
             if text is not None:
                 self.post_message(self.DraftChanged(self, self.view.level, text))
 
