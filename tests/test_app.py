@@ -175,6 +175,8 @@ async def test_edit_python_save_mismatch_then_restore(script):
         assert row[0] == "out_ptr" and row[3] == "FAIL" and row[6] == "98432"
         assert app.query_one("#bench-table").row_count == 2
         history = app.query_one(HistoryView)
+        app.action_results("history")                                   # History draws when shown
+        await pilot.pause()
         assert history.query_one("#history-table").row_count == 2       # original, v1
         assert "-    tl.store(out_ptr + offsets, x + y, mask=mask)" in history.diff_text
         assert "+    tl.store(out_ptr + offsets, x - y, mask=mask)" in history.diff_text
@@ -182,7 +184,6 @@ async def test_edit_python_save_mismatch_then_restore(script):
         assert "arith.subf" in app.pane("ttgir").view.text
 
         # restore the original from History
-        await pilot.press("H")
         table = history.query_one("#history-table")
         table.focus()
         table.move_cursor(row=0)
@@ -219,6 +220,8 @@ async def test_a_ttgir_compile_error_shows_at_its_line_and_the_last_result_stays
         assert "the last good result stays (original)" in app.status.message
         assert app.last_good["version"] == "original"
         assert [str(c) for c in app.query_one("#outputs-table").get_row_at(2)][3] == "ok"
+        app.action_results("history")
+        await pilot.pause()
         assert app.query_one(HistoryView).query_one("#history-table").row_count == 1  # no version made
 
         # fixed back to the original's text: the error goes, and no version is made for it

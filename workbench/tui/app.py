@@ -233,6 +233,7 @@ class WorkbenchApp(App):
         self._early_log: list[tuple[str, str]] = []
         self._client_lock = threading.Lock()
         self._focus_next: str | None = None  # a level focused by a key, until its view has the focus
+        self._history_stale = False          # versions changed while the History tab was not shown
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -986,7 +987,7 @@ class WorkbenchApp(App):
         self._debounce = self.set_timer(DEBOUNCE_S, self._flush_changes)
 
     def _flush_changes(self) -> None:
-        if not self.pending or self.current is None:
+        if not self.pending or self.current is None or self.closing_down:
             return
         if self.runner_writes:  # the runner is rewriting edit/: look once it is done
             return
@@ -1025,8 +1026,16 @@ class WorkbenchApp(App):
     # -- history -----------------------------------------------------------------------------
 
     def _show_history(self) -> None:
-        if self.current is not None:
+        """The version list and its diff, drawn when the History tab is in sight (a diff of a
+        5 MB level takes seconds: a save never waits for it)."""
+        self._history_stale = True
+        if self.current is not None and self.rest_ready and self.query_one("#results", TabbedContent).active == "history":
+            self._history_stale = False
             self.query_one(HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "history" and self._history_stale:
+            self._show_history()
 
     def on_history_view_restore(self, msg: HistoryView.Restore) -> None:
         self.restore(msg.version)

@@ -1,8 +1,8 @@
 """Watch a kernel's edit/ folder for saves made outside the app (another tmux pane, $EDITOR).
 
 The watchdog handler runs on the observer thread and only posts a message (``post_message`` is
-thread-safe). The folder's parent is watched (recursively), so that a folder deleted and made
-again (``rm -r edit``, a restore by hand, a ``git checkout``) is watched again at once, and both
+thread-safe). The folder's parent is watched too, so that a folder deleted and made again
+(``rm -r edit``, a restore by hand, a ``git checkout``) is watched again at once, and both
 ``src_path`` and ``dest_path`` are matched, since editors save atomically by writing a temporary
 file and renaming it over the target.
 The app debounces the messages and compares content digests, so the files it (or the runner)
@@ -56,6 +56,17 @@ class EditWatcher:
         self.stop()
         post = self._post
 
+        observer = Observer()
+        watches: dict[str, object] = {}
+
+        def watch_folder() -> None:  # (again, once the folder is made again: its old watch died with it)
+            if "folder" in watches:
+                try:
+                    observer.unschedule(watches.pop("folder"))
+                except (KeyError, OSError):
+                    pass
+            watches["folder"] = observer.schedule(handler, str(folder), recursive=False)
+
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event) -> None:  # the observer thread: post only
                 if event.event_type in ("opened", "closed_no_write"):
@@ -64,6 +75,7 @@ class EditWatcher:
                     made = [Path(p if isinstance(p, str) else p.decode()) for p in
                             (event.src_path, getattr(event, "dest_path", None)) if p]
                     if folder in made and event.event_type in ("created", "moved") and folder.is_dir():
+                        watch_folder()
                         paths = relevant((str(p) for p in folder.iterdir()), folder)
                         if paths:
                             post(FilesChanged(paths))
@@ -72,8 +84,9 @@ class EditWatcher:
                 if paths:
                     post(FilesChanged(paths))
 
-        observer = Observer()
-        observer.schedule(Handler(), str(folder.parent), recursive=True)
+        handler = Handler()
+        observer.schedule(handler, str(folder.parent), recursive=False)  # sees the folder made again
+        watch_folder()
         observer.daemon = True
         observer.start()
         self._observer, self.folder = observer, folder
