@@ -69,10 +69,20 @@ async def main() -> None:
         await pilot.press("ctrl+s")
         await until(lambda: app.column("ttgir").has_class("-error"))
         shot("compile-error")                          # the error at its line, the last result kept
-        ttgir.editor.load_text("\n".join(lines).replace(" bogus", ""))
+        ttgir.editor.load_text("\n".join(lines).replace(" bogus", "") + "// fixed\n")  # (the original's text is no new version)
         await pilot.press("ctrl+s")
         await until(lambda: app.last_good["version"] == "2")
         await pilot.press("escape")
+
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        await pilot.pause(0.1)
+        pane.editor.insert("    # typed, not saved\n", (pane.editor.cursor_location[0], 0))
+        await pilot.press("escape")
+        await until(lambda: pane.has_draft)
+        shot("draft")                                  # Esc kept the text: the title says draft
+        await pilot.press("u")                         # discarded on purpose
 
         app.pane("python").view.focus()
         for key, name in (("B", "bench"), ("H", "history"), ("L", "log"), ("f1", "help")):
