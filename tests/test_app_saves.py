@@ -135,3 +135,18 @@ async def test_a_script_printing_100k_lines_leaves_a_bounded_log(tmp_path):
         await pilot.pause(1.2)
         assert log.lines[0].text.startswith(f"… {log.dropped} lines more before these")
         assert len(log.lines) <= TAIL + 1
+
+        # a 5 MB TTGIR saved outside: shown whole; its diff (seconds for difflib) is made when
+        # History is looked at, not on the way from the save to its result
+        from workbench.tui.widgets.history_view import HistoryView
+        app.action_results("outputs")
+        ttgir = app.level_path("ttgir")
+        lines = ttgir.read_text().splitlines()
+        big = "\n".join(lines[:-1] + ["// " + "x" * 60] * 75_000 + lines[-1:]) + "\n"
+        outside_save(ttgir, big)
+        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="v1 from the 5 MB TTGIR")
+        assert app.pane("ttgir").view.line_count == len(lines) + 75_000
+        table = app.query_one(HistoryView).query_one("#history-table")
+        assert table.row_count == 0                       # not drawn while not shown
+        app.action_results("history")
+        await wait_for(pilot, lambda: table.row_count == 2, what="History drawn")

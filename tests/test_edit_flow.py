@@ -110,11 +110,9 @@ def test_what_edit_holds_when_reopened_and_drafts(tmp_path):
     assert reopened.edited_levels() == {"ttgir": "edited (v1)"}   # edit/ Python is still the original's
     (flow.edit_dir / "k.ptx").unlink()
     assert reopened.note("ptx", reopened.disk_digest("ptx")) == "missing: restore a version"
-    assert reopened.keep_draft("python", "typed\n", "x + y\n")
+    reopened.drafts["python"] = "typed\n"
     assert reopened.note("python", digest(b"x + y\n")) == "draft"
     assert reopened.drafts_sentence() == "Python"
-    assert reopened.discard_draft("python") and reopened.drafts == {}
-    assert not reopened.keep_draft("python", "x + y\n", "x + y\n")   # the file's text is no draft
 
 
 def test_the_edit_flow_needs_no_textual():

@@ -742,7 +742,9 @@ class WorkbenchApp(App):
         if not drafts:
             then()
             return
-        names = ", ".join(TITLES[lv] for lv in drafts)
+        for level in drafts:
+            self._title(level)     # the flow's drafts, from the panes
+        names = self.flow.drafts_sentence() if self.flow else ", ".join(TITLES[lv] for lv in drafts)
 
         def chosen(choice: str | None) -> None:
             if choice == "discard":

@@ -191,16 +191,5 @@ class EditFlow:
 
     # -- drafts --------------------------------------------------------------------------
 
-    def keep_draft(self, level: str, text: str, file_text: str) -> bool:
-        """Text left in a pane's editor: a draft unless it is the file's text. True if kept."""
-        if text == file_text:
-            self.drafts.pop(level, None)
-            return False
-        self.drafts[level] = text
-        return True
-
-    def discard_draft(self, level: str) -> bool:
-        return self.drafts.pop(level, None) is not None
-
     def drafts_sentence(self) -> str:
         return ", ".join(TITLES.get(lv, lv) for lv in LEVELS if lv in self.drafts)
