@@ -56,20 +56,36 @@ async def test_a_missing_level_edit_made_again_and_a_reopened_workspace(script):
         outside_save(py, py.read_text().replace("x + y, mask=mask", "x - y, mask=mask"))
         await wait_for(pilot, lambda: app.last_good["version"] == "1", what="v1 from the watcher")
         assert title(app, "python").endswith("edited (v1)") and title(app, "ttgir").endswith("edited (v1)")
+        # 2: text typed in a pane stays while an outside save of the same level compiles under it
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        pane.editor.insert("# typed here\n", (0, 0))
+        await pilot.pause()
+        assert title(app, "python").endswith("draft")
+        outside_save(py, py.read_text().replace("x - y, mask=mask", "x * y, mask=mask"))
+        await wait_for(pilot, lambda: app.last_good["version"] == "2", what="v2 from the watcher")
+        assert "x * y" in pane.view.text and pane.editor.text.startswith("# typed here\n")
+        assert title(app, "python").endswith("draft")
+        await pilot.press("escape")
+        assert pane.has_draft and "# typed here" in pane.editor.text
+        pane.action_discard()
+        await pilot.pause()
+        assert title(app, "python").endswith("edited (v2)")
 
-    # 5: opened again, the workspace holds v1: the titles say so, and the app asks keep or reset
+    # 5: opened again, the workspace holds v2: the titles say so, and the app asks keep or reset
     from workbench.tui.screens.choice_screen import ChoiceScreen
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), what="the question")
         question = str(app.screen.query_one("#choice-question").render())
-        assert "edit/ holds edits" in question and "Python: edited (v1)" in question
-        assert title(app, "python").endswith("edited (v1)") and title(app, "ptx").endswith("edited (v1)")
+        assert "edit/ holds edits" in question and "Python: edited (v2)" in question
+        assert title(app, "python").endswith("edited (v2)") and title(app, "ptx").endswith("edited (v2)")
         await pilot.press("down", "enter")                     # reset
         await wait_for(pilot, lambda: title(app, "python").endswith("original"), what="the reset")
         assert "x + y, mask=mask" in app.level_path("python").read_text()
         assert title(app, "ttgir").endswith("original")
-        assert len(app.versions) == 1                          # v1 stays in History
+        assert len(app.versions) == 2                          # v1 and v2 stay in History
 
 
 HANG = """    while n_elements > 0:

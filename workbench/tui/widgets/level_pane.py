@@ -98,9 +98,10 @@ class LevelPane(Vertical):
     def load(self, text: str, level: str, missing: str | None = None) -> None:
         """The file's text (or, with ``missing``, a placeholder saying why there is none); a
         draft in the editor stays."""
+        typed = self.draft_text() is not None
         self.missing = missing
         self.view.load(text, level)
-        if not self.has_draft:
+        if not typed:
             self.editor.load_text(text)
 
     def draft_text(self) -> str | None:
