@@ -183,7 +183,7 @@ def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
         # (a key is routed to the widget focused when it arrives, before the keys ahead of it
         # have run: text typed into a field that a key just opened waits for it to be there)
         _wait(lambda: "add_kernel.ptx" in _titles(_screen(socket, session)), "PTX back", 10)
-        time.sleep(0.3)
+        time.sleep(0.5)
         _keys(socket, session, "/", literal=True)
         _wait(lambda: "▊  search" in _screen(socket, session), "the search bar", 10)
         _keys(socket, session, "tl.store(", literal=True)
@@ -201,22 +201,25 @@ def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
         time.sleep(0.5)
 
         # 2: e, type, Esc: the text stays as a draft (the title says so); e brings it back
+        editor_open = lambda: "▊▔" in _screen(socket, session)  # noqa: E731 - the editor's frame
         _keys(socket, session, "e")
-        time.sleep(0.3)
+        _wait(editor_open, "the editor", 10)
         _keys(socket, session, "# typed here", literal=True)
+        _wait(lambda: "# typed here" in _screen(socket, session), "the typed text", 10)
         _keys(socket, session, "Escape")
         screen = _wait_screen(socket, session, "add_kernel.py  draft", timeout=10)
         assert "add_kernel.py  draft" in _titles(screen)
         _keys(socket, session, "e")
-        time.sleep(0.5)
-        assert "# typed here" in _screen(socket, session), _screen(socket, session)
+        _wait(editor_open, "the editor again", 10)
+        _wait(lambda: "# typed here" in _screen(socket, session), "the draft back in the editor", 10)
         _keys(socket, session, "Escape")
-        time.sleep(0.5)
+        _wait(lambda: not editor_open(), "the editor closed", 10)
         # quitting with a draft asks; Esc keeps editing
         _keys(socket, session, "C-q")
         _wait_screen(socket, session, "Unsaved text (a draft) in Python: quit and lose it?", timeout=10)
         _keys(socket, session, "Escape")
-        time.sleep(0.5)
+        _wait(lambda: "quit and lose it" not in _screen(socket, session), "the question closed", 10)
+        time.sleep(0.3)
         assert "add_kernel.py  draft" in _titles(_screen(socket, session))
         _keys(socket, session, "u")                              # discarded on purpose
         _wait(lambda: "add_kernel.py  original" in _titles(_screen(socket, session)), "the draft discarded", 10)
@@ -248,8 +251,8 @@ def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
             time.sleep(0.05)
         last = base.replace("x + y, mask=mask", "x + y + 99, mask=mask")
 
-        def newest() -> Path:
-            return max((kernel / "versions").iterdir())
+        def newest() -> Path:  # the newest version written whole (its version.json comes last)
+            return max(p for p in (kernel / "versions").iterdir() if (p / "version.json").is_file())
         _wait(lambda: (newest() / "add_kernel.py").read_text() == last, "the last write compiled")
         number = int(newest().name)
         _wait_screen(socket, session, f"add_kernel v{number} (from Python)")
