@@ -874,6 +874,8 @@ class WorkbenchApp(App):
     @after_rest
     def on_run_done(self, msg: RunDone) -> None:
         result = msg.result
+        if self._stale_apply(msg.path):
+            return
         if msg.path is not None:
             self.runner_writes = max(self.runner_writes - 1, 0)
             self.flow.finished(msg.versions, failed=False)
@@ -902,6 +904,8 @@ class WorkbenchApp(App):
     @after_rest
     def on_run_failed(self, msg: RunFailed) -> None:
         from workbench.runner.protocol import RunnerError
+        if self._stale_apply(msg.path):
+            return
         e = msg.error
         crash = isinstance(e, RunnerError) and e.kind == "crash"
         made = None
@@ -934,6 +938,15 @@ class WorkbenchApp(App):
         self.timeline["error_on_screen"] = time.perf_counter()
         if msg.path is not None:
             self._after_runner_write()
+
+    def _stale_apply(self, path: Path | None) -> bool:
+        """An apply's answer for a kernel no longer shown (another was opened meanwhile): not shown."""
+        if path is None or (self.flow is not None and path.parent == self.flow.edit_dir):
+            return False
+        self.runner_writes = max(self.runner_writes - 1, 0)
+        self.log_line(f"a result for {path.name}, no longer shown, was left out")
+        self._flush_changes()      # saves to the kernel shown now waited for the runner
+        return True
 
     def _after_runner_write(self, older: str = "") -> None:
         """The runner is done with edit/: show what it holds, then compile the newest save it does
