@@ -75,6 +75,16 @@ async def main() -> None:
         await until(lambda: app.last_good["version"] == "2")   # 8 warps: the sidebar, Bench, History say so
         await pilot.press("escape")
 
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        await pilot.pause(0.1)
+        pane.editor.insert("    # typed, not saved\n", (pane.editor.cursor_location[0], 0))
+        await pilot.press("escape")
+        await until(lambda: pane.has_draft)
+        shot("draft")                                  # Esc kept the text: the title says draft
+        await pilot.press("u")                         # discarded on purpose
+
         app.pane("python").view.focus()
         for key, name in (("B", "bench"), ("H", "history"), ("L", "log"), ("f1", "help")):
             await pilot.press(key)

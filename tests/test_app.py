@@ -175,6 +175,8 @@ async def test_edit_python_save_mismatch_then_restore(script):
         assert row[0] == "out_ptr" and row[3] == "FAIL" and row[6] == "98432"
         assert app.query_one("#bench-table").row_count == 2
         history = app.query_one(HistoryView)
+        app.action_results("history")                                   # History draws when shown
+        await pilot.pause()
         assert history.query_one("#history-table").row_count == 2       # original, v1
         assert "-    tl.store(out_ptr + offsets, x + y, mask=mask)" in history.diff_text
         assert "+    tl.store(out_ptr + offsets, x - y, mask=mask)" in history.diff_text
@@ -182,7 +184,6 @@ async def test_edit_python_save_mismatch_then_restore(script):
         assert "arith.subf" in app.pane("ttgir").view.text
 
         # restore the original from History
-        await pilot.press("H")
         table = history.query_one("#history-table")
         table.focus()
         table.move_cursor(row=0)
@@ -219,16 +220,30 @@ async def test_a_ttgir_compile_error_shows_at_its_line_and_the_last_result_stays
         assert "the last good result stays (original)" in app.status.message
         assert app.last_good["version"] == "original"
         assert [str(c) for c in app.query_one("#outputs-table").get_row_at(2)][3] == "ok"
+        app.action_results("history")
+        await pilot.pause()
         assert app.query_one(HistoryView).query_one("#history-table").row_count == 1  # no version made
 
-        # fix it in the same editor: a new version, compiled only (no GPU), the error gone
+        # fixed back to the original's text: the error goes, and no version is made for it
         pane.editor.load_text(typed.replace(" bogus", ""))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not column.has_class("-error"), what="the error cleared")
+        assert "TTGIR is original's text already: no new version" in app.status.message
+        assert "original" in str(column.query_one(".level-title").render())
+        # fix it differently in the same editor: a new version, compiled only (no GPU)
+        pane.editor.load_text(typed.replace(" bogus", "") + "// fixed\n")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
         assert not column.has_class("-error")
+        assert "edited (v1)" in str(column.query_one(".level-title").render())
         # no GPU: an IR level is compiled only; on a GPU it runs and verifies
         assert app.last_good["status"] == ("ok" if GPU else "compiled-only") and app.last_good["level"] == "ttgir"
         assert ("v1 (from TTGIR): ok" if GPU else "compiled only") in app.status.message
+        # the same text saved again is not a new version
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.5)
+        assert "TTGIR is v1's text already: no new version" in app.status.message
+        assert len(app.versions) == 1
 
 
 @pytest.mark.asyncio
@@ -318,6 +333,9 @@ async def test_open_another_script_from_the_app(script, tmp_path):
         assert isinstance(screen, OpenScriptScreen)
         names = [p.name for p in screen.scripts]
         assert names[:2] == ["raises_after.py", "vector_add.py"] and "matmul.py" in names
+        assert screen.focused is screen.query_one("#open-path")    # typed text goes to the path field
+        await pilot.press("down")                                  # down goes to the list
+        assert screen.focused is screen.query_one(OptionList)
         screen.query_one(OptionList).highlighted = 0
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.current is not None and app.current["spec"]["kernel"] == "double_kernel",

@@ -134,3 +134,142 @@ def test_the_watcher_posts_atomic_saves_and_ignores_temporaries(tmp_path):
     assert all(p.suffix != ".txt" and not p.name.startswith(".") for p in paths)
     assert relevant([str(folder / "a.ptx"), str(tmp_path / "b.ptx"), None, str(folder / ".a.ptx~")], folder) \
         == [folder / "a.ptx"]
+
+
+def _keys(socket: str, session: str, *keys: str, literal: bool = False) -> None:
+    subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, *(["-l"] if literal else []), *keys], check=True)
+
+
+def _titles(screen: str) -> str:
+    """The lines holding the level panes' titles."""
+    return "\n".join(line for line in screen.splitlines() if "add_kernel." in line)
+
+
+def _wait(condition, what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
+    """One app start for what must hold in a real terminal: two quick keys move twice; Esc keeps
+    typed text as a draft and quitting asks; E opens $EDITOR at the cursor's line; saves made
+    while a compile runs are compiled (A then B, then 100 writes in 5 s: the last one is what the
+    status line and the panes show); F2 takes a typed path."""
+    record = tmp_path / "editor-args"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\necho "$@" > {record}\n')
+    editor.chmod(0o755)
+    other = tmp_path / "other" / "raises_after.py"
+    other.parent.mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "raises_after.py", other)
+    socket, session = _start_in_tmux(tmp_path, {"TERM": "xterm-256color", "EDITOR": str(editor)})
+    try:
+        _wait_screen(socket, session, "add_kernel original: ok")
+        kernel = next(tmp_path.glob(".workbench/vector_add/add_kernel-*"))
+        edit = kernel / "edit"
+
+        # 9: ctrl+right twice in one burst moves two panes (Python -> TTGIR -> PTX); 4 puts LLIR there
+        _keys(socket, session, "C-Right", "C-Right")
+        _keys(socket, session, "4")
+        screen = _wait_screen(socket, session, "add_kernel.llir", timeout=10)
+        titles = _titles(screen)
+        assert "add_kernel.ttgir" in titles and "add_kernel.ptx" not in titles, screen
+        _keys(socket, session, "5", "C-Left", "C-Left")      # PTX back, then to Python
+        # (a key is routed to the widget focused when it arrives, before the keys ahead of it
+        # have run: text typed into a field that a key just opened waits for it to be there)
+        _wait(lambda: "add_kernel.ptx" in _titles(_screen(socket, session)), "PTX back", 10)
+        time.sleep(0.5)
+        _keys(socket, session, "/", literal=True)
+        _wait(lambda: "▊  search" in _screen(socket, session), "the search bar", 10)
+        _keys(socket, session, "tl.store(", literal=True)
+        _wait(lambda: "▊  tl.store(" in _screen(socket, session), "the query typed", 10)
+        _keys(socket, session, "Enter")
+        _wait(lambda: "▊  tl.store(" not in _screen(socket, session), "the search done", 10)
+
+        # 17: E opens the editor at the cursor's line
+        _keys(socket, session, "E")
+        _wait(record.exists, "the editor to run", timeout=20)
+        store = next(n for n, line in enumerate((edit / "add_kernel.py").read_text().splitlines(), 1)
+                     if "tl.store(" in line)
+        assert record.read_text().split() == [f"+{store}", str(edit / "add_kernel.py")]
+        _wait_screen(socket, session, "add_kernel.py  original", timeout=10)   # the app is back
+        time.sleep(0.5)
+
+        # 2: e, type, Esc: the text stays as a draft (the title says so); e brings it back
+        editor_open = lambda: "▊▔" in _screen(socket, session)  # noqa: E731 - the editor's frame
+        _keys(socket, session, "e")
+        _wait(editor_open, "the editor", 10)
+        _keys(socket, session, "# typed here", literal=True)
+        _wait(lambda: "# typed here" in _screen(socket, session), "the typed text", 10)
+        _keys(socket, session, "Escape")
+        screen = _wait_screen(socket, session, "add_kernel.py  draft", timeout=10)
+        assert "add_kernel.py  draft" in _titles(screen)
+        _keys(socket, session, "e")
+        _wait(editor_open, "the editor again", 10)
+        _wait(lambda: "# typed here" in _screen(socket, session), "the draft back in the editor", 10)
+        _keys(socket, session, "Escape")
+        _wait(lambda: not editor_open(), "the editor closed", 10)
+        # quitting with a draft asks; Esc keeps editing
+        _keys(socket, session, "C-q")
+        _wait_screen(socket, session, "Unsaved text (a draft) in Python: quit and lose it?", timeout=10)
+        _keys(socket, session, "Escape")
+        _wait(lambda: "quit and lose it" not in _screen(socket, session), "the question closed", 10)
+        time.sleep(0.3)
+        assert "add_kernel.py  draft" in _titles(_screen(socket, session))
+        _keys(socket, session, "u")                              # discarded on purpose
+        _wait(lambda: "add_kernel.py  original" in _titles(_screen(socket, session)), "the draft discarded", 10)
+        assert "# typed here" not in _screen(socket, session)
+
+        # 1: outside saves A then B, 0.25 s apart: B compiles after A; v2 is B and is what is shown
+        py = edit / "add_kernel.py"
+        base = py.read_text()
+
+        def outside_save(text: str) -> None:
+            tmp = py.with_name(".add_kernel.py.swp")
+            tmp.write_text(text)
+            os.replace(tmp, py)
+        outside_save(base.replace("x + y, mask=mask", "x - y, mask=mask"))
+        time.sleep(0.25)
+        outside_save(base.replace("x + y, mask=mask", "x * y, mask=mask"))
+        screen = _wait_screen(socket, session, "add_kernel v2 (from Python)")
+        v2 = kernel / "versions" / "002"
+        assert "x * y" in (v2 / "add_kernel.py").read_text() and "x - y" in (kernel / "versions" / "001" /
+                                                                            "add_kernel.py").read_text()
+        assert (edit / "add_kernel.ptx").read_bytes() == (v2 / "add_kernel.ptx").read_bytes()
+        time.sleep(0.5)
+        titles = _titles(_screen(socket, session))
+        assert "add_kernel.py  edited (v2)" in titles and "add_kernel.ttgir  edited (v2)" in titles, titles
+
+        # 100 writes in 5 s: the last one is compiled, shown, and nothing after it
+        for i in range(100):
+            outside_save(base.replace("x + y, mask=mask", f"x + y + {i}, mask=mask"))
+            time.sleep(0.05)
+        last = base.replace("x + y, mask=mask", "x + y + 99, mask=mask")
+
+        def newest() -> Path:  # the newest version written whole (its version.json comes last)
+            return max(p for p in (kernel / "versions").iterdir() if (p / "version.json").is_file())
+        _wait(lambda: (newest() / "add_kernel.py").read_text() == last, "the last write compiled")
+        number = int(newest().name)
+        _wait_screen(socket, session, f"add_kernel v{number} (from Python)")
+        time.sleep(1.0)
+        assert int(newest().name) == number                      # no compile after the last one
+        screen = _screen(socket, session)
+        assert f"add_kernel.py  edited (v{number})" in _titles(screen), screen
+        assert (edit / "add_kernel.ptx").read_bytes() == (newest() / "add_kernel.ptx").read_bytes()
+
+        # 3: F2, a typed path, Enter: that script opens (not the highlighted list entry)
+        _keys(socket, session, "F2")
+        _wait_screen(socket, session, "type a path and press Enter", timeout=10)
+        time.sleep(0.5)
+        _keys(socket, session, "C-u")
+        _keys(socket, session, str(other), literal=True)
+        _wait_screen(socket, session, "other/raises_after.py", timeout=30)
+        _keys(socket, session, "Enter")
+        _wait_screen(socket, session, "double_kernel original: ok")
+    finally:
+        subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)

@@ -27,12 +27,13 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import Config, load_config
+from workbench.tui.edit_flow import Decision, EditFlow, digest
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
                                   locate_unplaced, result_summary, version_label)
 from workbench.tui.mapping import LevelMap
 from workbench.tui.screens.help_screen import HelpScreen, binding_rows
 from workbench.tui.themes import load_themes, register_themes
-from workbench.tui.watcher import EditWatcher, FilesChanged, digest
+from workbench.tui.watcher import EditWatcher, FilesChanged
 from workbench.tui.widgets.bench_view import BenchView
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.dumps_view import DumpsView
@@ -231,9 +232,10 @@ class WorkbenchApp(App):
         self.hide_locs = False
         self.dropped_level: str | None = None   # the level `v` took away, given back by the next `v`
         self.sidebar: bool | None = None   # the picker shown (True), hidden (False), or by width (None)
-        self.digests: dict[Path, str] = {}
-        self._loaded: dict[str, tuple[Path, str]] = {}  # level -> (file, digest) its pane shows
+        self.flow: EditFlow | None = None   # the save flow of the kernel shown
+        self._loaded: dict[str, tuple[Path, str | None]] = {}  # level -> (file, digest) its pane shows
         self.pending: set[Path] = set()
+        self._asked_edits: set[str] = set()  # kernels whose kept edits the user was asked about
         self.runner_writes = 0           # requests in flight that rewrite edit/ (apply, restore)
         self.last_good: dict | None = None
         self.last_version = "original"
@@ -245,6 +247,8 @@ class WorkbenchApp(App):
         self.rest_ready = False
         self._early_log: list[tuple[str, str]] = []
         self._client_lock = threading.Lock()
+        self._focus_next: str | None = None  # a level focused by a key, until its view has the focus
+        self._history_stale = False          # versions changed while the History tab was not shown
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -441,7 +445,9 @@ class WorkbenchApp(App):
         self.log_line(f"runner pid {info.get('pid')}, python {info.get('python')}, triton {info.get('triton')}, "
                           f"gpu {info.get('gpu')}")
 
+    @after_rest
     def on_open_failed(self, msg: OpenFailed) -> None:
+        self._clear_screen(f"could not open {self.script.name}")
         self.status.show(f"could not open {self.script.name}: {msg.text}", kind="error")
         for line in msg.lines or [msg.text]:
             self.log_line(line, "red")
@@ -469,9 +475,30 @@ class WorkbenchApp(App):
                 self.log_line(f"{kernel_label(entry)}: {entry['error'].get('message')}", "red")
         good = [i for i, e in enumerate(self.kernels) if "error" not in e]
         if not good:
+            self._clear_screen(f"no kernel of {self.script.name} compiled")
+            self.query_one(KernelPicker).show_kernels(self.script.name, self.kernels)
             self.status.show("no kernel compiled: see the Log tab", kind="error")
             return
         self.load_kernel(good[0])
+
+    def _clear_screen(self, why: str) -> None:
+        """Nothing of a previous script stays on screen (a failed open shows no mix of two)."""
+        self.kernels, self.current, self.flow, self.last_good = [], None, None, None
+        self.watcher.stop()
+        self.pending.clear()
+        self._loaded.clear()
+        self.query_one("#title-bar", Static).update(self._title_text(why))
+        self.query_one(KernelPicker).show_kernels(self.script.name, [])
+        for level in LEVELS:
+            column = self.column(level)
+            column.path = None
+            column.show_error(None)
+            column.pane.load(f"({why}: see the status line and the Log tab)", level, missing=why)
+            column.set_title()
+        self.query_one("#outputs-summary", Static).update("no run yet")
+        self.query_one("#outputs-table").clear()
+        self.query_one("#history-table").clear()
+        self.query_one(BenchView).results.clear()
 
     # -- kernels and levels ------------------------------------------------------------------
 
@@ -481,11 +508,20 @@ class WorkbenchApp(App):
             self.notify("this specialization did not compile: see the Log tab", severity="warning")
             return
         if entry is not self.current:
-            self.load_kernel(msg.index)
+            self.unless_drafts(f"switch to {entry['spec']['kernel']}", partial(self.load_kernel, msg.index),
+                               on_keep=self._highlight_current)
+
+    def _highlight_current(self) -> None:
+        picker = self.query_one(KernelPicker)
+        if self.current in self.kernels:
+            picker.highlighted = self.kernels.index(self.current)
 
     def load_kernel(self, index: int) -> None:
         entry = self.kernels[index]
         self.current = entry
+        self._discard_drafts()
+        self.flow = EditFlow(Path(entry["edit"]), Path(entry["folder"]) / "original", entry["spec"]["kernel"],
+                             entry.get("versions", []))
         self.query_one(KernelPicker).select_kernel(index)
         self.map = LevelMap.from_json(entry.get("srcmap"))
         self.last_good = None
@@ -502,6 +538,30 @@ class WorkbenchApp(App):
         except Exception as e:  # noqa: BLE001 - no inotify: saves from the app still work
             self.log_line(f"not watching {self.edit_dir}: {e}", "red")
         self.run_version("original")
+        self._ask_about_kept_edits()
+
+    def _ask_about_kept_edits(self) -> None:
+        """A workspace opened again may hold edits: say so, and offer to keep or reset them."""
+        from workbench.tui.screens.choice_screen import ChoiceScreen
+        edited = self.flow.edited_levels()
+        if not edited or self.spec_id in self._asked_edits:
+            return
+        self._asked_edits.add(self.spec_id)
+        listed = ", ".join(f"{TITLES[lv]}: {note}" for lv, note in edited.items())
+        self.log_line(f"{self.edit_dir} holds edits ({listed})")
+        spec_id = self.spec_id
+
+        def chosen(choice: str | None) -> None:
+            if self.current is None or self.spec_id != spec_id:
+                return
+            if choice == "reset":
+                self.restore("original")
+            else:
+                self._after_runner_write()   # a save not compiled yet compiles now
+        self.push_screen(ChoiceScreen(f"{self.kernel_name}: edit/ holds edits, not the original ({listed}).",
+                                      [("keep", "Keep the edits"),
+                                       ("reset", "Reset edit/ to the original (every version stays in History)")]),
+                         chosen)
 
     def _panes_at_start(self, entry: dict) -> None:
         """A kernel just loaded: every pane at its top, the Python pane at the kernel's ``def``
@@ -526,8 +586,9 @@ class WorkbenchApp(App):
     def level_path(self, level: str) -> Path:
         return self.edit_dir / f"{self.kernel_name}{SUFFIX[level]}"
 
-    def load_levels(self, levels=LEVELS, *, force_editor: bool = False) -> None:
-        """Levels from edit/ into their panes (an editor the user is typing in keeps its text)."""
+    def load_levels(self, levels=LEVELS) -> None:
+        """Levels from edit/ into their panes, each titled with what it shows; a draft typed in
+        a pane stays; a missing file shows why, and is not editable."""
         for level in levels:
             path = self.level_path(level)
             col = self.column(level)
@@ -535,26 +596,27 @@ class WorkbenchApp(App):
             try:
                 data = path.read_bytes()
             except OSError as e:
-                data = None
-                text = f"(no {TITLES[level]} file: {e.strerror or e})"
+                data, d, missing = None, None, f"no {TITLES[level]} file ({path.name}: {e.strerror or e})"
             else:
-                text = data.decode("utf-8", errors="replace")
-            if data is not None:
-                self.digests[path] = digest(data)
-                if self._loaded.get(level) == (path, self.digests[path]) and not force_editor:
-                    continue  # the pane shows this very file already: no reload, no re-lex
-                self._loaded[level] = (path, self.digests[path])
-            else:
-                self._loaded.pop(level, None)
-            pane = col.pane
-            if pane.editing and not force_editor:
-                if pane.editor.text == pane.view.text:   # nothing typed: follow the file
-                    pane.editor.load_text(text)
-                pane.view.load(text, level)
-            else:
-                pane.load(text, level)
-            col.set_title()
+                d, missing = digest(data), None
+            if self._loaded.get(level) != (path, d):   # else the pane shows this very file already
+                self._loaded[level] = (path, d)
+                text = data.decode("utf-8", errors="replace") if data is not None else f"({missing})"
+                col.pane.load(text, level, missing)
+            self._title(level)
         self._remap()
+
+    def _title(self, level: str) -> None:
+        """A pane's title says what it shows: original, edited (vN), a draft, a save compiling."""
+        column = self.column(level)
+        if self.flow is None:
+            column.set_title()
+            return
+        if column.pane.draft_text() is not None:
+            self.flow.drafts[level] = column.pane.draft_text()
+        else:
+            self.flow.drafts.pop(level, None)
+        column.set_title(self.flow.note(level, self._loaded.get(level, (None, None))[1]))
 
     def _remap(self) -> None:
         focused = self.focused
@@ -585,6 +647,8 @@ class WorkbenchApp(App):
         self.status.show(f"loc(...) annotations {'hidden' if self.hide_locs else 'shown'} (key #)")
 
     def focused_level(self) -> str:
+        if self._focus_next is not None:
+            return self._focus_next
         node = self.focused
         while node is not None:
             if isinstance(node, LevelColumn):
@@ -598,7 +662,7 @@ class WorkbenchApp(App):
             slot = here if here in self.shown_levels else self.shown_levels[-1]
             self.shown_levels[self.shown_levels.index(slot)] = level
             self._show_columns()
-        self.call_after_refresh(self.pane(level).view.focus)
+        self._focus_level(level)
 
     def action_cycle_level(self, step: int) -> None:
         here = self.focused_level()
@@ -608,7 +672,7 @@ class WorkbenchApp(App):
             if candidate not in self.shown_levels:
                 self.shown_levels[self.shown_levels.index(here)] = candidate
                 self._show_columns()
-                self.call_after_refresh(self.pane(candidate).view.focus)
+                self._focus_level(candidate)
                 return
 
     def action_toggle_columns(self) -> None:
@@ -625,7 +689,24 @@ class WorkbenchApp(App):
     def action_focus_pane(self, step: int) -> None:
         here = self.focused_level()
         i = self.shown_levels.index(here) if here in self.shown_levels else 0
-        self.pane(self.shown_levels[(i + step) % len(self.shown_levels)]).view.focus()
+        self._focus_level(self.shown_levels[(i + step) % len(self.shown_levels)])
+
+    def _focus_level(self, level: str) -> None:
+        """Focus a level's view now, so that the next key (pressed before the next frame) goes
+        to it and moves on from it (``focus()`` would land a frame later). A view just shown
+        may not take the focus yet: until it does, the level counts as the focused one."""
+        view = self.pane(level).view
+        self.screen.set_focus(view)
+        if self.focused is view:
+            self._focus_next = None
+            return
+        self._focus_next = level
+
+        def land() -> None:
+            if self._focus_next == level:
+                self._focus_next = None
+                self.screen.set_focus(view)
+        self.call_after_refresh(land)
 
     def action_follow(self) -> None:
         """To the next visible level, at its first line mapped from the cursor's Python line."""
@@ -641,20 +722,73 @@ class WorkbenchApp(App):
 
     def action_open_other(self) -> None:
         from workbench.tui.screens.open_screen import OpenScriptScreen
-        self.push_screen(OpenScriptScreen(self.script, bundled_example().parent), self.switch_script)
+        self.unless_drafts("open another script", lambda: self.push_screen(
+            OpenScriptScreen(self.script, bundled_example().parent), self.switch_script))
 
     def switch_script(self, script: Path | None) -> None:
-        """Open another script in the same runner (it re-captures; the old workspace stays on disk)."""
+        """Open another script in the same runner (it re-captures; the old workspace stays on
+        disk). Until it is open the previous one stays on screen; if it fails, the screen is cleared."""
         if script is None or Path(script).resolve() == self.script:
             return
         self.script = Path(script).resolve()
-        self.opened, self.kernels, self.current, self.last_good = None, [], None, None
-        self._loaded.clear()
-        self.query_one(KernelPicker).show_kernels(self.script.name, [])
+        self.opened, self.last_good = None, None
+        self._discard_drafts()
         self.query_one("#title-bar", Static).update(self._title_text(f"opening {self.script.name}…"))
         self.status.show(f"opening {self.script.name}…", busy=True)
         self.log_line(f"opening {self.script}")
         self.open_script()
+
+    # -- drafts ------------------------------------------------------------------------------
+
+    def on_level_pane_draft_changed(self, msg: LevelPane.DraftChanged) -> None:
+        self._title(msg.level)
+        if msg.text is not None:
+            self.notify(f"{TITLES[msg.level]}: your text is kept as a draft: e goes on editing, ctrl+s saves it, "
+                        f"u discards it")
+
+    def on_text_area_changed(self, event) -> None:
+        pane = next((a for a in event.text_area.ancestors if isinstance(a, LevelPane)), None)
+        if pane is not None and self.flow is not None:
+            self._title(pane.view.level)
+
+    def drafts(self) -> list[str]:
+        """The levels holding text typed and not saved."""
+        if not self.rest_ready:
+            return []
+        return [lv for lv in LEVELS if self.pane(lv).draft_text() is not None]
+
+    def _discard_drafts(self) -> None:
+        for level in LEVELS:
+            for column in self.query(f"#col-{level}"):
+                pane = column.pane
+                if pane.draft_text() is not None or pane.has_draft:
+                    pane.has_draft = False
+                    pane.editor.load_text(pane.view.text)
+                    pane.stop_editing()
+
+    def unless_drafts(self, what: str, then, on_keep=None) -> None:
+        """Do ``then``, asking first if a pane holds a draft (it would be lost)."""
+        from workbench.tui.screens.choice_screen import ChoiceScreen
+        drafts = self.drafts()
+        if not drafts:
+            then()
+            return
+        for level in drafts:
+            self._title(level)     # the flow's drafts, from the panes
+        names = self.flow.drafts_sentence() if self.flow else ", ".join(TITLES[lv] for lv in drafts)
+
+        def chosen(choice: str | None) -> None:
+            if choice == "discard":
+                self._discard_drafts()
+                then()
+            elif on_keep is not None:
+                on_keep()
+        self.push_screen(ChoiceScreen(f"Unsaved text (a draft) in {names}: {what} and lose it?",
+                                      [("keep", "Keep editing (ctrl+s in a pane saves its draft)"),
+                                       ("discard", f"Discard the draft and {what}")]), chosen)
+
+    def action_quit(self) -> None:
+        self.unless_drafts("quit", self.exit)
 
     def action_focus_picker(self) -> None:
         self.sidebar = True if not self.query_one(KernelPicker).display else self.sidebar
@@ -785,30 +919,55 @@ class WorkbenchApp(App):
             self.notify(f"could not save {path}: {e.strerror or e}; your text stays in the editor",
                         severity="error", timeout=15)
             return
-        self.digests[path] = digest(data)
+        d = digest(data)
+        self._loaded[level] = (path, d)
         event.pane.view.load(text, level)
-        self.start_apply(path, level)
+        event.pane.saved()
+        self._decide(level, d)
 
-    def start_apply(self, path: Path, level: str) -> None:
+    def _decide(self, level: str, d: str, outside: bool = False) -> None:
+        """A level's file holds new content: compile it, or (the same text as a version) no new
+        version; while the runner rewrites edit/, it waits for that to end."""
+        path = self.level_path(level)
+        if self.runner_writes and self.flow.running is None:   # a restore is rewriting edit/
+            self.pending.add(path)
+            self.notify(f"{path.name} saved: it compiles once the restore ends")
+            return
+        decision = self.flow.saved(level, d)
+        if decision.action == "compile":
+            if outside:
+                self.log_line(f"saved outside the app: {path.name}")
+            self.start_apply(decision)
+        elif decision.action == "restore":
+            self.log_line(decision.sentence())
+            self.notify(decision.sentence())
+            self.restore(decision.version)
+        elif not outside or self.column(level).error is not None:
+            self.column(level).show_error(None)    # an error under the pane was for another text
+            self.status.show(decision.sentence())
+        self._title(level)
+
+    def start_apply(self, decision: Decision) -> None:
+        apply = decision.apply
         self.runner_writes += 1
         self.timeline["save"] = time.perf_counter()
-        self.status.show(f"compiling {self.kernel_name} from {TITLES[level]}…", busy=True)
-        self.apply_file(path, level, time.perf_counter())
+        for level in LEVELS:   # an error under a pane is for an older text now
+            self.column(level).show_error(None)
+        self.status.show(f"compiling {self.kernel_name} from {TITLES[apply.level]}…", busy=True)
+        self._title(apply.level)
+        self.apply_file(apply.path, apply.level, time.perf_counter())
 
     @work(thread=True, group="apply", exit_on_error=False)
     def apply_file(self, path: Path, level: str, started: float) -> None:
-        from workbench.runner.protocol import RunnerError
         spec_id = self.spec_id
         try:
             result = self.call("apply", kernel=spec_id, path=str(path), bench=self._bench(),
                                  on_event=self._on_event)
         except Exception as e:  # noqa: BLE001 - RunnerError with diagnostics, a crash, or our bug: all shown
-            versions = None
-            if not isinstance(e, RunnerError) or e.kind != "crash":
-                try:
-                    versions = self.call("versions", kernel=spec_id, timeout=60)
-                except Exception:  # noqa: BLE001
-                    versions = None
+            try:  # after a crash too: the version it made before the runner died is in the list
+                versions = self.call("versions", kernel=spec_id, timeout=60)
+            except Exception:  # noqa: BLE001
+                versions = None
             self.post_message(RunFailed(e, path, level, versions))
             return
         versions = result.get("versions")  # apply answers with the version list: no second request
@@ -817,12 +976,13 @@ class WorkbenchApp(App):
     @after_rest
     def on_run_done(self, msg: RunDone) -> None:
         result = msg.result
+        if self._stale_apply(msg.path):
+            return
         if msg.path is not None:
             self.runner_writes = max(self.runner_writes - 1, 0)
-            self.column(msg.level).show_error(None)
+            self.flow.finished(msg.versions, failed=False)
             new_map = LevelMap.from_json(result.get("srcmap"))
             self.map = self.map.merged(new_map)
-            self.load_levels()
         self.last_good = result
         self.last_version = str(result.get("version", "original"))
         self.query_one(OutputsView).show_result(result)
@@ -839,8 +999,8 @@ class WorkbenchApp(App):
         self.timeline["result"] = time.perf_counter()
         if msg.path is not None:
             self.timeline["apply_compile_ms"] = float(result.get("compile_ms") or 0.0)
+            self._after_runner_write(older=result_summary(result))
         self.call_after_refresh(self._result_on_screen)
-        self._flush_changes()
 
     def _result_on_screen(self) -> None:
         self.timeline["result_on_screen"] = time.perf_counter()
@@ -848,17 +1008,24 @@ class WorkbenchApp(App):
     @after_rest
     def on_run_failed(self, msg: RunFailed) -> None:
         from workbench.runner.protocol import RunnerError
+        if self._stale_apply(msg.path):
+            return
+        e = msg.error
+        crash = isinstance(e, RunnerError) and e.kind == "crash"
+        made = None
         if msg.path is not None:
             self.runner_writes = max(self.runner_writes - 1, 0)
-        e = msg.error
+            made = self.flow.finished(msg.versions, failed=not crash)
         if msg.versions is not None:
             self.versions = msg.versions
             self._show_history()
         kept = (f"; the last good result stays ({version_label(self.last_good['version'])})"
                 if self.last_good else "")
-        if isinstance(e, RunnerError) and e.kind == "crash":
-            self.status.show(f"runner restarted: {e.message}{kept}", kind="error")
-            self.log_line(f"crash: {e.message}", "bold red")
+        if crash:
+            what = (f"{self.kernel_name} {version_label(made)} (from {TITLES[msg.level]}) compiled, its run was "
+                    f"stopped: " if made else "")
+            self.status.show(f"{what}{e.message}{kept}", kind="error")
+            self.log_line(f"crash: {what}{e.message}", "bold red")
         elif isinstance(e, RunnerError):
             for line in e.lines():
                 self.log_line(line, "red")
@@ -873,7 +1040,36 @@ class WorkbenchApp(App):
             self.log_line(f"{type(e).__name__}: {e}", "red")
             self.status.show(f"error: {type(e).__name__}: {e}{kept}", kind="error")
         self.timeline["error_on_screen"] = time.perf_counter()
-        self._flush_changes()
+        if msg.path is not None:
+            self._after_runner_write()
+
+    def _stale_apply(self, path: Path | None) -> bool:
+        """An apply's answer for a kernel no longer shown (another was opened meanwhile): not shown."""
+        if path is None or (self.flow is not None and path.parent == self.flow.edit_dir):
+            return False
+        self.runner_writes = max(self.runner_writes - 1, 0)
+        self.log_line(f"a result for {path.name}, no longer shown, was left out")
+        self._flush_changes()      # saves to the kernel shown now waited for the runner
+        return True
+
+    def _after_runner_write(self, older: str = "") -> None:
+        """The runner is done with edit/: show what it holds, then compile the newest save it does
+        not hold a version of yet (one made while the compile ran, or a keystroke's worth later);
+        ``older`` is the result just shown, which that text makes an older one."""
+        if self.flow is None:
+            return
+        self.load_levels()
+        if self.runner_writes:
+            return
+        self.pending.clear()      # the files are on screen now, and the flow looks at all of them
+        decision = self.flow.next_save()
+        if decision is None:
+            return
+        self.log_line(f"newer text in {decision.apply.path.name}: compiling it")
+        self.start_apply(decision)
+        if older:
+            self.status.show(f"{older} · for an older text: compiling the newest save of "
+                             f"{TITLES[decision.level]}…", busy=True)
 
     def _show_diagnostics(self, diagnostics: list[dict], level: str | None, path: Path | None):
         """The first diagnostic with a line, at that line of its level's pane (one the verifier
@@ -922,54 +1118,56 @@ class WorkbenchApp(App):
         self._debounce = self.set_timer(DEBOUNCE_S, self._flush_changes)
 
     def _flush_changes(self) -> None:
-        if not self.pending or self.current is None:
+        if not self.pending or self.current is None or self.closing_down:
             return
         if self.runner_writes:  # the runner is rewriting edit/: look once it is done
             return
-        changed: list[tuple[str, Path]] = []
-        for path in sorted(self.pending):
+        paths, self.pending = sorted(self.pending), set()
+        changed = []
+        for path in paths:
             level = LEVEL_OF_SUFFIX.get(path.suffix)
             if level is None or path != self.level_path(level):
                 continue
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue  # deleted (an editor's save in two steps): the create comes next
-            d = digest(data)
-            if self.digests.get(path) == d:
-                continue  # ours, or the runner's, already on screen
-            self.digests[path] = d
-            changed.append((level, path))
-        self.pending.clear()
-        if not changed:
-            return
-        self.load_levels([lv for lv, _ in changed])
-        editable = [(LEVELS.index(lv), lv, p) for lv, p in changed if lv in EDITABLE]
-        if editable:
-            _, level, path = min(editable)   # the highest level saved: the levels below follow from it
-            self.log_line(f"saved outside the app: {path.name}")
-            self.start_apply(path, level)
+            before = self._loaded.get(level)
+            self.load_levels([level])
+            if self._loaded.get(level) != before and self._loaded[level][1] is not None:
+                changed.append(level)   # (a deleted file: an editor's save in two steps, the create comes next)
+        for level in sorted(changed, key=LEVELS.index):   # the highest level first: the levels below follow it
+            if level in EDITABLE:
+                self._decide(level, self._loaded[level][1], outside=True)
+                if self.runner_writes:
+                    break
 
     def action_external_editor(self) -> None:
         if self.current is None:
             return
         level = self.focused_level()
         path = self.level_path(level)
+        column = self.column(level)
+        line = (column.error or {}).get("line") or column.pane.view.cursor_line  # the error's line, else the cursor's
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         try:
             with self.suspend():
-                subprocess.call(shlex.split(editor) + [str(path)])
+                subprocess.call(shlex.split(editor) + [f"+{line}", str(path)])
         except Exception as e:  # noqa: BLE001 - SuspendNotSupported (headless, web) or a missing editor
             self.notify(f"cannot run {editor}: {e}", severity="error")
             return
-        self.on_files_changed(FilesChanged([path]))   # the watcher sees it too; digests make it once
+        self.on_files_changed(FilesChanged([path]))   # the watcher sees it too; the flow makes it once
 
     # -- history -----------------------------------------------------------------------------
 
     def _show_history(self) -> None:
-        if self.current is not None:
+        """The version list and its diff, drawn when the History tab is in sight (a diff of a
+        5 MB level takes seconds: a save never waits for it)."""
+        self._history_stale = True
+        if self.current is not None and self.rest_ready and self.query_one("#results", TabbedContent).active == "history":
+            self._history_stale = False
             self.query_one(HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions,
                                                       self.current.get("result"))
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "history" and self._history_stale:
+            self._show_history()
 
     def on_history_view_restore(self, msg: HistoryView.Restore) -> None:
         self.restore(msg.version)
@@ -994,14 +1192,16 @@ class WorkbenchApp(App):
     @after_rest
     def on_restored(self, msg: Restored) -> None:
         self.runner_writes = max(self.runner_writes - 1, 0)
-        if not msg.paths:
+        if not msg.paths or self.flow is None:
+            self._after_runner_write()
             return
+        self.flow.current = str(msg.version)
         for level in LEVELS:
             self.column(level).show_error(None)
-        self.load_levels(force_editor=True)
         self.notify(f"restored {version_label(msg.version)} into {self.edit_dir}")
         self.log_line(f"restored {version_label(msg.version)}")
         self.run_version(msg.version)
+        self._after_runner_write()
 
     def action_restore_selected(self) -> None:
         key = self.query_one(HistoryView).selected()
@@ -1117,7 +1317,8 @@ class WorkbenchApp(App):
              partial(self.restore, "original")),
             ("Kernels", "key K: the kernel picker", self.action_focus_picker),
             ("Help: keys", "F1 or ?", self.action_help),
-            ("Quit", "ctrl+q", self.exit),
+            ("Discard the draft of the focused level", "key u in a pane", pane_action("discard")),
+            ("Quit", "ctrl+q (asks first if a pane holds a draft)", self.action_quit),
         ]
         cmds += [(f"Results: {tab.title()}", "keys O D B H L", partial(self.action_results, tab)) for tab in RESULT_TABS]
         cmds += [(f"Theme: {name}", "colours of the app and the levels", partial(setattr, self, "theme", name))

@@ -1,15 +1,16 @@
 """Watch a kernel's edit/ folder for saves made outside the app (another tmux pane, $EDITOR).
 
 The watchdog handler runs on the observer thread and only posts a message (``post_message`` is
-thread-safe). The folder itself is watched and both ``src_path`` and ``dest_path`` are matched,
-since editors save atomically by writing a temporary file and renaming it over the target.
+thread-safe). The folder's parent is watched too, so that a folder deleted and made again
+(``rm -r edit``, a restore by hand, a ``git checkout``) is watched again at once, and both
+``src_path`` and ``dest_path`` are matched, since editors save atomically by writing a temporary
+file and renaming it over the target.
 The app debounces the messages and compares content digests, so the files it (or the runner)
 wrote itself are not taken for edits.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -24,10 +25,6 @@ class FilesChanged(Message):
     def __init__(self, paths: list[Path]) -> None:
         super().__init__()
         self.paths = paths
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
 
 
 def relevant(paths: Iterable[str | bytes | None], folder: Path) -> list[Path]:
@@ -59,16 +56,37 @@ class EditWatcher:
         self.stop()
         post = self._post
 
+        observer = Observer()
+        watches: dict[str, object] = {}
+
+        def watch_folder() -> None:  # (again, once the folder is made again: its old watch died with it)
+            if "folder" in watches:
+                try:
+                    observer.unschedule(watches.pop("folder"))
+                except (KeyError, OSError):
+                    pass
+            watches["folder"] = observer.schedule(handler, str(folder), recursive=False)
+
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event) -> None:  # the observer thread: post only
-                if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                if event.is_directory:  # the folder itself made again (or moved into place): all its files
+                    made = [Path(p if isinstance(p, str) else p.decode()) for p in
+                            (event.src_path, getattr(event, "dest_path", None)) if p]
+                    if folder in made and event.event_type in ("created", "moved") and folder.is_dir():
+                        watch_folder()
+                        paths = relevant((str(p) for p in folder.iterdir()), folder)
+                        if paths:
+                            post(FilesChanged(paths))
                     return
                 paths = relevant((event.src_path, getattr(event, "dest_path", None)), folder)
                 if paths:
                     post(FilesChanged(paths))
 
-        observer = Observer()
-        observer.schedule(Handler(), str(folder), recursive=False)
+        handler = Handler()
+        observer.schedule(handler, str(folder.parent), recursive=False)  # sees the folder made again
+        watch_folder()
         observer.daemon = True
         observer.start()
         self._observer, self.folder = observer, folder

@@ -1,5 +1,6 @@
 """F2: open another script: one of the bundled examples, a script beside the current one, or
-any path typed in."""
+any path typed in. The path field has the focus, as the dialog's sentence says: typed text goes
+there (down goes to the list)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ class OpenScriptScreen(ModalScreen[Path | None]):
     OpenScriptScreen Static { height: auto; padding: 0 1; }
     OpenScriptScreen OptionList { height: 1fr; }
     """
-    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="open.close")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="open.close"),
+                Binding("down", "to_list", "To the list", show=False, id="open.to_list")]
 
     def __init__(self, current: Path, examples: Path) -> None:
         super().__init__()
@@ -41,13 +43,20 @@ class OpenScriptScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Open a script: pick one, or type a path and press Enter (Esc closes)")
+            yield Static("Open a script: type a path and press Enter, or pick one below (down goes to the list; "
+                         "Esc closes)")
             yield Input(value=str(self.current), id="open-path")
             yield OptionList(*[Option(f"{p.name}  [dim]{p.parent}[/]", id=str(i)) for i, p in enumerate(self.scripts)],
                              id="open-list")
 
     def on_mount(self) -> None:
-        self.query_one("#open-list", OptionList).focus()
+        path = self.query_one("#open-path", Input)
+        path.focus()
+        path.action_end()
+
+    def action_to_list(self) -> None:
+        if self.focused is self.query_one("#open-path"):
+            self.query_one("#open-list", OptionList).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -1,9 +1,11 @@
 """A level's pane: its :class:`CodeView`, a search bar under it, and an editor that swaps in.
 
 Read-only until ``e`` makes it editable (a Textual ``TextArea`` with the same text); ``ctrl+s``
-posts :class:`LevelPane.Save` with the text and the level; ``escape`` goes back to the view.
-The pane writes no file: the app does, so that saving from here and from an outside editor
-take the same path.
+posts :class:`LevelPane.Save` with the text and the level; ``escape`` goes back to the view and
+keeps what was typed as a draft (``e`` resumes it, ``u`` discards it): typed text is never
+thrown away by a key meant to move. The pane writes no file: the app does, so that saving from
+here and from an outside editor take the same path. A level whose file is missing is not
+editable: its placeholder text is not the file's content.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from textual.message import Message
 from textual.widgets import Input, TextArea
 
 from workbench.tui.widgets.code_view import CodeView
+
+
+class SearchBar(Input):
+    """The search field: Enter searches in this very key's handler (``Input.Submitted`` would
+    come after keys already typed, and they would land in the field being closed)."""
+
+    async def action_submit(self) -> None:
+        self.parent.search_submitted(self.value)
 
 
 class LevelPane(Vertical):
@@ -33,6 +43,7 @@ class LevelPane(Vertical):
         Binding("e", "edit", "Edit", id="level_pane.edit"),
         Binding("ctrl+s", "save", "Save", id="level_pane.save", priority=True),
         Binding("escape", "leave", "Back", show=False, id="level_pane.leave"),
+        Binding("u", "discard", "Discard draft", show=False, id="level_pane.discard"),
     ]
 
     class Save(Message):
@@ -48,13 +59,28 @@ class LevelPane(Vertical):
         def control(self) -> "LevelPane":
             return self.pane
 
+    class DraftChanged(Message):
+        """The pane's draft began (``text``), changed, or ended (``text`` None: saved or discarded)."""
+
+        def __init__(self, pane: "LevelPane", level: str, text: str | None) -> None:
+            super().__init__()
+            self.pane = pane
+            self.level = level
+            self.text = text
+
+        @property
+        def control(self) -> "LevelPane":
+            return self.pane
+
     def __init__(self, text: str = "", level: str = "text", **kwargs) -> None:
         super().__init__(**kwargs)
         self._initial = (text, level)
+        self.missing: str | None = None   # why the level's file is not there (None: it is)
+        self.has_draft = False            # the editor holds text typed and not saved
 
     def compose(self) -> ComposeResult:
         yield CodeView(*self._initial)
-        yield Input(placeholder="search", id="search")
+        yield SearchBar(placeholder="search", id="search")
         yield TextArea(id="editor", show_line_numbers=True, soft_wrap=False, tab_behavior="focus")
 
     @property
@@ -69,44 +95,87 @@ class LevelPane(Vertical):
     def editing(self) -> bool:
         return self.has_class("-editing")
 
-    def load(self, text: str, level: str) -> None:
+    def load(self, text: str, level: str, missing: str | None = None) -> None:
+        """The file's text (or, with ``missing``, a placeholder saying why there is none); a
+        draft in the editor stays."""
+        typed = self.draft_text() is not None
+        self.missing = missing
         self.view.load(text, level)
-        if self.editing:
+        if not typed:
             self.editor.load_text(text)
+
+    def draft_text(self) -> str | None:
+        """Text typed and not saved (in the editor now, or kept from it), else None."""
+        if (self.editing or self.has_draft) and self.editor.text != self.view.text:
+            return self.editor.text
+        return None
+
+    def _mode(self, *, searching: bool = False, editing: bool = False) -> None:
+        """Show the search bar / the editor. Inline display, not only the classes' CSS: it holds at
+        once, so the widget can take the focus in this very key's handler."""
+        self.set_class(searching, "-searching")
+        self.set_class(editing, "-editing")
+        self.query_one("#search", Input).display = searching
+        self.editor.display = editing
+        self.view.display = not editing
+
+    def stop_editing(self) -> None:
+        self._mode()
 
     def action_search(self) -> None:
         if self.editing:
             return
-        self.add_class("-searching")
+        self._mode(searching=True)
         search = self.query_one("#search", Input)
         search.value = self.view.search_query
-        search.focus()
+        self.screen.set_focus(search)   # now, not a frame later: keys typed right after go to it
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.remove_class("-searching")
-        self.view.focus()
+    def search_submitted(self, query: str) -> None:
+        self._mode()
+        self.screen.set_focus(self.view)
         # from the view's own queue: a message made here would have this pane as its sender and
         # stop here (Textual's rule), and the status line would never hear "n of m"
-        self.view.call_later(self.view.find, event.value)
+        self.view.call_later(self.view.find, query)
 
     def action_edit(self) -> None:
         if self.editing:
             return
+        if self.missing:
+            self.app.notify(f"{self.missing}: not editable until restored (History, r)", severity="warning")
+            return
         view, editor = self.view, self.editor
-        editor.load_text(view.text)
-        editor.move_cursor((view.cursor_line - 1, view.cursor_column))
-        self.add_class("-editing")
-        editor.focus()
+        if not self.has_draft:
+            editor.load_text(view.text)
+            editor.move_cursor((view.cursor_line - 1, view.cursor_column))
+        self._mode(editing=True)
+        self.screen.set_focus(editor)   # now, not a frame later: keys typed right after go to it
+        self.call_after_refresh(editor.scroll_cursor_visible)
 
     def action_save(self) -> None:
-        if self.editing:
-            self.post_message(self.Save(self, self.view.level, self.editor.text))
+        text = self.draft_text() if not self.editing else self.editor.text
+        if text is not None and not self.missing:
+            self.post_message(self.Save(self, self.view.level, text))
+
+    def saved(self) -> None:
+        """The app wrote the text: no draft any more."""
+        if self.has_draft:
+            self.has_draft = False
+            self.post_message(self.DraftChanged(self, self.view.level, None))
 
     def action_leave(self) -> None:
         if self.has_class("-searching"):
-            self.remove_class("-searching")
-            self.view.focus()
+            self._mode()
+            self.screen.set_focus(self.view)
         elif self.editing:
-            self.remove_class("-editing")
-            self.view.focus()
+            text = self.draft_text()
+            self.has_draft = text is not None
+            self._mode()
+            self.screen.set_focus(self.view)
+            if text is not None:
+                self.post_message(self.DraftChanged(self, self.view.level, text))
+
+    def action_discard(self) -> None:
+        if self.has_draft and not self.editing:
+            self.has_draft = False
+            self.editor.load_text(self.view.text)
+            self.post_message(self.DraftChanged(self, self.view.level, None))

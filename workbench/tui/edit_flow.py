@@ -1,0 +1,195 @@
+"""The save flow of one kernel, apart from Textual (so it is tested without it).
+
+It knows what each level's file in ``edit/`` holds (the original's text, a version's text, or a
+save not compiled yet), which save compiles next (one compile at a time; while it runs, the newest
+content on disk wins), which version's result is current, and the drafts typed in the panes.
+The app reads files and talks to the runner; this class decides. The disk is the truth: a save is
+found by content, never by remembering events, so a save made while a compile runs is never
+taken for one already seen (invariant 2 of DESIGN.md), and a file the runner regenerated is
+known by its content as a version's, never taken for a user's save.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.tui.format import EDITABLE, LEVELS, SUFFIX, TITLES, version_label
+
+ORIGINAL = "original"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Apply:
+    """A save to compile: the level file and the digest of the content it held when asked for."""
+
+    level: str
+    path: Path
+    digest: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a save comes to: ``compile`` it, ``wait`` for the compile running, ``restore`` the
+    version whose text it is (an identical text is not a new version), or ``nothing`` (it is
+    the current version's text already)."""
+
+    action: str
+    level: str
+    version: str | None = None
+    apply: Apply | None = None
+
+    def sentence(self) -> str:
+        what = TITLES.get(self.level, self.level)
+        if self.action == "nothing":
+            return f"{what} is {version_label(self.version)}'s text already: no new version"
+        if self.action == "restore":
+            return f"{what} is {version_label(self.version)}'s text: no new version, {version_label(self.version)} " \
+                   f"is restored and run"
+        if self.action == "wait":
+            return f"{what} saved: it compiles when the compile running now ends"
+        return f"compiling from {what}"
+
+
+class EditFlow:
+    """Per-kernel save state: ``edit_dir`` holds the files, ``original_dir`` the first compile,
+    ``versions`` the runner's version list (dicts with number, level, folder, result)."""
+
+    def __init__(self, edit_dir: Path, original_dir: Path, stem: str, versions: list[dict] | None = None) -> None:
+        self.edit_dir = Path(edit_dir)
+        self.original_dir = Path(original_dir)
+        self.stem = stem
+        self.versions: list[dict] = list(versions or [])
+        self.current = ORIGINAL          # the version whose result is the current one
+        self.running: Apply | None = None
+        self.failed: dict[str, str] = {}  # level -> digest of a text whose compile failed
+        self.drafts: dict[str, str] = {}  # level -> text typed in its pane, not saved
+        self._frozen: dict[Path, str | None] = {}  # digests of original/ and versions/ files (never rewritten)
+
+    # -- what the files hold --------------------------------------------------------------
+
+    def path(self, level: str) -> Path:
+        return self.edit_dir / f"{self.stem}{SUFFIX[level]}"
+
+    def _frozen_digest(self, path: Path) -> str | None:
+        if path not in self._frozen:
+            try:
+                self._frozen[path] = digest(path.read_bytes())
+            except OSError:
+                return None      # not written yet (a version being made): asked again next time
+        return self._frozen[path]
+
+    def provenance(self, level: str, d: str | None) -> str | None:
+        """Whose text ``d`` is at this level: "original", a version number (the current version
+        first, then the newest), or None (a text no compile made)."""
+        if d is None:
+            return None
+        name = f"{self.stem}{SUFFIX[level]}"
+        if self._frozen_digest(self.original_dir / name) == d:
+            return ORIGINAL
+        by_number = {str(v["number"]): v for v in self.versions}
+        order = ([by_number[self.current]] if self.current in by_number else []) + \
+            sorted(self.versions, key=lambda v: -int(v["number"]))
+        for v in order:
+            if self._frozen_digest(Path(v["folder"]) / name) == d:
+                return str(v["number"])
+        return None
+
+    def disk_digest(self, level: str) -> str | None:
+        try:
+            return digest(self.path(level).read_bytes())
+        except OSError:
+            return None
+
+    def note(self, level: str, d: str | None) -> str:
+        """A pane title's word for what it shows: the file's digest ``d`` (None: missing)."""
+        if level in self.drafts:
+            return "draft"
+        if d is None:
+            return "missing: restore a version"
+        if self.running is not None and self.running.level == level and self.running.digest == d:
+            return "saved, compiling…"
+        who = self.provenance(level, d)
+        if who == ORIGINAL:
+            return ORIGINAL
+        if who is not None:
+            return f"edited ({version_label(who)})"
+        if self.failed.get(level) == d:
+            return "saved, did not compile"
+        return "saved, not compiled yet"
+
+    def edited_levels(self) -> dict[str, str]:
+        """Levels whose file is not the original's, with their title word (for the reopen question)."""
+        out = {}
+        for level in LEVELS:
+            d = self.disk_digest(level)
+            if d is not None and self.provenance(level, d) != ORIGINAL:
+                out[level] = self.note(level, d)
+        return out
+
+    # -- saves ---------------------------------------------------------------------------
+
+    def saved(self, level: str, d: str) -> Decision:
+        """A level file now holds content ``d`` (saved from the app or from outside)."""
+        if level not in EDITABLE:
+            return Decision("nothing", level, None)
+        who = self.provenance(level, d)
+        if who is not None:
+            if who == self.current or self.running is not None:
+                return Decision("nothing", level, who)
+            return Decision("restore", level, who)
+        if self.running is not None:
+            return Decision("wait", level)
+        return self._start(Apply(level, self.path(level), d))
+
+    def _start(self, apply: Apply) -> Decision:
+        self.running = apply
+        return Decision("compile", apply.level, apply=apply)
+
+    def next_save(self) -> Decision | None:
+        """After a compile (or a restore): the newest save on disk that no compile made yet, if
+        any. Of several, the one written last wins; texts that failed to compile wait for the
+        next save."""
+        if self.running is not None:
+            return None
+        found = []
+        for level in EDITABLE:
+            path = self.path(level)
+            try:
+                data, mtime = path.read_bytes(), path.stat().st_mtime_ns
+            except OSError:
+                continue
+            d = digest(data)
+            if self.provenance(level, d) is None and self.failed.get(level) != d:
+                found.append((mtime, -LEVELS.index(level), Apply(level, path, d)))
+        if not found:
+            return None
+        return self._start(max(found, key=lambda t: t[:2])[2])
+
+    def finished(self, versions: list[dict] | None, failed: bool) -> str | None:
+        """The compile running ended, with the runner's version list. Returns the version it
+        made (then the current one, even when its run did not end), or None; a text that did
+        not compile (``failed``) waits for the next save."""
+        apply, self.running = self.running, None
+        before = self.newest_version()
+        if versions is not None:
+            self.versions = list(versions)
+        made = self.newest_version() if self.newest_version() != before else None
+        if made is not None:
+            self.current = made
+        elif apply is not None and failed:
+            self.failed[apply.level] = apply.digest
+        return made
+
+    def newest_version(self) -> str | None:
+        return str(max(int(v["number"]) for v in self.versions)) if self.versions else None
+
+    # -- drafts --------------------------------------------------------------------------
+
+    def drafts_sentence(self) -> str:
+        return ", ".join(TITLES.get(lv, lv) for lv in LEVELS if lv in self.drafts)
