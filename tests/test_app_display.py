@@ -93,6 +93,8 @@ async def test_each_version_shows_its_own_facts_and_no_interpreter_timing(script
         assert cells[0] == "v1" and cells[9:13] == ["4→8", *(
             [str(compiled["registers"])] if compiled["registers"] == regs else [f"{regs}→{compiled['registers']}"]),
             "0", "0"]
+        app.action_history_tab()  # History draws when it is shown
+        await pilot.pause()
         history = app.query_one(HistoryView).query_one("#history-table")
         assert row(history, "1")[4] == "4→8" and row(history, "original")[4] == "4"
         # back to the original: its own facts again
@@ -248,6 +250,8 @@ async def test_reading_ir_search_copy_help_and_the_status_line(script):
         await pilot.pause()
         top = ttgir.scroll_offset.y
         await pilot.press("e")
+        editor = app.pane("ttgir").editor  # (the same text saved again makes no version: change it)
+        editor.insert("// saved\n", editor.document.end)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
         await pilot.press("escape")
