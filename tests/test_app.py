@@ -359,3 +359,33 @@ async def test_the_dumps_key_opens_the_tab_ready_to_type_and_escape_goes_back(sc
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.focused, CodeView) and app.focused.level in app.shown_levels
+
+
+@pytest.mark.asyncio
+async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path):
+    shutil.copy(EXAMPLES / "autotuned_add.py", tmp_path / "autotuned_add.py")
+    from textual.widgets import DataTable, Input
+
+    from workbench.tui.widgets.configs_view import ConfigsView
+    app = WorkbenchApp(tmp_path / "autotuned_add.py", bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        app.action_configs_tab()
+        grid = app.query_one("#configs-table", DataTable)
+        await wait_for(pilot, lambda: grid.row_count == 3 and all(
+            str(grid.get_row_at(i)[5]) == "ok" for i in range(3)), what="three configs verified")
+        assert str(grid.get_row_at(0)[0]).startswith("*")
+        assert "scale_add_kernel: 3 configs for key [98432" in str(app.query_one("#configs-title").render())
+        field = app.query_one("#configs-try", Input)
+        field.focus()
+        await pilot.press(*"BLOCK_SIZE=512,num_warps=4", "enter")
+        await wait_for(pilot, lambda: grid.row_count == 4, what="the tried config in the table")
+        row = [str(c) for c in grid.get_row_at(3)]
+        assert row[0].strip() == "+" and row[1].startswith("BLOCK_SIZE=512, num_warps=4") and row[5] == "ok"
+        assert app.status.message.startswith("tried BLOCK_SIZE=512, num_warps=4")
+        # Enter on a config the script lists loads its levels
+        grid.focus()
+        grid.move_cursor(row=1)
+        await pilot.press("enter")
+        other = app.query_one(ConfigsView).sorted_rows()[1]["spec_id"]
+        await wait_for(pilot, lambda: app.spec_id == other, what="the picked config's levels")

@@ -13,45 +13,13 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, _has_cuda
+from test_app import FAST_BENCH, isolated_config, line_of, opened, script, wait_for  # noqa: F401 - fixtures
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.history_view import HistoryView
 from workbench.tui.widgets.kernel_picker import KernelPicker
 
 GPU = _has_cuda()
-FAST_BENCH = {"warmup_ms": 1.0, "rep_ms": 5.0, "graph": False}
-
-
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_CONFIG", str(tmp_path / "config" / "config.toml"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
-
-
-@pytest.fixture
-def script(tmp_path) -> Path:
-    path = tmp_path / "vector_add.py"
-    shutil.copy(EXAMPLES / "vector_add.py", path)
-    return path
-
-
-async def wait_for(pilot, condition, timeout: float = 90.0, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}; status: {pilot.app.status.message}")
-
-
-async def opened(pilot) -> WorkbenchApp:
-    await wait_for(pilot, lambda: pilot.app.last_good is not None, what="the original's run")
-    return pilot.app
-
-
-def line_of(view: CodeView, needle: str) -> int:
-    return next(n for n in range(1, view.line_count + 1) if needle in view.line_text(n))
 
 
 def row(table, key) -> list[str]:

@@ -35,6 +35,7 @@ from workbench.tui.screens.help_screen import HelpScreen, binding_rows
 from workbench.tui.themes import load_themes, register_themes
 from workbench.tui.watcher import EditWatcher, FilesChanged
 from workbench.tui.widgets.bench_view import BenchView
+from workbench.tui.widgets.configs_view import ConfigsView
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.dumps_view import DumpsView
 from workbench.tui.widgets.history_view import HistoryView
@@ -48,7 +49,7 @@ from workbench.tui.widgets.status_line import StatusLine
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
 DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) well within this
 BENCH = {"warmup_ms": 25.0, "rep_ms": 100.0, "graph": False}
-RESULT_TABS = ("outputs", "dumps", "bench", "history", "log")
+RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "log")
 
 
 def bundled_example() -> Path:
@@ -137,6 +138,17 @@ class Restored(Message):
         self.paths = paths
 
 
+class ConfigsDone(Message):
+    """Config runs (a config of the table, or one tried from its field) and, for a tried one, its
+    tuning as the runner now has it."""
+
+    def __init__(self, results: list[dict], tuning: tuple[int, dict] | None = None, error: str | None = None) -> None:
+        super().__init__()
+        self.results = results
+        self.tuning = tuning
+        self.error = error
+
+
 class Timed(Message):
     """A version's timing, asked for after its verdict was on screen."""
 
@@ -204,6 +216,7 @@ class WorkbenchApp(App):
         Binding("B", "results('bench')", "Bench", show=False, id="app.bench_tab"),
         Binding("H", "history_tab", "History", show=False, id="app.history"),
         Binding("L", "results('log')", "Log", show=False, id="app.log"),
+        Binding("C", "configs_tab", "Configs", show=False, id="app.configs"),
     ]
 
     def __init__(self, script: str | Path | None = None, script_args: list[str] | None = None,
@@ -220,6 +233,8 @@ class WorkbenchApp(App):
         self.themes = load_themes(self.config.themes_dir)
         register_themes(self, self.themes)
         self.bench_options = dict(bench or BENCH)
+        self.tunings: list[dict] = []               # the script's autotune tunings, as the runner has them
+        self.config_results: dict[str, dict] = {}   # spec id -> its config's run (the Configs tab)
         self.bench_on_save = self.config.bench_on_save
         self.kernel_timeout = kernel_timeout
         self.client = None
@@ -278,7 +293,8 @@ class WorkbenchApp(App):
         tabs = TabbedContent(id="results")
         await self.query_one("#results-slot").mount(tabs)
         for pane in (TabPane("Outputs", OutputsView(), id="outputs"), TabPane("Dumps", DumpsView(), id="dumps"),
-                     TabPane("Bench", BenchView(), id="bench"), TabPane("History", HistoryView(), id="history"),
+                     TabPane("Bench", BenchView(), id="bench"),
+                     TabPane("Configs", ConfigsView(), id="configs"), TabPane("History", HistoryView(), id="history"),
                      TabPane("Log", LogView(), id="log")):
             await tabs.add_pane(pane)
         tabs.active = "outputs"
@@ -458,6 +474,7 @@ class WorkbenchApp(App):
         self.timeline["opened"] = time.perf_counter()
         self.opened = data = msg.data
         self.kernels = data.get("kernels", [])
+        self.tunings, self.config_results = list(data.get("tunings", [])), {}
         mode = data.get("mode", "")
         self.query_one("#title-bar", Static).update(self._title_text(
             f"{mode} · target {data.get('target')}" + ("" if data.get("gpu") else " · no GPU: IR levels compile only")))
@@ -1168,6 +1185,92 @@ class WorkbenchApp(App):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "history" and self._history_stale:
             self._show_history()
+        if event.pane.id == "configs":
+            self._show_configs()
+
+    # -- configs ------------------------------------------------------------------------------
+
+    def action_configs_tab(self) -> None:
+        """The Configs tab with its table focused."""
+        self.action_results("configs")
+        self.query_one("#configs-table").focus()
+
+    def _tuning_index(self) -> int | None:
+        """The tuning the kernel on screen is a config of (None: it is not autotuned)."""
+        if self.current is None:
+            return None
+        sid = self.spec_id
+        return next((i for i, t in enumerate(self.tunings)
+                     if any(c["spec_id"] == sid for c in t["configs"].values())), None)
+
+    def _show_configs(self) -> None:
+        """The table of the kernel on screen; the configs not run yet are run (timed with a GPU),
+        one answer at a time, as the tab is looked at."""
+        from workbench.configs_report import config_tables
+        index = self._tuning_index()
+        view = self.query_one(ConfigsView)
+        if index is None:
+            view.show(None)
+            return
+        tuning = self.tunings[index]
+        view.show(config_tables([tuning], list(self.config_results.values()))[0])
+        todo = [c["spec_id"] for c in tuning["configs"].values()
+                if c["spec_id"] not in self.config_results and not c["spec_id"].startswith("config-")]
+        if todo and not getattr(self, "_configs_running", False):
+            self._configs_running = True
+            self.run_configs(todo)
+
+    @work(thread=True, exclusive=True, group="configs", exit_on_error=False)
+    def run_configs(self, spec_ids: list[str]) -> None:
+        bench = dict(self.bench_options) if self.gpu else None   # no interpreter time shown as a timing
+        try:
+            for sid in spec_ids:
+                self.post_message(ConfigsDone([self.call("run", kernel=sid, bench=bench, on_event=self._on_event)]))
+        except Exception as e:  # noqa: BLE001 - said on the status line, the table keeps what ran
+            self.post_message(ConfigsDone([], error=f"{type(e).__name__}: {e}"))
+        finally:
+            self._configs_running = False
+
+    @work(thread=True, group="configs", exit_on_error=False)
+    def try_config(self, text: str) -> None:
+        bench = dict(self.bench_options) if self.gpu else None
+        try:
+            out = self.call("try_config", kernel=self.spec_id, config=text, bench=bench, on_event=self._on_event)
+        except Exception as e:  # noqa: BLE001 - a config text the runner refused: one line
+            self.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
+            return
+        self.post_message(ConfigsDone([out["result"]], (out["tuning_index"], out["tuning"])))
+
+    def on_configs_view_try(self, msg: ConfigsView.Try) -> None:
+        self.status.show(f"trying {msg.text}…")
+        self.try_config(msg.text)
+
+    def on_configs_view_picked(self, msg: ConfigsView.Picked) -> None:
+        index = next((i for i, e in enumerate(self.kernels) if e["spec"]["spec_id"] == msg.spec_id), None)
+        if index is None:
+            self.notify("a config tried here has no levels in the workspace: add it to the script's configs "
+                        "to edit it", severity="warning")
+            return
+        self.load_kernel(index)
+
+    @after_rest
+    def on_configs_done(self, msg: ConfigsDone) -> None:
+        if msg.error:
+            self.status.show(msg.error, kind="error")
+        if msg.tuning is not None:
+            index, tuning = msg.tuning
+            self.tunings[index:index + 1] = [tuning]
+        for result in msg.results:
+            self.config_results[result["spec_id"]] = result
+            if msg.tuning is not None:
+                from workbench.configs_report import label
+                tried = [c for c in msg.tuning[1]["configs"].values() if c["spec_id"] == result["spec_id"]]
+                what = label(tried[-1]["kwargs"]) if tried else result["spec_id"]
+                self.status.show(f"tried {what}: {result.get('status')}"
+                                 + (f": {result['message']}" if result.get("message") else ""),
+                                 kind="ok" if result.get("status") == "ok" else "error")
+        if self.query_one("#results", TabbedContent).active == "configs":
+            self._show_configs()
 
     def on_history_view_restore(self, msg: HistoryView.Restore) -> None:
         self.restore(msg.version)
