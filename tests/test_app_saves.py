@@ -88,8 +88,9 @@ async def test_a_missing_level_edit_made_again_and_a_reopened_workspace(script):
         assert len(app.versions) == 2                          # v1 and v2 stay in History
 
 
-HANG = """    while n_elements > 0:
-        pid = pid + 0
+HANG = """    flag = tl.load(x_ptr, volatile=True)
+    while flag < 2.0:  # x is in [0, 1): never (a loop a GPU compile cannot drop)
+        flag = tl.load(x_ptr, volatile=True)
 """
 
 
