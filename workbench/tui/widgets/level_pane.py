@@ -46,21 +46,8 @@ class LevelPane(Vertical):
         Binding("u", "discard", "Discard draft", show=False, id="level_pane.discard"),
     ]
 
-    class Save(Message):
-        """The user saved the edited text of this pane's level (nothing is written yet)."""
-
-        def __init__(self, pane: "LevelPane", level: str, text: str) -> None:
-            super().__init__()
-            self.pane = pane
-            self.level = level
-            self.text = text
-
-        @property
-        def control(self) -> "LevelPane":
-            return self.pane
-
-    class DraftChanged(Message):
-        """The pane's draft began (``text``), changed, or ended (``text`` None: saved or discarded)."""
+    class _Text(Message):
+        """A pane's text for its level, sent from the pane (its ``control``)."""
 
         def __init__(self, pane: "LevelPane", level: str, text: str | None) -> None:
             super().__init__()
@@ -71,6 +58,12 @@ class LevelPane(Vertical):
         @property
         def control(self) -> "LevelPane":
             return self.pane
+
+    class Save(_Text):
+        """The user saved the edited text of this pane's level (nothing is written yet)."""
+
+    class DraftChanged(_Text):
+        """The pane's draft began (``text``), changed, or ended (``text`` None: saved or discarded)."""
 
     def __init__(self, text: str = "", level: str = "text", **kwargs) -> None:
         super().__init__(**kwargs)
