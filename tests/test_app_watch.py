@@ -28,7 +28,13 @@ async def watch_y_and_negate_it(pilot, app) -> tuple[DumpsView, int]:
     assert app.query_one("#results").active == "dumps"
     table = dumps.query_one("#watch-table")
     assert [str(c) for c in table.get_row_at(0)][:3] == ["w1", f"y (line {line})", "PYTHON"]
+    # typed in the tab: a second watch, which the edit leaves alone
+    dumps.set_request("x", "python")
+    await pilot.click("#dump-watch")
+    await wait_for(pilot, lambda: len(dumps.watches) == 2, what="the typed watch")
+    assert dumps.watches[1]["label"] == f"x (line {line - 1})"
     pane = app.pane("python")
+    pane.view.focus()
     await pilot.press("e")
     await pilot.pause()
     pane.editor.load_text(pane.editor.text.replace(Y_LOAD, "y = -tl.load(y_ptr + offsets, mask=mask)"))
@@ -44,6 +50,9 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
         app = await opened(pilot)
         dumps, line = await watch_y_and_negate_it(pilot, app)
         assert app.last_good["status"] == "mismatch"
+        assert "w2 x (line" in dumps.watch_text and "difference: none, all 1024 the same" in dumps.watch_text
+        dumps.query_one("#watch-table").move_cursor(row=0)        # the selected watch is shown
+        await pilot.pause()
         entry = dumps.entries["w1"]
         assert entry["diff"]["count"] == 1024 and entry["diff"]["total"] == 1024
         text = dumps.watch_text
@@ -57,6 +66,8 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
         assert "difference heat map (1x32 cells" in text
         assert [str(c) for c in dumps.query_one("#watch-table").get_row_at(0)][5] == "1024 of 1024 differ"
         assert "1 watched value differs from the original" in app.status.message
+        assert dumps.entries["w2"]["diff"]["count"] == 0
+        assert [str(c) for c in dumps.query_one("#watch-table").get_row_at(1)][5] == "same"
 
     # the watch list lives in the workspace: opened again, it is listed (not dumped yet); Delete removes it
     from workbench.tui.screens.choice_screen import ChoiceScreen
@@ -66,15 +77,15 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
         await pilot.press("escape")
         app = await opened(pilot)
         dumps = app.query_one(DumpsView)
-        await wait_for(pilot, lambda: len(dumps.watches) == 1, what="the watch list")
+        await wait_for(pilot, lambda: len(dumps.watches) == 2, what="the watch list")
         assert [str(c) for c in dumps.query_one("#watch-table").get_row_at(0)][1:5] == [
             f"y (line {line})", "PYTHON", "-", "not dumped yet (save to dump)"]
         app.action_results("dumps")
         dumps.query_one("#watch-table").focus()
         await pilot.press("delete")
-        await wait_for(pilot, lambda: not dumps.watches, what="the watch removed")
-        assert "no watched values" in dumps.watch_text
-        assert '"watches": []' in next(app.edit_dir.parent.glob("watch.json")).read_text()
+        await wait_for(pilot, lambda: len(dumps.watches) == 1, what="the watch removed")
+        assert dumps.watches[0]["id"] == "w2" and "w2 x (line" in dumps.watch_text
+        assert '"w1"' not in (app.edit_dir.parent / "watch.json").read_text()
 
 
 @pytest.mark.asyncio

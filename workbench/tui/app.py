@@ -878,7 +878,8 @@ class WorkbenchApp(App):
         self.query_one("#dump-value").focus()
 
     def action_help(self) -> None:
-        classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView)]
+        classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView),
+                   ("dumps", DumpsView)]
         self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
 
     def action_toggle_bench(self) -> None:
