@@ -1544,7 +1544,8 @@ class WorkbenchApp(App):
         self.query_one(DumpsView).show_divergence(result)
         self.action_results("dumps")
         first = result.get("first") or {}
-        self.status.show(str(result.get("message", "")), kind="error" if first else "")
+        message = re.sub(r"^\S*/", "", str(result.get("message", "")))   # the version's file by its name
+        self.status.show(message, kind="error" if first else "")
         for level, lines in ((first.get("lines") or {}).get("version") or {}).items():
             if level in LEVELS and lines:
                 self.pane(level).view.goto_line(int(lines[0]))

@@ -32,6 +32,7 @@ class DumpsView(Vertical):
     DumpsView #dump-level { width: 12; }
     DumpsView #dump-watch { min-width: 9; }
     DumpsView #watch-table { height: auto; max-height: 8; }
+    DumpsView #watch-result { margin-bottom: 1; }
     DumpsView VerticalScroll { height: 1fr; }
     """
 
@@ -287,7 +288,7 @@ def diff_line(d: dict | None) -> Text:
                 f"max rel {_num(d.get('max_rel'))}  {tail}", style="bold red")
 
 
-def _few(side: dict, n: int = 8) -> str:
+def _few(side: dict, n: int = 6) -> str:
     values = side.get("values")
     if values is None and side.get("sample") is not None:
         return "sample " + " ".join(_num(v) for v in side["sample"][:n]) + " …"
