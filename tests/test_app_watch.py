@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_app import FAST_BENCH, SIZE, isolated_config, line_of, opened, script, wait_for  # noqa: F401 - fixtures
+from test_app import GPU, FAST_BENCH, SIZE, isolated_config, line_of, opened, script, wait_for  # noqa: F401 - fixtures
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.dumps_view import DumpsView
 
@@ -78,8 +78,11 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
         app = await opened(pilot)
         dumps = app.query_one(DumpsView)
         await wait_for(pilot, lambda: len(dumps.watches) == 2, what="the watch list")
-        assert [str(c) for c in dumps.query_one("#watch-table").get_row_at(0)][1:5] == [
-            f"y (line {line})", "PYTHON", "-", "not dumped yet (save to dump)"]
+        # and dumped at once for the version the app ran on opening (the original)
+        await wait_for(pilot, lambda: "w1" in dumps.entries, what="the watches dumped")
+        assert dumps.entries["w1"]["version"]["label"] == "original"
+        assert [str(c) for c in dumps.query_one("#watch-table").get_row_at(0)][1:] == [
+            f"y (line {line})", "PYTHON", "float32[1024]", "interpreted", "same"]
         app.action_results("dumps")
         dumps.query_one("#watch-table").focus()
         await pilot.press("delete")
@@ -94,6 +97,18 @@ async def test_first_divergence_names_the_negated_load_and_jumps_to_its_line(scr
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
         dumps, line = await watch_y_and_negate_it(pilot, app)
+        # an SSA value watched from TTIR: found again in v1 (renumbered), compiled (run with a GPU)
+        ttir = app.pane("ttir").view
+        app.action_show_level("ttir")
+        ttir.focus()
+        load = line_of(ttir, "= tt.load %y")
+        ttir.goto_line(load, ttir.line_text(load).index("%y"))
+        await pilot.pause()
+        await pilot.press("w")
+        await wait_for(pilot, lambda: len(dumps.watches) == 3 and "w3" in dumps.entries, what="the TTIR watch")
+        w3 = dumps.entries["w3"]
+        assert w3["level"] == "ttir" and w3["label"].startswith("%y_8 tt.load") and w3["version"]["found"]
+        assert w3["version"]["status"].startswith("ran (" if GPU else "compiled only")
         view = app.pane("python").view
         view.focus()
         view.goto_line(1)

@@ -160,15 +160,16 @@ class Timed(Message):
 
 class WatchesDone(Message):
     """The watch list as the runner answers a ``watch_list``, ``watch_add`` (``added``: its id) or
-    ``watch_remove``, for kernel ``spec_id``."""
+    ``watch_remove``, for kernel ``spec_id``; or (``entries``) the list dumped for the version shown."""
 
     def __init__(self, spec_id: str, watches: list[dict] | None, added: str | None = None,
-                 error: str | None = None) -> None:
+                 error: str | None = None, entries: list[dict] | None = None) -> None:
         super().__init__()
         self.spec_id = spec_id
         self.watches = watches
         self.added = added
         self.error = error
+        self.entries = entries      # ``watch_values`` of the version shown, asked for after the list
 
 
 class DivergeDone(Message):
@@ -1460,7 +1461,10 @@ class WorkbenchApp(App):
     @work(thread=True, group="watch", exit_on_error=False)
     def load_watches(self, spec_id: str) -> None:
         try:
-            self.post_message(WatchesDone(spec_id, self.call("watch_list", kernel=spec_id)))
+            watches = self.call("watch_list", kernel=spec_id)
+            self.post_message(WatchesDone(spec_id, watches))
+            if watches:
+                self._watch_values(spec_id)
         except Exception as e:  # noqa: BLE001 - a list that cannot be read is said, the app goes on
             self.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
 
@@ -1469,8 +1473,16 @@ class WorkbenchApp(App):
         try:
             added = self.call("watch_add", kernel=spec_id, level=level, value=value)
             self.post_message(WatchesDone(spec_id, self.call("watch_list", kernel=spec_id), added=added["id"]))
+            self._watch_values(spec_id)
         except Exception as e:  # noqa: BLE001 - no such value, or an unknown level: said in one line
             self.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
+
+    def _watch_values(self, spec_id: str) -> None:
+        """(A worker thread) the watch list dumped for the version shown, so its status, type and
+        values are there before the next save (the original's side is kept for later saves)."""
+        version = self.last_version
+        entries = self.call("watch_values", kernel=spec_id, version=version, timeout=300)
+        self.post_message(WatchesDone(spec_id, None, entries=entries))
 
     @work(thread=True, group="watch", exit_on_error=False)
     def watch_remove(self, spec_id: str, watch_id: str) -> None:
@@ -1488,6 +1500,11 @@ class WorkbenchApp(App):
             self.log_line(f"watch: {msg.error}", "red")
             return
         view = self.query_one(DumpsView)
+        if msg.entries is not None:
+            shown = all(str((e.get("version") or {}).get("label")) == self.last_version for e in msg.entries)
+            if shown and [e["id"] for e in msg.entries] == [w["id"] for w in view.watches]:
+                view.set_entries(msg.entries)   # not for an older version, nor an older list
+            return
         view.set_watches(msg.watches or [], select=msg.added)
         if msg.added is not None:
             self.action_results("dumps")
