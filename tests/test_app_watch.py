@@ -69,6 +69,20 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
         assert dumps.entries["w2"]["diff"]["count"] == 0
         assert [str(c) for c in dumps.query_one("#watch-table").get_row_at(1)][5] == "same"
 
+        # an edit where y is no more: the watch says so, it dumps nothing else
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        await pilot.pause()
+        pane.editor.load_text(pane.editor.text.replace("    y = -tl.load(", "    z = -tl.load(")
+                              .replace("x + y, mask=mask", "x + z, mask=mask"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good["version"] == "2", what="version 2")
+        row = [str(c) for c in dumps.query_one("#watch-table").get_row_at(0)]
+        assert row[4].startswith("not found: ") and row[5] == "no comparison"
+        assert "version 2: not found: " in dumps.watch_text and "difference: none (one side has no values)" in dumps.watch_text
+        assert "1 watched value not found in this version" in app.status.message
+
     # the watch list lives in the workspace: opened again, it is listed (not dumped yet); Delete removes it
     from workbench.tui.screens.choice_screen import ChoiceScreen
     app = WorkbenchApp(script, bench=FAST_BENCH)
