@@ -173,10 +173,9 @@ class WatchesDone(Message):
 
 
 class DivergeDone(Message):
-    def __init__(self, spec_id: str, version: str, result: dict | None = None, error: str | None = None) -> None:
+    def __init__(self, spec_id: str, result: dict | None = None, error: str | None = None) -> None:
         super().__init__()
         self.spec_id = spec_id
-        self.version = version
         self.result = result
         self.error = error
 
@@ -1431,8 +1430,8 @@ class WorkbenchApp(App):
 
     def action_watch_here(self) -> None:
         """``w``: the value under the cursor joins the kernel's watch list (a Python variable as
-        ``var@LINE`` when that line assigns it, else its first assignment; an IR line with no value
-        under the cursor as ``line:N``)."""
+        ``var@LINE`` when that line assigns it, else its first assignment; a TTIR/TTGIR line with no
+        value from the cursor on as ``line:N``, the value that line defines)."""
         focused = self.focused
         if isinstance(focused, CodeView) and focused.level in ("ttir", "ttgir") and self.current is not None \
                 and focused.name_at() is None:
@@ -1546,9 +1545,9 @@ class WorkbenchApp(App):
         try:
             result = self.call("diverge", kernel=spec_id, version=version, timeout=600, on_event=self._on_event)
         except Exception as e:  # noqa: BLE001 - whatever the runner says is shown
-            self.post_message(DivergeDone(spec_id, version, error=getattr(e, "message", None) or f"{type(e).__name__}: {e}"))
+            self.post_message(DivergeDone(spec_id, error=getattr(e, "message", None) or f"{type(e).__name__}: {e}"))
             return
-        self.post_message(DivergeDone(spec_id, version, result))
+        self.post_message(DivergeDone(spec_id, result))
 
     @after_rest
     def on_diverge_done(self, msg: DivergeDone) -> None:
