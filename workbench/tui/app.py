@@ -158,6 +158,28 @@ class Timed(Message):
         self.error = error
 
 
+class WatchesDone(Message):
+    """The watch list as the runner answers a ``watch_list``, ``watch_add`` (``added``: its id) or
+    ``watch_remove``, for kernel ``spec_id``; or (``entries``) the list dumped for the version shown."""
+
+    def __init__(self, spec_id: str, watches: list[dict] | None, added: str | None = None,
+                 error: str | None = None, entries: list[dict] | None = None) -> None:
+        super().__init__()
+        self.spec_id = spec_id
+        self.watches = watches
+        self.added = added
+        self.error = error
+        self.entries = entries      # ``watch_values`` of the version shown, asked for after the list
+
+
+class DivergeDone(Message):
+    def __init__(self, spec_id: str, result: dict | None = None, error: str | None = None) -> None:
+        super().__init__()
+        self.spec_id = spec_id
+        self.result = result
+        self.error = error
+
+
 class DumpDone(Message):
     def __init__(self, value: str, level: str, result=None, error: str | None = None) -> None:
         super().__init__()
@@ -205,6 +227,8 @@ class WorkbenchApp(App):
         Binding("f", "follow", "Follow mapping", id="app.follow"),
         Binding("number_sign", "toggle_locs", "Hide/show loc()", show=False, id="app.locs"),
         Binding("x", "dump_here", "Dump value", id="app.dump"),
+        Binding("w", "watch_here", "Watch value", id="app.watch"),
+        Binding("F", "first_divergence", "First divergence", show=False, id="app.diverge"),
         Binding("E", "external_editor", "$EDITOR", id="app.external_editor"),
         Binding("R", "rerun", "Run again", id="app.rerun"),
         Binding("b", "toggle_bench", "Bench on save", id="app.bench"),
@@ -253,6 +277,7 @@ class WorkbenchApp(App):
         self._asked_edits: set[str] = set()  # kernels whose kept edits the user was asked about
         self.runner_writes = 0           # requests in flight that rewrite edit/ (apply, restore)
         self.last_good: dict | None = None
+        self.last_diverge: dict | None = None      # the last first-divergence answer (Dumps tab)
         self.last_version = "original"
         self.versions: list[dict] = []
         self.watcher = EditWatcher(self.post_message)
@@ -554,7 +579,9 @@ class WorkbenchApp(App):
             self.watcher.watch(self.edit_dir)
         except Exception as e:  # noqa: BLE001 - no inotify: saves from the app still work
             self.log_line(f"not watching {self.edit_dir}: {e}", "red")
+        self.query_one(DumpsView).set_watches([])
         self.run_version("original")
+        self.load_watches(self.spec_id)
         self._ask_about_kept_edits()
 
     def _ask_about_kept_edits(self) -> None:
@@ -851,7 +878,8 @@ class WorkbenchApp(App):
         self.query_one("#dump-value").focus()
 
     def action_help(self) -> None:
-        classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView)]
+        classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView),
+                   ("dumps", DumpsView)]
         self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
 
     def action_toggle_bench(self) -> None:
@@ -1011,7 +1039,7 @@ class WorkbenchApp(App):
             self._show_history()
         status = result.get("status")
         kind = "ok" if status == "ok" else "error" if status in ("mismatch", "error") else ""
-        self.status.show(result_summary(result), kind=kind)
+        self.status.show(result_summary(result) + self._show_watches(result), kind=kind)
         self.log_line(result_summary(result), "green" if status == "ok" else "yellow")
         self.timeline["result"] = time.perf_counter()
         if msg.path is not None:
@@ -1313,11 +1341,12 @@ class WorkbenchApp(App):
 
     # -- dumps -------------------------------------------------------------------------------
 
-    def action_dump_here(self) -> None:
+    def _value_under_cursor(self) -> tuple[CodeView, str] | None:
+        """The focused pane and the Python variable or SSA value / register under its cursor."""
         focused = self.focused
         if not isinstance(focused, CodeView) or self.current is None:
             self.notify("put the cursor on a value in a level pane first", severity="warning")
-            return
+            return None
         if focused.level == "python":
             text = focused.line_text(focused.cursor_line)
             name = next((m.group(0) for m in re.finditer(r"[A-Za-z_]\w*", text)
@@ -1327,7 +1356,14 @@ class WorkbenchApp(App):
             name = focused.name_at()
         if not name:
             self.notify("no value under the cursor", severity="warning")
+            return None
+        return focused, name
+
+    def action_dump_here(self) -> None:
+        found = self._value_under_cursor()
+        if found is None:
             return
+        focused, name = found
         dumps = self.query_one(DumpsView)
         dumps.set_request(name, focused.level)
         self.action_results("dumps")
@@ -1390,6 +1426,146 @@ class WorkbenchApp(App):
                 notes = "; ".join((msg.result or {}).get("notes", []))
                 self.status.show(f"{msg.value}: {status or 'nothing dumped'}" + (f" · {notes}" if notes else ""))
 
+    # -- watches -----------------------------------------------------------------------------
+
+    def action_watch_here(self) -> None:
+        """``w``: the value under the cursor joins the kernel's watch list (a Python variable as
+        ``var@LINE`` when that line assigns it, else its first assignment; a TTIR/TTGIR line with no
+        value from the cursor on as ``line:N``, the value that line defines)."""
+        focused = self.focused
+        if isinstance(focused, CodeView) and focused.level in ("ttir", "ttgir") and self.current is not None \
+                and focused.name_at() is None:
+            self.watch_add(self.spec_id, focused.level, f"line:{focused.cursor_line}")
+            return
+        found = self._value_under_cursor()
+        if found is None:
+            return
+        focused, name = found
+        if focused.level == "sass":
+            self.notify("SASS values cannot be watched: watch the PTX or LLIR register", severity="warning")
+            return
+        if focused.level == "python" and re.match(rf"\s*(?:[\w\s,]*,\s*)?{re.escape(name)}\s*(?:,[\w\s,]*)?=[^=]",
+                                                  focused.line_text(focused.cursor_line)):
+            name = f"{name}@{focused.cursor_line}"
+        self.watch_add(self.spec_id, focused.level, name)
+
+    def on_dumps_view_watch_requested(self, msg: DumpsView.WatchRequested) -> None:
+        if self.current is not None:
+            self.watch_add(self.spec_id, msg.level, msg.value)
+
+    def on_dumps_view_unwatch_requested(self, msg: DumpsView.UnwatchRequested) -> None:
+        if self.current is not None:
+            self.watch_remove(self.spec_id, msg.watch_id)
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def load_watches(self, spec_id: str) -> None:
+        try:
+            watches = self.call("watch_list", kernel=spec_id)
+            self.post_message(WatchesDone(spec_id, watches))
+            if watches:
+                self._watch_values(spec_id)
+        except Exception as e:  # noqa: BLE001 - a list that cannot be read is said, the app goes on
+            self.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def watch_add(self, spec_id: str, level: str, value: str) -> None:
+        try:
+            added = self.call("watch_add", kernel=spec_id, level=level, value=value)
+            self.post_message(WatchesDone(spec_id, self.call("watch_list", kernel=spec_id), added=added["id"]))
+            self._watch_values(spec_id)
+        except Exception as e:  # noqa: BLE001 - no such value, or an unknown level: said in one line
+            self.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
+
+    def _watch_values(self, spec_id: str) -> None:
+        """(A worker thread) the watch list dumped for the version shown, so its status, type and
+        values are there before the next save (the original's side is kept for later saves)."""
+        version = self.last_version
+        entries = self.call("watch_values", kernel=spec_id, version=version, timeout=300)
+        self.post_message(WatchesDone(spec_id, None, entries=entries))
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def watch_remove(self, spec_id: str, watch_id: str) -> None:
+        try:
+            self.post_message(WatchesDone(spec_id, self.call("watch_remove", kernel=spec_id, id=watch_id)))
+        except Exception as e:  # noqa: BLE001
+            self.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
+
+    @after_rest
+    def on_watches_done(self, msg: WatchesDone) -> None:
+        if self.current is None or msg.spec_id != self.spec_id:
+            return
+        if msg.error is not None:
+            self.status.show(f"watch: {msg.error}", kind="error")
+            self.log_line(f"watch: {msg.error}", "red")
+            return
+        view = self.query_one(DumpsView)
+        if msg.entries is not None:
+            shown = all(str((e.get("version") or {}).get("label")) == self.last_version for e in msg.entries)
+            if shown and [e["id"] for e in msg.entries] == [w["id"] for w in view.watches]:
+                view.set_entries(msg.entries)   # not for an older version, nor an older list
+            return
+        view.set_watches(msg.watches or [], select=msg.added)
+        if msg.added is not None:
+            self.action_results("dumps")
+            label = next((w.get("label") for w in view.watches if w["id"] == msg.added), msg.added)
+            self.status.show(f"watching {label}: dumped on every save, beside the original's", kind="ok")
+
+    def _show_watches(self, result: dict) -> str:
+        """A save's watched values into the Dumps tab; the status line's words on them."""
+        for note in result.get("watch_notes") or []:
+            self.log_line(f"watch: {note}", "red")
+        if "watches" not in result:
+            return ""
+        from workbench.tui.widgets.dumps_view import differs
+        entries = result["watches"]
+        self.query_one(DumpsView).set_entries(entries)
+        n = sum(1 for e in entries if differs(e))
+        missing = sum(1 for e in entries if not (e.get("version") or {}).get("found", True))
+        words = []
+        if n:
+            words.append(f"{n} watched value{'s' if n > 1 else ''} differ{'' if n > 1 else 's'} from the original")
+        if missing:
+            words.append(f"{missing} watched value{'s' if missing > 1 else ''} not found in this version")
+        return "".join(f" · {w}" for w in words)
+
+    def action_first_divergence(self) -> None:
+        """Where the shown version's values first leave the original's (its outputs mismatch)."""
+        if self.current is None:
+            return
+        version = self.last_version
+        if version == "original":
+            self.notify("first divergence is for an edited version: save an edit first", severity="warning")
+            return
+        self.status.show(f"first divergence of {version_label(version)}: dumping the chain in it and the original…",
+                         busy=True)
+        self.diverge_worker(self.spec_id, version)
+
+    @work(thread=True, exclusive=True, group="diverge", exit_on_error=False)
+    def diverge_worker(self, spec_id: str, version: str) -> None:
+        try:
+            result = self.call("diverge", kernel=spec_id, version=version, timeout=600, on_event=self._on_event)
+        except Exception as e:  # noqa: BLE001 - whatever the runner says is shown
+            self.post_message(DivergeDone(spec_id, error=getattr(e, "message", None) or f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(DivergeDone(spec_id, result))
+
+    @after_rest
+    def on_diverge_done(self, msg: DivergeDone) -> None:
+        if self.current is None or msg.spec_id != self.spec_id:
+            return
+        if msg.error is not None:
+            self.status.show(f"first divergence failed: {msg.error}", kind="error")
+            return
+        self.last_diverge = result = msg.result or {}
+        self.query_one(DumpsView).show_divergence(result)
+        self.action_results("dumps")
+        first = result.get("first") or {}
+        message = re.sub(r"^\S*/", "", str(result.get("message", "")))   # the version's file by its name
+        self.status.show(message, kind="error" if first else "")
+        for level, lines in ((first.get("lines") or {}).get("version") or {}).items():
+            if level in LEVELS and lines:
+                self.pane(level).view.goto_line(int(lines[0]))
+
     # -- command palette ---------------------------------------------------------------------
 
     def palette_commands(self) -> list[tuple[str, str, object]]:
@@ -1412,6 +1588,10 @@ class WorkbenchApp(App):
             ("Open the focused level in $EDITOR", "key E (the app suspends)", self.action_external_editor),
             ("Follow the mapping to the next pane", "key f", self.action_follow),
             ("Dump the value under the cursor", "key x", self.action_dump_here),
+            ("Watch the value under the cursor", "key w: dumped on every save beside the original's",
+             self.action_watch_here),
+            ("First divergence of the last version", "key F: where its values first leave the original's",
+             self.action_first_divergence),
             ("Run the last version again", "key R", self.action_rerun),
             ("Run the original", "verify and time the original kernel", partial(self.run_version, "original")),
             ("Toggle bench on save", "key b", self.action_toggle_bench),

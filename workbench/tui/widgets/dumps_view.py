@@ -1,5 +1,8 @@
 """The Dumps tab: ask the runner for the values of an SSA value or a Python variable, and show
-them: stats, the comparison with a reference, a heat map of the values and a histogram.
+them: stats, the comparison with a reference, a heat map of the values and a histogram. Above
+them, the kernel's watch list (values dumped again on every save) and, for the selected watch,
+the last save's values beside the original's with their difference; a first-divergence answer
+is shown in the same place.
 
 The runner answers with a preview inline and the whole array as a .npy file in the workspace
 (numpy is one of the app's own dependencies; torch is not).
@@ -17,15 +20,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 
 class DumpsView(Vertical):
-    BINDINGS = [Binding("escape", "app.focus_pane(0)", "Back to the levels", show=False, id="dumps.leave")]
+    BINDINGS = [Binding("escape", "app.focus_pane(0)", "Back to the levels", show=False, id="dumps.leave"),
+                Binding("delete", "unwatch", "Remove watch", id="dumps.unwatch")]
     DEFAULT_CSS = """
     DumpsView > Horizontal { height: 3; }
     DumpsView Input { width: 1fr; }
     DumpsView #dump-level { width: 12; }
+    DumpsView #dump-watch { min-width: 9; }
+    DumpsView #watch-table { height: auto; max-height: 8; }
+    DumpsView #watch-result { margin-bottom: 1; }
     DumpsView VerticalScroll { height: 1fr; }
     """
 
@@ -35,14 +42,109 @@ class DumpsView(Vertical):
             self.value = value
             self.level = level
 
+    class WatchRequested(Message):
+        def __init__(self, value: str, level: str) -> None:
+            super().__init__()
+            self.value = value
+            self.level = level
+
+    class UnwatchRequested(Message):
+        def __init__(self, watch_id: str) -> None:
+            super().__init__()
+            self.watch_id = watch_id
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.watches: list[dict] = []        # the kernel's watch list, as the runner last answered it
+        self.entries: dict[str, dict] = {}   # watch id -> its values at the last save (watch.py's entry)
+        self.watch_text = ""                 # the selected watch's comparison (or a divergence), plain text
+
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Input(placeholder="value to dump: %name (TTIR/TTGIR) or a Python variable; x on a line",
                         id="dump-value")
             yield Input(value="python", id="dump-level")
+            yield Button("watch", id="dump-watch")
+        yield DataTable(id="watch-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll():
+            yield Static("no watched values: w on a value in a level pane, or type one and press watch",
+                         id="watch-result")
             yield Static("put the cursor on a value in a level pane and press x, or type it above",
                          id="dump-result")
+
+    def on_mount(self) -> None:
+        self.query_one("#watch-table", DataTable).add_columns("id", "watch", "level", "type", "this version", "vs original")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        value = self.query_one("#dump-value", Input).value.strip()
+        level = self.query_one("#dump-level", Input).value.strip() or "python"
+        if value:
+            self.post_message(self.WatchRequested(value, level))
+
+    def action_unwatch(self) -> None:
+        selected = self.selected_watch()
+        if selected is not None:
+            self.post_message(self.UnwatchRequested(selected))
+
+    def selected_watch(self) -> str | None:
+        table = self.query_one("#watch-table", DataTable)
+        if not self.watches or table.cursor_row is None or not 0 <= table.cursor_row < len(self.watches):
+            return None
+        return self.watches[table.cursor_row]["id"]
+
+    def set_watches(self, watches: list[dict], select: str | None = None) -> None:
+        """The watch list (a kernel loaded, a watch added or removed); values of a save stay
+        with the watches still listed."""
+        self.watches = list(watches)
+        self.entries = {k: v for k, v in self.entries.items() if any(w["id"] == k for w in self.watches)}
+        self._fill(select)
+
+    def set_entries(self, entries: list[dict]) -> None:
+        """A save's ``watches``: every watch with the version's values and the original's."""
+        self.entries = {e["id"]: e for e in entries}
+        self.watches = [{k: v for k, v in e.items() if k not in ("version", "original", "diff", "notes")}
+                        for e in entries]
+        self._fill(self.selected_watch())
+
+    def _fill(self, select: str | None) -> None:
+        table = self.query_one("#watch-table", DataTable)
+        table.clear()
+        for w in self.watches:
+            e = self.entries.get(w["id"])
+            side = (e or {}).get("version") or {}
+            table.add_row(w["id"], w.get("label", w.get("value", "")), str(w.get("level", "")).upper(),
+                          _type_of(side) or "-", side.get("status") or "not dumped yet (save to dump)",
+                          diff_word(e) if e else "-", key=w["id"])
+        ids = [w["id"] for w in self.watches]
+        if select in ids:
+            table.move_cursor(row=ids.index(select))
+        self.show_selected()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "watch-table":
+            event.stop()
+            self.show_selected()
+
+    def show_selected(self) -> None:
+        selected = self.selected_watch()
+        if selected is None:
+            self._show_watch(Text("no watched values: w on a value in a level pane, or type one and press watch"))
+            return
+        entry = self.entries.get(selected)
+        watch = next(w for w in self.watches if w["id"] == selected)
+        self._show_watch(render_entry(entry) if entry else
+                         Text(f"{selected} {watch.get('label')}: dumped on the next save, beside the original's"))
+
+    def show_divergence(self, result: dict) -> None:
+        try:
+            self._show_watch(render_divergence(result))
+        except Exception as e:  # noqa: BLE001 - an answer we cannot draw is shown raw, never a crash
+            self._show_watch(Text(f"({type(e).__name__}: {e})\n" + json.dumps(result, indent=1, default=str)[:20000]))
+
+    def _show_watch(self, renderable) -> None:
+        self.watch_text = plain_text(renderable)
+        self.query_one("#watch-result", Static).update(renderable)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -147,6 +249,149 @@ def render_value(r: dict) -> list:
     out.append(heat_map(arr))
     out.append(histogram(arr))
     return out
+
+
+def _type_of(side: dict) -> str:
+    if not side.get("dtype"):
+        return ""
+    return f"{side['dtype']}[{','.join(map(str, side.get('values_shape') or side.get('shape') or []))}]"
+
+
+def differs(entry: dict) -> bool:
+    """A watched value that differs from the original's (or whose shape does)."""
+    d = entry.get("diff") or {}
+    return bool(d.get("shape_mismatch") or d.get("count"))
+
+
+def diff_word(entry: dict) -> str:
+    d = entry.get("diff")
+    if d is None:
+        return "no comparison"
+    if d.get("shape_mismatch"):
+        return "shape differs"
+    return f"{d['count']} of {d['total']} differ" if d.get("count") else "same"
+
+
+def diff_line(d: dict | None) -> Text:
+    """count of total differ, first index, max abs/rel, NaN/Inf (version/original)."""
+    if d is None:
+        return Text("difference: none (one side has no values)", style="dim")
+    nan, inf = d.get("nan") or [0, 0], d.get("inf") or [0, 0]
+    tail = f"NaN {nan[0]}/{nan[1]}  Inf {inf[0]}/{inf[1]} (version/original)"
+    if d.get("shape_mismatch"):
+        return Text(f"difference: {d['shape_mismatch']}  {tail}", style="bold red")
+    if not d.get("count"):
+        return Text(f"difference: none, all {d.get('total')} the same  {tail}", style="green")
+    first = d.get("first_index")
+    return Text(f"difference: {d['count']} of {d['total']} differ, first at "
+                f"[{','.join(map(str, first or []))}], max abs {_num(d.get('max_abs'))}, "
+                f"max rel {_num(d.get('max_rel'))}  {tail}", style="bold red")
+
+
+def _few(side: dict, n: int = 6) -> str:
+    values = side.get("values")
+    if values is None and side.get("sample") is not None:
+        return "sample " + " ".join(_num(v) for v in side["sample"][:n]) + " …"
+    if values is None:
+        return "-"
+    import numpy as np
+    flat = np.asarray(values, dtype=float).ravel()
+    return " ".join(_num(v) for v in flat[:n]) + (" …" if flat.size > n else "")
+
+
+def render_sides(version: dict, original: dict) -> Table:
+    """The version's value beside the original's: status, where found, type, stats, a few values."""
+    table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column(version_title(version.get("label")))
+    table.add_column("original")
+    sides = (version, original)
+
+    def stat(s: dict, key: str) -> str:
+        return _num((s.get("stats") or {}).get(key)) if s.get("stats") else "-"
+    rows = [("status", [s.get("status", "") for s in sides]),
+            ("found", [f"{s.get('name', '')} line {s.get('line')}" if s.get("found") else "no" for s in sides]),
+            ("type", [_type_of(s) or "-" for s in sides]),
+            ("min", [stat(s, "min") for s in sides]), ("max", [stat(s, "max") for s in sides]),
+            ("mean", [stat(s, "mean") for s in sides]),
+            ("NaN / Inf", [f"{stat(s, 'nan')} / {stat(s, 'inf')}" for s in sides]),
+            ("values", [_few(s) for s in sides])]
+    for name, cells in rows:
+        table.add_row(Text(name, style="dim"), *[Text(str(c)) for c in cells])
+    return table
+
+
+def version_title(label) -> str:
+    return "original" if label in (None, "original") else f"version {label}"
+
+
+def diff_heat(heat: dict) -> Text:
+    """|version - original| folded into cells (watch.py's ``diff.heat``), one coloured block per
+    cell from 0 (dark blue) to the largest difference (dark red); blank where nothing differs."""
+    cells = heat.get("cells") or []
+    top = max((c for row in cells for c in row if c is not None), default=0.0)
+    text = Text(f"difference heat map ({heat.get('rows')}x{heat.get('cols')} cells, max |diff| per cell, "
+                f"0 to {_num(top)})\n", style="dim")
+    for row in cells:
+        for c in row:
+            if c is None:
+                text.append("██", style="bold magenta")   # NaN on one side only
+            elif c == 0 or top == 0:
+                text.append("··", style="dim")
+            else:
+                text.append("██", style=Style(color=HEAT[int(c / top * (len(HEAT) - 1))]))
+        text.append("\n")
+    return text
+
+
+def render_entry(entry: dict) -> Group:
+    """One watch at the last save: its values in the version and the original, and the difference."""
+    head = Text()
+    head.append(f"{entry['id']} {entry.get('label', '')}", style="bold")
+    pid = entry.get("pid")
+    head.append(f" · {str(entry.get('level', '')).upper()} · program "
+                f"{pid if isinstance(pid, str) else ','.join(map(str, pid or []))}")
+    parts: list = [head, render_sides(entry.get("version") or {}, entry.get("original") or {}),
+                   diff_line(entry.get("diff"))]
+    if (entry.get("diff") or {}).get("heat") and differs(entry):
+        parts.append(diff_heat(entry["diff"]["heat"]))
+    for side in (entry.get("version") or {}, entry.get("original") or {}):
+        if not side.get("found", True):
+            parts.append(Text(f"{version_title(side.get('label'))}: {side.get('status')}", style="bold yellow"))
+    parts += [Text(f"note: {n}", style="dim") for n in entry.get("notes") or []]
+    return Group(*parts)
+
+
+def render_divergence(result: dict) -> Group:
+    """A ``diverge`` answer: its sentence, the def-use chain dumped, and the first op that differs."""
+    parts: list = [Text(f"first divergence · version {result.get('version')} · "
+                        f"{str(result.get('level', '')).upper()} · {result.get('status')}", style="bold"),
+                   Text(str(result.get("message", "")))]
+    chain = result.get("chain") or []
+    if chain:
+        table = Table(box=None, padding=(0, 2), header_style="bold", title="the chain, in program order",
+                      title_justify="left")
+        for col in ("value", "line", "original line", "dtype", "differs", "max abs", "note"):
+            table.add_column(col)
+        for c in chain:
+            word = {True: "DIFFERS", False: "same", None: "-"}[c.get("differs")]
+            table.add_row(str(c.get("name")), str(c.get("line") or "-"), str(c.get("original_line") or "-"),
+                          str(c.get("dtype") or "-"),
+                          Text(word, style="bold red" if c.get("differs") else ""),
+                          _num(c.get("max_abs")), str(c.get("note") or ""))
+        parts.append(table)
+    first = result.get("first")
+    if first:
+        lines = (first.get("lines") or {}).get("version") or {}
+        parts.append(Text(f"first differing: {first.get('name')} at "
+                          + ", ".join(f"{lv.upper()} {','.join(map(str, ns[:4]))}{',…' if len(ns) > 4 else ''}"
+                                      for lv, ns in lines.items() if ns),
+                          style="bold red"))
+        parts.append(render_sides(first.get("version") or {}, first.get("original") or {}))
+        parts.append(diff_line(first.get("diff")))
+        if (first.get("diff") or {}).get("heat"):
+            parts.append(diff_heat(first["diff"]["heat"]))
+    return Group(*parts)
 
 
 def heat_map(arr, max_rows: int = 24, max_cols: int = 16) -> Table:
