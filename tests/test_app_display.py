@@ -356,4 +356,5 @@ async def test_with_a_gpu_the_verdict_comes_first_and_the_timing_after(script):
         assert "median" in app.status.message and "the original's" in app.status.message
         v1, original = (float(str(bench.get_row_at(i)[3]).replace(",", "")) for i in (1, 0))
         ratio = float(str(bench.get_row_at(1)[7]).rstrip("×"))
-        assert abs(ratio - v1 / original) < 0.002                  # the ratio is of the medians shown
+        # the ratio is of the medians shown (each rounded to 0.1 µs on screen: within that rounding)
+        assert abs(ratio - v1 / original) <= 0.05 / original + 0.05 * v1 / original ** 2 + 0.001

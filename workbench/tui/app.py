@@ -259,6 +259,7 @@ class WorkbenchApp(App):
         self.bench_options = dict(bench or BENCH)
         self.tunings: list[dict] = []               # the script's autotune tunings, as the runner has them
         self.config_results: dict[str, dict] = {}   # spec id -> its config's run (the Configs tab)
+        self.watch_words = ""                        # what the last save's watched values said
         self.bench_on_save = self.config.bench_on_save
         self.kernel_timeout = kernel_timeout
         self.client = None
@@ -928,7 +929,8 @@ class WorkbenchApp(App):
             return
         self.query_one(BenchView).add_result(result)
         if str(result.get("version")) == self.last_version:
-            self.status.show(result_summary(result), kind="ok" if result.get("status") == "ok" else "error")
+            self.status.show(result_summary(result) + self.watch_words,
+                             kind="ok" if result.get("status") == "ok" else "error")
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def run_version(self, version: str) -> None:
@@ -1039,7 +1041,8 @@ class WorkbenchApp(App):
             self._show_history()
         status = result.get("status")
         kind = "ok" if status == "ok" else "error" if status in ("mismatch", "error") else ""
-        self.status.show(result_summary(result) + self._show_watches(result), kind=kind)
+        self.watch_words = self._show_watches(result)   # said again when the version's timing comes
+        self.status.show(result_summary(result) + self.watch_words, kind=kind)
         self.log_line(result_summary(result), "green" if status == "ok" else "yellow")
         self.timeline["result"] = time.perf_counter()
         if msg.path is not None:
