@@ -16,10 +16,10 @@ from workbench.core.dump import COMPILED_ONLY
 from workbench.core.session import Session
 
 
-def _open(tmp_path, name: str) -> Session:
+def _open(tmp_path, name: str, mode: str = "interpret") -> Session:
     script = tmp_path / f"{name}.py"
     shutil.copyfile(EXAMPLES / f"{name}.py", script)
-    s = Session(script, mode="interpret", workspace=tmp_path / "ws", with_sass=False)
+    s = Session(script, mode=mode, workspace=tmp_path / "ws", with_sass=False)
     s.open()
     return s
 
@@ -305,9 +305,7 @@ def test_first_divergence_chain_of_an_edited_ttgir_compiles_on_cpu(tmp_path):
 
 @pytest.mark.gpu
 def test_gpu_ttgir_watch_on_softmax_shows_new_and_original_values(tmp_path):
-    s = Session(shutil.copyfile(EXAMPLES / "softmax.py", tmp_path / "softmax.py"), workspace=tmp_path / "ws",
-                with_sass=False)
-    s.open()
+    s = _open(tmp_path, "softmax", mode="auto")
     try:
         state = s.state("softmax_kernel")
         ttgir = (s.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}.ttgir").read_text()
@@ -330,9 +328,7 @@ def test_gpu_ttgir_watch_on_softmax_shows_new_and_original_values(tmp_path):
 
 @pytest.mark.gpu
 def test_gpu_first_divergence_of_an_edited_softmax_ttgir(tmp_path):
-    s = Session(shutil.copyfile(EXAMPLES / "softmax.py", tmp_path / "softmax.py"), workspace=tmp_path / "ws",
-                with_sass=False)
-    s.open()
+    s = _open(tmp_path, "softmax", mode="auto")
     try:
         applied, line = _ttgir_subf_to_mulf(s)
         assert applied["status"] == "mismatch"
@@ -348,9 +344,7 @@ def test_gpu_first_divergence_of_an_edited_softmax_ttgir(tmp_path):
 
 @pytest.mark.gpu
 def test_gpu_matmul_accumulator_watched_per_iteration_across_a_renumbering_ttir_edit(tmp_path):
-    s = Session(shutil.copyfile(EXAMPLES / "matmul.py", tmp_path / "matmul.py"), workspace=tmp_path / "ws",
-                with_sass=False)
-    s.open()
+    s = _open(tmp_path, "matmul", mode="auto")
     try:
         state = s.state("matmul_kernel")
         path = s.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}.ttir"
@@ -378,9 +372,7 @@ def test_gpu_matmul_accumulator_watched_per_iteration_across_a_renumbering_ttir_
 def test_gpu_python_watch_and_first_divergence_on_vector_add(tmp_path):
     """On a GPU the run launches the compiled kernel and the Python-level values come from the
     interpreter on the same (device) inputs: vector_add has no loop, so numpy >= 2.4 is fine."""
-    s = Session(shutil.copyfile(EXAMPLES / "vector_add.py", tmp_path / "vector_add.py"), workspace=tmp_path / "ws",
-                with_sass=False)
-    s.open()
+    s = _open(tmp_path, "vector_add", mode="auto")
     try:
         watch.add(s, "add_kernel", "python", "x", pid=(1, 0, 0))
         out = _edit(s, "add_kernel", "x = tl.load(x_ptr + offsets, mask=mask)",

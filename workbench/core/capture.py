@@ -131,6 +131,7 @@ class _Region:
     before: Any           # uint8 tensor on the arguments' device
     after: Any = None
     align: int = 0        # the address of the region's first byte, modulo ALIGN
+    start: int = 0        # its byte offset in the storage it was copied from
 
 
 @dataclass
@@ -211,7 +212,6 @@ def _view(region, v: _View):
 
 def storage_layout(tensors: dict[str, Any]) -> tuple[list[_Region], dict[str, _View]]:
     """Group tensors by the storage they live in and copy the bytes each group spans."""
-    import torch
     spans: dict[tuple, list] = {}
     for name, t in tensors.items():
         storage = t.untyped_storage()
@@ -226,12 +226,18 @@ def storage_layout(tensors: dict[str, Any]) -> tuple[list[_Region], dict[str, _V
         lo = min(m[3] for m in members)
         hi = max(m[4] for m in members)
         lo -= min(lo, (base + lo) % ALIGN)  # start on an ALIGN boundary where the storage allows
-        whole = torch.empty(0, dtype=torch.uint8, device=members[0][1].device)
-        region = _Region(whole.set_(storage, lo, (hi - lo,), (1,)).clone(), align=(base + lo) % ALIGN)
+        region = _Region(_copy_bytes(storage, lo, hi - lo), align=(base + lo) % ALIGN, start=lo)
         for name, t, _, start, _ in members:
             views[name] = _View(len(regions), start - lo, t.dtype, tuple(t.shape), tuple(t.stride()))
         regions.append(region)
     return regions, views
+
+
+def _copy_bytes(storage, start: int, n: int):
+    """A copy of ``n`` bytes of ``storage`` from ``start``, on its device."""
+    import torch
+    whole = torch.empty(0, dtype=torch.uint8, device=storage.device)
+    return whole.set_(storage, start, (n,), (1,)).clone()
 
 
 @dataclass(frozen=True)
@@ -417,9 +423,11 @@ class _Recorder:
             self.skipped_snapshots[spec.kernel] = self.skipped_snapshots.get(spec.kernel, 0) + size
             return
         self.snapshot_bytes += size
-        after, _ = storage_layout(_tensor_args(fn, args, kwargs))
-        for region, done in zip(regions, after):
-            region.after = done.before
+        tensors = _tensor_args(fn, args, kwargs)
+        for name, v in views.items():  # the same bytes of the same storages, after the launch
+            region = regions[v.storage]
+            if region.after is None:
+                region.after = _copy_bytes(tensors[name].untyped_storage(), region.start, region.before.numel())
         names = {id(v): k for k, v in _bind(fn, args, kwargs).items() if k in views}
 
         def slot(v):
