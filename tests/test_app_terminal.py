@@ -265,8 +265,10 @@ def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
         # 3: F2, a typed path, Enter: that script opens (not the highlighted list entry)
         _keys(socket, session, "F2")
         _wait_screen(socket, session, "type a path and press Enter", timeout=10)
-        time.sleep(0.5)
+        field = f"▊  {tmp_path / 'vector_add.py'}"   # the path field, filled with the open script
+        _wait_screen(socket, session, field, timeout=10)  # mounted (the dialog's text can come first)
         _keys(socket, session, "C-u")
+        _wait(lambda: field not in _screen(socket, session), "the path field emptied by ctrl+u")
         _keys(socket, session, str(other), literal=True)
         _wait_screen(socket, session, "other/raises_after.py", timeout=30)
         _keys(socket, session, "Enter")
