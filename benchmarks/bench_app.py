@@ -112,7 +112,14 @@ async def edit_loop(script: Path, runs: int) -> dict:
                 await until(lambda: app.last_good.get("version") != before and "result_on_screen" in app.timeline)
                 total_ms = (app.timeline["result_on_screen"] - t0) * 1e3
                 compile_ms = float(app.last_good.get("compile_ms") or 0.0)
-                out[level].append({"total_ms": total_ms, "compile_ms": compile_ms,
+                tl, times = app.timeline, app.last_good.get("times") or {}
+                phases = {"watcher_ms": (tl["seen"] - t0) * 1e3,
+                          "to_request_ms": (tl["save"] - tl["seen"]) * 1e3,
+                          "runner_apply_ms": float(times.get("apply_ms") or 0.0),
+                          "request_overhead_ms": (tl["answer"] - tl["save"]) * 1e3 - float(times.get("apply_ms") or 0.0),
+                          "to_handler_ms": (tl["result"] - tl["answer"]) * 1e3,
+                          "to_screen_ms": (tl["result_on_screen"] - tl["result"]) * 1e3}
+                out[level].append({"total_ms": total_ms, "compile_ms": compile_ms, "phases": phases,
                                    "beyond_compile_ms": total_ms - compile_ms, "status": app.last_good["status"]})
                 await pilot.pause(0.3)
         out["rss_after_saves_mb"] = rss_mb()
@@ -148,6 +155,8 @@ def main() -> int:
                                       "median_compile_ms": statistics.median(r["compile_ms"] for r in loop[lv]),
                                       "median_beyond_compile_ms": statistics.median(r["beyond_compile_ms"]
                                                                                     for r in loop[lv]),
+                                      "phases_ms": {k: statistics.median(r["phases"][k] for r in loop[lv])
+                                                    for k in loop[lv][0]["phases"]},
                                       "status": loop[lv][-1]["status"]} for lv in ("ttgir", "python")},
               "rss_mb": {"after_open": loop["rss_open_mb"], "after_saves": loop["rss_after_saves_mb"]},
               "torch_or_triton_in_app_process": loop["torch_or_triton_loaded"]}
@@ -167,6 +176,7 @@ def main() -> int:
                  f" (launched and verified: {r['status']})")
         print(f"  {lv:6s} total {r['median_total_ms']:7.1f} ms, compile {r['median_compile_ms']:7.1f} ms, "
               f"beyond compile {r['median_beyond_compile_ms']:7.1f} ms{extra}")
+        print("         " + ", ".join(f"{k[:-3].replace('_', ' ')} {v:.1f}" for k, v in r["phases_ms"].items()))
     print(f"app process RSS: {result['rss_mb']['after_open']:.0f} MB after open, "
           f"{result['rss_mb']['after_saves']:.0f} MB after {2 * args.runs} saves   target < 150 MB")
     print(f"torch/triton in the app process: {result['torch_or_triton_in_app_process'] or 'none'}")

@@ -48,6 +48,7 @@ from workbench.tui.widgets.status_line import StatusLine
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
 DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) well within this
+SETTLE_S = 0.003              # after a close-after-write or a rename into place: the burst's last events
 BENCH = {"warmup_ms": 25.0, "rep_ms": 100.0, "graph": False}
 RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "log")
 
@@ -119,6 +120,7 @@ class RunDone(Message):
         self.path = path
         self.level = level
         self.started = started
+        self.answered = time.perf_counter()   # the runner's answer read (the timeline's "answer")
 
 
 class RunFailed(Message):
@@ -998,6 +1000,7 @@ class WorkbenchApp(App):
         apply = decision.apply
         self.runner_writes += 1
         self.timeline["save"] = time.perf_counter()
+        self.timeline["seen"] = self.timeline.pop("burst", self.timeline["save"])  # the outside save's first event
         for level in LEVELS:   # an error under a pane is for an older text now
             self.column(level).show_error(None)
         self.status.show(f"compiling {self.kernel_name} from {TITLES[apply.level]}…", busy=True)
@@ -1045,6 +1048,7 @@ class WorkbenchApp(App):
         self.status.show(result_summary(result) + self.watch_words, kind=kind)
         self.log_line(result_summary(result), "green" if status == "ok" else "yellow")
         self.timeline["result"] = time.perf_counter()
+        self.timeline["answer"] = msg.answered
         if msg.path is not None:
             self.timeline["apply_compile_ms"] = float(result.get("compile_ms") or 0.0)
             self._after_runner_write(older=result_summary(result))
@@ -1110,6 +1114,7 @@ class WorkbenchApp(App):
         if self.runner_writes:
             return
         self.pending.clear()      # the files are on screen now, and the flow looks at all of them
+        self.timeline.pop("change_seen", None)
         decision = self.flow.next_save()
         if decision is None:
             return
@@ -1160,10 +1165,11 @@ class WorkbenchApp(App):
 
     @after_rest
     def on_files_changed(self, msg: FilesChanged) -> None:
+        self.timeline.setdefault("change_seen", time.perf_counter())   # the first event of a burst
         self.pending.update(msg.paths)
         if self._debounce is not None:
             self._debounce.stop()
-        self._debounce = self.set_timer(DEBOUNCE_S, self._flush_changes)
+        self._debounce = self.set_timer(SETTLE_S if msg.complete else DEBOUNCE_S, self._flush_changes)
 
     def _flush_changes(self) -> None:
         if not self.pending or self.current is None or self.closing_down:
@@ -1171,6 +1177,7 @@ class WorkbenchApp(App):
         if self.runner_writes:  # the runner is rewriting edit/: look once it is done
             return
         paths, self.pending = sorted(self.pending), set()
+        self.timeline["burst"] = self.timeline.pop("change_seen", time.perf_counter())
         changed = []
         for path in paths:
             level = LEVEL_OF_SUFFIX.get(path.suffix)
@@ -1185,6 +1192,7 @@ class WorkbenchApp(App):
                 self._decide(level, self._loaded[level][1], outside=True)
                 if self.runner_writes:
                     break
+        self.timeline.pop("burst", None)
 
     def action_external_editor(self) -> None:
         if self.current is None:

@@ -20,11 +20,14 @@ WATCHED_SUFFIXES = frozenset({".py", ".ttir", ".ttgir", ".llir", ".ptx", ".sass"
 
 
 class FilesChanged(Message):
-    """Files in the watched folder were created, changed, moved into place or deleted."""
+    """Files in the watched folder were created, changed, moved into place or deleted;
+    ``complete``: the event says the writer is done (closed after writing, or renamed into place),
+    so the app need not wait out the debounce meant for a write still in progress."""
 
-    def __init__(self, paths: list[Path]) -> None:
+    def __init__(self, paths: list[Path], complete: bool = False) -> None:
         super().__init__()
         self.paths = paths
+        self.complete = complete
 
 
 def relevant(paths: Iterable[str | bytes | None], folder: Path) -> list[Path]:
@@ -82,7 +85,7 @@ class EditWatcher:
                     return
                 paths = relevant((event.src_path, getattr(event, "dest_path", None)), folder)
                 if paths:
-                    post(FilesChanged(paths))
+                    post(FilesChanged(paths, complete=event.event_type in ("closed", "moved")))
 
         handler = Handler()
         observer.schedule(handler, str(folder.parent), recursive=False)  # sees the folder made again
