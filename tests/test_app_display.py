@@ -111,6 +111,20 @@ def test_the_sidebar_gives_way_in_a_small_terminal(tmp_path, script):
         assert "grid 97×1×1" not in screen
         assert "▏ Python" in screen.splitlines()[2][:10]           # the first pane starts at the left edge
         assert "def add_kernel(x_pt" in screen                     # and opens at the kernel's def
+        # one pane at 80 columns, not three of 26: the signature line is readable
+        screen = _wait_screen(socket, session, "def add_kernel(x_ptr, y_ptr, out_ptr, n_elements, BLOCK_SIZE", 10)
+        title_row = screen.splitlines()[2]
+        assert "TTGIR" not in title_row and "PTX" not in title_row, title_row
+        # v cannot give more panes here: it says why instead of squeezing them in
+        subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, "v"], check=True)
+        _wait_screen(socket, session, "80 columns fit 1 pane", timeout=10)
+        # > shows the next level in the one pane
+        subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, ">"], check=True)
+        deadline = time.monotonic() + 10
+        while "▏ TTIR" not in _screen(socket, session).splitlines()[2] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "▏ TTIR" in _screen(socket, session).splitlines()[2]
+        subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, "<"], check=True)
         # S brings it back, S again hides it
         subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, "S"], check=True)
         screen = _wait_screen(socket, session, "grid 97×1×1", timeout=10)
@@ -124,6 +138,12 @@ def test_the_sidebar_gives_way_in_a_small_terminal(tmp_path, script):
         subprocess.run([TMUX, "-L", socket, "resize-window", "-t", session, "-x", "200", "-y", "50"], check=True)
         screen = _wait_screen(socket, session, "grid 97×1×1", timeout=10)
         assert "warps 4" in screen
+        # and the panes that gave way come back: three again
+        deadline = time.monotonic() + 10
+        while "▏ PTX" not in _screen(socket, session) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        title_row = _screen(socket, session).splitlines()[2]
+        assert "▏ Python" in title_row and "▏ TTGIR" in title_row and "▏ PTX" in title_row, title_row
     finally:
         subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
 

@@ -47,6 +47,8 @@ from workbench.tui.widgets.outputs_view import OutputsView
 from workbench.tui.widgets.status_line import StatusLine
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
+PANE_MIN_WIDTH = 41           # a narrower pane shows a few tokens of an IR line: fewer panes instead
+PICKER_WIDTH = 36             # (app.tcss: KernelPicker)
 DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) well within this
 SETTLE_S = 0.003              # after a close-after-write or a rename into place: the burst's last events
 BENCH = {"warmup_ms": 25.0, "rep_ms": 100.0, "graph": False}
@@ -270,9 +272,9 @@ class WorkbenchApp(App):
         self.current: dict | None = None
         self.map = LevelMap()
         self.shown_levels: list[str] = list(DEFAULT_SHOWN)
-        self.columns = 3
+        self.wanted_panes = 3     # `v` asks for 2 or 3; a narrow terminal may fit fewer
         self.hide_locs = False
-        self.dropped_level: str | None = None   # the level `v` took away, given back by the next `v`
+        self.set_aside: list[str] = []   # levels that gave way (to `v` or a narrow terminal): back first
         self.sidebar: bool | None = None   # the picker shown (True), hidden (False), or by width (None)
         self.flow: EditFlow | None = None   # the save flow of the kernel shown
         self._loaded: dict[str, tuple[Path, str | None]] = {}  # level -> (file, digest) its pane shows
@@ -354,8 +356,9 @@ class WorkbenchApp(App):
             self.set_keymap(self.config.keys)
         for problem in self.config.problems + self.themes.problems:
             self.notify(problem, title="config", severity="warning", timeout=10)
-        self._show_columns()
         self._layout_sidebar()
+        self._fit_panes()
+        self._show_columns()
         self.status.show(f"starting runner… (opening {self.script.name})", busy=True)
         self.query_one(KernelPicker).border_title = self.script.name
         self.query_one("#pane-python", LevelPane).view.focus()
@@ -723,14 +726,37 @@ class WorkbenchApp(App):
                 return
 
     def action_toggle_columns(self) -> None:
-        here = self.focused_level()
-        if len(self.shown_levels) >= 3:
-            drop = next(lv for lv in reversed(self.shown_levels) if lv != here)
-            self.shown_levels.remove(drop)
-            self.dropped_level = drop
-        else:
-            back = (self.dropped_level,) if self.dropped_level else ()
-            self.shown_levels.append(next(lv for lv in back + DEFAULT_SHOWN + LEVELS if lv not in self.shown_levels))
+        fits = self._panes_that_fit()
+        if fits < 3:   # the width decides, not `v`: say so rather than squeeze panes in
+            self.notify(f"{self.size.width} columns fit {fits} pane{'s' if fits > 1 else ''} of {PANE_MIN_WIDTH} "
+                        f"or more{' (S hides the sidebar)' if self.query_one(KernelPicker).display else ''}",
+                        timeout=3)
+            return
+        self.wanted_panes = 2 if self.wanted_panes >= 3 else 3
+        self._fit_panes()
+
+    def _panes_that_fit(self, width: int | None = None) -> int:
+        picker = self.query_one(KernelPicker)
+        room = (width or self.size.width) - (PICKER_WIDTH if picker.display else 0)
+        return max(1, room // PANE_MIN_WIDTH)
+
+    def _fit_panes(self, width: int | None = None) -> None:
+        """As many panes as asked for (``v``) and as the width fits, the focused level kept; the
+        levels that gave way come back first when there is room again."""
+        target = min(self.wanted_panes, self._panes_that_fit(width))
+        shown, here = self.shown_levels, self.focused_level()
+        if len(shown) == target:
+            return
+        while len(shown) > target:
+            drop = next(lv for lv in reversed(shown) if lv != here)
+            shown.remove(drop)
+            self.set_aside.append(drop)
+        while len(shown) < target:
+            back = [lv for lv in reversed(self.set_aside)] + list(DEFAULT_SHOWN + LEVELS)
+            level = next(lv for lv in back if lv not in shown)
+            shown.append(level)
+            if level in self.set_aside:
+                self.set_aside.remove(level)
         self._show_columns()
 
     def action_focus_pane(self, step: int) -> None:
@@ -847,11 +873,12 @@ class WorkbenchApp(App):
     SIDEBAR_MIN_WIDTH = 120    # below this the picker hides (three panes of 13 columns help nobody)
 
     def on_resize(self, event) -> None:
-        self._layout_sidebar()
+        self._layout_sidebar(event.size.width)
+        self._fit_panes(event.size.width)
 
-    def _layout_sidebar(self) -> None:
+    def _layout_sidebar(self, width: int | None = None) -> None:
         """The picker shows as the user said (``S``), or, until they say, when the terminal is wide."""
-        show = self.sidebar if self.sidebar is not None else self.size.width >= self.SIDEBAR_MIN_WIDTH
+        show = self.sidebar if self.sidebar is not None else (width or self.size.width) >= self.SIDEBAR_MIN_WIDTH
         picker = self.query_one(KernelPicker)
         if picker.display != show:
             if not show and picker.has_focus:
@@ -861,6 +888,7 @@ class WorkbenchApp(App):
     def action_toggle_sidebar(self) -> None:
         self.sidebar = not self.query_one(KernelPicker).display
         self._layout_sidebar()
+        self._fit_panes()
         self.notify(f"sidebar {'shown' if self.sidebar else 'hidden'} (key S)", timeout=2)
 
     def action_results(self, tab: str) -> None:
