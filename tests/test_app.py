@@ -178,7 +178,8 @@ async def test_edit_python_save_mismatch_then_restore(script):
         app.action_results("history")                                   # History draws when shown
         await pilot.pause()
         assert history.query_one("#history-table").row_count == 2       # original, v1
-        assert "-    tl.store(out_ptr + offsets, x + y, mask=mask)" in history.diff_text
+        await wait_for(pilot, lambda: "-    tl.store(out_ptr + offsets, x + y, mask=mask)" in history.diff_text,
+                       what="the diff (made on a thread)")
         assert "+    tl.store(out_ptr + offsets, x - y, mask=mask)" in history.diff_text
         # the levels below were regenerated: the TTGIR pane shows a subtraction now
         assert "arith.subf" in app.pane("ttgir").view.text

@@ -183,10 +183,8 @@ def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
         # (a key is routed to the widget focused when it arrives, before the keys ahead of it
         # have run: text typed into a field that a key just opened waits for it to be there)
         _wait(lambda: "add_kernel.ptx" in _titles(_screen(socket, session)), "PTX back", 10)
-        time.sleep(0.5)
-        _keys(socket, session, "/", literal=True)
-        _wait(lambda: "▊  search" in _screen(socket, session), "the search bar", 10)
-        _keys(socket, session, "tl.store(", literal=True)
+        # / and the query in one burst: the query lands in the search field the / opened
+        _keys(socket, session, "/tl.store(", literal=True)
         _wait(lambda: "▊  tl.store(" in _screen(socket, session), "the query typed", 10)
         _keys(socket, session, "Enter")
         _wait(lambda: "▊  tl.store(" not in _screen(socket, session), "the search done", 10)
@@ -202,10 +200,9 @@ def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
 
         # 2: e, type, Esc: the text stays as a draft (the title says so); e brings it back
         editor_open = lambda: "▊▔" in _screen(socket, session)  # noqa: E731 - the editor's frame
-        _keys(socket, session, "e")
-        _wait(editor_open, "the editor", 10)
-        _keys(socket, session, "# typed here", literal=True)
+        _keys(socket, session, "e# typed here", literal=True)     # e and the text in one burst
         _wait(lambda: "# typed here" in _screen(socket, session), "the typed text", 10)
+        assert editor_open()
         _keys(socket, session, "Escape")
         screen = _wait_screen(socket, session, "add_kernel.py  draft", timeout=10)
         assert "add_kernel.py  draft" in _titles(screen)
@@ -263,12 +260,8 @@ def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
         assert (edit / "add_kernel.ptx").read_bytes() == (newest() / "add_kernel.ptx").read_bytes()
 
         # 3: F2, a typed path, Enter: that script opens (not the highlighted list entry)
-        _keys(socket, session, "F2")
-        _wait_screen(socket, session, "type a path and press Enter", timeout=10)
-        field = f"▊  {tmp_path / 'vector_add.py'}"   # the path field, filled with the open script
-        _wait_screen(socket, session, field, timeout=10)  # mounted (the dialog's text can come first)
-        _keys(socket, session, "C-u")
-        _wait(lambda: field not in _screen(socket, session), "the path field emptied by ctrl+u")
+        # F2, ctrl+u and a path in one burst: they wait for the dialog's path field
+        _keys(socket, session, "F2", "C-u")
         _keys(socket, session, str(other), literal=True)
         _wait_screen(socket, session, "other/raises_after.py", timeout=30)
         _keys(socket, session, "Enter")

@@ -386,3 +386,40 @@ def test_history_diffs_against_the_original_the_previous_or_any_version(tmp_path
     marked = version_diff("k", kernel, last, "1", versions)
     assert "--- v1/k.ttgir" in marked and "-c\n" in marked and "+C\n" in marked
     assert version_diff("k", kernel, versions[0], "1", versions) == "v1 TTGIR is the same as v1"
+
+
+@pytest.mark.asyncio
+async def test_a_huge_levels_diff_is_made_off_the_screen_and_drawn_bounded(tmp_path):
+    """A 5 MB TTGIR version: the table answers at once ("diffing…"), the diff comes from a
+    thread, and the drawn part stops at DIFF_LINES_SHOWN with the count of the rest."""
+    from textual.widgets import Static
+    from workbench.tui.widgets.history_view import DIFF_LINES_SHOWN, HistoryView
+    kernel = tmp_path / "k-1"
+    (kernel / "original").mkdir(parents=True)
+    old = "".join(f"%{i} = arith.addf %a, %b : tensor<1024xf32>  // line {i}\n" for i in range(80_000))
+    (kernel / "original" / "k.ttgir").write_text(old)
+    folder = kernel / "versions" / "001"
+    folder.mkdir(parents=True)
+    (folder / "k.ttgir").write_text(old.replace("addf", "subf"))
+    assert len(old) > 4_000_000
+
+    class HistoryApp(App):
+        def compose(self):
+            yield HistoryView()
+
+    app = HistoryApp()
+    async with app.run_test(size=(160, 40)) as pilot:
+        view = app.query_one(HistoryView)
+        view.show_versions("k", kernel, [{"number": 1, "level": "ttgir", "folder": str(folder)}])
+        shown = app.query_one("#history-diff", Static)
+        assert "v1: diffing…" in str(shown.render())      # not made in the foreground
+        for _ in range(600):
+            if view.diff_text:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+        assert "-%0 = arith.addf" in view.diff_text and "+%79999 = arith.subf" in view.diff_text
+        drawn = str(shown.render())
+        assert drawn.count("\n") <= DIFF_LINES_SHOWN + 2
+        more = view.diff_text.count("\n") - DIFF_LINES_SHOWN
+        assert f"… {more:,} lines more" in drawn

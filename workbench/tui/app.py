@@ -17,11 +17,12 @@ import time
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from workbench.runner.protocol import diagnostic_line
@@ -276,6 +277,11 @@ class WorkbenchApp(App):
         self.hide_locs = False
         self.set_aside: list[str] = []   # levels that gave way (to `v` or a narrow terminal): back first
         self.sidebar: bool | None = None   # the picker shown (True), hidden (False), or by width (None)
+        self._held_keys: list[events.Key] = []   # keys waiting for the one ahead, or for a dialog
+        self._held_since = 0.0
+        self._key_in_flight: events.Key | None = None
+        self._key_timer = None
+        self._dialog_waited = None    # a dialog that kept no focus: its keys are not held again
         self.flow: EditFlow | None = None   # the save flow of the kernel shown
         self._loaded: dict[str, tuple[Path, str | None]] = {}  # level -> (file, digest) its pane shows
         self.pending: set[Path] = set()
@@ -343,6 +349,87 @@ class WorkbenchApp(App):
 
     def _title_text(self, extra: str = "") -> str:
         return f" {self.script.name}  ·  {self.script.parent}" + (f"  ·  {extra}" if extra else "")
+
+    # -- keys: each goes where the focus is when its turn comes ------------------------------
+
+    KEY_HOLD_S = 1.0      # the longest keys wait for a dialog to focus its field
+    KEY_FLIGHT_S = 0.2    # the longest a key waits for the one ahead of it to be handled
+
+    async def on_event(self, event) -> None:
+        """Textual routes a key to the widget focused when the key *arrives*, before the keys
+        ahead of it have run, and runs its bindings only once it has bubbled back up; so text
+        typed right after ``/``, ``e`` or F2 (in one burst, or over a slow link) landed in the
+        view or in a dialog not yet mounted, and a ctrl+u typed before text in a field ran after
+        it. Here keys go one at a time: each waits for the one ahead of it to be handled (and for
+        a dialog still mounting to focus its field); a view's keys, which act through bindings
+        only, run their bindings at once."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            dialog = self.focused is None and isinstance(self.screen, ModalScreen) and \
+                self.screen is not self._dialog_waited
+            if self._key_in_flight is not None or self._held_keys or dialog:
+                self._hold_key(event)
+            else:
+                await self._route_key(event)
+            return
+        await super().on_event(event)
+
+    def _dialog_mounting(self) -> bool:
+        """A dialog not focused yet, waited for at most KEY_HOLD_S (once: one that never takes
+        the focus gets its keys as Textual routes them)."""
+        if self.focused is not None or not isinstance(self.screen, ModalScreen) or \
+                self.screen is self._dialog_waited:
+            return False
+        if time.monotonic() - self._held_since < self.KEY_HOLD_S:
+            return True
+        self._dialog_waited = self.screen
+        return False
+
+    def _hold_key(self, event: events.Key) -> None:
+        if not self._held_keys and self._key_in_flight is None:
+            self._held_since = time.monotonic()
+            self.call_after_refresh(self._release_keys)
+        self._held_keys.append(event)
+
+    async def _route_key(self, event: events.Key) -> None:
+        if self.screen.maximized is not None and event.key == "escape" and self.escape_to_minimize:
+            self.screen.minimize()
+            return
+        if await self._check_bindings(event.key, priority=True):
+            return
+        target = self.focused or self.screen
+        if isinstance(target, CodeView):
+            await self._check_bindings(event.key)
+            return
+        self._key_in_flight = event
+        self._key_timer = self.set_timer(self.KEY_FLIGHT_S, partial(self._key_done, event))
+        target._forward_event(event)
+        target.call_later(self._key_ran, event)   # after the target has handled it
+
+    def _key_ran(self, event: events.Key) -> None:
+        """The target handled the key: done, unless it bubbles on to the app's bindings."""
+        if event._stop_propagation or not event.bubble:
+            self.call_later(self._key_done, event)
+
+    def _on_key(self, event: events.Key) -> None:
+        # (Textual calls App._on_key after this one, for the focus chain's bindings: done after it)
+        self.call_later(self._key_done, event)
+
+    def _key_done(self, event: events.Key) -> None:
+        if self._key_in_flight is not event:
+            return
+        self._key_in_flight = None
+        self._key_timer.stop()
+        if self._held_keys:
+            self.call_later(self._release_keys)
+
+    async def _release_keys(self) -> None:
+        if self._key_in_flight is not None:
+            return   # the key ahead is still being handled; its end releases the next
+        if self._dialog_mounting():
+            self.call_after_refresh(self._release_keys)
+            return
+        while self._held_keys and self._key_in_flight is None:
+            await self._route_key(self._held_keys.pop(0))
 
     def on_mount(self) -> None:
         self.timeline["mount"] = time.perf_counter()

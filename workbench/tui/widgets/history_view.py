@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -72,6 +73,25 @@ def _without_loc_files(lines: list[str]) -> list[str]:
     return [_LOC_FILE.sub('loc("…"', line) for line in lines]
 
 
+DIFF_LINES_SHOWN = 2000   # a diff of a huge level is drawn this far, with the count of the rest
+
+
+def diff_text(diff: str, limit: int = DIFF_LINES_SHOWN) -> Text:
+    """A unified diff coloured, its first ``limit`` lines (a 5 MB level's diff would take the
+    screen seconds to lay out)."""
+    lines = diff.splitlines()
+    text = Text()
+    for line in lines[:limit]:
+        style = ("green" if line.startswith("+") and not line.startswith("+++") else
+                 "red" if line.startswith("-") and not line.startswith("---") else
+                 "cyan" if line.startswith("@@") else "")
+        text.append(line + "\n", style=style)
+    if len(lines) > limit:
+        text.append(f"… {len(lines) - limit:,} lines more (all of it: diff the files in the version folders)\n",
+                    style="dim")
+    return text
+
+
 class HistoryView(Horizontal):
     DEFAULT_CSS = """
     HistoryView > DataTable { width: 72; height: 1fr; }
@@ -98,6 +118,8 @@ class HistoryView(Horizontal):
         self.kernel_folder: Path | None = None
         self.versions: list[dict] = []
         self.base = "original"
+        self.diff_text = ""
+        self._diff_for: dict | None = None
         self.query_one(DataTable).add_columns("version", "edited", "time", "result", *RESOURCE_COLUMNS)
 
     def show_versions(self, kernel: str, kernel_folder: Path, versions: list[dict],
@@ -126,18 +148,26 @@ class HistoryView(Horizontal):
         return key.value
 
     def show_diff(self, version: dict | None) -> None:
+        """The diff is made on a thread (difflib over two huge levels takes seconds) and drawn
+        when it is done, if that version is still the one asked for."""
         static = self.query_one("#history-diff", Static)
+        self._diff_for = version
         if version is None or self.kernel_folder is None:
             static.update(Text("the original: select a version to see its diff"))
             return
-        diff = version_diff(self.kernel, self.kernel_folder, version, self.base, self.versions)
-        text = Text()
-        for line in diff.splitlines():
-            style = ("green" if line.startswith("+") and not line.startswith("+++") else
-                     "red" if line.startswith("-") and not line.startswith("---") else
-                     "cyan" if line.startswith("@@") else "")
-            text.append(line + "\n", style=style)
-        static.update(text)
+        static.update(Text(f"v{version['number']}: diffing…", style="dim"))
+        self._make_diff(version, self.base)
+
+    @work(thread=True, exclusive=True, group="history-diff", exit_on_error=False)
+    def _make_diff(self, version: dict, base: str) -> None:
+        diff = version_diff(self.kernel, self.kernel_folder, version, base, self.versions)
+        text = diff_text(diff)
+        self.app.call_from_thread(self._show_made_diff, version, base, diff, text)
+
+    def _show_made_diff(self, version: dict, base: str, diff: str, text: Text) -> None:
+        if version is not self._diff_for or base != self.base:
+            return   # another version (or base) was asked for meanwhile
+        self.query_one("#history-diff", Static).update(text)
         self.diff_text = diff
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -142,7 +142,13 @@ class LevelPane(Vertical):
             editor.move_cursor((view.cursor_line - 1, view.cursor_column))
         self._mode(editing=True)
         self.screen.set_focus(editor)   # now, not a frame later: keys typed right after go to it
-        self.call_after_refresh(editor.scroll_cursor_visible)
+        self.call_after_refresh(self._scroll_editor)
+
+    def _scroll_editor(self) -> None:
+        """The cursor in view once the editor has its width: text typed before its first layout
+        scrolled it sideways as if it were 0 columns wide."""
+        self.editor.scroll_to(x=0, animate=False, immediate=True)
+        self.editor.scroll_cursor_visible()
 
     def action_save(self) -> None:
         text = self.draft_text() if not self.editing else self.editor.text
