@@ -268,3 +268,32 @@ def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
         _wait_screen(socket, session, "double_kernel original: ok")
     finally:
         subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
+
+
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+def test_in_tmux_a_watched_value_is_redumped_on_a_save_and_f_finds_the_first_divergence(tmp_path):
+    """The watch flow as a user drives it: search for y's load, w watches it, a save from another
+    editor negates it; the Dumps tab shows both sides and their difference, and F names y as the
+    first value that leaves the original's (Triton's interpreter runs the Python level on a CPU)."""
+    socket, session = _start_in_tmux(tmp_path, {"TERM": "xterm-256color"})
+    try:
+        _wait_screen(socket, session, "add_kernel original: ok")
+        kernel = next(tmp_path.glob(".workbench/vector_add/add_kernel-*"))
+        _keys(socket, session, "/y = tl.load", literal=True)
+        _keys(socket, session, "Enter")
+        _wait_screen(socket, session, "1 of 1", timeout=10)
+        _keys(socket, session, "w")
+        screen = _wait_screen(socket, session, "w1  y (line 21)", timeout=30)
+        assert "PYTHON" in screen
+        py = kernel / "edit" / "add_kernel.py"
+        tmp = py.with_name(".add_kernel.py.swp")
+        tmp.write_text(py.read_text().replace("y = tl.load(y_ptr", "y = -tl.load(y_ptr"))
+        os.replace(tmp, py)
+        screen = _wait_screen(socket, session, "1 watched value differs from the original")
+        assert "add_kernel v1 (from Python)" in screen and "1024 of 1024 differ" in screen, screen
+        assert "version 1" in screen and "original" in screen
+        _keys(socket, session, "F")
+        screen = _wait_screen(socket, session, "y is the first value that differs from the original", timeout=180)
+        assert "first divergence · version 1" in screen, screen
+    finally:
+        subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
