@@ -43,6 +43,14 @@ def lexer_for_level(level: str, **options) -> "Lexer":
     return getattr(importlib.import_module(module), cls)(**options)
 
 
+def warm_lexers(levels=tuple(LEVEL_LEXERS)) -> None:
+    """Make each level's lexer once, so that its regexes (tens of ms for all of them) are
+    compiled by the time a level's text comes; the app runs this on a thread after its first
+    frame, while the runner starts."""
+    for level in levels:
+        list(lexer_for_level(level).get_tokens("x\n"))
+
+
 def __getattr__(name: str):
     if name == "MlirLexer":
         from workbench.highlight.mlir import MlirLexer

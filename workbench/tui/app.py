@@ -457,6 +457,8 @@ class WorkbenchApp(App):
         # machine it would take the CPU from the first frame
         self.open_script()
         self.call_later(self._mount_rest)
+        from workbench.highlight import warm_lexers
+        threading.Thread(target=warm_lexers, daemon=True, name="warm-lexers").start()
 
     @property
     def status(self) -> StatusLine:

@@ -178,6 +178,8 @@ class CodeView(ScrollView, can_focus=True):
 
     def _line_tokens(self, index: int) -> tuple:
         tokens = self._tokens[index]
+        if tokens is None and not self._lines[index]:
+            return ()   # (an empty pane, before its level comes, makes no lexer: see warm_lexers)
         if tokens is None:
             self._lex_chunk(index // self._chunk)
             tokens = self._tokens[index]
