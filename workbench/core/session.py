@@ -354,6 +354,7 @@ class Session:
         compiled = version.result
         out["versions"] = [v.to_json() for v in self.workspace.versions(state.spec.folder_name)]
         out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python).to_json()
+        out["times"]["answer_ms"] = (time.perf_counter() - t0) * 1e3   # with the result kept, versions, map
         return out
 
     def try_config(self, spec: str, config: str | dict, bench_options: BenchOptions | None = None,
