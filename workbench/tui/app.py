@@ -266,6 +266,8 @@ class WorkbenchApp(App):
         self.config = config or load_config()
         self.themes = load_themes(self.config.themes_dir)
         register_themes(self, self.themes)
+        # the theme set before the first frame: set in on_mount, it restyled every widget again
+        self.theme = self.config.theme if self.config.theme in self.available_themes else "dark"
         self.bench_options = dict(bench or BENCH)
         self.tunings: list[dict] = []               # the script's autotune tunings, as the runner has them
         self.config_results: dict[str, dict] = {}   # spec id -> its config's run (the Configs tab)
@@ -438,12 +440,9 @@ class WorkbenchApp(App):
 
     def on_mount(self) -> None:
         self.timeline["mount"] = time.perf_counter()
-        if self.config.theme in self.available_themes:
-            self.theme = self.config.theme
-        else:
+        if self.config.theme not in self.available_themes:
             self.config.problems.append(f"{self.config.path or 'config'}: no theme named {self.config.theme!r} "
                                         f"(known: {', '.join(sorted(self.themes.themes))})")
-            self.theme = "dark"
         if self.config.keys:
             self.set_keymap(self.config.keys)
         for problem in self.config.problems + self.themes.problems:
