@@ -390,3 +390,18 @@ async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path
         await pilot.press("enter")
         other = app.query_one(ConfigsView).sorted_rows()[1]["spec_id"]
         await wait_for(pilot, lambda: app.spec_id == other, what="the picked config's levels")
+
+
+@pytest.mark.asyncio
+async def test_the_configs_theme_is_on_the_first_frame_and_an_unknown_one_is_said(script):
+    from workbench.tui.config import Config
+    app = WorkbenchApp(script, config=Config(theme="light"), bench=FAST_BENCH)
+    assert app.theme == "light"                       # before the first frame, not restyled after it
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "light" and not app.current_theme.dark
+    app = WorkbenchApp(script, config=Config(theme="no-such-theme"), bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "dark"
+        assert any("no theme named 'no-such-theme'" in str(n.message) for n in app._notifications)
