@@ -106,6 +106,52 @@ async def main() -> None:
         await pilot.pause(0.3)
         app.save_screenshot(str(OUT / "picker.svg"))
         print("wrote", OUT / "picker.svg")
+        app.pane("python").view.focus()
+        await pilot.press("C")                         # every config replayed on the captured inputs
+        deadline = time.monotonic() + 180
+        while "configs" not in app.query_one("#results").active:
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        await pilot.pause(1.0)
+        app.save_screenshot(str(OUT / "configs.svg"))
+        print("wrote", OUT / "configs.svg")
+
+    # a watched value: re-dumped on a save beside the original's; F: the first divergence
+    watched = work / "watched"
+    watched.mkdir()
+    shutil.copy(ROOT / "examples" / "vector_add.py", watched / "vector_add.py")
+    app = WorkbenchApp(watched / "vector_add.py", bench={"warmup_ms": 5.0, "rep_ms": 30.0, "graph": False})
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + 180
+        while app.last_good is None:
+            assert time.monotonic() < deadline, app.status.message
+            await pilot.pause(0.05)
+        view = app.pane("python").view
+        view.focus()
+        line = next(n for n in range(1, view.line_count + 1) if "y = tl.load(" in view.line_text(n))
+        view.goto_line(line, view.line_text(line).index("y = "))
+        await pilot.pause()
+        await pilot.press("w")
+        pane = app.pane("python")
+        await pilot.press("e")
+        await pilot.pause()
+        pane.editor.load_text(pane.editor.text.replace("y = tl.load(", "y = -tl.load(", 1))
+        await pilot.press("ctrl+s")
+        while app.last_good.get("version") != "1" or "differs" not in app.status.message:
+            assert time.monotonic() < deadline + 120, app.status.message
+            await pilot.pause(0.05)
+        await pilot.press("escape")
+        await pilot.pause(0.5)
+        app.save_screenshot(str(OUT / "watch.svg"))
+        print("wrote", OUT / "watch.svg")
+        view.focus()
+        await pilot.press("F")
+        while "first value that differs" not in app.status.message:
+            assert time.monotonic() < deadline + 300, app.status.message
+            await pilot.pause(0.05)
+        await pilot.pause(0.5)
+        app.save_screenshot(str(OUT / "diverge.svg"))
+        print("wrote", OUT / "diverge.svg")
     shutil.rmtree(work.parent, ignore_errors=True)
 
 
