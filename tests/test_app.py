@@ -384,6 +384,23 @@ async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path
         row = [str(c) for c in grid.get_row_at(3)]
         assert row[0].strip() == "+" and row[1].startswith("BLOCK_SIZE=512, num_warps=4") and row[5] == "ok"
         assert app.status.message.startswith("tried BLOCK_SIZE=512, num_warps=4")
+        # a sweep typed in the same field: every combination a row, the count and ETA said
+        field.focus()
+        await pilot.press(*"BLOCK_SIZE=128,2048 num_warps=2,4", "enter")
+        await wait_for(pilot, lambda: grid.row_count == 8, timeout=240, what="the sweep's four rows")
+        await wait_for(pilot, lambda: "sweep 4 of 4" in app.status.message, what="the sweep done")
+        assert "· done" in app.status.message
+        labels = {",".join(str(grid.get_row_at(i)[1]).replace(",", " ").split()[:2]) for i in range(4, 8)}
+        assert labels == {"BLOCK_SIZE=128,num_warps=2", "BLOCK_SIZE=128,num_warps=4",
+                          "BLOCK_SIZE=2048,num_warps=2", "BLOCK_SIZE=2048,num_warps=4"}, labels
+        assert all(str(grid.get_row_at(i)[5]) == "ok" for i in range(4, 8))
+        # Esc in the tab stops a sweep after the config it is at; what finished stays
+        field.focus()
+        await pilot.press(*"BLOCK_SIZE=64,32,16 num_warps=1", "enter")
+        await wait_for(pilot, lambda: grid.row_count == 9, timeout=240, what="the first config of the sweep")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "sweep stopped after" in app.status.message, timeout=240, what="the stop")
+        assert grid.row_count < 11 and "the table keeps them" in app.status.message
         # Enter on a config the script lists loads its levels
         grid.focus()
         grid.move_cursor(row=1)

@@ -148,11 +148,13 @@ class ConfigsDone(Message):
     """Config runs (a config of the table, or one tried from its field) and, for a tried one, its
     tuning as the runner now has it."""
 
-    def __init__(self, results: list[dict], tuning: tuple[int, dict] | None = None, error: str | None = None) -> None:
+    def __init__(self, results: list[dict], tuning: tuple[int, dict] | None = None, error: str | None = None,
+                 progress: str | None = None) -> None:
         super().__init__()
         self.results = results
         self.tuning = tuning
         self.error = error
+        self.progress = progress   # a sweep's count, elapsed time and ETA
 
 
 class Timed(Message):
@@ -272,6 +274,7 @@ class WorkbenchApp(App):
         self.tunings: list[dict] = []               # the script's autotune tunings, as the runner has them
         self.config_results: dict[str, dict] = {}   # spec id -> its config's run (the Configs tab)
         self.watch_words = ""                        # what the last save's watched values said
+        self._sweep_stop = True                      # False while a sweep of the Configs tab runs
         self.bench_on_save = self.config.bench_on_save
         self.kernel_timeout = kernel_timeout
         self.client = None
@@ -1393,17 +1396,49 @@ class WorkbenchApp(App):
 
     @work(thread=True, group="configs", exit_on_error=False)
     def try_config(self, text: str) -> None:
+        """One config typed in the Configs tab, or a sweep's every config in turn, each row in the
+        table as it finishes, the count, elapsed time and ETA on the status line; Esc in the tab
+        stops a sweep after the config it is at."""
         bench = dict(self.bench_options) if self.gpu else None
+        self._sweep_stop = False
         try:
-            out = self.call("try_config", kernel=self.spec_id, config=text, bench=bench, on_event=self._on_event)
+            self._sweep(text, bench)
+        finally:
+            self._sweep_stop = True   # (nothing left to stop)
+
+    def _sweep(self, text: str, bench: dict | None) -> None:
+        try:
+            named = self.call("configs_of", text=text)
         except Exception as e:  # noqa: BLE001 - a config text the runner refused: one line
             self.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
             return
-        self.post_message(ConfigsDone([out["result"]], (out["tuning_index"], out["tuning"])))
+        configs, t0 = named["configs"], time.monotonic()
+        for i, config in enumerate(configs):
+            if self._sweep_stop:
+                self.post_message(ConfigsDone([], progress=f"sweep stopped after {i} of {len(configs)} configs "
+                                                            f"({time.monotonic() - t0:.1f} s): the table keeps them"))
+                return
+            try:
+                out = self.call("try_config", kernel=self.spec_id, config=config, bench=bench, on_event=self._on_event)
+            except Exception as e:  # noqa: BLE001 - the runner refused it: one line, the sweep goes on
+                self.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
+                continue
+            progress = None
+            if named["sweep"]:
+                done, elapsed = i + 1, time.monotonic() - t0
+                progress = (f"sweep {done} of {len(configs)} · {elapsed:.1f} s elapsed" +
+                            (f" · about {elapsed / done * (len(configs) - done):.0f} s to go (Esc stops)"
+                             if done < len(configs) else " · done"))
+            self.post_message(ConfigsDone([out["result"]], (out["tuning_index"], out["tuning"]), progress=progress))
 
     def on_configs_view_try(self, msg: ConfigsView.Try) -> None:
-        self.status.show(f"trying {msg.text}…")
+        self.status.show(f"trying {msg.text}…", busy=True)
         self.try_config(msg.text)
+
+    def on_configs_view_stop(self, msg: ConfigsView.Stop) -> None:
+        if not getattr(self, "_sweep_stop", True):
+            self._sweep_stop = True
+            self.status.show("stopping the sweep after the config it is at…", busy=True)
 
     def on_configs_view_picked(self, msg: ConfigsView.Picked) -> None:
         index = next((i for i, e in enumerate(self.kernels) if e["spec"]["spec_id"] == msg.spec_id), None)
@@ -1427,8 +1462,12 @@ class WorkbenchApp(App):
                 tried = [c for c in msg.tuning[1]["configs"].values() if c["spec_id"] == result["spec_id"]]
                 what = label(tried[-1]["kwargs"]) if tried else result["spec_id"]
                 self.status.show(f"tried {what}: {result.get('status')}"
-                                 + (f": {result['message']}" if result.get("message") else ""),
-                                 kind="ok" if result.get("status") == "ok" else "error")
+                                 + (f": {result['message']}" if result.get("message") else "")
+                                 + (f" · {msg.progress}" if msg.progress else ""),
+                                 kind="ok" if result.get("status") == "ok" else "error",
+                                 busy=bool(msg.progress) and not msg.progress.endswith("done"))
+        if msg.progress and not msg.results:
+            self.status.show(msg.progress)
         if self.query_one("#results", TabbedContent).active == "configs":
             self._show_configs()
 

@@ -25,7 +25,8 @@ class ConfigsView(Vertical):
     ConfigsView > #configs-title, ConfigsView > #configs-verdict { height: auto; padding: 0 1; }
     ConfigsView > Input { height: 3; }
     """
-    BINDINGS = [Binding("s", "sort", "sort", id="configs.sort")]
+    BINDINGS = [Binding("s", "sort", "sort", id="configs.sort"),
+                Binding("escape", "stop", "stop the sweep", show=False, id="configs.stop")]
 
     class Picked(Message):
         """Enter on a config: show its levels (edits then start from it)."""
@@ -33,6 +34,12 @@ class ConfigsView(Vertical):
         def __init__(self, spec_id: str) -> None:
             super().__init__()
             self.spec_id = spec_id
+
+    class Stop(Message):
+        """Esc in the tab: a sweep running stops after the config it is at (what finished stays)."""
+
+    def action_stop(self) -> None:
+        self.post_message(self.Stop())
 
     class Try(Message):
         """A config typed in the field: compile, replay, verify and time it."""
@@ -45,7 +52,7 @@ class ConfigsView(Vertical):
         yield Static("", id="configs-title")
         yield DataTable(id="configs-table", zebra_stripes=True, cursor_type="row")
         yield Static("", id="configs-verdict")
-        yield Input(placeholder="try a config: BLOCK_M=128,num_warps=8 (Enter)", id="configs-try")
+        yield Input(placeholder="try a config: BLOCK_M=128,num_warps=8, or sweep: BLOCK_M=64,128 num_warps=4,8 (Enter; Esc stops)", id="configs-try")
 
     def on_mount(self) -> None:
         self.table: dict | None = None
