@@ -1162,7 +1162,6 @@ class WorkbenchApp(App):
         self.query_one(OutputsView).show_result(result)
         self.query_one(BenchView).add_result(result)
         self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"))
-        self._time_after(result)
         if msg.versions is not None:
             self.versions = msg.versions
             self._show_history()
@@ -1176,10 +1175,12 @@ class WorkbenchApp(App):
         if msg.path is not None:
             self.timeline["apply_compile_ms"] = float(result.get("compile_ms") or 0.0)
             self._after_runner_write(older=result_summary(result))
-        self.call_after_refresh(self._result_on_screen)
+        self.call_after_refresh(self._result_on_screen, result)
 
-    def _result_on_screen(self) -> None:
+    def _result_on_screen(self, result: dict) -> None:
         self.timeline["result_on_screen"] = time.perf_counter()
+        if result.get("spec_id") in (None, self.spec_id):   # (not another kernel's, opened meanwhile)
+            self._time_after(result)   # once the verdict is drawn: the timing's request does not delay it
 
     @after_rest
     def on_run_failed(self, msg: RunFailed) -> None:
