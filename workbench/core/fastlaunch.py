@@ -239,7 +239,7 @@ class FastLaunch:
                     return fn.run(*args, grid=grid, warmup=False, **kwargs)
                 if hit is None or fn.pre_run_hooks:
                     return through_triton(grid, args, kwargs, key, device)
-                tkey, kernel, direct, function, packed, coop, pdl, tail = hit
+                tkey, kernel, direct, function, packed, coop, pdl, pick, fill = hit
                 if fn.device_caches[device][0].get(tkey) is not kernel:  # Triton's cache changed under us
                     del entries[key]
                     return through_triton(grid, args, kwargs, key, device)
@@ -249,12 +249,12 @@ class FastLaunch:
                 enter, leave = runtime.launch_enter_hook, runtime.launch_exit_hook
                 idle = (enter is None or (type(enter) is chain and not enter.calls)) and \
                     (leave is None or (type(leave) is chain and not leave.calls))
-                if idle and direct is not None and dims is not None and tail is None:
-                    direct(*dims, stream, function, coop, pdl, None, None, packed, None, None, None,
-                           *args, *kwargs.values())
+                # the parameters after the positional ones, in order (defaults filled in)
+                rest = kwargs.values() if pick is None else pick(kwargs if fill is None else kwargs | fill)
+                if idle and direct is not None and dims is not None:
+                    direct(*dims, stream, function, coop, pdl, None, None, packed, None, None, None, *args, *rest)
                     return kernel
-                bound = args + (tuple(kwargs.values()) if tail is None else
-                                tuple([kwargs[n] if n in kwargs else d for n, d in tail]))
+                bound = args + tuple(rest)
                 g = grid(dict(zip(fn.arg_names, bound))) if callable(grid) else grid
                 size = len(g)
                 g0, g1, g2 = g[0], g[1] if size > 1 else 1, g[2] if size > 2 else 1
@@ -301,12 +301,25 @@ class FastLaunch:
         launcher = kernel.run
         direct = type(launcher) is CudaLauncher and not launcher.global_scratch_size \
             and not launcher.profile_scratch_size
-        tail_names = fn.arg_names[len(args):]
-        # a name this call leaves out has a default (Triton's binder refused it otherwise)
-        tail = None if tuple(kwargs) == tuple(tail_names) else \
-            tuple((n, self.defaults.get(n)) for n in tail_names)
+        pick, fill = _picker(fn.arg_names[len(args):], kwargs, self.defaults)
         return (tkey, kernel, launcher.launch if direct else None, kernel.function, kernel.packed_metadata,
-                launcher.launch_cooperative_grid if direct else None, launcher.launch_pdl if direct else None, tail)
+                launcher.launch_cooperative_grid if direct else None, launcher.launch_pdl if direct else None, pick, fill)
+
+
+def _picker(names: list[str], kwargs: dict, defaults: dict):
+    """How a launch with these keywords gets the parameters ``names`` in order: None where
+    the keywords are exactly those (``kwargs.values()``), else a getter over the keywords
+    merged with ``fill``, the defaults of the names this call shape leaves out (Triton's binder
+    refused a call that left out one with no default). The fingerprint holds the keyword
+    names in order, so every launch of an entry has the same shape."""
+    import operator
+    if list(kwargs) == list(names):
+        return None, None
+    fill = {n: defaults[n] for n in names if n not in kwargs} or None
+    if len(names) == 1:
+        name = names[0]
+        return (lambda kw: (kw[name],)), fill
+    return (operator.itemgetter(*names) if names else (lambda kw: ())), fill
 
 
 def key_mode(param) -> int:
