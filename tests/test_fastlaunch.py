@@ -96,12 +96,14 @@ def _fingerprint(fast, args, kwargs):
                                 knobs.compilation.instrumentation_mode)
 
 
-def test_equal_fingerprints_mean_equal_triton_keys_for_every_case_of_the_issue():
+@pytest.mark.parametrize("options", [{"do_not_specialize": ["m"]},
+                                     {"do_not_specialize_on_alignment": ["x_ptr", "n"]}])
+def test_equal_fingerprints_mean_equal_triton_keys_for_every_case_of_the_issue(options):
     """Pairwise over every case: where the fingerprints agree, Triton's keys agree (the fast
     path can never pick another binary than Triton would); and arguments that specialize alike
     share a fingerprint (the cache does not grow with the values of sizes)."""
     from workbench.core.fastlaunch import FastLaunch
-    fn = triton.jit(do_not_specialize=["m"])(body)
+    fn = triton.jit(**options)(body)
     with recording():
         fast = FastLaunch(fn)
         rows = []
@@ -116,14 +118,16 @@ def test_equal_fingerprints_mean_equal_triton_keys_for_every_case_of_the_issue()
         if fa is not None and fa == fb:
             assert ta == tb, f"{a} and {b} share a fingerprint but Triton keys them apart"
     assert by_name[f"n={2**64 - 1}"][0] is not None and by_name[f"n={2**64 - 1}"][1] != by_name["base"][1]  # u64
-    for a, b in [("base", "other aligned tensors"), ("base", "n=16"), ("n=5", "n=4095"), ("n=17", "n=-1"), ("n=16", "n=2147483632"),
-                 ("base", "alpha 3.5"), ("base", "flag False"), ("m=16", "m=17"), ("base", "x 16-byte aligned view")]:
-        assert by_name[a][0] == by_name[b][0], (a, b)
-        assert by_name[a][1] == by_name[b][1], (a, b)  # and Triton agrees they specialize alike
+    alike = [("base", "other aligned tensors"), ("base", "n=16"), ("n=5", "n=4095"), ("n=17", "n=-1"),
+             ("n=16", "n=2147483632"), ("base", "alpha 3.5"), ("base", "flag False"), ("base", "x 16-byte aligned view")]
+    alike += [("m=16", "m=17")] if "do_not_specialize" in options else [("base", "x misaligned"), ("n=16", "n=17")]
+    for a, b in alike:
+        assert by_name[a][1] == by_name[b][1], (a, b)  # Triton specializes them alike
+        assert by_name[a][0] == by_name[b][0], (a, b)  # so does the fingerprint
     # every case Triton keys apart from the base, the fingerprint does too
     differ = [n for n, (fp, tk) in by_name.items() if tk != by_name["base"][1]]
-    assert {"x misaligned", "x fp16", "y int32", "maybe tensor", "n=1", "n=17", "n=2147483648", f"n={2**63}",
-            "alpha int", "flag int 1", "BLOCK 256", "MODE 1", "num_warps 8", "debug", "ttgir_dir str"} <= set(differ)
+    assert {"x fp16", "y int32", "maybe tensor", "n=1", "n=2147483648", f"n={2**63}", "alpha int", "flag int 1",
+            "BLOCK 256", "MODE 1", "num_warps 8", "debug", "ttgir_dir str"} <= set(differ)
     assert all(by_name[n][0] != by_name["base"][0] for n in differ)
 
 
@@ -371,3 +375,21 @@ def test_proton_profiles_fast_launches(tmp_path):
     proton.finalize()
     tree = json.loads((tmp_path / "profile.hatchet").read_text())
     assert "scaled" in json.dumps(tree)
+
+
+def test_the_workbench_capture_still_sees_every_launch():
+    """The runner records a script's launches by wrapping ``JITFunction.run``: while it is
+    wrapped, every launch goes through it, the fast path's remembered ones too."""
+    from workbench.core.capture import Capture
+    from workbench.core.capture import recording as capturing
+    kernel = workbench.jit(scaled)
+    with recording() as drv:
+        kernel[(1,)](X, Y, 4096, BLOCK=128)
+        kernel[(1,)](X, Y, 4096, BLOCK=128)  # remembered before the capture
+        capture = Capture(script="<test>", mode="gpu", target="cuda:90")
+        with capturing(capture, compile_only=False, fake_driver=False):
+            for _ in range(3):
+                kernel[(1,)](X, Y, 4096, BLOCK=128)
+        assert len(capture.launches) == 3
+        kernel[(1,)](X, Y, 4096, BLOCK=128)
+        assert drv.launches[-1][1][11] is None and len(drv.launches) == 6  # fast again once unwrapped

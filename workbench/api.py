@@ -53,11 +53,13 @@ class WorkbenchJITFunction(JITFunction):
         self._fast = None
 
     def __getitem__(self, grid):
-        """``kernel[grid](...)``: Triton's launch, through the fingerprint cache of fastlaunch."""
+        """``kernel[grid](...)``: Triton's launch, through fastlaunch's cache where the Triton
+        release is one it mirrors."""
         fast = self._fast
         if fast is None:
-            fast = self._fast = FastLaunch(self)
-        return fast.bind(grid)
+            from .core import compat
+            fast = self._fast = FastLaunch(self) if compat.fast_launch_supported() else False
+        return fast.bind(grid) if fast else super().__getitem__(grid)
 
     def _pack_args(self, backend, kwargs, bound_args, specialization, options):
         chosen = [k for k in LEVEL_KWARGS if k in kwargs]

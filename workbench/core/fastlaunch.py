@@ -22,7 +22,6 @@ empty hook chain would do nothing.
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 _SOURCE = r"""
 #include <Python.h>
@@ -53,18 +52,19 @@ static int dtype_index(PyObject *dtype) {
    function does not know (the caller takes Triton's path). */
 static PyObject *spec_code(PyObject *arg, char mode) {
   PyTypeObject *type = Py_TYPE(arg);
-  /* mode 0: specialized; NO_VALUE: do_not_specialize (type only); NO_ALIGN: do_not_specialize_on_alignment */
-  long value_bits = mode == NO_VALUE ? 0 : 1, align_bits = mode == 0 ? 2 : 0;
+  /* what Triton reads of an int: == 1 (unless do_not_specialize), divisibility by 16 (unless
+     do_not_specialize or do_not_specialize_on_alignment), and its range */
+  int want_one = mode != NO_VALUE, want_div = mode == 0;
   if (type == &PyLong_Type) {
     int overflow;
     long long v = PyLong_AsLongLongAndOverflow(arg, &overflow);
     if (v == -1 && PyErr_Occurred()) return NULL;
     if (overflow == 0)
-      return PyLong_FromLong(0x10 | (((v == 1) | (((v & 15) == 0) << 1)) & (value_bits | (value_bits ? align_bits : 0))) |
+      return PyLong_FromLong(0x10 | (want_one && v == 1) | ((want_div && (v & 15) == 0) << 1) |
                              ((v >= INT32_MIN && v <= INT32_MAX) << 2));
     unsigned long long u = PyLong_AsUnsignedLongLong(arg);
     if (PyErr_Occurred()) { PyErr_Clear(); return NULL; }  /* Triton raises: let it */
-    return PyLong_FromLong(0x20 | ((((u & 15) == 0) << 1) & (value_bits ? align_bits : 0)));
+    return PyLong_FromLong(0x20 | ((want_div && (u & 15) == 0) << 1));
   }
   if (type == &PyBool_Type) return PyLong_FromLong(0x30);
   if (type == &PyFloat_Type) return PyLong_FromLong(0x40);
@@ -82,7 +82,7 @@ static PyObject *spec_code(PyObject *arg, char mode) {
     unsigned long long p = PyLong_AsUnsignedLongLong(ptr);
     Py_DECREF(ptr);
     if (PyErr_Occurred()) return NULL;
-    return PyLong_FromLong(0x60 + 2 * index + (mode == 0 && (p & 15) == 0));  /* < 256: a cached int */
+    return PyLong_FromLong(0x60 + 2 * index + (want_div && (p & 15) == 0));  /* < 256: a cached int */
   }
   return NULL;
 }
@@ -114,7 +114,10 @@ static int put_spec(PyObject *key, Py_ssize_t *n, PyObject *arg, char mode) {
    flags[i] is how parameter i is keyed (0, VALUE, NO_VALUE, NO_ALIGN); kwflags maps a
    parameter name to the same; any other keyword is an option, keyed by value. */
 static PyObject *fingerprint(PyObject *self, PyObject *const *a, Py_ssize_t nargs_) {
-  if (nargs_ < 4) { PyErr_SetString(PyExc_TypeError, "fingerprint(flags, kwflags, args, kwargs, *prefix)"); return NULL; }
+  if (nargs_ < 4) {
+    PyErr_SetString(PyExc_TypeError, "fingerprint(flags, kwflags, args, kwargs, *prefix)");
+    return NULL;
+  }
   PyObject *flags = a[0], *kwflags = a[1], *args = a[2], *kwargs = a[3];
   Py_ssize_t nargs = PyTuple_GET_SIZE(args), nflags = PyBytes_GET_SIZE(flags);
   Py_ssize_t nkw = PyDict_GET_SIZE(kwargs), nprefix = nargs_ - 4;
@@ -153,7 +156,10 @@ unknown:
 
 /* set_tensor_types(types): the exact classes whose dtype and data_ptr() Triton reads. */
 static PyObject *set_tensor_types(PyObject *self, PyObject *types) {
-  if (!PyTuple_Check(types) || PyTuple_GET_SIZE(types) > 8) { PyErr_SetString(PyExc_TypeError, "a tuple of at most 8 types"); return NULL; }
+  if (!PyTuple_Check(types) || PyTuple_GET_SIZE(types) > 8) {
+    PyErr_SetString(PyExc_TypeError, "a tuple of at most 8 types");
+    return NULL;
+  }
   for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(types); i++) {
     PyObject *t = PyTuple_GET_ITEM(types, i);
     if (!PyType_Check(t)) { PyErr_SetString(PyExc_TypeError, "not a type"); return NULL; }
@@ -210,21 +216,24 @@ class FastLaunch:
         self._runtime, self._compilation = knobs.runtime, knobs.compilation
         # the driver whose current device is read through torch's C call (see _entry), and that call
         self._device = [None, None]
+        self._tritons_run = [None]  # Triton's own JITFunction.run, once seen unwrapped
         self.bind = self._binder(driver, knobs.runtime, knobs.compilation, getattr(knobs, "HookChain", None))
 
     def _binder(self, driver, runtime, compilation, chain):
         """``bind(grid)``: the launch function for one grid. Everything a launch reads is a
         local of these closures: a launch is one Python frame."""
         fn, entries, resolved, through_triton = self.fn, self.entries, self._device, self._through_triton
+        cls, tritons = type(fn), self._tritons_run
         kwflags = {p.name: key_mode(p) for p in fn.params}
         flags = bytes(kwflags.values())
         fingerprint = native().fingerprint
 
-        last = [None, None]  # the grid bound last and its launch: `kernel[grid]` in a loop binds once
+        last = [(None, None)]  # the grid bound last and its launch: `kernel[grid]` in a loop binds once
 
         def bind(grid):
-            if grid is last[0]:
-                return last[1]
+            was, launch = last[0]  # one tuple: a thread binding another grid swaps it whole
+            if grid is was:
+                return launch
             n = len(grid) if type(grid) is tuple else 0
             dims = (grid[0], grid[1] if n > 1 else 1, grid[2] if n > 2 else 1) if n else None
 
@@ -237,11 +246,11 @@ class FastLaunch:
                     hit = entries.get(key)
                 except TypeError:  # an unhashable constexpr or option: Triton says what it makes of it
                     return fn.run(*args, grid=grid, warmup=False, **kwargs)
-                if hit is None or fn.pre_run_hooks:
+                if hit is None or fn.pre_run_hooks or cls.run is not tritons[0]:  # (wrapped: the runner's capture)
                     return through_triton(grid, args, kwargs, key, device)
                 tkey, kernel, direct, function, packed, coop, pdl, pick, fill = hit
                 if fn.device_caches[device][0].get(tkey) is not kernel:  # Triton's cache changed under us
-                    del entries[key]
+                    entries.pop(key, None)
                     return through_triton(grid, args, kwargs, key, device)
                 if fn.used_global_vals:
                     _check_globals(fn)
@@ -265,13 +274,16 @@ class FastLaunch:
                                enter, leave, *bound)
                 return kernel
             if n:
-                last[:] = grid, launch
+                last[0] = grid, launch
             return launch
         return bind
 
     def _through_triton(self, grid, args: tuple, kwargs: dict, key, device):
         """Triton's own launch (compile, refuse, raise: all Triton's), then remember it."""
         fn = self.fn
+        run = type(fn).run
+        if run.__module__ == "triton.runtime.jit":
+            self._tritons_run[0] = run
         kernel = fn.run(*args, grid=grid, warmup=False, **kwargs)
         if key is not None and kernel is not None and not hasattr(kernel, "result") and not fn.pre_run_hooks:
             entry = self._entry(args, kwargs, device, kernel)
@@ -303,7 +315,8 @@ class FastLaunch:
             and not launcher.profile_scratch_size
         pick, fill = _picker(fn.arg_names[len(args):], kwargs, self.defaults)
         return (tkey, kernel, launcher.launch if direct else None, kernel.function, kernel.packed_metadata,
-                launcher.launch_cooperative_grid if direct else None, launcher.launch_pdl if direct else None, pick, fill)
+                launcher.launch_cooperative_grid if direct else None, launcher.launch_pdl if direct else None,
+                pick, fill)
 
 
 def _picker(names: list[str], kwargs: dict, defaults: dict):
