@@ -25,10 +25,12 @@ os.environ.setdefault("WORKBENCH_QUIET", "1")
 import torch  # noqa: E402
 import triton  # noqa: E402
 from triton import knobs  # noqa: E402
+from triton.runtime.jit import compute_cache_key  # noqa: E402
 
 import workbench  # noqa: E402
 from bench_runner import noop_kernel  # noqa: E402
 from recording_driver import recording  # noqa: E402
+from workbench.core.fastlaunch import key_mode, native  # noqa: E402
 
 
 def _best_us(paths: dict, n: int = 3000, rounds: int = 15) -> dict[str, float]:
@@ -54,7 +56,20 @@ def main() -> None:
     with recording(record=False):
         kernel = noop_kernel[grid](*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5)
         args = (*ts, *ints, 1, 2, 3, 4, 5)
-        _, _, _, _, binder = noop_kernel.device_caches[0]
+        kernel_cache, key_cache, _, _, binder = noop_kernel.device_caches[0]
+        wb[grid](*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5)
+        fast = wb._fast
+        entries, fingerprint = fast.entries, native().fingerprint
+        kwflags = {p.name: key_mode(p) for p in wb.params}
+        flags = bytes(kwflags.values())
+        kw = {"C0": 1, "C1": 2, "C2": 3, "C3": 4, "C4": 5}
+
+        def tritons_binding():
+            _, spec, options = binder(*ts, *ints, **kw, debug=False, instrumentation_mode="")
+            return kernel_cache.get(compute_cache_key(key_cache, spec, options))
+
+        def our_binding():
+            return entries.get(fingerprint(flags, kwflags, (*ts, *ints), kw, 0, None, False, ""))
         paths = {
             "native kernel[grid]()": lambda: noop_kernel[grid](*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5),
             "workbench.jit": lambda: wb[grid](*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5),
@@ -62,8 +77,8 @@ def main() -> None:
             "CompiledKernel.run floor": lambda: kernel.run(1, 1, 1, 0, kernel.function, kernel.packed_metadata, None,
                                                            knobs.runtime.launch_enter_hook,
                                                            knobs.runtime.launch_exit_hook, *args),
-            "Triton's binder alone": lambda: binder(*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5, debug=False,
-                                                    instrumentation_mode=""),
+            "Triton binder+key+lookup": tritons_binding,
+            "our fingerprint+lookup": our_binding,
         }
         for fn in paths.values():
             fn()
@@ -73,6 +88,9 @@ def main() -> None:
           "fastest of 15 interleaved rounds of 3000")
     for name, v in us.items():
         print(f"   {name:26s} {v:6.2f} us  {v / native:.3f}x native")
+    print(f"   binding alone (no launch): ours {us['our fingerprint+lookup']:.2f} us vs Triton's "
+          f"{us['Triton binder+key+lookup']:.2f} us: "
+          f"{us['our fingerprint+lookup'] / us['Triton binder+key+lookup']:.3f}x")
     print(f"   workbench.jit above the floor: {us['workbench.jit'] - us['CompiledKernel.run floor']:.2f} us; "
           f"native above the floor: {native - us['CompiledKernel.run floor']:.2f} us")
 

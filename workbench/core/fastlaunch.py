@@ -14,9 +14,10 @@ cache keys. A key seen before gives the kernel that Triton's cache holds for it 
 again on every launch, so whatever empties Triton's cache makes the next launch go through
 Triton) and the argument order; a new key, or an argument of a type the C function does not
 know, goes through Triton's own ``run``, which compiles, refuses or raises exactly as Triton
-does, and the launch it made is remembered. Launch hooks, profile scratch and global scratch
-take Triton's launcher path; with no hook set, the launcher is called with no hooks, as an
-empty hook chain would do nothing.
+does, and the launch it made is remembered; so do pre-run hooks, and every launch while
+something wraps ``JITFunction.run`` (the runner's capture). Launch hooks, profile scratch and
+global scratch take Triton's launcher path; with no hook set, the launcher is called with no
+hooks, as an empty hook chain would do nothing.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ static PyObject *set_tensor_types(PyObject *self, PyObject *types) {
     tensor_types[i] = (PyTypeObject *)t;
     PyObject *d = _PyType_Lookup((PyTypeObject *)t, dtype_name);
     dtype_getters[i] = NULL;
-    if (d && Py_TYPE(d) == &PyGetSetDescr_Type) {
+    if (d && Py_TYPE(d) == &PyGetSetDescr_Type && ((PyTypeObject *)t)->tp_getattro == PyObject_GenericGetAttr) {
       dtype_getters[i] = ((PyGetSetDescrObject *)d)->d_getset->get;
       dtype_closures[i] = ((PyGetSetDescrObject *)d)->d_getset->closure;
     }
