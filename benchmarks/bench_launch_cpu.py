@@ -83,16 +83,16 @@ def main() -> None:
         for fn in paths.values():
             fn()
         us = _best_us(paths)
-    native = us["native kernel[grid]()"]
+    base = us["native kernel[grid]()"]
     print(f"Python cost of a launch, no-op C launcher (torch {torch.__version__}, triton {triton.__version__}), "
           "fastest of 15 interleaved rounds of 3000")
     for name, v in us.items():
-        print(f"   {name:26s} {v:6.2f} us  {v / native:.3f}x native")
+        print(f"   {name:26s} {v:6.2f} us  {v / base:.3f}x native")
     print(f"   binding alone (no launch): ours {us['our fingerprint+lookup']:.2f} us vs Triton's "
           f"{us['Triton binder+key+lookup']:.2f} us: "
           f"{us['our fingerprint+lookup'] / us['Triton binder+key+lookup']:.3f}x")
     print(f"   workbench.jit above the floor: {us['workbench.jit'] - us['CompiledKernel.run floor']:.2f} us; "
-          f"native above the floor: {native - us['CompiledKernel.run floor']:.2f} us")
+          f"native above the floor: {base - us['CompiledKernel.run floor']:.2f} us")
 
 
 if __name__ == "__main__":
