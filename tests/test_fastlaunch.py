@@ -204,6 +204,28 @@ def test_a_level_folder_compiled_for_other_arguments_is_refused_on_the_fast_path
         assert len(drv.launches) == 4
 
 
+def test_a_version_folder_launches_on_the_fast_path(tmp_path):
+    """``version_dir=`` is a keyword like ``ttgir_dir=``: the first launch compiles the version's
+    level (Triton's path), the next ones are fast, with the version's binary."""
+    import json
+    from workbench.api import _compiler
+    from workbench.core.workspace import Workspace
+    kernel = workbench.jit(scaled)
+    levels = kernel.save_levels(tmp_path / "levels", X, Y, 4096, BLOCK=128)
+    edited = levels["ttgir"].read_text().replace("arith.mulf", "arith.addf")
+    derived = _compiler("cuda:90").compile_level("ttgir", edited, json.loads(levels["json"].read_text()),
+                                                 with_sass=False)
+    ws = Workspace(tmp_path / "ws")
+    ws.edit("scaled-x").mkdir(parents=True)
+    info = ws.new_version("scaled-x", "scaled", "ttgir", edited, derived)
+    with recording() as drv:
+        for where in [{"version_dir": info.folder}] * 3 + [{"ttgir_dir": tmp_path / "levels"}] * 2:
+            kernel[(32,)](X, Y, 4096, BLOCK=128, **where)
+    assert [r[1][11] is None for r in drv.launches] == [False, True, True, False, True]
+    binaries = [r[0] for r in drv.launches]
+    assert len(set(binaries[:3])) == 1 and len(set(binaries[3:])) == 1 and binaries[0] != binaries[3]
+
+
 def test_launch_hooks_get_what_tritons_path_gives_them():
     """With a hook in the chain the launcher gets Triton's hook chains and launch metadata
     (what the C launcher calls them with); without one, nothing to call."""
