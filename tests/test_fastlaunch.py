@@ -395,8 +395,8 @@ def test_proton_profiles_fast_launches(tmp_path):
     for _ in range(5):
         kernel[(32,)](x, out, 4096, BLOCK=128)
     proton.finalize()
-    tree = json.loads((tmp_path / "profile.hatchet").read_text())
-    assert "scaled" in json.dumps(tree)
+    written = sorted(tmp_path.glob("profile*"))  # profile.hatchet
+    assert written and "scaled" in json.dumps(json.loads(written[0].read_text()))
 
 
 def test_the_workbench_capture_still_sees_every_launch():
