@@ -69,7 +69,7 @@ def main() -> None:
             return kernel_cache.get(compute_cache_key(key_cache, spec, options))
 
         def our_binding():
-            return entries.get(fingerprint(flags, kwflags, (*ts, *ints), kw, 0, None, False, ""))
+            return entries.get(fingerprint(flags, kwflags, (*ts, *ints), kw, 0, None, False, "")[0])
         paths = {
             "native kernel[grid]()": lambda: noop_kernel[grid](*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5),
             "workbench.jit": lambda: wb[grid](*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5),

@@ -92,8 +92,11 @@ def _fingerprint(fast, args, kwargs):
     fn = fast.fn
     kwflags = {p.name: key_mode(p) for p in fn.params}
     flags = bytes(kwflags.values())
-    return native().fingerprint(flags, kwflags, args, kwargs, 0, fn.debug, knobs.runtime.debug,
-                                knobs.compilation.instrumentation_mode)
+    found = native().fingerprint(flags, kwflags, args, kwargs, 0, fn.debug, knobs.runtime.debug,
+                                 knobs.compilation.instrumentation_mode)
+    if found is not None:
+        assert found[1] is args  # CPU tensors go to the launcher as they are (it refuses them)
+    return found and found[0]
 
 
 @pytest.mark.parametrize("options", [{"do_not_specialize": ["m"]},
@@ -141,6 +144,37 @@ def test_an_argument_the_fingerprint_does_not_know_goes_through_triton():
         assert _fingerprint(fast, (X, Y, (1, 2)) + base[3:], {"BLOCK": 128}) is None  # a tuple
         assert _fingerprint(fast, (X, Y, 2**64) + base[3:], {"BLOCK": 128}) is None  # Triton raises OverflowError
         assert _fingerprint(fast, base + (128, 0, 7), {}) is None  # too many arguments: Triton's TypeError
+
+
+class _DeviceTensor:
+    """What the fingerprint reads of a CUDA tensor, for a machine with none."""
+
+    def __init__(self, ptr: int, cuda: bool = True) -> None:
+        self.ptr, self.dtype, self.is_cuda = ptr, torch.float32, cuda
+
+    def data_ptr(self) -> int:
+        return self.ptr
+
+
+def test_cuda_tensors_go_to_the_launcher_as_their_data_pointers():
+    """The launcher would look each CUDA tensor's pointer up again (data_ptr() and
+    cuPointerGetAttribute): it gets the pointer the fingerprint read; anything else (a CPU
+    tensor the launcher refuses, pinned host memory it translates) goes as it is."""
+    from workbench.core.fastlaunch import native
+    mod = native()
+    mod.set_tensor_types((torch.Tensor, torch.nn.Parameter, _DeviceTensor))
+    try:
+        a, b, host = _DeviceTensor(4096), _DeviceTensor(4100), _DeviceTensor(8192, cuda=False)
+        args = (a, X, b, 7, host)
+        key, launch = mod.fingerprint(bytes(5), {}, args, {"t": _DeviceTensor(16)})
+        assert launch == (4096, X, 4100, 7, host) and args == (a, X, b, 7, host)  # a new tuple; the call's is kept
+        assert launch[1] is X and launch[4] is host
+        misaligned, _ = mod.fingerprint(bytes(5), {}, (_DeviceTensor(4104),) + args[1:], {"t": _DeviceTensor(16)})
+        assert misaligned != key
+        plain = (X, 7)
+        assert mod.fingerprint(bytes(2), {}, plain, {})[1] is plain
+    finally:
+        mod.set_tensor_types((torch.Tensor, torch.nn.Parameter))
 
 
 def _pair():
@@ -325,6 +359,20 @@ def test_level_and_version_launches_are_identical_to_tritons_on_the_fast_path(tm
             kernel[(32,)](x, out, 4096, BLOCK=128, **where)
             torch.cuda.synchronize()
             assert torch.equal(out, want), where
+
+
+@pytest.mark.gpu
+def test_cuda_tensors_reach_the_launcher_as_pointers_and_cpu_ones_are_refused():
+    from workbench.core.fastlaunch import native
+    x, y = torch.rand(64, device="cuda"), torch.rand(64, device="cuda")[1:]
+    _, launch = native().fingerprint(bytes(3), {}, (x, y, 5), {})
+    assert launch == (x.data_ptr(), y.data_ptr(), 5)
+    kernel = workbench.jit(scaled)
+    out = torch.empty_like(x)
+    for _ in range(2):
+        kernel[(1,)](x, out, 64, BLOCK=64)
+    with pytest.raises(ValueError, match="cannot be accessed from Triton"):
+        kernel[(1,)](x.cpu(), out, 64, BLOCK=64)  # the same specialization: the launcher's check
 
 
 @pytest.mark.gpu

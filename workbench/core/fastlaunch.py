@@ -28,10 +28,10 @@ _SOURCE = r"""
 #include <Python.h>
 #include <stdint.h>
 
-static PyObject *dtype_name, *data_ptr_name;
+static PyObject *dtype_name, *data_ptr_name, *is_cuda_name;
 static PyTypeObject *tensor_types[8];
-static getter dtype_getters[8];
-static void *dtype_closures[8];
+static getter dtype_getters[8], is_cuda_getters[8];
+static void *dtype_closures[8], *is_cuda_closures[8];
 static int n_tensor_types = 0;
 #define MAX_DTYPES 64
 #define VALUE 1     /* a constexpr: by type and value */
@@ -51,7 +51,7 @@ static int dtype_index(PyObject *dtype) {
 
 /* The key element of an argument Triton specializes. NULL with no error set: a type this
    function does not know (the caller takes Triton's path). */
-static PyObject *spec_code(PyObject *arg, char mode) {
+static PyObject *spec_code(PyObject *arg, char mode, PyObject **pointer) {
   PyTypeObject *type = Py_TYPE(arg);
   /* what Triton reads of an int: == 1 (unless do_not_specialize), divisibility by 16 (unless
      do_not_specialize or do_not_specialize_on_alignment), and its range */
@@ -72,7 +72,6 @@ static PyObject *spec_code(PyObject *arg, char mode) {
   if (arg == Py_None) return PyLong_FromLong(0x50);
   for (int i = 0; i < n_tensor_types; i++) {
     if (type != tensor_types[i]) continue;
-    /* `dtype` is a data descriptor of the class (an instance cannot shadow it): call its getter */
     PyObject *dtype = dtype_getters[i] ? dtype_getters[i](arg, dtype_closures[i]) : PyObject_GetAttr(arg, dtype_name);
     if (!dtype) return NULL;
     int index = dtype_index(dtype);
@@ -81,8 +80,17 @@ static PyObject *spec_code(PyObject *arg, char mode) {
     PyObject *ptr = PyObject_CallMethodNoArgs(arg, data_ptr_name);
     if (!ptr) return NULL;
     unsigned long long p = PyLong_AsUnsignedLongLong(ptr);
-    Py_DECREF(ptr);
-    if (PyErr_Occurred()) return NULL;
+    if (PyErr_Occurred()) { Py_DECREF(ptr); return NULL; }
+    if (pointer) {
+      /* A CUDA tensor's data pointer is the device pointer Triton's launcher would look up for
+         it (cuPointerGetAttribute); any other tensor goes to the launcher, which checks it. */
+      PyObject *cuda = is_cuda_getters[i] ? is_cuda_getters[i](arg, is_cuda_closures[i])
+                                          : PyObject_GetAttr(arg, is_cuda_name);
+      if (!cuda) { Py_DECREF(ptr); return NULL; }
+      if (cuda == Py_True) { *pointer = ptr; ptr = NULL; }
+      Py_DECREF(cuda);
+    }
+    Py_XDECREF(ptr);
     return PyLong_FromLong(0x60 + 2 * index + (want_div && (p & 15) == 0));  /* < 256: a cached int */
   }
   return NULL;
@@ -104,14 +112,15 @@ static void put_value(PyObject *key, Py_ssize_t *n, PyObject *value) {
   PyTuple_SET_ITEM(key, (*n)++, value);
 }
 
-static int put_spec(PyObject *key, Py_ssize_t *n, PyObject *arg, char mode) {
-  PyObject *code = spec_code(arg, mode);
+static int put_spec(PyObject *key, Py_ssize_t *n, PyObject *arg, char mode, PyObject **pointer) {
+  PyObject *code = spec_code(arg, mode, pointer);
   if (!code) return -1;
   PyTuple_SET_ITEM(key, (*n)++, code);
   return 0;
 }
 
-/* fingerprint(flags, kwflags, args, kwargs, *prefix): the key, or None.
+/* fingerprint(flags, kwflags, args, kwargs, *prefix): (key, the positional arguments for the
+   launcher) or None.
    flags[i] is how parameter i is keyed (0, VALUE, NO_VALUE, NO_ALIGN); kwflags maps a
    parameter name to the same; any other keyword is an option, keyed by value. */
 static PyObject *fingerprint(PyObject *self, PyObject *const *a, Py_ssize_t nargs_) {
@@ -129,10 +138,23 @@ static PyObject *fingerprint(PyObject *self, PyObject *const *a, Py_ssize_t narg
   Py_ssize_t n = 0;
   for (Py_ssize_t i = 0; i < nprefix; i++) { Py_INCREF(a[4 + i]); PyTuple_SET_ITEM(key, n++, a[4 + i]); }
   PyTuple_SET_ITEM(key, n++, PyLong_FromSsize_t(nargs));
+  PyObject *launch_args = NULL;  /* args with each CUDA tensor as its data pointer */
   for (Py_ssize_t i = 0; i < nargs; i++) {
-    PyObject *arg = PyTuple_GET_ITEM(args, i);
+    PyObject *arg = PyTuple_GET_ITEM(args, i), *pointer = NULL;
     if (f[i] == VALUE) put_value(key, &n, arg);
-    else if (put_spec(key, &n, arg, f[i]) < 0) goto unknown;
+    else if (put_spec(key, &n, arg, f[i], &pointer) < 0) goto unknown;
+    if (pointer) {
+      if (!launch_args) {  /* a new tuple (a whole slice of a tuple is the tuple itself) */
+        launch_args = PyTuple_New(nargs);
+        if (!launch_args) { Py_DECREF(pointer); goto unknown; }
+        for (Py_ssize_t j = 0; j < nargs; j++) {
+          Py_INCREF(PyTuple_GET_ITEM(args, j));
+          PyTuple_SET_ITEM(launch_args, j, PyTuple_GET_ITEM(args, j));
+        }
+      }
+      Py_DECREF(PyTuple_GET_ITEM(launch_args, i));
+      PyTuple_SET_ITEM(launch_args, i, pointer);
+    }
   }
   Py_ssize_t pos = 0;
   PyObject *name, *value;
@@ -143,16 +165,32 @@ static PyObject *fingerprint(PyObject *self, PyObject *const *a, Py_ssize_t narg
     if (!flag && PyErr_Occurred()) goto unknown;
     long mode = flag ? PyLong_AsLong(flag) : VALUE;
     if (mode == VALUE) put_value(key, &n, value);
-    else if (put_spec(key, &n, value, (char)mode) < 0) goto unknown;
+    else if (put_spec(key, &n, value, (char)mode, NULL) < 0) goto unknown;
   }
   for (Py_ssize_t i = n; i < PyTuple_GET_SIZE(key); i++) { Py_INCREF(Py_None); PyTuple_SET_ITEM(key, i, Py_None); }
-  if (_PyTuple_Resize(&key, n) < 0) return NULL;
-  return key;
+  if (_PyTuple_Resize(&key, n) < 0) { Py_XDECREF(launch_args); return NULL; }
+  if (!launch_args) { Py_INCREF(args); launch_args = args; }
+  PyObject *both = PyTuple_Pack(2, key, launch_args);
+  Py_DECREF(key);
+  Py_DECREF(launch_args);
+  return both;
 unknown:
   for (Py_ssize_t i = n; i < PyTuple_GET_SIZE(key); i++) { Py_INCREF(Py_None); PyTuple_SET_ITEM(key, i, Py_None); }
   Py_DECREF(key);
+  Py_XDECREF(launch_args);
   if (PyErr_Occurred()) return NULL;
   Py_RETURN_NONE;
+}
+
+/* A data descriptor of the class (an instance cannot shadow it) whose getter can be called
+   directly; none where the class has its own attribute lookup. */
+static void find_getter(PyTypeObject *type, PyObject *name, getter *get, void **closure) {
+  PyObject *d = _PyType_Lookup(type, name);
+  *get = NULL;
+  if (d && Py_TYPE(d) == &PyGetSetDescr_Type && type->tp_getattro == PyObject_GenericGetAttr) {
+    *get = ((PyGetSetDescrObject *)d)->d_getset->get;
+    *closure = ((PyGetSetDescrObject *)d)->d_getset->closure;
+  }
 }
 
 /* set_tensor_types(types): the exact classes whose dtype and data_ptr() Triton reads. */
@@ -166,12 +204,8 @@ static PyObject *set_tensor_types(PyObject *self, PyObject *types) {
     if (!PyType_Check(t)) { PyErr_SetString(PyExc_TypeError, "not a type"); return NULL; }
     Py_INCREF(t);
     tensor_types[i] = (PyTypeObject *)t;
-    PyObject *d = _PyType_Lookup((PyTypeObject *)t, dtype_name);
-    dtype_getters[i] = NULL;
-    if (d && Py_TYPE(d) == &PyGetSetDescr_Type && ((PyTypeObject *)t)->tp_getattro == PyObject_GenericGetAttr) {
-      dtype_getters[i] = ((PyGetSetDescrObject *)d)->d_getset->get;
-      dtype_closures[i] = ((PyGetSetDescrObject *)d)->d_getset->closure;
-    }
+    find_getter((PyTypeObject *)t, dtype_name, &dtype_getters[i], &dtype_closures[i]);
+    find_getter((PyTypeObject *)t, is_cuda_name, &is_cuda_getters[i], &is_cuda_closures[i]);
   }
   n_tensor_types = (int)PyTuple_GET_SIZE(types);
   Py_RETURN_NONE;
@@ -188,7 +222,8 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "__workbench_fingerpr
 PyMODINIT_FUNC PyInit___workbench_fingerprint(void) {
   dtype_name = PyUnicode_InternFromString("dtype");
   data_ptr_name = PyUnicode_InternFromString("data_ptr");
-  if (!dtype_name || !data_ptr_name) return NULL;
+  is_cuda_name = PyUnicode_InternFromString("is_cuda");
+  if (!dtype_name || !data_ptr_name || !is_cuda_name) return NULL;
   return PyModule_Create(&module);
 }
 """
@@ -241,8 +276,9 @@ class FastLaunch:
             def launch(*args, **kwargs):
                 active = driver.active
                 device = resolved[1]() if active is resolved[0] else active.get_current_device()
-                key = fingerprint(flags, kwflags, args, kwargs, device, fn.debug, runtime.debug,
-                                  compilation.instrumentation_mode)
+                found = fingerprint(flags, kwflags, args, kwargs, device, fn.debug, runtime.debug,
+                                    compilation.instrumentation_mode)
+                key, pointers = found if found is not None else (None, args)
                 try:
                     hit = entries.get(key)
                 except TypeError:  # an unhashable constexpr or option: Triton says what it makes of it
@@ -262,14 +298,15 @@ class FastLaunch:
                 # the parameters after the positional ones, in order (defaults filled in)
                 rest = kwargs.values() if pick is None else pick(kwargs if fill is None else kwargs | fill)
                 if idle and direct is not None and dims is not None:
-                    direct(*dims, stream, function, coop, pdl, None, None, packed, None, None, None, *args, *rest)
+                    direct(*dims, stream, function, coop, pdl, None, None, packed, None, None, None, *pointers, *rest)
                     return kernel
                 bound = args + tuple(rest)
                 g = grid(dict(zip(fn.arg_names, bound))) if callable(grid) else grid
                 size = len(g)
                 g0, g1, g2 = g[0], g[1] if size > 1 else 1, g[2] if size > 2 else 1
                 if idle and direct is not None:
-                    direct(g0, g1, g2, stream, function, coop, pdl, None, None, packed, None, None, None, *bound)
+                    direct(g0, g1, g2, stream, function, coop, pdl, None, None, packed, None, None, None,
+                           *pointers, *bound[len(args):])
                 else:
                     kernel.run(g0, g1, g2, stream, function, packed, kernel.launch_metadata(g, stream, *bound),
                                enter, leave, *bound)
