@@ -17,7 +17,10 @@ know, goes through Triton's own ``run``, which compiles, refuses or raises exact
 does, and the launch it made is remembered; so do pre-run hooks, and every launch while
 something wraps ``JITFunction.run`` (the runner's capture). Launch hooks, profile scratch and
 global scratch take Triton's launcher path; with no hook set, the launcher is called with no
-hooks, as an empty hook chain would do nothing.
+hooks, as an empty hook chain would do nothing. A positional CUDA tensor goes to the launcher
+as the data pointer the fingerprint read (the launcher would call ``data_ptr()`` and
+``cuPointerGetAttribute`` for it again; for device memory that gives the same pointer); any
+other tensor goes as it is, for the launcher to check.
 """
 
 from __future__ import annotations
