@@ -1,13 +1,15 @@
 """GPU benchmarks of issue 3, each a ratio against a baseline measured in the same run.
 
 1. Launch overhead: a no-op kernel with 5 tensors, 9 ints and 5 constexprs launched in a host
-   loop: native ``@triton.jit`` vs ``@workbench.jit`` (plain, and started from a TTGIR folder).
+   loop: native ``@triton.jit`` vs ``@workbench.jit`` (plain, and started from a TTGIR folder),
+   and the floor: Triton's compiled launcher called directly (``CompiledKernel.run``, no
+   binding, no specialization). Issue 16's goal: ``workbench.jit`` at <= 0.5x native.
 2. Save to verified result after a PTX edit, through the runner process (client round trip):
    against the time ptxas alone takes on the same PTX.
 3. Kernel timing: the median of ``workbench.core.bench.bench`` vs ``triton.testing.do_bench``
    on the same launches.
 
-    python benchmarks/bench_runner.py [--quick]
+    python benchmarks/bench_runner.py [--quick] [--launch]     (--launch: part 1 only)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import triton.language as tl  # noqa: E402
 import workbench  # noqa: E402
 
 QUICK = "--quick" in sys.argv
+LAUNCH_ONLY = "--launch" in sys.argv
 
 
 @triton.jit
@@ -47,7 +50,8 @@ def launch_overhead() -> dict:
     ints = [3, 5, 7, 9, 11, 13, 17, 19, 23]
     wb = workbench.jit(noop_kernel)
     levels = Path(tempfile.mkdtemp(prefix="bench-levels-"))
-    wb.save_levels(levels, *ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5)
+    paths = wb.save_levels(levels, *ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5)
+    version = _version_folder(paths)
     grid = (1,)
 
     def native():
@@ -59,14 +63,27 @@ def launch_overhead() -> dict:
     def ours_ttgir():
         wb[grid](*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5, ttgir_dir=levels)
 
+    def ours_version():
+        wb[grid](*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5, version_dir=version)
+
+    from triton import knobs
+    kernel = noop_kernel[grid](*ts, *ints, C0=1, C1=2, C2=3, C3=4, C4=5)
+    stream = torch.cuda.current_stream().cuda_stream
+    args = (*ts, *ints, 1, 2, 3, 4, 5)  # Triton 3.6's launcher takes the constexprs too
+
+    def floor():
+        kernel.run(1, 1, 1, stream, kernel.function, kernel.packed_metadata, None, knobs.runtime.launch_enter_hook,
+                   knobs.runtime.launch_exit_hook, *args)
+
     n, rounds = (2000, 7) if QUICK else (3000, 25)
-    per: dict[str, list[float]] = {"native": [], "workbench.jit": [], "workbench.jit ttgir_dir": []}
-    fns = {"native": native, "workbench.jit": ours, "workbench.jit ttgir_dir": ours_ttgir}
+    fns = {"native": native, "workbench.jit": ours, "workbench.jit ttgir_dir": ours_ttgir,
+           "workbench.jit version_dir": ours_version, "CompiledKernel.run floor": floor}
+    per: dict[str, list[float]] = {k: [] for k in fns}
     for fn in fns.values():
         for _ in range(200):
             fn()
     torch.cuda.synchronize()
-    for _ in range(rounds):  # interleaved, so drift hits all three alike
+    for _ in range(rounds):  # interleaved, so drift hits all alike
         for name, fn in fns.items():
             t0 = time.perf_counter()
             for _ in range(n):
@@ -77,7 +94,20 @@ def launch_overhead() -> dict:
     med = {k: min(v) for k, v in per.items()}
     return {"us_per_launch": med, "ratio_plain": med["workbench.jit"] / med["native"],
             "ratio_ttgir_dir": med["workbench.jit ttgir_dir"] / med["native"],
+            "ratio_version_dir": med["workbench.jit version_dir"] / med["native"],
+            "ratio_floor": med["CompiledKernel.run floor"] / med["native"],
             "median_round_us": {k: statistics.median(v) for k, v in per.items()}}
+
+
+def _version_folder(paths: dict) -> Path:
+    """A workspace version of the saved TTGIR (unedited), as the app would keep one."""
+    from workbench.api import _compiler
+    from workbench.core.workspace import Workspace
+    text = paths["ttgir"].read_text()
+    derived = _compiler().compile_level("ttgir", text, json.loads(paths["json"].read_text()), with_sass=False)
+    ws = Workspace(Path(tempfile.mkdtemp(prefix="bench-ws-")))
+    ws.edit("noop_kernel-bench").mkdir(parents=True)
+    return ws.new_version("noop_kernel-bench", "noop_kernel", "ttgir", text, derived).folder
 
 
 def save_to_verified() -> dict:
@@ -148,11 +178,17 @@ def main() -> None:
         sys.exit("bench_runner: needs a CUDA GPU")
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}  triton {triton.__version__}  "
           f"host CPU: {platform.processor() or platform.machine()}")
-    report = {"launch": launch_overhead(), "edit": save_to_verified(), "timing": timing_agreement()}
+    report = {"launch": launch_overhead()}
     la = report["launch"]
     print("\n1. launch overhead, no-op kernel (5 tensors, 9 ints, 5 constexprs), host loop, fastest round")
     for k, v in la["us_per_launch"].items():
         print(f"   {k:26s} {v:6.2f} us/launch  {v / la['us_per_launch']['native']:.3f}x native")
+    print(f"   goal (issue 16): workbench.jit <= 0.5x native: plain {la['ratio_plain']:.3f}x, "
+          f"from a TTGIR dir {la['ratio_ttgir_dir']:.3f}x, from a version dir {la['ratio_version_dir']:.3f}x")
+    if LAUNCH_ONLY:
+        print("\n" + json.dumps(report))
+        return
+    report |= {"edit": save_to_verified(), "timing": timing_agreement()}
     ed = report["edit"]
     print(f"\n2. save -> verified after a PTX edit (matmul, runner round trip, median of {ed['runs']})")
     print(f"   save to verified {ed['save_to_verified_ms']:.1f} ms; ptxas alone {ed['ptxas_ms']:.1f} ms; "

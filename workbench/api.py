@@ -15,8 +15,9 @@ Nothing is copied by hand: the specialization comes from the arguments, the meta
 the JSON beside the level file or, when there is none, from compiling the Python kernel for
 the same arguments. Each (level file, specialization) compiles once through the workbench's
 content-keyed stage cache, and a line on stderr says whether it compiled or hit the cache
-and where the levels are saved. After that a launch goes through Triton's own fast path:
-it costs what a plain ``triton.jit`` launch costs.
+and where the levels are saved. After that a launch with arguments that specialize as a
+launch before did skips Triton's Python binding (``workbench.core.fastlaunch``): it costs
+well under what a plain ``triton.jit`` launch costs, with the same checks.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from triton.runtime.jit import JITFunction
 
+from .core.fastlaunch import FastLaunch
 from .core.levels import IR_LEVELS, SUFFIX
 
 LEVEL_KWARGS = {f"{level}_dir": level for level in IR_LEVELS} | {"version_dir": None}
@@ -38,9 +40,9 @@ LEVEL_KWARGS = {f"{level}_dir": level for level in IR_LEVELS} | {"version_dir": 
 class WorkbenchJITFunction(JITFunction):
     """A JITFunction whose launches may name a level to start from.
 
-    Nothing is overridden on the launch path: a ``ttgir_dir=...`` keyword travels through
-    Triton's binder like a compile option, so it is part of Triton's kernel cache key and a
-    launch from a level hits Triton's cache exactly as a plain launch does. Only on a miss
+    A ``ttgir_dir=...`` keyword travels through Triton's binder like a compile option, so it
+    is part of Triton's kernel cache key (and of fastlaunch's fingerprint) and a launch from a
+    level hits the caches exactly as a plain launch does. Only on a miss
     does the keyword matter: ``_pack_args`` takes it out (Triton would refuse it) and
     ``_do_compile`` compiles from the level file instead of the Python source.
     """
@@ -48,6 +50,16 @@ class WorkbenchJITFunction(JITFunction):
     def __init__(self, fn, **kwargs) -> None:
         super().__init__(fn, **kwargs)
         self._level_request = threading.local()
+        self._fast = None
+
+    def __getitem__(self, grid):
+        """``kernel[grid](...)``: Triton's launch, through fastlaunch's cache where the Triton
+        release is one it mirrors."""
+        fast = self._fast
+        if fast is None:
+            from .core import compat
+            fast = self._fast = FastLaunch(self) if compat.fast_launch_supported() else False
+        return fast.bind(grid) if fast else super().__getitem__(grid)
 
     def _pack_args(self, backend, kwargs, bound_args, specialization, options):
         chosen = [k for k in LEVEL_KWARGS if k in kwargs]

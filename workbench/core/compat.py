@@ -253,6 +253,14 @@ def compile_only_driver(target: GPUTarget) -> Iterator[None]:
         setattr(driver, attr, saved)
 
 
+def fast_launch_supported() -> bool:
+    """``workbench.core.fastlaunch`` mirrors Triton 3.6's launch path (binder, cache key,
+    specialization, the compiled launcher's arguments) and is tested against it; other
+    releases launch through Triton's own ``kernel[grid]``."""
+    import triton
+    return triton.__version__.startswith("3.6.")
+
+
 def has_do_compile() -> bool:
     """3.5+ split the compile step out of ``JITFunction.run`` into ``_do_compile``."""
     return hasattr(jit_function_class(), "_do_compile")
