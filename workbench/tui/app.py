@@ -200,6 +200,8 @@ class DumpDone(Message):
 def after_rest(handler):
     """A handler that needs the widgets mounted after the first frame: until then, it comes back later."""
     def wrapper(self, msg):
+        if not self.is_running:
+            return None   # shutting down: the widgets are being taken away (a late answer is dropped)
         if not self.rest_ready:
             self.set_timer(0.05, partial(wrapper, self, msg))
             return None
