@@ -1,6 +1,6 @@
 """Everything that differs between Triton versions, in one place.
 
-Supported: Triton 3.4 to 3.9 (3.6.0 is the GPU machine's). The rest of the package calls
+Supported: Triton 3.0 to 3.9 (3.6.0 is the GPU machine's). The rest of the package calls
 these functions and never reaches into Triton's internals itself.
 """
 
@@ -20,12 +20,16 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler.compiler import ASTSource, make_backend as _make_backend
 
 VERSION: tuple[int, int, int] = tuple(int(x) for x in re.findall(r"\d+", triton.__version__)[:3])  # type: ignore[assignment]
-MIN_VERSION = (3, 4, 0)
+MIN_VERSION = (3, 0, 0)
 
 try:  # 3.4+: Language lives beside BaseBackend
     from triton.backends.compiler import Language
-except ImportError:  # pragma: no cover
-    Language = None  # type: ignore[assignment]
+except ImportError:  # 3.0-3.3 know one language and stages take none
+    import enum
+
+    class Language(enum.Enum):  # type: ignore[no-redef]
+        TRITON = 0
+        GLUON = 1
 
 
 class TargetError(ValueError):
@@ -53,10 +57,14 @@ def supported_archs() -> tuple[int, ...]:
     5 ms); empty when it cannot be asked, and then nothing is refused up front."""
     import subprocess
     from triton.backends.nvidia import compiler as nv
-    takes_arch = bool(inspect.signature(nv.get_ptxas).parameters)  # 3.6+: ptxas-blackwell for new archs
+    get_ptxas = getattr(nv, "get_ptxas", None)  # 3.0-3.2: one ptxas, found by _path_to_binary
+    takes_arch = get_ptxas is not None and bool(inspect.signature(get_ptxas).parameters)  # 3.3+: ptxas-blackwell
 
     def ptxas_for(arch: int) -> str:
-        return (nv.get_ptxas(arch) if takes_arch else nv.get_ptxas()).path
+        if get_ptxas is None:
+            return nv._path_to_binary("ptxas")[0]
+        found = get_ptxas(arch) if takes_arch else get_ptxas()
+        return found[0] if isinstance(found, tuple) else found.path  # 3.3: (path, version)
 
     out: set[int] = set()
     try:
@@ -113,7 +121,10 @@ def new_context(backend) -> Any:
 def stage_table(backend, options, language) -> dict:
     """Triton's own ordered ext -> stage function table for this backend and options."""
     stages: dict = {}
-    backend.add_stages(stages, options, language)
+    if VERSION < (3, 4, 0):  # before Gluon, stages took no language
+        backend.add_stages(stages, options)
+    else:
+        backend.add_stages(stages, options, language)
     return stages
 
 
@@ -133,11 +144,13 @@ def prepare_stage(ext: str) -> None:
 
 
 def make_ir(src: ASTSource, target: GPUTarget, options, backend, context):
-    codegen_fns = backend.get_codegen_implementation(options)
-    module_map = backend.get_module_map()
+    codegen_fns = backend.get_codegen_implementation(*(() if VERSION < (3, 3, 0) else (options,)))
+    module_map = backend.get_module_map() if VERSION >= (3, 2, 0) else None
     # Code generation may ask the active driver for the target (TMA support checks; 3.4's
     # Gluon front end always does): let it see the target being compiled for.
     with compile_only_driver(target):
+        if VERSION < (3, 2, 0):  # no module map before 3.2
+            return src.make_ir(options, codegen_fns, context)
         if VERSION < (3, 5, 0):
             return src.make_ir(options, codegen_fns, module_map, context)
         return src.make_ir(target, options, codegen_fns, module_map, context)
@@ -160,6 +173,9 @@ def tensordesc_meta(module) -> Any:
 
 def nvidia_tool(name: str) -> str:
     """Path of a tool the Triton wheel ships (ptxas, nvdisasm, cuobjdump)."""
+    if not has_knobs():
+        from triton.backends.nvidia import compiler as nv
+        return nv._path_to_binary(name)[0]
     from triton import knobs
     tool = getattr(knobs.nvidia, name)
     return tool.path
@@ -177,6 +193,9 @@ def autotuner_class():
 
 def set_interpret(value: bool) -> None:
     """Decide, for kernels decorated from now on, whether ``@triton.jit`` means the interpreter."""
+    if not has_knobs():  # 3.0-3.3 read the environment at decoration time
+        os.environ["TRITON_INTERPRET"] = "1" if value else "0"
+        return
     from triton import knobs
     knobs.runtime.interpret = value
 
@@ -259,5 +278,88 @@ def has_do_compile() -> bool:
 
 
 def knob_supported(group: str, name: str) -> bool:
+    if not has_knobs():
+        return False
     from triton import knobs
     return hasattr(type(getattr(knobs, group)), name) or hasattr(getattr(knobs, group), name)
+
+
+# -- Triton 3.0 to 3.3: no knobs, hooks as JITFunction class attributes ------------------------
+
+def has_knobs() -> bool:
+    """3.4 gathered Triton's settings into ``triton.knobs``; before, they were env vars and
+    class attributes."""
+    return VERSION >= (3, 4, 0)
+
+
+def interpret_enabled() -> bool:
+    """Whether ``@triton.jit`` means the interpreter for kernels decorated now."""
+    if not has_knobs():
+        return os.environ.get("TRITON_INTERPRET", "0") == "1"
+    from triton import knobs
+    return bool(knobs.runtime.interpret)
+
+
+@contextlib.contextmanager
+def interpret_setting() -> Iterator[None]:
+    """Put the interpreter setting back as it was after the block (whoever changed it inside)."""
+    if not has_knobs():
+        saved = os.environ.get("TRITON_INTERPRET")
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("TRITON_INTERPRET", None)
+            else:
+                os.environ["TRITON_INTERPRET"] = saved
+        return
+    from triton import knobs
+    saved = knobs.runtime.__dict__.get("interpret", None)
+    try:
+        yield
+    finally:
+        if saved is None:
+            knobs.runtime.__dict__.pop("interpret", None)
+        else:
+            knobs.runtime.interpret = saved
+
+
+def jit_cache_hook() -> Any:
+    if not has_knobs():
+        return jit_function_class().cache_hook
+    from triton import knobs
+    return knobs.runtime.jit_cache_hook
+
+
+def set_jit_cache_hook(hook: Any) -> None:
+    """The hook ``JITFunction.run`` asks before compiling (returns True: skip the compile)."""
+    if not has_knobs():
+        jit_function_class().cache_hook = hook
+        return
+    from triton import knobs
+    knobs.runtime.jit_cache_hook = hook
+
+
+def call_hook_names_hook() -> bool:
+    """3.4+ pass the hook to ``_call_hook``; 3.0-3.3 pass ``before`` and it picks the hook."""
+    return "hook" in inspect.signature(jit_function_class()._call_hook).parameters
+
+
+def attrs_dict(attrs: Any) -> dict:
+    """A specialization's argument attributes as a plain dict: 3.3+ pass one already; 3.0-3.2
+    pass an ``AttrsDescriptor`` (divisible-by-16 and equal-to-1 argument indices)."""
+    if isinstance(attrs, dict):
+        return attrs
+    return dict(attrs.to_dict()) if hasattr(attrs, "to_dict") else {}
+
+
+def copy_attrs(attrs: Any) -> Any:
+    """What a compile is handed back later: a copy of a dict, the descriptor itself otherwise."""
+    return dict(attrs) if isinstance(attrs, dict) else attrs
+
+
+def gluon_missing() -> str | None:
+    """Why this Triton cannot compile Gluon kernels (None: it can; Gluon came in 3.4)."""
+    if VERSION >= (3, 4, 0):
+        return None
+    return f"Gluon kernels need Triton 3.4 or later (this is Triton {triton.__version__})"

@@ -407,7 +407,7 @@ class Compiler:
             return exc
         diags: list[Diagnostic] = []
         name = type(exc).__name__
-        if name == "PTXASError" or "ptxas" in output:
+        if name == "PTXASError" or "ptxas" in output or "ptxas" in str(exc):  # 3.0-3.2: a RuntimeError
             diags = parse_ptxas_log(str(exc) + "\n" + output, file)
         if not diags and "LLVM ERROR" in output:
             diags = parse_llvm_error(output, file)
