@@ -40,9 +40,11 @@ def parse_target(text: str | GPUTarget) -> GPUTarget:
     """``cuda:90``, ``sm_90``, ``sm90a`` or ``90`` -> GPUTarget('cuda', 90, 32)."""
     if isinstance(text, GPUTarget):
         return text
+    if is_hip_text(str(text)):
+        return parse_hip_target(str(text))
     m = re.fullmatch(r"\s*(?:(cuda):|sm_?)?(\d+)a?\s*", str(text))
     if not m:
-        raise TargetError(f"unknown target {text!r}: expected e.g. cuda:90, cuda:80, sm_90")
+        raise TargetError(f"unknown target {text!r}: expected e.g. cuda:90, cuda:80, sm_90, hip:gfx942")
     arch = int(m.group(2))
     known = supported_archs()
     if known and arch not in known:  # ptxas would say so only after every stage above it ran
@@ -82,9 +84,9 @@ def target_str(target: GPUTarget) -> str:
 
 def target_from_json(value: Any) -> GPUTarget:
     if isinstance(value, dict):
-        return GPUTarget(value["backend"], int(value["arch"]), int(value.get("warp_size", 32)))
+        return GPUTarget(value["backend"], _arch_value(value["arch"]), int(value.get("warp_size", 32)))
     if isinstance(value, (list, tuple)):
-        return GPUTarget(value[0], int(value[1]), int(value[2]))
+        return GPUTarget(value[0], _arch_value(value[1]), int(value[2]))
     return parse_target(value)
 
 
@@ -363,3 +365,30 @@ def gluon_missing() -> str | None:
     if VERSION >= (3, 4, 0):
         return None
     return f"Gluon kernels need Triton 3.4 or later (this is Triton {triton.__version__})"
+
+
+# -- AMD targets: compiled on any machine, launched only on a ROCm GPU -----------------------
+
+HIP_ARCHS = ("gfx90a", "gfx942", "gfx950")  # MI200, MI300, MI350: wave64
+
+
+def is_hip_text(text: str) -> bool:
+    return bool(re.fullmatch(r"\s*(hip:|amd:)?gfx\w+\s*", text))
+
+
+def parse_hip_target(text: str) -> GPUTarget:
+    """``hip:gfx942`` or ``gfx942`` -> GPUTarget('hip', 'gfx942', 64)."""
+    arch = re.sub(r"^(hip|amd):", "", text.strip())
+    if arch not in HIP_ARCHS:
+        raise TargetError(f"hip:{arch} is not an AMD target the workbench knows; supported: "
+                          + ", ".join(f"hip:{a}" for a in HIP_ARCHS))
+    return GPUTarget("hip", arch, 64)
+
+
+def is_hip(target: GPUTarget) -> bool:
+    return target.backend == "hip"
+
+
+def _arch_value(arch: Any) -> Any:
+    """NVIDIA archs are numbers (90), AMD archs names (gfx942)."""
+    return arch if isinstance(arch, str) and arch.startswith("gfx") else int(arch)

@@ -302,6 +302,10 @@ class Session:
             res.status, res.message = "compiled-only", "no inputs were captured for this kernel " \
                 "(the snapshot limit, or a compile-only capture)"
             return res
+        if v.level != "python" and self.compiler is not None and compat.is_hip(self.compiler.target):
+            res.status, res.message = "compiled-only", f"compiled only: {compat.target_str(self.compiler.target)} " \
+                "kernels run on a ROCm GPU (AMD), and this machine has none"
+            return res
         if not self.gpu and v.level != "python":
             res.status, res.message = "compiled-only", "compiled only: no GPU (IR levels need a GPU to run; " \
                 "Python-level kernels run in Triton's interpreter)"
