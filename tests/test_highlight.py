@@ -42,7 +42,7 @@ def test_amdgcn_tokens():
     assert k["v_mfma_f32_32x32x8_f16"] == Op and k["v[0:15]"] == Register and k["v[86:87]"] == Register
     k = kinds("amdgcn", next(line for line in lines if "ds_write_b32 v8, v4 offset:49536" in line))
     assert k["offset"] == Name.Attribute and k["49536"] == Number.Integer and k["v8"] == Register
-    k = kinds("amdgcn", next(line for line in lines if "s_cbranch_vccnz" in line))
+    k = kinds("amdgcn", next(line for line in lines if "s_cbranch_vccnz .LBB0_11" in line))
     assert k["s_cbranch_vccnz"] == Op and k[".LBB0_11"] == Name.Label
     k = kinds("amdgcn", "\ts_waitcnt lgkmcnt(0)")
     assert k["s_waitcnt"] == Op and k["lgkmcnt"] == Name.Attribute
