@@ -151,7 +151,8 @@ def test_running_an_amd_version_says_it_needs_a_rocm_gpu(tmp_path):
         assert opened["target"] == TARGET and opened["kernels"][0]["files"]["amdgcn"].endswith(".amdgcn")
         spec_id = opened["kernels"][0]["spec"]["spec_id"]
         edit = session.workspace.edit(opened["kernels"][0]["spec"]["folder_name"])
-        res = session.apply(spec_id, edit / "add_kernel.ttgir")
+        res = session.apply(spec_id, edit / "add_kernel.amdgcn")
+        assert res["level"] == "amdgcn", res
         assert res["status"] == "compiled-only", res
         assert res["message"] == ("compiled only: hip:gfx942 kernels run on a ROCm GPU (AMD), "
                                          "and this machine has none")

@@ -210,7 +210,7 @@ class Session:
         path = Path(path)
         level = level or ("python" if path.suffix == ".py" else level_of(path))
         try:
-            content: str | bytes = path.read_bytes() if level == "cubin" else path.read_text()
+            content: str | bytes = path.read_bytes() if level in ("cubin", "hsaco") else path.read_text()
         except OSError as e:
             raise WorkbenchError.at(str(path), f"could not read it: {os_reason(e)}") from None
         result, fn = self._compile_file(state, path, level, content)

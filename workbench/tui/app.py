@@ -28,6 +28,7 @@ from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import Config, load_config
 from workbench.tui.edit_flow import Decision, EditFlow, digest
+from workbench.tui.format import use_target
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
                                   locate_unplaced, result_summary, version_label)
 from workbench.tui.mapping import LevelMap
@@ -499,6 +500,8 @@ class WorkbenchApp(App):
     def on_opened(self, msg: Opened) -> None:
         self.timeline["opened"] = time.perf_counter()
         self.opened = data = msg.data
+        use_target(data.get("target", ""))  # hip:*: the PTX pane holds AMDGCN
+        self._show_columns()  # the level bar, in the target's names
         self.kernels = data.get("kernels", [])
         self.tunings, self.config_results = list(data.get("tunings", [])), {}
         mode = data.get("mode", "")
