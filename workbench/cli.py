@@ -92,6 +92,8 @@ def _add_extra_commands(sub) -> None:
     except ImportError:  # pragma: no cover - a partial checkout
         return
     add_dump_command(sub)
+    from workbench.export_command import add_export_command
+    add_export_command(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dump":
         from workbench.dump_command import run_dump_command
         return _guarded(run_dump_command, args)
+    if args.command == "export":
+        from workbench.export_command import run_export_command
+        return _guarded(run_export_command, args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE_OR_INPUT
 
