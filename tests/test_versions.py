@@ -45,6 +45,14 @@ def test_compile_paths_under_triton(version):
     assert (report["gluon_missing"] is None) == (version >= "3.4")
     if version < "3.4":
         assert report["gluon_missing"] == f"Gluon kernels need Triton 3.4 or later (this is Triton {version})"
+    # Triton's interpreter: right where it works, and where it does not (3.0 and 3.1 under numpy 2), said
+    import numpy
+    broken = version < "3.2" and int(numpy.__version__.split(".")[0]) >= 2
+    assert report["interpreted"]["correct"] is not broken
+    assert (report["interpreter_problem"] is not None) is broken
+    if broken:
+        assert report["interpreter_problem"] in report["interpreted"]["notes"]
+        assert report["interpreter_problem"].startswith(f"Triton {version}'s interpreter computes nothing under numpy")
     for key, case in cases.items():
         assert case["sass"] and case["name"], key
         # every level maps back to the kernel's Python lines

@@ -31,6 +31,8 @@ BREAKS = {"ttir": ("tt.load", "tt.lod"), "ttgir": ("arith.addf", "arith.addx"), 
 def main() -> None:
     report: dict = {"version": triton.__version__, "cases": {}}
     report["gluon_missing"] = compat.gluon_missing()
+    report["interpreter_problem"] = compat.interpreter_problem()
+    report["interpreted"] = _interpreted_vector_add()
     examples = ["vector_add", "matmul", "matmul_tma", "gluon_vector_add"]
     for name in examples:
         cap = run_script(ROOT / "examples" / f"{name}.py", mode="compile-only")
@@ -71,6 +73,15 @@ def main() -> None:
                             case[f"broken_{level}"] = d.line == line and d.file == str(paths[level])
                 report["cases"][f"{name}/{spec.spec_id}/sm{arch}"] = case
     print(json.dumps(report))
+
+
+def _interpreted_vector_add() -> dict:
+    """vector_add captured in Triton's interpreter: did the launch compute x + y, and what the
+    capture's notes say."""
+    cap = run_script(ROOT / "examples" / "vector_add.py", mode="interpret", snapshot_limit=1 << 30)
+    snap = cap.snapshots[cap.specs[0].spec_id]
+    after = snap.after
+    return {"correct": bool((after["out_ptr"] == after["x_ptr"] + after["y_ptr"]).all()), "notes": cap.notes}
 
 
 def _dump_compiles(compiler: Compiler, full, level: str) -> bool:

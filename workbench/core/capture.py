@@ -589,10 +589,9 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
     kw = {k: v for k, v in kwargs.items() if k in names}
     def call(self, *a, **k):  # a helper called from inside an interpreted kernel
         interp = interpreted(self)
-        try:
-            from triton.runtime.interpreter import _patch_lang
-        except ImportError:  # pragma: no cover - other versions
+        if not compat.interpreter_restores_language():  # the whole launch is in language_restored()
             return interp(*a, **k)
+        from triton.runtime.interpreter import _patch_lang
         # InterpretedFunction.__call__ patches triton.language and never restores it, which
         # breaks every later real compile in this process: patch in a scope and restore.
         scope = _patch_lang(interp.fn)
@@ -604,7 +603,8 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
     saved_call = JITFunction.__call__
     JITFunction.__call__ = call
     try:
-        interpreted(fn).run(*args, grid=grid, warmup=False, **kw)
+        with compat.language_restored():
+            interpreted(fn).run(*args, grid=grid, warmup=False, **kw)
     finally:
         JITFunction.__call__ = saved_call
 
@@ -685,6 +685,8 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
                 capture.error = _script_error(e, script, bool(capture.launches), mode)
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+    if mode == "interpret" and capture.specs and (problem := compat.interpreter_problem()):
+        capture.notes.append(problem)
     if mode == "compile-only" and capture.specs:
         capture.notes.append("no GPU: kernels were compiled, not launched; outputs the script computed "
                              "after its launches are not real")

@@ -392,3 +392,44 @@ def is_hip(target: GPUTarget) -> bool:
 def _arch_value(arch: Any) -> Any:
     """NVIDIA archs are numbers (90), AMD archs names (gfx942)."""
     return arch if isinstance(arch, str) and arch.startswith("gfx") else int(arch)
+
+
+def interpreter_problem() -> str | None:
+    """Why Triton's interpreter gives wrong results here (None: it works). Triton 3.0 and 3.1's
+    interpreter stores nothing under numpy 2 (seen with numpy 2.3: every output stays as it was)."""
+    import numpy
+    if VERSION < (3, 2, 0) and int(numpy.__version__.split(".")[0]) >= 2:
+        return (f"Triton {triton.__version__}'s interpreter computes nothing under numpy {numpy.__version__}: "
+                "Python-level runs give wrong outputs (install numpy<2, or Triton 3.2 or later)")
+    return None
+
+
+def interpreter_restores_language() -> bool:
+    """3.6+ patch ``triton.language`` for the interpreter in a scope they restore; before,
+    the patch stays and every later real compile in the process breaks."""
+    from triton.runtime import interpreter
+    return hasattr(interpreter, "_LangPatchScope")
+
+
+@contextlib.contextmanager
+def language_restored() -> Iterator[None]:
+    """Put ``triton.language`` (its modules and tensor/dtype classes) back as it was after the
+    block, where the interpreter would leave it patched."""
+    if interpreter_restores_language():
+        yield
+        return
+    import triton.language as tl
+    spaces = [tl, tl.core, tl.math, tl.tensor, tl.dtype] + [getattr(tl, n) for n in ("standard", "semantic")
+                                                           if inspect.ismodule(getattr(tl, n, None))]
+    spaces += [c for c in (getattr(tl.core, "tensor_descriptor_base", None),) if c is not None]  # 3.4+
+    saved = [(ns, dict(vars(ns))) for ns in spaces]
+    try:
+        yield
+    finally:
+        for ns, before in saved:
+            now = vars(ns)
+            for key in [k for k in now if k not in before]:
+                delattr(ns, key)
+            for key, value in before.items():
+                if now.get(key) is not value:
+                    setattr(ns, key, value)
