@@ -75,6 +75,19 @@ def export(session, kernel: str, version: str, out: str | Path, inputs: str = "c
     return out
 
 
+def default_folder(session, kernel: str, version: str) -> Path:
+    """``<workspace>/exports/<kernel>-<version>``, or the first ``-2``, ``-3`` ... not taken: an
+    export never writes over an earlier one."""
+    state = _state(session, kernel)
+    label = "original" if str(version) == "original" else f"v{version}"
+    base = session.workspace.root / "exports" / f"{state.spec.stem}-{label}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
 def _state(session, kernel: str):
     for state in session.kernels.values():
         if kernel in (state.spec.kernel, state.spec.spec_id, state.spec.folder_name):
