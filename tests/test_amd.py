@@ -158,3 +158,23 @@ def test_running_an_amd_version_says_it_needs_a_rocm_gpu(tmp_path):
                                          "and this machine has none")
     finally:
         session.close()
+
+
+@pytest.mark.gpu
+def test_gpu_an_amd_target_on_an_nvidia_machine_never_launches_amd_code(tmp_path):
+    """On the H200: the script runs on the card, the kernels compile for gfx942, IR-level
+    versions say they need a ROCm GPU and Python-level ones run in the interpreter."""
+    from workbench.core.session import Session
+    script = tmp_path / "vector_add.py"
+    shutil.copyfile(EXAMPLES / "vector_add.py", script)
+    session = Session(script, target=TARGET, with_sass=False)
+    try:
+        opened = session.open()
+        assert opened["target"] == TARGET and opened["gpu"] is False
+        spec_id = opened["kernels"][0]["spec"]["spec_id"]
+        assert session.run(spec_id).status == "ok"
+        edit = session.workspace.edit(opened["kernels"][0]["spec"]["folder_name"])
+        res = session.apply(spec_id, edit / "add_kernel.ttgir")
+        assert res["status"] == "compiled-only" and "ROCm GPU" in res["message"], res
+    finally:
+        session.close()

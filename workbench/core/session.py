@@ -130,6 +130,8 @@ class Session:
             err = cap.error or Diagnostic(str(self.script), None, None, "the script launched no Triton kernel")
             raise WorkbenchError([err])
         self.compiler = Compiler(cap.target, StageCache(default_dir()))
+        if compat.is_hip(self.compiler.target):
+            self.gpu = False  # AMD binaries are compiled, never launched here: Python-level runs interpret
         kernels = []
         configs = replays(cap)
         for spec in cap.specs:
