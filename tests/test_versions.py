@@ -42,9 +42,11 @@ def test_compile_paths_under_triton(version):
     for name, error in unsupported.items():
         assert error.startswith(str(ROOT / "examples" / f"{name}.py") + ":") and " error: " in error, error
         assert "\n" not in error and "Traceback" not in error, error
+        feature = {"matmul_tma": "tensor descriptors", "gluon_vector_add": "Gluon kernels"}[name]
+        assert error.endswith(f"({feature} need Triton 3.4 or later; this is Triton {version})"), error
     assert (report["gluon_missing"] is None) == (version >= "3.4")
     if version < "3.4":
-        assert report["gluon_missing"] == f"Gluon kernels need Triton 3.4 or later (this is Triton {version})"
+        assert report["gluon_missing"] == f"Gluon kernels need Triton 3.4 or later; this is Triton {version}"
     # Triton's interpreter: right where it works, and where it does not (3.0 and 3.1 under numpy 2), said
     import numpy
     broken = version < "3.2" and int(numpy.__version__.split(".")[0]) >= 2

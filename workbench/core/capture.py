@@ -716,6 +716,8 @@ def _script_error(e: BaseException, script: Path, after_launches: bool, mode: st
     when = "after its launches" if after_launches else "before launching any kernel"
     text = e.msg if isinstance(e, SyntaxError) and e.msg else str(e).strip()
     msg = f"the script raised {type(e).__name__} {when}: {text.splitlines()[0] if text else ''}"
+    if isinstance(e, ModuleNotFoundError) and (lacks := compat.missing_feature(e.name)):
+        msg += f" ({lacks})"
     # Compile-only runs launch nothing, so a check the script makes afterwards is expected to fail.
     severity = "warning" if after_launches and mode == "compile-only" else "error"
     return Diagnostic(*_where(e, script), msg.strip(), severity)

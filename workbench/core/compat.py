@@ -364,7 +364,7 @@ def gluon_missing() -> str | None:
     """Why this Triton cannot compile Gluon kernels (None: it can; Gluon came in 3.4)."""
     if VERSION >= (3, 4, 0):
         return None
-    return f"Gluon kernels need Triton 3.4 or later (this is Triton {triton.__version__})"
+    return f"Gluon kernels need Triton 3.4 or later; this is Triton {triton.__version__}"
 
 
 # -- AMD targets: compiled on any machine, launched only on a ROCm GPU -----------------------
@@ -433,3 +433,15 @@ def language_restored() -> Iterator[None]:
             for key, value in before.items():
                 if now.get(key) is not value:
                     setattr(ns, key, value)
+
+
+def missing_feature(module: str | None) -> str | None:
+    """What a module the script failed to import means for this Triton (None: nothing known):
+    Gluon (``triton.experimental``) before 3.4, host tensor descriptors before 3.4."""
+    if not module:
+        return None
+    if module.startswith("triton.experimental"):
+        return gluon_missing()
+    if module.startswith("triton.tools.tensor_descriptor") and VERSION < (3, 4, 0):
+        return f"tensor descriptors need Triton 3.4 or later; this is Triton {triton.__version__}"
+    return None
