@@ -178,3 +178,13 @@ def test_gpu_an_amd_target_on_an_nvidia_machine_never_launches_amd_code(tmp_path
         assert res["status"] == "compiled-only" and "ROCm GPU" in res["message"], res
     finally:
         session.close()
+
+
+def test_a_fresh_process_compiles_from_amd_llir(compiled, tmp_path):
+    """Nothing ran make_llir in that process: LLVM's AMDGPU target must still be set up."""
+    from conftest import run_cli
+    spec, full, paths, _ = compiled("vector_add")
+    proc = run_cli("compile", str(paths["llir"]), "--target", TARGET, "--out", str(tmp_path / "out"),
+                   env={"WORKBENCH_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "out" / "add_kernel.hsaco").read_bytes() == full.levels["hsaco"]

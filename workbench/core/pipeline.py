@@ -244,7 +244,7 @@ class Compiler:
                     obj = self._start(start_obj, error_file, python_fn) if prev_content is None \
                         else self._materialize(prev, prev_content)
                 in_file = error_file if prev_content is None else f"<{prev}>"
-                isolate = user_text and start == "llir" and ext == "ptx"
+                isolate = user_text and start == "llir" and ext in ("ptx", "amdgcn")
                 entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate)
                 self.cache.put(key, entry)
                 times.append(StageTime(ext, entry.info["ms"], False))
