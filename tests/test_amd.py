@@ -180,11 +180,12 @@ def test_gpu_an_amd_target_on_an_nvidia_machine_never_launches_amd_code(tmp_path
         session.close()
 
 
-def test_a_fresh_process_compiles_from_amd_llir(compiled, tmp_path):
+@pytest.mark.parametrize("level", ["llir", "amdgcn"])
+def test_a_fresh_process_compiles_from_amd_llir_and_amdgcn(compiled, tmp_path, level):
     """Nothing ran make_llir in that process: LLVM's AMDGPU target must still be set up."""
     from conftest import run_cli
     spec, full, paths, _ = compiled("vector_add")
-    proc = run_cli("compile", str(paths["llir"]), "--target", TARGET, "--out", str(tmp_path / "out"),
+    proc = run_cli("compile", str(paths[level]), "--target", TARGET, "--out", str(tmp_path / "out"),
                    env={"WORKBENCH_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "out" / "add_kernel.hsaco").read_bytes() == full.levels["hsaco"]

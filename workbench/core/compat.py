@@ -136,7 +136,7 @@ def prepare_stage(ext: str) -> None:
     ``make_ptx`` assumes ``make_llir`` ran in this process and initialised LLVM's targets;
     starting from LLIR (or from a cached LLIR) it would crash in ``translate_to_asm``.
     """
-    if ext == "amdgcn":  # make_amdgcn likewise, for LLVM's AMDGPU target
+    if ext in ("amdgcn", "hsaco"):  # make_amdgcn and make_hsaco likewise, for LLVM's AMDGPU target
         from triton._C.libtriton import llvm
         llvm.init_targets()
     if ext == "ptx":
