@@ -171,3 +171,40 @@ def test_gpu_an_exported_matmul_version_runs_verifies_and_times(tmp_path, level)
     lines = run.stdout.splitlines()
     assert lines[-1] == "run.py: verified" and any(ln.startswith("run.py: c_ptr: ok") for ln in lines)
     assert any(re.fullmatch(r"run\.py: median [\d.]+ us per launch \(triton\.testing\.do_bench\)", ln) for ln in lines)
+
+
+# run.py's compile step, from every level, with no GPU: Triton's driver is replaced by the
+# workbench's compile-only one, so everything up to the launch runs (the launch needs a GPU)
+_COMPILE_ONLY = """
+import sys
+import torch
+torch.cuda.is_available = lambda: True
+folder, target = sys.argv[1], sys.argv[2]
+src = open(folder + "/run.py").read().replace('if __name__ == "__main__":', 'if False:')
+from workbench.core import compat
+with compat.compile_only_driver(compat.parse_target(target)):
+    scope = {"__file__": folder + "/run.py", "__name__": "run"}
+    exec(compile(src, folder + "/run.py", "exec"), scope)
+    launch = scope["_ir_kernel"]()
+print("compiled", callable(launch))
+"""
+
+
+@pytest.mark.parametrize("target,levels", [("cuda:90", ["ttir", "ttgir", "llir", "ptx", "cubin"]),
+                                           ("hip:gfx942", ["ttgir", "llir", "amdgcn", "hsaco"])])
+def test_run_py_compiles_from_every_exported_level(vector_add, tmp_path, target, levels):
+    from workbench.core.export import export
+    from workbench.core.session import Session
+    session = Session(vector_add, mode="interpret", target=target, with_sass=False)
+    try:
+        entry = session.open()["kernels"][0]
+        for level in levels:
+            version = session.apply(entry["spec"]["spec_id"], Path(entry["edit"]) / f"add_kernel.{level}")["version"]
+            export(session, "add_kernel", str(version), tmp_path / level)
+    finally:
+        session.close()
+    for level in levels:
+        proc = subprocess.run([sys.executable, "-c", _COMPILE_ONLY, str(tmp_path / level), target],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                              env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+        assert proc.returncode == 0 and proc.stdout.strip().endswith("compiled True"), (level, proc.stderr[-2000:])

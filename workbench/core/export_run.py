@@ -157,7 +157,7 @@ def _ir_kernel():
     order = list(stages)
     obj = path.read_bytes() if LEVEL == binary else path.read_text()
     if LEVEL != binary:
-        if LEVEL == "llir":  # what make_llir would have set up in this process for the next stage
+        if LEVEL in ("llir", "amdgcn"):  # what make_llir would have set up in this process for the next stage
             from triton._C.libtriton import llvm
             llvm.init_targets()
             if target.backend == "cuda":
