@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Triton releases the compile paths are tested against (3.6.0 is the GPU machine's and the venv's).
-VERSIONS := 3.4.0 3.5.1 3.6.0 3.7.1 3.8.0 3.9.0
+VERSIONS := 3.0.0 3.1.0 3.2.0 3.3.1 3.4.0 3.5.1 3.6.0 3.7.1 3.8.0 3.9.0
 EXAMPLE ?= examples/matmul.py
 
 .PHONY: app test versions bench clean

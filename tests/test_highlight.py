@@ -28,12 +28,29 @@ def kinds(level: str, line: str) -> dict[str, object]:
 @pytest.mark.parametrize("name,level", [("softmax.ttir", "ttir"), ("softmax.ttgir", "ttgir"),
                                         ("matmul_loop.ttgir", "ttgir"), ("softmax.llir", "llir"),
                                         ("softmax.ptx", "ptx"), ("softmax.sass", "sass"),
-                                        ("matmul_branch.sass", "sass")])
+                                        ("matmul_branch.sass", "sass"), ("matmul_gfx942.amdgcn", "amdgcn")])
 def test_real_files_lex_without_errors_and_round_trip(name, level):
     text = (DATA / name).read_text()
     toks = list(lexer_for_level(level).get_tokens(text))
     assert "".join(v for _, v in toks) == text          # nothing dropped, nothing added
     assert [v for t, v in toks if t in Error] == []
+
+
+def test_amdgcn_tokens():
+    lines = (DATA / "matmul_gfx942.amdgcn").read_text().splitlines()
+    k = kinds("amdgcn", next(line for line in lines if "v_mfma_f32_32x32x8_f16" in line))
+    assert k["v_mfma_f32_32x32x8_f16"] == Op and k["v[0:15]"] == Register and k["v[86:87]"] == Register
+    k = kinds("amdgcn", next(line for line in lines if "ds_write_b32 v8, v4 offset:49536" in line))
+    assert k["offset"] == Name.Attribute and k["49536"] == Number.Integer and k["v8"] == Register
+    k = kinds("amdgcn", next(line for line in lines if "s_cbranch_vccnz .LBB0_11" in line))
+    assert k["s_cbranch_vccnz"] == Op and k[".LBB0_11"] == Name.Label
+    k = kinds("amdgcn", "\ts_waitcnt lgkmcnt(0)")
+    assert k["s_waitcnt"] == Op and k["lgkmcnt"] == Name.Attribute
+    assert tokens("amdgcn", ".LBB0_3:") == [(Name.Label, ".LBB0_3"), (Punctuation, ":")]
+    loc = next(line for line in lines if line.strip().startswith(".loc"))
+    assert tokens("amdgcn", loc) == [(Location, loc.strip())]
+    assert kinds("amdgcn", '\t.amdgcn_target "amdgcn-amd-amdhsa--gfx942"')[".amdgcn_target"] == Keyword
+    assert tokens("amdgcn", "\ts_endpgm ; the end") == [(Op, "s_endpgm"), (Comment.Single, "; the end")]
 
 
 def test_mlir_ttgir_tokens():

@@ -1,7 +1,10 @@
 """Run by tests/test_versions.py under another Triton (PYTHONPATH=<that wheel>:<repo>).
 
 Captures bundled examples, compiles them from Python for sm_80 and sm_90, restarts from every
-level file, breaks one file per level, and prints what happened as JSON on the last line.
+level file, breaks one file per level, maps every level back to Python, compiles a TTIR and a
+TTGIR dump rewrite, and prints what happened as JSON on the last line. An example this Triton
+cannot run (Gluon before 3.5, tensor descriptors before 3.4) is reported with the one-line
+error it gave.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 import triton  # noqa: E402
 
-from workbench.core import compat  # noqa: E402
+from workbench.core import compat, dump_ir, srcmap  # noqa: E402
 from workbench.core.capture import run_script  # noqa: E402
 from workbench.core.errors import WorkbenchError  # noqa: E402
 from workbench.core.pipeline import Compiler  # noqa: E402
@@ -27,9 +30,15 @@ BREAKS = {"ttir": ("tt.load", "tt.lod"), "ttgir": ("arith.addf", "arith.addx"), 
 
 def main() -> None:
     report: dict = {"version": triton.__version__, "cases": {}}
-    examples = ["vector_add", "matmul", "matmul_tma"] + (["gluon_vector_add"] if compat.VERSION >= (3, 5) else [])
+    report["gluon_missing"] = compat.gluon_missing()
+    report["interpreter_problem"] = compat.interpreter_problem()
+    report["interpreted"] = _interpreted_vector_add()
+    examples = ["vector_add", "matmul", "matmul_tma", "gluon_vector_add"]
     for name in examples:
         cap = run_script(ROOT / "examples" / f"{name}.py", mode="compile-only")
+        if not cap.specs:
+            report.setdefault("unsupported", {})[name] = str(cap.error)
+            continue
         for spec in cap.specs:
             for arch in (80, 90):
                 case: dict = {}
@@ -38,6 +47,12 @@ def main() -> None:
                 case["levels"] = sorted(full.levels)
                 case["name"] = full.metadata.get("name")
                 case["sass"] = "EXIT" in full.levels["sass"]
+                smap = srcmap.build(full.levels, full.sass_lines, full.python)
+                case["mapped"] = sorted(level for level, lines in smap.levels.items()
+                                        if any(f == spec.file for locs in lines.values() for f, _ in locs))
+                if name in ("vector_add", "matmul"):
+                    for level in ("ttir", "ttgir"):
+                        case[f"dump_{level}"] = _dump_compiles(Compiler(f"cuda:{arch}"), full, level)
                 folder = Path(tempfile.mkdtemp())
                 paths = full.write(folder, spec.kernel)
                 meta = full.metadata_json()
@@ -58,6 +73,25 @@ def main() -> None:
                             case[f"broken_{level}"] = d.line == line and d.file == str(paths[level])
                 report["cases"][f"{name}/{spec.spec_id}/sm{arch}"] = case
     print(json.dumps(report))
+
+
+def _interpreted_vector_add() -> dict:
+    """vector_add captured in Triton's interpreter: did the launch compute x + y, and what the
+    capture's notes say."""
+    cap = run_script(ROOT / "examples" / "vector_add.py", mode="interpret", snapshot_limit=1 << 30)
+    snap = cap.snapshots[cap.specs[0].spec_id]
+    after = snap.after
+    return {"correct": bool((after["out_ptr"] == after["x_ptr"] + after["y_ptr"]).all()), "notes": cap.notes}
+
+
+def _dump_compiles(compiler: Compiler, full, level: str) -> bool:
+    """A dump of the program id and the first range (a tensor with a layout in TTGIR), written
+    into ``level`` and compiled to a cubin."""
+    text = full.levels[level]
+    names = [next(r for r in text.splitlines() if f"= {op}" in r).split("=")[0].strip()
+             for op in ("tt.get_program_id", "tt.make_range")]
+    rewrite = dump_ir.rewrite_mlir(text, level, names, pid=(0, 0, 0), iterations=2)
+    return bool(compiler.compile_level(level, rewrite.text, full.metadata, with_sass=False).levels["cubin"])
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from typing import Any
 
 from triton.runtime.jit import JITFunction
 
+from .core import compat
 from .core.fastlaunch import FastLaunch
 from .core.levels import IR_LEVELS, SUFFIX
 
@@ -192,7 +193,6 @@ def _say(text: str) -> None:
 def jit(fn=None, **kwargs):
     """Drop-in for ``triton.jit`` (same keyword arguments). Given a kernel already decorated
     with ``@triton.jit``, returns the same kernel, launchable from any level."""
-    from triton import knobs
 
     def decorator(f):
         if isinstance(f, JITFunction):
@@ -201,7 +201,7 @@ def jit(fn=None, **kwargs):
                 if getattr(f, name, None) is not None:
                     kwargs.setdefault(name, getattr(f, name))
             f = f.fn
-        if knobs.runtime.interpret:
+        if compat.interpret_enabled():
             from triton.runtime.interpreter import InterpretedFunction
             return InterpretedFunction(f, **kwargs)
         return WorkbenchJITFunction(f, **kwargs)

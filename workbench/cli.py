@@ -22,7 +22,7 @@ from typing import Any
 EXIT_OK, EXIT_USAGE_OR_INPUT = 0, 2
 DEFAULT_SCRIPT_TIMEOUT = 300.0
 
-LEVEL_SUFFIXES = (".ttir", ".ttgir", ".llir", ".ptx", ".cubin")
+LEVEL_SUFFIXES = (".ttir", ".ttgir", ".llir", ".ptx", ".cubin", ".amdgcn", ".hsaco")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +92,8 @@ def _add_extra_commands(sub) -> None:
     except ImportError:  # pragma: no cover - a partial checkout
         return
     add_dump_command(sub)
+    from workbench.export_command import add_export_command
+    add_export_command(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dump":
         from workbench.dump_command import run_dump_command
         return _guarded(run_dump_command, args)
+    if args.command == "export":
+        from workbench.export_command import run_export_command
+        return _guarded(run_export_command, args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE_OR_INPUT
 
@@ -497,6 +502,7 @@ def compiler_target(compiler) -> str:
 
 
 STAGE_COLUMNS = ("ttir", "ttgir", "llir", "ptx", "cubin", "sass")
+AMD_STAGE_COLUMNS = ("ttir", "ttgir", "llir", "amdgcn", "hsaco")  # hip targets: no SASS
 
 
 def _row(spec, result) -> dict[str, Any]:
@@ -507,7 +513,7 @@ def _row(spec, result) -> dict[str, Any]:
            "warps": result.num_warps, "regs": res.get("registers", "-"), "smem": result.shared,
            "spills": "-" if spills is None else spills}
     ms = result.stage_ms()
-    for stage in STAGE_COLUMNS:
+    for stage in AMD_STAGE_COLUMNS if result.target.startswith("hip:") else STAGE_COLUMNS:
         row[stage] = "-" if stage not in ms else ("hit" if _cached(result, stage) else f"{ms[stage]:.0f}")
     return row
 
@@ -527,7 +533,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     headers = list(rows[0].keys())
-    labels = {s: f"{s} ms" for s in STAGE_COLUMNS}
+    labels = {s: f"{s} ms" for s in STAGE_COLUMNS + AMD_STAGE_COLUMNS}
     cols = [labels.get(h, h) for h in headers]
     widths = [max(len(c), *(len(str(r[h])) for r in rows)) for c, h in zip(cols, headers)]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())

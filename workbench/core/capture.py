@@ -352,7 +352,7 @@ class _Recorder:
     def spec_for(self, fn, signature, constexprs, options, attrs) -> KernelSpec:
         names = list(fn.arg_names)
         const = {_path_name(names, k): _json_value(v) for k, v in constexprs.items()}
-        attr = {_path_name(names, k): _json_value(v) for k, v in attrs.items()}
+        attr = {_path_name(names, k): _json_value(v) for k, v in compat.attrs_dict(attrs).items()}
         opts = {k: _json_value(v) for k, v in vars(options).items()
                 if k not in TARGET_DERIVED and v is not None}
         sig = {k: _json_value(v) for k, v in signature.items()}
@@ -369,7 +369,7 @@ class _Recorder:
             spec = KernelSpec(spec_id=spec_id, kernel=fn.__name__, qualname=qualname, file=file, line=line,
                               language="gluon" if compat.is_gluon(fn) else "triton", signature=sig,
                               constexprs=const, attrs=attr, options=opts, fn=fn,
-                              raw_constexprs=dict(constexprs), raw_attrs=dict(attrs))
+                              raw_constexprs=dict(constexprs), raw_attrs=compat.copy_attrs(attrs))
             self.specs[spec_id] = spec
             self.capture.specs.append(spec)
         return spec
@@ -489,16 +489,24 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
             return None
         return orig_compile(self, key, signature, device, constexprs, options, attrs, warmup)
 
-    # Triton 3.4 compiles inside run(); the one way in is the jit_cache_hook check before it,
+    # Triton 3.0-3.4 compile inside run(); the one way in is the jit_cache_hook check before it,
     # made through _call_hook. A hook of ours marks that call.
     def cache_hook(*args, **kwargs):
         return None
 
-    def _call_hook(self, hook, key, signature, device, constants, options, configs, is_warmup, *rest):
+    names_hook = compat.call_hook_names_hook()
+
+    def _call_hook(self, *args, **kwargs):
+        if names_hook:
+            hook, rest = args[0], args[1:]
+        else:  # 3.0-3.3: the cache hook is the one asked before compiling
+            hook = compat.jit_cache_hook() if kwargs.get("before", args[7] if len(args) > 7 else True) else None
+            rest = args
         if hook is cache_hook:
+            _key, signature, _device, constants, options, configs = rest[:6]
             rec.on_compile(self, signature, constants, options, configs[0])
             return True if rec.compile_only else None
-        return orig_call_hook(self, hook, key, signature, device, constants, options, configs, is_warmup, *rest)
+        return orig_call_hook(self, *args, **kwargs)
 
     def tuner_run(self, *args, **kwargs):
         saved = rec._get("tuner"), rec._get("tuning")
@@ -536,16 +544,14 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
     fake = compile_only if fake_driver is None else fake_driver
     driver_cm = compat.compile_only_driver(compat.parse_target(capture.target)) if fake \
         else contextlib.nullcontext()
-    from triton import knobs
-    saved_interpret = knobs.runtime.__dict__.get("interpret", None)
-    saved_cache_hook = knobs.runtime.jit_cache_hook
-    with driver_cm:
+    saved_cache_hook = compat.jit_cache_hook()
+    with driver_cm, compat.interpret_setting():
         JITFunction.run = run
         if split:
             JITFunction._do_compile = _do_compile
         else:
             JITFunction._call_hook = _call_hook
-            knobs.runtime.jit_cache_hook = cache_hook
+            compat.set_jit_cache_hook(cache_hook)
         Autotuner.run, Autotuner._bench = tuner_run, bench
         compat.set_interpret(False)  # scripts that default to the interpreter on CPU still get JITFunctions
         try:
@@ -556,12 +562,8 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
                 JITFunction._do_compile = orig_compile
             else:
                 JITFunction._call_hook = orig_call_hook
-                knobs.runtime.jit_cache_hook = saved_cache_hook
+                compat.set_jit_cache_hook(saved_cache_hook)
             Autotuner.run, Autotuner._bench = orig_tuner_run, orig_bench
-            if saved_interpret is None:
-                knobs.runtime.__dict__.pop("interpret", None)
-            else:
-                knobs.runtime.interpret = saved_interpret
 
 
 def _interpret(rec: _Recorder, fn, args, kwargs, grid) -> None:
@@ -587,10 +589,9 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
     kw = {k: v for k, v in kwargs.items() if k in names}
     def call(self, *a, **k):  # a helper called from inside an interpreted kernel
         interp = interpreted(self)
-        try:
-            from triton.runtime.interpreter import _patch_lang
-        except ImportError:  # pragma: no cover - other versions
+        if not compat.interpreter_restores_language():  # the whole launch is in language_restored()
             return interp(*a, **k)
+        from triton.runtime.interpreter import _patch_lang
         # InterpretedFunction.__call__ patches triton.language and never restores it, which
         # breaks every later real compile in this process: patch in a scope and restore.
         scope = _patch_lang(interp.fn)
@@ -602,7 +603,8 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
     saved_call = JITFunction.__call__
     JITFunction.__call__ = call
     try:
-        interpreted(fn).run(*args, grid=grid, warmup=False, **kw)
+        with compat.language_restored():
+            interpreted(fn).run(*args, grid=grid, warmup=False, **kw)
     finally:
         JITFunction.__call__ = saved_call
 
@@ -683,6 +685,8 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
                 capture.error = _script_error(e, script, bool(capture.launches), mode)
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+    if mode == "interpret" and capture.specs and (problem := compat.interpreter_problem()):
+        capture.notes.append(problem)
     if mode == "compile-only" and capture.specs:
         capture.notes.append("no GPU: kernels were compiled, not launched; outputs the script computed "
                              "after its launches are not real")
@@ -712,6 +716,8 @@ def _script_error(e: BaseException, script: Path, after_launches: bool, mode: st
     when = "after its launches" if after_launches else "before launching any kernel"
     text = e.msg if isinstance(e, SyntaxError) and e.msg else str(e).strip()
     msg = f"the script raised {type(e).__name__} {when}: {text.splitlines()[0] if text else ''}"
+    if isinstance(e, ModuleNotFoundError) and (lacks := compat.missing_feature(e.name)):
+        msg += f" ({lacks})"
     # Compile-only runs launch nothing, so a check the script makes afterwards is expected to fail.
     severity = "warning" if after_launches and mode == "compile-only" else "error"
     return Diagnostic(*_where(e, script), msg.strip(), severity)

@@ -1,6 +1,6 @@
 """Everything that differs between Triton versions, in one place.
 
-Supported: Triton 3.4 to 3.9 (3.6.0 is the GPU machine's). The rest of the package calls
+Supported: Triton 3.0 to 3.9 (3.6.0 is the GPU machine's). The rest of the package calls
 these functions and never reaches into Triton's internals itself.
 """
 
@@ -20,12 +20,16 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler.compiler import ASTSource, make_backend as _make_backend
 
 VERSION: tuple[int, int, int] = tuple(int(x) for x in re.findall(r"\d+", triton.__version__)[:3])  # type: ignore[assignment]
-MIN_VERSION = (3, 4, 0)
+MIN_VERSION = (3, 0, 0)
 
 try:  # 3.4+: Language lives beside BaseBackend
     from triton.backends.compiler import Language
-except ImportError:  # pragma: no cover
-    Language = None  # type: ignore[assignment]
+except ImportError:  # 3.0-3.3 know one language and stages take none
+    import enum
+
+    class Language(enum.Enum):  # type: ignore[no-redef]
+        TRITON = 0
+        GLUON = 1
 
 
 class TargetError(ValueError):
@@ -36,9 +40,11 @@ def parse_target(text: str | GPUTarget) -> GPUTarget:
     """``cuda:90``, ``sm_90``, ``sm90a`` or ``90`` -> GPUTarget('cuda', 90, 32)."""
     if isinstance(text, GPUTarget):
         return text
+    if is_hip_text(str(text)):
+        return parse_hip_target(str(text))
     m = re.fullmatch(r"\s*(?:(cuda):|sm_?)?(\d+)a?\s*", str(text))
     if not m:
-        raise TargetError(f"unknown target {text!r}: expected e.g. cuda:90, cuda:80, sm_90")
+        raise TargetError(f"unknown target {text!r}: expected e.g. cuda:90, cuda:80, sm_90, hip:gfx942")
     arch = int(m.group(2))
     known = supported_archs()
     if known and arch not in known:  # ptxas would say so only after every stage above it ran
@@ -53,10 +59,14 @@ def supported_archs() -> tuple[int, ...]:
     5 ms); empty when it cannot be asked, and then nothing is refused up front."""
     import subprocess
     from triton.backends.nvidia import compiler as nv
-    takes_arch = bool(inspect.signature(nv.get_ptxas).parameters)  # 3.6+: ptxas-blackwell for new archs
+    get_ptxas = getattr(nv, "get_ptxas", None)  # 3.0-3.2: one ptxas, found by _path_to_binary
+    takes_arch = get_ptxas is not None and bool(inspect.signature(get_ptxas).parameters)  # 3.3+: ptxas-blackwell
 
     def ptxas_for(arch: int) -> str:
-        return (nv.get_ptxas(arch) if takes_arch else nv.get_ptxas()).path
+        if get_ptxas is None:
+            return nv._path_to_binary("ptxas")[0]
+        found = get_ptxas(arch) if takes_arch else get_ptxas()
+        return found[0] if isinstance(found, tuple) else found.path  # 3.3: (path, version)
 
     out: set[int] = set()
     try:
@@ -74,9 +84,9 @@ def target_str(target: GPUTarget) -> str:
 
 def target_from_json(value: Any) -> GPUTarget:
     if isinstance(value, dict):
-        return GPUTarget(value["backend"], int(value["arch"]), int(value.get("warp_size", 32)))
+        return GPUTarget(value["backend"], _arch_value(value["arch"]), int(value.get("warp_size", 32)))
     if isinstance(value, (list, tuple)):
-        return GPUTarget(value[0], int(value[1]), int(value[2]))
+        return GPUTarget(value[0], _arch_value(value[1]), int(value[2]))
     return parse_target(value)
 
 
@@ -113,7 +123,10 @@ def new_context(backend) -> Any:
 def stage_table(backend, options, language) -> dict:
     """Triton's own ordered ext -> stage function table for this backend and options."""
     stages: dict = {}
-    backend.add_stages(stages, options, language)
+    if VERSION < (3, 4, 0):  # before Gluon, stages took no language
+        backend.add_stages(stages, options)
+    else:
+        backend.add_stages(stages, options, language)
     return stages
 
 
@@ -123,6 +136,9 @@ def prepare_stage(ext: str) -> None:
     ``make_ptx`` assumes ``make_llir`` ran in this process and initialised LLVM's targets;
     starting from LLIR (or from a cached LLIR) it would crash in ``translate_to_asm``.
     """
+    if ext in ("amdgcn", "hsaco"):  # make_amdgcn and make_hsaco likewise, for LLVM's AMDGPU target
+        from triton._C.libtriton import llvm
+        llvm.init_targets()
     if ext == "ptx":
         from triton._C.libtriton import llvm, nvidia
         llvm.init_targets()
@@ -133,11 +149,13 @@ def prepare_stage(ext: str) -> None:
 
 
 def make_ir(src: ASTSource, target: GPUTarget, options, backend, context):
-    codegen_fns = backend.get_codegen_implementation(options)
-    module_map = backend.get_module_map()
+    codegen_fns = backend.get_codegen_implementation(*(() if VERSION < (3, 3, 0) else (options,)))
+    module_map = backend.get_module_map() if VERSION >= (3, 2, 0) else None
     # Code generation may ask the active driver for the target (TMA support checks; 3.4's
     # Gluon front end always does): let it see the target being compiled for.
     with compile_only_driver(target):
+        if VERSION < (3, 2, 0):  # no module map before 3.2
+            return src.make_ir(options, codegen_fns, context)
         if VERSION < (3, 5, 0):
             return src.make_ir(options, codegen_fns, module_map, context)
         return src.make_ir(target, options, codegen_fns, module_map, context)
@@ -160,6 +178,9 @@ def tensordesc_meta(module) -> Any:
 
 def nvidia_tool(name: str) -> str:
     """Path of a tool the Triton wheel ships (ptxas, nvdisasm, cuobjdump)."""
+    if not has_knobs():
+        from triton.backends.nvidia import compiler as nv
+        return nv._path_to_binary(name)[0]
     from triton import knobs
     tool = getattr(knobs.nvidia, name)
     return tool.path
@@ -177,6 +198,9 @@ def autotuner_class():
 
 def set_interpret(value: bool) -> None:
     """Decide, for kernels decorated from now on, whether ``@triton.jit`` means the interpreter."""
+    if not has_knobs():  # 3.0-3.3 read the environment at decoration time
+        os.environ["TRITON_INTERPRET"] = "1" if value else "0"
+        return
     from triton import knobs
     knobs.runtime.interpret = value
 
@@ -267,5 +291,168 @@ def has_do_compile() -> bool:
 
 
 def knob_supported(group: str, name: str) -> bool:
+    if not has_knobs():
+        return False
     from triton import knobs
     return hasattr(type(getattr(knobs, group)), name) or hasattr(getattr(knobs, group), name)
+
+
+# -- Triton 3.0 to 3.3: no knobs, hooks as JITFunction class attributes ------------------------
+
+def has_knobs() -> bool:
+    """3.4 gathered Triton's settings into ``triton.knobs``; before, they were env vars and
+    class attributes."""
+    return VERSION >= (3, 4, 0)
+
+
+def interpret_enabled() -> bool:
+    """Whether ``@triton.jit`` means the interpreter for kernels decorated now."""
+    if not has_knobs():
+        return os.environ.get("TRITON_INTERPRET", "0") == "1"
+    from triton import knobs
+    return bool(knobs.runtime.interpret)
+
+
+@contextlib.contextmanager
+def interpret_setting() -> Iterator[None]:
+    """Put the interpreter setting back as it was after the block (whoever changed it inside)."""
+    if not has_knobs():
+        saved = os.environ.get("TRITON_INTERPRET")
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("TRITON_INTERPRET", None)
+            else:
+                os.environ["TRITON_INTERPRET"] = saved
+        return
+    from triton import knobs
+    saved = knobs.runtime.__dict__.get("interpret", None)
+    try:
+        yield
+    finally:
+        if saved is None:
+            knobs.runtime.__dict__.pop("interpret", None)
+        else:
+            knobs.runtime.interpret = saved
+
+
+def jit_cache_hook() -> Any:
+    if not has_knobs():
+        return jit_function_class().cache_hook
+    from triton import knobs
+    return knobs.runtime.jit_cache_hook
+
+
+def set_jit_cache_hook(hook: Any) -> None:
+    """The hook ``JITFunction.run`` asks before compiling (returns True: skip the compile)."""
+    if not has_knobs():
+        jit_function_class().cache_hook = hook
+        return
+    from triton import knobs
+    knobs.runtime.jit_cache_hook = hook
+
+
+def call_hook_names_hook() -> bool:
+    """3.4+ pass the hook to ``_call_hook``; 3.0-3.3 pass ``before`` and it picks the hook."""
+    return "hook" in inspect.signature(jit_function_class()._call_hook).parameters
+
+
+def attrs_dict(attrs: Any) -> dict:
+    """A specialization's argument attributes as a plain dict: 3.3+ pass one already; 3.0-3.2
+    pass an ``AttrsDescriptor`` (divisible-by-16 and equal-to-1 argument indices)."""
+    if isinstance(attrs, dict):
+        return attrs
+    return dict(attrs.to_dict()) if hasattr(attrs, "to_dict") else {}
+
+
+def copy_attrs(attrs: Any) -> Any:
+    """What a compile is handed back later: a copy of a dict, the descriptor itself otherwise."""
+    return dict(attrs) if isinstance(attrs, dict) else attrs
+
+
+def gluon_missing() -> str | None:
+    """Why this Triton cannot compile Gluon kernels (None: it can; Gluon came in 3.4)."""
+    if VERSION >= (3, 4, 0):
+        return None
+    return f"Gluon kernels need Triton 3.4 or later; this is Triton {triton.__version__}"
+
+
+# -- AMD targets: compiled on any machine, launched only on a ROCm GPU -----------------------
+
+HIP_ARCHS = ("gfx90a", "gfx942", "gfx950")  # MI200, MI300, MI350: wave64
+
+
+def is_hip_text(text: str) -> bool:
+    return bool(re.fullmatch(r"\s*(hip:|amd:)?gfx\w+\s*", text))
+
+
+def parse_hip_target(text: str) -> GPUTarget:
+    """``hip:gfx942`` or ``gfx942`` -> GPUTarget('hip', 'gfx942', 64)."""
+    arch = re.sub(r"^(hip|amd):", "", text.strip())
+    if arch not in HIP_ARCHS:
+        raise TargetError(f"hip:{arch} is not an AMD target the workbench knows; supported: "
+                          + ", ".join(f"hip:{a}" for a in HIP_ARCHS))
+    return GPUTarget("hip", arch, 64)
+
+
+def is_hip(target: GPUTarget) -> bool:
+    return target.backend == "hip"
+
+
+def _arch_value(arch: Any) -> Any:
+    """NVIDIA archs are numbers (90), AMD archs names (gfx942)."""
+    return arch if isinstance(arch, str) and arch.startswith("gfx") else int(arch)
+
+
+def interpreter_problem() -> str | None:
+    """Why Triton's interpreter gives wrong results here (None: it works). Triton 3.0 and 3.1's
+    interpreter stores nothing under numpy 2 (seen with numpy 2.3: every output stays as it was)."""
+    import numpy
+    if VERSION < (3, 2, 0) and int(numpy.__version__.split(".")[0]) >= 2:
+        return (f"Triton {triton.__version__}'s interpreter computes nothing under numpy {numpy.__version__}: "
+                "Python-level runs give wrong outputs (install numpy<2, or Triton 3.2 or later)")
+    return None
+
+
+def interpreter_restores_language() -> bool:
+    """3.6+ patch ``triton.language`` for the interpreter in a scope they restore; before,
+    the patch stays and every later real compile in the process breaks."""
+    from triton.runtime import interpreter
+    return hasattr(interpreter, "_LangPatchScope")
+
+
+@contextlib.contextmanager
+def language_restored() -> Iterator[None]:
+    """Put ``triton.language`` (its modules and tensor/dtype classes) back as it was after the
+    block, where the interpreter would leave it patched."""
+    if interpreter_restores_language():
+        yield
+        return
+    import triton.language as tl
+    spaces = [tl, tl.core, tl.math, tl.tensor, tl.dtype] + [getattr(tl, n) for n in ("standard", "semantic")
+                                                           if inspect.ismodule(getattr(tl, n, None))]
+    spaces += [c for c in (getattr(tl.core, "tensor_descriptor_base", None),) if c is not None]  # 3.4+
+    saved = [(ns, dict(vars(ns))) for ns in spaces]
+    try:
+        yield
+    finally:
+        for ns, before in saved:
+            now = vars(ns)
+            for key in [k for k in now if k not in before]:
+                delattr(ns, key)
+            for key, value in before.items():
+                if now.get(key) is not value:
+                    setattr(ns, key, value)
+
+
+def missing_feature(module: str | None) -> str | None:
+    """What a module the script failed to import means for this Triton (None: nothing known):
+    Gluon (``triton.experimental``) before 3.4, host tensor descriptors before 3.4."""
+    if not module:
+        return None
+    if module.startswith("triton.experimental"):
+        return gluon_missing()
+    if module.startswith("triton.tools.tensor_descriptor") and VERSION < (3, 4, 0):
+        return f"tensor descriptors need Triton 3.4 or later; this is Triton {triton.__version__}"
+    return None

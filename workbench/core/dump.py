@@ -531,7 +531,8 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
     if level not in LEVELS:
         raise WorkbenchError.at(script, f"unknown level {level!r}: expected one of {', '.join(LEVELS)}")
     pid = parse_pid(pid) if not (isinstance(pid, tuple) and len(pid) == 3) else pid
-    gpu = compat.has_gpu() and mode not in ("cpu", "compile")
+    hip = bool(target) and compat.is_hip(compat.parse_target(target))  # no ROCm launch path: compiled only
+    gpu = compat.has_gpu() and mode not in ("cpu", "compile") and not hip
     if mode == "gpu" and not gpu:
         raise WorkbenchError.at(script, "no GPU here: IR-level dumps can only be compiled")
     tgt = target or (compat.target_str(compat.current_gpu_target()) if gpu else "cuda:90")
@@ -621,7 +622,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
                 compile_rewrite(ob, orw, obase.metadata)
         report.verified_for.append(compat.target_str(compat.parse_target(other)))
     if not gpu:
-        report.status = COMPILED_ONLY
+        report.status = f"compiled only: {tgt} needs a ROCm GPU (AMD) to run" if hip else COMPILED_ONLY
         for v in rewrite.values:
             report.results.append(DumpResult(name=v.spec, level=level, line=v.python_line or v.line, source=v.source,
                                              type=v.type, dtype=v.dtype, shape=v.shape, in_loop=v.loop is not None,

@@ -124,3 +124,32 @@ def parse_ptxas_log(text: str, file: str) -> list[Diagnostic]:
     if any(d.message != _PTXAS_ABORTED for d in out):
         out = [d for d in out if d.message != _PTXAS_ABORTED]
     return out
+
+
+_MC_ERROR = re.compile(r"^(?:<[^>]*>:(\d+):(\d+): )?error: (.+)$")
+
+
+def parse_assembler_errors(text: str, source: str, file: str) -> list[Diagnostic]:
+    """LLVM's AMDGCN assembler: ``error: invalid instruction`` then the offending source line
+    and a caret, with no line number; the line is found by its text in ``source`` (the
+    n-th error with the same text is the n-th such line)."""
+    lines = text.splitlines()
+    rows = source.splitlines()
+    used: set[int] = set()
+    out: list[Diagnostic] = []
+    for i, row in enumerate(lines):
+        m = _MC_ERROR.match(row.strip())
+        if not m or "ld.lld" in row:
+            continue
+        line = int(m.group(1)) if m.group(1) else None
+        col = int(m.group(2)) if m.group(2) else None
+        echoed = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if line is None and echoed:
+            line = next((n for n, r in enumerate(rows, 1) if r.strip() == echoed and n not in used), None)
+            if line is not None and i + 2 < len(lines) and lines[i + 2].strip() == "^":
+                col = lines[i + 2].index("^") - lines[i + 1].index(echoed[0]) + len(rows[line - 1]) \
+                    - len(rows[line - 1].lstrip()) + 1
+        if line is not None:
+            used.add(line)
+        out.append(Diagnostic(file, line, col, m.group(3).strip()))
+    return out

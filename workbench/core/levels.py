@@ -6,15 +6,17 @@ import re
 import tokenize
 from pathlib import Path
 
-# Levels a user can start a compile from, in pipeline order.
+# Levels a user can start a compile from, in pipeline order (NVIDIA targets).
 IR_LEVELS = ("ttir", "ttgir", "llir", "ptx", "cubin")
+# The same for AMD targets (hip:gfx942): AMDGCN assembly stands where PTX does, hsaco for cubin.
+AMD_IR_LEVELS = ("ttir", "ttgir", "llir", "amdgcn", "hsaco")
 # Everything the workbench shows. "python" is the kernel's source; "sass" is view-only.
 LEVELS = ("python",) + IR_LEVELS + ("sass",)
-BINARY_LEVELS = frozenset({"cubin"})
+BINARY_LEVELS = frozenset({"cubin", "hsaco"})
 TEXT_LEVELS = tuple(level for level in LEVELS if level not in BINARY_LEVELS)
 
 SUFFIX = {"python": ".py", "glir": ".glir", "ttir": ".ttir", "ttgir": ".ttgir", "llir": ".llir", "ptx": ".ptx",
-          "cubin": ".cubin", "sass": ".sass"}
+          "cubin": ".cubin", "sass": ".sass", "amdgcn": ".amdgcn", "hsaco": ".hsaco"}
 
 
 class UnknownLevel(ValueError):
@@ -25,10 +27,10 @@ def level_of(path: str | Path) -> str:
     """The level a file holds, from its suffix (``kernel.ttgir`` -> ``ttgir``)."""
     suffix = Path(path).suffix.lower()
     for level, ext in SUFFIX.items():
-        if ext == suffix and level in IR_LEVELS:
+        if ext == suffix and (level in IR_LEVELS or level in AMD_IR_LEVELS):
             return level
     raise UnknownLevel(f"{path}: not a level file (expected one of "
-                       f"{', '.join(SUFFIX[level] for level in IR_LEVELS)})")
+                       f"{', '.join(SUFFIX[level] for level in dict.fromkeys(IR_LEVELS + AMD_IR_LEVELS))})")
 
 
 _COOKIE = re.compile(r"^([ \t\f]*#.*?coding[:=][ \t]*)([-\w.]+)", re.M)
@@ -50,8 +52,15 @@ def read_source(path: str | Path) -> str:
     return text
 
 
-def below(level: str) -> tuple[str, ...]:
-    """The IR levels produced when compiling from ``level``."""
+def ir_levels(backend: str = "cuda") -> tuple[str, ...]:
+    """The IR levels of a target's backend (``cuda`` or ``hip``)."""
+    return AMD_IR_LEVELS if backend == "hip" else IR_LEVELS
+
+
+def below(level: str, backend: str | None = None) -> tuple[str, ...]:
+    """The IR levels produced when compiling from ``level`` (the backend from the level itself
+    when it names one: ``amdgcn`` is AMD's)."""
+    levels = ir_levels(backend or ("hip" if level in ("amdgcn", "hsaco") else "cuda"))
     if level == "python":
-        return IR_LEVELS
-    return IR_LEVELS[IR_LEVELS.index(level) + 1:]
+        return levels
+    return levels[levels.index(level) + 1:]

@@ -34,7 +34,7 @@ def ttgir_facts(text: str) -> dict[str, Any]:
         facts["num_ctas"] = v
     if (v := _int(r'"?ttg\.threads-per-warp"?\s*=\s*(\d+)', text)) is not None:
         facts["warp_size"] = v
-    if m := re.search(r'ttg\.target\s*=\s*"(\w+):(\d+)"', text):
+    if m := re.search(r'ttg\.target\s*=\s*"(\w+):(\w+)"', text):
         facts["target"] = f"{m.group(1)}:{m.group(2)}"
     return facts
 
@@ -48,6 +48,8 @@ def llir_facts(text: str) -> dict[str, Any]:
         or _int(r'!"(?:reqntidx|maxntidx)", i32 (\d+)', text)
     if threads:
         facts["num_warps"] = threads // 32
+    elif (threads := _int(r'"amdgpu-flat-work-group-size"="1,(\d+)"', text)):  # AMD: wave64
+        facts["num_warps"] = threads // 64
     return facts
 
 
@@ -65,7 +67,17 @@ def ptx_facts(text: str) -> dict[str, Any]:
     return facts
 
 
-FACTS = {"ttgir": ttgir_facts, "llir": llir_facts, "ptx": ptx_facts}
+def amdgcn_facts(text: str) -> dict[str, Any]:
+    """What AMDGCN assembly states: the kernel (``.amdhsa_kernel``), the arch (``.amdgcn_target``)."""
+    facts: dict[str, Any] = {}
+    if m := re.search(r"^\s*\.amdhsa_kernel\s+([\w.$]+)", text, re.MULTILINE):
+        facts["name"] = m.group(1)
+    if m := re.search(r'^\s*\.amdgcn_target\s+"amdgcn-amd-amdhsa--(gfx\w+)', text, re.MULTILINE):
+        facts["target"] = f"hip:{m.group(1)}"
+    return facts
+
+
+FACTS = {"ttgir": ttgir_facts, "llir": llir_facts, "ptx": ptx_facts, "amdgcn": amdgcn_facts}
 
 
 def level_facts(level: str, text: str) -> dict[str, Any]:
@@ -131,10 +143,16 @@ def problems(metadata: dict[str, Any]) -> list[tuple[str, str]]:
     if isinstance(target, list) and len(target) == 3:  # Triton's own [backend, arch, warp_size]
         shape = dict(zip(("backend", "arch"), target))
     if target is not None and not isinstance(target, str) and not (
-            isinstance(shape, dict) and isinstance(shape.get("backend"), str) and _is_whole(shape.get("arch"))):
+            isinstance(shape, dict) and isinstance(shape.get("backend"), str)
+            and (_is_whole(shape.get("arch")) or shape.get("backend") == "hip" and _is_gfx(shape.get("arch")))):
         out.append(("target", f"target must be like {{\"backend\": \"cuda\", \"arch\": 90, \"warp_size\": 32}} "
                               f"or \"cuda:90\", not {json.dumps(target)}"))
     return out
+
+
+def _is_gfx(value: Any) -> bool:
+    """An AMD arch name (gfx942)."""
+    return isinstance(value, str) and re.fullmatch(r"gfx\w+", value) is not None
 
 
 def _is_whole(value: Any) -> bool:

@@ -20,10 +20,11 @@ from typing import Any
 
 from . import compat, metadata as md, scratch
 from .cache import Entry, StageCache, digest
-from .errors import Diagnostic, WorkbenchError, parse_llvm_error, parse_mlir_diagnostics, parse_ptxas_log
+from .errors import (Diagnostic, WorkbenchError, parse_assembler_errors, parse_llvm_error, parse_mlir_diagnostics,
+                     parse_ptxas_log)
 from .files import safe_name
 from .isolate import ChildDied, ChildRaised, captured_output, run_isolated
-from .levels import BINARY_LEVELS, IR_LEVELS, SUFFIX, below, level_of, read_source
+from .levels import BINARY_LEVELS, SUFFIX, below, ir_levels, level_of, read_source
 from .cubin import read_cubin, resource_usage
 from .sass import ascii_for_ptxas, disassemble
 
@@ -76,7 +77,7 @@ class CompileResult:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stem = safe_name(stem or self.name)  # a kernel may be named "../../x"
-        for level in (*below(self.start), "sass"):
+        for level in (*below(self.start, self.target.split(":")[0]), "sass"):
             if level not in self.levels:
                 (folder / f"{stem}{SUFFIX[level]}").unlink(missing_ok=True)
         paths = {}
@@ -177,9 +178,12 @@ class Compiler:
     def compile_level(self, level: str, content: str | bytes, base_metadata: dict[str, Any] | None = None,
                       file: str = "<input>", with_sass: bool = True) -> CompileResult:
         """From the text (or cubin bytes) of one level, to every level below it."""
-        if level not in IR_LEVELS:
-            raise WorkbenchError.at(file, f"cannot compile from level {level!r}")
-        if level in ("llir", "ptx", "cubin") and base_metadata is None:
+        if level not in ir_levels(self.target.backend):
+            theirs = "an AMD" if level in ("amdgcn", "hsaco") else "an NVIDIA"
+            raise WorkbenchError.at(file, f"cannot compile from level {level!r} for {compat.target_str(self.target)}"
+                                    + (f": it is {theirs} target's level" if level in BINARY_LEVELS | {"ptx", "amdgcn"}
+                                       else ""))
+        if level in ("llir", "ptx", "cubin", "amdgcn", "hsaco") and base_metadata is None:
             raise WorkbenchError.at(file, f"compiling from {level.upper()} needs the kernel's metadata: "
                                           f"put {Path(file).with_suffix('.json').name} beside it or pass --metadata")
         base = dict(base_metadata or {})
@@ -240,7 +244,7 @@ class Compiler:
                     obj = self._start(start_obj, error_file, python_fn) if prev_content is None \
                         else self._materialize(prev, prev_content)
                 in_file = error_file if prev_content is None else f"<{prev}>"
-                isolate = user_text and start == "llir" and ext == "ptx"
+                isolate = user_text and start == "llir" and ext in ("ptx", "amdgcn")
                 entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate)
                 self.cache.put(key, entry)
                 times.append(StageTime(ext, entry.info["ms"], False))
@@ -304,7 +308,10 @@ class Compiler:
         except ChildRaised as e:
             raise self._diagnose(e.exc or e, e.output + e.formatted, file, prev) from None
         except Exception as e:  # noqa: BLE001 - a stage failing on the user's input
-            raise self._diagnose(e, buf.getvalue() if buf is not None else "", file, prev) from None
+            output = buf.getvalue() if buf is not None else ""
+            if ext == "hsaco" and isinstance(obj, str) and (diags := parse_assembler_errors(output, obj, file)):
+                raise WorkbenchError(diags, output) from None
+            raise self._diagnose(e, output, file, prev) from None
         ms = (time.perf_counter() - t0) * 1000
         live = out
         text: str | bytes = out if isinstance(out, (bytes, str)) else str(out)
@@ -407,7 +414,7 @@ class Compiler:
             return exc
         diags: list[Diagnostic] = []
         name = type(exc).__name__
-        if name == "PTXASError" or "ptxas" in output:
+        if name == "PTXASError" or "ptxas" in output or "ptxas" in str(exc):  # 3.0-3.2: a RuntimeError
             diags = parse_ptxas_log(str(exc) + "\n" + output, file)
         if not diags and "LLVM ERROR" in output:
             diags = parse_llvm_error(output, file)

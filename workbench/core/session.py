@@ -130,6 +130,8 @@ class Session:
             err = cap.error or Diagnostic(str(self.script), None, None, "the script launched no Triton kernel")
             raise WorkbenchError([err])
         self.compiler = Compiler(cap.target, StageCache(default_dir()))
+        if compat.is_hip(self.compiler.target):
+            self.gpu = False  # AMD binaries are compiled, never launched here: Python-level runs interpret
         kernels = []
         configs = replays(cap)
         for spec in cap.specs:
@@ -210,7 +212,7 @@ class Session:
         path = Path(path)
         level = level or ("python" if path.suffix == ".py" else level_of(path))
         try:
-            content: str | bytes = path.read_bytes() if level == "cubin" else path.read_text()
+            content: str | bytes = path.read_bytes() if level in ("cubin", "hsaco") else path.read_text()
         except OSError as e:
             raise WorkbenchError.at(str(path), f"could not read it: {os_reason(e)}") from None
         result, fn = self._compile_file(state, path, level, content)
@@ -301,6 +303,10 @@ class Session:
         if state.snapshot is None:
             res.status, res.message = "compiled-only", "no inputs were captured for this kernel " \
                 "(the snapshot limit, or a compile-only capture)"
+            return res
+        if v.level != "python" and self.compiler is not None and compat.is_hip(self.compiler.target):
+            res.status, res.message = "compiled-only", f"compiled only: {compat.target_str(self.compiler.target)} " \
+                "kernels run on a ROCm GPU (AMD), and this machine has none"
             return res
         if not self.gpu and v.level != "python":
             res.status, res.message = "compiled-only", "compiled only: no GPU (IR levels need a GPU to run; " \

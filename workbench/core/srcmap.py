@@ -221,7 +221,7 @@ def llir_map(text: str) -> dict[int, list[PyLoc]]:
 
 # -- PTX -------------------------------------------------------------------------------------
 
-_PTX_FILE = re.compile(r'^\s*\.file\s+(\d+)\s+"([^"]*)"')
+_PTX_FILE = re.compile(r'^\s*\.file\s+(\d+)\s+"([^"]*)"(?:\s+"([^"]*)")?')  # AMDGCN: "dir" "name"
 _PTX_LOC = re.compile(r"^\s*\.loc\s+(\d+)\s+(\d+)\s+(\d+)(?:.*inlined_at\s+(\d+)\s+(\d+)\s+(\d+))?")
 
 
@@ -230,7 +230,8 @@ def ptx_map(text: str) -> dict[int, list[PyLoc]]:
     files: dict[str, str] = {}
     for row in lines:
         if m := _PTX_FILE.match(row):
-            files[m.group(1)] = _unescape(m.group(2), octal=True)
+            name = _unescape(m.group(2), octal=True)
+            files[m.group(1)] = os.path.join(name, _unescape(m.group(3), octal=True)) if m.group(3) else name
     out: dict[int, list[PyLoc]] = {}
     current: list[PyLoc] = []
     for n, row in enumerate(lines, 1):
@@ -245,7 +246,7 @@ def ptx_map(text: str) -> dict[int, list[PyLoc]]:
         if stripped in ("}", "{") or stripped.startswith(".entry") or stripped.startswith(".visible"):
             current = []
             continue
-        if not stripped or stripped.startswith("//") or stripped.startswith(".") or stripped.endswith(":") \
+        if not stripped or stripped.startswith(("//", ";")) or stripped.startswith(".") or stripped.endswith(":") \
                 or stripped.startswith("$L"):
             continue
         if current:
@@ -263,7 +264,8 @@ def _dedupe(locs: list[PyLoc]) -> list[PyLoc]:
     return out
 
 
-PARSERS = {"ttir": mlir_map, "ttgir": mlir_map, "llir": llir_map, "ptx": ptx_map}
+PARSERS = {"ttir": mlir_map, "ttgir": mlir_map, "llir": llir_map, "ptx": ptx_map,
+           "amdgcn": ptx_map}  # AMDGCN carries the same .file/.loc directives
 
 
 def build(levels: dict[str, str | bytes], sass_lines: dict[int, PyLoc] | None = None,

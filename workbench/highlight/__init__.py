@@ -1,6 +1,6 @@
 """Syntax highlighting for every level: pygments lexers, ours for MLIR and SASS.
 
-pygments has PTX and LLVM IR lexers; MLIR (TTIR, TTGIR) and SASS are ours, registered
+pygments has PTX and LLVM IR lexers; MLIR (TTIR, TTGIR), SASS and AMDGCN are ours, registered
 through the ``pygments.lexers`` entry point group, so ``pygmentize -l mlir`` works too.
 Importing this package is cheap: lexers are imported when a level asks for one.
 """
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pygments.lexer import Lexer
 
-__all__ = ["LEVEL_LEXERS", "lexer_for_level", "MlirLexer", "SassLexer"]
+__all__ = ["LEVEL_LEXERS", "lexer_for_level", "MlirLexer", "SassLexer", "AmdgcnLexer"]
 
 # level -> (module, class); levels named as in workbench.core.levels (+ "glir" for Gluon's IR)
 LEVEL_LEXERS: dict[str, tuple[str, str]] = {
@@ -25,6 +25,7 @@ LEVEL_LEXERS: dict[str, tuple[str, str]] = {
     "llir": ("workbench.highlight.llvm", "LlvmIrLexer"),
     "ptx": ("workbench.highlight.ptx", "PtxLexer"),
     "sass": ("workbench.highlight.sass", "SassLexer"),
+    "amdgcn": ("workbench.highlight.amdgcn", "AmdgcnLexer"),
 }
 
 
@@ -58,4 +59,7 @@ def __getattr__(name: str):
     if name == "SassLexer":
         from workbench.highlight.sass import SassLexer
         return SassLexer
+    if name == "AmdgcnLexer":
+        from workbench.highlight.amdgcn import AmdgcnLexer
+        return AmdgcnLexer
     raise AttributeError(name)

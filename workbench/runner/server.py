@@ -210,6 +210,13 @@ class Server:
         from workbench.core import diverge
         return diverge.serve(self._session(), kernel, str(version), progress=self.progress)
 
+    def do_export(self, kernel: str, version: str, out: str | None = None, inputs: str = "captured") -> dict:
+        """A version as a folder that runs with torch and Triton only (default: the workspace's exports/)."""
+        from workbench.core.export import default_folder, export
+        s = self._session()
+        folder = export(s, kernel, str(version), out or default_folder(s, kernel, str(version)), inputs)
+        return {"folder": str(folder), "run": str(folder / "run.py")}
+
     def do_shutdown(self) -> dict:
         self.close_session()
         return {"bye": True}

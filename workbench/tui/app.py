@@ -29,6 +29,7 @@ from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import Config, load_config
 from workbench.tui.edit_flow import Decision, EditFlow, digest
+from workbench.tui.format import use_target
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
                                   locate_unplaced, result_summary, version_label)
 from workbench.tui.mapping import LevelMap
@@ -142,6 +143,13 @@ class Restored(Message):
         super().__init__()
         self.version = version
         self.paths = paths
+
+
+class Exported(Message):
+    def __init__(self, version: str, done: dict) -> None:
+        super().__init__()
+        self.version = version
+        self.done = done  # the runner's answer: the folder and its run.py
 
 
 class ConfigsDone(Message):
@@ -602,6 +610,8 @@ class WorkbenchApp(App):
     def on_opened(self, msg: Opened) -> None:
         self.timeline["opened"] = time.perf_counter()
         self.opened = data = msg.data
+        use_target(data.get("target", ""))  # hip:*: the PTX pane holds AMDGCN
+        self._show_columns()  # the level bar, in the target's names
         self.kernels = data.get("kernels", [])
         self.tunings, self.config_results = list(data.get("tunings", [])), {}
         mode = data.get("mode", "")
@@ -1513,6 +1523,28 @@ class WorkbenchApp(App):
         if key is not None:
             self.restore(key)
 
+    def action_export_selected(self) -> None:
+        """The version selected in History (the original when none is) as a reproducer folder."""
+        if self.current is None:
+            return
+        version = self.query_one(HistoryView).selected() or "original"
+        self.status.show(f"exporting {version_label(version)}…", busy=True)
+        self.export_worker(self.spec_id, version)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def export_worker(self, spec_id: str, version: str) -> None:
+        try:
+            done = self.call("export", kernel=spec_id, version=version, timeout=120)
+        except Exception as e:  # noqa: BLE001
+            self.post_message(RunFailed(e))
+            return
+        self.post_message(Exported(version, done))
+
+    def on_exported(self, msg: Exported) -> None:
+        self.status.show(f"exported {self.kernel_name} {version_label(msg.version)} to {msg.done['folder']}: "
+                         f"run it with python {msg.done['run']}", kind="ok")
+        self.log_line(f"exported {version_label(msg.version)} to {msg.done['folder']}")
+
     # -- dumps -------------------------------------------------------------------------------
 
     def _value_under_cursor(self) -> tuple[CodeView, str] | None:
@@ -1770,6 +1802,8 @@ class WorkbenchApp(App):
             ("Run the original", "verify and time the original kernel", partial(self.run_version, "original")),
             ("Toggle bench on save", "key b", self.action_toggle_bench),
             ("Restore the version selected in History", "key r in History", self.action_restore_selected),
+            ("Export the version selected in History", "a folder whose run.py needs only torch and triton",
+             self.action_export_selected),
             ("Restore the original into edit/", "every level back to the first compile",
              partial(self.restore, "original")),
             ("Kernels", "key K: the kernel picker", self.action_focus_picker),

@@ -214,3 +214,24 @@ def locate_unplaced(text: str, message: str) -> tuple[int, str] | None:
                 if use.search(line) and not re.match(r"\s*" + re.escape(name) + r"\s*=", line):
                     return n, f"the first op using {name}"
     return None
+
+
+# AMD targets (hip:gfx942): the pane where PTX stands for NVIDIA holds AMDGCN, and there is no SASS.
+_NVIDIA_NAMES = (dict(TITLES), dict(SUFFIX))
+_AMD_NAMES = ({"ptx": "AMDGCN", "sass": "SASS (none for AMD)"}, {"ptx": ".amdgcn"})
+LEXERS: dict[str, str] = {}  # pane level -> the level whose lexer its file needs, where they differ
+
+
+def use_target(target: str) -> None:
+    """Name the panes for the open script's target. The panes keep their NVIDIA level names (the
+    app's layout is one); for ``hip:*`` the PTX pane's title, file suffix and lexer are AMDGCN's."""
+    titles, suffixes = _NVIDIA_NAMES
+    TITLES.clear(), TITLES.update(titles)
+    SUFFIX.clear(), SUFFIX.update(suffixes)
+    LEXERS.clear()
+    if str(target).startswith("hip:"):
+        TITLES.update(_AMD_NAMES[0])
+        SUFFIX.update(_AMD_NAMES[1])
+        LEXERS["ptx"] = "amdgcn"
+    LEVEL_OF_SUFFIX.clear()
+    LEVEL_OF_SUFFIX.update({v: k for k, v in SUFFIX.items()})

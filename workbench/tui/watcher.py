@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from textual.message import Message
 
-WATCHED_SUFFIXES = frozenset({".py", ".ttir", ".ttgir", ".llir", ".ptx", ".sass"})
+WATCHED_SUFFIXES = frozenset({".py", ".ttir", ".ttgir", ".llir", ".ptx", ".sass", ".amdgcn"})
 
 
 class FilesChanged(Message):

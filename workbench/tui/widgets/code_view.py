@@ -26,6 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from workbench.highlight import lexer_for_level
+from workbench.tui.format import LEXERS
 
 TAB_SIZE = 8
 CHUNK_LINES = 200               # lines lexed together, on first sight
@@ -124,7 +125,7 @@ class CodeView(ScrollView, can_focus=True):
     @property
     def lexer(self):
         if self._lexer is None:
-            self._lexer = lexer_for_level(self._level)
+            self._lexer = lexer_for_level(LEXERS.get(self._level, self._level))
         return self._lexer
 
     def load(self, text: str, level: str = "text") -> None:

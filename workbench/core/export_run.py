@@ -1,0 +1,223 @@
+"""Run an exported kernel version: compile it from its level with Triton's own API, launch it
+with the captured grid on the captured (or random) inputs, check the outputs against the
+original kernel's and time it. Needs torch and Triton only (the release in launch.json).
+
+    python run.py            # on the GPU it was exported for
+    TRITON_INTERPRET=1 python run.py   # a Python-level export, without a GPU
+
+Written by triton-workbench (``workbench export``); this file is copied as is into every export.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+HERE = Path(__file__).resolve().parent
+LAUNCH = json.loads((HERE / "launch.json").read_text())
+LEVEL = LAUNCH["level"]
+
+
+def say(text: str) -> None:
+    print(f"run.py: {text}", flush=True)
+
+
+def fail(text: str, status: int = 2) -> None:
+    print(f"{HERE / LAUNCH['file']}: error: {text}", file=sys.stderr, flush=True)
+    sys.exit(status)
+
+
+import torch  # noqa: E402
+
+ON_GPU = torch.cuda.is_available()
+if not ON_GPU:
+    if LEVEL != "python":
+        fail(f"this version starts from {LEVEL.upper()}: it runs on a GPU ({LAUNCH['target']['backend']}:"
+             f"{LAUNCH['target']['arch']}); without one only Python-level exports run (in Triton's interpreter)")
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+DEVICE = torch.device("cuda" if ON_GPU else "cpu")
+
+import triton  # noqa: E402
+from triton.backends.compiler import GPUTarget  # noqa: E402
+
+if triton.__version__ != LAUNCH["triton_version"]:
+    say(f"warning: exported with Triton {LAUNCH['triton_version']}, running under {triton.__version__}")
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+def _dtype(name: str):
+    return getattr(torch, name)
+
+
+def _storages(kind: str) -> list:
+    """Each captured storage on the device, at the address (mod ALIGN) it had when captured
+    (Triton specializes on 16-byte divisibility)."""
+    align = LAUNCH["align"]
+    if LAUNCH["inputs"] == "captured":
+        data = torch.load(HERE / f"{kind}.pt")
+    else:
+        data = [None] * len(LAUNCH["storages"])
+    out = []
+    for i, n in enumerate(LAUNCH["storages"]):
+        buf = torch.empty(n + align, dtype=torch.uint8, device=DEVICE)
+        shift = (-buf.data_ptr()) % align
+        region = buf[shift:shift + n]
+        if data[i] is not None:
+            region.copy_(data[i])
+        out.append(region)
+    return out
+
+
+def _views(storages: list) -> dict:
+    views = {}
+    for name, v in LAUNCH["views"].items():
+        dtype = _dtype(v["dtype"])
+        size = torch.empty(0, dtype=dtype).element_size()
+        region = storages[v["storage"]]
+        views[name] = torch.empty(0, dtype=dtype, device=DEVICE).set_(
+            region.untyped_storage(), (region.storage_offset() + v["offset"]) // size, v["shape"], v["strides"])
+    return views
+
+
+def _randomize(views: dict) -> None:
+    gen = torch.Generator(device=DEVICE).manual_seed(0)
+    for t in views.values():
+        if t.dtype.is_floating_point:
+            t.copy_(torch.randn(t.shape, generator=gen, device=DEVICE).to(t.dtype))
+        elif t.dtype == torch.bool:
+            t.copy_(torch.rand(t.shape, generator=gen, device=DEVICE) > 0.5)
+        else:
+            t.copy_(torch.randint(0, 16, t.shape, generator=gen, device=DEVICE).to(t.dtype))
+
+
+def fresh_args() -> tuple[list, dict]:
+    """Every kernel argument in order, over new copies of the inputs; the tensors by name."""
+    views = _views(_storages("inputs"))
+    if LAUNCH["inputs"] == "random":
+        _randomize(views)
+    args = []
+    for a in LAUNCH["args"]:
+        if "tensor" in a:
+            args.append(views[a["tensor"]])
+        elif a.get("repr"):
+            fail(f"argument {a['name']} = {a['value']} cannot be rebuilt outside the script")
+        else:
+            args.append(a["value"])
+    return args, views
+
+
+# -- compile from the exported level ---------------------------------------------------------
+
+def _target() -> GPUTarget:
+    t = LAUNCH["target"]
+    return GPUTarget(t["backend"], t["arch"], t["warp_size"])
+
+
+def _python_kernel():
+    spec = importlib.util.spec_from_file_location("exported_kernel", HERE / LAUNCH["file"])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["exported_kernel"] = module
+    spec.loader.exec_module(module)  # the script's own main() is behind its __main__ guard
+    kernel = getattr(module, LAUNCH["kernel"])
+    while hasattr(kernel, "fn") and not hasattr(kernel, "arg_names"):  # an autotuner or heuristics around it
+        kernel = kernel.fn
+    return lambda grid, args: kernel[grid](*args, **LAUNCH["launch_options"])
+
+
+def _ir_kernel():
+    """TTIR/TTGIR: ``triton.compile`` takes the file. LLIR/PTX/cubin (and AMDGCN/hsaco): the
+    backend's own stages after the level, then Triton's ``CompiledKernel`` over the binary."""
+    from triton.compiler.compiler import CompiledKernel, make_backend
+    path = HERE / LAUNCH["file"]
+    target = _target()
+    backend = make_backend(target)
+    fields = vars(backend.parse_options({}))  # the options as captured, where this backend has them
+    chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in LAUNCH["compile_options"].items() if k in fields}
+    if LEVEL in ("ttir", "ttgir"):
+        runtime = [i for i, n in enumerate(LAUNCH["arg_names"]) if LAUNCH["signature"].get(n) != "constexpr"]
+        compiled = triton.compile(str(path), target=target, options=chosen)
+        return lambda grid, args: compiled[grid](*[args[i] for i in runtime])
+    options = backend.parse_options(chosen)
+    stages: dict = {}
+    try:
+        from triton.backends.compiler import Language
+        backend.add_stages(stages, options, Language.TRITON)
+    except (ImportError, TypeError):  # Triton before 3.4
+        backend.add_stages(stages, options)
+    metadata = json.loads((HERE / LAUNCH["metadata"]).read_text())
+    metadata.pop("workbench", None)
+    binary = "hsaco" if target.backend == "hip" else "cubin"
+    order = list(stages)
+    obj = path.read_bytes() if LEVEL == binary else path.read_text()
+    if LEVEL != binary:
+        if LEVEL in ("llir", "amdgcn"):  # what make_llir would have set up in this process for the next stage
+            from triton._C.libtriton import llvm
+            llvm.init_targets()
+            if target.backend == "cuda":
+                from triton._C.libtriton import nvidia
+                getattr(nvidia, "set_short_ptr", lambda: None)()
+        for ext in order[order.index(LEVEL) + 1:]:
+            obj = stages[ext](obj, metadata)
+    folder = Path(tempfile.mkdtemp(prefix="run-"))
+    (folder / f"{metadata['name']}.{binary}").write_bytes(obj)
+    metadata["target"] = LAUNCH["target"]
+    (folder / f"{metadata['name']}.json").write_text(json.dumps(metadata, default=str))
+    constants = {n: v for n, v in LAUNCH["constexprs"].items()}
+    src = SimpleNamespace(fn=SimpleNamespace(arg_names=LAUNCH["arg_names"]), signature=LAUNCH["signature"],
+                          constants=constants)
+    compiled = CompiledKernel(src, {f"{metadata['name']}.json": str(folder / f"{metadata['name']}.json"),
+                                    f"{metadata['name']}.{binary}": str(folder / f"{metadata['name']}.{binary}")},
+                              metadata.get("hash", ""))
+    return lambda grid, args: compiled[grid](*args)
+
+
+# -- run, check, time ------------------------------------------------------------------------
+
+def check(views: dict) -> bool:
+    if LAUNCH["inputs"] != "captured":
+        say("random inputs: the outputs are not checked (the original's outputs were not exported)")
+        return True
+    expected = _views(_storages("outputs"))
+    ok = True
+    for label, name in LAUNCH["checked"].items():
+        got, want = views[name].cpu(), expected[name].cpu()
+        try:
+            torch.testing.assert_close(got, want, equal_nan=True)
+            say(f"{label}: ok")
+        except AssertionError as e:
+            ok = False
+            say(f"{label}: MISMATCH: " + " ".join(str(e).split("\n")[:3]))
+    return ok
+
+
+def main() -> int:
+    say(f"{LAUNCH['kernel']} version {LAUNCH['version']} from {LEVEL} ({LAUNCH['file']}), "
+        f"grid {tuple(LAUNCH['grid'])}, {'GPU ' + torch.cuda.get_device_name() if ON_GPU else 'interpreter'}")
+    launch = _python_kernel() if LEVEL == "python" else _ir_kernel()
+    grid = tuple(LAUNCH["grid"])
+    args, views = fresh_args()
+    launch(grid, args)
+    if ON_GPU:
+        torch.cuda.synchronize()
+    ok = check(views)
+    args, _ = fresh_args()
+    if ON_GPU:
+        ms = triton.testing.do_bench(lambda: launch(grid, args), warmup=25, rep=100, return_mode="median")
+        say(f"median {ms * 1e3:.2f} us per launch (triton.testing.do_bench)")
+    else:
+        t0 = time.perf_counter()
+        launch(grid, args)
+        say(f"{(time.perf_counter() - t0) * 1e3:.1f} ms wall clock in the interpreter (not a kernel timing)")
+    say("verified" if ok else "outputs differ from the original's")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

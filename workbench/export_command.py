@@ -1,0 +1,49 @@
+"""``workbench export``: a version as a folder that runs with torch and Triton only."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_export_command(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "export", help="write a version as a folder that runs with only torch and triton (a reproducer)",
+        description="Write version N of a kernel (its level file, the levels below, Triton's metadata, the "
+                    "captured inputs and the original's outputs, the launch) and a run.py that compiles it from "
+                    "that level with Triton's own API, launches it with the captured grid, checks the outputs "
+                    "and times it. run.py needs torch and triton only.")
+    p.add_argument("script", metavar="SCRIPT", help="arguments after -- go to the script")
+    p.add_argument("--kernel", "-k", required=True, help="kernel name (or <kernel>-<spec> folder name)")
+    p.add_argument("--version", required=True, help="a saved version number, or 'original'")
+    p.add_argument("--out", help="the folder to write (default: <kernel>-v<N>-export beside the script)")
+    p.add_argument("--inputs", choices=("captured", "random"), default="captured",
+                   help="captured: the script's inputs and the original's outputs (default); random: shapes, "
+                        "dtypes and strides only, filled at random by run.py (nothing to check against)")
+    p.add_argument("--target", default=None, help="compile target (default: the GPU's, else cuda:90)")
+    p.add_argument("--workspace", default=None, help="the workspace the version is in (default: beside the script)")
+    from .cli import add_script_timeout
+    add_script_timeout(p)
+    return p
+
+
+def run_export_command(args) -> int:
+    """The version is read from the workspace, never written; when the app holds the workspace,
+    this works in a scratch copy of it."""
+    from .core.errors import WorkbenchError
+    from .core.export import export
+    from .core.session import Session
+    script = Path(args.script)
+    if not script.is_file():
+        raise WorkbenchError.at(str(script), "no such script")
+    session = Session(script, argv=list(getattr(args, "script_args", None) or []), target=args.target,
+                      workspace=args.workspace, with_sass=False, if_busy="scratch",
+                      script_timeout=args.script_timeout)
+    out = Path(args.out) if args.out else script.resolve().parent / f"{args.kernel}-v{args.version}-export"
+    try:
+        session.open()
+        folder = export(session, args.kernel, str(args.version), out, inputs=args.inputs)
+    finally:
+        session.close()
+    print(f"exported {args.kernel} version {args.version} to {folder}: run it with `python {folder / 'run.py'}`")
+    return 0
