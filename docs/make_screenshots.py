@@ -22,6 +22,14 @@ OUT = ROOT / "docs" / "screenshots"
 SIZE = (170, 48)
 
 
+async def until(pilot, cond, what: str = "", timeout: float = 180.0) -> None:
+    """Wait for ``cond`` on the app, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, what or pilot.app.status.message
+        await pilot.pause(0.05)
+
+
 async def main() -> None:
     from workbench.tui.app import WorkbenchApp
 
@@ -95,10 +103,7 @@ async def main() -> None:
     shutil.copy(ROOT / "examples" / "autotuned_add.py", work / "autotuned_add.py")
     app = WorkbenchApp(work / "autotuned_add.py", bench={"warmup_ms": 5.0, "rep_ms": 30.0, "graph": False})
     async with app.run_test(size=SIZE) as pilot:
-        deadline = time.monotonic() + 180
-        while app.last_good is None:
-            assert time.monotonic() < deadline, app.status.message
-            await pilot.pause(0.05)
+        await until(pilot, lambda: app.last_good is not None)
         picker = app.query_one("#picker")
         picker.focus()
         picker.highlighted = 0
@@ -108,10 +113,7 @@ async def main() -> None:
         print("wrote", OUT / "picker.svg")
         app.pane("python").view.focus()
         await pilot.press("C")                         # every config replayed on the captured inputs
-        deadline = time.monotonic() + 180
-        while "configs" not in app.query_one("#results").active:
-            assert time.monotonic() < deadline
-            await pilot.pause(0.05)
+        await until(pilot, lambda: "configs" in app.query_one("#results").active)
         await pilot.pause(1.0)
         app.save_screenshot(str(OUT / "configs.svg"))
         print("wrote", OUT / "configs.svg")
@@ -122,10 +124,7 @@ async def main() -> None:
     shutil.copy(ROOT / "examples" / "vector_add.py", watched / "vector_add.py")
     app = WorkbenchApp(watched / "vector_add.py", bench={"warmup_ms": 5.0, "rep_ms": 30.0, "graph": False})
     async with app.run_test(size=SIZE) as pilot:
-        deadline = time.monotonic() + 180
-        while app.last_good is None:
-            assert time.monotonic() < deadline, app.status.message
-            await pilot.pause(0.05)
+        await until(pilot, lambda: app.last_good is not None)
         view = app.pane("python").view
         view.focus()
         line = next(n for n in range(1, view.line_count + 1) if "y = tl.load(" in view.line_text(n))
@@ -137,18 +136,14 @@ async def main() -> None:
         await pilot.pause()
         pane.editor.load_text(pane.editor.text.replace("y = tl.load(", "y = -tl.load(", 1))
         await pilot.press("ctrl+s")
-        while app.last_good.get("version") != "1" or "differs" not in app.status.message:
-            assert time.monotonic() < deadline + 120, app.status.message
-            await pilot.pause(0.05)
+        await until(pilot, lambda: app.last_good.get("version") == "1" and "differs" in app.status.message)
         await pilot.press("escape")
         await pilot.pause(0.5)
         app.save_screenshot(str(OUT / "watch.svg"))
         print("wrote", OUT / "watch.svg")
         view.focus()
         await pilot.press("F")
-        while "first value that differs" not in app.status.message:
-            assert time.monotonic() < deadline + 300, app.status.message
-            await pilot.pause(0.05)
+        await until(pilot, lambda: "first value that differs" in app.status.message, timeout=300)
         await pilot.pause(0.5)
         app.save_screenshot(str(OUT / "diverge.svg"))
         print("wrote", OUT / "diverge.svg")
