@@ -23,11 +23,12 @@ SIZE = (170, 48)
 
 
 async def until(pilot, cond, what: str = "", timeout: float = 180.0) -> None:
-    """Wait for ``cond`` on the app, at most ``timeout`` seconds."""
+    """Wait for ``cond`` on the app, at most ``timeout`` seconds, then for the screen to settle."""
     deadline = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < deadline, what or pilot.app.status.message
         await pilot.pause(0.05)
+    await pilot.pause(0.3)
 
 
 async def main() -> None:
@@ -42,18 +43,11 @@ async def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
 
     async with app.run_test(size=SIZE) as pilot:
-        async def until(cond, timeout=120.0):
-            deadline = time.monotonic() + timeout
-            while not cond():
-                assert time.monotonic() < deadline, app.status.message
-                await pilot.pause(0.05)
-            await pilot.pause(0.3)
-
         def shot(name: str) -> None:
             app.save_screenshot(str(OUT / f"{name}.svg"))
             print("wrote", OUT / f"{name}.svg")
 
-        await until(lambda: app.last_good is not None)
+        await until(pilot, lambda: app.last_good is not None)
         py = app.pane("python").view
         py.focus()
         py.goto_line(next(n for n in range(1, py.line_count + 1) if "tl.store(" in py.line_text(n)))
@@ -64,7 +58,7 @@ async def main() -> None:
         await pilot.press("e")
         pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "x - y, mask=mask"))
         await pilot.press("ctrl+s")
-        await until(lambda: app.last_good["version"] == "1")
+        await until(pilot, lambda: app.last_good["version"] == "1")
         shot("edit-mismatch")                          # a Python edit: the mismatch in Outputs
         await pilot.press("escape")
 
@@ -75,12 +69,12 @@ async def main() -> None:
         lines[11] += " bogus"
         ttgir.editor.load_text("\n".join(lines))
         await pilot.press("ctrl+s")
-        await until(lambda: app.column("ttgir").has_class("-error"))
+        await until(pilot, lambda: app.column("ttgir").has_class("-error"))
         shot("compile-error")                          # the error at its line, the last result kept
         ttgir.editor.load_text("\n".join(lines).replace(" bogus", "").replace('"ttg.num-warps" = 4', '"ttg.num-warps" = 8')
                                .replace("warpsPerCTA = [4]", "warpsPerCTA = [8]"))
         await pilot.press("ctrl+s")
-        await until(lambda: app.last_good["version"] == "2")   # 8 warps: the sidebar, Bench, History say so
+        await until(pilot, lambda: app.last_good["version"] == "2")   # 8 warps: the sidebar, Bench, History say so
         await pilot.press("escape")
 
         pane = app.pane("python")
@@ -89,7 +83,7 @@ async def main() -> None:
         await pilot.pause(0.1)
         pane.editor.insert("    # typed, not saved\n", (pane.editor.cursor_location[0], 0))
         await pilot.press("escape")
-        await until(lambda: pane.has_draft)
+        await until(pilot, lambda: pane.has_draft)
         shot("draft")                                  # Esc kept the text: the title says draft
         await pilot.press("u")                         # discarded on purpose
 
