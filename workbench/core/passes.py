@@ -1,0 +1,171 @@
+"""The IR after every pass of the MLIR stages (TTIR, TTGIR, TTGIR -> LLIR), and restarts after any one.
+
+Most performance questions are "which pass did this": between two levels Triton runs dozens
+of passes. The passes are the stage functions' own (``compat.intercepted_passes`` runs each
+in a pass manager of its own and reads the module in between), so the list is the one this
+Triton builds for these options and this target. A recording is cached with its stage
+(``Compiler(...).compile_python(..., record_passes=True)``), and a restart is a level compile
+that starts part way through a stage (``compile_level(..., after_pass=(stage, index))``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import WorkbenchError
+from .files import safe_name
+
+HEADER = "// workbench-after:"
+_HEADER = re.compile(r"^// workbench-after: stage=(?P<stage>\w+) index=(?P<index>-?\d+)(?: metadata=(?P<meta>\S+))?\s*$")
+_PASS_FILE = re.compile(r"^\d{2,}-\w+-.*\.mlir$")
+
+
+class StageRecorder:
+    """Keeps the module's text after each pass of one stage (``compat.PassHooks.after``)."""
+
+    def __init__(self, stage: str, module: Any, skip: int) -> None:
+        self.stage, self.skip = stage, skip
+        self.input = self._last = str(module)
+        self.passes: list[dict[str, Any]] = []
+
+    def __call__(self, index: int, name: str, call: str, ms: float, module: Any) -> None:
+        text = str(module)
+        changed = text != self._last
+        # an unchanged pass stores no text: it is the one before it
+        self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": text if changed else None})
+        self._last = text
+
+    def to_json(self) -> str:
+        return json.dumps({"stage": self.stage, "skip": self.skip, "input": self.input, "passes": self.passes})
+
+
+@dataclass
+class PassIR:
+    """One pass: ``number`` counts across the stages (0 is the first stage's input)."""
+
+    number: int
+    stage: str
+    index: int  # within its stage, -1 for the stage's input
+    name: str   # the MLIR pass, e.g. tritongpu-coalesce
+    call: str   # the backend's call that added it, e.g. passes.ttgpuir.add_coalesce
+    changed: bool
+    ms: float
+    ir: str
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.number:02d}-{self.stage}-{safe_name(self.name)}.mlir"
+
+    def summary(self, previous: "PassIR | None") -> dict[str, Any]:
+        added, removed = line_delta(previous.ir if previous else "", self.ir) if self.changed else (0, 0)
+        return {"number": self.number, "stage": self.stage, "index": self.index, "pass": self.name,
+                "call": self.call, "changed": self.changed, "added": added, "removed": removed,
+                "ms": round(self.ms, 3), "file": self.file_name}
+
+
+def pass_list(recorded: dict[str, dict[str, Any]]) -> list[PassIR]:
+    """A compile's recorded stages (``CompileResult.passes``) as one numbered list."""
+    out: list[PassIR] = []
+    for stage, rec in recorded.items():
+        text = rec["input"]
+        if not out:
+            out.append(PassIR(0, stage, rec.get("skip", 0) - 1, "input", "", True, 0.0, text))
+        for p in rec["passes"]:
+            changed = p["ir"] is not None
+            text = p["ir"] if changed else text
+            out.append(PassIR(len(out), stage, p["index"], p["name"], p["call"], changed, p["ms"], text))
+    return out
+
+
+def line_delta(old: str, new: str) -> tuple[int, int]:
+    """Lines added and removed, counted as a multiset (a diff of 10k-line LLVM-dialect modules
+    with difflib takes seconds; this takes milliseconds and differs only for moved lines)."""
+    a, b = Counter(old.splitlines()), Counter(new.splitlines())
+    return sum((b - a).values()), sum((a - b).values())
+
+
+# -- pass files --------------------------------------------------------------------------------
+
+def write_pass_files(passes: list[PassIR], folder: str | Path, kernel: str, metadata: dict[str, Any]) -> list[Path]:
+    """``NN-<stage>-<pass>.mlir`` for each pass, each saying in its header which pass it follows,
+    and ``<kernel>.json`` (the metadata a restart starts from). Pass files of an older
+    recording are removed first: what the folder holds is this recording."""
+    from . import metadata as md
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if _PASS_FILE.match(old.name):
+            old.unlink()
+    meta_name = f"{safe_name(kernel)}.json"
+    (folder / meta_name).write_text(md.to_json(metadata))
+    paths = []
+    for p in passes:
+        what = "the input of the" if p.index < 0 else f"pass {p.index + 1} ({p.call}) of the"
+        head = (f"// workbench: {kernel}, IR {p.number:02d}: after {p.name}, {what} {p.stage.upper()} stage\n"
+                f"{HEADER} stage={p.stage} index={p.index} metadata={meta_name}\n")
+        path = folder / p.file_name
+        path.write_text(head + p.ir)
+        paths.append(path)
+    return paths
+
+
+@dataclass
+class PassFile:
+    stage: str
+    index: int
+    metadata: Path | None
+
+
+def read_pass_header(path: str | Path, text: str) -> PassFile:
+    """Which pass a pass file follows, from the header ``write_pass_files`` wrote."""
+    from . import compat
+    for i, row in enumerate(text.splitlines()[:5], 1):
+        m = _HEADER.match(row)
+        if m:
+            if m["stage"] not in compat.PASS_STAGES:
+                raise WorkbenchError.at(str(path), f"unknown stage {m['stage']!r} (expected one of "
+                                                   f"{', '.join(compat.PASS_STAGES)})", i)
+            meta = Path(path).parent / m["meta"] if m["meta"] else None
+            return PassFile(m["stage"], int(m["index"]), meta)
+    raise WorkbenchError.at(str(path), f"not a pass file: no '{HEADER} stage=... index=...' line at its top "
+                                       f"(`workbench passes` writes it)", 1)
+
+
+# -- which passes an edit changed ----------------------------------------------------------------
+
+_LOC = re.compile(r"\s*loc\((?:#loc\d*|unknown)\)")
+
+
+def without_locations(text: str) -> list[str]:
+    """The IR's lines with locations left out: an edit that moves Python lines changes every
+    location, which says nothing about what the compiler decided."""
+    return [_LOC.sub("", row) for row in text.splitlines() if not row.startswith("#loc")]
+
+
+def compare(original: list[PassIR], version: list[PassIR]) -> list[dict[str, Any]]:
+    """Pass by pass, how the version's IR differs from the original's (locations aside).
+
+    Passes are paired by stage and place in the stage; a pass only one side runs (other
+    options build other pipelines) is a row with the other side empty.
+    """
+    def keyed(passes: list[PassIR]) -> dict[tuple[str, int], PassIR]:
+        return {(p.stage, p.index): p for p in passes}
+
+    a, b = keyed(original), keyed(version)
+    rows = []
+    for key in sorted(set(a) | set(b), key=lambda k: (_STAGE_ORDER.get(k[0], 9), k[1])):
+        pa, pb = a.get(key), b.get(key)
+        la, lb = (Counter(without_locations(p.ir)) if p else Counter() for p in (pa, pb))
+        added, removed = sum((lb - la).values()), sum((la - lb).values())
+        rows.append({"stage": key[0], "index": key[1], "pass": (pb or pa).name,
+                     "original": pa.number if pa else None, "version": pb.number if pb else None,
+                     "added": added, "removed": removed, "differs": bool(added or removed)})
+    return rows
+
+
+_STAGE_ORDER = {"ttir": 0, "ttgir": 1, "llir": 2}
