@@ -359,13 +359,21 @@ def intercepted_passes(backend, hooks: PassHooks) -> Iterator[PassHooks]:
 
 
 def pass_name(pipeline: str) -> str:
-    """``any(tritongpu-coalesce)`` or ``builtin.module(canonicalize{ max-iterations=10 })``
-    (a one-pass manager's textual pipeline) -> ``tritongpu-coalesce`` / ``canonicalize``."""
+    """A one-call pass manager's textual pipeline -> its passes' names:
+    ``any(tritongpu-coalesce)`` -> ``tritongpu-coalesce``; a call that adds two passes
+    (``any(convert-triton-gpu-to-llvm{...}, reconcile-unrealized-casts)``) names both, with '+'."""
     inner = pipeline.strip()
     m = re.fullmatch(r"[\w.]+\((.*)\)", inner, re.S)
     if m:
-        inner = m.group(1).strip()
-    m = re.match(r"[\w.]+\((.*)\)$", inner, re.S)  # a pass nested on an op: tt.func(cse)
-    if m:
-        inner = m.group(1).strip()
-    return re.split(r"[{(,\s]", inner, 1)[0] or pipeline
+        inner = m.group(1)
+    names, depth, item = [], 0, ""
+    for ch in inner + ",":
+        if ch == "," and depth == 0:
+            item = item.strip()
+            nested = re.fullmatch(r"[\w.]+\((.*)\)", item, re.S)  # a pass nested on an op: tt.func(cse)
+            names.append(pass_name(nested.group(1)) if nested else re.split(r"[{(\s]", item, 1)[0])
+            item = ""
+            continue
+        depth += ch in "{(" and 1 or (-1 if ch in "})" else 0)
+        item += ch
+    return "+".join(n for n in names if n) or pipeline

@@ -151,18 +151,24 @@ def compare(original: list[PassIR], version: list[PassIR]) -> list[dict[str, Any
     """Pass by pass, how the version's IR differs from the original's (locations aside).
 
     Passes are paired by stage and place in the stage; a pass only one side runs (other
-    options build other pipelines) is a row with the other side empty.
+    options build other pipelines) is a row with the other side empty. Only what the version
+    ran is compared: a version edited at TTGIR has no TTIR passes, one started after a pass
+    none before it.
     """
     def keyed(passes: list[PassIR]) -> dict[tuple[str, int], PassIR]:
         return {(p.stage, p.index): p for p in passes}
 
     a, b = keyed(original), keyed(version)
+    first: dict[str, int] = {}
+    for p in version:
+        first.setdefault(p.stage, p.index)
+    a = {k: p for k, p in a.items() if k[0] in first and k[1] >= first[k[0]]}
     rows = []
     for key in sorted(set(a) | set(b), key=lambda k: (_STAGE_ORDER.get(k[0], 9), k[1])):
         pa, pb = a.get(key), b.get(key)
         la, lb = (Counter(without_locations(p.ir)) if p else Counter() for p in (pa, pb))
         added, removed = sum((lb - la).values()), sum((la - lb).values())
-        rows.append({"stage": key[0], "index": key[1], "pass": (pb or pa).name,
+        rows.append({"stage": key[0], "index": key[1], "pass": (pa or pb).name,
                      "original": pa.number if pa else None, "version": pb.number if pb else None,
                      "added": added, "removed": removed, "differs": bool(added or removed)})
     return rows
