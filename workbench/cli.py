@@ -92,6 +92,8 @@ def _add_extra_commands(sub) -> None:
     except ImportError:  # pragma: no cover - a partial checkout
         return
     add_dump_command(sub)
+    from workbench.passes_command import add_passes_command
+    add_passes_command(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dump":
         from workbench.dump_command import run_dump_command
         return _guarded(run_dump_command, args)
+    if args.command == "passes":
+        from workbench.passes_command import run_passes_command
+        return _guarded(run_passes_command, args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE_OR_INPUT
 
@@ -368,6 +373,9 @@ def cmd_compile(args) -> int:
         raise WorkbenchError.at(str(path), "no such file")
     if path.suffix.lower() in LEVEL_SUFFIXES:
         return _compile_level_file(args, path)
+    if path.suffix.lower() == ".mlir":  # the IR after a pass, written by `workbench passes`
+        from workbench.passes_command import compile_pass_file
+        return compile_pass_file(args, path)
     lock = None if args.out else _lock_workspace(path)
     try:
         return _compile_script(args, path)

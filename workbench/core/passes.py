@@ -148,7 +148,10 @@ def without_locations(text: str) -> list[str]:
 
 
 def compare(original: list[PassIR], version: list[PassIR]) -> list[dict[str, Any]]:
-    """Pass by pass, how the version's IR differs from the original's (locations aside).
+    """Pass by pass, how the version's IR differs from the original's (locations aside), and
+    whether the pass itself did something else (``acts``): once an edit makes the IR differ,
+    it differs after every pass; the passes that decided otherwise are those whose own change
+    (what they added and removed) is not the same in the two compiles.
 
     Passes are paired by stage and place in the stage; a pass only one side runs (other
     options build other pipelines) is a row with the other side empty. Only what the version
@@ -158,19 +161,31 @@ def compare(original: list[PassIR], version: list[PassIR]) -> list[dict[str, Any
     def keyed(passes: list[PassIR]) -> dict[tuple[str, int], PassIR]:
         return {(p.stage, p.index): p for p in passes}
 
+    def own_change(passes: list[PassIR], p: PassIR | None) -> tuple[Counter, Counter] | None:
+        at = passes.index(p) if p is not None else 0
+        if p is None or at == 0:
+            return None
+        before, after = Counter(without_locations(passes[at - 1].ir)), Counter(without_locations(p.ir))
+        return after - before, before - after
+
     a, b = keyed(original), keyed(version)
     first: dict[str, int] = {}
     for p in version:
         first.setdefault(p.stage, p.index)
     a = {k: p for k, p in a.items() if k[0] in first and k[1] >= first[k[0]]}
+    b = {k: p for k, p in b.items() if k[1] >= 0 or k in a}  # a version's input is its edited level, not a pass
     rows = []
     for key in sorted(set(a) | set(b), key=lambda k: (_STAGE_ORDER.get(k[0], 9), k[1])):
         pa, pb = a.get(key), b.get(key)
         la, lb = (Counter(without_locations(p.ir)) if p else Counter() for p in (pa, pb))
         added, removed = sum((lb - la).values()), sum((la - lb).values())
+        ca, cb = own_change(original, pa), own_change(version, pb)
+        acts = pa is None or pb is None or (ca is not None and cb is not None and ca != cb)
         rows.append({"stage": key[0], "index": key[1], "pass": (pa or pb).name,
                      "original": pa.number if pa else None, "version": pb.number if pb else None,
-                     "added": added, "removed": removed, "differs": bool(added or removed)})
+                     "added": added, "removed": removed, "differs": bool(added or removed), "acts": acts,
+                     "own_original": sum(sum(c.values()) for c in ca) if ca else 0,
+                     "own_version": sum(sum(c.values()) for c in cb) if cb else 0})
     return rows
 
 
