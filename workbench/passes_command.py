@@ -127,9 +127,9 @@ def _print(args, target: str, report: list[dict[str, Any]]) -> None:
     for kernel in report:
         print(f"{kernel['kernel']}" + (f" ({kernel['spec']})" if kernel.get("spec") else ""))
         _print_rows([{"#": f"{r['number']:02d}", "stage": r["stage"], "pass": r["pass"],
-                      "changed": "yes" if r["changed"] else "-", "+lines": r["added"] or "",
+                      "changed": {True: "yes", False: "-", None: "unreadable"}[r["changed"]], "+lines": r["added"] or "",
                       "-lines": r["removed"] or "", "ms": f"{r['ms']:.2f}"} for r in kernel["passes"]])
-        changed = sum(r["changed"] for r in kernel["passes"])
+        changed = sum(r["changed"] is True for r in kernel["passes"])
         print(f"{len(kernel['passes'])} passes, {changed} changed the IR; files in {kernel['folder']}")
 
 

@@ -377,3 +377,10 @@ def pass_name(pipeline: str) -> str:
         depth += ch in "{(" and 1 or (-1 if ch in "})" else 0)
         item += ch
     return "+".join(n for n in names if n) or pipeline
+
+
+def printable_after(pass_name: str) -> bool:
+    """Whether the module can be printed after this pass. Triton 3.4's printer never returns
+    on the module the line-info pass (``enable-line-info``, the LLIR stage's last) leaves
+    (its DI scopes; seen on 3.4.0, fixed by 3.6): that IR is not kept, the pass is still listed."""
+    return not (VERSION < (3, 5, 0) and pass_name == "enable-line-info")

@@ -34,6 +34,10 @@ class StageRecorder:
         self.passes: list[dict[str, Any]] = []
 
     def __call__(self, index: int, name: str, call: str, ms: float, module: Any) -> None:
+        from . import compat
+        if not compat.printable_after(name):
+            self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None, "unreadable": True})
+            return
         text = str(module)
         changed = text != self._last
         # an unchanged pass stores no text: it is the one before it
@@ -55,17 +59,19 @@ class PassIR:
     call: str   # the backend's call that added it, e.g. passes.ttgpuir.add_coalesce
     changed: bool
     ms: float
-    ir: str
+    ir: str     # "" where this Triton cannot print it (``readable`` False)
+    readable: bool = True
 
     @property
     def file_name(self) -> str:
         return f"{self.number:02d}-{self.stage}-{safe_name(self.name)}.mlir"
 
     def summary(self, previous: "PassIR | None") -> dict[str, Any]:
-        added, removed = line_delta(previous.ir if previous else "", self.ir) if self.changed else (0, 0)
+        added, removed = line_delta(previous.ir if previous else "", self.ir) \
+            if self.changed and self.readable else (0, 0)
         return {"number": self.number, "stage": self.stage, "index": self.index, "pass": self.name,
-                "call": self.call, "changed": self.changed, "added": added, "removed": removed,
-                "ms": round(self.ms, 3), "file": self.file_name}
+                "call": self.call, "changed": self.changed if self.readable else None, "added": added,
+                "removed": removed, "ms": round(self.ms, 3), "file": self.file_name if self.readable else None}
 
 
 def pass_list(recorded: dict[str, dict[str, Any]]) -> list[PassIR]:
@@ -76,6 +82,9 @@ def pass_list(recorded: dict[str, dict[str, Any]]) -> list[PassIR]:
         if not out:
             out.append(PassIR(0, stage, rec.get("skip", 0) - 1, "input", "", True, 0.0, text))
         for p in rec["passes"]:
+            if p.get("unreadable"):
+                out.append(PassIR(len(out), stage, p["index"], p["name"], p["call"], True, p["ms"], "", False))
+                continue
             changed = p["ir"] is not None
             text = p["ir"] if changed else text
             out.append(PassIR(len(out), stage, p["index"], p["name"], p["call"], changed, p["ms"], text))
@@ -105,6 +114,8 @@ def write_pass_files(passes: list[PassIR], folder: str | Path, kernel: str, meta
     (folder / meta_name).write_text(md.to_json(metadata))
     paths = []
     for p in passes:
+        if not p.readable:
+            continue
         what = "the input of the" if p.index < 0 else f"pass {p.index + 1} ({p.call}) of the"
         head = (f"// workbench: {kernel}, IR {p.number:02d}: after {p.name}, {what} {p.stage.upper()} stage\n"
                 f"{HEADER} stage={p.stage} index={p.index} metadata={meta_name}\n")
@@ -168,6 +179,8 @@ def compare(original: list[PassIR], version: list[PassIR]) -> list[dict[str, Any
         before, after = Counter(without_locations(passes[at - 1].ir)), Counter(without_locations(p.ir))
         return after - before, before - after
 
+    original = [p for p in original if p.readable]
+    version = [p for p in version if p.readable]
     a, b = keyed(original), keyed(version)
     first: dict[str, int] = {}
     for p in version:
