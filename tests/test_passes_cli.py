@@ -40,7 +40,7 @@ def test_passes_writes_one_file_per_pass_that_says_which_pass_it_follows(recorde
 
 
 def test_the_table_and_one_stage(recorded):
-    script, _ = recorded
+    script, report = recorded
     proc = run_cli("passes", str(script), "--target", "cuda:90", "--stage", "ttgir")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -50,6 +50,9 @@ def test_the_table_and_one_stage(recorded):
     assert body and all(row[1] == "ttgir" for row in body)
     coalesce = next(row for row in body if row[2] == "tritongpu-coalesce")
     assert coalesce[3] == "yes" and int(coalesce[4]) > 0 and float(coalesce[-1]) > 0
+    # one stage is kept, the others only listed: the numbers are those of the whole recording
+    full = next(r for r in report["kernels"][0]["passes"] if r["pass"] == "tritongpu-coalesce")
+    assert int(coalesce[0]) == full["number"] and coalesce[4:6] == [str(full["added"]), str(full["removed"])]
     assert lines[-1].startswith(f"{len(body)} passes, ")
 
 

@@ -83,7 +83,7 @@ def _script(args, script: Path) -> int:
     report = []
     for spec in specs:
         result = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
-                                         with_sass=False, record_passes=True)
+                                         with_sass=False, record_passes=_stages(args))
         folder = out_root / spec.folder_name if out_root else home.kernel_dir(spec.folder_name) / "passes"
         report.append(_write(args, passes.pass_list(result.passes), folder, spec.kernel, result,
                              {"kernel": spec.kernel, "spec": spec.spec_id}))
@@ -97,7 +97,7 @@ def _level_file(args, path: Path) -> int:
     meta_path = Path(args.metadata) if args.metadata else md.find_beside(path)
     base = md.load(meta_path) if meta_path else None
     compiler = _compiler(args.target or _stated_target(base, meta_path))
-    result = compiler.compile_file(path, base, with_sass=False, record_passes=True)
+    result = compiler.compile_file(path, base, with_sass=False, record_passes=_stages(args))
     folder = Path(args.out) if args.out else path.parent / "passes"
     report = [_write(args, passes.pass_list(result.passes), folder, result.name, result,
                      {"kernel": result.name, "input": str(path)})]
@@ -105,15 +105,15 @@ def _level_file(args, path: Path) -> int:
     return 0
 
 
+def _stages(args) -> tuple[str, ...]:
+    """The stages to record: reading the IR after each pass costs time, so only those asked for."""
+    return (args.stage,) if args.stage else STAGES
+
+
 def _write(args, plist, folder: Path, kernel: str, result, head: dict[str, Any]) -> dict[str, Any]:
     from workbench.core import passes
     passes.write_pass_files(plist, folder, kernel, result.metadata_json())
-    rows, previous = [], None
-    for p in plist:
-        row = p.summary(previous)
-        previous = p
-        if args.stage is None or p.stage == args.stage:
-            rows.append(row)
+    rows = [p.summary() for p in plist if args.stage is None or p.stage == args.stage]
     return {**head, "folder": str(folder), "passes": rows}
 
 
@@ -127,7 +127,7 @@ def _print(args, target: str, report: list[dict[str, Any]]) -> None:
     for kernel in report:
         print(f"{kernel['kernel']}" + (f" ({kernel['spec']})" if kernel.get("spec") else ""))
         _print_rows([{"#": f"{r['number']:02d}", "stage": r["stage"], "pass": r["pass"],
-                      "changed": {True: "yes", False: "-", None: "unreadable"}[r["changed"]], "+lines": r["added"] or "",
+                      "changed": {True: "yes", False: "-", None: "not kept"}[r["changed"]], "+lines": r["added"] or "",
                       "-lines": r["removed"] or "", "ms": f"{r['ms']:.2f}"} for r in kernel["passes"]])
         changed = sum(r["changed"] is True for r in kernel["passes"])
         print(f"{len(kernel['passes'])} passes, {changed} changed the IR; files in {kernel['folder']}")

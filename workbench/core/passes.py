@@ -26,17 +26,19 @@ _PASS_FILE = re.compile(r"^\d{2,}-\w+-.*\.mlir$")
 
 
 class StageRecorder:
-    """Keeps the module's text after each pass of one stage (``compat.PassHooks.after``)."""
+    """Keeps the module's text after each pass of one stage (``compat.PassHooks.after``), or
+    with ``keep_ir`` False only the passes' names and times (printing costs about what a pass does)."""
 
-    def __init__(self, stage: str, module: Any, skip: int) -> None:
-        self.stage, self.skip = stage, skip
+    def __init__(self, stage: str, module: Any, skip: int, keep_ir: bool = True) -> None:
+        self.stage, self.skip, self.keep_ir = stage, skip, keep_ir
         self.input = self._last = str(module)
         self.passes: list[dict[str, Any]] = []
 
     def __call__(self, index: int, name: str, call: str, ms: float, module: Any) -> None:
         from . import compat
-        if not compat.printable_after(name):
-            self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None, "unreadable": True})
+        if not self.keep_ir or not compat.printable_after(name):
+            self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None,
+                                "kept": False, "printable": compat.printable_after(name)})
             return
         text = str(module)
         changed = text != self._last
@@ -44,8 +46,11 @@ class StageRecorder:
         self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": text if changed else None})
         self._last = text
 
+    def data(self) -> dict[str, Any]:
+        return {"stage": self.stage, "skip": self.skip, "input": self.input, "passes": self.passes}
+
     def to_json(self) -> str:
-        return json.dumps({"stage": self.stage, "skip": self.skip, "input": self.input, "passes": self.passes})
+        return json.dumps(self.data())
 
 
 @dataclass
@@ -59,15 +64,16 @@ class PassIR:
     call: str   # the backend's call that added it, e.g. passes.ttgpuir.add_coalesce
     changed: bool
     ms: float
-    ir: str     # "" where this Triton cannot print it (``readable`` False)
-    readable: bool = True
+    ir: str     # "" where it was not kept (``readable`` False: its stage was not asked for, or
+    readable: bool = True  # this Triton cannot print it)
+    before: str = ""       # the IR it was given
 
     @property
     def file_name(self) -> str:
         return f"{self.number:02d}-{self.stage}-{safe_name(self.name)}.mlir"
 
-    def summary(self, previous: "PassIR | None") -> dict[str, Any]:
-        added, removed = line_delta(previous.ir if previous else "", self.ir) \
+    def summary(self) -> dict[str, Any]:
+        added, removed = line_delta(self.before, self.ir) \
             if self.changed and self.readable else (0, 0)
         return {"number": self.number, "stage": self.stage, "index": self.index, "pass": self.name,
                 "call": self.call, "changed": self.changed if self.readable else None, "added": added,
@@ -82,12 +88,13 @@ def pass_list(recorded: dict[str, dict[str, Any]]) -> list[PassIR]:
         if not out:
             out.append(PassIR(0, stage, rec.get("skip", 0) - 1, "input", "", True, 0.0, text))
         for p in rec["passes"]:
-            if p.get("unreadable"):
+            if p.get("kept") is False:
                 out.append(PassIR(len(out), stage, p["index"], p["name"], p["call"], True, p["ms"], "", False))
                 continue
             changed = p["ir"] is not None
-            text = p["ir"] if changed else text
-            out.append(PassIR(len(out), stage, p["index"], p["name"], p["call"], changed, p["ms"], text))
+            before, text = text, (p["ir"] if changed else text)
+            out.append(PassIR(len(out), stage, p["index"], p["name"], p["call"], changed, p["ms"], text,
+                              before=before))
     return out
 
 

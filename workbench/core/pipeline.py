@@ -148,9 +148,11 @@ class Compiler:
     # -- entry points -------------------------------------------------------------------
 
     def compile_python(self, fn: Any, signature: dict, constexprs: dict, attrs: dict,
-                       options: dict[str, Any], with_sass: bool = True, record_passes: bool = False) -> CompileResult:
+                       options: dict[str, Any], with_sass: bool = True,
+                       record_passes: bool | tuple[str, ...] = False) -> CompileResult:
         """From a JITFunction (Triton or Gluon) and a captured specialization; ``record_passes``
-        keeps the IR after every pass of the MLIR stages (:mod:`.passes`)."""
+        keeps the IR after every pass of the MLIR stages (True), or of the stages named
+        (:mod:`.passes`): reading the module after each pass costs about what the pass does."""
         options = self.backend.parse_options(_clean_options(options, self._option_fields()))
         src = compat.ast_source(fn, signature, constexprs, attrs)
         language = compat.language_of(fn)
@@ -172,14 +174,14 @@ class Compiler:
         return result
 
     def compile_file(self, path: str | Path, base_metadata: dict[str, Any] | None = None,
-                     with_sass: bool = True, record_passes: bool = False) -> CompileResult:
+                     with_sass: bool = True, record_passes: bool | tuple[str, ...] = False) -> CompileResult:
         path = Path(path)
         level = level_of(path)
         return self.compile_level(level, read_level_file(path), base_metadata, file=str(path), with_sass=with_sass,
                                   record_passes=record_passes)
 
     def compile_level(self, level: str, content: str | bytes, base_metadata: dict[str, Any] | None = None,
-                      file: str = "<input>", with_sass: bool = True, record_passes: bool = False,
+                      file: str = "<input>", with_sass: bool = True, record_passes: bool | tuple[str, ...] = False,
                       after_pass: tuple[str, int] | None = None) -> CompileResult:
         """From the text (or cubin bytes) of one level, to every level below it.
 
@@ -232,7 +234,7 @@ class Compiler:
 
     def _run(self, start: str, start_key: str, start_obj, options, language, metadata: dict,
              error_file: str, user_text: bool, with_sass: bool, python_fn: Any = None,
-             record_passes: bool = False, resume: tuple[str, int] | None = None) -> CompileResult:
+             record_passes: bool | tuple[str, ...] = False, resume: tuple[str, int] | None = None) -> CompileResult:
         table = compat.stage_table(self.backend, options, language)
         order = list(table)
         if resume is not None:  # the text is part way through this stage
@@ -250,11 +252,15 @@ class Compiler:
         prev = "source" if start == "python" else start
         prev_content: str | bytes | None = None
         recorded: dict[str, dict[str, Any]] = {}
+        record_stages = compat.PASS_STAGES if record_passes is True else tuple(record_passes or ())
         for ext in todo:
             key = digest(self._salt, opt_hash, ext, key)
             entry = self.cache.get(key)
-            record = record_passes and ext in compat.PASS_STAGES
-            pass_key = digest(key, "passes")
+            # the stages asked for keep the IR after each pass; the other MLIR stages list their
+            # passes only (so that the numbers count from the same first pass whatever is asked)
+            keep_ir = ext in record_stages
+            record = bool(record_stages) and ext in compat.PASS_STAGES
+            pass_key = digest(key, "passes" if keep_ir else "pass-list")
             pass_entry = self.cache.get(pass_key) if record and entry is not None else None
             if entry is None or (record and pass_entry is None):
                 before = dict(metadata)
@@ -264,13 +270,14 @@ class Compiler:
                 in_file = error_file if prev_content is None else f"<{prev}>"
                 isolate = user_text and start == "llir" and ext == "ptx"
                 skip = resume[1] + 1 if resume is not None and prev_content is None else 0
-                recorder = passes_mod.StageRecorder(ext, obj, skip) if record else None
+                recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir) if record else None
                 hooks = compat.PassHooks(skip, recorder) if record or skip else None
                 entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate, hooks)
                 self.cache.put(key, entry)
                 if recorder is not None:
-                    pass_entry = Entry(recorder.to_json(), {}, {"ms": entry.info["ms"]})
-                    self.cache.put(pass_key, pass_entry)
+                    self.cache.put(pass_key, Entry(recorder.to_json(), {}, {"ms": entry.info["ms"]}))
+                    recorded[ext] = recorder.data()
+                    pass_entry = None  # what it holds is in `recorded` already
                 times.append(StageTime(ext, entry.info["ms"], False))
             else:
                 metadata.update(entry.metadata)
