@@ -268,7 +268,8 @@ class Compiler:
                     obj = self._start(start_obj, error_file, python_fn) if prev_content is None \
                         else self._materialize(prev, prev_content)
                 in_file = error_file if prev_content is None else f"<{prev}>"
-                isolate = user_text and start == "llir" and ext == "ptx"
+                # user-written LLIR may make LLVM abort the process; a restart's LLIR is make_llir's
+                isolate = user_text and start == "llir" and resume is None and ext == "ptx"
                 skip = resume[1] + 1 if resume is not None and prev_content is None else 0
                 recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir) if record else None
                 hooks = compat.PassHooks(skip, recorder) if record or skip else None
