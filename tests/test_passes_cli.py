@@ -125,3 +125,43 @@ def test_version_diff_by_pass(recorded):
     assert "the passes that did something else" in proc.stdout
     assert proc.stdout.splitlines()[1].split()[:3] == ["#", "stage", "pass"]
     assert any(row.split()[2] == "tritongpu-pipeline" for row in proc.stdout.splitlines()[2:-1])
+
+
+def _run_from(script, path):
+    proc = run_cli("run", str(script), "--from", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    (run,) = [r for r in json.loads(proc.stdout)["runs"] if r["version"] != "original"]
+    return run
+
+
+def test_a_version_started_from_a_pass(recorded):
+    """`run --from` a pass file: a version whose text (header and all) restarts after that pass."""
+    import torch
+    script, report = recorded
+    (kernel,) = report["kernels"]
+    pipe = next(r for r in kernel["passes"] if r["pass"] == "tritongpu-pipeline")
+    run = _run_from(script, f"{kernel['folder']}/{pipe['file']}")
+    assert run["level"] == "ttgir" and run["compile"]["shared"] == 98304
+    assert run["status"] == ("ok" if torch.cuda.is_available() else "compiled-only")
+    kept = (script.parent / ".workbench" / "matmul" / f"matmul_kernel-{kernel['spec']}" / "versions" /
+            f"{int(run['version']):03d}" / "matmul_kernel.ttgir").read_text()
+    assert kept.splitlines()[1].startswith("// workbench-after: stage=ttgir index=")
+
+
+@pytest.mark.gpu
+def test_on_the_gpu_a_version_from_a_pass_of_matmul_replays_and_verifies(tmp_path):
+    script = tmp_path / "matmul.py"
+    shutil.copy(EXAMPLES / "matmul.py", script)
+    proc = run_cli("passes", str(script), "--json")
+    assert proc.returncode == 0, proc.stderr
+    (kernel,) = json.loads(proc.stdout)["kernels"]
+    for name in ("tritongpu-coalesce", "tritongpu-pipeline", "convert-triton-gpu-to-llvm"):
+        row = next(r for r in kernel["passes"] if r["pass"] == name)
+        run = _run_from(script, f"{kernel['folder']}/{row['file']}")
+        assert run["status"] == "ok", (name, run.get("message"), run["outputs"])
+    # edited after a pass: two pipeline buffers instead of three, still right
+    lat = next(r for r in kernel["passes"] if r["pass"] == "tritongpu-assign-latencies")
+    edited = tmp_path / lat["file"]
+    edited.write_text((tmp_path / kernel["folder"] / lat["file"]).read_text().replace("tt.latency = 2", "tt.latency = 1"))
+    run = _run_from(script, edited)
+    assert run["status"] == "ok" and run["compile"]["shared"] < 98304, run.get("message")

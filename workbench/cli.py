@@ -173,7 +173,7 @@ def _check_from_file(path: Path) -> None:
     from workbench.core.errors import WorkbenchError
     if not path.is_file():
         raise WorkbenchError.at(str(path), "no such file")
-    suffixes = (".py",) + LEVEL_SUFFIXES
+    suffixes = (".py",) + LEVEL_SUFFIXES + (".mlir",)  # .mlir: the IR after a pass (`workbench passes`)
     if path.suffix.lower() not in suffixes:
         raise WorkbenchError.at(str(path), f"not a level file (expected one of {', '.join(suffixes)})")
 

@@ -139,8 +139,13 @@ class PassFile:
     metadata: Path | None
 
 
-def read_pass_header(path: str | Path, text: str) -> PassFile:
-    """Which pass a pass file follows, from the header ``write_pass_files`` wrote."""
+def level_of_stage(stage: str) -> str:
+    """The level a pass of ``stage`` leaves text of (the LLIR stage's passes work on MLIR too)."""
+    return "ttir" if stage == "ttir" else "ttgir"
+
+
+def header_of(text: str, path: str | Path = "<input>") -> PassFile | None:
+    """The pass a text follows, from the header ``write_pass_files`` wrote; None without one."""
     from . import compat
     for i, row in enumerate(text.splitlines()[:5], 1):
         m = _HEADER.match(row)
@@ -150,6 +155,14 @@ def read_pass_header(path: str | Path, text: str) -> PassFile:
                                                    f"{', '.join(compat.PASS_STAGES)})", i)
             meta = Path(path).parent / m["meta"] if m["meta"] else None
             return PassFile(m["stage"], int(m["index"]), meta)
+    return None
+
+
+def read_pass_header(path: str | Path, text: str) -> PassFile:
+    """Which pass a pass file follows; an error at its first line when it does not say."""
+    head = header_of(text, path)
+    if head is not None:
+        return head
     raise WorkbenchError.at(str(path), f"not a pass file: no '{HEADER} stage=... index=...' line at its top "
                                        f"(`workbench passes` writes it)", 1)
 

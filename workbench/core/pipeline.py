@@ -188,8 +188,12 @@ class Compiler:
         ``after_pass=(stage, index)``: ``content`` is the IR after pass ``index`` (0-based, -1
         for the stage's input) of ``stage``; the stage runs from the next pass on.
         """
+        if after_pass is None and level in ("ttir", "ttgir") and isinstance(content, str):
+            # a version started from a pass keeps the pass file's header, which says where
+            head = passes_mod.header_of(content, file)
+            after_pass = (head.stage, head.index) if head else None
         if after_pass is not None:
-            level = "ttir" if after_pass[0] == "ttir" else "ttgir"  # what the text looks like
+            level = passes_mod.level_of_stage(after_pass[0])  # what the text looks like
         if level not in IR_LEVELS:
             raise WorkbenchError.at(file, f"cannot compile from level {level!r}")
         if level in ("llir", "ptx", "cubin") and base_metadata is None:
