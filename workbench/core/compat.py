@@ -343,12 +343,14 @@ def intercepted_passes(backend, hooks: PassHooks) -> Iterator[PassHooks]:
     Every supported version (3.4 to 3.9) builds each MLIR stage the same way in its backend's
     module: ``pm = ir.pass_manager(ctx)``, ``passes.<group>.add_<pass>(pm, ...)`` (and
     ``nvidia.passes...``), ``pm.run(mod[, name])``; so the pass list is the stage function's
-    own, for these options and this target, never a copy. The three module names are swapped
-    for stand-ins in that module for the duration.
+    own, for these options and this target, never a copy. The binding modules' names are
+    swapped for stand-ins in that module for the duration.
     """
     import sys
     module = sys.modules[type(backend).__module__]
-    names = [n for n in ("ir", "passes", "nvidia") if inspect.ismodule(module.__dict__.get(n))]
+    # every C++ binding module the backend's module holds (nvidia's or amd's passes too)
+    names = [n for n, v in module.__dict__.items()
+             if inspect.ismodule(v) and getattr(v, "__name__", "").startswith("triton._C.libtriton")]
     saved = {n: module.__dict__[n] for n in names}
     for n, real in saved.items():
         module.__dict__[n] = _PassModule(real, n, hooks)
