@@ -165,3 +165,16 @@ def test_on_the_gpu_a_version_from_a_pass_of_matmul_replays_and_verifies(tmp_pat
     edited.write_text((tmp_path / kernel["folder"] / lat["file"]).read_text().replace("tt.latency = 2", "tt.latency = 1"))
     run = _run_from(script, edited)
     assert run["status"] == "ok" and run["compile"]["shared"] < 98304, run.get("message")
+
+
+def test_passes_of_a_level_file_are_the_stages_below_it(recorded):
+    script, report = recorded
+    (kernel,) = report["kernels"]
+    original = script.parent / ".workbench" / "matmul" / f"matmul_kernel-{kernel['spec']}" / "original"
+    proc = run_cli("passes", str(original / "matmul_kernel.ttgir"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    (level,) = json.loads(proc.stdout)["kernels"]
+    assert level["folder"] == str(original / "passes")
+    assert {r["stage"] for r in level["passes"]} == {"llir"} and level["passes"][0]["pass"] == "input"
+    full = [r["pass"] for r in kernel["passes"] if r["stage"] == "llir"]
+    assert [r["pass"] for r in level["passes"][1:]] == full
