@@ -102,5 +102,5 @@ def test_run_from_a_missing_or_wrong_file_says_so_before_running_the_script(tmp_
     notes.write_text("hello\n")
     proc = run_cli("run", str(script), "--from", str(notes))
     assert (proc.returncode, proc.stderr.splitlines()) == (2, [
-        f"{notes}: error: not a level file (expected one of .py, .ttir, .ttgir, .llir, .ptx, .cubin, .amdgcn, .hsaco)"])
+        f"{notes}: error: not a level file (expected one of .py, .ttir, .ttgir, .llir, .ptx, .cubin, .amdgcn, .hsaco, .mlir)"])
     assert not (tmp_path / "vector_add.py.ran").exists()   # the script never ran

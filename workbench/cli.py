@@ -94,6 +94,8 @@ def _add_extra_commands(sub) -> None:
     add_dump_command(sub)
     from workbench.export_command import add_export_command
     add_export_command(sub)
+    from workbench.passes_command import add_passes_command
+    add_passes_command(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         from workbench.export_command import run_export_command
         return _guarded(run_export_command, args)
+    if args.command == "passes":
+        from workbench.passes_command import run_passes_command
+        return _guarded(run_passes_command, args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE_OR_INPUT
 
@@ -173,7 +178,7 @@ def _check_from_file(path: Path) -> None:
     from workbench.core.errors import WorkbenchError
     if not path.is_file():
         raise WorkbenchError.at(str(path), "no such file")
-    suffixes = (".py",) + LEVEL_SUFFIXES
+    suffixes = (".py",) + LEVEL_SUFFIXES + (".mlir",)  # .mlir: the IR after a pass (`workbench passes`)
     if path.suffix.lower() not in suffixes:
         raise WorkbenchError.at(str(path), f"not a level file (expected one of {', '.join(suffixes)})")
 
@@ -373,6 +378,9 @@ def cmd_compile(args) -> int:
         raise WorkbenchError.at(str(path), "no such file")
     if path.suffix.lower() in LEVEL_SUFFIXES:
         return _compile_level_file(args, path)
+    if path.suffix.lower() == ".mlir":  # the IR after a pass, written by `workbench passes`
+        from workbench.passes_command import compile_pass_file
+        return compile_pass_file(args, path)
     lock = None if args.out else _lock_workspace(path)
     try:
         return _compile_script(args, path)

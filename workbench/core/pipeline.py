@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import compat, metadata as md, scratch
+from . import compat, metadata as md, passes as passes_mod, scratch
 from .cache import Entry, StageCache, digest
 from .errors import (Diagnostic, WorkbenchError, parse_assembler_errors, parse_llvm_error, parse_mlir_diagnostics,
                      parse_ptxas_log)
@@ -51,6 +52,7 @@ class CompileResult:
     sass_lines: dict[int, tuple[str, int]] = field(default_factory=dict)
     python: dict[str, Any] | None = None  # {"file", "first_line", "last_line"} of the kernel
     log: str = ""
+    passes: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> its passes (record_passes)
 
     @property
     def num_warps(self) -> int:
@@ -147,8 +149,11 @@ class Compiler:
     # -- entry points -------------------------------------------------------------------
 
     def compile_python(self, fn: Any, signature: dict, constexprs: dict, attrs: dict,
-                       options: dict[str, Any], with_sass: bool = True) -> CompileResult:
-        """From a JITFunction (Triton or Gluon) and a captured specialization."""
+                       options: dict[str, Any], with_sass: bool = True,
+                       record_passes: bool | tuple[str, ...] = False) -> CompileResult:
+        """From a JITFunction (Triton or Gluon) and a captured specialization; ``record_passes``
+        keeps the IR after every pass of the MLIR stages (True), or of the stages named
+        (:mod:`.passes`): reading the module after each pass costs about what the pass does."""
         options = self.backend.parse_options(_clean_options(options, self._option_fields()))
         src = compat.ast_source(fn, signature, constexprs, attrs)
         language = compat.language_of(fn)
@@ -163,21 +168,33 @@ class Compiler:
 
         result = self._run("python", start_key, front_end, options, language, metadata,
                            error_file=py["file"] if py else "<python>", user_text=False, with_sass=with_sass,
-                           python_fn=fn)
+                           python_fn=fn, record_passes=record_passes)
         result.python = py
         if py:
             result.levels = {"python": read_source(py["file"]), **result.levels}
         return result
 
     def compile_file(self, path: str | Path, base_metadata: dict[str, Any] | None = None,
-                     with_sass: bool = True) -> CompileResult:
+                     with_sass: bool = True, record_passes: bool | tuple[str, ...] = False) -> CompileResult:
         path = Path(path)
         level = level_of(path)
-        return self.compile_level(level, read_level_file(path), base_metadata, file=str(path), with_sass=with_sass)
+        return self.compile_level(level, read_level_file(path), base_metadata, file=str(path), with_sass=with_sass,
+                                  record_passes=record_passes)
 
     def compile_level(self, level: str, content: str | bytes, base_metadata: dict[str, Any] | None = None,
-                      file: str = "<input>", with_sass: bool = True) -> CompileResult:
-        """From the text (or cubin bytes) of one level, to every level below it."""
+                      file: str = "<input>", with_sass: bool = True, record_passes: bool | tuple[str, ...] = False,
+                      after_pass: tuple[str, int] | None = None) -> CompileResult:
+        """From the text (or cubin bytes) of one level, to every level below it.
+
+        ``after_pass=(stage, index)``: ``content`` is the IR after pass ``index`` (0-based, -1
+        for the stage's input) of ``stage``; the stage runs from the next pass on.
+        """
+        if after_pass is None and level in ("ttir", "ttgir") and isinstance(content, str):
+            # a version started from a pass keeps the pass file's header, which says where
+            head = passes_mod.header_of(content, file)
+            after_pass = (head.stage, head.index) if head else None
+        if after_pass is not None:
+            level = passes_mod.level_of_stage(after_pass[0])  # what the text looks like
         if level not in ir_levels(self.target.backend):
             theirs = "an AMD" if level in ("amdgcn", "hsaco") else "an NVIDIA"
             raise WorkbenchError.at(file, f"cannot compile from level {level!r} for {compat.target_str(self.target)}"
@@ -203,7 +220,7 @@ class Compiler:
         if level in ("ttir", "ttgir"):
             def start_obj():
                 module = self._parse_mlir(content, file)
-                if level == "ttgir":
+                if level == "ttgir" and (after_pass is None or after_pass[0] == "ttgir"):
                     # make_ttgir would have described the TMA descriptors; parsed only when the
                     # next stage really runs, and then cached with it
                     meta = compat.tensordesc_meta(module)
@@ -213,19 +230,26 @@ class Compiler:
         else:
             def start_obj():
                 return content
-        start_key = digest(level, content)
+        start_key = digest(level, content) if after_pass is None else digest("after", *map(str, after_pass), content)
         result = self._run(level, start_key, start_obj, options, compat.Language.TRITON, metadata,
-                           error_file=file, user_text=True, with_sass=with_sass)
-        result.levels = {level: content, **result.levels}
+                           error_file=file, user_text=True, with_sass=with_sass, record_passes=record_passes,
+                           resume=after_pass)
+        if after_pass is None:
+            result.levels = {level: content, **result.levels}
         return result
 
     # -- the loop -----------------------------------------------------------------------
 
     def _run(self, start: str, start_key: str, start_obj, options, language, metadata: dict,
-             error_file: str, user_text: bool, with_sass: bool, python_fn: Any = None) -> CompileResult:
+             error_file: str, user_text: bool, with_sass: bool, python_fn: Any = None,
+             record_passes: bool | tuple[str, ...] = False, resume: tuple[str, int] | None = None) -> CompileResult:
         table = compat.stage_table(self.backend, options, language)
         order = list(table)
-        todo = order if start == "python" else order[order.index(start) + 1:]
+        if resume is not None:  # the text is part way through this stage
+            start = resume[0]
+            todo = order[order.index(start):]
+        else:
+            todo = order if start == "python" else order[order.index(start) + 1:]
         opt_hash = self._options_hash(options)
         levels: dict[str, str | bytes] = {}
         times: list[StageTime] = []
@@ -235,18 +259,34 @@ class Compiler:
         obj: Any = None  # the live input of the next stage, made only when a stage must run
         prev = "source" if start == "python" else start
         prev_content: str | bytes | None = None
+        recorded: dict[str, dict[str, Any]] = {}
+        record_stages = compat.PASS_STAGES if record_passes is True else tuple(record_passes or ())
         for ext in todo:
             key = digest(self._salt, opt_hash, ext, key)
             entry = self.cache.get(key)
-            if entry is None:
+            # the stages asked for keep the IR after each pass; the other MLIR stages list their
+            # passes only (so that the numbers count from the same first pass whatever is asked)
+            keep_ir = ext in record_stages
+            record = bool(record_stages) and ext in compat.PASS_STAGES
+            pass_key = digest(key, "passes" if keep_ir else "pass-list")
+            pass_entry = self.cache.get(pass_key) if record and entry is not None else None
+            if entry is None or (record and pass_entry is None):
                 before = dict(metadata)
                 if obj is None:
                     obj = self._start(start_obj, error_file, python_fn) if prev_content is None \
                         else self._materialize(prev, prev_content)
                 in_file = error_file if prev_content is None else f"<{prev}>"
-                isolate = user_text and start == "llir" and ext in ("ptx", "amdgcn")
-                entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate)
+                # user-written LLIR may make LLVM abort the process; a restart's LLIR is make_llir's
+                isolate = user_text and start == "llir" and resume is None and ext in ("ptx", "amdgcn")
+                skip = resume[1] + 1 if resume is not None and prev_content is None else 0
+                recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir) if record else None
+                hooks = compat.PassHooks(skip, recorder) if record or skip else None
+                entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate, hooks)
                 self.cache.put(key, entry)
+                if recorder is not None:
+                    self.cache.put(pass_key, Entry(recorder.to_json(), {}, {"ms": entry.info["ms"]}))
+                    recorded[ext] = recorder.data()
+                    pass_entry = None  # what it holds is in `recorded` already
                 times.append(StageTime(ext, entry.info["ms"], False))
             else:
                 metadata.update(entry.metadata)
@@ -255,6 +295,8 @@ class Compiler:
             if entry.info.get("log"):
                 log.append(entry.info["log"])
             resources.update(entry.info.get("resources", {}))
+            if pass_entry is not None:
+                recorded[ext] = json.loads(pass_entry.output)
             levels[ext] = entry.output
             prev, prev_content = ext, entry.output
             key = digest(ext, entry.output)  # the next stage is keyed on this exact text, nothing else
@@ -264,7 +306,7 @@ class Compiler:
             resources.update(_cubin_resources(cubin))
         result = CompileResult(name=metadata.get("name", ""), target=compat.target_str(self.target), start=start,
                                levels=levels, metadata={}, stages=times, resources=resources,
-                               log="\n".join(log))
+                               log="\n".join(log), passes=recorded)
         if with_sass:
             self.add_sass(result, levels.get("cubin", start_obj() if start == "cubin" else None))
         metadata["hash"] = key
@@ -283,7 +325,7 @@ class Compiler:
             raise self._diagnose(e, buf.getvalue() if buf is not None else "", file, "python", python_fn) from None
 
     def _call_stage(self, ext: str, stage, obj: Any, metadata: dict, before: dict, file: str, prev: str,
-                    isolate: bool) -> tuple[Entry, Any]:
+                    isolate: bool, hooks: compat.PassHooks | None = None) -> tuple[Entry, Any]:
         """Run one stage; returns its cache entry and its live output (the next stage's input)."""
         compat.prepare_stage(ext)
         t0 = time.perf_counter()
@@ -298,7 +340,8 @@ class Compiler:
                 metadata.update(new_meta)
                 metadata.written = set(written)
             else:
-                with _ptxas_log(ext == "cubin"), _own_tempdir(ext == "cubin"), captured_output() as buf:
+                passes = compat.intercepted_passes(self.backend, hooks) if hooks else contextlib.nullcontext()
+                with _ptxas_log(ext == "cubin"), _own_tempdir(ext == "cubin"), captured_output() as buf, passes:
                     out = stage(ascii_for_ptxas(obj) if ext == "cubin" else obj, metadata)
                 output_text = buf.getvalue()
         except WorkbenchError:

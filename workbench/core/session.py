@@ -210,11 +210,14 @@ class Session:
         whatever folder its file is in, so it cannot overwrite what the user is editing."""
         state = self.state(spec)
         path = Path(path)
-        level = level or ("python" if path.suffix == ".py" else level_of(path))
+        level = level or ("python" if path.suffix == ".py" else "pass" if path.suffix == ".mlir" else level_of(path))
         try:
             content: str | bytes = path.read_bytes() if level in ("cubin", "hsaco") else path.read_text()
         except OSError as e:
             raise WorkbenchError.at(str(path), f"could not read it: {os_reason(e)}") from None
+        if level == "pass":  # the IR after a pass: kept as its level's text, header and all (passes.py)
+            from .passes import level_of_stage, read_pass_header
+            level = level_of_stage(read_pass_header(path, str(content)).stage)
         result, fn = self._compile_file(state, path, level, content)
         in_edit = path.resolve().parent == self.workspace.edit(state.spec.folder_name).resolve()
         info = self.workspace.new_version(state.spec.folder_name, state.spec.stem, level, content, result,

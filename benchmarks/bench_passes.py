@@ -1,0 +1,107 @@
+"""What recording every pass, and restarting after one, cost against the compile itself.
+
+Measured in ONE process, warm, the fastest of N repeats, baseline and ours interleaved in
+every repeat so that drift hits both alike (matmul, 128x128x64 tiles, sm_90 by default):
+
+  recording  ``compile_python(..., record_passes=...)`` against the same compile without it,
+             Python to cubin, each in a Compiler with an empty cache: the IR kept after every
+             pass of all three MLIR stages, and of one stage (``--stage``; the others then
+             list their passes only).                                          (limit 1.5x)
+  restart    ``compile_level(ir_after_N, after_pass=N)``, empty cache, against "the stages
+             after N": Triton's own stage function for N's stage, called directly on that
+             stage's input (parsed beforehand, not counted), less the passes up to N as the
+             recording timed them, plus Triton's stage functions below it.    (limit 1.1x)
+             Ours includes parsing N's text.
+
+    python benchmarks/bench_passes.py [--target cuda:90] [--repeat 5]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import triton  # noqa: E402
+
+from benchmarks.bench_compile import cpu_model, timed  # noqa: E402
+from workbench.core import compat, passes  # noqa: E402
+from workbench.core.capture import run_script  # noqa: E402
+from workbench.core.pipeline import Compiler, _clean_options  # noqa: E402
+
+RECORD_LIMIT, RESTART_LIMIT = 1.5, 1.1
+RESTART_AFTER = ("tritongpu-coalesce", "tritongpu-pipeline", "allocate-shared-memory-nv", "canonicalize@llir")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--target", default="cuda:90")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    spec = run_script(ROOT / "examples/matmul.py", mode="compile-only").specs[0]
+    py = (spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options)
+    print(f"# CPU: {cpu_model()} | triton {triton.__version__} | target {args.target} | matmul | "
+          f"fastest of {args.repeat}")
+
+    def compile_once(record):
+        return Compiler(args.target).compile_python(*py, with_sass=False, record_passes=record)
+
+    modes = {"plain": False, "all stages": True, "ttir": ("ttir",), "ttgir": ("ttgir",), "llir": ("llir",)}
+    compile_once(True)  # warm: imports, LLVM targets, ptxas in the page cache
+    best = {mode: float("inf") for mode in modes}
+    recorded = None
+    for _ in range(args.repeat):
+        for mode, record in modes.items():
+            ms, result = timed(lambda: compile_once(record))
+            best[mode] = min(best[mode], ms)
+            if record is True:
+                recorded = result
+    failed = False
+    for mode in list(modes)[1:]:
+        ratio = best[mode] / best["plain"]
+        failed |= ratio > RECORD_LIMIT
+        print(f"recording   {mode:<10} Python to cubin {best['plain']:.0f} ms plain, {best[mode]:.0f} ms recorded: "
+              f"{ratio:.2f}x (limit {RECORD_LIMIT}x)")
+
+    compiler = Compiler(args.target)
+    options = compiler.backend.parse_options(_clean_options(spec.options, compiler._option_fields()))
+    table = compat.stage_table(compiler.backend, options, compat.Language.TRITON)
+    order = list(table)
+    plist = passes.pass_list(recorded.passes)
+    meta = recorded.metadata_json()
+    stage_input = {"ttir": plist[0].ir}
+    for stage in ("ttgir", "llir"):
+        stage_input[stage] = recorded.levels[order[order.index(stage) - 1]]
+
+    def triton_from(stage: str) -> float:
+        """Triton's own stage functions from ``stage`` down, the first on its parsed input."""
+        total, obj = 0.0, compiler._parse_mlir(stage_input[stage], "<in>")
+        metadata = compiler._initial_metadata(options, meta)
+        for ext in order[order.index(stage):]:
+            compat.prepare_stage(ext)
+            ms, obj = timed(lambda: table[ext](obj, metadata))
+            total += ms
+        return total
+
+    for target in RESTART_AFTER:
+        name, _, stage = target.partition("@")
+        p = next(q for q in plist if q.name == name and (not stage or q.stage == stage))
+        up_to = sum(q.ms for q in plist if q.stage == p.stage and 0 <= q.index <= p.index)
+        base, ours = float("inf"), float("inf")
+        for _ in range(args.repeat):
+            base = min(base, triton_from(p.stage) - up_to)
+            ms, _ = timed(lambda: Compiler(args.target).compile_level("", p.ir, meta, after_pass=(p.stage, p.index),
+                                                                      with_sass=False))
+            ours = min(ours, ms)
+        r = ours / base
+        failed |= r > RESTART_LIMIT
+        print(f"restart     after {p.file_name:<44} stages after it {base:6.0f} ms, restart {ours:6.0f} ms: "
+              f"{r:.2f}x (limit {RESTART_LIMIT}x)")
+    print("FAIL" if failed else "ok")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

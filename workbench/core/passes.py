@@ -1,0 +1,225 @@
+"""The IR after every pass of the MLIR stages (TTIR, TTGIR, TTGIR -> LLIR), and restarts after any one.
+
+Most performance questions are "which pass did this": between two levels Triton runs dozens
+of passes. The passes are the stage functions' own (``compat.intercepted_passes`` runs each
+in a pass manager of its own and reads the module in between), so the list is the one this
+Triton builds for these options and this target. A recording is cached with its stage
+(``Compiler(...).compile_python(..., record_passes=True)``), and a restart is a level compile
+that starts part way through a stage (``compile_level(..., after_pass=(stage, index))``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import WorkbenchError
+from .files import safe_name
+
+HEADER = "// workbench-after:"
+_HEADER = re.compile(r"^// workbench-after: stage=(?P<stage>\w+) index=(?P<index>-?\d+)(?: metadata=(?P<meta>\S+))?\s*$")
+_PASS_FILE = re.compile(r"^\d{2,}-\w+-.*\.mlir$")
+
+
+class StageRecorder:
+    """Keeps the module's text after each pass of one stage (``compat.PassHooks.after``), or
+    with ``keep_ir`` False only the passes' names and times (printing costs about what a pass does)."""
+
+    def __init__(self, stage: str, module: Any, skip: int, keep_ir: bool = True) -> None:
+        self.stage, self.skip, self.keep_ir = stage, skip, keep_ir
+        self.input = self._last = str(module)
+        self.passes: list[dict[str, Any]] = []
+
+    def __call__(self, index: int, name: str, call: str, ms: float, module: Any) -> None:
+        from . import compat
+        if not self.keep_ir or not compat.printable_after(name):
+            self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None,
+                                "kept": False, "printable": compat.printable_after(name)})
+            return
+        text = str(module)
+        changed = text != self._last
+        # an unchanged pass stores no text: it is the one before it
+        self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": text if changed else None})
+        self._last = text
+
+    def data(self) -> dict[str, Any]:
+        return {"stage": self.stage, "skip": self.skip, "input": self.input, "passes": self.passes}
+
+    def to_json(self) -> str:
+        return json.dumps(self.data())
+
+
+@dataclass
+class PassIR:
+    """One pass: ``number`` counts across the stages (0 is the first stage's input)."""
+
+    number: int
+    stage: str
+    index: int  # within its stage, -1 for the stage's input
+    name: str   # the MLIR pass, e.g. tritongpu-coalesce
+    call: str   # the backend's call that added it, e.g. passes.ttgpuir.add_coalesce
+    changed: bool
+    ms: float
+    ir: str     # "" where it was not kept (``readable`` False: its stage was not asked for, or
+    readable: bool = True  # this Triton cannot print it)
+    before: str = ""       # the IR it was given
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.number:02d}-{self.stage}-{safe_name(self.name)}.mlir"
+
+    def summary(self) -> dict[str, Any]:
+        added, removed = line_delta(self.before, self.ir) \
+            if self.changed and self.readable else (0, 0)
+        return {"number": self.number, "stage": self.stage, "index": self.index, "pass": self.name,
+                "call": self.call, "changed": self.changed if self.readable else None, "added": added,
+                "removed": removed, "ms": round(self.ms, 3), "file": self.file_name if self.readable else None}
+
+
+def pass_list(recorded: dict[str, dict[str, Any]]) -> list[PassIR]:
+    """A compile's recorded stages (``CompileResult.passes``) as one numbered list."""
+    out: list[PassIR] = []
+    for stage, rec in recorded.items():
+        text = rec["input"]
+        if not out:
+            out.append(PassIR(0, stage, rec.get("skip", 0) - 1, "input", "", True, 0.0, text))
+        for p in rec["passes"]:
+            if p.get("kept") is False:
+                out.append(PassIR(len(out), stage, p["index"], p["name"], p["call"], True, p["ms"], "", False))
+                continue
+            changed = p["ir"] is not None
+            before, text = text, (p["ir"] if changed else text)
+            out.append(PassIR(len(out), stage, p["index"], p["name"], p["call"], changed, p["ms"], text,
+                              before=before))
+    return out
+
+
+def line_delta(old: str, new: str) -> tuple[int, int]:
+    """Lines added and removed, counted as a multiset (a diff of 10k-line LLVM-dialect modules
+    with difflib takes seconds; this takes milliseconds and differs only for moved lines)."""
+    a, b = Counter(old.splitlines()), Counter(new.splitlines())
+    return sum((b - a).values()), sum((a - b).values())
+
+
+# -- pass files --------------------------------------------------------------------------------
+
+def write_pass_files(passes: list[PassIR], folder: str | Path, kernel: str, metadata: dict[str, Any]) -> list[Path]:
+    """``NN-<stage>-<pass>.mlir`` for each pass, each saying in its header which pass it follows,
+    and ``<kernel>.json`` (the metadata a restart starts from). Pass files of an older
+    recording are removed first: what the folder holds is this recording."""
+    from . import metadata as md
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if _PASS_FILE.match(old.name):
+            old.unlink()
+    meta_name = f"{safe_name(kernel)}.json"
+    (folder / meta_name).write_text(md.to_json(metadata))
+    paths = []
+    for p in passes:
+        if not p.readable:
+            continue
+        what = "the input of the" if p.index < 0 else f"pass {p.index + 1} ({p.call}) of the"
+        head = (f"// workbench: {kernel}, IR {p.number:02d}: after {p.name}, {what} {p.stage.upper()} stage\n"
+                f"{HEADER} stage={p.stage} index={p.index} metadata={meta_name}\n")
+        path = folder / p.file_name
+        path.write_text(head + p.ir)
+        paths.append(path)
+    return paths
+
+
+@dataclass
+class PassFile:
+    stage: str
+    index: int
+    metadata: Path | None
+
+
+def level_of_stage(stage: str) -> str:
+    """The level a pass of ``stage`` leaves text of (the LLIR stage's passes work on MLIR too)."""
+    return "ttir" if stage == "ttir" else "ttgir"
+
+
+def header_of(text: str, path: str | Path = "<input>") -> PassFile | None:
+    """The pass a text follows, from the header ``write_pass_files`` wrote; None without one."""
+    from . import compat
+    for i, row in enumerate(text.splitlines()[:5], 1):
+        m = _HEADER.match(row)
+        if m:
+            if m["stage"] not in compat.PASS_STAGES:
+                raise WorkbenchError.at(str(path), f"unknown stage {m['stage']!r} (expected one of "
+                                                   f"{', '.join(compat.PASS_STAGES)})", i)
+            meta = Path(path).parent / m["meta"] if m["meta"] else None
+            return PassFile(m["stage"], int(m["index"]), meta)
+    return None
+
+
+def read_pass_header(path: str | Path, text: str) -> PassFile:
+    """Which pass a pass file follows; an error at its first line when it does not say."""
+    head = header_of(text, path)
+    if head is not None:
+        return head
+    raise WorkbenchError.at(str(path), f"not a pass file: no '{HEADER} stage=... index=...' line at its top "
+                                       f"(`workbench passes` writes it)", 1)
+
+
+# -- which passes an edit changed ----------------------------------------------------------------
+
+_LOC = re.compile(r"\s*loc\((?:#loc\d*|unknown)\)")
+
+
+def without_locations(text: str) -> list[str]:
+    """The IR's lines with locations left out: an edit that moves Python lines changes every
+    location, which says nothing about what the compiler decided."""
+    return [_LOC.sub("", row) for row in text.splitlines() if not row.startswith("#loc")]
+
+
+def compare(original: list[PassIR], version: list[PassIR]) -> list[dict[str, Any]]:
+    """Pass by pass, how the version's IR differs from the original's (locations aside), and
+    whether the pass itself did something else (``acts``): once an edit makes the IR differ,
+    it differs after every pass; the passes that decided otherwise are those whose own change
+    (what they added and removed) is not the same in the two compiles.
+
+    Passes are paired by stage and place in the stage; a pass only one side runs (other
+    options build other pipelines) is a row with the other side empty. Only what the version
+    ran is compared: a version edited at TTGIR has no TTIR passes, one started after a pass
+    none before it.
+    """
+    def keyed(passes: list[PassIR]) -> dict[tuple[str, int], PassIR]:
+        return {(p.stage, p.index): p for p in passes}
+
+    def own_change(passes: list[PassIR], p: PassIR | None) -> tuple[Counter, Counter] | None:
+        at = passes.index(p) if p is not None else 0
+        if p is None or at == 0:
+            return None
+        before, after = Counter(without_locations(passes[at - 1].ir)), Counter(without_locations(p.ir))
+        return after - before, before - after
+
+    original = [p for p in original if p.readable]
+    version = [p for p in version if p.readable]
+    a, b = keyed(original), keyed(version)
+    first: dict[str, int] = {}
+    for p in version:
+        first.setdefault(p.stage, p.index)
+    a = {k: p for k, p in a.items() if k[0] in first and k[1] >= first[k[0]]}
+    b = {k: p for k, p in b.items() if k[1] >= 0 or k in a}  # a version's input is its edited level, not a pass
+    rows = []
+    for key in sorted(set(a) | set(b), key=lambda k: (_STAGE_ORDER.get(k[0], 9), k[1])):
+        pa, pb = a.get(key), b.get(key)
+        la, lb = (Counter(without_locations(p.ir)) if p else Counter() for p in (pa, pb))
+        added, removed = sum((lb - la).values()), sum((la - lb).values())
+        ca, cb = own_change(original, pa), own_change(version, pb)
+        acts = pa is None or pb is None or (ca is not None and cb is not None and ca != cb)
+        rows.append({"stage": key[0], "index": key[1], "pass": (pa or pb).name,
+                     "original": pa.number if pa else None, "version": pb.number if pb else None,
+                     "added": added, "removed": removed, "differs": bool(added or removed), "acts": acts,
+                     "own_original": sum(sum(c.values()) for c in ca) if ca else 0,
+                     "own_version": sum(sum(c.values()) for c in cb) if cb else 0})
+    return rows
+
+
+_STAGE_ORDER = {"ttir": 0, "ttgir": 1, "llir": 2}
