@@ -51,6 +51,9 @@ def _only_torch_and_triton(tmp: Path) -> Path:
             src = Path(dist.locate_file(top))
             if src.exists() and not (folder / top).exists():
                 (folder / top).symlink_to(src)
+        info = Path(getattr(dist, "_path", ""))   # its metadata: Triton finds its backends by entry point
+        if info.name.endswith(".dist-info") and not (folder / info.name).exists():
+            (folder / info.name).symlink_to(info)
     assert not any(p.name.startswith("workbench") for p in folder.iterdir())
     return folder
 

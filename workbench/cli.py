@@ -344,6 +344,11 @@ def _kernel_for_file(args, kernels: list[dict]) -> str | None:
     for k in kernels:
         if k["spec"]["folder_name"] in path.parts:
             return k["spec"]["folder_name"]
+    if path.suffix == ".mlir":   # a pass file (NN-<stage>-<pass>.mlir): its header names the kernel
+        from workbench.core.passes import kernel_of_pass_file
+        named = kernel_of_pass_file(path.read_text(errors="replace"))
+        if named:
+            return named
     for k in kernels:
         if path.stem in (k["spec"]["kernel"], k["spec"]["stem"]):
             return k["spec"]["kernel"]

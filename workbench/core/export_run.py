@@ -35,7 +35,8 @@ def fail(text: str, status: int = 2) -> None:
 
 import torch  # noqa: E402
 
-ON_GPU = torch.cuda.is_available()
+# TRITON_INTERPRET=1 asks for Triton's interpreter, on the CPU, even where there is a GPU
+ON_GPU = torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET", "0") != "1"
 if not ON_GPU:
     if LEVEL != "python":
         fail(f"this version starts from {LEVEL.upper()}: it runs on a GPU ({LAUNCH['target']['backend']}:"

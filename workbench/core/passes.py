@@ -158,6 +158,15 @@ def header_of(text: str, path: str | Path = "<input>") -> PassFile | None:
     return None
 
 
+def kernel_of_pass_file(text: str) -> str | None:
+    """The kernel a pass file is of (its header names ``<kernel>.json``), read without Triton."""
+    for row in text.splitlines()[:5]:
+        m = _HEADER.match(row)
+        if m and m["meta"]:
+            return Path(m["meta"]).stem
+    return None
+
+
 def read_pass_header(path: str | Path, text: str) -> PassFile:
     """Which pass a pass file follows; an error at its first line when it does not say."""
     head = header_of(text, path)

@@ -129,7 +129,11 @@ class Session:
         if not cap.specs:
             err = cap.error or Diagnostic(str(self.script), None, None, "the script launched no Triton kernel")
             raise WorkbenchError([err])
-        self.compiler = Compiler(cap.target, StageCache(default_dir()))
+        target = cap.target
+        if self.requested_target and compat.is_hip_text(self.requested_target):
+            # an AMD target: compiled for it, whichever card ran the script's launches
+            target = compat.target_str(compat.parse_hip_target(self.requested_target))
+        self.compiler = Compiler(target, StageCache(default_dir()))
         if compat.is_hip(self.compiler.target):
             self.gpu = False  # AMD binaries are compiled, never launched here: Python-level runs interpret
         kernels = []
@@ -159,7 +163,7 @@ class Session:
                          pure_outputs=state.pure_outputs, snapshot=state.snapshot is not None,
                          versions=[v.to_json() for v in self.workspace.versions(spec.folder_name)])
             kernels.append(entry)
-        return {"script": str(self.script), "mode": cap.mode, "target": cap.target, "gpu": self.gpu,
+        return {"script": str(self.script), "mode": cap.mode, "target": target, "gpu": self.gpu,
                 "workspace": str(self.workspace.root), "scratch": self.scratch is not None,
                 "notes": self.notes + cap.notes + self.workspace.notes, "script_ms": script_ms,
                 "script_error": cap.error.to_json() if cap.error else None, "kernels": kernels,

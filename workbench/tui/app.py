@@ -76,45 +76,50 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 # -- messages from the worker threads (post_message is thread-safe) ----------------------------
 
-class Progress(Message):
+class RunnerMessage(Message):
+    """What a worker thread posts from the runner's answers: dropped once the app shuts down
+    (its widgets are being taken away; an answer late by a frame is nobody's)."""
+
+
+class Progress(RunnerMessage):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
 
 
-class RunnerLog(Message):
+class RunnerLog(RunnerMessage):
     def __init__(self, line: str, style: str = "") -> None:
         super().__init__()
         self.line = line
         self.style = style
 
 
-class RunnerRestarted(Message):
+class RunnerRestarted(RunnerMessage):
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
 
 
-class Hello(Message):
+class Hello(RunnerMessage):
     def __init__(self, info: dict) -> None:
         super().__init__()
         self.info = info
 
 
-class Opened(Message):
+class Opened(RunnerMessage):
     def __init__(self, data: dict) -> None:
         super().__init__()
         self.data = data
 
 
-class OpenFailed(Message):
+class OpenFailed(RunnerMessage):
     def __init__(self, text: str, lines: list[str]) -> None:
         super().__init__()
         self.text = text
         self.lines = lines
 
 
-class RunDone(Message):
+class RunDone(RunnerMessage):
     """A run or an apply finished: ``path``/``level`` name the saved file for an apply."""
 
     def __init__(self, result: dict, versions: list[dict] | None, path: Path | None = None,
@@ -128,7 +133,7 @@ class RunDone(Message):
         self.answered = time.perf_counter()   # the runner's answer read (the timeline's "answer")
 
 
-class RunFailed(Message):
+class RunFailed(RunnerMessage):
     def __init__(self, error, path: Path | None = None, level: str | None = None,
                  versions: list[dict] | None = None) -> None:
         super().__init__()
@@ -138,21 +143,21 @@ class RunFailed(Message):
         self.versions = versions
 
 
-class Restored(Message):
+class Restored(RunnerMessage):
     def __init__(self, version: str, paths: list[str]) -> None:
         super().__init__()
         self.version = version
         self.paths = paths
 
 
-class Exported(Message):
+class Exported(RunnerMessage):
     def __init__(self, version: str, done: dict) -> None:
         super().__init__()
         self.version = version
         self.done = done  # the runner's answer: the folder and its run.py
 
 
-class ConfigsDone(Message):
+class ConfigsDone(RunnerMessage):
     """Config runs (a config of the table, or one tried from its field) and, for a tried one, its
     tuning as the runner now has it."""
 
@@ -165,7 +170,7 @@ class ConfigsDone(Message):
         self.progress = progress   # a sweep's count, elapsed time and ETA
 
 
-class Timed(Message):
+class Timed(RunnerMessage):
     """A version's timing, asked for after its verdict was on screen."""
 
     def __init__(self, result: dict, error: str | None = None) -> None:
@@ -174,7 +179,7 @@ class Timed(Message):
         self.error = error
 
 
-class WatchesDone(Message):
+class WatchesDone(RunnerMessage):
     """The watch list as the runner answers a ``watch_list``, ``watch_add`` (``added``: its id) or
     ``watch_remove``, for kernel ``spec_id``; or (``entries``) the list dumped for the version shown."""
 
@@ -188,7 +193,7 @@ class WatchesDone(Message):
         self.entries = entries      # ``watch_values`` of the version shown, asked for after the list
 
 
-class DivergeDone(Message):
+class DivergeDone(RunnerMessage):
     def __init__(self, spec_id: str, result: dict | None = None, error: str | None = None) -> None:
         super().__init__()
         self.spec_id = spec_id
@@ -196,7 +201,7 @@ class DivergeDone(Message):
         self.error = error
 
 
-class DumpDone(Message):
+class DumpDone(RunnerMessage):
     def __init__(self, value: str, level: str, result=None, error: str | None = None) -> None:
         super().__init__()
         self.value = value
@@ -374,6 +379,11 @@ class WorkbenchApp(App):
 
     KEY_HOLD_S = 1.0      # the longest keys wait for a dialog to focus its field
     KEY_FLIGHT_S = 0.2    # the longest a key waits for the one ahead of it to be handled
+
+    async def _on_message(self, message: Message) -> None:
+        if isinstance(message, RunnerMessage) and not self.is_running:
+            return
+        await super()._on_message(message)
 
     async def on_event(self, event) -> None:
         """Textual routes a key to the widget focused when the key *arrives*, before the keys
@@ -1413,7 +1423,6 @@ class WorkbenchApp(App):
         table as it finishes, the count, elapsed time and ETA on the status line; Esc in the tab
         stops a sweep after the config it is at."""
         bench = dict(self.bench_options) if self.gpu else None
-        self._sweep_stop = False
         try:
             self._sweep(text, bench)
         finally:
@@ -1446,6 +1455,7 @@ class WorkbenchApp(App):
 
     def on_configs_view_try(self, msg: ConfigsView.Try) -> None:
         self.status.show(f"trying {msg.text}…", busy=True)
+        self._sweep_stop = False   # here, not in the worker: an Esc right after Enter must hold
         self.try_config(msg.text)
 
     def on_configs_view_stop(self, msg: ConfigsView.Stop) -> None:
