@@ -103,13 +103,10 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def edit_loop(script: Path, runs: int, switch_interval: float | None = None) -> dict:
-    """``switch_interval``: the GIL's, set after the app's own (the baseline: Python's 5 ms)."""
+async def edit_loop(script: Path, runs: int) -> dict:
     from workbench.tui.app import WorkbenchApp
 
     app = WorkbenchApp(script, bench={"warmup_ms": 1.0, "rep_ms": 5.0, "graph": False})
-    if switch_interval is not None:
-        sys.setswitchinterval(switch_interval)
     out: dict = {"ttgir": [], "python": []}
     async with app.run_test(size=(160, 48)) as pilot:
         async def until(cond, timeout=120.0):
@@ -170,11 +167,6 @@ def main() -> int:
     for _ in range(args.runs):  # interleaved, so both see the same machine
         for kind in first:
             first[kind].append(first_screen(kind, script, env) * 1e3)
-    from workbench.tui.app import SWITCH_INTERVAL_S
-    other = work / "baseline" / script.name    # its own workspace (a reopened one asks about its edits)
-    other.parent.mkdir()
-    shutil.copy(script, other)
-    baseline = asyncio.run(edit_loop(other, args.runs, switch_interval=0.005))
     loop = asyncio.run(edit_loop(script, args.runs))
     shutil.rmtree(work, ignore_errors=True)
 
@@ -190,9 +182,6 @@ def main() -> int:
                                       "phases_ms": {k: statistics.median(r["phases"][k] for r in loop[lv])
                                                     for k in loop[lv][0]["phases"]},
                                       "status": loop[lv][-1]["status"]} for lv in ("ttgir", "python")},
-              "beyond_compile_at_5ms_switch_interval": {
-                  lv: statistics.median(r["beyond_compile_ms"] for r in baseline[lv]) for lv in ("ttgir", "python")},
-              "switch_interval_s": SWITCH_INTERVAL_S,
               "rss_mb": {"after_open": loop["rss_open_mb"], "after_saves": loop["rss_after_saves_mb"]},
               "torch_or_triton_in_app_process": loop["torch_or_triton_loaded"]}
     if args.json:
@@ -213,9 +202,6 @@ def main() -> int:
         print(f"  {lv:6s} total {r['median_total_ms']:7.1f} ms, compile {r['median_compile_ms']:7.1f} ms, "
               f"beyond compile {r['median_beyond_compile_ms']:7.1f} ms{extra}")
         print("         " + ", ".join(f"{k[:-3].replace('_', ' ')} {v:.1f}" for k, v in r["phases_ms"].items()))
-    base = result["beyond_compile_at_5ms_switch_interval"]
-    print(f"  (the same with Python's 5 ms GIL switch interval, not the app's {SWITCH_INTERVAL_S * 1e3:g} ms: "
-          + ", ".join(f"{lv} beyond compile {base[lv]:.1f} ms" for lv in base) + ")")
     print(f"app process RSS: {result['rss_mb']['after_open']:.0f} MB after open, "
           f"{result['rss_mb']['after_saves']:.0f} MB after {2 * args.runs} saves   target < 150 MB")
     print(f"torch/triton in the app process: {result['torch_or_triton_in_app_process'] or 'none'}")

@@ -128,3 +128,13 @@ def test_unknown_target_and_missing_file(tmp_path):
     assert proc.returncode == 2 and "--target: error: unknown target 'gpu-9000'" in proc.stderr
     proc = run_cli("compile", str(tmp_path / "nope.ttgir"))
     assert proc.returncode == 2 and f"{tmp_path / 'nope.ttgir'}: error: no such file" in proc.stderr
+
+
+def test_an_interpreter_that_fails_under_this_numpy_is_said_as_such():
+    """Triton 3.6's interpreter under numpy >= 2.4 (triton-lang/triton#9171): one sentence that
+    names the cause, not the interpreter's traceback; a kernel's own error is left alone."""
+    import numpy
+    from workbench.core import compat
+    said = compat.interpreter_failure(TypeError("only 0-dimensional arrays can be converted to Python scalars"))
+    assert f"numpy {numpy.__version__}" in said and "#9171" in said and "numpy < 2.4" in said
+    assert compat.interpreter_failure(IndexError("index 1024 is out of bounds")) is None

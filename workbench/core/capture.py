@@ -30,7 +30,7 @@ from typing import Any, Iterator
 
 from . import compat
 from .cache import digest
-from .errors import Diagnostic
+from .errors import Diagnostic, WorkbenchError
 from .files import safe_name
 from .metadata import TARGET_DERIVED
 
@@ -605,6 +605,12 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
     try:
         with compat.language_restored():
             interpreted(fn).run(*args, grid=grid, warmup=False, **kw)
+    except Exception as e:  # noqa: BLE001 - one the interpreter itself has here is said as such
+        problem = compat.interpreter_failure(e)
+        if problem is None:
+            raise
+        code = getattr(getattr(fn, "fn", fn), "__code__", None)
+        raise WorkbenchError.at(code.co_filename if code else "<kernel>", problem) from None
     finally:
         JITFunction.__call__ = saved_call
 

@@ -415,6 +415,18 @@ def interpreter_problem() -> str | None:
     return None
 
 
+def interpreter_failure(exc: BaseException) -> str | None:
+    """The sentence for an interpreted launch that failed because of the interpreter itself, not
+    the kernel (None: the kernel's own error). Triton 3.6's interpreter under numpy >= 2.4 turns a
+    one-element array into a Python int and numpy refuses (triton-lang/triton#9171)."""
+    import numpy
+    if "only 0-dimensional arrays can be converted to Python scalars" in str(exc):
+        return (f"Triton {triton.__version__}'s interpreter fails on this kernel under numpy {numpy.__version__} "
+                "(triton-lang/triton#9171): Python-level runs and dumps need numpy < 2.4 here; IR levels run "
+                "on the GPU")
+    return None
+
+
 def interpreter_restores_language() -> bool:
     """3.6+ patch ``triton.language`` for the interpreter in a scope they restore; before,
     the patch stays and every later real compile in the process breaks."""

@@ -49,7 +49,6 @@ from workbench.tui.widgets.outputs_view import OutputsView
 from workbench.tui.widgets.status_line import StatusLine
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
-SWITCH_INTERVAL_S = 0.0005
 PANE_MIN_WIDTH = 41           # a narrower pane shows a few tokens of an IR line: fewer panes instead
 PICKER_WIDTH = 36             # (app.tcss: KernelPicker)
 DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) well within this
@@ -269,10 +268,6 @@ class WorkbenchApp(App):
     def __init__(self, script: str | Path | None = None, script_args: list[str] | None = None,
                  config: Config | None = None, bench: dict | None = None, kernel_timeout: float = 20.0) -> None:
         super().__init__()
-        # a runner's answer crosses three threads (the pipe's reader, the call, the worker) to the
-        # screen; each waits for the GIL while the screen draws, up to the switch interval each
-        # time (5 ms by default): at 0.5 ms the answer is not kept waiting behind a frame
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         if self.no_color:
             # NO_COLOR means no colour: Textual's default keeps grey shades (a monochrome
             # filter); the marks (bold, reverse, underline, the gutter bar) still show where
