@@ -85,3 +85,23 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None):
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True,
                           cwd=cwd, env=full_env, timeout=600)
+
+
+def report_under_triton(version: str, check_script: str) -> dict:
+    """Run ``tests/<check_script>`` in a fresh process with the Triton release unpacked under
+    .triton-versions/<version> first on the path; its last stdout line is its JSON report.
+    (Missing there: a failure in CI, which installs them, a skip elsewhere.)"""
+    import json
+    import subprocess
+    folder = ROOT / ".triton-versions" / version
+    if not (folder / "triton").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{folder} is missing: `make versions` installs it")
+        pytest.skip(f"Triton {version} not unpacked in {folder} (run `make versions`)")
+    env = dict(os.environ, PYTHONPATH=f"{folder}{os.pathsep}{ROOT}")
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / check_script)], capture_output=True, text=True,
+                          env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["version"] == version
+    return report

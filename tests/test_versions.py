@@ -6,32 +6,16 @@ does it). Each runs in its own process: one Python process holds one Triton.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, report_under_triton
 
 VERSIONS = ["3.0.0", "3.1.0", "3.2.0", "3.3.1", "3.4.0", "3.5.1", "3.6.0", "3.7.1", "3.8.0", "3.9.0"]
-VERSIONS_DIR = ROOT / ".triton-versions"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_compile_paths_under_triton(version):
-    folder = VERSIONS_DIR / version
-    if not (folder / "triton").is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{folder} is missing: `make versions` installs it")
-        pytest.skip(f"Triton {version} not unpacked in {folder} (run `make versions`)")
-    env = dict(os.environ, PYTHONPATH=f"{folder}{os.pathsep}{ROOT}")
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "version_check.py")], capture_output=True, text=True,
-                          env=env, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report["version"] == version
+    report = report_under_triton(version, "version_check.py")
     cases = report["cases"]
     expected_examples = {"vector_add", "matmul"} | ({"matmul_tma"} if version >= "3.4" else set()) \
         | ({"gluon_vector_add"} if version >= "3.4" else set())

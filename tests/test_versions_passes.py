@@ -4,16 +4,10 @@ at its line. Each version runs in its own process, as in test_versions.py."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from conftest import ROOT
+from conftest import report_under_triton
 
-VERSIONS_DIR = ROOT / ".triton-versions"
 
 
 @pytest.mark.parametrize("version", ["3.4.0", "3.6.0", "3.9.0"])
@@ -21,17 +15,7 @@ def test_passes_under_triton(version):
     import triton
     if triton.__version__ == version:
         pytest.skip(f"Triton {version} is this process's: test_passes.py runs the same cases in it")
-    folder = VERSIONS_DIR / version
-    if not (folder / "triton").is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{folder} is missing: `make versions` installs it")
-        pytest.skip(f"Triton {version} not unpacked in {folder} (run `make versions`)")
-    env = dict(os.environ, PYTHONPATH=f"{folder}{os.pathsep}{ROOT}")
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "passes_version_check.py")], capture_output=True,
-                          text=True, env=env, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report["version"] == version
+    report = report_under_triton(version, "passes_version_check.py")
     cases = report["cases"]
     assert set(cases) == {"matmul/sm80", "matmul/sm90", "flash_attention/sm80", "flash_attention/sm90"}
     for key, case in cases.items():
