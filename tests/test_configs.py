@@ -157,3 +157,10 @@ def test_a_fixed_grid_is_said_and_a_grid_expression_replaces_it(tmp_path):
     (table,) = json.loads(proc.stdout)["configs"]
     (tried,) = [r for r in table["rows"] if r["tried"]]
     assert tried["status"] == "ok" and tried["message"] == "", tried
+
+
+def test_the_app_field_tells_one_config_from_a_sweep():
+    from workbench.core.configs import parse_typed
+    assert parse_typed("BLOCK_M=128, num_warps=8") == ([{"BLOCK_M": 128, "num_warps": 8}], False)
+    assert parse_typed("BLOCK_M=64,128 num_warps=4") == ([{"BLOCK_M": 64, "num_warps": 4},
+                                                          {"BLOCK_M": 128, "num_warps": 4}], True)

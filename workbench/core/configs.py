@@ -64,7 +64,7 @@ def with_config(snapshot: Snapshot, fn, old: dict[str, Any], new: dict[str, Any]
 def parse_config(text: str, where: str = "--config") -> dict[str, Any]:
     """``BLOCK_M=128,BLOCK_N=64,num_warps=8`` -> {"BLOCK_M": 128, ...} (ints, floats, booleans, None)."""
     out: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in text.replace(" ", ",").split(","))):
+    for part in _parts(text):
         name, eq, value = part.partition("=")
         if not eq or not name.strip().isidentifier():
             raise WorkbenchError.at(where, f"expected NAME=VALUE, got {part!r} (e.g. 'BLOCK_M=128,num_warps=8')")
@@ -72,6 +72,17 @@ def parse_config(text: str, where: str = "--config") -> dict[str, Any]:
     if not out:
         raise WorkbenchError.at(where, "no NAME=VALUE given (e.g. 'BLOCK_M=128,num_warps=8')")
     return out
+
+
+def _parts(text: str) -> list[str]:
+    return [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
+
+
+def parse_typed(text: str) -> tuple[list[dict[str, Any]], bool]:
+    """What the app's config field holds: one config (``BLOCK_M=128,num_warps=8``), or a sweep
+    (``BLOCK_M=64,128 num_warps=4,8``: a bare value after a comma makes it one). (configs, sweep?)"""
+    sweep = any("=" not in part for part in _parts(text))
+    return (parse_sweep(text, "sweep") if sweep else [parse_config(text, "config")]), sweep
 
 
 def parse_sweep(text: str, where: str = "--sweep") -> list[dict[str, Any]]:

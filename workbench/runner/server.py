@@ -161,12 +161,10 @@ class Server:
         return self._session().try_config(kernel, config, opts, flops, atol, rtol, grid)
 
     def do_configs_of(self, text: str) -> dict:
-        """The configs a typed text names: one (``BLOCK_M=128,num_warps=8``), or a sweep's product
-        (``BLOCK_M=64,128 num_warps=4,8``: a bare value after a comma makes it a sweep)."""
-        from workbench.core.configs import parse_config, parse_sweep
-        items = [p for p in text.replace(" ", ",").split(",") if p.strip()]
-        sweep = any("=" not in p for p in items)
-        return {"configs": parse_sweep(text, "sweep") if sweep else [parse_config(text, "config")], "sweep": sweep}
+        """The configs a text typed in the app names (one, or a sweep's product)."""
+        from workbench.core.configs import parse_typed
+        configs, sweep = parse_typed(text)
+        return {"configs": configs, "sweep": sweep}
 
     def do_compile(self, kernel: str, path: str, level: str | None = None, update_edit: bool = True) -> dict:
         info, version = self._session().compile(kernel, path, level, update_edit)

@@ -77,7 +77,8 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 class RunnerMessage(Message):
     """What a worker thread posts from the runner's answers: dropped once the app shuts down
-    (its widgets are being taken away; an answer late by a frame is nobody's)."""
+    (its widgets are being taken away; an answer late by a frame is nobody's), as the watcher's
+    FilesChanged is."""
 
 
 class Progress(RunnerMessage):
@@ -212,8 +213,6 @@ class DumpDone(RunnerMessage):
 def after_rest(handler):
     """A handler that needs the widgets mounted after the first frame: until then, it comes back later."""
     def wrapper(self, msg):
-        if not self.is_running:
-            return None   # shutting down: the widgets are being taken away (a late answer is dropped)
         if not self.rest_ready:
             self.set_timer(0.05, partial(wrapper, self, msg))
             return None
@@ -304,7 +303,7 @@ class WorkbenchApp(App):
         self._dialog_waited = None    # a dialog that kept no focus: its keys are not held again
         self.flow: EditFlow | None = None   # the save flow of the kernel shown
         self._loaded: dict[str, tuple[Path, str | None]] = {}  # level -> (file, digest) its pane shows
-        self.pending: set[Path] = set()
+        self.pending: dict[Path, float] = {}   # changed files not looked at yet -> their first event's time
         self._asked_edits: set[str] = set()  # kernels whose kept edits the user was asked about
         self.runner_writes = 0           # requests in flight that rewrite edit/ (apply, restore)
         self.last_good: dict | None = None
@@ -376,8 +375,8 @@ class WorkbenchApp(App):
     KEY_FLIGHT_S = 0.2    # the longest a key waits for the one ahead of it to be handled
 
     async def _on_message(self, message: Message) -> None:
-        if isinstance(message, RunnerMessage) and not self.is_running:
-            return
+        if isinstance(message, (RunnerMessage, FilesChanged)) and not self.is_running:
+            return   # from a thread, late: the app is shutting down and its widgets are going
         await super()._on_message(message)
 
     async def on_event(self, event) -> None:
@@ -389,20 +388,22 @@ class WorkbenchApp(App):
         a dialog still mounting to focus its field); a view's keys, which act through bindings
         only, run their bindings at once."""
         if isinstance(event, events.Key) and not event.is_forwarded:
-            dialog = self.focused is None and isinstance(self.screen, ModalScreen) and \
-                self.screen is not self._dialog_waited
-            if self._key_in_flight is not None or self._held_keys or dialog:
+            if self._key_in_flight is not None or self._held_keys or self._dialog_unfocused():
                 self._hold_key(event)
             else:
                 await self._route_key(event)
             return
         await super().on_event(event)
 
+    def _dialog_unfocused(self) -> bool:
+        """A dialog on screen with no focus yet (it is mounting), unless it is one that kept none."""
+        return self.focused is None and isinstance(self.screen, ModalScreen) and \
+            self.screen is not self._dialog_waited
+
     def _dialog_mounting(self) -> bool:
         """A dialog not focused yet, waited for at most KEY_HOLD_S (once: one that never takes
         the focus gets its keys as Textual routes them)."""
-        if self.focused is not None or not isinstance(self.screen, ModalScreen) or \
-                self.screen is self._dialog_waited:
+        if not self._dialog_unfocused():
             return False
         if time.monotonic() - self._held_since < self.KEY_HOLD_S:
             return True
@@ -1120,7 +1121,7 @@ class WorkbenchApp(App):
         version; while the runner rewrites edit/, it waits for that to end."""
         path = self.level_path(level)
         if self.runner_writes and self.flow.running is None:   # a restore is rewriting edit/
-            self.pending.add(path)
+            self.pending.setdefault(path, time.perf_counter())
             self.notify(f"{path.name} saved: it compiles once the restore ends")
             return
         decision = self.flow.saved(level, d)
@@ -1256,7 +1257,6 @@ class WorkbenchApp(App):
         if self.runner_writes:
             return
         self.pending.clear()      # the files are on screen now, and the flow looks at all of them
-        self.timeline.pop("change_seen", None)
         decision = self.flow.next_save()
         if decision is None:
             return
@@ -1307,8 +1307,9 @@ class WorkbenchApp(App):
 
     @after_rest
     def on_files_changed(self, msg: FilesChanged) -> None:
-        self.timeline.setdefault("change_seen", time.perf_counter())   # the first event of a burst
-        self.pending.update(msg.paths)
+        now = time.perf_counter()
+        for path in msg.paths:
+            self.pending.setdefault(path, now)
         if self._debounce is not None:
             self._debounce.stop()
         self._debounce = self.set_timer(SETTLE_S if msg.complete else DEBOUNCE_S, self._flush_changes)
@@ -1318,8 +1319,9 @@ class WorkbenchApp(App):
             return
         if self.runner_writes:  # the runner is rewriting edit/: look once it is done
             return
-        paths, self.pending = sorted(self.pending), set()
-        self.timeline["burst"] = self.timeline.pop("change_seen", time.perf_counter())
+        pending, self.pending = self.pending, {}
+        self.timeline["burst"] = min(pending.values())   # an outside save's first event (start_apply)
+        paths = sorted(pending)
         changed = []
         for path in paths:
             level = LEVEL_OF_SUFFIX.get(path.suffix)
