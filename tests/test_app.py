@@ -405,6 +405,17 @@ async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path
         await pilot.press("enter")
         other = app.query_one(ConfigsView).sorted_rows()[1]["spec_id"]
         await wait_for(pilot, lambda: app.spec_id == other, what="the picked config's levels")
+        # and on a config tried here: its levels are in the workspace, listed in the picker too
+        app.action_configs_tab()
+        rows = app.query_one(ConfigsView).sorted_rows()
+        i = next(i for i, r in enumerate(rows) if r["config"].startswith("BLOCK_SIZE=512, num_warps=4"))
+        grid.focus()
+        grid.move_cursor(row=i)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.spec_id == rows[i]["spec_id"], what="the tried config's levels")
+        ttgir = app.pane("ttgir").view.text
+        assert '"ttg.num-warps" = 4' in ttgir and "512" in ttgir
+        assert rows[i]["spec_id"] in [e["spec"]["spec_id"] for e in app.query_one(KernelPicker).kernels]
 
 
 @pytest.mark.asyncio

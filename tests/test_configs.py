@@ -164,3 +164,63 @@ def test_the_app_field_tells_one_config_from_a_sweep():
     assert parse_typed("BLOCK_M=128, num_warps=8") == ([{"BLOCK_M": 128, "num_warps": 8}], False)
     assert parse_typed("BLOCK_M=64,128 num_warps=4") == ([{"BLOCK_M": 64, "num_warps": 4},
                                                           {"BLOCK_M": 128, "num_warps": 4}], True)
+
+
+def test_a_tried_config_is_kept_in_the_workspace_edited_like_any_kernel_and_listed_again(tmp_path):
+    """A tried config is not only a row: its levels are the original of a folder of its own (a
+    version of it is an ordinary edit), and the next session lists it again."""
+    session = _session(tmp_path, EXAMPLES / "vector_add.py")
+    out = session.try_config("add_kernel", "BLOCK_SIZE=256,num_warps=2")
+    assert out["result"]["status"] == "ok", out["result"]
+    kept = out["kernel"]
+    sid, folder = kept["spec"]["spec_id"], Path(kept["folder"])
+    assert kept["spec"]["constexprs"]["BLOCK_SIZE"] == 256
+    ttgir = (folder / "original" / "add_kernel.ttgir").read_text()
+    assert '"ttg.num-warps" = 2' in ttgir and "256" in ttgir
+    # an edit of the tried config is a version of it, replayed on the same inputs
+    edited = folder / "edit" / "add_kernel.py"
+    edited.write_text(edited.read_text().replace("x + y, mask=mask)", "y + x, mask=mask)"))
+    applied = session.apply(sid, edited)
+    assert applied["status"] == "ok" and applied["version"] == "1", applied
+    session.close()
+
+    again = Session(tmp_path / "vector_add.py", workspace=tmp_path / "ws", with_sass=False)
+    data = again.open()
+    assert sid in [k["spec"]["spec_id"] for k in data["kernels"]]
+    (tuning,) = data["tunings"]
+    assert [tuning["configs"][str(i)]["kwargs"]["BLOCK_SIZE"] for i in tuning["tried"]] == [256]
+    assert again.run(sid).status == "ok" and again.run(sid, "1").status == "ok"
+    again.close()
+
+    (tmp_path / "ws" / data["kernels"][0]["spec"]["folder_name"] / "tried.json").write_bytes(b"\xff{")
+    third = Session(tmp_path / "vector_add.py", workspace=tmp_path / "ws", with_sass=False)
+    data = third.open()
+    assert [k["spec"]["spec_id"] for k in data["kernels"]] == [data["kernels"][0]["spec"]["spec_id"]]
+    assert any("tried.json: the configs tried earlier cannot be read" in n for n in data["notes"]), data["notes"]
+    third.close()
+
+
+def test_a_sweeps_compiles_run_ahead_in_worker_processes_and_give_the_same_code(tmp_path, monkeypatch):
+    """Each config's stages below TTIR are compiled by a worker process into the stage cache; the
+    sweep then finds them there (every stage a hit) and they are what a compile here gives."""
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))   # (the workers see it too)
+    from workbench.core.cache import StageCache
+    from workbench.core.pipeline import Compiler
+    session = _session(tmp_path, EXAMPLES / "matmul.py")
+    configs = [{"BLOCK_M": 64, "num_warps": 4}, {"BLOCK_M": 64, "num_warps": 2}, {"BLOCK_N": 64, "num_stages": 2}]
+    grid = "cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)"
+    ahead = session.prefetch_configs("matmul_kernel", configs, grid)
+    assert ahead["prefetching"] == 3 and ahead["workers"] >= 1
+    fresh = Compiler(session.compiler.target, StageCache(None))
+    for config in configs:
+        out = session.try_config("matmul_kernel", config, grid=grid)
+        assert out["result"]["status"] == "ok", out["result"]
+        state = session.kernels[out["result"]["spec_id"]]
+        result = state.versions["original"].result
+        assert [(t.level, t.cached) for t in result.stages] == [
+            ("ttir", True), ("ttgir", True), ("llir", True), ("ptx", True), ("cubin", True)]
+        spec = state.spec
+        here = fresh.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
+                                    with_sass=False)
+        assert here.levels["ptx"] == result.levels["ptx"] and here.levels["cubin"] == result.levels["cubin"]
+    session.close()

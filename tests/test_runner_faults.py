@@ -245,3 +245,32 @@ def test_workbench_dump_and_compile_have_the_script_time_limit(tmp_path, command
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == (f"{script}:9: error: the script ran past the 1 s limit before "
                                            "launching its kernels (--script-timeout): stopped")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_a_sweeps_compile_workers_go_with_a_runner_killed_mid_sweep(tmp_path):
+    """kill -9 gives the runner no chance to shut its compile pool down: the workers see their
+    parent gone and exit, instead of waiting for work forever."""
+    shutil.copy(EXAMPLES / "matmul.py", tmp_path / "matmul.py")
+    with RunnerClient() as client:
+        client.call("open", script=str(tmp_path / "matmul.py"), workspace=str(tmp_path / "ws"), with_sass=False,
+                    timeout=300)
+        configs = [{"BLOCK_M": m, "num_warps": w} for m in (32, 64) for w in (1, 2)]
+        ahead = client.call("prefetch_configs", kernel="matmul_kernel", configs=configs,
+                            grid="cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)", timeout=300)
+        assert ahead["prefetching"] == 4
+        workers = _children(client.pid)
+        assert workers, "no compile worker was started"
+        os.kill(client.pid, signal.SIGKILL)
+        assert all(_gone(w) for w in workers), [w for w in workers if _alive(w)]

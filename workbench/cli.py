@@ -292,6 +292,8 @@ def _try_configs(client, args, opened: dict, kernels: list[dict], bench, results
     todo = [parse_config(c) for c in args.config or []] + (parse_sweep(args.sweep) if args.sweep else [])
     status, t0 = EXIT_OK, time.monotonic()
     try:
+        if len(todo) > 1:   # their compiles in worker processes, while the configs run one by one
+            client.call("prefetch_configs", kernel=wanted, configs=todo, grid=args.grid)
         for i, config in enumerate(todo, 1):
             out = client.call("try_config", kernel=wanted, config=config, bench=bench, flops=args.flops,
                               atol=args.atol, rtol=args.rtol, grid=args.grid)

@@ -15,9 +15,9 @@ def config_tables(tunings: list[dict], results: list[dict]) -> list[dict[str, An
     verdict and timing, the fastest verified one, and whether the autotuner's choice is the
     fastest within the noise (the 20th to 80th percentile ranges overlap)."""
     by_spec = {}
-    for r in results:
+    for r in results:   # a config run again (tried again, with another grid): its latest run
         if r.get("version") == "original":
-            by_spec.setdefault(r["spec_id"], r)
+            by_spec[r["spec_id"]] = r
     tables = []
     for t in tunings:
         rows = []

@@ -150,10 +150,11 @@ class Compiler:
 
     def compile_python(self, fn: Any, signature: dict, constexprs: dict, attrs: dict,
                        options: dict[str, Any], with_sass: bool = True,
-                       record_passes: bool | tuple[str, ...] = False) -> CompileResult:
+                       record_passes: bool | tuple[str, ...] = False, until: str | None = None) -> CompileResult:
         """From a JITFunction (Triton or Gluon) and a captured specialization; ``record_passes``
         keeps the IR after every pass of the MLIR stages (True), or of the stages named
-        (:mod:`.passes`): reading the module after each pass costs about what the pass does."""
+        (:mod:`.passes`): reading the module after each pass costs about what the pass does.
+        ``until``: the last stage to run (what :mod:`.prefetch` hands on to another process)."""
         options = self.backend.parse_options(_clean_options(options, self._option_fields()))
         src = compat.ast_source(fn, signature, constexprs, attrs)
         language = compat.language_of(fn)
@@ -168,7 +169,7 @@ class Compiler:
 
         result = self._run("python", start_key, front_end, options, language, metadata,
                            error_file=py["file"] if py else "<python>", user_text=False, with_sass=with_sass,
-                           python_fn=fn, record_passes=record_passes)
+                           python_fn=fn, record_passes=record_passes, until=until)
         result.python = py
         if py:
             result.levels = {"python": read_source(py["file"]), **result.levels}
@@ -242,9 +243,12 @@ class Compiler:
 
     def _run(self, start: str, start_key: str, start_obj, options, language, metadata: dict,
              error_file: str, user_text: bool, with_sass: bool, python_fn: Any = None,
-             record_passes: bool | tuple[str, ...] = False, resume: tuple[str, int] | None = None) -> CompileResult:
+             record_passes: bool | tuple[str, ...] = False, resume: tuple[str, int] | None = None,
+             until: str | None = None) -> CompileResult:
         table = compat.stage_table(self.backend, options, language)
         order = list(table)
+        if until is not None:
+            order = order[:order.index(until) + 1]
         if resume is not None:  # the text is part way through this stage
             start = resume[0]
             todo = order[order.index(start):]

@@ -8,11 +8,13 @@ through the runner. It owns torch and triton: nothing here is for the TUI proces
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +26,7 @@ from .capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_
 from . import configs as cfg
 from .configs import ConfigReplay, replays
 from .errors import Diagnostic, WorkbenchError
-from .files import os_reason, safe_name
+from .files import atomic_write, os_reason, safe_name
 from .levels import SUFFIX, level_of
 from .lock import WorkspaceBusy, WorkspaceLock
 from .pipeline import CompileResult, Compiler
@@ -108,6 +110,8 @@ class Session:
         self.capture: Capture | None = None
         self.compiler: Compiler | None = None
         self.kernels: dict[str, KernelState] = {}
+        self._pool = None  # a sweep's compile workers (prefetch.CompilePool), started by the first sweep
+        self._prefetched: dict[str, Future] = {}  # spec_id -> its compile in a worker
         self.gpu = compat.has_gpu() and mode not in ("compile-only", "interpret")
 
     # -- open ------------------------------------------------------------------------------
@@ -152,22 +156,46 @@ class Session:
                 entry["error"] = e.to_json()
                 kernels.append(entry)
                 continue
-            state.versions["original"] = Version("original", "python", result, spec.fn)
-            files = self.workspace.write_original(spec.folder_name, spec.stem, result)
-            if state.snapshot is not None and (self.gpu or cap.mode == "interpret"):
-                state.pure_outputs = self._pure_outputs(state)
-            entry.update(result=result.summary(), files={k: str(v) for k, v in files.items()},
-                         srcmap=srcmap.build(result.levels, result.sass_lines, result.python).to_json(),
-                         folder=str(self.workspace.kernel_dir(spec.folder_name)),
-                         edit=str(self.workspace.edit(spec.folder_name)),
-                         pure_outputs=state.pure_outputs, snapshot=state.snapshot is not None,
-                         versions=[v.to_json() for v in self.workspace.versions(spec.folder_name)])
-            kernels.append(entry)
+            kernels.append(self._kept(state, result, entry))
+        kernels += self._restore_tried()
         return {"script": str(self.script), "mode": cap.mode, "target": target, "gpu": self.gpu,
                 "workspace": str(self.workspace.root), "scratch": self.scratch is not None,
                 "notes": self.notes + cap.notes + self.workspace.notes, "script_ms": script_ms,
                 "script_error": cap.error.to_json() if cap.error else None, "kernels": kernels,
                 "tunings": [t.to_json() for t in cap.tunings]}
+
+    def _kept(self, state: KernelState, result: CompileResult, entry: dict[str, Any]) -> dict[str, Any]:
+        """A compiled specialization as the original of its folder in the workspace, and the
+        entry that tells the app and the CLI about it."""
+        spec = state.spec
+        state.versions["original"] = Version("original", "python", result, spec.fn)
+        files = self.workspace.write_original(spec.folder_name, spec.stem, result)
+        if state.snapshot is not None and (self.gpu or self.capture.mode == "interpret"):
+            state.pure_outputs = self._pure_outputs(state)
+        entry.update(result=result.summary(), files={k: str(v) for k, v in files.items()},
+                     srcmap=srcmap.build(result.levels, result.sass_lines, result.python).to_json(),
+                     folder=str(self.workspace.kernel_dir(spec.folder_name)),
+                     edit=str(self.workspace.edit(spec.folder_name)),
+                     pure_outputs=state.pure_outputs, snapshot=state.snapshot is not None,
+                     versions=[v.to_json() for v in self.workspace.versions(spec.folder_name)])
+        return entry
+
+    def _restore_tried(self) -> list[dict[str, Any]]:
+        """The configs tried in an earlier session (``tried.json`` of the kernel they were tried
+        on), added again to their tables: compiled (from the stage cache), not run."""
+        entries = []
+        for state in list(self.kernels.values()):
+            if state.config is not None and not state.config.chosen:
+                continue
+            for item in _read_tried(self.workspace.kernel_dir(state.spec.folder_name) / TRIED_FILE, self.notes):
+                try:
+                    out = self.try_config(state.spec.spec_id, item["config"], grid=item.get("grid"), run=False)
+                except WorkbenchError as e:  # (its inputs were not captured this time)
+                    self.notes.append(f"a config tried earlier is not listed again: {e}")
+                    continue
+                if out.get("kernel"):
+                    entries.append(out["kernel"])
+        return entries
 
     def _take_workspace(self) -> None:
         """Become the workspace's one writer; when another process is, fail naming it, or
@@ -188,6 +216,8 @@ class Session:
 
     def close(self) -> None:
         """Give the workspace up: the lock is released, a scratch workspace removed."""
+        if self._pool is not None:
+            self._pool.close()
         self.lock.release()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
@@ -372,49 +402,45 @@ class Session:
 
     def try_config(self, spec: str, config: str | dict, bench_options: BenchOptions | None = None,
                    flops: str | None = None, atol: float | None = None, rtol: float | None = None,
-                   grid: str | None = None) -> dict[str, Any]:
+                   grid: str | None = None, run: bool = True) -> dict[str, Any]:
         """A config the script does not list: compiled from Python with these meta-parameters and
         options, replayed on the captured inputs (the script's grid recomputed for it, or ``grid``,
         an expression over the arguments and meta-parameters, where the script's grid is fixed
         numbers), verified against the chosen config, timed, and added to the kernel's config
-        table. A config that does not compile or does not fit the card is a row that says so."""
+        table. A config that does not compile or does not fit the card is a row that says so.
+
+        One that compiles is kept like a captured specialization: its levels are the original of
+        a folder of its own in the workspace (edits and versions start from it); one that also
+        verifies is remembered in ``tried.json``, so the next session lists it again. ``run=False``: compiled
+        and listed only (what reopening does)."""
         t0 = time.perf_counter()
-        from . import launch
-        state = self.state(spec)
-        if state.config is None:
-            if state.snapshot is None:
-                raise WorkbenchError.at(str(self.script), f"no inputs were captured for {state.spec.kernel}: "
-                                                          "nothing to try a config on")
-            state.config = ConfigReplay(cfg.own_tuning(state.spec, state.snapshot), 0)
-            self.capture.tunings.append(state.config.tuning)
-        tuning = state.config.tuning
-        base = self.kernels[tuning.chosen_spec]
-        wanted = cfg.parse_config(config) if isinstance(config, str) else dict(config)
+        tuning, base, config_obj, snapshot = self._config_launch(self.state(spec), config, grid)
         chosen_kwargs = tuning.config_kwargs(tuning.chosen)
-        config_obj = cfg.make_config({**chosen_kwargs, **wanted})  # what it does not say, as the chosen one
-        index = max(tuning.configs) + 1
-        snapshot = cfg.with_config(base.snapshot, base.spec.fn, chosen_kwargs, config_obj.all_kwargs())
-        if grid:
-            snapshot = dataclasses.replace(snapshot, grid=cfg.GridExpr(grid))
+        # the same config tried again is the same row (its grid may be new)
+        index = next((i for i in tuning.tried if tuning.config_kwargs(i) == config_obj.all_kwargs()),
+                     max(tuning.configs) + 1)
         changed = {k for k, v in config_obj.kwargs.items() if chosen_kwargs.get(k) != v}
         fixed_grid = None if callable(snapshot.grid) or not changed else snapshot.grid
         # a row for a config that never got a specialization of its own is keyed by its index
         res = RunResult(base.spec.kernel, f"config-{index}", "original", "python", "error")
         try:
-            args, kwargs, _ = snapshot.fresh_args()
-            new_spec = launch.specialization_of(base.spec, args, kwargs, snapshot.grid)
+            new_spec = self._config_spec(base, snapshot)
         except Exception as e:  # noqa: BLE001 - a config the kernel refuses (a missing meta-parameter, ...)
             res.message = f"this config does not specialize: {_one_line(e)}"
             return self._tried(tuning, index, config_obj, res.spec_id, res)
-        new_spec.fn = base.spec.fn
         new_spec.autotune = {"configs": len(tuning.configs) + 1, "config_index": index, "config": str(config_obj),
                              "chosen": False, "timed": self.gpu, "tried": True}
         res.spec_id = new_spec.spec_id
         tuning.configs[index] = (config_obj, new_spec.spec_id)
         existing = self.kernels.get(new_spec.spec_id)
-        compile_ms = 0.0
+        compile_ms, kept = 0.0, None
+        if existing is not None and grid:   # (tried before with another grid)
+            existing.snapshot = dataclasses.replace(snapshot, spec_id=new_spec.spec_id)
         if existing is None:
             c0 = time.perf_counter()
+            ahead = self._prefetched.pop(new_spec.spec_id, None)
+            if ahead is not None:   # compiled by a worker into the stage cache: the compile below hits
+                wait([ahead])
             try:
                 result = self.compiler.compile_python(new_spec.fn, new_spec.signature, new_spec.raw_constexprs,
                                                       new_spec.raw_attrs, new_spec.options, with_sass=False)
@@ -424,9 +450,12 @@ class Session:
             existing = self.kernels[new_spec.spec_id] = KernelState(
                 new_spec, dataclasses.replace(snapshot, spec_id=new_spec.spec_id),
                 config=ConfigReplay(tuning, index))
-            existing.versions["original"] = Version("original", "python", result, new_spec.fn)
             self.capture.specs.append(new_spec)
+            kept = self._kept(existing, result, {"spec": new_spec.to_json(), "launches": []})
             compile_ms = (time.perf_counter() - c0) * 1e3
+        if not run:
+            res.status, res.message = "compiled-only", "tried in an earlier session: not run yet"
+            return self._tried(tuning, index, config_obj, new_spec.spec_id, res, kept)
         try:
             res = self.run(new_spec.spec_id, "original", bench_options, flops, atol, rtol)
         except WorkbenchError:
@@ -439,14 +468,75 @@ class Session:
             res.message = (res.message + "; " if res.message else "") + (
                 f"the script's grid is fixed at {tuple(fixed_grid)}, whatever {', '.join(sorted(changed))} is: "
                 "give the grid as an expression (--grid 'cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)')")
+        if res.status in ("ok", "compiled-only"):   # (one that does not verify is not kept)
+            _remember_tried(self.workspace.kernel_dir(base.spec.folder_name) / TRIED_FILE,
+                            config_obj.all_kwargs(), grid, self.notes)
         res.times = dict(res.times, compile_ms=compile_ms, try_ms=(time.perf_counter() - t0) * 1e3)
-        return self._tried(tuning, index, config_obj, new_spec.spec_id, res)
+        return self._tried(tuning, index, config_obj, new_spec.spec_id, res, kept)
 
-    def _tried(self, tuning, index: int, config, spec_id: str, res: RunResult) -> dict[str, Any]:
+    def prefetch_configs(self, spec: str, configs: list[dict], grid: str | None = None) -> dict[str, Any]:
+        """Start the compiles of a sweep's configs in worker processes (:mod:`.prefetch`), so
+        that ``try_config`` on each finds its levels compiled: the front end of each here, the
+        stages below TTIR there. A config that fails is left for ``try_config`` to report."""
+        state = self.state(spec)
+        todo = []
+        for config in configs:
+            try:
+                tuning, base, _, snapshot = self._config_launch(state, config, grid)
+                new_spec = self._config_spec(base, snapshot)
+                if new_spec.spec_id not in self.kernels and new_spec.spec_id not in self._prefetched:
+                    todo.append(new_spec)
+            except Exception:  # noqa: BLE001 - said by try_config, at its turn
+                continue
+        if len(todo) < 2:   # one config: nothing to overlap
+            return {"prefetching": 0}
+        if self._pool is None:
+            from .prefetch import CompilePool
+            self._pool = CompilePool(compat.target_str(self.compiler.target))
+        for new_spec in todo:
+            try:
+                front = self.compiler.compile_python(new_spec.fn, new_spec.signature, new_spec.raw_constexprs,
+                                                     new_spec.raw_attrs, new_spec.options, with_sass=False,
+                                                     until="ttir")
+            except WorkbenchError:
+                continue
+            self._prefetched[new_spec.spec_id] = self._pool.submit(front.levels["ttir"], front.metadata)
+        return {"prefetching": len(self._prefetched), "workers": self._pool.workers}
+
+    def _config_launch(self, state: KernelState, config: str | dict, grid: str | None):
+        """(tuning, the chosen config's state, the Config, its snapshot) for ``config`` tried on
+        the kernel of ``state``: what it does not say is the chosen config's."""
+        if state.config is None:
+            if state.snapshot is None:
+                raise WorkbenchError.at(str(self.script), f"no inputs were captured for {state.spec.kernel}: "
+                                                          "nothing to try a config on")
+            state.config = ConfigReplay(cfg.own_tuning(state.spec, state.snapshot), 0)
+            self.capture.tunings.append(state.config.tuning)
+        tuning = state.config.tuning
+        base = self.kernels[tuning.chosen_spec]
+        wanted = cfg.parse_config(config) if isinstance(config, str) else dict(config)
+        chosen_kwargs = tuning.config_kwargs(tuning.chosen)
+        config_obj = cfg.make_config({**chosen_kwargs, **wanted})
+        snapshot = cfg.with_config(base.snapshot, base.spec.fn, chosen_kwargs, config_obj.all_kwargs())
+        if grid:
+            snapshot = dataclasses.replace(snapshot, grid=cfg.GridExpr(grid))
+        return tuning, base, config_obj, snapshot
+
+    @staticmethod
+    def _config_spec(base: KernelState, snapshot: Snapshot) -> KernelSpec:
+        from . import launch
+        args, kwargs, _ = snapshot.fresh_args()
+        new_spec = launch.specialization_of(base.spec, args, kwargs, snapshot.grid)
+        new_spec.fn = base.spec.fn
+        return new_spec
+
+    def _tried(self, tuning, index: int, config, spec_id: str, res: RunResult,
+               kept: dict[str, Any] | None = None) -> dict[str, Any]:
         tuning.configs[index] = (config, spec_id)
-        tuning.tried.append(index)
+        if index not in tuning.tried:
+            tuning.tried.append(index)
         return {"result": res.to_json(), "tuning": tuning.to_json(),
-                "tuning_index": self.capture.tunings.index(tuning)}
+                "tuning_index": self.capture.tunings.index(tuning), "kernel": kept}
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -512,6 +602,38 @@ class Session:
             timing.flops = eval_flops(flops, bound_by_name | prepared.tensors)
         state.timings[v.label] = timing
         return timing
+
+
+TRIED_FILE = "tried.json"  # in the folder of the kernel configs were tried on
+
+
+def _read_tried(path: Path, notes: list[str]) -> list[dict[str, Any]]:
+    """What ``_remember_tried`` kept; a damaged file is said once and read as empty."""
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("config"), dict)
+                                                  for i in items):
+            raise ValueError("expected a list of {config, grid}")
+        return items
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        notes.append(f"{path}: the configs tried earlier cannot be read ({os_reason(e) if isinstance(e, OSError) else e}): "
+                     "they are not listed again")
+        return []
+
+
+def _remember_tried(path: Path, config: dict[str, Any], grid: str | None, notes: list[str]) -> None:
+    """Kept once per config, with the grid it was last tried with."""
+    config = {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))}
+    items = _read_tried(path, notes)
+    if {"config": config, "grid": grid} in items:
+        return
+    items = [i for i in items if i["config"] != config] + [{"config": config, "grid": grid}]
+    try:
+        atomic_write(path, json.dumps(items, indent=1))
+    except OSError as e:
+        notes.append(f"{path}: cannot keep the config tried ({os_reason(e)}): the next session will not list it")
 
 
 def _one_line(e: BaseException) -> str:

@@ -160,6 +160,10 @@ class Server:
         opts = BenchOptions(**bench) if bench is not None else None
         return self._session().try_config(kernel, config, opts, flops, atol, rtol, grid)
 
+    def do_prefetch_configs(self, kernel: str, configs: list[dict], grid: str | None = None) -> dict:
+        """A sweep's compiles started in worker processes; ``try_config`` then finds them done."""
+        return self._session().prefetch_configs(kernel, configs, grid)
+
     def do_configs_of(self, text: str) -> dict:
         """The configs a text typed in the app names (one, or a sweep's product)."""
         from workbench.core.configs import parse_typed

@@ -162,10 +162,11 @@ class ConfigsDone(RunnerMessage):
     tuning as the runner now has it."""
 
     def __init__(self, results: list[dict], tuning: tuple[int, dict] | None = None, error: str | None = None,
-                 progress: str | None = None) -> None:
+                 progress: str | None = None, kernel: dict | None = None) -> None:
         super().__init__()
         self.results = results
         self.tuning = tuning
+        self.kernel = kernel   # a tried config that compiled: its levels are in the workspace
         self.error = error
         self.progress = progress   # a sweep's count, elapsed time and ETA
 
@@ -1432,6 +1433,8 @@ class WorkbenchApp(App):
             self.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
             return
         configs, t0 = named["configs"], time.monotonic()
+        if len(configs) > 1:   # their compiles in worker processes, while the configs run one by one
+            self.call("prefetch_configs", kernel=self.spec_id, configs=configs)
         for i, config in enumerate(configs):
             if self._sweep_stop:
                 self.post_message(ConfigsDone([], progress=f"sweep stopped after {i} of {len(configs)} configs "
@@ -1448,7 +1451,8 @@ class WorkbenchApp(App):
                 progress = (f"sweep {done} of {len(configs)} · {elapsed:.1f} s elapsed" +
                             (f" · about {elapsed / done * (len(configs) - done):.0f} s to go (Esc stops)"
                              if done < len(configs) else " · done"))
-            self.post_message(ConfigsDone([out["result"]], (out["tuning_index"], out["tuning"]), progress=progress))
+            self.post_message(ConfigsDone([out["result"]], (out["tuning_index"], out["tuning"]), progress=progress,
+                                          kernel=out.get("kernel")))
 
     def on_configs_view_try(self, msg: ConfigsView.Try) -> None:
         self.status.show(f"trying {msg.text}…", busy=True)
@@ -1463,10 +1467,9 @@ class WorkbenchApp(App):
     def on_configs_view_picked(self, msg: ConfigsView.Picked) -> None:
         index = next((i for i, e in enumerate(self.kernels) if e["spec"]["spec_id"] == msg.spec_id), None)
         if index is None:
-            self.notify("a config tried here has no levels in the workspace: add it to the script's configs "
-                        "to edit it", severity="warning")
+            self.notify("this config did not compile: it has no levels to show", severity="warning")
             return
-        self.load_kernel(index)
+        self.on_kernel_picker_picked(KernelPicker.Picked(self.query_one(KernelPicker), index))
 
     @after_rest
     def on_configs_done(self, msg: ConfigsDone) -> None:
@@ -1475,6 +1478,9 @@ class WorkbenchApp(App):
         if msg.tuning is not None:
             index, tuning = msg.tuning
             self.tunings[index:index + 1] = [tuning]
+        if msg.kernel is not None and all(e["spec"]["spec_id"] != msg.kernel["spec"]["spec_id"] for e in self.kernels):
+            self.kernels.append(msg.kernel)
+            self.query_one(KernelPicker).add_kernel(msg.kernel)
         for result in msg.results:
             self.config_results[result["spec_id"]] = result
             if msg.tuning is not None:

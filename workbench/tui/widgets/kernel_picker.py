@@ -95,6 +95,11 @@ class KernelPicker(OptionList):
             label.append(f"\n{indent}{line}", style=style)
         return Option(label, id=f"k{i}")
 
+    def add_kernel(self, entry: dict) -> None:
+        """A specialization that joined after the script's: a config tried in the Configs tab."""
+        self.kernels.append(entry)
+        self._render_options()
+
     def highlighted_id(self) -> str | None:
         if self.highlighted is None or self.option_count == 0:
             return None
