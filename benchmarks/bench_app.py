@@ -44,6 +44,8 @@ if kind == "empty":
             print(f"FIRST {time.time() - t0:.6f}", flush=True)
             self.exit()
 else:
+    import gc
+    gc.disable()   # as `workbench` does before it imports the app (cli.main); the app enables it
     from workbench.tui.app import WorkbenchApp
     class Bench(WorkbenchApp):
         def _first_frame(self):

@@ -7,6 +7,7 @@ workers. Results come back as messages; the UI never waits on the runner.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shlex
@@ -460,6 +461,7 @@ class WorkbenchApp(App):
 
     def on_mount(self) -> None:
         self.timeline["mount"] = time.perf_counter()
+        gc.disable()   # until the first frame (as `workbench` does from its start: cli.main)
         if self.config.theme not in self.available_themes:
             self.config.problems.append(f"{self.config.path or 'config'}: no theme named {self.config.theme!r} "
                                         f"(known: {', '.join(sorted(self.themes.themes))})")
@@ -477,6 +479,7 @@ class WorkbenchApp(App):
 
     def _first_frame(self) -> None:
         self.timeline["first_frame"] = time.perf_counter()
+        gc.enable()
         # the runner (a Python process importing torch and triton) starts only now: on a small
         # machine it would take the CPU from the first frame
         self.open_script()
@@ -509,7 +512,7 @@ class WorkbenchApp(App):
             style = "reverse bold" if level in order else "dim"
             bar.append(f"[@click=app.show_level('{level}')][{style}] {i} {TITLES[level]} [/][/]")
         self.query_one("#level-bar", Static).update(" ".join(bar) + "   [dim]< > switch · v 2/3 panes · "
-                                                    "e edit · f follow · ? help[/]")
+                                                    "e edit · f follow · ? help[/]", layout=False)   # (one line)
 
     # -- runner: open ------------------------------------------------------------------------
 
@@ -1832,6 +1835,7 @@ class WorkbenchApp(App):
     # -- shutdown ----------------------------------------------------------------------------
 
     def on_unmount(self) -> None:
+        gc.enable()   # (an app that ends before its first frame)
         self.closing_down = True          # workers waiting on the runner return now
         self.watcher.stop()
         client, self.client = self.client, None

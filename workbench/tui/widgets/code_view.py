@@ -129,7 +129,10 @@ class CodeView(ScrollView, can_focus=True):
         return self._lexer
 
     def load(self, text: str, level: str = "text") -> None:
-        """Show ``text`` as ``level`` (python, ttir, ttgir, llir, ptx, sass); keeps the cursor line if it fits."""
+        """Show ``text`` as ``level`` (python, ttir, ttgir, llir, ptx, sass); keeps the cursor line if it fits.
+        The same text again changes nothing: nothing to lex or draw again."""
+        if getattr(self, "_text", None) == text and self._level == level.lower():
+            return
         self._level = level.lower()
         self._lexer = None  # made on first use: its regexes compile then, not before the first frame
         self._lines: list[str] = [line.expandtabs(TAB_SIZE) if "\t" in line else line
@@ -139,6 +142,7 @@ class CodeView(ScrollView, can_focus=True):
         self._lexed_chunks: set[int] = set()
         self._chunk = len(self._lines) if self._level in WHOLE_FILE_LEVELS else CHUNK_LINES
         self._segments: dict[int, list[tuple[str, Style]]] = {}
+        self._strips: dict[tuple, Strip] = {}   # drawn lines, by everything that changes how they look
         self._definitions: dict[str, int] | None = None
         self._jumps.clear()
         self._gutter_digits = len(str(len(self._lines)))
@@ -216,6 +220,7 @@ class CodeView(ScrollView, can_focus=True):
     def _theme_changed(self, _theme: str) -> None:
         self._styles = None
         self._segments.clear()
+        self._strips.clear()
         self.refresh()
 
     def _get_styles(self):
@@ -256,9 +261,22 @@ class CodeView(ScrollView, can_focus=True):
         if scroll_y + y >= self.row_count:
             return Strip.blank(width, base)
         index = self._line_index_of_row(scroll_y + y)
-        _, view = self._get_styles()
         line = index + 1
         is_cursor = line == self.cursor_line
+        # a redraw (another pane's mapping, the status line, a layout) draws most lines as they were
+        key = (index, scroll_x, width, base, line in self._mapped_set, self._search, self.hide_locs,
+               self._anchor is not None and self.selected_lines[0] <= line <= self.selected_lines[1],
+               (self.cursor_column, self.has_focus) if is_cursor else None)
+        strip = self._strips.get(key)
+        if strip is None:
+            if len(self._strips) >= _MAX_CACHED_LINES:
+                self._strips.clear()
+            strip = self._strips[key] = self._render_line(index, is_cursor, scroll_x, width, base)
+        return strip
+
+    def _render_line(self, index: int, is_cursor: bool, scroll_x: int, width: int, base: Style) -> Strip:
+        _, view = self._get_styles()
+        line = index + 1
         line_style = base
         if is_cursor:
             line_style = base + view["cursor_line"]

@@ -44,10 +44,12 @@ class LevelColumn(Vertical):
         text = f"{TITLES.get(self.level, self.level)}  {name}"
         if note:
             text += f"  {note}"
-        self.query_one(".level-title", Static).update(Text(text))
+        self.query_one(".level-title", Static).update(Text(text), layout=False)   # (one line, always)
 
     def show_error(self, diagnostic: dict | None, text: str = "") -> None:
         """A compile error at its line (None clears it)."""
+        if diagnostic is None and self.error is None:
+            return   # (nothing shown, nothing to show: no layout for it)
         self.error = diagnostic
         self.set_class(diagnostic is not None, "-error")
         self.query_one(".level-error", Static).update(Text(text))

@@ -94,7 +94,7 @@ class LevelPane(Vertical):
         typed = self.draft_text() is not None
         self.missing = missing
         self.view.load(text, level)
-        if not typed:
+        if self.editing and not typed:   # (not editing: ``e`` gives the editor the view's text)
             self.editor.load_text(text)
 
     def draft_text(self) -> str | None:

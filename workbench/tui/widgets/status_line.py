@@ -39,4 +39,4 @@ class StatusLine(Static):
 
     def _render_line(self) -> None:
         prefix = SPINNER[self._frame % len(SPINNER)] + " " if self.busy else ""
-        self.update(Text(prefix + self.message))
+        self.update(Text(prefix + self.message), layout=False)   # one line, always: no layout (it ticks at 10 Hz)
