@@ -81,7 +81,8 @@ def timing_agreement(example: str, large: bool = False) -> list[dict]:
         a, b, c = statistics.median(ours), statistics.median(theirs), statistics.median(again)
         label = ", ".join(f"{k}={v}" for k, v in state.spec.constexprs.items() if k.isupper())
         # do_bench against itself in the same run: the noise a 3% limit has to be read against
-        rows.append({"example": example + (" (large)" if large else ""), "large": large, "config": label, "num_warps": state.spec.options.get("num_warps"),
+        rows.append({"example": example + (" (large)" if large else ""), "large": large, "config": label,
+                     "num_warps": state.spec.options.get("num_warps"),
                      "workbench_us": a * 1e3, "do_bench_us": b * 1e3, "ratio": a / b, "do_bench_self": c / b})
     session.close()
     return rows
@@ -139,9 +140,10 @@ def main() -> int:
     print(f"timing agreement at 0.1-0.3 ms: worst {worst * 100:.1f}% (limit 3%); at the examples' ~5 us: worst "
           f"{worst_small * 100:.1f}% beyond do_bench's own call-to-call difference")
     for run in (serial, sweep):
-        print(f"sweep over matmul, {'compiles in ' + str(run['workers']) + ' worker processes' if run['prefetch'] else 'compiles in turn'}: "
-              f"{run['configs']} configs in {run['seconds']:.1f} s = {run['configs_per_s']:.2f} configs/s; per config "
-              f"median compile {run['compile_ms_median']:.0f} ms, run (replay, verify, time) {run['run_ms_median']:.0f} ms")
+        how = f"compiles in {run['workers']} worker processes" if run["prefetch"] else "compiles in turn"
+        print(f"sweep over matmul, {how}: {run['configs']} configs in {run['seconds']:.1f} s = "
+              f"{run['configs_per_s']:.2f} configs/s; per config median compile {run['compile_ms_median']:.0f} ms, "
+              f"run (replay, verify, time) {run['run_ms_median']:.0f} ms")
     print(f"  compiles in workers: {sweep['configs_per_s'] / serial['configs_per_s']:.2f}x the configs per second")
     for r in sweep["rows"]:
         print(f"  {r['config']}: {r['status']} {r['median_us']:.2f} us  compile {r['compile_ms']:.0f} ms "

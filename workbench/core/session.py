@@ -411,8 +411,8 @@ class Session:
 
         One that compiles is kept like a captured specialization: its levels are the original of
         a folder of its own in the workspace (edits and versions start from it); one that also
-        verifies is remembered in ``tried.json``, so the next session lists it again. ``run=False``: compiled
-        and listed only (what reopening does)."""
+        verifies is remembered in ``tried.json``, so the next session lists it again.
+        ``run=False``: compiled and listed only (what reopening does)."""
         t0 = time.perf_counter()
         tuning, base, config_obj, snapshot = self._config_launch(self.state(spec), config, grid)
         chosen_kwargs = tuning.config_kwargs(tuning.chosen)
@@ -482,7 +482,7 @@ class Session:
         todo = []
         for config in configs:
             try:
-                tuning, base, _, snapshot = self._config_launch(state, config, grid)
+                _, base, _, snapshot = self._config_launch(state, config, grid)
                 new_spec = self._config_spec(base, snapshot)
                 if new_spec.spec_id not in self.kernels and new_spec.spec_id not in self._prefetched:
                     todo.append(new_spec)
@@ -493,6 +493,7 @@ class Session:
         if self._pool is None:
             from .prefetch import CompilePool
             self._pool = CompilePool(compat.target_str(self.compiler.target))
+        started = 0
         for new_spec in todo:
             try:
                 front = self.compiler.compile_python(new_spec.fn, new_spec.signature, new_spec.raw_constexprs,
@@ -501,7 +502,8 @@ class Session:
             except WorkbenchError:
                 continue
             self._prefetched[new_spec.spec_id] = self._pool.submit(front.levels["ttir"], front.metadata)
-        return {"prefetching": len(self._prefetched), "workers": self._pool.workers}
+            started += 1
+        return {"prefetching": started, "workers": self._pool.workers}
 
     def _config_launch(self, state: KernelState, config: str | dict, grid: str | None):
         """(tuning, the chosen config's state, the Config, its snapshot) for ``config`` tried on
@@ -618,8 +620,8 @@ def _read_tried(path: Path, notes: list[str]) -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        notes.append(f"{path}: the configs tried earlier cannot be read ({os_reason(e) if isinstance(e, OSError) else e}): "
-                     "they are not listed again")
+        why = os_reason(e) if isinstance(e, OSError) else e
+        notes.append(f"{path}: the configs tried earlier cannot be read ({why}): they are not listed again")
         return []
 
 
