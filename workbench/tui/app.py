@@ -34,7 +34,6 @@ from workbench.tui.format import use_target
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
                                   locate_unplaced, result_summary, version_label)
 from workbench.tui.mapping import LevelMap
-from workbench.tui.screens.help_screen import HelpScreen, binding_rows
 from workbench.tui.themes import load_themes, register_themes
 from workbench.tui.watcher import EditWatcher, FilesChanged
 from workbench.tui.widgets.bench_view import BenchView
@@ -1029,6 +1028,7 @@ class WorkbenchApp(App):
     def action_help(self) -> None:
         classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView),
                    ("dumps", DumpsView)]
+        from workbench.tui.screens.help_screen import HelpScreen, binding_rows
         self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
 
     def action_toggle_bench(self) -> None:
