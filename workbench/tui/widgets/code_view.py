@@ -672,9 +672,12 @@ class CodeView(ScrollView, can_focus=True):
     def highlight_lines(self, lines: Iterable[int]) -> None:
         """Mark these 1-based lines (the lines mapped from the cursor of another level)."""
         n = len(self._lines)
-        self._mapped = sorted({line for line in lines if 1 <= line <= n})
-        self._mapped_set = frozenset(self._mapped)
-        self.refresh()
+        mapped = frozenset(line for line in lines if 1 <= line <= n)
+        changed, self._mapped, self._mapped_set = mapped ^ self._mapped_set, sorted(mapped), mapped
+        top, height = self.scroll_offset.y, self.size.height
+        for row in {self._row_of_line(line) for line in changed}:   # (only they look different)
+            if top <= row < top + height:
+                self.refresh_lines(row)
 
     @property
     def highlighted_lines(self) -> list[int]:
