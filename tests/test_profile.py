@@ -124,7 +124,7 @@ def test_counters_fold_onto_every_level_of_the_same_cubin_compiled_on_the_cpu(co
                     if result.sass_lines.get(int(n), ("", 0))[0] == result.python["file"])
     assert sum(c["executed"] for c in python.values()) == with_info > 0.9 * 33_568
     src = result.levels["python"].splitlines()
-    top_line = hot["top"]["python"][0][0] if hot["top"]["python"] else None
+    top_line = hot["top"]["executed"]["python"][0][0] if hot["top"]["executed"]["python"] else None
     assert top_line is not None and 14 <= top_line <= 49  # inside matmul_kernel
     dot_line = next(n for n, row in enumerate(src, 1) if "= tl.dot(" in row)
     assert python[str(dot_line)]["executed"] > 0
@@ -152,4 +152,4 @@ def test_table_compares_two_versions(raw):
     assert rows["registers per thread"]["change"] == "-11.9%"
     assert rows["DRAM read"]["original"] == "275 KB" and rows["DRAM read"]["change"] == "same"
     assert rows["achieved TFLOP/s"]["change"] == "+33.3%"
-    assert rows["stall #1"]["original"] == "wait 1.02"
+    assert rows["stall #1 (cycles/issue)"]["original"] == "wait 1.02"

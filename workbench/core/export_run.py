@@ -4,6 +4,7 @@ original kernel's and time it. Needs torch and Triton only (the release in launc
 
     python run.py            # on the GPU it was exported for
     TRITON_INTERPRET=1 python run.py   # a Python-level export, without a GPU
+    ncu ... python run.py --profile    # one launch only: no check, no timing (``workbench profile``)
 
 Written by triton-workbench (``workbench export``); this file is copied as is into every export.
 """
@@ -198,7 +199,21 @@ def check(views: dict) -> bool:
     return ok
 
 
+def profile_once() -> int:
+    """One launch and nothing else, for a profiler that replays the first launch it sees: no
+    check against the original (it would add copies to the profile) and no timing loop."""
+    launch = _python_kernel() if LEVEL == "python" else _ir_kernel()
+    args, _ = fresh_args()
+    launch(tuple(LAUNCH["grid"]), args)
+    if ON_GPU:
+        torch.cuda.synchronize()
+    say(f"{LAUNCH['kernel']} version {LAUNCH['version']} launched once (--profile)")
+    return 0
+
+
 def main() -> int:
+    if "--profile" in sys.argv[1:]:
+        return profile_once()
     say(f"{LAUNCH['kernel']} version {LAUNCH['version']} from {LEVEL} ({LAUNCH['file']}), "
         f"grid {tuple(LAUNCH['grid'])}, {'GPU ' + torch.cuda.get_device_name() if ON_GPU else 'interpreter'}")
     launch = _python_kernel() if LEVEL == "python" else _ir_kernel()

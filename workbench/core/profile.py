@@ -138,7 +138,7 @@ def from_pages(raw_text: str, source_text: str | None, folder: Path, stem: str, 
         levels, python = level_texts(folder, stem)
         smap, sass_text = source_map(levels, python)
         hot = hotlines.fold(ncu.parse_source(source_text), sass_text, smap)
-        out["hot"] = hot.to_json() | {"top": {lv: hot.top(lv) for lv in hot.levels}}
+        out["hot"] = hot.to_json() | {"top": {c: {lv: hot.top(lv, c) for lv in hot.levels} for c in hotlines.COUNTERS}}
     return out
 
 
@@ -215,7 +215,7 @@ def table(profiles: dict[str, dict]) -> list[dict[str, str]]:
             row["change"] = change(key, vals[labels[0]], vals[labels[-1]])
         rows.append(row)
     for i in range(5):
-        row = {"figure": f"stall #{i + 1}"}
+        row = {"figure": f"stall #{i + 1} (cycles/issue)"}
         for lab in labels:
             stalls = profiles[lab].get("stalls") or []
             row[lab] = f"{stalls[i][0]} {stalls[i][1]:.2f}" if i < len(stalls) else "-"
