@@ -70,7 +70,8 @@ def _given_folders(inputs: list[str]) -> dict[str, Path]:
         if not (folder / "launch.json").is_file():
             raise WorkbenchError.at(str(folder), "not a script nor a folder written by `workbench export` "
                                                  "(no launch.json)")
-        label = str(json.loads((folder / "launch.json").read_text()).get("version", folder.name))
+        version = str(json.loads((folder / "launch.json").read_text()).get("version", folder.name))
+        label = version if version == "original" else f"v{version}"
         out[label if label not in out else f"{label} ({folder.name})"] = folder
     return out
 

@@ -46,6 +46,7 @@ from workbench.tui.widgets.level_column import LevelColumn
 from workbench.tui.widgets.level_pane import LevelPane
 from workbench.tui.widgets.log_view import LogView
 from workbench.tui.widgets.outputs_view import OutputsView
+from workbench.tui.widgets.profile_view import ProfileView
 from workbench.tui.widgets.status_line import StatusLine
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
@@ -262,6 +263,7 @@ class WorkbenchApp(App):
         Binding("H", "history_tab", "History", show=False, id="app.history"),
         Binding("L", "results('log')", "Log", show=False, id="app.log"),
         Binding("C", "configs_tab", "Configs", show=False, id="app.configs"),
+        Binding("P", "profile", "Profile", show=False, id="app.profile"),
     ]
 
     def __init__(self, script: str | Path | None = None, script_args: list[str] | None = None,
@@ -350,7 +352,7 @@ class WorkbenchApp(App):
         for pane in (TabPane("Outputs", OutputsView(), id="outputs"), TabPane("Dumps", DumpsView(), id="dumps"),
                      TabPane("Bench", BenchView(), id="bench"),
                      TabPane("Configs", ConfigsView(), id="configs"), TabPane("History", HistoryView(), id="history"),
-                     TabPane("Log", LogView(), id="log")):
+                     TabPane("Profile", ProfileView(), id="profile"), TabPane("Log", LogView(), id="log")):
             await tabs.add_pane(pane)
         tabs.active = "outputs"
         await self.mount(Footer())
@@ -1552,6 +1554,15 @@ class WorkbenchApp(App):
                          f"run it with python {msg.done['run']}", kind="ok")
         self.log_line(f"exported {version_label(msg.version)} to {msg.done['folder']}")
 
+    def action_profile(self) -> None:
+        """The version selected in History (else the last one) beside the original, under ncu."""
+        if self.current is None:
+            return
+        version = self.query_one(HistoryView).selected() or self.flow.current or "original"
+        versions = list(dict.fromkeys(["original", str(version)]))
+        self.action_results("profile")
+        self.query_one(ProfileView).start(self.spec_id, self.kernel_name, versions)
+
     # -- dumps -------------------------------------------------------------------------------
 
     def _value_under_cursor(self) -> tuple[CodeView, str] | None:
@@ -1811,6 +1822,8 @@ class WorkbenchApp(App):
             ("Restore the version selected in History", "key r in History", self.action_restore_selected),
             ("Export the version selected in History", "a folder whose run.py needs only torch and triton",
              self.action_export_selected),
+            ("Profile under ncu", "key P: the version selected in History beside the original: counters, "
+             "roofline, hot lines", self.action_profile),
             ("Restore the original into edit/", "every level back to the first compile",
              partial(self.restore, "original")),
             ("Kernels", "key K: the kernel picker", self.action_focus_picker),
