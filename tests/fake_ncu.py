@@ -57,6 +57,7 @@ def main(argv: list[str]) -> int:
     if ran.returncode != 0:
         print(f"==ERROR== The application returned an error code ({ran.returncode}).", flush=True)
         return 1
+    print(f'==PROF== Profiling "{kernel}": 0%....50%....100% - 9 passes', flush=True)
     Path(base + ".ncu-rep").write_bytes(b"fake report\n")
     print(f"==PROF== Report: {base}.ncu-rep", flush=True)
     return 0

@@ -134,6 +134,22 @@ def test_counters_fold_onto_every_level_of_the_same_cubin_compiled_on_the_cpu(co
     assert dot_ops and all(ttgir[str(n)] == python[str(dot_line)] for n in dot_ops)
 
 
+def test_a_version_from_an_ir_level_still_gets_its_python_lines(compiled, tmp_path):
+    """An export of a TTGIR version has no Python level of its own (its metadata names none):
+    its locations still name the script's lines, and those get the counters."""
+    import json
+    spec, result = compiled("matmul", "cuda:90")
+    result.write(tmp_path, spec.stem)
+    meta = tmp_path / f"{spec.stem}.json"
+    data = json.loads(meta.read_text())
+    data["workbench"]["python"] = None
+    meta.write_text(json.dumps(data))
+    hot = profile.from_pages(page("raw"), page("source_sass"), tmp_path, spec.stem)["hot"]
+    dot_line = next(n for n, row in enumerate(result.levels["python"].splitlines(), 1) if "= tl.dot(" in row)
+    assert hot["levels"]["python"][str(dot_line)]["executed"] > 0
+    assert all(14 <= int(n) <= 49 for n in hot["levels"]["python"])  # matmul_kernel's lines, not standard.py's
+
+
 def test_a_different_binary_is_not_folded(compiled, tmp_path):
     """Counters of another kernel's SASS: offsets or opcodes disagree, and the levels above SASS
     are left out with the reason, not painted with wrong lines."""

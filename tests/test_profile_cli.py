@@ -75,6 +75,7 @@ def test_a_profile_of_an_export_reads_the_report_back(matmul_export, tmp_path):
     assert p["hot"]["matched"] == 672 and set(p["hot"]["levels"]) == {"sass", "ptx", "llir", "ttgir", "ttir",
                                                                        "python"}
     assert (matmul_export / "profile" / "raw.csv").is_file() and p["report"].endswith("kernel.ncu-rep")
+    assert p["ncu_passes"] == 9 and p["ncu_seconds"] > 0  # the fake's "- 9 passes" line, read back
     assert out["table"][0] == {"figure": "duration", "original": "5.47 us"}
 
 
@@ -87,3 +88,28 @@ def test_the_text_report_has_the_table_the_roofline_and_hot_lines(matmul_export,
     assert any(ln.startswith("roofline original: 3.355e+07 FLOP (counted by ncu, fp16)") and "memory-bound" in ln
                for ln in lines)
     assert any(ln.startswith("hot python lines original (samples): ") for ln in lines)
+
+
+def test_a_script_profile_exports_both_versions_and_a_replay_that_fails_says_why(tmp_path):
+    """`workbench profile SCRIPT --version N`: the original and the num_stages-2 TTGIR edit of the
+    GPU check script (made here as there: `workbench passes`, tt.latency 2 -> 1, `run --from`)
+    are exported; the original's replay runs (the interpreter), the TTGIR one cannot without a
+    GPU, and its own sentence comes back through ncu as one line."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from profile_check import stages_version
+    script = tmp_path / "matmul.py"
+    shutil.copyfile(EXAMPLES / "matmul.py", script)
+    version = stages_version(script)
+    assert version == "1"
+    exports = script.parent / ".workbench" / "matmul"
+    env = fake_ncu.install(tmp_path / "bin", "ok")
+    proc = run_cli("profile", str(script), "--kernel", "matmul_kernel", "--version", version, env=env)
+    assert proc.returncode == 2
+    folder = next(exports.glob("exports/matmul_kernel-v1"))
+    assert "tt.latency" not in (folder / "matmul_kernel.ttgir").read_text()
+    assert "memdesc<2x128x64xf16" in (folder / "matmul_kernel.ttgir").read_text()  # two stages now
+    errors = [ln for ln in proc.stderr.splitlines() if ": error: " in ln]
+    assert errors == [f"{folder / 'matmul_kernel.ttgir'}: error: ncu profiled no launch of matmul_kernel: the replay "
+                      "failed: this version starts from TTGIR: it runs on a GPU (cuda:90); without one only "
+                      "Python-level exports run (in Triton's interpreter)"]
+    assert (next(exports.glob("exports/matmul_kernel-original")) / "profile" / "raw.csv").is_file()

@@ -42,7 +42,7 @@ if not ON_GPU:
     if LEVEL != "python":
         fail(f"this version starts from {LEVEL.upper()}: it runs on a GPU ({LAUNCH['target']['backend']}:"
              f"{LAUNCH['target']['arch']}); without one only Python-level exports run (in Triton's interpreter)")
-    os.environ.setdefault("TRITON_INTERPRET", "1")
+    os.environ["TRITON_INTERPRET"] = "1"  # "0" left by a parent (a capture sets it) would mean no launch at all
 DEVICE = torch.device("cuda" if ON_GPU else "cpu")
 
 import triton  # noqa: E402

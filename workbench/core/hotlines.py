@@ -5,7 +5,8 @@ so the correlation to the levels above is the workbench's own: an instruction's 
 the kernel's first one is the ``/*0000*/`` offset nvdisasm prints for the version's cubin (the
 opcodes are checked to agree), that SASS line's Python line comes from nvdisasm's line info,
 and every line of TTIR, TTGIR, LLIR and PTX from that Python line (:mod:`workbench.core.srcmap`)
-gets its counters. A Python line's counters are the sum over its instructions, so all the
+gets its counters (the Python level too when the version started from an IR level and has no
+Python text of its own: its locations still name the script's lines). A Python line's counters are the sum over its instructions, so all the
 lines of a level that come from one Python line show that line's total.
 """
 
@@ -83,8 +84,9 @@ def fold(instructions: list[Instruction], sass_text: str, smap: SourceMap) -> Ho
             acc = by_python.setdefault(key, {k: 0 for k in COUNTERS})
             for k in COUNTERS:
                 acc[k] += c[k]
+    hot.levels["python"] = _python_lines(by_python, smap)
     for level, lines in smap.levels.items():
-        if level == "sass":
+        if level in ("sass", "python"):
             continue
         out: dict[int, dict[str, int]] = {}
         for line, locs in lines.items():
@@ -93,3 +95,15 @@ def fold(instructions: list[Instruction], sass_text: str, smap: SourceMap) -> Ho
                 out[line] = {k: sum(by_python[p][k] for p in keys) for k in COUNTERS}
         hot.levels[level] = out
     return hot
+
+
+def _python_lines(by_python: dict[tuple[str, int], dict[str, int]], smap: SourceMap) -> dict[int, dict[str, int]]:
+    """The script's lines: the kernel's file (from the source map's Python level; a version
+    started from an IR level has none, so the file most instructions come from)."""
+    files = {os.path.normpath(f) for locs in smap.levels.get("python", {}).values() for f, _ in locs}
+    if not files and by_python:
+        weight: dict[str, int] = {}
+        for (f, _), c in by_python.items():
+            weight[f] = weight.get(f, 0) + c["executed"]
+        files = {max(weight, key=weight.get)}
+    return {line: dict(c) for (f, line), c in by_python.items() if f in files}

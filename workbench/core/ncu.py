@@ -77,6 +77,8 @@ _PERM = "ERR_NVGPUCTRPERM"
 _NO_KERNEL = re.compile(r"==WARNING== No kernels were profiled")
 _FAILED = re.compile(r"==ERROR== (Failed to profile.*|.*replay.*)", re.IGNORECASE)
 _ERROR = re.compile(r"==ERROR== (.*)")
+_APP_FAILED = re.compile(r"==ERROR== The application returned an error code")
+_REPLAY_ERROR = re.compile(r"^(?!==)\S.*?: error: (.*)$", re.MULTILINE)
 
 
 def failure(output: str, kernel: str, returncode: int) -> NcuFailure | None:
@@ -87,6 +89,9 @@ def failure(output: str, kernel: str, returncode: int) -> NcuFailure | None:
                           "https://developer.nvidia.com/ERR_NVGPUCTRPERM)")
     if m := _FAILED.search(output):
         return NcuFailure(f"ncu could not replay {kernel}: {m.group(1).strip()}")
+    replay = _REPLAY_ERROR.search(output)  # run.py's own FILE: error: line, when it failed
+    if replay is not None and (_NO_KERNEL.search(output) or _APP_FAILED.search(output)):
+        return NcuFailure(f"ncu profiled no launch of {kernel}: the replay failed: {replay.group(1)}")
     if _NO_KERNEL.search(output):
         return NcuFailure(f"ncu profiled no launch of {kernel}: the replay did not launch it (see the replay's "
                           "output above)")
@@ -96,8 +101,9 @@ def failure(output: str, kernel: str, returncode: int) -> NcuFailure | None:
     return None
 
 
-def run(argv: list[str], where: str, kernel: str, cwd: Path, timeout: float = 600.0) -> str:
-    """Run ncu; its output, or a :class:`WorkbenchError` naming ``where`` with the reason."""
+def run(argv: list[str], where: str, kernel: str, cwd: Path, timeout: float = 600.0) -> tuple[str, str]:
+    """Run ncu: its stdout and its whole output (the replay's too), or a :class:`WorkbenchError`
+    naming ``where`` with the reason."""
     try:
         proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError:
@@ -107,7 +113,16 @@ def run(argv: list[str], where: str, kernel: str, cwd: Path, timeout: float = 60
     output = proc.stdout + proc.stderr
     if (bad := failure(output, kernel, proc.returncode)) is not None:
         raise WorkbenchError.at(where, bad.sentence, detail=output)
-    return proc.stdout
+    return proc.stdout, output
+
+
+_PASSES = re.compile(r"==PROF== Profiling .* - (\d+) pass")
+
+
+def passes(log: str) -> int | None:
+    """How many times ncu replayed the kernel (its ``- 38 passes`` line)."""
+    m = _PASSES.search(log)
+    return int(m.group(1)) if m else None
 
 
 def no_ncu_sentence() -> str:

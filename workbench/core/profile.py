@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -157,17 +158,21 @@ def profile_export(folder: Path, flops_expr: str | None = None, timeout: float =
     report.parent.mkdir(exist_ok=True)
     report.unlink(missing_ok=True)
     program = [sys.executable, str(folder / "run.py"), "--profile"]
-    log = ncu.run(ncu.profile_command(tool, report, kernel, program), where, kernel, folder, timeout)
+    t0 = time.monotonic()
+    _, log = ncu.run(ncu.profile_command(tool, report, kernel, program), where, kernel, folder, timeout)
+    seconds = time.monotonic() - t0
+    (report.parent / "ncu.log").write_text(log)
     if not report.is_file():
         raise WorkbenchError.at(where, f"ncu wrote no report for {kernel}", detail=log)
-    pages = {page: ncu.run(ncu.page_command(tool, report, page), where, kernel, folder, timeout)
+    pages = {page: ncu.run(ncu.page_command(tool, report, page), where, kernel, folder, timeout)[0]
              for page in ("raw", "source")}
     for page, text in pages.items():
         (report.parent / f"{page}.csv").write_text(text)
     stem = Path(launch["metadata"]).stem
     out = from_pages(pages["raw"], pages["source"], folder, stem, flops,
                      f"--flops {flops_expr}" if flops_expr else "counted by ncu")
-    out.update(version=launch["version"], level=launch["level"], folder=str(folder), report=str(report))
+    out.update(version=launch["version"], level=launch["level"], folder=str(folder), report=str(report),
+               ncu_seconds=seconds, ncu_passes=ncu.passes(log))
     return out
 
 
