@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from test_app import FAST_BENCH, SIZE, isolated_config, opened, wait_for  # noqa: F401 - the config fixture
+from test_app import FAST_BENCH, SIZE, isolated_config, line_of, opened, wait_for  # noqa: F401 - the config fixture
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.profile_view import ProfileView
 
@@ -24,15 +24,15 @@ import fake_ncu  # noqa: E402
 async def test_profile_runs_aside_while_typing_goes_on_and_fills_the_tab(tmp_path, monkeypatch):
     for key, value in fake_ncu.install(tmp_path / "bin", "ok", sleep=5).items():
         monkeypatch.setenv(key, value)
-    script = tmp_path / "vector_add.py"
-    shutil.copy(EXAMPLES / "vector_add.py", script)
+    script = tmp_path / "matmul.py"
+    shutil.copy(EXAMPLES / "matmul.py", script)
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
         assert any(name == "Profile under ncu" for name, _, _ in app.palette_commands())
         view = app.query_one(ProfileView)
         await pilot.press("P")
-        assert view.running and app.status.message.startswith("profiling add_kernel original under ncu")
+        assert view.running and app.status.message.startswith("profiling matmul_kernel original under ncu")
         # the profile (its fake ncu sleeps 5 s first) runs in another process: a pane takes text now
         pane = app.pane("python")
         pane.view.focus()
@@ -46,11 +46,20 @@ async def test_profile_runs_aside_while_typing_goes_on_and_fills_the_tab(tmp_pat
         table = view.query_one("#profile-table")
         assert [str(c) for c in table.get_row_at(0)] == ["duration", "5.47 us"]
         profile = view.result["profiles"]["original"]
-        assert profile["folder"].startswith(str(tmp_path / ".workbench" / "vector_add" / "exports"))
-        # the pages are the matmul kernel's, not this add_kernel's: its SASS is not painted with them
-        assert "differs from this version's" in profile["hot"]["note"]
+        assert profile["folder"].startswith(str(tmp_path / ".workbench" / "matmul" / "exports"))
         assert "hot lines of original" in str(view.query_one("#profile-hot").render())
-        assert "# typed while profiling\n" in pane.editor.text  # the typed text is still there
+        # the panes showing the original get a heat column: each line's share of the samples
+        python = app.pane("python").view
+        dot_line = line_of(python, "= tl.dot(")
+        shares = {int(n): c["samples"] / 14 for n, c in profile["hot"]["levels"]["python"].items() if c["samples"]}
+        assert python.heat == shares and python.heat[dot_line] == pytest.approx(3 / 14)
+        assert app.pane("ttgir").view.heat and app.pane("sass").view.heat
+        await pilot.press("escape")  # out of the editor (the draft stays): the view is drawn again
+        python.cursor_line = dot_line
+        await pilot.pause()
+        row = "".join(seg.text for seg in python.render_line(dot_line - 1 - python.scroll_offset.y))
+        assert row.startswith(" 21% ") and "tl.dot" in row
+        assert pane.has_draft and "# typed while profiling\n" in pane.editor.text  # the typed text is still there
 
         monkeypatch.setenv("FAKE_NCU", "perm")
         monkeypatch.setenv("FAKE_NCU_SLEEP", "0")
@@ -58,7 +67,7 @@ async def test_profile_runs_aside_while_typing_goes_on_and_fills_the_tab(tmp_pat
         await wait_for(pilot, lambda: not view.running, what="the failed profile")
         title = str(view.query_one("#profile-title").render())
         assert title.startswith("no profile: ") and title.endswith(
-            "add_kernel.py: error: ncu may not read this GPU's performance counters (ERR_NVGPUCTRPERM): run it as "
+            "matmul_kernel.py: error: ncu may not read this GPU's performance counters (ERR_NVGPUCTRPERM): run it as "
             "root, or let every user profile (the nvidia module's NVreg_RestrictProfilingToAdminUsers=0; "
             "https://developer.nvidia.com/ERR_NVGPUCTRPERM)")
         assert "ERR_NVGPUCTRPERM" in app.status.message

@@ -72,11 +72,11 @@ def fold(instructions: list[Instruction], sass_text: str, smap: SourceMap) -> Ho
         c["samples"] += ins.samples
         c["executed"] += ins.executed
     hot.totals = {"samples": sum(i.samples for i in instructions), "executed": sum(i.executed for i in instructions)}
-    hot.levels["sass"] = sass
     if hot.matched != hot.instructions:
         hot.note = (f"the profiled SASS differs from this version's at {hot.instructions - hot.matched} of "
-                    f"{hot.instructions} instructions: the counters are not folded onto the other levels")
+                    f"{hot.instructions} instructions: no line of any level gets its counters")
         return hot
+    hot.levels["sass"] = sass
     by_python: dict[tuple[str, int], dict[str, int]] = {}
     for line, c in sass.items():
         for loc in smap.python_lines("sass", line)[:1]:

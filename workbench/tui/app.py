@@ -46,7 +46,7 @@ from workbench.tui.widgets.level_column import LevelColumn
 from workbench.tui.widgets.level_pane import LevelPane
 from workbench.tui.widgets.log_view import LogView
 from workbench.tui.widgets.outputs_view import OutputsView
-from workbench.tui.widgets.profile_view import ProfileView
+from workbench.tui.widgets.profile_view import ProfileView, heat_for
 from workbench.tui.widgets.status_line import StatusLine
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
@@ -783,6 +783,17 @@ class WorkbenchApp(App):
         else:
             self.flow.drafts.pop(level, None)
         column.set_title(self.flow.note(level, self._loaded.get(level, (None, None))[1]))
+        self._heat(level)
+
+    def _heat(self, level: str) -> None:
+        """The pane's heat column: its text's version's profile, if that version was profiled."""
+        who = self.flow.provenance(level, self._loaded.get(level, (None, None))[1]) if self.flow else None
+        views = self.query(ProfileView)
+        self.column(level).pane.view.set_heat(heat_for(views.first().result if views else None, who, level))
+
+    def on_profile_view_done(self, msg: ProfileView.Done) -> None:
+        for level in LEVELS:
+            self._heat(level)
 
     def _remap(self) -> None:
         focused = self.focused

@@ -26,6 +26,8 @@ HOT_LEVELS = ("python", "ttir", "ttgir", "llir", "ptx", "sass")
 
 
 class ProfileView(Vertical):
+    result: dict | None = None   # the last profile's JSON (`workbench profile --json`)
+
     DEFAULT_CSS = """
     ProfileView > #profile-title { height: auto; padding: 0 1; }
     ProfileView > DataTable { height: 1fr; }
@@ -47,7 +49,6 @@ class ProfileView(Vertical):
             yield Static("", id="profile-hot")
 
     def on_mount(self) -> None:
-        self.result: dict | None = None
         self.running = False
         self._proc: subprocess.Popen | None = None
 
@@ -137,6 +138,20 @@ def hot_lines(profiles: dict[str, dict]) -> list[str]:
             if top:
                 out.append(f"  {level:<6} " + "  ".join(f"{line}: {share:.0%}" for line, _, share in top))
     return out
+
+
+def heat_for(result: dict | None, who: str | None, level: str) -> dict[int, float]:
+    """The heat column of a pane showing ``who``'s text ("original" or a version number) at
+    ``level``: each line's share of that version's profile counts; none if it was not profiled."""
+    if result is None or who is None:
+        return {}
+    p = result["profiles"].get(_label(who))
+    hot = (p or {}).get("hot") or {}
+    totals = hot.get("totals") or {}
+    counter = "samples" if totals.get("samples") else "executed"
+    total = totals.get(counter) or 0
+    lines = (hot.get("levels") or {}).get(level) or {}
+    return {int(n): c[counter] / total for n, c in lines.items() if c[counter]} if total else {}
 
 
 def _label(version: str) -> str:
