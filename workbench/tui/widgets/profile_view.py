@@ -18,7 +18,7 @@ import time
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -30,9 +30,10 @@ class ProfileView(Vertical):
 
     DEFAULT_CSS = """
     ProfileView > #profile-title { height: auto; padding: 0 1; }
-    ProfileView > DataTable { height: 1fr; }
-    ProfileView > VerticalScroll { height: 1fr; }
-    ProfileView Static { padding: 0 1; }
+    ProfileView > Horizontal { height: 1fr; }
+    ProfileView DataTable { width: auto; max-width: 60%; height: 1fr; }
+    ProfileView VerticalScroll { width: 1fr; height: 1fr; }
+    ProfileView VerticalScroll > Static { padding: 0 1; }
     """
 
     class Done(Message):
@@ -43,10 +44,11 @@ class ProfileView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("no profile yet: P profiles the version selected in History (or the last one) beside the "
                      "original, under Nsight Compute (ncu)", id="profile-title")
-        yield DataTable(id="profile-table", zebra_stripes=True, cursor_type="row")
-        with VerticalScroll():
-            yield Static("", id="profile-roofline")
-            yield Static("", id="profile-hot")
+        with Horizontal():
+            yield DataTable(id="profile-table", zebra_stripes=True, cursor_type="row")
+            with VerticalScroll():
+                yield Static("", id="profile-roofline")
+                yield Static("", id="profile-hot")
 
     def on_mount(self) -> None:
         self.running = False
