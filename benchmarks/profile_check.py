@@ -13,8 +13,11 @@ tolerances below (two profiles of a 5 us kernel differ by their clocks and cache
 
     python benchmarks/profile_check.py [--keep DIR]
 
+Then examples/matmul_scopes.py's proton scopes (cycles per scope, time per warp).
+
 Prints the comparison, the cost (seconds and ncu passes, ours and --set full's), the change
-from the original to the edit, and a JSON report as the last line; exit 1 if a figure disagrees.
+from the original to the edit, the scopes, and a JSON report as the last line; exit 1 if a
+figure disagrees or the scopes were not timed.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workbench.core import ncu, profile  # noqa: E402
+from workbench.core import ncu, profile, scopes  # noqa: E402
 
 KERNEL = "matmul_kernel"
 EXACT = ("registers", "shared_bytes", "instructions", "grid", "block")
@@ -142,6 +145,17 @@ def main() -> int:
     for row in result["table"]:
         print("  " + "  ".join(f"{v:<22}" for v in row.values()))
     report["table"] = result["table"]
+    # proton's intra-kernel scopes, on the example that opens some
+    scoped = work / "matmul_scopes.py"
+    shutil.copyfile(ROOT / "examples" / "matmul_scopes.py", scoped)
+    proc = workbench("profile", str(scoped), "--kernel", KERNEL, "--json")
+    timing = json.loads(proc.stdout)["profiles"]["original"]["scopes"] if proc.returncode == 0 else \
+        {"scopes": [], "note": proc.stderr.strip()}
+    print("\nproton scopes of examples/matmul_scopes.py:")
+    for line in scopes.lines("original", timing):
+        print(f"  {line}")
+    report["scopes"] = timing
+    ok &= not timing["note"]
     report["agree"] = ok
     print(json.dumps(report, default=str))
     return 0 if ok else 1

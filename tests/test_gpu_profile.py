@@ -29,3 +29,14 @@ def test_the_matmul_original_under_ncu_gives_figures_a_roofline_and_hot_lines(tm
     assert hot["matched"] == hot["instructions"] > 0, hot["note"]  # the exported cubin is the one profiled
     assert {"sass", "ptx", "llir", "ttgir", "ttir", "python"} <= set(hot["levels"])
     assert p["ncu_passes"] is not None
+
+
+def test_proton_times_the_scopes_of_the_scoped_matmul(tmp_path):
+    script = tmp_path / "matmul_scopes.py"
+    shutil.copyfile(EXAMPLES / "matmul_scopes.py", script)
+    proc = run_cli("profile", str(script), "--kernel", "matmul_kernel", "--json")
+    assert proc.returncode == 0, proc.stderr
+    timing = json.loads(proc.stdout)["profiles"]["original"]["scopes"]
+    assert timing["note"] == "", timing["note"]
+    assert [s["name"] for s in timing["scopes"]] == ["load", "dot"]
+    assert all(s["cycles"] and s["cycles"] > 0 and s["warps"] > 0 for s in timing["scopes"])

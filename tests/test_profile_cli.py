@@ -77,6 +77,8 @@ def test_a_profile_of_an_export_reads_the_report_back(matmul_export, tmp_path):
     assert (matmul_export / "profile" / "raw.csv").is_file() and p["report"].endswith("kernel.ncu-rep")
     assert p["ncu_passes"] == 9 and p["ncu_seconds"] > 0  # the fake's "- 9 passes" line, read back
     assert out["table"][0] == {"figure": "duration", "original": "5.47 us"}
+    assert p["scopes"] == {"scopes": [], "note": "matmul_kernel opens no proton scope (pl.enter_scope(\"name\") or "
+                                                 "pl.scope(\"name\") in the kernel): no intra-kernel timing"}
 
 
 def test_the_text_report_has_the_table_the_roofline_and_hot_lines(matmul_export, tmp_path):

@@ -98,7 +98,7 @@ def _exports(args) -> dict[str, Path]:
 
 def _print(profiles: dict[str, dict], rows: list[dict]) -> None:
     from .cli import _print_rows
-    from .core import roofline
+    from .core import roofline, scopes
     any_p = next(iter(profiles.values()))
     print(f"{any_p['kernel']} on {any_p['device']}, grid {any_p['grid']}, block {any_p['block']}")
     _print_rows(rows)
@@ -113,9 +113,12 @@ def _print(profiles: dict[str, dict], rows: list[dict]) -> None:
         hot = p.get("hot") or {}
         if hot.get("note"):
             print(f"hot lines {label}: {hot['note']}")
+        for line in scopes.lines(label, p.get("scopes")):
+            print(line)
         counter = "samples" if (hot.get("totals") or {}).get("samples") else "executed"
         for level in ("python", "ttgir", "sass"):
             top = (hot.get("top") or {}).get(counter, {}).get(level)
             if top:
                 print(f"hot {level} lines {label} ({counter}): " + ", ".join(f"{n} {share:.0%}" for n, _, share in top))
+
 

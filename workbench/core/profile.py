@@ -1,6 +1,6 @@
 """A version's profile: its exported replay (``run.py --profile``, one launch) under ncu, in a
 process of its own, read back as the figures the Profile tab and ``workbench profile`` show,
-a roofline point and the hot lines of every level.
+a roofline point, the hot lines of every level, and its proton scopes' cycles where it has any.
 
 Never run in the runner that holds the app's CUDA context: ncu replays the kernel many times
 in the process it starts, and a profile takes seconds.
@@ -15,7 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from . import hotlines, ncu, roofline, srcmap
+from . import hotlines, ncu, roofline, scopes, srcmap
 from .errors import WorkbenchError
 from .levels import SUFFIX
 
@@ -173,6 +173,7 @@ def profile_export(folder: Path, flops_expr: str | None = None, timeout: float =
                      f"--flops {flops_expr}" if flops_expr else "counted by ncu")
     out.update(version=launch["version"], level=launch["level"], folder=str(folder), report=str(report),
                ncu_seconds=seconds, ncu_passes=ncu.passes(log))
+    out["scopes"] = scopes.profile(folder, launch, (meta.get("workbench") or {}).get("python"), timeout)
     return out
 
 

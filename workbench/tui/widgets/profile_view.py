@@ -120,7 +120,9 @@ class ProfileView(Vertical):
                          f"{pt['dram_bytes']:.4g} DRAM bytes{bound}")
         lines.append(f"peaks {first['roofline']['peaks_source']}")
         self.query_one("#profile-roofline", Static).update("\n".join(lines + chart(points)))
-        self.query_one("#profile-hot", Static).update("\n".join(hot_lines(profiles)))
+        from workbench.core import scopes
+        scoped = [line for label, p in profiles.items() for line in scopes.lines(label, p.get("scopes"))]
+        self.query_one("#profile-hot", Static).update("\n".join(hot_lines(profiles) + scoped))
 
     def on_unmount(self) -> None:
         proc = self._proc
