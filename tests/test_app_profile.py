@@ -61,6 +61,7 @@ async def test_profile_runs_aside_while_typing_goes_on_and_fills_the_tab(tmp_pat
         assert row.startswith(" 21% ") and "tl.dot" in row
         assert pane.has_draft and "# typed while profiling\n" in pane.editor.text  # the typed text is still there
 
+        folders = sorted((tmp_path / ".workbench" / "matmul" / "exports").iterdir())
         monkeypatch.setenv("FAKE_NCU", "perm")
         monkeypatch.setenv("FAKE_NCU_SLEEP", "0")
         app.action_profile()
@@ -71,3 +72,6 @@ async def test_profile_runs_aside_while_typing_goes_on_and_fills_the_tab(tmp_pat
             "root, or let every user profile (the nvidia module's NVreg_RestrictProfilingToAdminUsers=0; "
             "https://developer.nvidia.com/ERR_NVGPUCTRPERM)")
         assert "ERR_NVGPUCTRPERM" in app.status.message
+        # the second profile of the original used its first export (a version never changes)
+        assert sorted((tmp_path / ".workbench" / "matmul" / "exports").iterdir()) == folders == \
+            [Path(profile["folder"])]

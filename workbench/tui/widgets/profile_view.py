@@ -53,6 +53,9 @@ class ProfileView(Vertical):
     def on_mount(self) -> None:
         self.running = False
         self._proc: subprocess.Popen | None = None
+        # (kernel, version) -> its export: a version is written whole and never changes, so one
+        # export serves every profile of it in this session
+        self._exports: dict[tuple[str, str], str] = {}
 
     def start(self, spec_id: str, kernel: str, versions: list[str], flops: str | None = None) -> None:
         """Profile ``versions`` of the kernel (the first is the base of the change column)."""
@@ -70,7 +73,7 @@ class ProfileView(Vertical):
         t0 = time.monotonic()
         labels = [_label(v) for v in versions]
         try:
-            folders = [self.app.call("export", kernel=spec_id, version=v, timeout=120)["folder"] for v in versions]
+            folders = [self._export(spec_id, v) for v in versions]
             command = [sys.executable, "-m", "workbench", "profile", *folders, "--json",
                        *(["--flops", flops] if flops else [])]
             self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -86,6 +89,13 @@ class ProfileView(Vertical):
                                         time.monotonic() - t0))
             return
         self.post_message(self.Done(labels, json.loads(out), None, time.monotonic() - t0))
+
+    def _export(self, spec_id: str, version: str) -> str:
+        folder = self._exports.get((spec_id, version))
+        if folder is None or not os.path.isfile(os.path.join(folder, "launch.json")):
+            folder = self.app.call("export", kernel=spec_id, version=version, timeout=120)["folder"]
+            self._exports[(spec_id, version)] = folder
+        return folder
 
     def on_profile_view_done(self, msg: Done) -> None:
         self.running = False
