@@ -23,7 +23,7 @@ REPORT = "profile/kernel.ncu-rep"
 STALL_PREFIX, STALL_SUFFIX = "smsp__average_warps_issue_stalled_", "_per_issue_active.ratio"
 OCCUPANCY_LIMITS = {"registers": "registers", "shared_mem": "shared memory", "warps": "warps",
                     "blocks": "blocks per SM", "barriers": "barriers"}
-# (key, label, unit) in the order the table shows them; unit "x" compares as a ratio
+# (key, label, unit) in the order the table shows them
 FIGURES = (
     ("duration_us", "duration", "us"),
     ("achieved_occupancy_pct", "achieved occupancy", "%"),
@@ -177,7 +177,7 @@ def profile_export(folder: Path, flops_expr: str | None = None, timeout: float =
     return out
 
 
-def change(key: str, a: Any, b: Any) -> str:
+def change(a: Any, b: Any) -> str:
     """How ``b`` differs from ``a``: a percentage for numbers, "same" or the new text."""
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         if a == b:
@@ -186,7 +186,7 @@ def change(key: str, a: Any, b: Any) -> str:
     return "same" if a == b else "changed"
 
 
-def fmt(key: str, unit: str, value: Any) -> str:
+def fmt(unit: str, value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):
@@ -209,16 +209,16 @@ def table(profiles: dict[str, dict]) -> list[dict[str, str]]:
     labels = list(profiles)
     rows = []
     for key, label, unit in FIGURES:
-        row = {"figure": label} | {lab: fmt(key, unit, profiles[lab].get(key)) for lab in labels}
+        row = {"figure": label} | {lab: fmt(unit, profiles[lab].get(key)) for lab in labels}
         if len(labels) > 1:
-            row["change"] = change(key, profiles[labels[0]].get(key), profiles[labels[-1]].get(key))
+            row["change"] = change(profiles[labels[0]].get(key), profiles[labels[-1]].get(key))
         rows.append(row)
     for key, label, unit in (("intensity", "FLOP per DRAM byte", ""), ("tflops", "achieved TFLOP/s", ""),
                              ("pct_of_roof", "of the roof", "%")):
         vals = {lab: (profiles[lab].get("roofline") or {}).get(key) for lab in labels}
-        row = {"figure": label} | {lab: fmt(key, unit, v) for lab, v in vals.items()}
+        row = {"figure": label} | {lab: fmt(unit, v) for lab, v in vals.items()}
         if len(labels) > 1:
-            row["change"] = change(key, vals[labels[0]], vals[labels[-1]])
+            row["change"] = change(vals[labels[0]], vals[labels[-1]])
         rows.append(row)
     for i in range(5):
         row = {"figure": f"stall #{i + 1} (cycles/issue)"}
