@@ -713,6 +713,8 @@ def _heat_segment(share: float, style: Style) -> Segment:
     hot = next(s for limit, s in _HEAT_STYLES if share >= limit)
     text = f"{share * 100:3.0f}% " if share >= 0.01 else " <1% "
     return Segment(text, style + hot)
+
+
 _LOC_DEF = re.compile(r"\s*#loc\d*\s*=\s*loc\(")
 _LOC_USE = re.compile(r' ?loc\((?:[^()"]|"[^"]*"|\((?:[^()"]|"[^"]*"|\([^()]*\))*\))*\)')
 
