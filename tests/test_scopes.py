@@ -52,6 +52,15 @@ def test_without_a_gpu_run_py_says_why_there_is_no_timing(tmp_path):
                                              "needs a GPU"]
 
 
+def test_a_version_from_an_ir_level_has_no_scopes_and_says_why(tmp_path):
+    folder = _export(tmp_path, "matmul_scopes")
+    launch = json.loads((folder / "launch.json").read_text())
+    launch["level"], launch["file"] = "ttgir", "matmul_kernel.ttgir"
+    assert scopes.profile(folder, launch, None) == {
+        "scopes": [], "note": "no proton timing: proton scopes are compiled in from the Python source: this version "
+                              "starts from TTGIR"}
+
+
 def test_proton_tree_and_trace_read_back(tmp_path):
     """Files in the shapes Triton's own proton tests read (third_party/proton/test): a hatchet
     tree whose scope nodes carry ``metrics.cycles``, a chrome trace with an ``X`` event per scope

@@ -62,15 +62,14 @@ def read(folder: Path, names: list[str]) -> list[dict[str, Any]]:
 
 def profile(folder: Path, launch: dict, python: dict | None, timeout: float = 300.0) -> dict[str, Any]:
     """The scopes of an export's kernel timed by proton, or the sentence why not."""
-    source_file = folder / launch["file"]
-    if launch["level"] == "python" and source_file.is_file():
-        first = (python or {}).get("first_line", 1)
-        names = declared(source_file.read_text(), first, (python or {}).get("last_line"))
-        if not names:
-            return {"scopes": [], "note": f"{launch['kernel']} opens no proton scope (pl.enter_scope(\"name\") or "
-                                          "pl.scope(\"name\") in the kernel): no intra-kernel timing"}
-    else:
-        names = []
+    if launch["level"] != "python":  # said without starting run.py (it would say the same)
+        return {"scopes": [], "note": "no proton timing: proton scopes are compiled in from the Python source: "
+                                      f"this version starts from {launch['level'].upper()}"}
+    first = (python or {}).get("first_line", 1)
+    names = declared((folder / launch["file"]).read_text(), first, (python or {}).get("last_line"))
+    if not names:
+        return {"scopes": [], "note": f"{launch['kernel']} opens no proton scope (pl.enter_scope(\"name\") or "
+                                      "pl.scope(\"name\") in the kernel): no intra-kernel timing"}
     out_dir = folder / FOLDER
     proc = subprocess.run([sys.executable, str(folder / "run.py"), "--proton", str(out_dir)], cwd=folder,
                           capture_output=True, text=True, timeout=timeout)
