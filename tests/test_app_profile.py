@@ -75,3 +75,21 @@ async def test_profile_runs_aside_while_typing_goes_on_and_fills_the_tab(tmp_pat
         # the second profile of the original used its first export (a version never changes)
         assert sorted((tmp_path / ".workbench" / "matmul" / "exports").iterdir()) == folders == \
             [Path(profile["folder"])]
+
+        # a saved version (selected in History) beside the original, with the change
+        monkeypatch.setenv("FAKE_NCU", "ok")
+        pane.action_discard()
+        pane.view.focus()
+        await pilot.press("e")
+        pane.editor.load_text(pane.editor.text.replace("# Accumulate in fp32", "# Accumulate in FP32"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good is not None and app.last_good["version"] == "1", what="v1")
+        await pilot.press("escape")
+        app.action_profile()
+        await wait_for(pilot, lambda: not view.running, what="the profile of v1")
+        assert list(view.result["profiles"]) == ["original", "v1"]
+        assert [str(c) for c in table.get_row_at(0)] == ["duration", "5.47 us", "5.47 us", "same"]
+        v1 = view.result["profiles"]["v1"]
+        assert v1["hot"]["matched"] == 672  # the same SASS: a comment changed
+        assert python.heat == {int(n): c["samples"] / 14 for n, c in v1["hot"]["levels"]["python"].items()
+                               if c["samples"]}

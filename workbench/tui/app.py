@@ -1566,11 +1566,14 @@ class WorkbenchApp(App):
         self.log_line(f"exported {version_label(msg.version)} to {msg.done['folder']}")
 
     def action_profile(self) -> None:
-        """The version selected in History (else the last one) beside the original, under ncu."""
+        """The version selected in History (else the last one) beside the original (or the
+        version marked with ``m`` there), under ncu."""
         if self.current is None:
             return
-        version = self.query_one(HistoryView).selected() or self.flow.current or "original"
-        versions = list(dict.fromkeys(["original", str(version)]))
+        history = self.query_one(HistoryView)
+        version = history.selected() or self.flow.current or "original"
+        base = history.base if history.base != "previous" else "original"
+        versions = list(dict.fromkeys([str(base), str(version)]))
         self.action_results("profile")
         self.query_one(ProfileView).start(self.spec_id, self.kernel_name, versions)
 
