@@ -149,7 +149,7 @@ async def main() -> None:
 
 
 async def profile_shot() -> None:
-    """The Profile tab and the heat column, after `P` on the matmul example's original."""
+    """The Profile tab and the heat column, after `P` on a version of the matmul example."""
     from workbench.core.ncu import find_ncu
     from workbench.tui.app import WorkbenchApp
 
@@ -165,6 +165,13 @@ async def profile_shot() -> None:
     app = WorkbenchApp(script, bench={"warmup_ms": 5.0, "rep_ms": 30.0, "graph": False})
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.last_good is not None)
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")   # v1: a comment changed, so the table has a version beside the original
+        pane.editor.load_text(pane.editor.text.replace("# Accumulate in fp32", "# Accumulate in FP32"))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.last_good["version"] == "1")
+        await pilot.press("escape")
         await pilot.press("P")
         view = app.query_one("ProfileView")
         await until(pilot, lambda: not view.running, timeout=300)

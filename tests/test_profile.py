@@ -32,7 +32,7 @@ def test_raw_page_gives_the_figures_of_the_launch(raw):
     assert f["achieved_occupancy_pct"] == pytest.approx(12.004775)
     assert f["theoretical_occupancy_pct"] == pytest.approx(25.0)
     # registers and shared memory both allow 2 blocks per SM (109 regs x 256 threads, 99 KB)
-    assert f["occupancy_limiter"] == "registers, shared memory (2 blocks/SM)"
+    assert f["occupancy_limiter"] == "registers, smem" and f["blocks_per_sm"] == 2
     assert f["sm_throughput_pct"] == pytest.approx(0.623287)
     assert f["memory_throughput_pct"] == pytest.approx(1.314686)
     assert f["dram_read_bytes"] == pytest.approx(275_200)  # printed as "275.200000" Kbyte

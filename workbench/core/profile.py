@@ -21,14 +21,15 @@ from .levels import SUFFIX
 
 REPORT = "profile/kernel.ncu-rep"
 STALL_PREFIX, STALL_SUFFIX = "smsp__average_warps_issue_stalled_", "_per_issue_active.ratio"
-OCCUPANCY_LIMITS = {"registers": "registers", "shared_mem": "shared memory", "warps": "warps",
-                    "blocks": "blocks per SM", "barriers": "barriers"}
+OCCUPANCY_LIMITS = {"registers": "registers", "shared_mem": "smem", "warps": "warps", "blocks": "blocks",
+                    "barriers": "barriers"}
 # (key, label, unit) in the order the table shows them
 FIGURES = (
     ("duration_us", "duration", "us"),
     ("achieved_occupancy_pct", "achieved occupancy", "%"),
     ("theoretical_occupancy_pct", "theoretical occupancy", "%"),
     ("occupancy_limiter", "occupancy limited by", ""),
+    ("blocks_per_sm", "blocks per SM at most", ""),
     ("sm_throughput_pct", "SM throughput", "% of peak"),
     ("memory_throughput_pct", "memory throughput", "% of peak"),
     ("dram_read_bytes", "DRAM read", "bytes"),
@@ -61,8 +62,8 @@ def figures(raw: ncu.RawLaunch) -> dict[str, Any]:
         "duration_us": duration / 1e3 if duration is not None else None,
         "achieved_occupancy_pct": g("sm__warps_active.avg.pct_of_peak_sustained_active"),
         "theoretical_occupancy_pct": g("sm__maximum_warps_per_active_cycle_pct"),
-        "occupancy_limiter": (", ".join(k for k, v in limits.items() if v == least) + f" ({least:g} blocks/SM)")
-        if least is not None else None,
+        "occupancy_limiter": ", ".join(k for k, v in limits.items() if v == least) if least is not None else None,
+        "blocks_per_sm": least,
         "sm_throughput_pct": g("sm__throughput.avg.pct_of_peak_sustained_elapsed"),
         "memory_throughput_pct": g("gpu__compute_memory_throughput.avg.pct_of_peak_sustained_elapsed"),
         "dram_read_bytes": g("dram__bytes_read.sum"), "dram_write_bytes": g("dram__bytes_write.sum"),

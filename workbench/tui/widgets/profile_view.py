@@ -31,8 +31,8 @@ class ProfileView(Vertical):
     DEFAULT_CSS = """
     ProfileView > #profile-title { height: auto; padding: 0 1; }
     ProfileView > Horizontal { height: 1fr; }
-    ProfileView DataTable { width: auto; max-width: 60%; height: 1fr; }
-    ProfileView VerticalScroll { width: 1fr; height: 1fr; }
+    ProfileView DataTable { width: 1fr; height: 1fr; }
+    ProfileView VerticalScroll { width: 52; height: 1fr; }
     ProfileView VerticalScroll > Static { padding: 0 1; }
     """
 
@@ -129,7 +129,7 @@ class ProfileView(Vertical):
             lines.append(f"{label}: {pt['flops']:.4g} FLOP ({pt['flops_source']}, {pt['dtype'] or '-'}), "
                          f"{pt['dram_bytes']:.4g} DRAM bytes{bound}")
         lines.append(f"peaks {first['roofline']['peaks_source']}")
-        self.query_one("#profile-roofline", Static).update("\n".join(lines + chart(points)))
+        self.query_one("#profile-roofline", Static).update("\n".join(lines + chart(points, width=26)))
         from workbench.core import scopes
         scoped = [line for label, p in profiles.items() for line in scopes.lines(label, p.get("scopes"))]
         self.query_one("#profile-hot", Static).update("\n".join(hot_lines(profiles) + scoped))
