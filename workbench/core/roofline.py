@@ -92,7 +92,7 @@ def chart(points: dict[str, dict], width: int = 44, height: int = 10) -> list[st
     peak, bw = any_p["peak_tflops"], any_p["peak_gbps"]
     xs = [p["intensity"] for p in usable.values()] + [any_p["ridge"]]
     x0, x1 = math.log10(min(xs)) - 1, math.log10(max(xs)) + 1
-    y1 = math.log10(peak) + 0.5
+    y1 = math.log10(peak) + 0.05  # the compute roof on the first row, beside its label
     y0 = min(math.log10(p["tflops"]) for p in usable.values()) - 0.5
     grid = [[" "] * width for _ in range(height)]
 
