@@ -1,6 +1,10 @@
 """Export SVG screenshots of the app's main screens (Textual's own export) into docs/screenshots/.
 
-    .venv/bin/python docs/make_screenshots.py
+    .venv/bin/python docs/make_screenshots.py            # all of them
+    .venv/bin/python docs/make_screenshots.py profile    # the Profile tab only
+
+The Profile tab is shot on examples/matmul.py under the real ncu where there is one; elsewhere
+under tests/fake_ncu.py, which answers with the real H200 pages of that kernel (tests/data/ncu).
 
 Runs the real app on a copy of examples/vector_add.py (the runner included: on a CPU, the
 Python level runs in Triton's interpreter and IR levels are compiled only).
@@ -144,5 +148,43 @@ async def main() -> None:
     shutil.rmtree(work.parent, ignore_errors=True)
 
 
+async def profile_shot() -> None:
+    """The Profile tab and the heat column, after `P` on a version of the matmul example."""
+    from workbench.core.ncu import find_ncu
+    from workbench.tui.app import WorkbenchApp
+
+    work = Path(tempfile.mkdtemp(prefix="wb-shots-")) / "demo"
+    work.mkdir()
+    script = work / "matmul.py"
+    shutil.copy(ROOT / "examples" / "matmul.py", script)
+    os.environ["WORKBENCH_CONFIG"] = str(work / "config.toml")
+    if find_ncu() is None:
+        sys.path.insert(0, str(ROOT / "tests"))
+        import fake_ncu
+        os.environ.update(fake_ncu.install(work / "bin"))
+    app = WorkbenchApp(script, bench={"warmup_ms": 5.0, "rep_ms": 30.0, "graph": False})
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.last_good is not None)
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")   # v1: a comment changed, so the table has a version beside the original
+        pane.editor.load_text(pane.editor.text.replace("# Accumulate in fp32", "# Accumulate in FP32"))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.last_good["version"] == "1")
+        await pilot.press("escape")
+        await pilot.press("P")
+        view = app.query_one("ProfileView")
+        await until(pilot, lambda: not view.running, timeout=300)
+        py = app.pane("python").view
+        py.focus()
+        py.goto_line(next(n for n in range(1, py.line_count + 1) if "= tl.dot(" in py.line_text(n)))
+        await pilot.pause(0.5)
+        app.save_screenshot(str(OUT / "profile.svg"))
+        print("wrote", OUT / "profile.svg")
+    shutil.rmtree(work.parent, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:] != ["profile"]:
+        asyncio.run(main())
+    asyncio.run(profile_shot())

@@ -10,7 +10,7 @@ from conftest import ROOT
 
 CORE_MODULES = ["workbench.core." + m for m in
                 ("levels", "errors", "isolate", "cache", "compat", "metadata", "cubin", "sass", "srcmap",
-                 "pipeline", "capture")]
+                 "pipeline", "capture", "ncu", "roofline", "hotlines", "profile")]
 
 
 def _run(code: str) -> subprocess.CompletedProcess:
@@ -28,7 +28,7 @@ def test_the_core_imports_with_textual_absent():
 
 def test_the_package_and_cli_import_without_torch_or_triton():
     code = ("import sys\nimport workbench, workbench.cli, workbench.core, workbench.core.levels, "
-            "workbench.core.errors\n"
+            "workbench.core.errors, workbench.core.roofline, workbench.tui.widgets.profile_view\n"
             "bad = [m for m in ('torch', 'triton') if m in sys.modules]\nprint(bad)")
     proc = _run(code)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr

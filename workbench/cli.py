@@ -97,6 +97,8 @@ def _add_extra_commands(sub) -> None:
     add_export_command(sub)
     from workbench.passes_command import add_passes_command
     add_passes_command(sub)
+    from workbench.profile_command import add_profile_command
+    add_profile_command(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "passes":
         from workbench.passes_command import run_passes_command
         return _guarded(run_passes_command, args)
+    if args.command == "profile":
+        from workbench.profile_command import run_profile_command
+        return _guarded(run_profile_command, args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE_OR_INPUT
 

@@ -4,6 +4,8 @@ original kernel's and time it. Needs torch and Triton only (the release in launc
 
     python run.py            # on the GPU it was exported for
     TRITON_INTERPRET=1 python run.py   # a Python-level export, without a GPU
+    ncu ... python run.py --profile    # one launch only: no check, no timing (``workbench profile``)
+    python run.py --proton DIR         # one launch under proton's intra-kernel scopes, into DIR
 
 Written by triton-workbench (``workbench export``); this file is copied as is into every export.
 """
@@ -41,7 +43,7 @@ if not ON_GPU:
     if LEVEL != "python":
         fail(f"this version starts from {LEVEL.upper()}: it runs on a GPU ({LAUNCH['target']['backend']}:"
              f"{LAUNCH['target']['arch']}); without one only Python-level exports run (in Triton's interpreter)")
-    os.environ.setdefault("TRITON_INTERPRET", "1")
+    os.environ["TRITON_INTERPRET"] = "1"  # "0" left by a parent (a capture sets it) would mean no launch at all
 DEVICE = torch.device("cuda" if ON_GPU else "cpu")
 
 import triton  # noqa: E402
@@ -198,7 +200,50 @@ def check(views: dict) -> bool:
     return ok
 
 
+def profile_once() -> int:
+    """One launch and nothing else, for a profiler that replays the first launch it sees: no
+    check against the original (it would add copies to the profile) and no timing loop."""
+    launch = _python_kernel() if LEVEL == "python" else _ir_kernel()
+    args, _ = fresh_args()
+    launch(tuple(LAUNCH["grid"]), args)
+    if ON_GPU:
+        torch.cuda.synchronize()
+    say(f"{LAUNCH['kernel']} version {LAUNCH['version']} launched once (--profile)")
+    return 0
+
+
+def proton_scopes(out: Path) -> int:
+    """One launch under proton's intra-kernel instrumentation, twice (a tree: cycles per scope;
+    a trace: each warp's time in each scope), into ``out``. The scopes are the kernel's own
+    ``pl.enter_scope``/``pl.scope`` calls, compiled in from its Python source."""
+    if LEVEL != "python":
+        fail(f"proton scopes are compiled in from the Python source: this version starts from {LEVEL.upper()}")
+    if not ON_GPU:
+        fail("proton's intra-kernel timing needs a GPU")
+    try:
+        import triton.profiler as proton
+        import triton.profiler.language as pl
+    except ImportError as e:
+        fail(f"Triton {triton.__version__} has no proton ({e})")
+    if hasattr(pl, "enable_semantic"):  # 3.5+: only Gluon kernels are instrumented unless asked
+        pl.enable_semantic("triton")
+    launch = _python_kernel()
+    out.mkdir(parents=True, exist_ok=True)
+    for data in ("tree", "trace"):
+        args, _ = fresh_args()
+        proton.start(str(out / f"scopes-{data}"), backend="instrumentation", data=data)
+        launch(tuple(LAUNCH["grid"]), args)
+        torch.cuda.synchronize()
+        proton.finalize()
+    say(f"{LAUNCH['kernel']} version {LAUNCH['version']}: proton scopes written to {out}")
+    return 0
+
+
 def main() -> int:
+    if "--profile" in sys.argv[1:]:
+        return profile_once()
+    if "--proton" in sys.argv[1:]:
+        return proton_scopes(Path(sys.argv[sys.argv.index("--proton") + 1]))
     say(f"{LAUNCH['kernel']} version {LAUNCH['version']} from {LEVEL} ({LAUNCH['file']}), "
         f"grid {tuple(LAUNCH['grid'])}, {'GPU ' + torch.cuda.get_device_name() if ON_GPU else 'interpreter'}")
     launch = _python_kernel() if LEVEL == "python" else _ir_kernel()

@@ -46,6 +46,7 @@ from workbench.tui.widgets.level_column import LevelColumn
 from workbench.tui.widgets.level_pane import LevelPane
 from workbench.tui.widgets.log_view import LogView
 from workbench.tui.widgets.outputs_view import OutputsView
+from workbench.tui.widgets.profile_view import ProfileView, heat_for
 from workbench.tui.widgets.status_line import StatusLine
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
@@ -263,6 +264,7 @@ class WorkbenchApp(App):
         Binding("H", "history_tab", "History", show=False, id="app.history"),
         Binding("L", "results('log')", "Log", show=False, id="app.log"),
         Binding("C", "configs_tab", "Configs", show=False, id="app.configs"),
+        Binding("P", "profile", "Profile", show=False, id="app.profile"),
     ]
 
     def __init__(self, script: str | Path | None = None, script_args: list[str] | None = None,
@@ -351,7 +353,7 @@ class WorkbenchApp(App):
         for pane in (TabPane("Outputs", OutputsView(), id="outputs"), TabPane("Dumps", DumpsView(), id="dumps"),
                      TabPane("Bench", BenchView(), id="bench"),
                      TabPane("Configs", ConfigsView(), id="configs"), TabPane("History", HistoryView(), id="history"),
-                     TabPane("Log", LogView(), id="log")):
+                     TabPane("Profile", ProfileView(), id="profile"), TabPane("Log", LogView(), id="log")):
             await tabs.add_pane(pane)
         tabs.active = "outputs"
         await self.mount(Footer())
@@ -784,6 +786,17 @@ class WorkbenchApp(App):
         else:
             self.flow.drafts.pop(level, None)
         column.set_title(self.flow.note(level, self._loaded.get(level, (None, None))[1]))
+        self._heat(level)
+
+    def _heat(self, level: str) -> None:
+        """The pane's heat column: its text's version's profile, if that version was profiled."""
+        who = self.flow.provenance(level, self._loaded.get(level, (None, None))[1]) if self.flow else None
+        views = self.query(ProfileView)
+        self.column(level).pane.view.set_heat(heat_for(views.first().result if views else None, who, level))
+
+    def on_profile_view_done(self, msg: ProfileView.Done) -> None:
+        for level in LEVELS:
+            self._heat(level)
 
     def _remap(self) -> None:
         focused = self.focused
@@ -1561,6 +1574,18 @@ class WorkbenchApp(App):
                          f"run it with python {msg.done['run']}", kind="ok")
         self.log_line(f"exported {version_label(msg.version)} to {msg.done['folder']}")
 
+    def action_profile(self) -> None:
+        """The version selected in History (else the last one) beside the original (or the
+        version marked with ``m`` there), under ncu."""
+        if self.current is None:
+            return
+        history = self.query_one(HistoryView)
+        version = history.selected() or self.flow.current or "original"
+        base = history.base if history.base != "previous" else "original"
+        versions = list(dict.fromkeys([str(base), str(version)]))
+        self.action_results("profile")
+        self.query_one(ProfileView).start(self.spec_id, self.kernel_name, versions)
+
     # -- dumps -------------------------------------------------------------------------------
 
     def _value_under_cursor(self) -> tuple[CodeView, str] | None:
@@ -1820,6 +1845,8 @@ class WorkbenchApp(App):
             ("Restore the version selected in History", "key r in History", self.action_restore_selected),
             ("Export the version selected in History", "a folder whose run.py needs only torch and triton",
              self.action_export_selected),
+            ("Profile under ncu", "key P: the version selected in History beside the original: counters, "
+             "roofline, hot lines", self.action_profile),
             ("Restore the original into edit/", "every level back to the first compile",
              partial(self.restore, "original")),
             ("Kernels", "key K: the kernel picker", self.action_focus_picker),

@@ -118,6 +118,7 @@ class CodeView(ScrollView, can_focus=True):
         self._styles = None
         self.hide_locs = False
         self._anchor: int | None = None      # the other end of a line selection (shift+up/down)
+        self._heat: dict[int, float] = {}    # line -> share of a profile's counts (the Profile tab)
         self.load(text, level)
 
     # -- content ------------------------------------------------------------------------------
@@ -172,7 +173,20 @@ class CodeView(ScrollView, can_focus=True):
 
     @property
     def gutter_width(self) -> int:
-        return self._gutter_digits + 3          # mark, digits, two spaces
+        return self._gutter_digits + 3 + (HEAT_WIDTH if self._heat else 0)  # [heat], mark, digits, two spaces
+
+    def set_heat(self, heat: dict[int, float] | None) -> None:
+        """A heat column: each line's share of a profile's counts (none: no column)."""
+        heat = dict(heat or {})
+        if heat == self._heat:
+            return
+        self._heat = heat
+        self.virtual_size = Size(self.gutter_width + max(map(len, self._lines)) + 1, self.row_count)
+        self.refresh()
+
+    @property
+    def heat(self) -> dict[int, float]:
+        return self._heat
 
     @property
     def lexed_lines(self) -> int:
@@ -288,6 +302,8 @@ class CodeView(ScrollView, can_focus=True):
         mark = "▌" if line in self._mapped_set else " "
         gutter_style = base + (view["gutter_cursor"] if is_cursor else view["gutter"])
         gutter = [Segment(f"{mark}{line:>{self._gutter_digits}}  ", gutter_style)]
+        if self._heat:
+            gutter.insert(0, _heat_segment(self._heat.get(line, 0.0), gutter_style))
 
         spans = self._overlay_spans(index, is_cursor)
         segments: list[Segment] = []
@@ -707,6 +723,19 @@ class CodeView(ScrollView, can_focus=True):
 
 MLIR_LEVELS = frozenset({"ttir", "ttgir"})
 _SELECTED = Style(reverse=True)
+HEAT_WIDTH = 5
+_HEAT_STYLES = ((0.20, Style(color="red", bold=True)), (0.05, Style(color="yellow")), (0.0, Style()))
+
+
+def _heat_segment(share: float, style: Style) -> Segment:
+    """`` 29% `` in a colour by how hot; blank for a line with no counts."""
+    if share <= 0:
+        return Segment(" " * HEAT_WIDTH, style)
+    hot = next(s for limit, s in _HEAT_STYLES if share >= limit)
+    text = f"{share * 100:3.0f}% " if share >= 0.01 else " <1% "
+    return Segment(text, style + hot)
+
+
 _LOC_DEF = re.compile(r"\s*#loc\d*\s*=\s*loc\(")
 _LOC_USE = re.compile(r' ?loc\((?:[^()"]|"[^"]*"|\((?:[^()"]|"[^"]*"|\([^()]*\))*\))*\)')
 
