@@ -181,6 +181,7 @@ class CodeView(ScrollView, can_focus=True):
         if heat == self._heat:
             return
         self._heat = heat
+        self._strips.clear()   # (every line's gutter changes)
         self.virtual_size = Size(self.gutter_width + max(map(len, self._lines)) + 1, self.row_count)
         self.refresh()
 
