@@ -292,6 +292,7 @@ class WorkbenchApp(App):
         self.client = None
         self.opened: dict | None = None
         self.kernels: list[dict] = []
+        self._profile_view: ProfileView | None = None   # mounted with the results, just after the first frame
         self.current: dict | None = None
         self.map = LevelMap()
         self.shown_levels: list[str] = list(DEFAULT_SHOWN)
@@ -356,6 +357,7 @@ class WorkbenchApp(App):
                      TabPane("Profile", ProfileView(), id="profile"), TabPane("Log", LogView(), id="log")):
             await tabs.add_pane(pane)
         tabs.active = "outputs"
+        self._profile_view = self.query_one(ProfileView)   # (asked for its profile at every pane's load)
         await self.mount(Footer())
         self.rest_ready = True
         for text, style in self._early_log:
@@ -790,9 +792,9 @@ class WorkbenchApp(App):
 
     def _heat(self, level: str) -> None:
         """The pane's heat column: its text's version's profile, if that version was profiled."""
-        who = self.flow.provenance(level, self._loaded.get(level, (None, None))[1]) if self.flow else None
-        views = self.query(ProfileView)
-        self.column(level).pane.view.set_heat(heat_for(views.first().result if views else None, who, level))
+        result = self._profile_view.result if self._profile_view is not None else None
+        who = self.flow.provenance(level, self._loaded.get(level, (None, None))[1]) if self.flow and result else None
+        self.column(level).pane.view.set_heat(heat_for(result, who, level))
 
     def on_profile_view_done(self, msg: ProfileView.Done) -> None:
         for level in LEVELS:
