@@ -141,6 +141,9 @@ async def edit_loop(script: Path, runs: int) -> dict:
                           "runner_apply_ms": float(times.get("apply_ms") or 0.0),
                           "runner_after_apply_ms": float(times.get("answer_ms") or 0.0) - float(times.get("apply_ms") or 0.0),
                           "transport_ms": (tl["answer"] - tl["save"]) * 1e3 - float(times.get("answer_ms") or 0.0),
+                          # (of which: the request to the runner's apply, the answer to the app's worker)
+                          "pipe_to_runner_ms": (float(times.get("started_at") or tl["save"]) - tl["save"]) * 1e3,
+                          "pipe_to_app_ms": (tl["answer"] - float(times.get("answered_at") or tl["answer"])) * 1e3,
                           "to_handler_ms": (tl["result"] - tl["answer"]) * 1e3,
                           "to_screen_ms": (tl["result_on_screen"] - tl["result"]) * 1e3}
                 out[level].append({"total_ms": total_ms, "compile_ms": compile_ms, "phases": phases,

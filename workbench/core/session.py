@@ -398,6 +398,8 @@ class Session:
         out["versions"] = [v.to_json() for v in self.workspace.versions(state.spec.folder_name)]
         out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python).to_json()
         out["times"]["answer_ms"] = (time.perf_counter() - t0) * 1e3   # with the result kept, versions, map
+        # the clock (CLOCK_MONOTONIC) is the machine's, so the app can tell the pipe's time from ours
+        out["times"]["started_at"], out["times"]["answered_at"] = t0, time.perf_counter()
         return out
 
     def try_config(self, spec: str, config: str | dict, bench_options: BenchOptions | None = None,
