@@ -355,7 +355,11 @@ class WorkbenchApp(App):
                      TabPane("Bench", BenchView(), id="bench"),
                      TabPane("Configs", ConfigsView(), id="configs"), TabPane("History", HistoryView(), id="history"),
                      TabPane("Profile", ProfileView(), id="profile"), TabPane("Log", LogView(), id="log")):
+            if not self.is_running:
+                return   # the app is ending before it is all mounted (a quick quit, a test)
             await tabs.add_pane(pane)
+        if not self.is_running:
+            return
         tabs.active = "outputs"
         self._profile_view = self.query_one(ProfileView)   # (asked for its profile at every pane's load)
         await self.mount(Footer())
