@@ -46,6 +46,7 @@ from workbench.tui.widgets.level_column import LevelColumn
 from workbench.tui.widgets.level_pane import LevelPane
 from workbench.tui.widgets.log_view import LogView
 from workbench.tui.widgets.outputs_view import OutputsView
+from workbench.tui.widgets.passes_view import PassesView
 from workbench.tui.widgets.status_line import StatusLine
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
@@ -262,6 +263,8 @@ class WorkbenchApp(App):
         Binding("H", "history_tab", "History", show=False, id="app.history"),
         Binding("L", "results('log')", "Log", show=False, id="app.log"),
         Binding("C", "configs_tab", "Configs", show=False, id="app.configs"),
+        Binding("P", "passes_tab", "Passes", show=False, id="app.passes"),
+        Binding("p", "pass_of_line", "Pass that made this line", show=False, id="app.pass_of_line"),
     ]
 
     def __init__(self, script: str | Path | None = None, script_args: list[str] | None = None,
@@ -352,6 +355,7 @@ class WorkbenchApp(App):
                      TabPane("Configs", ConfigsView(), id="configs"), TabPane("History", HistoryView(), id="history"),
                      TabPane("Log", LogView(), id="log")):
             await tabs.add_pane(pane)
+        await tabs.add_pane(TabPane("Passes", PassesView(), id="passes"), before="log")
         tabs.active = "outputs"
         await self.mount(Footer())
         self.rest_ready = True
@@ -702,6 +706,7 @@ class WorkbenchApp(App):
         self.query_one(DumpsView).set_watches([])
         self.run_version("original")
         self.load_watches(self.spec_id)
+        self._show_passes(only_in_sight=True)
         self._ask_about_kept_edits()
 
     def _ask_about_kept_edits(self) -> None:
@@ -1183,6 +1188,7 @@ class WorkbenchApp(App):
         if msg.versions is not None:
             self.versions = msg.versions
             self._show_history()
+            self._show_passes(only_in_sight=True)
         status = result.get("status")
         kind = "ok" if status == "ok" else "error" if status in ("mismatch", "error") else ""
         self.watch_words = self._show_watches(result)   # said again when the version's timing comes
@@ -1370,6 +1376,61 @@ class WorkbenchApp(App):
             self._show_history()
         if event.pane.id == "configs":
             self._show_configs()
+        if event.pane.id == "passes":
+            self._show_passes()
+
+    # -- passes -------------------------------------------------------------------------------
+
+    def action_passes_tab(self) -> None:
+        self.action_results("passes")
+        self.query_one("#passes-table").focus()
+
+    def _show_passes(self, only_in_sight: bool = False) -> None:
+        """The kernel on screen in the Passes tab, compared pass by pass with the current version
+        (recorded by the runner the first time the tab shows it)."""
+        if self.current is None or not self.rest_ready or \
+                only_in_sight and self.query_one("#results", TabbedContent).active != "passes":
+            return
+        level = next((v["level"] for v in self.versions if str(v["number"]) == self.last_version), None)
+        self.query_one(PassesView).show_kernel(self.spec_id, (self.last_version, level) if level else None)
+
+    def action_pass_of_line(self) -> None:
+        """From a TTGIR or LLIR line to the pass that introduced it, in the Passes tab."""
+        focused = self.focused
+        if not isinstance(focused, CodeView) or focused.level not in ("ttgir", "llir") or self.current is None:
+            self.notify("put the cursor on a TTGIR or LLIR line first", severity="warning")
+            return
+        original = Path(self.current["folder"]) / "original" / self.level_path(focused.level).name
+        try:
+            same = original.read_text() == focused.text
+        except OSError:
+            same = False
+        if not same:
+            self.notify(f"{TITLES[focused.level]} is not the original's text: the passes are the original's",
+                        severity="warning")
+            return
+        line = focused.cursor_line
+        self.action_results("passes")
+        self._show_passes()
+        self.status.show(self.query_one(PassesView).jump_to_line(focused.level, line))
+
+    @after_rest
+    def on_passes_view_save_pass(self, msg: PassesView.SavePass) -> None:
+        """ctrl+s on a pass's IR: the file into edit/, compiled as a version started after that pass."""
+        if self.current is None or self.flow is None:
+            return
+        if self.flow.running is not None or self.runner_writes:
+            self.notify("a compile is running: save the pass's IR again when it ends", severity="warning")
+            return
+        path = self.edit_dir / msg.file_name
+        data = msg.text.encode("utf-8")
+        try:
+            atomic_write(path, data)
+        except OSError as e:
+            self.notify(f"could not save {path}: {e.strerror or e}", severity="error", timeout=15)
+            return
+        self.log_line(f"the IR after pass {msg.file_name[:2]} saved: compiling a version from it")
+        self.start_apply(self.flow.pass_saved(msg.level, path, digest(data)))
 
     # -- configs ------------------------------------------------------------------------------
 
