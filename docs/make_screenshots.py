@@ -144,5 +144,30 @@ async def main() -> None:
     shutil.rmtree(work.parent, ignore_errors=True)
 
 
+async def passes() -> None:
+    """The Passes tab on the matmul example, zoomed: the pass that introduced a TTGIR line."""
+    from workbench.tui.app import WorkbenchApp
+
+    work = Path(tempfile.mkdtemp(prefix="wb-shots-")) / "demo"
+    work.mkdir()
+    script = work / "matmul.py"
+    shutil.copy(ROOT / "examples" / "matmul.py", script)
+    os.environ["WORKBENCH_CONFIG"] = str(work / "config.toml")
+    app = WorkbenchApp(script, bench={"warmup_ms": 5.0, "rep_ms": 30.0, "graph": False})
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.last_good is not None)
+        await pilot.press("3")
+        view = app.pane("ttgir").view
+        view.goto_line(next(n for n in range(1, view.line_count + 1) if "ttng.warp_group_dot " in view.line_text(n)))
+        await pilot.press("p")                          # the pass that introduced that line
+        await until(pilot, lambda: "was introduced by" in app.status.message)
+        await pilot.press("z")                          # the tab over the whole screen
+        await pilot.pause(0.5)
+        app.save_screenshot(str(OUT / "passes.svg"))
+        print("wrote", OUT / "passes.svg")
+    shutil.rmtree(work.parent, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    # `make_screenshots.py passes`: only the Passes tab's
+    asyncio.run(passes() if sys.argv[1:] == ["passes"] else main())

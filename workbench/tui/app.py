@@ -1410,9 +1410,12 @@ class WorkbenchApp(App):
                         severity="warning")
             return
         line = focused.cursor_line
-        self.action_results("passes")
+        self.action_passes_tab()
         self._show_passes()
-        self.status.show(self.query_one(PassesView).jump_to_line(focused.level, line))
+        self.query_one(PassesView).jump_to_line(focused.level, line)
+
+    def on_passes_view_jumped(self, msg: PassesView.Jumped) -> None:
+        self.status.show(msg.sentence)
 
     @after_rest
     def on_passes_view_save_pass(self, msg: PassesView.SavePass) -> None:

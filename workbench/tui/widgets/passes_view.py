@@ -54,12 +54,15 @@ def rows_shown(rows: list[dict], collapsed: bool) -> list[tuple[str, list[dict]]
 
 
 class PassesView(Horizontal):
+    ALLOW_MAXIMIZE = True   # z: the three panes over the whole screen (the tab is a third of it)
     DEFAULT_CSS = """
     PassesView > Vertical { width: 1fr; height: 1fr; border-left: vkey $panel; }
-    PassesView > #passes-list { width: 66; border-left: none; }
+    PassesView > #passes-list { width: 78; border-left: none; }
     PassesView #passes-summary { height: auto; max-height: 4; color: $text-muted; }
     PassesView .pass-title { height: 1; background: $panel; }
     PassesView DataTable, PassesView LevelPane, PassesView VerticalScroll { height: 1fr; }
+    PassesView VerticalScroll { overflow-x: auto; }
+    PassesView #pass-diff { width: auto; }
     """
     BINDINGS = [
         Binding("a", "toggle_unchanged", "All passes / changed", id="passes.unchanged"),
@@ -73,6 +76,13 @@ class PassesView(Horizontal):
         def __init__(self, file_name: str, level: str, text: str) -> None:
             super().__init__()
             self.file_name, self.level, self.text = file_name, level, text
+
+    class Jumped(Message):
+        """Where a jump from a level's line landed, in words (for the status line)."""
+
+        def __init__(self, sentence: str) -> None:
+            super().__init__()
+            self.sentence = sentence
 
     def compose(self) -> ComposeResult:
         with Vertical(id="passes-list"):
@@ -96,9 +106,9 @@ class PassesView(Horizontal):
         self.selected: dict | None = None
         self.jump_after: tuple[str, int] | None = None  # (level, line) to jump to once the passes come
         self._texts: dict[str, str] = {}
+        self._asked: set[tuple[str, str | None]] = set()   # requests in flight: each is made once
         self.diff_text = ""
         self._diff_for: tuple | None = None
-        self.query_one(DataTable).add_columns("#", "stage", "pass", "", "+/-", "ms", "version")
 
     # -- what is shown -------------------------------------------------------------------------
 
@@ -130,8 +140,13 @@ class PassesView(Horizontal):
         if version is not None and (spec_id, version[0]) not in self.compare:
             self.fetch(spec_id, version[0])
 
-    @work(thread=True, group="passes", exit_on_error=False)
     def fetch(self, spec_id: str, version: str | None) -> None:
+        if (spec_id, version) not in self._asked:
+            self._asked.add((spec_id, version))
+            self._fetch(spec_id, version)
+
+    @work(thread=True, group="passes", exit_on_error=False)
+    def _fetch(self, spec_id: str, version: str | None) -> None:
         try:
             data = self.app.call("passes", kernel=spec_id, version=version, timeout=300)
         except Exception as e:  # noqa: BLE001 - a RunnerError (no such version, a compile error) or a crash: said
@@ -140,6 +155,7 @@ class PassesView(Horizontal):
         self.app.call_from_thread(self._fetched, spec_id, version, data)
 
     def _failed(self, spec_id: str, version: str | None, e: Exception) -> None:
+        self._asked.discard((spec_id, version))   # asked again the next time the tab shows it
         if spec_id != self.spec_id:
             return
         message = getattr(e, "lines", lambda: [f"{type(e).__name__}: {e}"])()
@@ -147,6 +163,7 @@ class PassesView(Horizontal):
                       Text(f"version {version} against the original: " + "; ".join(message), style="red"))
 
     def _fetched(self, spec_id: str, version: str | None, data: dict) -> None:
+        self._asked.discard((spec_id, version))
         self.data.setdefault(spec_id, {k: v for k, v in data.items() if k != "compare"})
         if "compare" in data:
             self.compare[spec_id, version] = data["compare"]
@@ -172,8 +189,9 @@ class PassesView(Horizontal):
         one selected) highlighted and shown."""
         table = self.query_one(DataTable)
         keep = number if number is not None else self.selected["number"] if self.selected else None
-        table.clear()
         vs = self._compare_rows()
+        table.clear(columns=True)
+        table.add_columns("#", "stage", "pass", "", "+/-", "ms", *([f"v{self.version[0]}"] if vs else []))
         at = 0
         for i, (key, group) in enumerate(rows_shown(self.rows, self.collapsed)):
             r = group[0]
@@ -181,15 +199,16 @@ class PassesView(Horizontal):
             acts = cmp is not None and (cmp["differs"] and cmp["acts"] or cmp["original"] is None)
             if len(group) > 1:
                 cells = (f"{r['number']:02d}", r["stage"], Text(f"… {len(group)} passes changed nothing", style="dim"),
-                         SAME, "", f"{sum(g['ms'] for g in group):.2f}", "")
+                         SAME, "", f"{sum(g['ms'] for g in group):.2f}")
             else:
-                mark = {True: CHANGED, False: SAME, None: UNKNOWN}[r["changed"]]
-                delta = f"+{r['added']}/-{r['removed']}" if r["changed"] else ""
+                mark = "" if r["index"] < 0 else {True: CHANGED, False: SAME, None: UNKNOWN}[r["changed"]]
+                delta = f"+{r['added']}/-{r['removed']}" if r["changed"] and r["index"] >= 0 else ""
                 version = Text(f"{cmp['own_version']} vs {cmp['own_original']}", style="yellow") if acts else ""
-                name = Text(r["pass"], style="bold" if r["changed"] else "dim")
+                name = Text(r["pass"][:40] + ("…" if len(r["pass"]) > 40 else ""),
+                            style="bold" if r["changed"] and r["index"] >= 0 else "dim")
                 if self.marked == r["number"]:
                     name.append(" (marked)", style="cyan")
-                cells = (f"{r['number']:02d}", r["stage"], name, mark, delta, f"{r['ms']:.2f}", version)
+                cells = (f"{r['number']:02d}", r["stage"], name, mark, delta, f"{r['ms']:.2f}", *([version] if vs else []))
             table.add_row(*cells, key=key)
             if keep is not None and any(g["number"] == keep for g in group):
                 at = i
@@ -256,7 +275,7 @@ class PassesView(Horizontal):
         else:
             pane.load(text, level)
         self.query_one("#pass-title", Static).update(
-            f" IR after {row['number']:02d} {row['pass']} ({row['stage'].upper()} stage): {row['file'] or 'not kept'}")
+            f" after {row['number']:02d} {row['pass']} ({row['stage'].upper()})")
         base = self.base_of(row)
         self.query_one("#diff-title", Static).update(
             f" diff against {base['number']:02d} {base['pass']}" + (" (marked)" if base["number"] == self.marked else "")
@@ -305,11 +324,14 @@ class PassesView(Horizontal):
         self._fill()
 
     def action_zoom(self) -> None:
+        """The three panes over the whole screen, or back in their tab; the IR's cursor stays in sight."""
         screen = self.screen
         if screen.maximized is self:
             screen.minimize()
         else:
             screen.maximize(self, container=False)
+        view = self.query_one("#pass-ir", LevelPane).view
+        self.call_after_refresh(lambda: view.goto_line(view.cursor_line))
 
     def on_level_pane_save(self, event: LevelPane.Save) -> None:
         """ctrl+s in the IR pane: the edited IR after this pass, header and all, to compile from."""
@@ -326,21 +348,24 @@ class PassesView(Horizontal):
 
     # -- which pass made a line -----------------------------------------------------------------
 
-    def jump_to_line(self, level: str, line: int) -> str:
+    def jump_to_line(self, level: str, line: int) -> None:
         """Select the pass that introduced ``level``'s line ``line`` (of the original's text) and
-        put the IR pane's cursor on it there; returns the sentence said. Before the passes have
-        come, the jump waits for them."""
+        put the IR pane's cursor on it there; says where in a :class:`Jumped`. Before the passes
+        have come, the jump waits for them."""
         if self.spec_id not in self.data:
             self.jump_after = (level, line)
-            return "recording the passes first…"
+            self.post_message(self.Jumped("recording the passes first…"))
+            return
         self.jump_after = None
         hit = self.data[self.spec_id].get("introduced", {}).get(level, {}).get(str(line))
         if hit is None:
-            return f"{level.upper()} line {line}: no op with a Python location there, or no MLIR pass made it"
+            self.post_message(self.Jumped(f"{level.upper()} line {line}: no op with a Python location there, "
+                                          f"or no MLIR pass made it"))
+            return
         row = next(r for r in self.rows if r["number"] == hit["pass"])  # it changed the IR: never folded
         self._fill(row["number"])
         view = self.query_one("#pass-ir", LevelPane).view
         view.goto_line(hit["line"] + HEADER_LINES)
         how = "" if hit["exact"] else " (its first LLVM-dialect op there: the translation to LLVM IR renamed it)"
-        return f"{level.upper()} line {line} was introduced by pass {row['number']:02d} {row['pass']}" \
-               f" ({row['stage'].upper()} stage){how}"
+        self.post_message(self.Jumped(f"{level.upper()} line {line} was introduced by pass {row['number']:02d} "
+                                      f"{row['pass']} ({row['stage'].upper()} stage){how}"))
