@@ -29,14 +29,21 @@ class StageRecorder:
     """Keeps the module's text after each pass of one stage (``compat.PassHooks.after``), or
     with ``keep_ir`` False only the passes' names and times (printing costs about what a pass does)."""
 
-    def __init__(self, stage: str, module: Any, skip: int, keep_ir: bool = True) -> None:
+    def __init__(self, stage: str, module: Any, skip: int, keep_ir: bool = True, text: str | None = None) -> None:
+        """``text``: the module's text where it is known already (the stage above printed it)."""
         self.stage, self.skip, self.keep_ir = stage, skip, keep_ir
-        self.input = self._last = str(module)
+        self.input = self._last = text if text is not None else str(module)
         self.passes: list[dict[str, Any]] = []
+        self._printed_last = True
+
+    def text_after(self) -> str | None:
+        """The module's text after the stage's last pass, where it was printed (so not twice)."""
+        return self._last if self._printed_last else None
 
     def __call__(self, index: int, name: str, call: str, ms: float, module: Any) -> None:
         from . import compat
-        if not self.keep_ir or not compat.printable_after(name):
+        self._printed_last = self.keep_ir and compat.printable_after(name)
+        if not self._printed_last:
             self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None,
                                 "kept": False, "printable": compat.printable_after(name)})
             return
