@@ -76,7 +76,22 @@ async def test_the_pass_list_its_ir_its_diff_a_mark_and_the_jump_from_a_ttgir_li
         assert len(added) == coalesce["added"]   # the table's count is the diff's (no line moved here)
         assert f"{before['number']:02d}-{before['pass']}" in view.diff_text.splitlines()[0]
 
+        # cross-level mapping: a line of the pass's IR lights the Python line it came from, and back
+        n = line_of(pane.view, "tt.load")
+        pane.view.goto_line(n)
+        await pilot.pause()
+        python = app.pane("python").view
+        lit = python.highlighted_lines
+        assert lit and all("tl.load" in python.line_text(k) or "x = " in python.line_text(k) for k in lit)
+        py_line = lit[0]
+        python.focus()
+        python.goto_line(py_line)
+        await pilot.pause()
+        assert n in pane.view.highlighted_lines
+        assert app.pane("ttgir").view.highlighted_lines   # the levels' own mapping still works
+
         # m marks the input: the diff is then against it
+        table.focus()
         table.move_cursor(row=0)
         await pilot.pause()
         await pilot.press("m")

@@ -797,7 +797,11 @@ class WorkbenchApp(App):
             self._highlight_related(event.code_view.level, event.line)
 
     def _highlight_related(self, level: str, line: int) -> None:
-        related = self.map.related(level, line)
+        self._highlight_lines(self.map.related(level, line))
+        if self.rest_ready:
+            self.query_one(PassesView).highlight_sources(self.map.sources(level, line))
+
+    def _highlight_lines(self, related: dict[str, list[int]]) -> None:
         for other in LEVELS:
             col = self.column(other)
             if col.error is None:
@@ -1416,6 +1420,9 @@ class WorkbenchApp(App):
 
     def on_passes_view_jumped(self, msg: PassesView.Jumped) -> None:
         self.status.show(msg.sentence)
+
+    def on_passes_view_mapped(self, msg: PassesView.Mapped) -> None:
+        self._highlight_lines(self.map.lines_from(msg.sources))
 
     @after_rest
     def on_passes_view_save_pass(self, msg: PassesView.SavePass) -> None:

@@ -22,6 +22,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from workbench.core import srcmap  # text only: which Python line each line of an IR came from
+from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.history_view import diff_text
 from workbench.tui.widgets.level_pane import LevelPane
 
@@ -39,6 +41,12 @@ def pass_diff(old: dict, old_text: str, new: dict, new_text: str) -> str:
     a, b = (f"{r['number']:02d}-{r['pass']}" for r in (old, new))
     lines = list(difflib.unified_diff(ir_of(old_text), ir_of(new_text), a, b, n=2))
     return "".join(lines) if lines else f"the IR after {b} is the same as after {a}"
+
+
+def sources_of(text: str) -> dict[int, tuple[str, int]]:
+    """A pass file's line -> the innermost Python (file name, line) it came from, the key the
+    app's cross-level map (:class:`workbench.tui.mapping.LevelMap`) joins on."""
+    return {n: (Path(locs[0][0]).name, locs[0][1]) for n, locs in srcmap.mlir_map(text).items() if locs}
 
 
 def rows_shown(rows: list[dict], collapsed: bool) -> list[tuple[str, list[dict]]]:
@@ -77,6 +85,13 @@ class PassesView(Horizontal):
             super().__init__()
             self.file_name, self.level, self.text = file_name, level, text
 
+    class Mapped(Message):
+        """The IR pane's cursor is on a line from these Python lines: the app highlights the levels' lines."""
+
+        def __init__(self, sources: list[tuple[str, int]]) -> None:
+            super().__init__()
+            self.sources = sources
+
     class Jumped(Message):
         """Where a jump from a level's line landed, in words (for the status line)."""
 
@@ -107,6 +122,7 @@ class PassesView(Horizontal):
         self.jump_after: tuple[str, int] | None = None  # (level, line) to jump to once the passes come
         self._texts: dict[str, str] = {}
         self._asked: set[tuple[str, str | None]] = set()   # requests in flight: each is made once
+        self._sources: dict[str, dict[int, tuple[str, int]]] = {}  # pass file -> its lines' Python lines
         self.diff_text = ""
         self._diff_for: tuple | None = None
 
@@ -282,21 +298,29 @@ class PassesView(Horizontal):
             if base is not None else " diff")
         static = self.query_one("#pass-diff", Static)
         self._diff_for = (row["number"], base["number"] if base else None)
-        if base is None or text is None:
-            static.update(Text("the stage's input: nothing before it" if base is None else "", style="dim"))
+        if text is None:
+            static.update("")
             return
-        static.update(Text(f"diffing against {base['number']:02d} {base['pass']}…", style="dim"))
-        self._make_diff(base, self.pass_text(base) or "", row, text)
+        if base is None:
+            static.update(Text("the stage's input: nothing before it", style="dim"))
+        else:
+            static.update(Text(f"diffing against {base['number']:02d} {base['pass']}…", style="dim"))
+        self._make_diff(base, self.pass_text(base) or "" if base else "", row, text)
 
     @work(thread=True, exclusive=True, group="pass-diff", exit_on_error=False)
-    def _make_diff(self, base: dict, base_text: str, row: dict, text: str) -> None:
-        diff = pass_diff(base, base_text, row, text)
+    def _make_diff(self, base: dict | None, base_text: str, row: dict, text: str) -> None:
+        sources = self._sources.get(row["file"]) or sources_of(text)
+        diff = pass_diff(base, base_text, row, text) if base is not None else ""
         shown = diff_text(diff)
-        self.app.call_from_thread(self._show_diff, (row["number"], base["number"]), diff, shown)
+        self.app.call_from_thread(self._show_diff, (row["number"], base["number"] if base else None), diff, shown,
+                                  row["file"], sources)
 
-    def _show_diff(self, made_for: tuple, diff: str, shown: Text) -> None:
+    def _show_diff(self, made_for: tuple, diff: str, shown: Text, file: str, sources: dict) -> None:
+        self._sources[file] = sources
         if made_for != self._diff_for:
             return   # another pass (or base) was asked for meanwhile
+        if made_for[1] is None:
+            return   # the stage's input: its lines are mapped, there is nothing to diff
         self.diff_text = diff
         self.query_one("#pass-diff", Static).update(shown)
 
@@ -306,6 +330,25 @@ class PassesView(Horizontal):
             return
         number = int(event.row_key.value)
         self._select(next(r for r in self.rows if r["number"] == number))
+
+    # -- cross-level mapping --------------------------------------------------------------------
+
+    def on_code_view_cursor_moved(self, event: CodeView.CursorMoved) -> None:
+        """A line of the IR pane: the levels' lines from the same Python line (not the app's
+        mapping of a level's own line numbers: this text is not that level's file)."""
+        event.stop()
+        if self.selected is None or self.selected.get("file") is None:
+            return
+        source = self._sources.get(self.selected["file"], {}).get(event.line)
+        self.post_message(self.Mapped([source] if source else []))
+
+    def highlight_sources(self, sources: list[tuple[str, int]]) -> None:
+        """The IR pane's lines from these Python lines (a level pane's cursor line's)."""
+        if self.selected is None or self.selected.get("file") is None:
+            return
+        wanted = set(sources)
+        mine = self._sources.get(self.selected["file"], {})
+        self.query_one("#pass-ir", LevelPane).view.highlight_lines(n for n, key in mine.items() if key in wanted)
 
     # -- keys --------------------------------------------------------------------------------
 
