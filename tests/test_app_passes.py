@@ -132,7 +132,11 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         pane.action_save()
         await wait_for(pilot, lambda: len(app.versions) == 1 and app.flow.running is None, what="the version")
         version = app.versions[0]
-        assert version["level"] == "ttgir"
+        assert version["level"] == "ttgir" and version["after_pass"] == row["number"]
+        await pilot.press("escape", "H")   # out of the editor (nothing unsaved in it), History
+        history = app.query_one("#history-table")
+        await wait_for(pilot, lambda: history.row_count == 2, what="the History table")
+        assert str(history.get_row_at(1)[1]) == f"TTGIR, from pass {row['number']:02d}"
         kept = app.edit_dir / row["file"]
         assert kept.read_text() == text.replace("arith.addf", "arith.mulf")
         # the passes after it ran on the edit: its PTX multiplies
@@ -148,7 +152,7 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         await pilot.pause()
         ttir.action_save()
         await wait_for(pilot, lambda: len(app.versions) == 2 and app.flow.running is None, what="the TTIR version")
-        await pilot.press("P")
+        await pilot.press("escape", "P")
         await wait_for(pilot, lambda: (app.spec_id, "2") in view.compare, what="the comparison")
         await pilot.pause()
         found = view.compare[app.spec_id, "2"]

@@ -165,6 +165,12 @@ def header_of(text: str, path: str | Path = "<input>") -> PassFile | None:
     return None
 
 
+def number_of_pass_file(path: str | Path | None) -> int | None:
+    """The pass a pass file's name says it follows (``28-ttgir-tritongpu-pipeline.mlir`` -> 28), else None."""
+    name = Path(path).name if path else ""
+    return int(name.split("-", 1)[0]) if _PASS_FILE.match(name) else None
+
+
 def kernel_of_pass_file(text: str) -> str | None:
     """The kernel a pass file is of (its header names ``<kernel>.json``), read without Triton."""
     for row in text.splitlines()[:5]:
