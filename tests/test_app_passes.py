@@ -126,6 +126,18 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         pane = app.query_one("#pass-ir", LevelPane)
         text = pane.view.text
         assert text.count("arith.addf") == 1
+        # IR typed and left (esc) stays that pass's draft while another pass is looked at
+        pane.action_edit()
+        pane.editor.load_text(text + "// typed\n")
+        await pilot.pause()
+        pane.action_leave()
+        other = next(r for r in view.rows if r["pass"] == "tritongpu-coalesce")
+        _table(app).move_cursor(row=other["number"])
+        await pilot.pause()
+        assert pane.view.text == (view.folder / other["file"]).read_text() and pane.draft_text() is None
+        _table(app).move_cursor(row=row["number"])
+        await pilot.pause()
+        assert pane.view.text == text and pane.draft_text() == text + "// typed\n"
         pane.action_edit()
         pane.editor.load_text(text.replace("arith.addf", "arith.mulf"))
         await pilot.pause()

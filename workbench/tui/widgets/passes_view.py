@@ -123,6 +123,8 @@ class PassesView(Horizontal):
         self._texts: dict[str, str] = {}
         self._asked: set[tuple[str, str | None]] = set()   # requests in flight: each is made once
         self._sources: dict[str, dict[int, tuple[str, int]]] = {}  # pass file -> its lines' Python lines
+        self._drafts: dict[tuple[str, str], str] = {}  # (spec id, pass file) -> IR typed and not saved
+        self._shown: tuple[str, str] | None = None     # the (spec id, pass file) in the IR pane
         self.diff_text = ""
         self._diff_for: tuple | None = None
 
@@ -283,6 +285,7 @@ class PassesView(Horizontal):
             return
         self.selected = row
         pane = self.query_one("#pass-ir", LevelPane)
+        self._keep_draft(pane)
         text = self.pass_text(row)
         level = "ttir" if row["stage"] == "ttir" else "ttgir"
         if text is None:
@@ -290,6 +293,13 @@ class PassesView(Horizontal):
                       missing=f"the IR after {row['pass']}")
         else:
             pane.load(text, level)
+        self._shown = (self.spec_id, row["file"])
+        draft = self._drafts.get(self._shown)
+        if draft is not None:   # typed before another pass was looked at: still there
+            pane.editor.load_text(draft)
+            pane.has_draft = True
+            self.app.notify(f"pass {row['number']:02d}'s IR holds a draft: e goes on editing, ctrl+s saves it, "
+                            f"u discards it")
         self.query_one("#pass-title", Static).update(
             f" after {row['number']:02d} {row['pass']} ({row['stage'].upper()})")
         base = self.base_of(row)
@@ -306,6 +316,18 @@ class PassesView(Horizontal):
         else:
             static.update(Text(f"diffing against {base['number']:02d} {base['pass']}…", style="dim"))
         self._make_diff(base, self.pass_text(base) or "" if base else "", row, text)
+
+    def _keep_draft(self, pane: LevelPane) -> None:
+        """IR typed for the pass shown and not saved is kept for that pass (a row moved to
+        another pass, or another kernel, never takes it): nothing typed is lost."""
+        text = pane.draft_text()
+        if self._shown is not None and text is not None:
+            self._drafts[self._shown] = text
+        elif self._shown is not None and not pane.has_draft:
+            self._drafts.pop(self._shown, None)   # discarded (u) or saved
+        pane.has_draft = False
+        pane.stop_editing()
+        pane.editor.load_text("")
 
     @work(thread=True, exclusive=True, group="pass-diff", exit_on_error=False)
     def _make_diff(self, base: dict | None, base_text: str, row: dict, text: str) -> None:
@@ -382,6 +404,7 @@ class PassesView(Horizontal):
         if self.selected is None or self.selected.get("file") is None:
             return
         self.post_message(self.SavePass(self.selected["file"], event.level, event.text))
+        self._drafts.pop((self.spec_id, self.selected["file"]), None)
         event.pane.saved()
 
     def on_level_pane_draft_changed(self, event: LevelPane.DraftChanged) -> None:
