@@ -1033,7 +1033,7 @@ class WorkbenchApp(App):
 
     def action_help(self) -> None:
         classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView),
-                   ("dumps", DumpsView)]
+                   ("dumps", DumpsView), ("passes", PassesView)]
         self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
 
     def action_toggle_bench(self) -> None:

@@ -120,9 +120,9 @@ class PassesView(Horizontal):
         self.marked: int | None = None
         self.selected: dict | None = None
         self.jump_after: tuple[str, int] | None = None  # (level, line) to jump to once the passes come
-        self._texts: dict[str, str] = {}
+        self._texts: dict[str, str] = {}   # pass file's path -> its text
         self._asked: set[tuple[str, str | None]] = set()   # requests in flight: each is made once
-        self._sources: dict[str, dict[int, tuple[str, int]]] = {}  # pass file -> its lines' Python lines
+        self._sources: dict[str, dict[int, tuple[str, int]]] = {}  # pass file's path -> its lines' Python lines
         self._drafts: dict[tuple[str, str], str] = {}  # (spec id, pass file) -> IR typed and not saved
         self._shown: tuple[str, str] | None = None     # the (spec id, pass file) in the IR pane
         self.diff_text = ""
@@ -267,12 +267,13 @@ class PassesView(Horizontal):
         """The pass file's text (header and IR), read once; None where the IR was not kept."""
         if row.get("file") is None:
             return None
-        if row["file"] not in self._texts:
+        path = str(self.folder / row["file"])
+        if path not in self._texts:
             try:
-                self._texts[row["file"]] = (self.folder / row["file"]).read_text()
+                self._texts[path] = Path(path).read_text()
             except OSError as e:
-                return f"// {self.folder / row['file']}: {e.strerror or e}"
-        return self._texts[row["file"]]
+                return f"// {path}: {e.strerror or e}"
+        return self._texts[path]
 
     def base_of(self, row: dict) -> dict | None:
         """What a pass is diffed against: the marked pass, else the last pass before it that changed the IR."""
@@ -331,14 +332,15 @@ class PassesView(Horizontal):
 
     @work(thread=True, exclusive=True, group="pass-diff", exit_on_error=False)
     def _make_diff(self, base: dict | None, base_text: str, row: dict, text: str) -> None:
-        sources = self._sources.get(row["file"]) or sources_of(text)
+        path = str(self.folder / row["file"])
+        sources = self._sources.get(path) or sources_of(text)
         diff = pass_diff(base, base_text, row, text) if base is not None else ""
         shown = diff_text(diff)
         self.app.call_from_thread(self._show_diff, (row["number"], base["number"] if base else None), diff, shown,
-                                  row["file"], sources)
+                                  path, sources)
 
-    def _show_diff(self, made_for: tuple, diff: str, shown: Text, file: str, sources: dict) -> None:
-        self._sources[file] = sources
+    def _show_diff(self, made_for: tuple, diff: str, shown: Text, path: str, sources: dict) -> None:
+        self._sources[path] = sources
         if made_for != self._diff_for:
             return   # another pass (or base) was asked for meanwhile
         if made_for[1] is None:
@@ -361,7 +363,7 @@ class PassesView(Horizontal):
         event.stop()
         if self.selected is None or self.selected.get("file") is None:
             return
-        source = self._sources.get(self.selected["file"], {}).get(event.line)
+        source = self._sources.get(str(self.folder / self.selected["file"]), {}).get(event.line)
         self.post_message(self.Mapped([source] if source else []))
 
     def highlight_sources(self, sources: list[tuple[str, int]]) -> None:
@@ -369,7 +371,7 @@ class PassesView(Horizontal):
         if self.selected is None or self.selected.get("file") is None:
             return
         wanted = set(sources)
-        mine = self._sources.get(self.selected["file"], {})
+        mine = self._sources.get(str(self.folder / self.selected["file"]), {})
         self.query_one("#pass-ir", LevelPane).view.highlight_lines(n for n, key in mine.items() if key in wanted)
 
     # -- keys --------------------------------------------------------------------------------
