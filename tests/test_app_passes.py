@@ -171,4 +171,5 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         summary = str(app.query_one("#passes-summary").render())
         m = re.search(r"v2 \(edited at TTIR\): (\d+) of (\d+) passes did something else", summary)
         assert m, summary
+        assert int(m[1]) == sum(r["decided_otherwise"] for r in found["passes"])
         assert int(m[2]) == len(found["passes"]) and all(r["stage"] in ("ttgir", "llir") for r in found["passes"])

@@ -154,7 +154,7 @@ def _compare_version(args, compiler, spec, home) -> int:
         raise WorkbenchError.at(str(home.versions_dir(spec.folder_name)), f"no version {args.version} of "
                                                                           f"{spec.folder_name}") from None
     rows = passes.compare_version(compiler, spec, info)
-    differ = [r for r in rows if r["differs"] and r["acts"] or r["original"] is None or r["version"] is None]
+    differ = [r for r in rows if r["decided_otherwise"]]
     if args.json:
         json.dump({"target": compiler_target(compiler), "kernel": spec.kernel, "version": args.version,
                    "level": info.level, "passes": rows}, sys.stdout, indent=2)

@@ -239,6 +239,8 @@ def compare(original: list[PassIR], version: list[PassIR]) -> list[dict[str, Any
         rows.append({"stage": key[0], "index": key[1], "pass": (pa or pb).name,
                      "original": pa.number if pa else None, "version": pb.number if pb else None,
                      "added": added, "removed": removed, "differs": bool(added or removed), "acts": acts,
+                     # what the table names: a pass that decided otherwise for the version
+                     "decided_otherwise": bool(added or removed) and acts or pa is None or pb is None,
                      "own_original": sum(sum(c.values()) for c in ca) if ca else 0,
                      "own_version": sum(sum(c.values()) for c in cb) if cb else 0})
     return rows

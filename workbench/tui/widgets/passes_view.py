@@ -214,7 +214,7 @@ class PassesView(Horizontal):
         for i, (key, group) in enumerate(rows_shown(self.rows, self.collapsed)):
             r = group[0]
             cmp = vs.get((r["stage"], r["index"]))
-            acts = cmp is not None and (cmp["differs"] and cmp["acts"] or cmp["original"] is None)
+            acts = cmp is not None and cmp["decided_otherwise"]
             if len(group) > 1:
                 cells = (f"{r['number']:02d}", r["stage"], Text(f"… {len(group)} passes changed nothing", style="dim"),
                          SAME, "", f"{sum(g['ms'] for g in group):.2f}")
@@ -250,8 +250,7 @@ class PassesView(Horizontal):
             if found is None:
                 text.append(f"\n{label} against the original: recording its passes…", style="dim")
             else:
-                acting = [r for r in found["passes"] if r["differs"] and r["acts"] or r["original"] is None
-                          or r["version"] is None]
+                acting = [r for r in found["passes"] if r["decided_otherwise"]]
                 names = ", ".join(f"{r['original'] if r['original'] is not None else '-'} {r['pass']}"
                                   for r in acting[:6]) + (" …" if len(acting) > 6 else "")
                 text.append(f"\n{label}: {len(acting)} of {len(found['passes'])} passes did something else"
