@@ -138,18 +138,28 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         _table(app).move_cursor(row=row["number"])
         await pilot.pause()
         assert pane.view.text == text and pane.draft_text() == text + "// typed\n"
+        # a broken IR after a pass: the error at its line, in the pass's pane
         pane.action_edit()
+        pane.editor.load_text(text.replace("arith.addf", "arith.addx"))
+        await pilot.pause()
+        pane.action_save()
+        await wait_for(pilot, lambda: "compile error" in app.status.message, what="the compile error")
+        bad = next(i for i, ln in enumerate(text.splitlines(), 1) if "arith.addf" in ln)
+        assert f"at line {bad}:" in app.status.message and "arith.addx" in app.status.message
+        assert pane.view.cursor_line == bad and "✗" in str(app.query_one("#pass-title").render())
+        assert not app.versions
         pane.editor.load_text(text.replace("arith.addf", "arith.mulf"))
         await pilot.pause()
         pane.action_save()
         await wait_for(pilot, lambda: len(app.versions) == 1 and app.flow.running is None, what="the version")
         version = app.versions[0]
         assert version["level"] == "ttgir" and version["after_pass"] == row["number"]
+        kept = app.edit_dir / row["file"]
         await pilot.press("escape", "H")   # out of the editor (nothing unsaved in it), History
+        assert not pane.has_draft and pane.view.text == kept.read_text()
         history = app.query_one("#history-table")
         await wait_for(pilot, lambda: history.row_count == 2, what="the History table")
         assert str(history.get_row_at(1)[1]) == f"TTGIR, from pass {row['number']:02d}"
-        kept = app.edit_dir / row["file"]
         assert kept.read_text() == text.replace("arith.addf", "arith.mulf")
         # the passes after it ran on the edit: its PTX multiplies
         ptx = app.pane("ptx").view.text

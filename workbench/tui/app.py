@@ -1284,6 +1284,9 @@ class WorkbenchApp(App):
             if not d.get("line"):
                 continue
             file = Path(str(d.get("file") or ""))
+            if path is not None and file.name == path.name and file.suffix == ".mlir":
+                self.query_one(PassesView).show_error(file.name, d, diagnostic_text(d))   # a pass's IR: there
+                return level, d
             lv = LEVEL_OF_SUFFIX.get(file.suffix, level)
             if lv not in LEVELS:
                 continue
@@ -1439,7 +1442,7 @@ class WorkbenchApp(App):
         except OSError as e:
             self.notify(f"could not save {path}: {e.strerror or e}", severity="error", timeout=15)
             return
-        self.log_line(f"the IR after pass {msg.file_name[:2]} saved: compiling a version from it")
+        self.log_line(f"{path} saved: compiling a version that starts after its pass")
         self.start_apply(self.flow.pass_saved(msg.level, path, digest(data)))
 
     # -- configs ------------------------------------------------------------------------------

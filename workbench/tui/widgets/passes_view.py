@@ -406,7 +406,22 @@ class PassesView(Horizontal):
             return
         self.post_message(self.SavePass(self.selected["file"], event.level, event.text))
         self._drafts.pop((self.spec_id, self.selected["file"]), None)
+        event.pane.view.load(event.text, event.level)   # what was saved (edit/, not the recording) is shown
         event.pane.saved()
+        self.query_one("#pass-title", Static).update(f" after {self.selected['number']:02d} {self.selected['pass']}: "
+                                                     f"edited, saved to edit/{self.selected['file']}")
+
+    def show_error(self, file_name: str, d: dict, text: str) -> None:
+        """A saved pass IR that did not compile: the error at its line, where it was typed."""
+        if self.selected is None or self.selected.get("file") != file_name:
+            return
+        line, col = int(d["line"]), max(int(d.get("column") or d.get("col") or 1) - 1, 0)
+        pane = self.query_one("#pass-ir", LevelPane)
+        pane.view.highlight_lines({line})
+        pane.view.goto_line(line, col)
+        if pane.editing:
+            pane.editor.move_cursor((line - 1, col))
+        self.query_one("#pass-title", Static).update(f" ✗ {file_name}: {text}")
 
     def on_level_pane_draft_changed(self, event: LevelPane.DraftChanged) -> None:
         event.stop()   # not a level's draft: the app's drafts are the level panes'
