@@ -193,4 +193,4 @@ async def test_passes_snapshot(tmp_path):
         pytest.fail(f"passes screen differs from {stored.name}: see {stored.with_suffix('.actual.svg')}")
     text = svg.replace("&#160;", " ")
     assert "3 passes changed nothing" not in text and "2 passes changed nothing" in text
-    assert "diff against 01 tritongpu-coalesce" in text
+    assert "diff vs 01 tritongpu-coalesce" in text

@@ -65,7 +65,7 @@ class PassesView(Horizontal):
     ALLOW_MAXIMIZE = True   # z: the three panes over the whole screen (the tab is a third of it)
     DEFAULT_CSS = """
     PassesView > Vertical { width: 1fr; height: 1fr; border-left: vkey $panel; }
-    PassesView > #passes-list { width: 78; border-left: none; }
+    PassesView > #passes-list { width: 84; border-left: none; }
     PassesView #passes-summary { height: auto; max-height: 4; color: $text-muted; }
     PassesView .pass-title { height: 1; background: $panel; }
     PassesView DataTable, PassesView LevelPane, PassesView VerticalScroll { height: 1fr; }
@@ -222,8 +222,8 @@ class PassesView(Horizontal):
                 mark = "" if r["index"] < 0 else {True: CHANGED, False: SAME, None: UNKNOWN}[r["changed"]]
                 delta = f"+{r['added']}/-{r['removed']}" if r["changed"] and r["index"] >= 0 else ""
                 version = Text(f"{cmp['own_version']} vs {cmp['own_original']}", style="yellow") if acts else ""
-                name = Text(r["pass"][:40] + ("…" if len(r["pass"]) > 40 else ""),
-                            style="bold" if r["changed"] and r["index"] >= 0 else "dim")
+                name = Text(r["pass"][:34] + ("…" if len(r["pass"]) > 34 else ""),
+                            style="bold yellow" if acts else "bold" if r["changed"] and r["index"] >= 0 else "dim")
                 if self.marked == r["number"]:
                     name.append(" (marked)", style="cyan")
                 cells = (f"{r['number']:02d}", r["stage"], name, mark, delta, f"{r['ms']:.2f}", *([version] if vs else []))
@@ -241,8 +241,8 @@ class PassesView(Horizontal):
             return
         rows = self.rows
         changed = sum(r["changed"] is True for r in rows)
-        words = f"{len(rows)} passes, {changed} changed the IR ({'a: show all' if self.collapsed else 'a: fold'} " \
-                f"the others); m marks a pass to diff against, e edits the IR, ctrl+s saves it as a version"
+        words = f"{len(rows)} passes, {changed} changed the IR · a: {'all' if self.collapsed else 'fold'} · " \
+                f"m: diff against · e, ctrl+s: a version after it · z: zoom"
         text = Text(words)
         if self.version is not None:
             found = self.compare.get((self.spec_id, self.version[0]))
@@ -251,10 +251,9 @@ class PassesView(Horizontal):
                 text.append(f"\n{label} against the original: recording its passes…", style="dim")
             else:
                 acting = [r for r in found["passes"] if r["decided_otherwise"]]
-                names = ", ".join(f"{r['original'] if r['original'] is not None else '-'} {r['pass']}"
-                                  for r in acting[:6]) + (" …" if len(acting) > 6 else "")
                 text.append(f"\n{label}: {len(acting)} of {len(found['passes'])} passes did something else"
-                            + (f": {names}" if acting else ""), style="yellow" if acting else "green")
+                            + (f" (in yellow; v{self.version[0]}: the lines each changed, vs the original's)"
+                               if acting else ""), style="yellow" if acting else "green")
         self._summary(text)
 
     def _group_at(self, row: int) -> list[dict]:
@@ -304,7 +303,7 @@ class PassesView(Horizontal):
             f" after {row['number']:02d} {row['pass']} ({row['stage'].upper()})")
         base = self.base_of(row)
         self.query_one("#diff-title", Static).update(
-            f" diff against {base['number']:02d} {base['pass']}" + (" (marked)" if base["number"] == self.marked else "")
+            f" diff vs {base['number']:02d} {base['pass']}" + (" (marked)" if base["number"] == self.marked else "")
             if base is not None else " diff")
         static = self.query_one("#pass-diff", Static)
         self._diff_for = (row["number"], base["number"] if base else None)
