@@ -183,3 +183,23 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         assert m, summary
         assert int(m[1]) == sum(r["decided_otherwise"] for r in found["passes"])
         assert int(m[2]) == len(found["passes"]) and all(r["stage"] in ("ttgir", "llir") for r in found["passes"])
+
+
+@pytest.mark.gpu
+@pytest.mark.asyncio
+async def test_on_the_gpu_a_version_saved_from_a_pass_replays_and_verifies(script):
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        view = await _passes_shown(pilot, app)
+        await pilot.press("a")
+        row = next(r for r in view.rows if r["pass"] == "tritongpu-coalesce")
+        _table(app).move_cursor(row=row["number"])
+        await pilot.pause()
+        pane = app.query_one("#pass-ir", LevelPane)
+        pane.action_edit()
+        pane.editor.load_text(pane.view.text + "// the same IR, saved from the Passes tab\n")
+        await pilot.pause()
+        pane.action_save()
+        await wait_for(pilot, lambda: (app.last_good or {}).get("version") == "1", timeout=180, what="v1's run")
+        assert app.last_good["status"] == "ok" and app.versions[0]["after_pass"] == row["number"]
