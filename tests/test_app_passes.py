@@ -182,6 +182,12 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         m = re.search(r"v2 \(edited at TTIR\): (\d+) of (\d+) passes did something else", summary)
         assert m, summary
         assert int(m[1]) == sum(r["decided_otherwise"] for r in found["passes"])
+        table = _table(app)   # the table has the version's column, filled where a pass decided otherwise
+        assert str(table.ordered_columns[-1].label) == "v2"
+        assert not view.collapsed   # every pass has its row
+        marked = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+        assert sum(bool(c) for c in marked) == sum(r["decided_otherwise"] for r in found["passes"]
+                                                   if r["original"] is not None)
         assert int(m[2]) == len(found["passes"]) and all(r["stage"] in ("ttgir", "llir") for r in found["passes"])
 
 

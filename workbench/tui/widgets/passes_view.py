@@ -144,6 +144,7 @@ class PassesView(Horizontal):
         if version is not None and version[1] not in ("python", "ttir", "ttgir"):
             version = None   # edited below TTGIR: it ran no MLIR pass
         changed = spec_id != self.spec_id
+        other_version = version != self.version
         self.spec_id, self.version = spec_id, version
         if changed:
             self.marked, self.selected, self._texts = None, None, {}
@@ -152,9 +153,8 @@ class PassesView(Horizontal):
             self.query_one(DataTable).clear()
             self.fetch(spec_id, None)
             return
-        if changed:
-            self._fill()
-        self._compare_summary()
+        if changed or other_version:
+            self._refill()
         if version is not None and (spec_id, version[0]) not in self.compare:
             self.fetch(spec_id, version[0])
 
@@ -193,7 +193,16 @@ class PassesView(Horizontal):
                 self.jump_to_line(*self.jump_after)
             if self.version is not None and (spec_id, self.version[0]) not in self.compare:
                 self.fetch(spec_id, self.version[0])
-        self._compare_summary()
+        elif self.version is not None and version == self.version[0]:
+            self._refill()   # its column
+
+    def _refill(self) -> None:
+        """The table again for another version compared; while a pass's IR is being edited only
+        the summary (the editor keeps its place), the table follows the next time it is drawn."""
+        if self.query_one("#pass-ir", LevelPane).editing:
+            self._compare_summary()
+        else:
+            self._fill()
 
     def _summary(self, text: Text | str) -> None:
         self.query_one("#passes-summary", Static).update(text)
