@@ -55,7 +55,7 @@ PICKER_WIDTH = 36             # (app.tcss: KernelPicker)
 DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) well within this
 SETTLE_S = 0.003              # after a close-after-write or a rename into place: the burst's last events
 BENCH = {"warmup_ms": 25.0, "rep_ms": 100.0, "graph": False}
-RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "log")
+RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "passes", "log")
 
 
 def bundled_example() -> Path:
@@ -353,9 +353,9 @@ class WorkbenchApp(App):
         for pane in (TabPane("Outputs", OutputsView(), id="outputs"), TabPane("Dumps", DumpsView(), id="dumps"),
                      TabPane("Bench", BenchView(), id="bench"),
                      TabPane("Configs", ConfigsView(), id="configs"), TabPane("History", HistoryView(), id="history"),
+                     TabPane("Passes", PassesView(), id="passes"),
                      TabPane("Log", LogView(), id="log")):
             await tabs.add_pane(pane)
-        await tabs.add_pane(TabPane("Passes", PassesView(), id="passes"), before="log")
         tabs.active = "outputs"
         await self.mount(Footer())
         self.rest_ready = True
@@ -1888,11 +1888,12 @@ class WorkbenchApp(App):
             ("Restore the original into edit/", "every level back to the first compile",
              partial(self.restore, "original")),
             ("Kernels", "key K: the kernel picker", self.action_focus_picker),
+            ("Pass that introduced this line", "key p on a TTGIR or LLIR line: the Passes tab", self.action_pass_of_line),
             ("Help: keys", "F1 or ?", self.action_help),
             ("Discard the draft of the focused level", "key u in a pane", pane_action("discard")),
             ("Quit", "ctrl+q (asks first if a pane holds a draft)", self.action_quit),
         ]
-        cmds += [(f"Results: {tab.title()}", "keys O D B H L", partial(self.action_results, tab)) for tab in RESULT_TABS]
+        cmds += [(f"Results: {tab.title()}", "keys O D B C H P L", partial(self.action_results, tab)) for tab in RESULT_TABS]
         cmds += [(f"Theme: {name}", "colours of the app and the levels", partial(setattr, self, "theme", name))
                  for name in sorted(self.themes.themes)]
         return cmds
