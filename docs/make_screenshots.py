@@ -148,16 +148,22 @@ async def main() -> None:
     shutil.rmtree(work.parent, ignore_errors=True)
 
 
-async def profile_shot() -> None:
-    """The Profile tab and the heat column, after `P` on a version of the matmul example."""
-    from workbench.core.ncu import find_ncu
-    from workbench.tui.app import WorkbenchApp
-
+def _matmul_demo() -> tuple[Path, Path]:
+    """A copy of the matmul example in a folder of its own, with a config of its own."""
     work = Path(tempfile.mkdtemp(prefix="wb-shots-")) / "demo"
     work.mkdir()
     script = work / "matmul.py"
     shutil.copy(ROOT / "examples" / "matmul.py", script)
     os.environ["WORKBENCH_CONFIG"] = str(work / "config.toml")
+    return work, script
+
+
+async def profile_shot() -> None:
+    """The Profile tab and the heat column, after `P` on a version of the matmul example."""
+    from workbench.core.ncu import find_ncu
+    from workbench.tui.app import WorkbenchApp
+
+    work, script = _matmul_demo()
     if find_ncu() is None:
         sys.path.insert(0, str(ROOT / "tests"))
         import fake_ncu
@@ -184,7 +190,32 @@ async def profile_shot() -> None:
     shutil.rmtree(work.parent, ignore_errors=True)
 
 
+async def passes() -> None:
+    """The Passes tab on the matmul example, zoomed: the pass that introduced a TTGIR line."""
+    from workbench.tui.app import WorkbenchApp
+
+    work, script = _matmul_demo()
+    app = WorkbenchApp(script, bench={"warmup_ms": 5.0, "rep_ms": 30.0, "graph": False})
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.last_good is not None)
+        await pilot.press("3")
+        view = app.pane("ttgir").view
+        view.goto_line(next(n for n in range(1, view.line_count + 1) if "ttng.warp_group_dot " in view.line_text(n)))
+        await pilot.press("p")                          # the pass that introduced that line
+        await until(pilot, lambda: "was introduced by" in app.status.message)
+        await pilot.press("z")                          # the tab over the whole screen
+        await pilot.pause(0.5)
+        app.save_screenshot(str(OUT / "passes.svg"))
+        print("wrote", OUT / "passes.svg")
+    shutil.rmtree(work.parent, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["profile"]:
+    # `make_screenshots.py profile` or `... passes`: only that tab's; no argument: all of them
+    only = sys.argv[1:]
+    if not only:
         asyncio.run(main())
-    asyncio.run(profile_shot())
+    if not only or only == ["profile"]:
+        asyncio.run(profile_shot())
+    if not only or only == ["passes"]:
+        asyncio.run(passes())

@@ -32,3 +32,11 @@ def test_the_package_and_cli_import_without_torch_or_triton():
             "bad = [m for m in ('torch', 'triton') if m in sys.modules]\nprint(bad)")
     proc = _run(code)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_the_app_imports_without_torch_or_triton():
+    """The app process (its Passes tab reads pass files with core.srcmap, text only) never loads either."""
+    code = ("import sys\nimport workbench.tui.app, workbench.tui.widgets.passes_view\n"
+            "bad = [m for m in ('torch', 'triton') if m in sys.modules]\nprint(bad)")
+    proc = _run(code)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr

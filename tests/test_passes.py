@@ -182,3 +182,37 @@ def test_version_diff_names_the_passes_an_edit_changed(recorded):
                            p.ir.replace(":44:", ":45:")) for p in original]
     assert sum(a.ir != b.ir for a, b in zip(original, moved)) > 40
     assert not any(r["differs"] for r in passes.compare(original, moved))
+
+
+def test_each_ttgir_and_llir_line_names_the_pass_that_introduced_it(recorded):
+    """The app's jump (p): a line's op at its Python location, first there after which pass."""
+    compiler, spec, plain, rec = recorded("matmul", "cuda:90")
+    plist = passes.pass_list(rec.passes)
+    by_name = {p.number: p for p in plist}
+
+    def hit(level: str, needle: str) -> tuple[passes.PassIR, str, dict]:
+        text = rec.levels[level]
+        lines = text.splitlines()
+        n = next(i for i, row in enumerate(lines, 1) if needle in row)
+        found = passes.introducing_passes(plist, level, text)[n]
+        return by_name[found["pass"]], lines[n - 1], found
+
+    # sm_90: accelerate-matmul turns tt.dot into the wgmma op; the pipeliner makes the async copies
+    p, row, found = hit("ttgir", "ttng.warp_group_dot ")
+    assert p.name == "tritongpu-accelerate-matmul" and found["exact"]
+    assert "ttng.warp_group_dot " in p.ir.splitlines()[found["line"] - 1]
+    assert "ttng.warp_group_dot " not in plist[p.number - 1].ir
+    p, _, _ = hit("ttgir", "ttg.async_copy_global_to_local")
+    assert p.name == "tritongpu-pipeline"
+    p, _, _ = hit("ttgir", "tt.get_program_id")
+    assert p.number == 0   # in the front end's TTIR already
+    # LLVM IR: the wgmma's inline assembly comes from the NVGPU dialect's lowering, after the
+    # TritonGPU one made the nvgpu.wgmma op
+    p, row, found = hit("llir", "wgmma.mma_async")
+    assert p.stage == "llir" and p.name == "convert-nv-gpu-to-llvm" and found["exact"]
+    assert any(q.name.startswith("convert-triton-gpu-to-llvm") for q in plist[:p.number])
+    assert "llvm.inline_asm" in p.ir.splitlines()[found["line"] - 1]
+    # a line with no location (the module's metadata) names no pass
+    lines = rec.levels["llir"].splitlines()
+    meta = next(i for i, row in enumerate(lines, 1) if row.startswith("!llvm.module.flags"))
+    assert meta not in passes.introducing_passes(plist, "llir", rec.levels["llir"])

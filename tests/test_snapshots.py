@@ -130,3 +130,67 @@ async def test_screen_snapshot(which):
                 "dumps": ["%x_5", "histogram"]}
     for word in expected[which]:
         assert word in text, (which, word)
+
+
+class PassesScreen(App):
+    """The Passes tab on fixed passes: five, two of them changing nothing (folded), the IR of the
+    fourth beside its diff against the second."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def compose(self) -> ComposeResult:
+        from workbench.tui.widgets.passes_view import PassesView
+        yield PassesView()
+
+    def on_mount(self) -> None:
+        from workbench.tui.widgets.passes_view import PassesView
+        self.theme = "workbench-dark" if "workbench-dark" in self.available_themes else "textual-dark"
+        ir = (DATA / "softmax.ttgir").read_text()
+        texts = [ir, ir.replace("ttg.convert_layout", "ttg.local_alloc", 1), None, None,
+                 ir.replace("arith.maxnumf", "arith.maximumf")]
+        names = ["input", "tritongpu-coalesce", "canonicalize", "cse", "tritongpu-remove-layout-conversions"]
+        rows = []
+        for i, (name, text) in enumerate(zip(names, texts)):
+            file = f"{i:02d}-ttgir-{name}.mlir"
+            text = text if text is not None else next(t for t in reversed(texts[:i]) if t is not None)
+            (self.folder / file).write_text(f"// workbench: softmax_kernel, IR {i:02d}: after {name}\n"
+                                            f"// workbench-after: stage=ttgir index={i - 1} metadata=k.json\n{text}")
+            rows.append({"number": i, "stage": "ttgir", "index": i - 1, "pass": name, "call": "", "ms": 0.25 * i,
+                         "changed": texts[i] is not None, "added": 1 if texts[i] is not None and i else 0,
+                         "removed": 1 if texts[i] is not None and i else 0, "file": file})
+        view = self.query_one(PassesView)
+        view.data["k"] = {"folder": str(self.folder), "passes": rows, "introduced": {}}
+        view.show_kernel("k")
+        view.query_one("#passes-table").move_cursor(row=3)
+
+
+@pytest.mark.asyncio
+async def test_passes_snapshot(tmp_path):
+    app = PassesScreen(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        from workbench.tui.widgets.passes_view import PassesView
+        view = app.query_one(PassesView)
+        for _ in range(100):
+            if view.diff_text:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        svg = _normalize(app.export_screenshot(title="workbench passes"))
+    assert view.selected["pass"] == "tritongpu-remove-layout-conversions"
+    diff = view.diff_text.splitlines()
+    assert any(row.startswith("+") and "arith.maximumf" in row for row in diff)
+    assert any(row.startswith("-") and "arith.maxnumf" in row for row in diff)
+    stored = SNAPSHOTS / "passes.svg"
+    if os.environ.get("WORKBENCH_UPDATE_SNAPSHOTS") == "1" or not stored.exists():
+        stored.write_text(svg)
+        if os.environ.get("WORKBENCH_UPDATE_SNAPSHOTS") != "1":
+            pytest.fail(f"no stored snapshot: wrote {stored}; look at it and commit it")
+        return
+    if svg != stored.read_text():
+        stored.with_suffix(".actual.svg").write_text(svg)
+        pytest.fail(f"passes screen differs from {stored.name}: see {stored.with_suffix('.actual.svg')}")
+    text = svg.replace("&#160;", " ")
+    assert "3 passes changed nothing" not in text and "2 passes changed nothing" in text
+    assert "diff vs 01 tritongpu-coalesce" in text

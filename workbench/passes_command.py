@@ -147,26 +147,14 @@ def _stated_target(base: dict | None, meta_path: Path | None) -> str | None:
 
 def _compare_version(args, compiler, spec, home) -> int:
     from workbench.cli import _print_rows, compiler_target
-    from workbench.core import metadata as md, passes
-    from workbench.core.levels import SUFFIX
+    from workbench.core import passes
     try:
         info = home.version(spec.folder_name, args.version)
     except KeyError:
         raise WorkbenchError.at(str(home.versions_dir(spec.folder_name)), f"no version {args.version} of "
                                                                           f"{spec.folder_name}") from None
-    # a Python version is compared from the TTIR it compiled to: its TTIR passes are not kept
-    level = "ttir" if info.level == "python" else info.level
-    file = info.folder / f"{spec.stem}{SUFFIX.get(level, '')}"
-    if level not in ("ttir", "ttgir") or not file.is_file():
-        raise WorkbenchError.at(str(file), f"version {args.version} was edited at {info.level.upper()}: only a "
-                                           f"version edited at Python, TTIR or TTGIR runs MLIR passes")
-    original = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
-                                       with_sass=False, record_passes=True)
-    meta = info.folder / f"{spec.stem}.json"
-    base = md.load(meta) if meta.is_file() else original.metadata_json()
-    version = compiler.compile_file(file, base, with_sass=False, record_passes=True)
-    rows = passes.compare(passes.pass_list(original.passes), passes.pass_list(version.passes))
-    differ = [r for r in rows if r["differs"] and r["acts"] or r["original"] is None or r["version"] is None]
+    rows = passes.compare_version(compiler, spec, info)
+    differ = [r for r in rows if r["decided_otherwise"]]
     if args.json:
         json.dump({"target": compiler_target(compiler), "kernel": spec.kernel, "version": args.version,
                    "level": info.level, "passes": rows}, sys.stdout, indent=2)

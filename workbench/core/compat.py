@@ -493,6 +493,16 @@ class _StagePassManager:
 
     def run(self, mod, *args):
         import time
+        if self.hooks.after is None:  # a restart that records nothing: the rest in one manager, as Triton runs it
+            first, self.hooks.count = self.hooks.count, self.hooks.count + len(self.calls)
+            pm = ir.pass_manager(mod.context)
+            if self.debug:
+                pm.enable_debug()
+            for index, (_call, add, add_args) in enumerate(self.calls, first):
+                if index >= self.hooks.skip:
+                    add(pm, *add_args)
+            pm.run(mod, *args)
+            return
         for call, add, add_args in self.calls:
             index = self.hooks.count
             self.hooks.count += 1

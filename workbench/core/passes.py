@@ -29,14 +29,21 @@ class StageRecorder:
     """Keeps the module's text after each pass of one stage (``compat.PassHooks.after``), or
     with ``keep_ir`` False only the passes' names and times (printing costs about what a pass does)."""
 
-    def __init__(self, stage: str, module: Any, skip: int, keep_ir: bool = True) -> None:
+    def __init__(self, stage: str, module: Any, skip: int, keep_ir: bool = True, text: str | None = None) -> None:
+        """``text``: the module's text where it is known already (the stage above printed it)."""
         self.stage, self.skip, self.keep_ir = stage, skip, keep_ir
-        self.input = self._last = str(module)
+        self.input = self._last = text if text is not None else str(module)
         self.passes: list[dict[str, Any]] = []
+        self._printed_last = True
+
+    def text_after(self) -> str | None:
+        """The module's text after the stage's last pass, where it was printed (so not twice)."""
+        return self._last if self._printed_last else None
 
     def __call__(self, index: int, name: str, call: str, ms: float, module: Any) -> None:
         from . import compat
-        if not self.keep_ir or not compat.printable_after(name):
+        self._printed_last = self.keep_ir and compat.printable_after(name)
+        if not self._printed_last:
             self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None,
                                 "kept": False, "printable": compat.printable_after(name)})
             return
@@ -158,6 +165,12 @@ def header_of(text: str, path: str | Path = "<input>") -> PassFile | None:
     return None
 
 
+def number_of_pass_file(path: str | Path | None) -> int | None:
+    """The pass a pass file's name says it follows (``28-ttgir-tritongpu-pipeline.mlir`` -> 28), else None."""
+    name = Path(path).name if path else ""
+    return int(name.split("-", 1)[0]) if _PASS_FILE.match(name) else None
+
+
 def kernel_of_pass_file(text: str) -> str | None:
     """The kernel a pass file is of (its header names ``<kernel>.json``), read without Triton."""
     for row in text.splitlines()[:5]:
@@ -226,9 +239,111 @@ def compare(original: list[PassIR], version: list[PassIR]) -> list[dict[str, Any
         rows.append({"stage": key[0], "index": key[1], "pass": (pa or pb).name,
                      "original": pa.number if pa else None, "version": pb.number if pb else None,
                      "added": added, "removed": removed, "differs": bool(added or removed), "acts": acts,
+                     # what the table names: a pass that decided otherwise for the version
+                     "decided_otherwise": bool(added or removed) and acts or pa is None or pb is None,
                      "own_original": sum(sum(c.values()) for c in ca) if ca else 0,
                      "own_version": sum(sum(c.values()) for c in cb) if cb else 0})
     return rows
 
 
 _STAGE_ORDER = {"ttir": 0, "ttgir": 1, "llir": 2}
+PASS_ORDER = tuple(_STAGE_ORDER)
+
+
+def compare_version(compiler, spec, info) -> list[dict[str, Any]]:
+    """``compare`` for a saved version (``workspace.VersionInfo``) of ``spec`` against the original,
+    each recorded with every pass; what ``workbench passes --version`` and the app's Passes view show."""
+    from . import metadata as md
+    from .levels import SUFFIX
+    # a Python version is compared from the TTIR it compiled to: its TTIR passes are not kept
+    level = "ttir" if info.level == "python" else info.level
+    file = Path(info.folder) / f"{spec.stem}{SUFFIX.get(level, '')}"
+    if level not in ("ttir", "ttgir") or not file.is_file():
+        raise WorkbenchError.at(str(file), f"version {info.number} was edited at {info.level.upper()}: only a "
+                                           f"version edited at Python, TTIR or TTGIR runs MLIR passes")
+    original = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
+                                       with_sass=False, record_passes=True)
+    meta = Path(info.folder) / f"{spec.stem}.json"
+    base = md.load(meta) if meta.is_file() else original.metadata_json()
+    version = compiler.compile_file(file, base, with_sass=False, record_passes=True)
+    return compare(pass_list(original.passes), pass_list(version.passes))
+
+
+# -- which pass made a line -------------------------------------------------------------------
+
+_MLIR_OP = re.compile(r'^\s*(?:%[^=]*?=\s*)?"?([A-Za-z_]\w*\.[\w.]+)"?')
+_LLVM_OP = re.compile(r"^\s*(?:%[\w.\"]+\s*=\s*)?(?:(?:tail|musttail|notail)\s+)?([a-z_]\w*)\b")
+_CALLEE = re.compile(r"@([\w.$]+)\(")
+
+
+def _llvm_op(row: str) -> str | None:
+    """An LLVM IR instruction as the LLVM-dialect op it was translated from: ``fadd`` ->
+    ``llvm.fadd``, ``call @llvm.nvvm.barrier0`` -> ``nvvm.barrier0``, ``call @llvm.fma.f32`` ->
+    ``llvm.intr.fma``, inline assembly -> ``llvm.inline_asm``."""
+    m = _LLVM_OP.match(row)
+    if m is None:
+        return None
+    if m[1] != "call":
+        return f"llvm.{m[1]}"
+    if " asm " in row:
+        return "llvm.inline_asm"
+    callee = _CALLEE.search(row)
+    name = callee[1] if callee else ""
+    if name.startswith("llvm.nvvm."):
+        return "nvvm." + name[len("llvm.nvvm."):]
+    if name.startswith("llvm."):
+        return "llvm.intr." + name.split(".")[1]
+    return "llvm.call"
+
+
+def _line_keys(text: str, llvm_ir: bool = False) -> dict[int, tuple]:
+    """Line -> (its op, its Python locations by file name), for the lines that have both."""
+    from . import srcmap
+    lines = text.splitlines()
+    out: dict[int, tuple] = {}
+    for n, locs in (srcmap.llir_map(text) if llvm_ir else srcmap.mlir_map(text)).items():
+        op = _llvm_op(lines[n - 1]) if llvm_ir else (m[1] if (m := _MLIR_OP.match(lines[n - 1])) else None)
+        if op is not None:
+            out[n] = (op, tuple((Path(f).name, ln) for f, ln in locs))
+    return out
+
+
+def _index(text: str) -> dict[tuple, int]:
+    """A pass's IR: (op, locations) -> its first line; and ("llvm.*", locations) for the
+    LLVM-dialect ops, so that an instruction the translation renamed is still found by family."""
+    out: dict[tuple, int] = {}
+    for n, (op, where) in _line_keys(text).items():
+        out.setdefault((op, where), n)
+        if op.startswith(("llvm.", "nvvm.")):
+            out.setdefault(("llvm.*", where), n)
+    return out
+
+
+def introducing_passes(plist: list[PassIR], level: str, text: str) -> dict[int, dict[str, Any]]:
+    """For each line of a TTGIR or LLIR level (``text``), the pass that introduced its op at its
+    location: the first pass of the last run of passes after which that op exists at that
+    Python location (an op the pipeline removes and brings back was made by the later pass),
+    and its line in that pass's IR. ``exact`` False: no pass left that very op there (LLVM's
+    translation renamed it), the first LLVM-dialect op there is given instead."""
+    stages = ("ttir", "ttgir") if level == "ttgir" else PASS_ORDER
+    indexed: dict[int, dict[tuple, int]] = {}
+    chain = [(p, indexed.setdefault(id(p.ir), _index(p.ir)))  # an unchanged pass holds the text before it
+             for p in plist if p.readable and p.stage in stages]
+
+    def last_run(key: tuple) -> tuple[PassIR, int] | None:
+        found = None
+        for p, index in reversed(chain):
+            if key in index:
+                found = (p, index[key])
+            elif found is not None:
+                break
+        return found
+
+    out: dict[int, dict[str, Any]] = {}
+    for n, (op, where) in _line_keys(text, llvm_ir=level == "llir").items():
+        hit, exact = last_run((op, where)), True
+        if hit is None and level == "llir":
+            hit, exact = last_run(("llvm.*", where)), False
+        if hit is not None:
+            out[n] = {"pass": hit[0].number, "line": hit[1], "exact": exact}
+    return out

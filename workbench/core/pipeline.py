@@ -283,7 +283,8 @@ class Compiler:
                 # user-written LLIR may make LLVM abort the process; a restart's LLIR is make_llir's
                 isolate = user_text and start == "llir" and resume is None and ext in ("ptx", "amdgcn")
                 skip = resume[1] + 1 if resume is not None and prev_content is None else 0
-                recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir) if record else None
+                recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir, prev_content if isinstance(
+                    prev_content, str) and skip == 0 else None) if record else None
                 hooks = compat.PassHooks(skip, recorder) if record or skip else None
                 entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate, hooks)
                 self.cache.put(key, entry)
@@ -361,7 +362,9 @@ class Compiler:
             raise self._diagnose(e, output, file, prev) from None
         ms = (time.perf_counter() - t0) * 1000
         live = out
-        text: str | bytes = out if isinstance(out, (bytes, str)) else str(out)
+        printed = hooks.after.text_after() if hooks is not None and isinstance(hooks.after, passes_mod.StageRecorder) \
+            else None  # a recording printed the module after its last pass already
+        text: str | bytes = out if isinstance(out, (bytes, str)) else printed if printed is not None else str(out)
         # what the stage set, changed or not: a value it set equal to the one it was given (the
         # kernel name from a level's own metadata) must still come back on a cache hit
         delta = {k: v for k, v in metadata.items() if k in metadata.written or k not in before or before[k] != v}

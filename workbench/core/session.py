@@ -58,6 +58,7 @@ class KernelState:
     checked: bool = False  # the snapshot's arguments match the specialization (they never change)
     config: ConfigReplay | None = None  # an autotune config: replayed on the chosen config's inputs
     watch_cache: dict = field(default_factory=dict)  # the original's watched values (watch.values)
+    passes: dict | None = None  # the original's passes (Session.passes), made once
 
 
 @dataclass
@@ -541,6 +542,42 @@ class Session:
             tuning.tried.append(index)
         return {"result": res.to_json(), "tuning": tuning.to_json(),
                 "tuning_index": self.capture.tunings.index(tuning), "kernel": kept}
+
+    # -- passes ----------------------------------------------------------------------------
+
+    def passes(self, spec: str, version: str | None = None) -> dict[str, Any]:
+        """The original's IR after every pass, as ``passes/NN-<stage>-<pass>.mlir`` in the kernel's
+        folder (what ``workbench passes`` writes) and their table; for each line of its TTGIR and
+        LLIR, the pass that introduced it; with ``version`` (one edited at Python, TTIR or TTGIR),
+        which passes did something else for it. Made once per kernel (the recording is cached with
+        its stages too): the app asks each time its Passes view is shown."""
+        from . import passes as passes_mod
+        state = self.state(spec)
+        original = state.versions.get("original")
+        if original is None or original.result is None:
+            raise WorkbenchError.at(str(self.script), f"{state.spec.kernel} did not compile: it has no passes")
+        if state.passes is None:
+            s = state.spec
+            recorded = self.compiler.compile_python(s.fn, s.signature, s.raw_constexprs, s.raw_attrs, s.options,
+                                                    with_sass=False, record_passes=True)
+            plist = passes_mod.pass_list(recorded.passes)
+            folder = self.workspace.kernel_dir(s.folder_name) / "passes"
+            passes_mod.write_pass_files(plist, folder, s.kernel, recorded.metadata_json())
+            state.passes = {"folder": str(folder), "passes": [p.summary() for p in plist],
+                            "introduced": {level: {str(n): hit for n, hit in
+                                                   passes_mod.introducing_passes(plist, level,
+                                                                                 str(recorded.levels[level])).items()}
+                                           for level in ("ttgir", "llir")}}
+        out = dict(state.passes)
+        if version is not None and version != "original":
+            try:
+                info = self.workspace.version(state.spec.folder_name, int(version))
+            except (KeyError, ValueError):
+                raise WorkbenchError.at(str(self.workspace.versions_dir(state.spec.folder_name)),
+                                        f"no version {version} of {state.spec.folder_name}") from None
+            out["compare"] = {"version": str(version), "level": info.level,
+                              "passes": passes_mod.compare_version(self.compiler, state.spec, info)}
+        return out
 
     # -- helpers ---------------------------------------------------------------------------
 

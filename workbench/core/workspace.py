@@ -28,6 +28,7 @@ from typing import Any
 from .errors import WorkbenchError
 from .files import TMP_SUFFIX, atomic_write, discard, os_reason, safe_name, stage, sweep
 from .levels import SUFFIX
+from .passes import number_of_pass_file
 
 # A guard on names that arrive already made safe (a spec's folder name is a safe kernel name,
 # a dash and a spec id): a longer limit than safe_name's own, so a safe name passes unchanged.
@@ -41,9 +42,11 @@ class VersionInfo:
     level: str  # the level the user edited
     folder: Path
     result: dict[str, Any] | None
+    after_pass: int | None = None  # started from the IR after this pass (a pass file was its source)
 
     def to_json(self) -> dict[str, Any]:
-        return {"number": self.number, "level": self.level, "folder": str(self.folder), "result": self.result}
+        return {"number": self.number, "level": self.level, "folder": str(self.folder), "result": self.result,
+                "after_pass": self.after_pass}
 
 
 class Workspace:
@@ -143,7 +146,7 @@ class Workspace:
             finally:
                 for staged_file, _ in staged:
                     discard(staged_file)
-        return VersionInfo(number, level, folder, None)
+        return VersionInfo(number, level, folder, None, number_of_pass_file(source))
 
     def _place(self, tmp: Path, vdir: Path, meta: dict[str, Any]) -> tuple[Path, int]:
         """Rename a finished version folder to the first number nobody has."""
@@ -191,7 +194,7 @@ class Workspace:
                     result = json.loads(res.read_text())
                 except (OSError, ValueError) as e:
                     self._note(f"{res}: the result could not be read ({_why(e)}); the version is listed without it")
-            out.append(VersionInfo(number, level, folder, result))
+            out.append(VersionInfo(number, level, folder, result, number_of_pass_file(info.get("source"))))
         return out
 
     def _note(self, text: str) -> None:

@@ -208,6 +208,9 @@ class Server:
         v = state.versions.get(str(version)) or session._load_version(state, str(version))
         return watch.values(session, state, v)
 
+    def do_passes(self, kernel: str, version: str | None = None) -> dict:
+        return self._session().passes(kernel, None if version is None else str(version))
+
     def do_diverge(self, kernel: str, version: str) -> dict:
         from workbench.core import diverge
         return diverge.serve(self._session(), kernel, str(version), progress=self.progress)

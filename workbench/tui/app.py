@@ -47,6 +47,7 @@ from workbench.tui.widgets.level_pane import LevelPane
 from workbench.tui.widgets.log_view import LogView
 from workbench.tui.widgets.outputs_view import OutputsView
 from workbench.tui.widgets.profile_view import ProfileView, heat_for
+from workbench.tui.widgets.passes_view import PassesView
 from workbench.tui.widgets.status_line import StatusLine
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
@@ -55,7 +56,7 @@ PICKER_WIDTH = 36             # (app.tcss: KernelPicker)
 DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) well within this
 SETTLE_S = 0.003              # after a close-after-write or a rename into place: the burst's last events
 BENCH = {"warmup_ms": 25.0, "rep_ms": 100.0, "graph": False}
-RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "log")
+RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "profile", "passes", "log")
 
 
 def bundled_example() -> Path:
@@ -265,6 +266,8 @@ class WorkbenchApp(App):
         Binding("L", "results('log')", "Log", show=False, id="app.log"),
         Binding("C", "configs_tab", "Configs", show=False, id="app.configs"),
         Binding("P", "profile", "Profile", show=False, id="app.profile"),
+        Binding("M", "passes_tab", "Passes", show=False, id="app.passes"),
+        Binding("p", "pass_of_line", "Pass that made this line", show=False, id="app.pass_of_line"),
     ]
 
     def __init__(self, script: str | Path | None = None, script_args: list[str] | None = None,
@@ -354,7 +357,8 @@ class WorkbenchApp(App):
         for pane in (TabPane("Outputs", OutputsView(), id="outputs"), TabPane("Dumps", DumpsView(), id="dumps"),
                      TabPane("Bench", BenchView(), id="bench"),
                      TabPane("Configs", ConfigsView(), id="configs"), TabPane("History", HistoryView(), id="history"),
-                     TabPane("Profile", ProfileView(), id="profile"), TabPane("Log", LogView(), id="log")):
+                     TabPane("Profile", ProfileView(), id="profile"), TabPane("Passes", PassesView(), id="passes"),
+                     TabPane("Log", LogView(), id="log")):
             if not self.is_running:
                 return   # the app is ending before it is all mounted (a quick quit, a test)
             await tabs.add_pane(pane)
@@ -713,6 +717,7 @@ class WorkbenchApp(App):
         self.query_one(DumpsView).set_watches([])
         self.run_version("original")
         self.load_watches(self.spec_id)
+        self._show_passes(only_in_sight=True)
         self._ask_about_kept_edits()
 
     def _ask_about_kept_edits(self) -> None:
@@ -814,7 +819,11 @@ class WorkbenchApp(App):
             self._highlight_related(event.code_view.level, event.line)
 
     def _highlight_related(self, level: str, line: int) -> None:
-        related = self.map.related(level, line)
+        self._highlight_lines(self.map.related(level, line))
+        if self.rest_ready:
+            self.query_one(PassesView).highlight_sources(self.map.sources(level, line))
+
+    def _highlight_lines(self, related: dict[str, list[int]]) -> None:
         for other in LEVELS:
             col = self.column(other)
             if col.error is None:
@@ -1046,7 +1055,7 @@ class WorkbenchApp(App):
 
     def action_help(self) -> None:
         classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView),
-                   ("dumps", DumpsView)]
+                   ("dumps", DumpsView), ("passes", PassesView)]
         from workbench.tui.screens.help_screen import HelpScreen, binding_rows
         self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
 
@@ -1206,6 +1215,7 @@ class WorkbenchApp(App):
         if msg.versions is not None:
             self.versions = msg.versions
             self._show_history()
+            self._show_passes(only_in_sight=True)
         status = result.get("status")
         kind = "ok" if status == "ok" else "error" if status in ("mismatch", "error") else ""
         self.watch_words = self._show_watches(result)   # said again when the version's timing comes
@@ -1297,6 +1307,9 @@ class WorkbenchApp(App):
             if not d.get("line"):
                 continue
             file = Path(str(d.get("file") or ""))
+            if path is not None and file.name == path.name and file.suffix == ".mlir":
+                self.query_one(PassesView).show_error(file.name, d, diagnostic_text(d))   # a pass's IR: there
+                return level, d
             lv = LEVEL_OF_SUFFIX.get(file.suffix, level)
             if lv not in LEVELS:
                 continue
@@ -1393,6 +1406,67 @@ class WorkbenchApp(App):
             self._show_history()
         if event.pane.id == "configs":
             self._show_configs()
+        if event.pane.id == "passes":
+            self._show_passes()
+
+    # -- passes -------------------------------------------------------------------------------
+
+    def action_passes_tab(self) -> None:
+        self.action_results("passes")
+        self.query_one("#passes-table").focus()
+
+    def _show_passes(self, only_in_sight: bool = False) -> None:
+        """The kernel on screen in the Passes tab, compared pass by pass with the current version
+        (recorded by the runner the first time the tab shows it)."""
+        if self.current is None or not self.rest_ready or \
+                only_in_sight and self.query_one("#results", TabbedContent).active != "passes":
+            return
+        level = next((v["level"] for v in self.versions if str(v["number"]) == self.last_version), None)
+        self.query_one(PassesView).show_kernel(self.spec_id, (self.last_version, level) if level else None)
+
+    def action_pass_of_line(self) -> None:
+        """From a TTGIR or LLIR line to the pass that introduced it, in the Passes tab."""
+        focused = self.focused
+        if not isinstance(focused, CodeView) or focused.level not in ("ttgir", "llir") or self.current is None:
+            self.notify("put the cursor on a TTGIR or LLIR line first", severity="warning")
+            return
+        original = Path(self.current["folder"]) / "original" / self.level_path(focused.level).name
+        try:
+            same = original.read_text() == focused.text
+        except OSError:
+            same = False
+        if not same:
+            self.notify(f"{TITLES[focused.level]} is not the original's text: the passes are the original's",
+                        severity="warning")
+            return
+        line = focused.cursor_line
+        self.action_passes_tab()
+        self._show_passes()
+        self.query_one(PassesView).jump_to_line(focused.level, line)
+
+    def on_passes_view_jumped(self, msg: PassesView.Jumped) -> None:
+        self.status.show(msg.sentence)
+
+    def on_passes_view_mapped(self, msg: PassesView.Mapped) -> None:
+        self._highlight_lines(self.map.lines_from(msg.sources))
+
+    @after_rest
+    def on_passes_view_save_pass(self, msg: PassesView.SavePass) -> None:
+        """ctrl+s on a pass's IR: the file into edit/, compiled as a version started after that pass."""
+        if self.current is None or self.flow is None:
+            return
+        if self.flow.running is not None or self.runner_writes:
+            self.notify("a compile is running: save the pass's IR again when it ends", severity="warning")
+            return
+        path = self.edit_dir / msg.file_name
+        data = msg.text.encode("utf-8")
+        try:
+            atomic_write(path, data)
+        except OSError as e:
+            self.notify(f"could not save {path}: {e.strerror or e}", severity="error", timeout=15)
+            return
+        self.log_line(f"{path} saved: compiling a version that starts after its pass")
+        self.start_apply(self.flow.pass_saved(msg.level, path, digest(data)))
 
     # -- configs ------------------------------------------------------------------------------
 
@@ -1856,11 +1930,12 @@ class WorkbenchApp(App):
             ("Restore the original into edit/", "every level back to the first compile",
              partial(self.restore, "original")),
             ("Kernels", "key K: the kernel picker", self.action_focus_picker),
+            ("Pass that introduced this line", "key p on a TTGIR or LLIR line: the Passes tab", self.action_pass_of_line),
             ("Help: keys", "F1 or ?", self.action_help),
             ("Discard the draft of the focused level", "key u in a pane", pane_action("discard")),
             ("Quit", "ctrl+q (asks first if a pane holds a draft)", self.action_quit),
         ]
-        cmds += [(f"Results: {tab.title()}", "keys O D B H L", partial(self.action_results, tab)) for tab in RESULT_TABS]
+        cmds += [(f"Results: {tab.title()}", "keys O D B C H P M L", partial(self.action_results, tab)) for tab in RESULT_TABS]
         cmds += [(f"Theme: {name}", "colours of the app and the levels", partial(setattr, self, "theme", name))
                  for name in sorted(self.themes.themes)]
         return cmds

@@ -151,6 +151,11 @@ class EditFlow:
         self.running = apply
         return Decision("compile", apply.level, apply=apply)
 
+    def pass_saved(self, level: str, path: Path, d: str) -> Decision:
+        """The IR after a pass, saved into edit/ by the Passes view: compiled at once (the app
+        asks only while no compile runs), as ``level``'s text that starts after that pass."""
+        return self._start(Apply(level, Path(path), d))
+
     def next_save(self) -> Decision | None:
         """After a compile (or a restore): the newest save on disk that no compile made yet, if
         any. Of several, the one written last wins; texts that failed to compile wait for the

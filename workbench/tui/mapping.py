@@ -59,7 +59,10 @@ class LevelMap:
 
     def related(self, level: str, line: int) -> dict[str, list[int]]:
         """Lines in every level that come from the same Python line as ``level:line``."""
-        sources = self.sources(level, line)
+        return self.lines_from(self.sources(level, line))
+
+    def lines_from(self, sources: list[PyKey]) -> dict[str, list[int]]:
+        """Lines in every level that come from these Python lines (a pass's IR line's, say)."""
         out: dict[str, list[int]] = {}
         for other, index in self._by_source.items():
             hits: set[int] = set()

@@ -134,7 +134,9 @@ class HistoryView(Horizontal):
             result = v.get("result") or {}
             status = result.get("status", "")
             facts = resource_cells(result.get("compile"), original) if result.get("compile") else ("-",) * 4
-            table.add_row(f"v{v['number']}", TITLES.get(v["level"], v["level"]), version_time(v["folder"]),
+            edited = TITLES.get(v["level"], v["level"]) + (f", from pass {v['after_pass']:02d}"
+                                                           if v.get("after_pass") is not None else "")
+            table.add_row(f"v{v['number']}", edited, version_time(v["folder"]),
                           STATUS_WORDS.get(status, status or "-"), *facts, key=str(v["number"]))
         if self.versions:
             table.move_cursor(row=len(self.versions))
