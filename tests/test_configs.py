@@ -224,3 +224,20 @@ def test_a_sweeps_compiles_run_ahead_in_worker_processes_and_give_the_same_code(
                                     with_sass=False)
         assert here.levels["ptx"] == result.levels["ptx"] and here.levels["cubin"] == result.levels["cubin"]
     session.close()
+
+
+def test_an_edit_of_an_autotuned_kernel_that_stops_writing_part_of_its_output_is_caught(tmp_path):
+    """The autotuner's benchmark runs leave the answer in the output before the launch it keeps:
+    the snapshot is the arguments as they were before tuning, so the output counts as written
+    (and is poisoned in every replay), and elements a version never writes show."""
+    session = _session(tmp_path, EXAMPLES / "autotuned_add.py")
+    state = session.state("scale_add_kernel")
+    assert state.snapshot.written == ["out_ptr"] and state.pure_outputs == ["out_ptr"]
+    edit = session.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}.py"
+    edit.write_text(edit.read_text().replace("mask = offsets < n_elements", "mask = offsets < n_elements - 1000"))
+    _, version = session.compile(state.spec.spec_id, edit)
+    result = session.run(state.spec.spec_id, version.label)
+    assert result.status == "mismatch"
+    (bad,) = [o for o in result.outputs if not o.ok]
+    assert bad.name == "out_ptr" and "1000 never written" in bad.sentence
+    session.close()

@@ -150,6 +150,9 @@ class Snapshot:
     grid: Any = None
     regions: list[_Region] = field(default_factory=list)
     views: dict[str, _View] = field(default_factory=dict)  # every tensor argument by name
+    # an autotuned launch: what differs from before the tuning (the benchmark runs may have left
+    # an output holding the answer already, so that this launch looks as if it wrote nothing)
+    written_since_tuning: frozenset = frozenset()
 
     @property
     def before(self) -> dict[str, Any]:
@@ -184,7 +187,8 @@ class Snapshot:
     def written(self) -> list[str]:
         """Tensors the launch changed: its outputs (one name per distinct view)."""
         before, after = self.before, self.after
-        return [name for name in self.checked.values() if not _same(before[name], after[name])]
+        return [name for name in self.checked.values()
+                if name in self.written_since_tuning or not _same(before[name], after[name])]
 
     def fresh_args(self) -> tuple[tuple, dict, dict[str, Any]]:
         """The launch's arguments over new copies of every storage as it was before the launch."""
@@ -281,6 +285,9 @@ class Tuning:
     pruned: int = 0  # configs the autotuner's pruning dropped before benchmarking
     timings: dict[int, list[float]] = field(default_factory=dict)  # what the autotuner measured (ms)
     tried: list[int] = field(default_factory=list)  # configs added by the user (--config, --sweep)
+    # the arguments' bytes before the autotuner ran any config (layout, data pointers), while it
+    # tunes: by the launch it chooses, the benchmark runs may have left the answer in an output
+    before: Any = field(default=None, repr=False, compare=False)
 
     def config_kwargs(self, index: int) -> dict[str, Any]:
         return dict(self.configs[index][0].all_kwargs())
@@ -341,6 +348,11 @@ class _Recorder:
         self.specs: dict[str, KernelSpec] = {}
         self.records: dict[str, int] = {}
         self.interpreted: dict[int, Any] = {}
+
+    @property
+    def snapshots(self) -> bool:
+        """Launches are run (on a GPU, or in the interpreter) and their inputs kept."""
+        return (not self.compile_only or self.interpret) and self.snapshot_limit > 0
 
     # state for the launch in flight on this thread
     def _get(self, name: str, default: Any = None) -> Any:
@@ -416,7 +428,10 @@ class _Recorder:
             self.capture.launches.append(Launch(spec.spec_id, _grid(grid, bound), _describe_args(fn, bound),
                                                 autotune_bench=bool(bench)))
 
-    def keep_snapshot(self, spec, fn, args, kwargs, grid, before: tuple) -> None:
+    def keep_snapshot(self, spec, fn, args, kwargs, grid, before: tuple, tuned: tuple | None = None) -> None:
+        """``tuned``: the arguments before an autotuner benchmarked its configs on them (the same
+        layout): what changed since then was written by this launch too, even where the
+        benchmark runs had left the same values."""
         regions, views = before
         size = sum(r.before.numel() for r in regions) * 2
         if self.snapshot_bytes + size > self.snapshot_limit:
@@ -434,9 +449,13 @@ class _Recorder:
             if id(v) not in names:
                 return v
             return _TensorSlot(names[id(v)], v if _wrapped(v) is not None else None)
-        self.capture.snapshots[spec.spec_id] = Snapshot(
+        snapshot = self.capture.snapshots[spec.spec_id] = Snapshot(
             spec.spec_id, tuple(slot(a) for a in args), {k: slot(v) for k, v in kwargs.items()}, grid,
             regions, views)
+        if tuned is not None:
+            pre = {name: _view(tuned[0][v.storage].before, v) for name, v in tuned[1].items()}
+            after = snapshot.after
+            snapshot.written_since_tuning = frozenset(n for n in views if n in pre and not _same(pre[n], after[n]))
 
     def _spec_from_kernel(self, fn, kernel) -> KernelSpec | None:
         """A launch that hit Triton's in-memory cache: read the spec back off the kernel."""
@@ -470,9 +489,14 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
 
     def run(self, *args, grid, warmup, **kwargs):
         rec._set("pending", None)
-        runs = not warmup and (not rec.compile_only or rec.interpret) and rec.snapshot_limit > 0 \
-            and rec._get("bench") is None
-        before = storage_layout(_tensor_args(self, args, kwargs)) if runs else None
+        runs = not warmup and rec.snapshots and rec._get("bench") is None
+        before = tuned = None
+        if runs:
+            tensors = _tensor_args(self, args, kwargs)
+            before = storage_layout(tensors)
+            tuning = rec._get("tuning")
+            if tuning is not None and tuning.before is not None and tuning.before[1] == _pointers(tensors):
+                tuned = tuning.before[0]   # the chosen launch: the arguments as they were before tuning
         kernel = orig_run(self, *args, grid=grid, warmup=warmup, **kwargs)
         if kernel is None and rec.interpret and not warmup:
             _interpret(rec, self, args, kwargs, grid)
@@ -480,7 +504,7 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         rec.on_launch(self, args, kwargs, grid, warmup, kernel)
         spec = spec or (rec.by_kernel.get(id(kernel)) if kernel is not None else None)
         if before is not None and spec is not None and spec.spec_id not in rec.capture.snapshots:
-            rec.keep_snapshot(spec, self, args, kwargs, grid, before)
+            rec.keep_snapshot(spec, self, args, kwargs, grid, before, tuned)
         return kernel
 
     def _do_compile(self, key, signature, device, constexprs, options, attrs, warmup):
@@ -517,6 +541,7 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         try:
             return orig_tuner_run(self, *args, **kwargs)
         finally:
+            tuning.before = None   # (kept only until the launch it chose)
             rec._set("tuner", saved[0])
             rec._set("tuning", saved[1])
             if tuning.configs:  # it benchmarked: a new key
@@ -530,6 +555,14 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
 
     def bench(self, *args, config, **meta):
         index = self.configs.index(config) if config in self.configs else None
+        tuning = rec._get("tuning")
+        base = self.fn   # the JITFunction under the autotuner (and any heuristics)
+        while not hasattr(base, "arg_names") and hasattr(base, "fn"):
+            base = base.fn
+        if tuning is not None and tuning.before is None and rec.snapshots and hasattr(base, "arg_names"):
+            # before the first config runs: an output is then as the script made it, not the answer
+            tensors = _tensor_args(base, args, meta)
+            tuning.before = (storage_layout(tensors), _pointers(tensors))
         rec._set("bench", (self, index, config))
         try:
             if not rec.compile_only:
@@ -742,6 +775,11 @@ def _wrapped(value):
             _is_descriptor(value) or type(value).__name__ == "TensorWrapper"):
         return base
     return None
+
+
+def _pointers(tensors: dict[str, Any]) -> dict[str, tuple]:
+    """What says two sets of tensor arguments are the same tensors, seen the same way."""
+    return {name: (t.data_ptr(), t.dtype, tuple(t.shape), tuple(t.stride())) for name, t in tensors.items()}
 
 
 def _tensor_args(fn, args, kwargs) -> dict[str, Any]:
