@@ -562,7 +562,9 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         if tuning is not None and tuning.before is None and rec.snapshots and hasattr(base, "arg_names"):
             # before the first config runs: an output is then as the script made it, not the answer
             tensors = _tensor_args(base, args, meta)
-            tuning.before = (storage_layout(tensors), _pointers(tensors))
+            size = sum(t.numel() * t.element_size() for t in tensors.values())
+            if rec.snapshot_bytes + 3 * size <= rec.snapshot_limit:   # (with the snapshot itself, within its limit)
+                tuning.before = (storage_layout(tensors), _pointers(tensors))
         rec._set("bench", (self, index, config))
         try:
             if not rec.compile_only:
