@@ -556,15 +556,8 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
     def bench(self, *args, config, **meta):
         index = self.configs.index(config) if config in self.configs else None
         tuning = rec._get("tuning")
-        base = self.fn   # the JITFunction under the autotuner (and any heuristics)
-        while not hasattr(base, "arg_names") and hasattr(base, "fn"):
-            base = base.fn
-        if tuning is not None and tuning.before is None and rec.snapshots and hasattr(base, "arg_names"):
-            # before the first config runs: an output is then as the script made it, not the answer
-            tensors = _tensor_args(base, args, meta)
-            size = sum(t.numel() * t.element_size() for t in tensors.values())
-            if rec.snapshot_bytes + 3 * size <= rec.snapshot_limit:   # (with the snapshot itself, within its limit)
-                tuning.before = (storage_layout(tensors), _pointers(tensors))
+        if tuning is not None and tuning.before is None and rec.snapshots:
+            _keep_before_tuning(rec, tuning, self, args, meta)
         rec._set("bench", (self, index, config))
         try:
             if not rec.compile_only:
@@ -777,6 +770,22 @@ def _wrapped(value):
             _is_descriptor(value) or type(value).__name__ == "TensorWrapper"):
         return base
     return None
+
+
+def _keep_before_tuning(rec: _Recorder, tuning: Tuning, tuner, args, kwargs) -> None:
+    """The autotuned call's tensors as they are before its first config runs (an output is
+    then as the script made it, not the answer), within the snapshot limit. Best effort: the
+    script's own run goes on whatever happens here."""
+    base = tuner.fn   # the JITFunction under the autotuner (and any heuristics)
+    while not hasattr(base, "arg_names") and hasattr(base, "fn"):
+        base = base.fn
+    try:
+        tensors = _tensor_args(base, args, kwargs)
+        size = sum(t.numel() * t.element_size() for t in tensors.values())
+        if rec.snapshot_bytes + 3 * size <= rec.snapshot_limit:   # (with the snapshot itself)
+            tuning.before = (storage_layout(tensors), _pointers(tensors))
+    except Exception:  # noqa: BLE001 - (an autotuner of another shape: the launch's own bytes are used)
+        tuning.before = None
 
 
 def _pointers(tensors: dict[str, Any]) -> dict[str, tuple]:
