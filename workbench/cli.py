@@ -456,8 +456,7 @@ def _compile_script(args, script: Path) -> int:
     for spec in specs:
         folder = out_root / spec.folder_name / ("" if args.out else "original")
         try:
-            result = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
-                                             spec.options, with_sass=not args.no_sass)
+            result = compiler.compile_spec(spec, with_sass=not args.no_sass)
         except WorkbenchError as e:
             failures += 1
             for d in e.diagnostics:

@@ -82,8 +82,7 @@ def _script(args, script: Path) -> int:
     out_root = Path(args.out) if args.out else None
     report = []
     for spec in specs:
-        result = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
-                                         with_sass=False, record_passes=_stages(args))
+        result = compiler.compile_spec(spec, with_sass=False, record_passes=_stages(args))
         folder = out_root / spec.folder_name if out_root else home.kernel_dir(spec.folder_name) / "passes"
         report.append(_write(args, passes.pass_list(result.passes), folder, spec.kernel, result,
                              {"kernel": spec.kernel, "spec": spec.spec_id}))

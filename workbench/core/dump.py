@@ -559,8 +559,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
     if level == "python":
         from .. import language as wl
         with wl.marking() as markers:
-            base = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
-                                           spec.options, with_sass=False)
+            base = compiler.compile_spec(spec, with_sass=False)
         found = marker_values(base.levels["ttir"])
         if not found:
             raise WorkbenchError.at(spec.file or script, "the kernel has no dump(...) call reached by the compiler",
@@ -587,8 +586,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
         metadata = base.metadata
         text_level = "ttir"
     else:
-        base = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
-                                       with_sass=False)
+        base = compiler.compile_spec(spec, with_sass=False)
         text = Path(level_file).read_text() if level_file else base.levels[level]
         file = str(level_file) if level_file else f"{spec.kernel}{Path('x').with_suffix('.' + level).suffix}"
         if level in ("ttir", "ttgir"):
@@ -610,8 +608,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
         if level == "python" or text_level == "ttir":
             compile_rewrite(ob, rewrite, metadata)
         else:
-            obase = ob.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
-                                      with_sass=False)
+            obase = ob.compile_spec(spec, with_sass=False)
             try:
                 orw = rewrite_mlir(obase.levels[text_level], text_level, [v.name for v in rewrite.values], pid,
                                    iterations) if not level_file else None

@@ -261,8 +261,7 @@ def compare_version(compiler, spec, info) -> list[dict[str, Any]]:
     if level not in ("ttir", "ttgir") or not file.is_file():
         raise WorkbenchError.at(str(file), f"version {info.number} was edited at {info.level.upper()}: only a "
                                            f"version edited at Python, TTIR or TTGIR runs MLIR passes")
-    original = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
-                                       with_sass=False, record_passes=True)
+    original = compiler.compile_spec(spec, with_sass=False, record_passes=True)
     meta = Path(info.folder) / f"{spec.stem}.json"
     base = md.load(meta) if meta.is_file() else original.metadata_json()
     version = compiler.compile_file(file, base, with_sass=False, record_passes=True)

@@ -175,6 +175,12 @@ class Compiler:
             result.levels = {"python": read_source(py["file"]), **result.levels}
         return result
 
+    def compile_spec(self, spec: Any, **kwargs) -> CompileResult:
+        """A captured specialization (:class:`~.capture.KernelSpec`) from its Python, as it was
+        launched; ``kwargs`` as :meth:`compile_python` takes them."""
+        return self.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
+                                   **kwargs)
+
     def compile_file(self, path: str | Path, base_metadata: dict[str, Any] | None = None,
                      with_sass: bool = True, record_passes: bool | tuple[str, ...] = False) -> CompileResult:
         path = Path(path)

@@ -151,8 +151,7 @@ class Session:
             entry: dict[str, Any] = {"spec": spec.to_json(), "launches": [lc.to_json() for lc in
                                                                          cap.launches_of(spec.spec_id)]}
             try:
-                result = self.compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs,
-                                                      spec.raw_attrs, spec.options, with_sass=self.with_sass)
+                result = self.compiler.compile_spec(spec, with_sass=self.with_sass)
             except WorkbenchError as e:
                 entry["error"] = e.to_json()
                 kernels.append(entry)
@@ -445,8 +444,7 @@ class Session:
             if ahead is not None:   # compiled by a worker into the stage cache: the compile below hits
                 wait([ahead])
             try:
-                result = self.compiler.compile_python(new_spec.fn, new_spec.signature, new_spec.raw_constexprs,
-                                                      new_spec.raw_attrs, new_spec.options, with_sass=False)
+                result = self.compiler.compile_spec(new_spec, with_sass=False)
             except WorkbenchError as e:
                 res.message = f"this config does not compile: {e.diagnostics[0].message if e.diagnostics else e}"
                 return self._tried(tuning, index, config_obj, new_spec.spec_id, res)
@@ -499,9 +497,7 @@ class Session:
         started = 0
         for new_spec in todo:
             try:
-                front = self.compiler.compile_python(new_spec.fn, new_spec.signature, new_spec.raw_constexprs,
-                                                     new_spec.raw_attrs, new_spec.options, with_sass=False,
-                                                     until="ttir")
+                front = self.compiler.compile_spec(new_spec, with_sass=False, until="ttir")
             except WorkbenchError:
                 continue
             self._prefetched[new_spec.spec_id] = self._pool.submit(front.levels["ttir"], front.metadata)
@@ -558,8 +554,7 @@ class Session:
             raise WorkbenchError.at(str(self.script), f"{state.spec.kernel} did not compile: it has no passes")
         if state.passes is None:
             s = state.spec
-            recorded = self.compiler.compile_python(s.fn, s.signature, s.raw_constexprs, s.raw_attrs, s.options,
-                                                    with_sass=False, record_passes=True)
+            recorded = self.compiler.compile_spec(s, with_sass=False, record_passes=True)
             plist = passes_mod.pass_list(recorded.passes)
             folder = self.workspace.kernel_dir(s.folder_name) / "passes"
             passes_mod.write_pass_files(plist, folder, s.kernel, recorded.metadata_json())
