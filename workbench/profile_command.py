@@ -64,14 +64,14 @@ def run_profile_command(args) -> int:
 
 def _given_folders(inputs: list[str]) -> dict[str, Path]:
     from .core.errors import WorkbenchError
+    from .core.export import version_tag
     out: dict[str, Path] = {}
     for item in inputs:
         folder = Path(item)
         if not (folder / "launch.json").is_file():
             raise WorkbenchError.at(str(folder), "not a script nor a folder written by `workbench export` "
                                                  "(no launch.json)")
-        version = str(json.loads((folder / "launch.json").read_text()).get("version", folder.name))
-        label = version if version == "original" else f"v{version}"
+        label = version_tag(json.loads((folder / "launch.json").read_text()).get("version", folder.name))
         out[label if label not in out else f"{label} ({folder.name})"] = folder
     return out
 
@@ -79,7 +79,7 @@ def _given_folders(inputs: list[str]) -> dict[str, Path]:
 def _exports(args) -> dict[str, Path]:
     """The --vs and --version versions exported from the script's workspace (read, never written)."""
     from .core.errors import WorkbenchError
-    from .core.export import default_folder, export
+    from .core.export import default_folder, export, version_tag
     from .core.session import Session
     if not args.kernel:
         raise WorkbenchError.at(args.input[0], "name the kernel to profile with --kernel")
@@ -89,8 +89,7 @@ def _exports(args) -> dict[str, Path]:
     wanted = list(dict.fromkeys([str(args.vs), str(args.version)]))
     try:
         session.open()
-        return {("original" if v == "original" else f"v{v}"): export(session, args.kernel, v,
-                                                                       default_folder(session, args.kernel, v))
+        return {version_tag(v): export(session, args.kernel, v, default_folder(session, args.kernel, v))
                 for v in wanted}
     finally:
         session.close()  # its CUDA context is gone before ncu starts

@@ -75,12 +75,16 @@ def export(session, kernel: str, version: str, out: str | Path, inputs: str = "c
     return out
 
 
+def version_tag(version) -> str:
+    """``original`` or ``vN``: an export's name, and its profile's."""
+    return "original" if str(version) == "original" else f"v{version}"
+
+
 def default_folder(session, kernel: str, version: str) -> Path:
     """``<workspace>/exports/<kernel>-<version>``, or the first ``-2``, ``-3`` ... not taken: an
     export never writes over an earlier one."""
     state = _state(session, kernel)
-    label = "original" if str(version) == "original" else f"v{version}"
-    base = session.workspace.root / "exports" / f"{state.spec.stem}-{label}"
+    base = session.workspace.root / "exports" / f"{state.spec.stem}-{version_tag(version)}"
     folder, n = base, 1
     while folder.exists():
         n += 1

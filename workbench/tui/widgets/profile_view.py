@@ -22,6 +22,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from workbench.tui.format import version_label
+
 HOT_LEVELS = ("python", "ttir", "ttgir", "llir", "ptx", "sass")
 
 
@@ -63,7 +65,7 @@ class ProfileView(Vertical):
             self.app.status.show("a profile is running: its result comes to the Profile tab")
             return
         self.running = True
-        what = " and ".join(_label(v) for v in versions)
+        what = " and ".join(version_label(v) for v in versions)
         self.query_one("#profile-title", Static).update(f"profiling {kernel} {what} under ncu…")
         self.app.status.show(f"profiling {kernel} {what} under ncu (seconds; editing goes on)…", busy=True)
         self._work(spec_id, versions, flops)
@@ -71,7 +73,7 @@ class ProfileView(Vertical):
     @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
     def _work(self, spec_id: str, versions: list[str], flops: str | None) -> None:
         t0 = time.monotonic()
-        labels = [_label(v) for v in versions]
+        labels = [version_label(v) for v in versions]
         try:
             folders = [self._export(spec_id, v) for v in versions]
             command = [sys.executable, "-m", "workbench", "profile", *folders, "--json",
@@ -159,14 +161,10 @@ def heat_for(result: dict | None, who: str | None, level: str) -> dict[int, floa
     ``level``: each line's share of that version's profile counts; none if it was not profiled."""
     if result is None or who is None:
         return {}
-    p = result["profiles"].get(_label(who))
+    p = result["profiles"].get(version_label(who))
     hot = (p or {}).get("hot") or {}
     totals = hot.get("totals") or {}
     counter = "samples" if totals.get("samples") else "executed"
     total = totals.get(counter) or 0
     lines = (hot.get("levels") or {}).get(level) or {}
     return {int(n): c[counter] / total for n, c in lines.items() if c[counter]} if total else {}
-
-
-def _label(version: str) -> str:
-    return "original" if version == "original" else f"v{version}"
