@@ -776,9 +776,7 @@ def _keep_before_tuning(rec: _Recorder, tuning: Tuning, tuner, args, kwargs) -> 
     """The autotuned call's tensors as they are before its first config runs (an output is
     then as the script made it, not the answer), within the snapshot limit. Best effort: the
     script's own run goes on whatever happens here."""
-    base = tuner.fn   # the JITFunction under the autotuner (and any heuristics)
-    while not hasattr(base, "arg_names") and hasattr(base, "fn"):
-        base = base.fn
+    base = compat.jit_function_of(tuner)
     try:
         tensors = _tensor_args(base, args, kwargs)
         size = sum(t.numel() * t.element_size() for t in tensors.values())

@@ -191,6 +191,15 @@ def jit_function_class():
     return JITFunction
 
 
+def jit_function_of(obj):
+    """The JITFunction under autotune and heuristics wrappers (``obj`` itself if it is one),
+    else None."""
+    JITFunction = jit_function_class()
+    while obj is not None and not isinstance(obj, JITFunction) and hasattr(obj, "fn"):
+        obj = obj.fn
+    return obj if isinstance(obj, JITFunction) else None
+
+
 def autotuner_class():
     from triton.runtime.autotuner import Autotuner
     return Autotuner

@@ -317,10 +317,8 @@ class Session:
         finally:
             JITFunction.run = saved_run
             sys.path[:] = saved_path
-        fn = namespace.get(spec.kernel)
-        while fn is not None and not isinstance(fn, JITFunction) and hasattr(fn, "fn"):
-            fn = fn.fn  # autotune / heuristics wrappers
-        if not isinstance(fn, JITFunction):
+        fn = compat.jit_function_of(namespace.get(spec.kernel))
+        if fn is None:
             raise WorkbenchError.at(str(path), f"no @triton.jit kernel named {spec.kernel!r} in the edited file")
         return fn
 
