@@ -680,12 +680,16 @@ class WorkbenchApp(App):
     # -- kernels and levels ------------------------------------------------------------------
 
     def on_kernel_picker_picked(self, msg: KernelPicker.Picked) -> None:
-        entry = self.kernels[msg.index] if 0 <= msg.index < len(self.kernels) else None
+        self.switch_kernel(msg.index)
+
+    def switch_kernel(self, index: int) -> None:
+        """Kernel ``index`` on screen (asking first where a pane holds a draft)."""
+        entry = self.kernels[index] if 0 <= index < len(self.kernels) else None
         if entry is None or "error" in entry:
             self.notify("this specialization did not compile: see the Log tab", severity="warning")
             return
         if entry is not self.current:
-            self.unless_drafts(f"switch to {entry['spec']['kernel']}", partial(self.load_kernel, msg.index),
+            self.unless_drafts(f"switch to {entry['spec']['kernel']}", partial(self.load_kernel, index),
                                on_keep=self._highlight_current)
 
     def _highlight_current(self) -> None:
@@ -1565,7 +1569,7 @@ class WorkbenchApp(App):
         if index is None:
             self.notify("this config did not compile: it has no levels to show", severity="warning")
             return
-        self.on_kernel_picker_picked(KernelPicker.Picked(self.query_one(KernelPicker), index))
+        self.switch_kernel(index)
 
     @after_rest
     def on_configs_done(self, msg: ConfigsDone) -> None:
