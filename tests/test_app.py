@@ -382,7 +382,8 @@ async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path
         await pilot.press(*"BLOCK_SIZE=512,num_warps=4", "enter")
         await wait_for(pilot, lambda: grid.row_count == 4, what="the tried config in the table")
         row = [str(c) for c in grid.get_row_at(3)]
-        assert row[0].strip() == "+" and row[1].startswith("BLOCK_SIZE=512, num_warps=4") and row[5] == "ok"
+        # (`<` beside it: the fastest verified, which a GPU's timings may make it)
+        assert row[0].strip() in ("+", "+<") and row[1].startswith("BLOCK_SIZE=512, num_warps=4") and row[5] == "ok"
         assert app.status.message.startswith("tried BLOCK_SIZE=512, num_warps=4")
         # a sweep typed in the same field: every combination a row, the count and ETA said
         field.focus()

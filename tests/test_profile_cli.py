@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, run_cli
+from conftest import EXAMPLES, _has_cuda, run_cli
 
 sys.path.insert(0, str(Path(__file__).parent))
 import fake_ncu  # noqa: E402
@@ -92,6 +92,8 @@ def test_the_text_report_has_the_table_the_roofline_and_hot_lines(matmul_export,
     assert any(ln.startswith("hot python lines original (samples): ") for ln in lines)
 
 
+@pytest.mark.skipif(_has_cuda(), reason="with a GPU the TTGIR version runs (tests/test_gpu_profile.py, "
+                    "benchmarks/profile_check.py profile both under the real ncu)")
 def test_a_script_profile_exports_both_versions_and_a_replay_that_fails_says_why(tmp_path):
     """`workbench profile SCRIPT --version N`: the original and the num_stages-2 TTGIR edit of the
     GPU check script (made here as there: `workbench passes`, tt.latency 2 -> 1, `run --from`)

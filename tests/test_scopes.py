@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, run_cli
+from conftest import EXAMPLES, _has_cuda, run_cli
 from workbench.core import scopes
 
 
@@ -44,6 +44,7 @@ def test_a_kernel_without_scopes_says_so_without_running_anything(tmp_path):
     assert not (folder / scopes.FOLDER).exists()
 
 
+@pytest.mark.skipif(_has_cuda(), reason="with a GPU the scopes are timed (tests/test_gpu_profile.py)")
 def test_without_a_gpu_run_py_says_why_there_is_no_timing(tmp_path):
     folder = _export(tmp_path, "matmul_scopes")
     out = _profile(folder)
