@@ -40,3 +40,6 @@ def test_proton_times_the_scopes_of_the_scoped_matmul(tmp_path):
     assert timing["note"] == "", timing["note"]
     assert [s["name"] for s in timing["scopes"]] == ["load", "dot"]
     assert all(s["cycles"] and s["cycles"] > 0 and s["warps"] > 0 for s in timing["scopes"])
+    for s in timing["scopes"]:   # per warp in cycles, as the tree's total over the warps says (not microseconds)
+        assert s["warp_min"] <= s["warp_median"] <= s["warp_max"]
+        assert abs(s["warp_median"] * s["warps"] - s["cycles"]) < 0.25 * s["cycles"], s

@@ -13,6 +13,8 @@ import pytest
 from conftest import EXAMPLES, _has_cuda, run_cli
 from workbench.core import scopes
 
+DATA = Path(__file__).parent / "data"
+
 
 def test_the_scopes_a_kernel_opens():
     source = (EXAMPLES / "matmul_scopes.py").read_text()
@@ -62,24 +64,37 @@ def test_a_version_from_an_ir_level_has_no_scopes_and_says_why(tmp_path):
                               "starts from TTGIR"}
 
 
-def test_proton_tree_and_trace_read_back(tmp_path):
-    """Files in the shapes Triton's own proton tests read (third_party/proton/test): a hatchet
-    tree whose scope nodes carry ``metrics.cycles``, a chrome trace with an ``X`` event per scope
-    and warp (``tid``). Hand-written here: no GPU makes real ones."""
+def test_proton_tree_and_trace_read_back_in_cycles():
+    """A real H200 run of examples/matmul_scopes.py under proton (Triton 3.6; tests/data/proton):
+    4 CTAs of 8 warps, each warp entering ``load`` and ``dot`` once per K step. The trace's
+    durations are microseconds at the 1000 MHz it names; read back they are cycles, and their
+    per-warp median agrees with the tree's own per-warp figure (``normalized_cycles``)."""
+    folder = DATA / "proton"
+    tree = json.loads((folder / "scopes-tree.hatchet").read_text())
+    per_warp = {n["frame"]["name"]: n["metrics"]["normalized_cycles"] for n in tree[0]["children"][0]["children"]}
+    load, dot = scopes.read(folder, ["load", "dot"])
+    assert (load["cycles"], dot["cycles"]) == (4410.0, 15635.0)
+    assert load["warps"] == dot["warps"] == 32
+    for sc in (load, dot):
+        assert sc["warp_min"] <= sc["warp_median"] <= sc["warp_max"]
+        assert abs(sc["warp_median"] - per_warp[sc["name"]]) / per_warp[sc["name"]] < 0.1, (sc, per_warp)
+    assert (load["warp_min"], load["warp_median"], load["warp_max"]) == pytest.approx((130, 138, 150))
+    assert scopes.lines("original", {"scopes": [load, dot], "note": ""}) == [
+        "scope load (original): 138 cycles per warp (median of 32 warps; min 130, max 150), 4,410 cycles in all",
+        "scope dot (original): 464 cycles per warp (median of 32 warps; min 432, max 668), 15,635 cycles in all"]
+
+
+def test_a_scope_the_trace_lacks_has_its_total_only(tmp_path):
     tree = [{"frame": {"name": "ROOT"}, "metrics": {}, "children": [
-        {"frame": {"name": "matmul_kernel"}, "metrics": {"cycles": 900}, "children": [
-            {"frame": {"name": "load"}, "metrics": {"cycles": 600}, "children": []},
+        {"frame": {"name": "k"}, "metrics": {}, "children": [
             {"frame": {"name": "dot"}, "metrics": {"cycles": 250}, "children": []}]}]}]
     (tmp_path / "scopes-tree.hatchet").write_text(json.dumps(tree))
-    events = [{"ph": "X", "name": "load", "pid": 0, "tid": w, "ts": 0, "dur": d} for w, d in ((0, 10), (1, 30), (2, 20))]
-    events += [{"ph": "X", "name": "load", "pid": 0, "tid": 0, "ts": 50, "dur": 5},
-               {"ph": "M", "name": "thread_name", "pid": 0, "tid": 0}]
-    (tmp_path / "scopes-trace.chrome_trace").write_text(json.dumps({"traceEvents": events}))
+    (tmp_path / "scopes-trace.chrome_trace").write_text(json.dumps({"traceEvents": [
+        {"ph": "X", "name": "load", "pid": "CTA0", "tid": "warp 0", "ts": 0, "dur": 0.5}]}))   # no Frequency: 1 GHz
     load, dot = scopes.read(tmp_path, ["load", "dot"])
-    assert load == {"name": "load", "cycles": 600.0, "warps": 3, "warp_min": 15.0, "warp_median": 20.0,
-                    "warp_max": 30.0}
+    assert (load["cycles"], load["warps"], load["warp_median"]) == (None, 1, 500.0)
     assert dot == {"name": "dot", "cycles": 250.0, "warps": 0, "warp_min": None, "warp_median": None,
                    "warp_max": None}
     assert scopes.lines("v1", {"scopes": [load, dot], "note": ""}) == [
-        "scope load (v1): 600 cycles, 3 warps: 15 / 20 / 30 (min / median / max per warp, trace units)",
-        "scope dot (v1): 250 cycles"]
+        "scope load (v1): 500 cycles per warp (median of 1 warp; min 500, max 500), no cycle total",
+        "scope dot (v1): 250 cycles in all"]

@@ -2,9 +2,13 @@
 ``pl.scope("name")`` regions, timed in cycles by proton's instrumentation backend when the
 export's replay runs once under it (``run.py --proton DIR``, a process of its own).
 
-proton writes a tree (``scopes-tree.hatchet``: a node per scope with its ``cycles``) and a
-trace (``scopes-trace.chrome_trace``: an ``X`` event per scope and warp, the warp as ``tid``);
-both are read back here. A version that cannot be timed so (no scope in the kernel, a version
+proton writes a tree (``scopes-tree.hatchet``: a node per scope with its ``cycles``, summed
+over every warp that ran it, and ``normalized_cycles``, that sum per warp) and a trace
+(``scopes-trace.chrome_trace``: an ``X`` event per scope entry and warp, the CTA as ``pid`` and
+the warp as ``tid``); both are read back here. The trace's times are the Chrome format's
+microseconds, made from cycles at the frequency each event names (``args["Frequency (MHz)"]``,
+1000 in Triton 3.6: a nanosecond per cycle), so ``dur`` times that frequency is cycles again
+(checked against the tree on a real H200 trace in tests/data/proton). A version that cannot be timed so (no scope in the kernel, a version
 started from an IR level, no GPU, a Triton without proton) says why instead.
 """
 
@@ -20,6 +24,7 @@ from typing import Any
 
 _SCOPE = re.compile(r"""\b(?:enter_scope|scope)\(\s*["']([^"']+)["']""")
 FOLDER = "profile/scopes"
+DEFAULT_TRACE_MHZ = 1000.0   # proton's trace clock where an event does not name it (1 cycle = 1 ns)
 
 
 def declared(source: str, first: int = 1, last: int | None = None) -> list[str]:
@@ -29,8 +34,8 @@ def declared(source: str, first: int = 1, last: int | None = None) -> list[str]:
 
 
 def read(folder: Path, names: list[str]) -> list[dict[str, Any]]:
-    """Each scope's cycles (the tree) and its time per warp (the trace: count, min, median, max
-    of each warp's total in it, in the trace's own unit)."""
+    """Each scope's cycles over all warps (the tree) and per warp (the trace: how many warps, the
+    min, median and max of each warp's cycles in it, all its entries summed)."""
     cycles: dict[str, float] = {}
     tree_file = folder / "scopes-tree.hatchet"
     if tree_file.is_file():
@@ -49,7 +54,8 @@ def read(folder: Path, names: list[str]) -> list[dict[str, Any]]:
             if ev.get("ph") == "X" and ev.get("name") in names:
                 warps = per_warp.setdefault(ev["name"], {})
                 key = (ev.get("pid"), ev.get("tid"))
-                warps[key] = warps.get(key, 0.0) + float(ev.get("dur", 0))
+                mhz = float((ev.get("args") or {}).get("Frequency (MHz)") or DEFAULT_TRACE_MHZ)
+                warps[key] = warps.get(key, 0.0) + float(ev.get("dur", 0)) * mhz   # us * MHz: cycles
     out = []
     for name in names:
         times = sorted(per_warp.get(name, {}).values())
@@ -88,8 +94,10 @@ def lines(label: str, timing: dict | None) -> list[str]:
         return [f"scopes {label}: {timing['note']}"]
     out = []
     for sc in timing["scopes"]:
-        cycles = f"{sc['cycles']:,.0f} cycles" if sc["cycles"] is not None else "no cycles"
-        warps = (f", {sc['warps']} warps: {sc['warp_min']:,.0f} / {sc['warp_median']:,.0f} / {sc['warp_max']:,.0f} "
-                 "(min / median / max per warp, trace units)") if sc["warps"] else ""
-        out.append(f"scope {sc['name']} ({label}): {cycles}{warps}")
+        total = f"{sc['cycles']:,.0f} cycles in all" if sc["cycles"] is not None else "no cycle total"
+        if sc["warps"]:
+            out.append(f"scope {sc['name']} ({label}): {sc['warp_median']:,.0f} cycles per warp (median of "
+                       f"{sc['warps']} warp{'s' if sc['warps'] != 1 else ''}; min {sc['warp_min']:,.0f}, max {sc['warp_max']:,.0f}), {total}")
+        else:
+            out.append(f"scope {sc['name']} ({label}): {total}")
     return out
