@@ -82,7 +82,9 @@ APP_PACKAGES = ("textual", "rich", "pygments", "watchdog", "markdown_it", "mdurl
 def ensure_bytecode() -> list[str]:
     """Bytecode for the app's modules, as ``pip install`` leaves it: a checkout, a wheel installed
     with ``--no-compile``, or PYTHONDONTWRITEBYTECODE (set on these machines) would otherwise
-    compile every module from source on every start, and the first screen would measure that."""
+    compile every module from source on every start, and the first screen would measure that.
+    The packages' folders, and every other module the app imports (on the GPU machine
+    typing_extensions, a lone module installed from a wheel without bytecode, cost 43 ms)."""
     import compileall
     import importlib.util
     folders = [ROOT / "workbench"]
@@ -94,7 +96,22 @@ def ensure_bytecode() -> list[str]:
     for folder in folders:
         if os.access(folder, os.W_OK) and compileall.compile_dir(str(folder), quiet=1, workers=0):
             done.append(folder.name)
+    listed = subprocess.run([sys.executable, "-c", IMPORTED], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    files = [Path(f) for f in listed.stdout.splitlines() if f.endswith(".py")]
+    if files and all(compileall.compile_file(str(f), quiet=1) for f in files if os.access(f.parent, os.W_OK)):
+        done.append(f"the {len(files)} modules it imports")
     return done
+
+
+IMPORTED = """
+import sys
+import workbench.tui.app
+from workbench.tui import widgets
+for name in widgets._LAZY:   # the results tabs, imported just after the first frame
+    getattr(widgets, name)
+print("\\n".join(sorted({m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)})))
+"""
 
 
 def rss_mb() -> float:
@@ -144,6 +161,9 @@ async def edit_loop(script: Path, runs: int) -> dict:
                           # (of which: the request to the runner's apply, the answer to the app's worker)
                           "pipe_to_runner_ms": (float(times.get("started_at") or tl["save"]) - tl["save"]) * 1e3,
                           "pipe_to_app_ms": (tl["answer"] - float(times.get("answered_at") or tl["answer"])) * 1e3,
+                          # (of which: the runner's encoding and the pipe; the rest is decoding and threads)
+                          "answer_in_pipe_ms": (tl.get("received", tl["answer"])
+                                             - float(times.get("answered_at") or tl["answer"])) * 1e3,
                           "to_handler_ms": (tl["result"] - tl["answer"]) * 1e3,
                           "to_screen_ms": (tl["result_on_screen"] - tl["result"]) * 1e3}
                 out[level].append({"total_ms": total_ms, "compile_ms": compile_ms, "phases": phases,

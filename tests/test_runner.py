@@ -72,6 +72,32 @@ def test_a_python_edit_is_a_version_whose_wrong_output_is_located(vector_add):
     assert "x + y, mask=mask" in path.read_text()
 
 
+def test_a_request_sent_from_an_event_loop_is_answered_from_the_reader_thread(vector_add):
+    """The app sends an apply from its event loop (``send_now``: no thread to start first) and
+    gets the answer from the client's reader thread (``on_answer``), the waiting worker standing
+    by for errors: the answer is the same either way, and exactly one of them hands it on."""
+    import threading
+    client, opened, _ = vector_add
+    path = _edit_python(opened, "x + y, mask=mask", "x - y, mask=mask")
+    answered = threading.Event()
+    seen = {}
+
+    def on_answer(pending):
+        seen.update(thread=threading.current_thread().name, claimed=pending.claim())
+        answered.set()
+
+    sent = client.send_now("apply", on_answer=on_answer, kernel="add_kernel", path=str(path))
+    assert sent is not None
+    assert answered.wait(120)
+    assert seen == {"thread": "runner-stdout", "claimed": True}
+    result = client.result_of(sent)
+    assert result["version"] == "1" and result["status"] == "mismatch"
+    assert sent.received > 0 and not sent.claim()   # the waiting side hands nothing on twice
+    assert client.send_now("open", script="x.py") is None   # (an open always goes through call)
+    client.close()
+    assert client.send_now("versions", kernel="add_kernel") is None   # no runner: the caller uses call
+
+
 def test_elements_a_kernel_never_writes_are_caught(vector_add):
     """The output is poisoned before each run: a kernel that stops 100 elements short fails,
     even though the memory it left alone held the right answer in the original run."""

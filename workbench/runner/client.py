@@ -54,6 +54,14 @@ class _Pending:
     started: float = field(default_factory=time.monotonic)
     activity: dict = field(default_factory=dict)
     proc: Any = None  # the runner it was sent to
+    received: float = 0.0  # when its answer's line came (perf_counter): for the app's timeline
+    on_answer: Callable[["_Pending"], None] | None = None  # called by the reader thread with the answer
+    _claim: Any = field(default_factory=threading.Lock)
+
+    def claim(self) -> bool:
+        """True for the first caller only: of an ``on_answer`` callback and a waiting thread,
+        the one that hands the answer on."""
+        return self._claim.acquire(blocking=False)
 
 
 class _Spawner:
@@ -192,9 +200,37 @@ class RunnerClient:
             timeout += params.get("script_timeout") or 0
         with self._restart_lock:  # a restart in progress queues its re-open first
             pending = self._send(method, params, timeout, on_event)
+        return self.result_of(pending)
+
+    def send_now(self, method: str, timeout: float = DEFAULT_REQUEST_TIMEOUT, on_event: Event | None = None,
+                 on_answer: Callable[[_Pending], None] | None = None, **params) -> _Pending | None:
+        """Send a request without waiting for anything, or None where sending would wait (no
+        runner yet, a dead or dying one, a restart under way): the caller then uses :meth:`call`.
+        For an event loop: the runner starts on the request at once, and :meth:`result_of` waits
+        for the answer on another thread (a thread's start alone can cost a GIL switch interval,
+        5 ms, while the loop draws). ``on_answer`` is called from the reader thread as soon as the
+        answer is read, before any waiting thread wakes (each wake is another GIL handover)."""
+        proc = self._proc
+        if method == "open" or proc is None or proc is self._dying or proc.poll() is not None:
+            return None
+        with self._lock:   # (a few small lines in the pipe never fill it: the write cannot block)
+            if len(self._pending) >= 16:
+                return None
+        if not self._restart_lock.acquire(blocking=False):
+            return None
+        try:
+            self._closing = False
+            pending = self._send(method, params, timeout, on_event)
+            pending.on_answer = on_answer
+            return pending
+        finally:
+            self._restart_lock.release()
+
+    def result_of(self, pending: _Pending) -> Any:
+        """The answer to a sent request (raises RunnerError / RunnerCrashed)."""
         result = self._wait(pending)
-        if method == "open":
-            self._open_params = dict(params)
+        if pending.method == "open":
+            self._open_params = dict(pending.params)
         return result
 
     def _wait_for_restart(self, proc: subprocess.Popen) -> None:
@@ -279,6 +315,7 @@ class RunnerClient:
     def _read_stdout(self, proc: subprocess.Popen) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
+            received = time.perf_counter()
             try:
                 msg = decode(line)
             except ValueError:
@@ -312,10 +349,15 @@ class RunnerClient:
             if msg.get("error", {}).get("fatal"):
                 self._killed_reason = msg["error"]["message"]  # the runner exits next: this is why
                 self._dying = proc
-            pending.response = msg
+            pending.response, pending.received = msg, received
             with self._lock:
                 self._pending.pop(pending.id, None)
             pending.done.set()
+            if pending.on_answer is not None:
+                try:
+                    pending.on_answer(pending)
+                except Exception:  # noqa: BLE001 - a callback's bug must not kill the reader
+                    pass
 
     def _read_stderr(self, proc: subprocess.Popen) -> None:
         assert proc.stderr is not None

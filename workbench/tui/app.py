@@ -36,19 +36,12 @@ from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TIT
 from workbench.tui.mapping import LevelMap
 from workbench.tui.themes import load_themes, register_themes
 from workbench.tui.watcher import EditWatcher, FilesChanged
-from workbench.tui.widgets.bench_view import BenchView
-from workbench.tui.widgets.configs_view import ConfigsView
 from workbench.tui.widgets.code_view import CodeView
-from workbench.tui.widgets.dumps_view import DumpsView
-from workbench.tui.widgets.history_view import HistoryView
 from workbench.tui.widgets.kernel_picker import KernelPicker
 from workbench.tui.widgets.level_column import LevelColumn
 from workbench.tui.widgets.level_pane import LevelPane
-from workbench.tui.widgets.log_view import LogView
-from workbench.tui.widgets.outputs_view import OutputsView
-from workbench.tui.widgets.profile_view import ProfileView, heat_for
-from workbench.tui.widgets.passes_view import PassesView
 from workbench.tui.widgets.status_line import StatusLine
+from workbench.tui import widgets as views   # the results tabs: imported as they mount, after the first frame
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
 PANE_MIN_WIDTH = 41           # a narrower pane shows a few tokens of an IR line: fewer panes instead
@@ -295,7 +288,7 @@ class WorkbenchApp(App):
         self.client = None
         self.opened: dict | None = None
         self.kernels: list[dict] = []
-        self._profile_view: ProfileView | None = None   # mounted with the results, just after the first frame
+        self._profile_view: views.ProfileView | None = None   # mounted with the results, just after the first frame
         self.current: dict | None = None
         self.map = LevelMap()
         self.shown_levels: list[str] = list(DEFAULT_SHOWN)
@@ -354,18 +347,18 @@ class WorkbenchApp(App):
             await levels.mount(column, before=self.column(after[0]) if after else None)
         tabs = TabbedContent(id="results")
         await self.query_one("#results-slot").mount(tabs)
-        for pane in (TabPane("Outputs", OutputsView(), id="outputs"), TabPane("Dumps", DumpsView(), id="dumps"),
-                     TabPane("Bench", BenchView(), id="bench"),
-                     TabPane("Configs", ConfigsView(), id="configs"), TabPane("History", HistoryView(), id="history"),
-                     TabPane("Profile", ProfileView(), id="profile"), TabPane("Passes", PassesView(), id="passes"),
-                     TabPane("Log", LogView(), id="log")):
+        for pane in (TabPane("Outputs", views.OutputsView(), id="outputs"), TabPane("Dumps", views.DumpsView(), id="dumps"),
+                     TabPane("Bench", views.BenchView(), id="bench"),
+                     TabPane("Configs", views.ConfigsView(), id="configs"), TabPane("History", views.HistoryView(), id="history"),
+                     TabPane("Profile", views.ProfileView(), id="profile"), TabPane("Passes", views.PassesView(), id="passes"),
+                     TabPane("Log", views.LogView(), id="log")):
             if not self.is_running:
                 return   # the app is ending before it is all mounted (a quick quit, a test)
             await tabs.add_pane(pane)
         if not self.is_running:
             return
         tabs.active = "outputs"
-        self._profile_view = self.query_one(ProfileView)   # (asked for its profile at every pane's load)
+        self._profile_view = self.query_one(views.ProfileView)   # (asked for its profile at every pane's load)
         await self.mount(Footer())
         self.rest_ready = True
         for text, style in self._early_log:
@@ -503,8 +496,8 @@ class WorkbenchApp(App):
         return self.query_one(StatusLine)
 
     @property
-    def log_view(self) -> LogView:
-        return self.query_one(LogView)
+    def log_view(self) -> views.LogView:
+        return self.query_one(views.LogView)
 
     def column(self, level: str) -> LevelColumn:
         return self.query_one(f"#col-{level}", LevelColumn)
@@ -540,16 +533,17 @@ class WorkbenchApp(App):
             self.client.start()
         return self.client
 
-    def call(self, method: str, **params):
+    def call(self, method: str, sent=None, **params):
         """``client.call`` from a worker thread, given up (:class:`AppClosing`) when the app exits:
-        the blocking call runs on a daemon thread, so a busy runner never holds the exit."""
+        the blocking call runs on a daemon thread, so a busy runner never holds the exit.
+        ``sent``: the request as :meth:`send_now` sent it already; only its answer is waited for."""
         client = self._client()
         box: dict = {}
         done = threading.Event()
 
         def target() -> None:
             try:
-                box["result"] = client.call(method, **params)
+                box["result"] = client.result_of(sent) if sent is not None else client.call(method, **params)
             except BaseException as e:  # noqa: BLE001 - handed to the worker
                 box["error"] = e
             finally:
@@ -562,6 +556,12 @@ class WorkbenchApp(App):
         if "error" in box:
             raise box["error"]
         return box["result"]
+
+    def send_now(self, method: str, **params):
+        """A request sent from the event loop before a worker waits for its answer (see
+        ``RunnerClient.send_now``), or None: the worker then sends it with :meth:`call`."""
+        client = self.client
+        return client.send_now(method, **params) if client is not None else None
 
     def _on_event(self, msg: dict) -> None:
         """Runner progress (a client thread): one status-line sentence."""
@@ -639,7 +639,7 @@ class WorkbenchApp(App):
         self.query_one("#title-bar", Static).update(self._title_text(
             f"{mode} · target {data.get('target')}" + ("" if data.get("gpu") else " · no GPU: IR levels compile only")))
         self.query_one(KernelPicker).show_kernels(self.script.name, self.kernels)
-        self.query_one(BenchView).set_note("" if self.gpu else self.NO_GPU_TIMING)
+        self.query_one(views.BenchView).set_note("" if self.gpu else self.NO_GPU_TIMING)
         if data.get("script_error"):
             d = data["script_error"]
             text = diagnostic_line(dict(d, file=Path(str(d.get("file"))).name))
@@ -675,7 +675,7 @@ class WorkbenchApp(App):
         self.query_one("#outputs-summary", Static).update("no run yet")
         self.query_one("#outputs-table").clear()
         self.query_one("#history-table").clear()
-        self.query_one(BenchView).results.clear()
+        self.query_one(views.BenchView).results.clear()
 
     # -- kernels and levels ------------------------------------------------------------------
 
@@ -707,7 +707,7 @@ class WorkbenchApp(App):
         self.map = LevelMap.from_json(entry.get("srcmap"))
         self.last_good = None
         self.last_version = "original"
-        self.query_one(BenchView).results.clear()
+        self.query_one(views.BenchView).results.clear()
         self.load_levels()
         for level in LEVELS:
             self.column(level).show_error(None)
@@ -718,7 +718,7 @@ class WorkbenchApp(App):
             self.watcher.watch(self.edit_dir)
         except Exception as e:  # noqa: BLE001 - no inotify: saves from the app still work
             self.log_line(f"not watching {self.edit_dir}: {e}", "red")
-        self.query_one(DumpsView).set_watches([])
+        self.query_one(views.DumpsView).set_watches([])
         self.run_version("original")
         self.load_watches(self.spec_id)
         self._show_passes(only_in_sight=True)
@@ -807,9 +807,9 @@ class WorkbenchApp(App):
         """The pane's heat column: its text's version's profile, if that version was profiled."""
         result = self._profile_view.result if self._profile_view is not None else None
         who = self.flow.provenance(level, self._loaded.get(level, (None, None))[1]) if self.flow and result else None
-        self.column(level).pane.view.set_heat(heat_for(result, who, level))
+        self.column(level).pane.view.set_heat(views.heat_for(result, who, level))
 
-    def on_profile_view_done(self, msg: ProfileView.Done) -> None:
+    def on_profile_view_done(self, msg: views.ProfileView.Done) -> None:
         for level in LEVELS:
             self._heat(level)
 
@@ -825,7 +825,7 @@ class WorkbenchApp(App):
     def _highlight_related(self, level: str, line: int) -> None:
         self._highlight_lines(self.map.related(level, line))
         if self.rest_ready:
-            self.query_one(PassesView).highlight_sources(self.map.sources(level, line))
+            self.query_one(views.PassesView).highlight_sources(self.map.sources(level, line))
 
     def _highlight_lines(self, related: dict[str, list[int]]) -> None:
         for other in LEVELS:
@@ -1058,8 +1058,8 @@ class WorkbenchApp(App):
         self.query_one("#dump-value").focus()
 
     def action_help(self) -> None:
-        classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", HistoryView),
-                   ("dumps", DumpsView), ("passes", PassesView)]
+        classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", views.HistoryView),
+                   ("dumps", views.DumpsView), ("passes", views.PassesView)]
         from workbench.tui.screens.help_screen import HelpScreen, binding_rows
         self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
 
@@ -1107,7 +1107,7 @@ class WorkbenchApp(App):
         if msg.error is not None:
             self.log_line(f"timing {version_label(result.get('version'))} failed: {msg.error}", "red")
             return
-        self.query_one(BenchView).add_result(result)
+        self.query_one(views.BenchView).add_result(result)
         if str(result.get("version")) == self.last_version:
             self.status.show(result_summary(result) + self.watch_words,
                              kind="ok" if result.get("status") == "ok" else "error")
@@ -1183,14 +1183,29 @@ class WorkbenchApp(App):
             self.column(level).show_error(None)
         self.status.show(f"compiling {self.kernel_name} from {TITLES[apply.level]}…", busy=True)
         self._title(apply.level)
-        self.apply_file(apply.path, apply.level, time.perf_counter())
+        params = dict(kernel=self.spec_id, path=str(apply.path), bench=self._bench(), on_event=self._on_event)
+        started = time.perf_counter()
+        # sent from here, and its answer posted by the client's reader thread: a worker thread's
+        # start and wake each wait for the loop to hand over the GIL, and the runner and the
+        # result would wait with them (10-30 ms of a save's round trip, measured in bench_app)
+        sent = self.send_now("apply", on_answer=lambda p: self._applied(p, apply.path, apply.level, started),
+                             **params)
+        self.apply_file(apply.path, apply.level, started, params, sent)
+
+    def _applied(self, sent, path: Path, level: str, started: float) -> None:
+        """An apply's answer, in the client's reader thread: a result goes to the app at once
+        (an error is the waiting worker's, which asks for the versions too)."""
+        response = sent.response or {}
+        if "result" in response and sent.claim():
+            result = response["result"]
+            self.timeline["received"] = sent.received
+            self.post_message(RunDone(result, result.get("versions"), path, level, started))
 
     @work(thread=True, group="apply", exit_on_error=False)
-    def apply_file(self, path: Path, level: str, started: float) -> None:
-        spec_id = self.spec_id
+    def apply_file(self, path: Path, level: str, started: float, params: dict, sent=None) -> None:
+        spec_id = params["kernel"]
         try:
-            result = self.call("apply", kernel=spec_id, path=str(path), bench=self._bench(),
-                                 on_event=self._on_event)
+            result = self.call("apply", sent=sent, **params)
         except Exception as e:  # noqa: BLE001 - RunnerError with diagnostics, a crash, or our bug: all shown
             try:  # after a crash too: the version it made before the runner died is in the list
                 versions = self.call("versions", kernel=spec_id, timeout=60)
@@ -1198,6 +1213,8 @@ class WorkbenchApp(App):
                 versions = None
             self.post_message(RunFailed(e, path, level, versions))
             return
+        if sent is not None and not sent.claim():
+            return   # the reader thread posted it (_applied)
         versions = result.get("versions")  # apply answers with the version list: no second request
         self.post_message(RunDone(result, versions, path, level, started))
 
@@ -1213,8 +1230,8 @@ class WorkbenchApp(App):
             self.map = self.map.merged(new_map)
         self.last_good = result
         self.last_version = str(result.get("version", "original"))
-        self.query_one(OutputsView).show_result(result)
-        self.query_one(BenchView).add_result(result)
+        self.query_one(views.OutputsView).show_result(result)
+        self.query_one(views.BenchView).add_result(result)
         self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"))
         if msg.versions is not None:
             self.versions = msg.versions
@@ -1312,7 +1329,7 @@ class WorkbenchApp(App):
                 continue
             file = Path(str(d.get("file") or ""))
             if path is not None and file.name == path.name and file.suffix == ".mlir":
-                self.query_one(PassesView).show_error(file.name, d, diagnostic_text(d))   # a pass's IR: there
+                self.query_one(views.PassesView).show_error(file.name, d, diagnostic_text(d))   # a pass's IR: there
                 return level, d
             lv = LEVEL_OF_SUFFIX.get(file.suffix, level)
             if lv not in LEVELS:
@@ -1402,7 +1419,7 @@ class WorkbenchApp(App):
         self._history_stale = True
         if self.current is not None and self.rest_ready and self.query_one("#results", TabbedContent).active == "history":
             self._history_stale = False
-            self.query_one(HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions,
+            self.query_one(views.HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions,
                                                       self.current.get("result"))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -1426,7 +1443,7 @@ class WorkbenchApp(App):
                 only_in_sight and self.query_one("#results", TabbedContent).active != "passes":
             return
         level = next((v["level"] for v in self.versions if str(v["number"]) == self.last_version), None)
-        self.query_one(PassesView).show_kernel(self.spec_id, (self.last_version, level) if level else None)
+        self.query_one(views.PassesView).show_kernel(self.spec_id, (self.last_version, level) if level else None)
 
     def action_pass_of_line(self) -> None:
         """From a TTGIR or LLIR line to the pass that introduced it, in the Passes tab."""
@@ -1446,16 +1463,16 @@ class WorkbenchApp(App):
         line = focused.cursor_line
         self.action_passes_tab()
         self._show_passes()
-        self.query_one(PassesView).jump_to_line(focused.level, line)
+        self.query_one(views.PassesView).jump_to_line(focused.level, line)
 
-    def on_passes_view_jumped(self, msg: PassesView.Jumped) -> None:
+    def on_passes_view_jumped(self, msg: views.PassesView.Jumped) -> None:
         self.status.show(msg.sentence)
 
-    def on_passes_view_mapped(self, msg: PassesView.Mapped) -> None:
+    def on_passes_view_mapped(self, msg: views.PassesView.Mapped) -> None:
         self._highlight_lines(self.map.lines_from(msg.sources))
 
     @after_rest
-    def on_passes_view_save_pass(self, msg: PassesView.SavePass) -> None:
+    def on_passes_view_save_pass(self, msg: views.PassesView.SavePass) -> None:
         """ctrl+s on a pass's IR: the file into edit/, compiled as a version started after that pass."""
         if self.current is None or self.flow is None:
             return
@@ -1492,7 +1509,7 @@ class WorkbenchApp(App):
         one answer at a time, as the tab is looked at."""
         from workbench.configs_report import config_tables
         index = self._tuning_index()
-        view = self.query_one(ConfigsView)
+        view = self.query_one(views.ConfigsView)
         if index is None:
             view.show(None)
             return
@@ -1554,17 +1571,17 @@ class WorkbenchApp(App):
             self.post_message(ConfigsDone([out["result"]], (out["tuning_index"], out["tuning"]), progress=progress,
                                           kernel=out.get("kernel")))
 
-    def on_configs_view_try(self, msg: ConfigsView.Try) -> None:
+    def on_configs_view_try(self, msg: views.ConfigsView.Try) -> None:
         self.status.show(f"trying {msg.text}…", busy=True)
         self._sweep_stop = False   # here, not in the worker: an Esc right after Enter must hold
         self.try_config(msg.text)
 
-    def on_configs_view_stop(self, msg: ConfigsView.Stop) -> None:
+    def on_configs_view_stop(self, msg: views.ConfigsView.Stop) -> None:
         if not getattr(self, "_sweep_stop", True):
             self._sweep_stop = True
             self.status.show("stopping the sweep after the config it is at…", busy=True)
 
-    def on_configs_view_picked(self, msg: ConfigsView.Picked) -> None:
+    def on_configs_view_picked(self, msg: views.ConfigsView.Picked) -> None:
         index = next((i for i, e in enumerate(self.kernels) if e["spec"]["spec_id"] == msg.spec_id), None)
         if index is None:
             self.notify("this config did not compile: it has no levels to show", severity="warning")
@@ -1597,7 +1614,7 @@ class WorkbenchApp(App):
         if self.query_one("#results", TabbedContent).active == "configs":
             self._show_configs()
 
-    def on_history_view_restore(self, msg: HistoryView.Restore) -> None:
+    def on_history_view_restore(self, msg: views.HistoryView.Restore) -> None:
         self.restore(msg.version)
 
     def restore(self, version: str) -> None:
@@ -1632,7 +1649,7 @@ class WorkbenchApp(App):
         self._after_runner_write()
 
     def action_restore_selected(self) -> None:
-        key = self.query_one(HistoryView).selected()
+        key = self.query_one(views.HistoryView).selected()
         if key is not None:
             self.restore(key)
 
@@ -1640,7 +1657,7 @@ class WorkbenchApp(App):
         """The version selected in History (the original when none is) as a reproducer folder."""
         if self.current is None:
             return
-        version = self.query_one(HistoryView).selected() or "original"
+        version = self.query_one(views.HistoryView).selected() or "original"
         self.status.show(f"exporting {version_label(version)}…", busy=True)
         self.export_worker(self.spec_id, version)
 
@@ -1663,12 +1680,12 @@ class WorkbenchApp(App):
         version marked with ``m`` there), under ncu."""
         if self.current is None:
             return
-        history = self.query_one(HistoryView)
+        history = self.query_one(views.HistoryView)
         version = history.selected() or self.flow.current or "original"
         base = history.base if history.base != "previous" else "original"
         versions = list(dict.fromkeys([str(base), str(version)]))
         self.action_results("profile")
-        self.query_one(ProfileView).start(self.spec_id, self.kernel_name, versions)
+        self.query_one(views.ProfileView).start(self.spec_id, self.kernel_name, versions)
 
     # -- dumps -------------------------------------------------------------------------------
 
@@ -1695,7 +1712,7 @@ class WorkbenchApp(App):
         if found is None:
             return
         focused, name = found
-        dumps = self.query_one(DumpsView)
+        dumps = self.query_one(views.DumpsView)
         dumps.set_request(name, focused.level)
         self.action_results("dumps")
         self.dump(name, focused.level, focused.cursor_line if focused.level == "python" else None)
@@ -1714,7 +1731,7 @@ class WorkbenchApp(App):
         on_line = [v for n, v in found if any(line == py_line for _, line in self.map.sources("ttir", n))]
         return (on_line or [v for _, v in found] or [f"%{name}"])[-1]
 
-    def on_dumps_view_requested(self, msg: DumpsView.Requested) -> None:
+    def on_dumps_view_requested(self, msg: views.DumpsView.Requested) -> None:
         py = self.pane("python").view
         self.dump(msg.value, msg.level, py.cursor_line if msg.level == "python" else None)
 
@@ -1726,7 +1743,7 @@ class WorkbenchApp(App):
         if level == "python" and not value.startswith("%") and (self.gpu or line is None):
             value, level, line = self._ttir_value_for(value), "ttir", None
         where = f"Python line {line}, interpreter" if line is not None else level
-        self.query_one(DumpsView).show(f"dumping {value} ({where})…")
+        self.query_one(views.DumpsView).show(f"dumping {value} ({where})…")
         self.dump_worker(value, level, line)
 
     @work(thread=True, exclusive=True, group="dump", exit_on_error=False)
@@ -1743,7 +1760,7 @@ class WorkbenchApp(App):
 
     @after_rest
     def on_dump_done(self, msg: DumpDone) -> None:
-        view = self.query_one(DumpsView)
+        view = self.query_one(views.DumpsView)
         if msg.error is not None:
             view.show(f"dump of {msg.value} ({msg.level}) failed: {msg.error}")
             self.status.show(f"dump failed: {msg.error}", kind="error")
@@ -1780,11 +1797,11 @@ class WorkbenchApp(App):
             name = f"{name}@{focused.cursor_line}"
         self.watch_add(self.spec_id, focused.level, name)
 
-    def on_dumps_view_watch_requested(self, msg: DumpsView.WatchRequested) -> None:
+    def on_dumps_view_watch_requested(self, msg: views.DumpsView.WatchRequested) -> None:
         if self.current is not None:
             self.watch_add(self.spec_id, msg.level, msg.value)
 
-    def on_dumps_view_unwatch_requested(self, msg: DumpsView.UnwatchRequested) -> None:
+    def on_dumps_view_unwatch_requested(self, msg: views.DumpsView.UnwatchRequested) -> None:
         if self.current is not None:
             self.watch_remove(self.spec_id, msg.watch_id)
 
@@ -1829,7 +1846,7 @@ class WorkbenchApp(App):
             self.status.show(f"watch: {msg.error}", kind="error")
             self.log_line(f"watch: {msg.error}", "red")
             return
-        view = self.query_one(DumpsView)
+        view = self.query_one(views.DumpsView)
         if msg.entries is not None:
             shown = all(str((e.get("version") or {}).get("label")) == self.last_version for e in msg.entries)
             if shown and [e["id"] for e in msg.entries] == [w["id"] for w in view.watches]:
@@ -1849,7 +1866,7 @@ class WorkbenchApp(App):
             return ""
         from workbench.tui.widgets.dumps_view import differs
         entries = result["watches"]
-        self.query_one(DumpsView).set_entries(entries)
+        self.query_one(views.DumpsView).set_entries(entries)
         n = sum(1 for e in entries if differs(e))
         missing = sum(1 for e in entries if not (e.get("version") or {}).get("found", True))
         words = []
@@ -1888,7 +1905,7 @@ class WorkbenchApp(App):
             self.status.show(f"first divergence failed: {msg.error}", kind="error")
             return
         self.last_diverge = result = msg.result or {}
-        self.query_one(DumpsView).show_divergence(result)
+        self.query_one(views.DumpsView).show_divergence(result)
         self.action_results("dumps")
         first = result.get("first") or {}
         message = re.sub(r"^\S*/", "", str(result.get("message", "")))   # the version's file by its name
