@@ -13,7 +13,7 @@ tolerances below (two profiles of a 5 us kernel differ by their clocks and cache
 
     python benchmarks/profile_check.py [--keep DIR]
 
-Then examples/matmul_scopes.py's proton scopes (cycles per scope, time per warp).
+Then examples/matmul_scopes.py's proton scopes (cycles per warp and in all, per scope).
 
 Prints the comparison, the cost (seconds and ncu passes, ours and --set full's), the change
 from the original to the edit, the scopes, and a JSON report as the last line; exit 1 if a
