@@ -40,6 +40,10 @@ def test_proton_times_the_scopes_of_the_scoped_matmul(tmp_path):
     assert timing["note"] == "", timing["note"]
     assert [s["name"] for s in timing["scopes"]] == ["load", "dot"]
     assert all(s["cycles"] and s["cycles"] > 0 and s["warps"] > 0 for s in timing["scopes"])
-    for s in timing["scopes"]:   # per warp in cycles, as the tree's total over the warps says (not microseconds)
+    for s in timing["scopes"]:
+        # per warp in cycles, near the tree's total over the warps (the trace's microseconds read
+        # as they were would be ~1000 times less); the tree and the trace are two launches, and
+        # with the rest of the suite on the GPU one of them may run slower: within 4x
         assert s["warp_min"] <= s["warp_median"] <= s["warp_max"]
-        assert abs(s["warp_median"] * s["warps"] - s["cycles"]) < 0.25 * s["cycles"], s
+        per_warp = s["cycles"] / s["warps"]
+        assert per_warp / 4 < s["warp_median"] < per_warp * 4, s
