@@ -227,6 +227,37 @@ async def test_open_scroll_and_render_a_20000_line_ptx(big_ptx):
 
 
 @pytest.mark.asyncio
+async def test_a_new_version_redraws_only_its_changed_lines():
+    """A pane given a new version's text draws the lines it shares with the old one (same line,
+    same text, same tokens) from the lines it drew, and the rest again: a save's redraw is the
+    size of the edit, not of the file; a line moved down is drawn again, with its new number."""
+    text = (DATA / "softmax.ttgir").read_text()
+    app = ViewApp(text, "ttgir")
+    async with app.run_test(size=(120, 20)) as pilot:
+        view = app.query_one(CodeView)
+        view.goto_line(12)
+        await pilot.pause()
+        before = [view.render_line(y) for y in range(view.size.height)]
+        lines = text.splitlines()
+        row = next(y for y in range(4, view.size.height) if "arith." in lines[view.scroll_offset.y + y]
+                   and view.scroll_offset.y + y + 1 != view.cursor_line)
+        index = view.scroll_offset.y + row
+        edited = lines[:index] + [lines[index].replace("arith.", "arith.X", 1)] + lines[index + 1:]
+        view.load("\n".join(edited) + "\n", "ttgir")
+        await pilot.pause()
+        after = [view.render_line(y) for y in range(view.size.height)]
+        assert "arith.X" in after[row].text and after[row] is not before[row]
+        assert all(a is b for y, (a, b) in enumerate(zip(after, before)) if y != row)
+        shifted = ["// one more line"] + edited
+        view.load("\n".join(shifted) + "\n", "ttgir")   # every line one down
+        await pilot.pause()
+        top = view.scroll_offset.y
+        for y in range(view.size.height - 1):
+            drawn = view.render_line(y).text
+            assert drawn.split()[0] == str(top + y + 1) and shifted[top + y].strip()[:20] in drawn, (y, drawn)
+
+
+@pytest.mark.asyncio
 async def test_rendered_colours_follow_the_theme():
     text = (DATA / "softmax.ttgir").read_text()
     app = ViewApp(text, "ttgir")

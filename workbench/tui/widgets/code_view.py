@@ -143,7 +143,10 @@ class CodeView(ScrollView, can_focus=True):
         self._lexed_chunks: set[int] = set()
         self._chunk = len(self._lines) if self._level in WHOLE_FILE_LEVELS else CHUNK_LINES
         self._segments: dict[int, list[tuple[str, Style]]] = {}
-        self._strips: dict[tuple, Strip] = {}   # drawn lines, by everything that changes how they look
+        if not hasattr(self, "_strips"):
+            # drawn lines, by everything that changes how they look (the line's text and tokens
+            # too: a new version's text draws its unchanged lines from here, not again)
+            self._strips: dict[tuple, Strip] = {}
         self._definitions: dict[str, int] | None = None
         self._jumps.clear()
         self._gutter_digits = len(str(len(self._lines)))
@@ -269,17 +272,28 @@ class CodeView(ScrollView, can_focus=True):
 
     # -- rendering ----------------------------------------------------------------------------
 
+    _frame_style: Style | None = None
+
+    def render_lines(self, crop):
+        # the widget's style (a walk up the DOM each time it is asked) once per render, not per line
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
-        base = self.rich_style
+        base = self._frame_style or self.rich_style
         if scroll_y + y >= self.row_count:
             return Strip.blank(width, base)
         index = self._line_index_of_row(scroll_y + y)
         line = index + 1
         is_cursor = line == self.cursor_line
         # a redraw (another pane's mapping, the status line, a layout) draws most lines as they were
-        key = (index, scroll_x, width, base, line in self._mapped_set, self._search, self.hide_locs,
+        key = (index, self._lines[index], self._line_tokens(index), self._gutter_digits,
+               scroll_x, width, base, line in self._mapped_set, self._search, self.hide_locs,
                self._anchor is not None and self.selected_lines[0] <= line <= self.selected_lines[1],
                (self.cursor_column, self.has_focus) if is_cursor else None)
         strip = self._strips.get(key)
