@@ -8,8 +8,9 @@ over every warp that ran it, and ``normalized_cycles``, that sum per warp) and a
 the warp as ``tid``); both are read back here. The trace's times are the Chrome format's
 microseconds, made from cycles at the frequency each event names (``args["Frequency (MHz)"]``,
 1000 in Triton 3.6: a nanosecond per cycle), so ``dur`` times that frequency is cycles again
-(checked against the tree on a real H200 trace in tests/data/proton). A version that cannot be timed so (no scope in the kernel, a version
-started from an IR level, no GPU, a Triton without proton) says why instead.
+(checked against the tree on a real H200 trace in tests/data/proton). A version that cannot
+be timed so (no scope in the kernel, a version started from an IR level, no GPU, a Triton
+without proton) says why instead.
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def lines(label: str, timing: dict | None) -> list[str]:
     for sc in timing["scopes"]:
         total = f"{sc['cycles']:,.0f} cycles in all" if sc["cycles"] is not None else "no cycle total"
         if sc["warps"]:
-            out.append(f"scope {sc['name']} ({label}): {sc['warp_median']:,.0f} cycles per warp (median of "
-                       f"{sc['warps']} warp{'s' if sc['warps'] != 1 else ''}; min {sc['warp_min']:,.0f}, max {sc['warp_max']:,.0f}), {total}")
+            warps = f"{sc['warps']} warp{'s' if sc['warps'] != 1 else ''}"
+            out.append(f"scope {sc['name']} ({label}): {sc['warp_median']:,.0f} cycles per warp (median of {warps}; "
+                       f"min {sc['warp_min']:,.0f}, max {sc['warp_max']:,.0f}), {total}")
         else:
             out.append(f"scope {sc['name']} ({label}): {total}")
     return out

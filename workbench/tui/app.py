@@ -347,11 +347,12 @@ class WorkbenchApp(App):
             await levels.mount(column, before=self.column(after[0]) if after else None)
         tabs = TabbedContent(id="results")
         await self.query_one("#results-slot").mount(tabs)
-        for pane in (TabPane("Outputs", views.OutputsView(), id="outputs"), TabPane("Dumps", views.DumpsView(), id="dumps"),
-                     TabPane("Bench", views.BenchView(), id="bench"),
-                     TabPane("Configs", views.ConfigsView(), id="configs"), TabPane("History", views.HistoryView(), id="history"),
-                     TabPane("Profile", views.ProfileView(), id="profile"), TabPane("Passes", views.PassesView(), id="passes"),
-                     TabPane("Log", views.LogView(), id="log")):
+        for pane in (TabPane("Outputs", views.OutputsView(), id="outputs"),
+                     TabPane("Dumps", views.DumpsView(), id="dumps"), TabPane("Bench", views.BenchView(), id="bench"),
+                     TabPane("Configs", views.ConfigsView(), id="configs"),
+                     TabPane("History", views.HistoryView(), id="history"),
+                     TabPane("Profile", views.ProfileView(), id="profile"),
+                     TabPane("Passes", views.PassesView(), id="passes"), TabPane("Log", views.LogView(), id="log")):
             if not self.is_running:
                 return   # the app is ending before it is all mounted (a quick quit, a test)
             await tabs.add_pane(pane)
@@ -1419,8 +1420,8 @@ class WorkbenchApp(App):
         self._history_stale = True
         if self.current is not None and self.rest_ready and self.query_one("#results", TabbedContent).active == "history":
             self._history_stale = False
-            self.query_one(views.HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]), self.versions,
-                                                      self.current.get("result"))
+            self.query_one(views.HistoryView).show_versions(self.kernel_name, Path(self.current["folder"]),
+                                                            self.versions, self.current.get("result"))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "history" and self._history_stale:
