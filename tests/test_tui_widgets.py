@@ -226,6 +226,38 @@ async def test_open_scroll_and_render_a_20000_line_ptx(big_ptx):
     assert opened < 5.0
 
 
+def test_a_narrow_title_gives_up_the_file_name_before_the_version():
+    from workbench.tui.widgets.level_column import fit_title
+    assert fit_title("TTGIR", "matmul_kernel.ttgir", "edited (v1)", 60) == "TTGIR  matmul_kernel.ttgir  edited (v1)"
+    short = fit_title("TTGIR", "matmul_kernel.ttgir", "edited (v12)", 34)
+    assert short == "TTGIR  matmul….ttgir  edited (v12)" and len(short) == 34
+    assert fit_title("TTGIR", "matmul_kernel.ttgir", "edited (v12)", 24) == "TTGIR  edited (v12)"
+
+
+@pytest.mark.asyncio
+async def test_a_pane_title_keeps_its_version_in_a_narrow_column(tmp_path):
+    """Three panes beside the picker at 160 columns are 37 wide: the TTGIR title of the matmul
+    example lost its "(v1)" to the line's wrap, and read as if the file were no version's."""
+    from textual.app import App
+    from workbench.tui.widgets.level_column import LevelColumn
+
+    class ColumnApp(App):
+        CSS = "LevelColumn { width: 38; }"
+
+        def compose(self):
+            yield LevelColumn("ttgir")
+
+    app = ColumnApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        column = app.query_one(LevelColumn)
+        column.path = tmp_path / "matmul_kernel.ttgir"
+        column.set_title("edited (v1)")
+        await pilot.pause()
+        title = column.query_one(".level-title")
+        drawn = title.render_line(0).text.strip()
+        assert drawn.startswith("TTGIR  matmul") and drawn.endswith("edited (v1)"), drawn
+
+
 @pytest.mark.asyncio
 async def test_a_new_version_redraws_only_its_changed_lines():
     """A pane given a new version's text draws the lines it shares with the old one (same line,

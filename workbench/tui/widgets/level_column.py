@@ -29,6 +29,7 @@ class LevelColumn(Vertical):
         self.level = level
         self.path: Path | None = None
         self.error: dict | None = None
+        self._note = ""   # the title's word for what the pane shows (set_title)
 
     def compose(self) -> ComposeResult:
         yield Static(TITLES.get(self.level, self.level), classes="level-title")
@@ -40,11 +41,18 @@ class LevelColumn(Vertical):
         return self.query_one(LevelPane)
 
     def set_title(self, note: str = "") -> None:
+        self._note = note
+        self._draw_title()
+
+    def on_resize(self) -> None:
+        self._draw_title()
+
+    def _draw_title(self) -> None:
         name = self.path.name if self.path else ""
-        text = f"{TITLES.get(self.level, self.level)}  {name}"
-        if note:
-            text += f"  {note}"
-        self.query_one(".level-title", Static).update(Text(text), layout=False)   # (one line, always)
+        width = self.size.width - 3   # (the border and the title's padding)
+        text = fit_title(TITLES.get(self.level, self.level), name, self._note, width)
+        self.query_one(".level-title", Static).update(Text(text, no_wrap=True, overflow="ellipsis"),
+                                                      layout=False)   # (one line, always)
 
     def show_error(self, diagnostic: dict | None, text: str = "") -> None:
         """A compile error at its line (None clears it)."""
@@ -53,3 +61,17 @@ class LevelColumn(Vertical):
         self.error = diagnostic
         self.set_class(diagnostic is not None, "-error")
         self.query_one(".level-error", Static).update(Text(text))
+
+
+def fit_title(level: str, name: str, note: str, width: int) -> str:
+    """``level  name  note`` in ``width`` columns: the note (original, edited (vN), draft) is what
+    a title is for, so the file's name gives way first, shortened in its middle, then left out."""
+    tail = f"  {note}" if note else ""
+    full = f"{level}  {name}{tail}"
+    if width <= 0 or len(full) <= width:
+        return full
+    room = width - len(level) - 2 - len(tail)
+    if name and room >= 8:
+        keep = room - 1
+        return f"{level}  {name[:keep - keep // 2]}…{name[len(name) - keep // 2:]}{tail}"
+    return f"{level}{tail}"
