@@ -36,7 +36,9 @@ def _wait_screen(socket: str, session: str, needle: str | tuple[str, ...], timeo
     raise AssertionError(f"{needle!r} never showed; the screen:\n{screen}")
 
 
-def _start_in_tmux(tmp_path, extra_env: dict[str, str]) -> tuple[str, str]:
+def _start_in_tmux(tmp_path, extra_env: dict[str, str], hup_kept_away: bool = False) -> tuple[str, str]:
+    """``hup_kept_away``: the app's parent stays in the terminal's session and the hangup's SIGHUP
+    never reaches the app, as under ``make app`` (make waits for its child)."""
     script = tmp_path / "vector_add.py"
     shutil.copy(EXAMPLES / "vector_add.py", script)
     config = tmp_path / "config.toml"
@@ -49,6 +51,8 @@ def _start_in_tmux(tmp_path, extra_env: dict[str, str]) -> tuple[str, str]:
     command = " ".join([f"{k}={v}" for k, v in env.items()] + ["exec", "env", "-u", "COLUMNS", "-u", "LINES",
                                                               "-u", "COLORTERM", sys.executable, "-m", "workbench",
                                                               str(script)])
+    if hup_kept_away:
+        command = "trap '' HUP; (" + command + "); sleep 20"
     subprocess.run([TMUX, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", session, "-x", "160",
                     "-y", "48", command], check=True)
     subprocess.run([TMUX, "-L", socket, "resize-window", "-t", session, "-x", "160", "-y", "48"], capture_output=True)
@@ -110,6 +114,32 @@ def test_the_app_in_a_16_colour_terminal_and_with_no_color(tmp_path, mode):
             assert colours, "no colour at all in a 16-colour terminal"
     finally:
         subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
+
+
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+def test_an_app_whose_terminal_goes_away_keeps_its_drafts_and_ends(tmp_path):
+    """A dropped SSH connection or a killed tmux: the app must not live on a dead terminal. Seen
+    under `make app`, whose make kept the hangup from it: the app spun at 20-60% of a CPU for good,
+    holding the workspace. Here its SIGHUP is kept away the same way; it ends by itself within
+    seconds, and the text typed and not saved is in the kernel's drafts/ folder."""
+    socket, session = _start_in_tmux(tmp_path, {"TERM": "xterm-256color"}, hup_kept_away=True)
+    try:
+        _wait_screen(socket, session, "add_kernel original: ok")
+        kernel = next(tmp_path.glob(".workbench/vector_add/add_kernel-*"))
+        _keys(socket, session, "e# typed, never saved", literal=True)
+        _wait(lambda: "# typed, never saved" in _screen(socket, session), "the typed text", 10)
+        _keys(socket, session, "Escape")
+        _wait_screen(socket, session, "add_kernel.py  draft", timeout=10)
+        found = subprocess.run(["pgrep", "-f", "--", f"-m workbench {tmp_path / 'vector_add.py'}"],
+                               capture_output=True, text=True).stdout.split()
+        pids = [pid for pid in found if Path(f"/proc/{pid}/comm").read_text().startswith("python")]   # (not the shell)
+        assert pids, "the app's process"
+    finally:
+        subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
+    _wait(lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids), "the app to end", 30)
+    draft = kernel / "drafts" / "add_kernel.py"
+    assert draft.is_file() and "# typed, never saved" in draft.read_text()
+    assert "# typed, never saved" not in (kernel / "edit" / "add_kernel.py").read_text()   # (not saved)
 
 
 def test_the_watcher_posts_atomic_saves_and_ignores_temporaries(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+import select
 import shlex
 import subprocess
 import sys
@@ -80,6 +81,10 @@ class Progress(RunnerMessage):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class TerminalGone(Message):
+    """The terminal hung up (an SSH connection dropped, tmux killed): nobody can see or answer."""
 
 
 class RunnerLog(RunnerMessage):
@@ -314,6 +319,7 @@ class WorkbenchApp(App):
         self._debounce = None
         self.timeline: dict[str, float] = {"init": time.perf_counter()}
         self.closing_down = False
+        self.hung_up: list[str] | None = None   # the terminal went away: the drafts kept (TerminalGone)
         self.rest_ready = False
         self._early_log: list[tuple[str, str]] = []
         self._client_lock = threading.Lock()
@@ -973,6 +979,22 @@ class WorkbenchApp(App):
         pane = next((a for a in event.text_area.ancestors if isinstance(a, LevelPane)), None)
         if pane is not None and self.flow is not None:
             self._title(pane.view.level)
+
+    def on_terminal_gone(self, _msg: TerminalGone) -> None:
+        """Keep every draft in the kernel's folder (drafts/, beside edit/), then end: nobody is
+        left to ask, and a process left behind would hold the workspace and a CPU."""
+        kept = []
+        if self.current is not None:
+            folder = Path(self.current["folder"]) / "drafts"
+            for level in self.drafts():
+                try:
+                    folder.mkdir(exist_ok=True)
+                    atomic_write(folder / self.level_path(level).name, self.pane(level).draft_text().encode())
+                    kept.append(str(folder / self.level_path(level).name))
+                except OSError:
+                    pass
+        self.hung_up = kept
+        self.exit(return_code=129)
 
     def drafts(self) -> list[str]:
         """The levels holding text typed and not saved."""
@@ -1995,5 +2017,25 @@ def run_app(argv: list[str]) -> int:
               "(run `workbench SCRIPT` in a terminal for the app)", file=sys.stderr)
         from workbench.cli import main
         return main(["compile", str(script), *(["--", *script_args] if script_args else [])])
-    WorkbenchApp(script, script_args).run()
-    return 0
+    app = WorkbenchApp(script, script_args)
+    threading.Thread(target=watch_terminal, args=(app,), daemon=True, name="terminal-watch").start()
+    app.run()
+    if app.hung_up is not None:
+        print(f"workbench: the terminal went away; drafts kept: {', '.join(app.hung_up) or 'none'}", file=sys.stderr)
+        return 129
+    return app.return_code or 0
+
+
+def watch_terminal(app: "WorkbenchApp", fd: int = 0) -> None:
+    """End the app when its terminal hangs up. The hangup's SIGHUP goes to the terminal's session
+    leader, and one that outlives it (``make app``: make waits for its child) leaves the app on a
+    dead terminal, where Textual's input thread spins on the errors (seen: 20-60% of a CPU, and
+    the workspace held). The app keeps its drafts and exits; if it cannot, the process ends."""
+    poller = select.poll()
+    poller.register(fd, select.POLLHUP | select.POLLERR)   # (not POLLIN: the keys are Textual's)
+    while True:
+        if any(ev & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, ev in poller.poll(500)):
+            break
+    app.post_message(TerminalGone())
+    time.sleep(10)
+    os._exit(129)   # (the app did not end: its runner goes with it, by the parent-death signal)
