@@ -987,10 +987,11 @@ class WorkbenchApp(App):
         if self.current is not None:
             folder = Path(self.current["folder"]) / "drafts"
             for level in self.drafts():
+                target = folder / self.level_path(level).name
                 try:
                     folder.mkdir(exist_ok=True)
-                    atomic_write(folder / self.level_path(level).name, self.pane(level).draft_text().encode())
-                    kept.append(str(folder / self.level_path(level).name))
+                    atomic_write(target, self.pane(level).draft_text().encode())
+                    kept.append(str(target))
                 except OSError:
                     pass
         self.hung_up = kept

@@ -119,6 +119,9 @@ class CodeView(ScrollView, can_focus=True):
         self.hide_locs = False
         self._anchor: int | None = None      # the other end of a line selection (shift+up/down)
         self._heat: dict[int, float] = {}    # line -> share of a profile's counts (the Profile tab)
+        # drawn lines, by everything that changes how they look (the line's text and tokens too,
+        # so a new version's text draws its unchanged lines from here: load keeps them)
+        self._strips: dict[tuple, Strip] = {}
         self.load(text, level)
 
     # -- content ------------------------------------------------------------------------------
@@ -143,10 +146,6 @@ class CodeView(ScrollView, can_focus=True):
         self._lexed_chunks: set[int] = set()
         self._chunk = len(self._lines) if self._level in WHOLE_FILE_LEVELS else CHUNK_LINES
         self._segments: dict[int, list[tuple[str, Style]]] = {}
-        if not hasattr(self, "_strips"):
-            # drawn lines, by everything that changes how they look (the line's text and tokens
-            # too: a new version's text draws its unchanged lines from here, not again)
-            self._strips: dict[tuple, Strip] = {}
         self._definitions: dict[str, int] | None = None
         self._jumps.clear()
         self._gutter_digits = len(str(len(self._lines)))
