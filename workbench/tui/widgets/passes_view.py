@@ -292,9 +292,30 @@ class PassesView(Horizontal):
         if row is self.selected and not force:
             return
         self.selected = row
+        text = self.pass_text(row)
+        if self._shown != (self.spec_id, row["file"]):
+            self._show_ir(row, text)
+        # else the table was drawn again around the pass in the pane (a version compared, a mark):
+        # what the pane holds stays, its saved edit or its draft with its title
+        base = self.base_of(row)
+        self.query_one("#diff-title", Static).update(
+            f" diff vs {base['number']:02d} {base['pass']}" + (" (marked)" if base["number"] == self.marked else "")
+            if base is not None else " diff")
+        static = self.query_one("#pass-diff", Static)
+        self._diff_for = (row["number"], base["number"] if base else None)
+        if text is None:
+            static.update("")
+            return
+        if base is None:
+            static.update(Text("the stage's input: nothing before it", style="dim"))
+        else:
+            static.update(Text(f"diffing against {base['number']:02d} {base['pass']}…", style="dim"))
+        self._make_diff(base, self.pass_text(base) or "" if base else "", row, text)
+
+    def _show_ir(self, row: dict, text: str | None) -> None:
+        """Pass ``row``'s recorded IR in the pane, with what was typed there and not saved."""
         pane = self.query_one("#pass-ir", LevelPane)
         self._keep_draft(pane)
-        text = self.pass_text(row)
         level = "ttir" if row["stage"] == "ttir" else "ttgir"
         if text is None:
             pane.load(f"// the IR after {row['pass']} was not kept: this Triton cannot print the module it leaves", level,
@@ -310,20 +331,6 @@ class PassesView(Horizontal):
                             f"u discards it")
         self.query_one("#pass-title", Static).update(
             f" after {row['number']:02d} {row['pass']} ({row['stage'].upper()})")
-        base = self.base_of(row)
-        self.query_one("#diff-title", Static).update(
-            f" diff vs {base['number']:02d} {base['pass']}" + (" (marked)" if base["number"] == self.marked else "")
-            if base is not None else " diff")
-        static = self.query_one("#pass-diff", Static)
-        self._diff_for = (row["number"], base["number"] if base else None)
-        if text is None:
-            static.update("")
-            return
-        if base is None:
-            static.update(Text("the stage's input: nothing before it", style="dim"))
-        else:
-            static.update(Text(f"diffing against {base['number']:02d} {base['pass']}…", style="dim"))
-        self._make_diff(base, self.pass_text(base) or "" if base else "", row, text)
 
     def _keep_draft(self, pane: LevelPane) -> None:
         """IR typed for the pass shown and not saved is kept for that pass (a row moved to
@@ -357,8 +364,8 @@ class PassesView(Horizontal):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
-        if event.row_key is None or self.spec_id not in self.data:
-            return
+        if event.row_key is None or self.spec_id not in self.data or event.cursor_row != event.data_table.cursor_row:
+            return   # (a row the cursor passed while the table was drawn again: not where it is)
         number = int(event.row_key.value)
         self._select(next(r for r in self.rows if r["number"] == number))
 
