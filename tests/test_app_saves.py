@@ -168,3 +168,42 @@ async def test_a_script_printing_100k_lines_leaves_a_bounded_log(tmp_path):
         assert table.row_count == 0                       # not drawn while not shown
         app.action_results("history")
         await wait_for(pilot, lambda: table.row_count == 2, what="History drawn")
+
+
+@pytest.mark.asyncio
+async def test_drafts_kept_when_the_terminal_went_away_come_back_on_the_next_open(script):
+    """A hangup keeps each draft in the kernel's drafts/ (test_app_terminal); the next open puts it
+    back in its pane as a draft, and the kept file goes once that draft is discarded or saved. A
+    kept draft that the file holds already (saved meanwhile) is no draft."""
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        kept = Path(app.current["folder"]) / "drafts"
+        python, ttir = app.level_path("python"), app.level_path("ttir")
+    kept.mkdir()
+    typed = python.read_text().replace("x + y, mask=mask", "x * y, mask=mask") + "# typed before the hangup\n"
+    (kept / python.name).write_text(typed)
+    ttir_typed = ttir.read_text().replace("arith.addf", "arith.mulf")
+    (kept / ttir.name).write_text(ttir_typed)
+    (kept / app.level_path("ptx").name).write_text(app.level_path("ptx").read_text())   # saved since: no draft
+
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        pane = app.pane("python")
+        assert pane.has_draft and pane.draft_text() == typed and "# typed before" not in pane.view.text
+        assert title(app, "python").endswith("draft") and app.drafts() == ["python", "ttir"]
+        assert not (kept / app.level_path("ptx").name).exists() and app.pane("ptx").draft_text() is None
+        assert "# typed before" not in python.read_text()          # kept, not saved
+        pane.view.focus()
+        await pilot.press("u")                                     # discarded: no longer kept
+        await pilot.pause()
+        assert not (kept / python.name).exists() and pane.draft_text() is None
+        assert title(app, "python").endswith("original")
+        app.action_show_level("ttir")
+        ttir_pane = app.pane("ttir")
+        ttir_pane.view.focus()
+        await pilot.press("e", "ctrl+s")                           # saved: a version, and no longer kept
+        await wait_for(pilot, lambda: app.last_good.get("version") == "1", what="v1 from the kept TTIR draft")
+        assert ttir.read_text() == ttir_typed and not (kept / ttir.name).exists()
+        assert title(app, "ttir").endswith("edited (v1)")

@@ -140,6 +140,15 @@ def test_an_app_whose_terminal_goes_away_keeps_its_drafts_and_ends(tmp_path):
     draft = kernel / "drafts" / "add_kernel.py"
     assert draft.is_file() and "# typed, never saved" in draft.read_text()
     assert "# typed, never saved" not in (kernel / "edit" / "add_kernel.py").read_text()   # (not saved)
+    # opened again: the draft is back in its pane, titled so, and said
+    socket, session = _start_in_tmux(tmp_path, {"TERM": "xterm-256color"})
+    try:
+        screen = _wait_screen(socket, session, "drafts back", timeout=60)
+        assert "add_kernel.py  draft" in screen
+        _keys(socket, session, "e")
+        _wait_screen(socket, session, "# typed, never saved", timeout=10)
+    finally:
+        subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
 
 
 def test_the_watcher_posts_atomic_saves_and_ignores_temporaries(tmp_path):

@@ -718,6 +718,7 @@ class WorkbenchApp(App):
         self.load_levels()
         for level in LEVELS:
             self.column(level).show_error(None)
+        self._restore_kept_drafts()
         self.call_after_refresh(self._panes_at_start, entry)
         self.versions = entry.get("versions", [])
         self._show_history()
@@ -971,7 +972,9 @@ class WorkbenchApp(App):
 
     def on_level_pane_draft_changed(self, msg: LevelPane.DraftChanged) -> None:
         self._title(msg.level)
-        if msg.text is not None:
+        if msg.text is None:
+            self._forget_kept_draft(msg.level)   # saved or discarded: no longer kept for a next session
+        else:
             self.notify(f"{TITLES[msg.level]}: your text is kept as a draft: e goes on editing, ctrl+s saves it, "
                         f"u discards it")
 
@@ -987,7 +990,7 @@ class WorkbenchApp(App):
         if self.current is not None:
             folder = Path(self.current["folder"]) / "drafts"
             for level in self.drafts():
-                target = folder / self.level_path(level).name
+                target = self._kept_draft_path(level)
                 try:
                     folder.mkdir(exist_ok=True)
                     atomic_write(target, self.pane(level).draft_text().encode())
@@ -996,6 +999,38 @@ class WorkbenchApp(App):
                     pass
         self.hung_up = kept
         self.exit(return_code=129)
+
+    def _kept_draft_path(self, level: str) -> Path:
+        """Where a level's draft is kept when the terminal goes away (the kernel's drafts/)."""
+        return Path(self.current["folder"]) / "drafts" / self.level_path(level).name
+
+    def _restore_kept_drafts(self) -> None:
+        """Drafts kept by a session whose terminal went away come back into their panes, as
+        drafts (titled so, e goes on, ctrl+s saves, u discards); the file goes once one of those is done."""
+        back = []
+        for level in (lv for lv in LEVELS if lv in EDITABLE):
+            path = self._kept_draft_path(level)
+            try:
+                text = path.read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                continue
+            pane = self.pane(level)
+            if text == pane.view.text or pane.missing:
+                path.unlink(missing_ok=True)   # saved meanwhile (or nothing to be a draft of): nothing kept
+                continue
+            pane.editor.load_text(text)
+            pane.has_draft = True
+            self._title(level)
+            back.append(TITLES[level])
+        if back:
+            names = ", ".join(back)
+            self.log_line(f"drafts kept when the last session's terminal went away are back: {names}")
+            self.notify(f"{names}: your draft from the last session (its terminal went away) is back: e goes on "
+                        f"editing, ctrl+s saves it, u discards it", title="drafts back", timeout=15)
+
+    def _forget_kept_draft(self, level: str) -> None:
+        if self.current is not None and level in EDITABLE:
+            self._kept_draft_path(level).unlink(missing_ok=True)
 
     def drafts(self) -> list[str]:
         """The levels holding text typed and not saved."""
@@ -1174,6 +1209,7 @@ class WorkbenchApp(App):
         self._loaded[level] = (path, d)
         event.pane.view.load(text, level)
         event.pane.saved()
+        self._forget_kept_draft(level)
         self._decide(level, d)
 
     def _decide(self, level: str, d: str, outside: bool = False) -> None:
