@@ -102,6 +102,33 @@ def test_asking_again_costs_nothing(recorded):
     assert again.passes == rec.passes
 
 
+@pytest.mark.parametrize("fault", ["killed", "hung"])
+def test_a_recording_child_killed_or_hung_still_gives_the_whole_recording(recorded, monkeypatch, fault):
+    """Each stage is recorded in a forked child while the compile goes on (printing after every
+    pass costs about what the passes do). A child killed by SIGKILL in the middle of its stage,
+    or one that never ends (stopped after its wait), is recorded again in the compile's process,
+    from the stage's input: the same passes and texts, nothing lost or mixed."""
+    import os
+    import signal
+    import time
+    from workbench.core import pipeline
+    _, spec, plain, rec = recorded("matmul", "cuda:90")
+    parent, real = os.getpid(), pipeline.Compiler._record_stage
+
+    def faulty(self, obj, ext, *args):
+        if os.getpid() != parent and ext == "ttgir":   # in the child only: the fallback runs the real one
+            if fault == "killed":
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(3600)
+        return real(self, obj, ext, *args)
+    monkeypatch.setattr(pipeline.Compiler, "_record_stage", faulty)
+    monkeypatch.setattr(pipeline, "RECORDING_WAIT_S", 1.0)
+    again = _record(Compiler("cuda:90"), spec)
+    assert [(p.stage, p.name, p.ir) for p in passes.pass_list(again.passes)] == \
+           [(p.stage, p.name, p.ir) for p in passes.pass_list(rec.passes)]
+    assert again.levels["cubin"] == plain.levels["cubin"]
+
+
 def test_a_plain_compile_after_a_recording_is_served_from_the_cache(captures):
     spec = captures("matmul").specs[0]
     compiler = Compiler("cuda:80")

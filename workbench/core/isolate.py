@@ -12,10 +12,13 @@ import contextlib
 import io
 import os
 import pickle
+import select
 import signal
 import sys
 import tempfile
+import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -79,19 +82,35 @@ def run_isolated(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any
         with captured_output() as out:
             result = fn(*args, **kwargs)
         return result, out.getvalue()
-    read_fd, write_fd = os.pipe()
-    out_file = tempfile.TemporaryFile(mode="w+b")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # child
+    return Isolated(fn, *args, **kwargs).result()
+
+
+class Isolated:
+    """``fn(*args, **kwargs)`` started in a forked child, which runs while this process goes on
+    (the child works on a copy-on-write snapshot of its memory); :meth:`result` collects it."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._read_fd, write_fd = os.pipe()   # (closed when the child ends: its end, written or not)
+        self._out_file = tempfile.TemporaryFile(mode="w+b")
+        self._result_file = tempfile.TemporaryFile(mode="w+b")   # a file, not the pipe: the child never
+        sys.stdout.flush()                                        # waits for this process to read it
+        sys.stderr.flush()
+        with warnings.catch_warnings():   # (3.12 warns of fork in a threaded process: the child only
+            warnings.simplefilter("ignore", DeprecationWarning)   # runs ``fn`` and never returns here)
+            self.pid = os.fork()
+        if self.pid == 0:
+            self._child(write_fd, fn, args, kwargs)
+        os.close(write_fd)
+        self._done = False
+
+    def _child(self, write_fd: int, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         code = 0
         try:
             import faulthandler
             faulthandler.disable()  # LLVM's fatal errors abort(); that is the expected way out here
-            os.close(read_fd)
-            os.dup2(out_file.fileno(), 1)
-            os.dup2(out_file.fileno(), 2)
+            os.close(self._read_fd)
+            os.dup2(self._out_file.fileno(), 1)
+            os.dup2(self._out_file.fileno(), 2)
             sys.stdout = sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", buffering=0), write_through=True)
             try:
                 payload = ("ok", fn(*args, **kwargs))
@@ -102,29 +121,58 @@ def run_isolated(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any
                     payload = ("raised", (exc, formatted))
                 except Exception:
                     payload = ("raised", (None, formatted))
-            data = pickle.dumps(payload)
-            with os.fdopen(write_fd, "wb") as w:
-                w.write(data)
+            self._result_file.write(pickle.dumps(payload))
+            self._result_file.flush()
+            os.write(write_fd, b"1")   # all of it written
         except BaseException:  # noqa: BLE001
             code = 70
         finally:
             os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as r:
-        data = r.read()
-    _, status = os.waitpid(pid, 0)
-    out_file.seek(0)
-    output = out_file.read().decode("utf-8", "replace")
-    out_file.close()
-    if not data:
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            how = f"killed by {signal.Signals(sig).name}"
-        else:
-            how = f"exited with status {os.WEXITSTATUS(status)}"
-        raise ChildDied(output, how)
-    kind, value = pickle.loads(data)
-    if kind == "ok":
-        return value, output
-    exc, formatted = value
-    raise ChildRaised(exc, formatted, output)
+
+    def result(self, timeout: float | None = None) -> tuple[Any, str]:
+        """(``fn``'s result, what the child printed); a child still running after ``timeout``
+        seconds is killed (:class:`ChildDied`)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        late, written = False, b""
+        with os.fdopen(self._read_fd, "rb", buffering=0) as r:
+            wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            if select.select([r], [], [], wait)[0]:
+                written = r.read(1)   # b"1": the result is whole; b"": the child ended without one
+            else:
+                late = True
+                os.kill(self.pid, signal.SIGKILL)
+        _, status = os.waitpid(self.pid, 0)
+        self._done = True
+        self._result_file.seek(0)
+        data = self._result_file.read() if written else b""
+        self._result_file.close()
+        self._out_file.seek(0)
+        output = self._out_file.read().decode("utf-8", "replace")
+        self._out_file.close()
+        if late or not data:
+            if late:
+                how = f"still running after {timeout:g} s: stopped"
+            elif os.WIFSIGNALED(status):
+                how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+            else:
+                how = f"exited with status {os.WEXITSTATUS(status)}"
+            raise ChildDied(output, how)
+        kind, value = pickle.loads(data)
+        if kind == "ok":
+            return value, output
+        exc, formatted = value
+        raise ChildRaised(exc, formatted, output)
+
+    def stop(self) -> None:
+        """The child killed and reaped, if it was not collected (the work it did is not wanted)."""
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.waitpid(self.pid, 0)
+        with contextlib.suppress(OSError):
+            os.close(self._read_fd)
+        self._out_file.close()
+        self._result_file.close()

@@ -24,7 +24,7 @@ from .cache import Entry, StageCache, digest
 from .errors import (Diagnostic, WorkbenchError, parse_assembler_errors, parse_llvm_error, parse_mlir_diagnostics,
                      parse_ptxas_log)
 from .files import safe_name
-from .isolate import ChildDied, ChildRaised, captured_output, run_isolated
+from .isolate import ChildDied, ChildRaised, Isolated, captured_output, run_isolated
 from .levels import BINARY_LEVELS, SUFFIX, below, ir_levels, level_of, read_source
 from .cubin import read_cubin, resource_usage
 from .sass import ascii_for_ptxas, disassemble
@@ -109,6 +109,29 @@ class CompileResult:
                 "num_warps": self.num_warps, "num_ctas": self.metadata.get("num_ctas"),
                 "num_stages": self.metadata.get("num_stages"), "shared": self.shared,
                 **self.resources, "stage_ms": self.stage_ms(), "cached": self.fully_cached}
+
+
+RECORDING_WAIT_S = 10.0   # a recording child's time beyond 20x its stage's, before it is stopped
+# the stages recorded in a child: their modules take longer to print than a fork (~8 ms for a
+# process holding torch); TTIR's few KB print in well under that
+RECORDED_ASIDE = ("ttgir", "llir")
+
+
+@dataclass
+class _Recording:
+    """A stage recorded pass by pass in a child while the compile goes on."""
+
+    pass_key: str
+    args: tuple               # _record_stage's after the module: (stage name, function, metadata, ...)
+    origin: tuple[str, Any]   # what the module was made from: (a level, its text; None: the start object)
+    chain: list[tuple]        # then the stages run on it before this one
+    child: Isolated
+    output: Any = None        # the stage's output in the compile, and its time
+    ms: float = 0.0
+
+    @property
+    def stage(self) -> str:
+        return self.args[0]
 
 
 class StageMetadata(dict):
@@ -270,47 +293,73 @@ class Compiler:
         prev = "source" if start == "python" else start
         prev_content: str | bytes | None = None
         recorded: dict[str, dict[str, Any]] = {}
+        origin: tuple[str, Any] = (prev, None)
+        chain: list[tuple] = []   # the stages run on the module since it was made from `origin`
         record_stages = compat.PASS_STAGES if record_passes is True else tuple(record_passes or ())
-        for ext in todo:
-            key = digest(self._salt, opt_hash, ext, key)
-            entry = self.cache.get(key)
-            # the stages asked for keep the IR after each pass; the other MLIR stages list their
-            # passes only (so that the numbers count from the same first pass whatever is asked)
-            keep_ir = ext in record_stages
-            record = bool(record_stages) and ext in compat.PASS_STAGES
-            pass_key = digest(key, "passes" if keep_ir else "pass-list")
-            pass_entry = self.cache.get(pass_key) if record and entry is not None else None
-            if entry is None or (record and pass_entry is None):
-                before = dict(metadata)
-                if obj is None:
-                    obj = self._start(start_obj, error_file, python_fn) if prev_content is None \
-                        else self._materialize(prev, prev_content)
-                in_file = error_file if prev_content is None else f"<{prev}>"
-                # user-written LLIR may make LLVM abort the process; a restart's LLIR is make_llir's
-                isolate = user_text and start == "llir" and resume is None and ext in ("ptx", "amdgcn")
-                skip = resume[1] + 1 if resume is not None and prev_content is None else 0
-                recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir, prev_content if isinstance(
-                    prev_content, str) and skip == 0 else None) if record else None
-                hooks = compat.PassHooks(skip, recorder) if record or skip else None
-                entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate, hooks)
-                self.cache.put(key, entry)
-                if recorder is not None:
-                    self.cache.put(pass_key, Entry(recorder.to_json(), {}, {"ms": entry.info["ms"]}))
-                    recorded[ext] = recorder.data()
-                    pass_entry = None  # what it holds is in `recorded` already
-                times.append(StageTime(ext, entry.info["ms"], False))
-            else:
-                metadata.update(entry.metadata)
-                times.append(StageTime(ext, entry.info["ms"], True))
-                obj = None
-            if entry.info.get("log"):
-                log.append(entry.info["log"])
-            resources.update(entry.info.get("resources", {}))
-            if pass_entry is not None:
-                recorded[ext] = json.loads(pass_entry.output)
-            levels[ext] = entry.output
-            prev, prev_content = ext, entry.output
-            key = digest(ext, entry.output)  # the next stage is keyed on this exact text, nothing else
+        aside: list[_Recording] = []   # stages recorded in a child while the compile goes on
+        try:
+            for ext in todo:
+                key = digest(self._salt, opt_hash, ext, key)
+                entry = self.cache.get(key)
+                # the stages asked for keep the IR after each pass; the other MLIR stages list their
+                # passes only (so that the numbers count from the same first pass whatever is asked)
+                keep_ir = ext in record_stages
+                record = bool(record_stages) and ext in compat.PASS_STAGES
+                pass_key = digest(key, "passes" if keep_ir else "pass-list")
+                pass_entry = self.cache.get(pass_key) if record and entry is not None else None
+                if entry is None or (record and pass_entry is None):
+                    before = dict(metadata)
+                    if obj is None:
+                        obj = self._start(start_obj, error_file, python_fn) if prev_content is None \
+                            else self._materialize(prev, prev_content)
+                        origin, chain = (prev, prev_content), []   # how this module came to be, to make it again
+                    in_file = error_file if prev_content is None else f"<{prev}>"
+                    # user-written LLIR may make LLVM abort the process; a restart's LLIR is make_llir's
+                    isolate = user_text and start == "llir" and resume is None and ext in ("ptx", "amdgcn")
+                    skip = resume[1] + 1 if resume is not None and prev_content is None else 0
+                    text_in = prev_content if isinstance(prev_content, str) and skip == 0 else None
+                    if record and ext in RECORDED_ASIDE and skip == 0 and not isolate and hasattr(os, "fork"):
+                        # recorded in a child, on a copy-on-write snapshot of the stage's input, while
+                        # this process compiles on (printing the module after each pass costs about
+                        # what the passes do): collected once the compile is done
+                        args = (ext, table[ext], StageMetadata(metadata), in_file, prev, keep_ir, text_in)
+                        aside.append(_Recording(pass_key, args, origin, list(chain),
+                                                Isolated(self._record_stage, obj, *args)))
+                        recorder = None
+                    else:
+                        recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir, text_in) if record else None
+                    hooks = compat.PassHooks(skip, recorder) if recorder is not None or skip else None
+                    chain.append((ext, table[ext], StageMetadata(metadata), in_file, prev, hooks))
+                    entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate, hooks)
+                    self.cache.put(key, entry)
+                    if aside and aside[-1].stage == ext:   # (what its recording must end with)
+                        aside[-1].output, aside[-1].ms = entry.output, entry.info["ms"]
+                    if recorder is not None:
+                        self.cache.put(pass_key, Entry(recorder.to_json(), {}, {"ms": entry.info["ms"]}))
+                        recorded[ext] = recorder.data()
+                        pass_entry = None  # what it holds is in `recorded` already
+                    times.append(StageTime(ext, entry.info["ms"], False))
+                else:
+                    metadata.update(entry.metadata)
+                    times.append(StageTime(ext, entry.info["ms"], True))
+                    obj = None
+                if entry.info.get("log"):
+                    log.append(entry.info["log"])
+                resources.update(entry.info.get("resources", {}))
+                if pass_entry is not None:
+                    recorded[ext] = json.loads(pass_entry.output)
+                levels[ext] = entry.output
+                prev, prev_content = ext, entry.output
+                key = digest(ext, entry.output)  # the next stage is keyed on this exact text, nothing else
+        except BaseException:
+            for rec in aside:   # the compile failed (or was stopped): nothing to record
+                rec.child.stop()
+            raise
+        for rec in aside:
+            recorded[rec.stage] = self._collect_recording(rec, start_obj, error_file, python_fn)
+            self.cache.put(rec.pass_key, Entry(json.dumps(recorded[rec.stage]), {}, {"ms": rec.ms}))
+        recorded = {ext: recorded[ext] for ext in todo if ext in recorded}   # in the stages' order
+
         if start == "cubin":
             cubin = start_obj()
             self._check_cubin(cubin, metadata, error_file)
@@ -323,6 +372,32 @@ class Compiler:
         metadata["hash"] = key
         result.metadata = _jsonable(metadata)
         return result
+
+    def _record_stage(self, obj: Any, ext: str, stage, metadata: StageMetadata, file: str, prev: str,
+                      keep_ir: bool, text_in: str | None) -> tuple[dict[str, Any], str | None]:
+        """Stage ``ext`` on ``obj`` with the module kept after each pass (in a recording child, or
+        here when that failed): (the recording, the module's text after its last pass if printed)."""
+        recorder = passes_mod.StageRecorder(ext, obj, 0, keep_ir, text_in)
+        self._call_stage(ext, stage, obj, metadata, dict(metadata), file, prev, False, compat.PassHooks(0, recorder))
+        return recorder.data(), recorder.text_after()
+
+    def _collect_recording(self, rec: "_Recording", start_obj, file: str, python_fn: Any) -> dict[str, Any]:
+        """A stage's recording from its child; where the child failed, or left the module other
+        than the compile did, the stage is recorded again here, from its input."""
+        try:
+            (data, last), _ = rec.child.result(timeout=RECORDING_WAIT_S + 20 * rec.ms / 1000)
+            if last is None or not isinstance(rec.output, str) or rec.stage not in MLIR_LEVELS or last == rec.output:
+                return data
+        except (ChildDied, ChildRaised):
+            pass
+        prev, content = rec.origin   # the module made again as this compile made it (text alone
+        obj = self._start(start_obj, file, python_fn) if content is None else self._materialize(prev, content)
+        for ext, stage, metadata, in_file, before, hooks in rec.chain:   # would number its locations apart)
+            hooks = compat.PassHooks(hooks.skip) if hooks is not None and hooks.skip else None
+            obj = self._call_stage(ext, stage, obj, StageMetadata(metadata), dict(metadata), in_file, before,
+                                   False, hooks)[1]
+        ext, stage, metadata, *rest = rec.args
+        return self._record_stage(obj, ext, stage, StageMetadata(metadata), *rest)[0]
 
     def _start(self, start_obj, file: str, python_fn: Any):
         """The first stage's input: the front end's module, or the parsed start file."""

@@ -706,8 +706,8 @@ class WorkbenchApp(App):
 
     def load_kernel(self, index: int) -> None:
         entry = self.kernels[index]
+        self._discard_drafts()   # (the kernel shown until now's: asked about before)
         self.current = entry
-        self._discard_drafts()
         self.flow = EditFlow(Path(entry["edit"]), Path(entry["folder"]) / "original", entry["spec"]["kernel"],
                              entry.get("versions", []))
         self.query_one(KernelPicker).select_kernel(index)
@@ -1046,6 +1046,7 @@ class WorkbenchApp(App):
                     pane.has_draft = False
                     pane.editor.load_text(pane.view.text)
                     pane.stop_editing()
+                    self._forget_kept_draft(level)
 
     def unless_drafts(self, what: str, then, on_keep=None) -> None:
         """Do ``then``, asking first if a pane holds a draft (it would be lost)."""
