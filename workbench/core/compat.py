@@ -511,6 +511,7 @@ class _StagePassManager:
                 if index >= self.hooks.skip:
                     add(pm, *add_args)
             pm.run(mod, *args)
+            self.hooks._ran()
             return
         for call, add, add_args in self.calls:
             index = self.hooks.count
@@ -527,13 +528,20 @@ class _StagePassManager:
             ms = (time.perf_counter() - t0) * 1000
             if self.hooks.after is not None:
                 self.hooks.after(index, pass_name(pipeline), call, ms, mod)
+        self.hooks._ran()
 
 
 class PassHooks:
-    """How many of a stage's passes to leave out, and what to call after each one that runs."""
+    """How many of a stage's passes to leave out, what to call after each one that runs, and
+    after each of the stage's pass managers has run (``ran(runs)``, its count so far)."""
 
-    def __init__(self, skip: int = 0, after=None) -> None:
-        self.skip, self.after, self.count = skip, after, 0
+    def __init__(self, skip: int = 0, after=None, ran=None) -> None:
+        self.skip, self.after, self.ran, self.count, self.runs = skip, after, ran, 0, 0
+
+    def _ran(self) -> None:
+        self.runs += 1
+        if self.ran is not None:
+            self.ran(self.runs)
 
 
 class _PassModule:

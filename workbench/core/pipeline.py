@@ -14,6 +14,7 @@ import contextlib
 import inspect
 import json
 import os
+import select
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,7 @@ class _Recording:
     args: tuple               # _record_stage's after the module: (stage name, function, metadata, ...)
     origin: tuple[str, Any]   # what the module was made from: (a level, its text; None: the start object)
     chain: list[tuple]        # then the stages run on it before this one
+    tell: int | None          # the pipe to the child: how many pass managers the stage ran
     child: Isolated
     output: Any = None        # the stage's output in the compile, and its time
     ms: float = 0.0
@@ -132,6 +134,21 @@ class _Recording:
     @property
     def stage(self) -> str:
         return self.args[0]
+
+    def told(self, runs: int | None) -> None:
+        """The child told how many pass managers the stage ran (None: nothing, the pipe closed)."""
+        if self.tell is None:
+            return
+        with contextlib.suppress(OSError):
+            if runs is not None:
+                os.write(self.tell, str(runs).encode())
+            os.close(self.tell)
+        self.tell = None
+
+
+class _Recorded(BaseException):
+    """A recording child has every pass of its stage: the rest of the stage is not its work
+    (a BaseException: it goes through the stage's ``except Exception``)."""
 
 
 class StageMetadata(dict):
@@ -323,17 +340,22 @@ class Compiler:
                         # this process compiles on (printing the module after each pass costs about
                         # what the passes do): collected once the compile is done
                         args = (ext, table[ext], StageMetadata(metadata), in_file, prev, keep_ir, text_in)
-                        aside.append(_Recording(pass_key, args, origin, list(chain),
-                                                Isolated(self._record_stage, obj, *args)))
+                        told, tell = os.pipe()   # how many pass managers the stage ran, once this process knows
+                        aside.append(_Recording(pass_key, args, origin, list(chain), tell, Isolated(
+                            self._record_stage, obj, *args, told=told)))
+                        os.close(told)
                         recorder = None
                     else:
                         recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir, text_in) if record else None
                     hooks = compat.PassHooks(skip, recorder) if recorder is not None or skip else None
+                    if aside and aside[-1].stage == ext:
+                        hooks = compat.PassHooks()   # Triton's pass managers, as they are, only counted
                     chain.append((ext, table[ext], StageMetadata(metadata), in_file, prev, hooks))
                     entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate, hooks)
                     self.cache.put(key, entry)
                     if aside and aside[-1].stage == ext:   # (what its recording must end with)
                         aside[-1].output, aside[-1].ms = entry.output, entry.info["ms"]
+                        aside[-1].told(hooks.runs)
                     if recorder is not None:
                         self.cache.put(pass_key, Entry(recorder.to_json(), {}, {"ms": entry.info["ms"]}))
                         recorded[ext] = recorder.data()
@@ -353,6 +375,7 @@ class Compiler:
                 key = digest(ext, entry.output)  # the next stage is keyed on this exact text, nothing else
         except BaseException:
             for rec in aside:   # the compile failed (or was stopped): nothing to record
+                rec.told(None)
                 rec.child.stop()
             raise
         for rec in aside:
@@ -374,11 +397,25 @@ class Compiler:
         return result
 
     def _record_stage(self, obj: Any, ext: str, stage, metadata: StageMetadata, file: str, prev: str,
-                      keep_ir: bool, text_in: str | None) -> tuple[dict[str, Any], str | None]:
+                      keep_ir: bool, text_in: str | None, told: int | None = None) -> tuple[dict[str, Any], str | None]:
         """Stage ``ext`` on ``obj`` with the module kept after each pass (in a recording child, or
-        here when that failed): (the recording, the module's text after its last pass if printed)."""
+        here when that failed): (the recording, the module's text after its last pass if printed).
+        ``told``: where the compile says how many pass managers its stage ran; the recording
+        ends after that many (the rest of the stage, LLVM's own work for LLIR, is the compile's)."""
         recorder = passes_mod.StageRecorder(ext, obj, 0, keep_ir, text_in)
-        self._call_stage(ext, stage, obj, metadata, dict(metadata), file, prev, False, compat.PassHooks(0, recorder))
+
+        said: list[int] = []
+
+        def ran(runs: int) -> None:
+            if told is not None and not said and select.select([told], [], [], 0)[0]:
+                said.append(int(os.read(told, 32) or -1))   # (-1: the compile said nothing)
+            if said and said[0] == runs:
+                raise _Recorded
+        try:
+            self._call_stage(ext, stage, obj, metadata, dict(metadata), file, prev, False,
+                             compat.PassHooks(0, recorder, ran))
+        except _Recorded:
+            pass
         return recorder.data(), recorder.text_after()
 
     def _collect_recording(self, rec: "_Recording", start_obj, file: str, python_fn: Any) -> dict[str, Any]:
