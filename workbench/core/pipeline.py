@@ -335,7 +335,8 @@ class Compiler:
                     isolate = user_text and start == "llir" and resume is None and ext in ("ptx", "amdgcn")
                     skip = resume[1] + 1 if resume is not None and prev_content is None else 0
                     text_in = prev_content if isinstance(prev_content, str) and skip == 0 else None
-                    if record and ext in RECORDED_ASIDE and skip == 0 and not isolate and hasattr(os, "fork"):
+                    elsewhere = record and ext in RECORDED_ASIDE and skip == 0 and not isolate and hasattr(os, "fork")
+                    if elsewhere:
                         # recorded in a child, on a copy-on-write snapshot of the stage's input, while
                         # this process compiles on (printing the module after each pass costs about
                         # what the passes do): collected once the compile is done
@@ -348,12 +349,12 @@ class Compiler:
                     else:
                         recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir, text_in) if record else None
                     hooks = compat.PassHooks(skip, recorder) if recorder is not None or skip else None
-                    if aside and aside[-1].stage == ext:
+                    if elsewhere:
                         hooks = compat.PassHooks()   # Triton's pass managers, as they are, only counted
                     chain.append((ext, table[ext], StageMetadata(metadata), in_file, prev, hooks))
                     entry, obj = self._call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate, hooks)
                     self.cache.put(key, entry)
-                    if aside and aside[-1].stage == ext:   # (what its recording must end with)
+                    if elsewhere:   # (what its recording must end with)
                         aside[-1].output, aside[-1].ms = entry.output, entry.info["ms"]
                         aside[-1].told(hooks.runs)
                     if recorder is not None:
