@@ -988,11 +988,10 @@ class WorkbenchApp(App):
         left to ask, and a process left behind would hold the workspace and a CPU."""
         kept = []
         if self.current is not None:
-            folder = Path(self.current["folder"]) / "drafts"
             for level in self.drafts():
                 target = self._kept_draft_path(level)
                 try:
-                    folder.mkdir(exist_ok=True)
+                    target.parent.mkdir(exist_ok=True)
                     atomic_write(target, self.pane(level).draft_text().encode())
                     kept.append(str(target))
                 except OSError:
