@@ -117,12 +117,14 @@ def test_the_app_in_a_16_colour_terminal_and_with_no_color(tmp_path, mode):
 
 
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
-def test_an_app_whose_terminal_goes_away_keeps_its_drafts_and_ends(tmp_path):
-    """A dropped SSH connection or a killed tmux: the app must not live on a dead terminal. Seen
-    under `make app`, whose make kept the hangup from it: the app spun at 20-60% of a CPU for good,
-    holding the workspace. Here its SIGHUP is kept away the same way; it ends by itself within
+@pytest.mark.parametrize("hup", ["kept away", "delivered"])
+def test_an_app_whose_terminal_goes_away_keeps_its_drafts_and_ends(tmp_path, hup):
+    """A dropped SSH connection or a killed tmux: the app must not live on a dead terminal, nor
+    die with what was typed. Seen under `make app`, whose make kept the hangup from it: the app
+    spun at 20-60% of a CPU for good, holding the workspace; and where the app is the terminal's
+    own process, SIGHUP's default ended it at once, its drafts lost. Either way it ends within
     seconds, and the text typed and not saved is in the kernel's drafts/ folder."""
-    socket, session = _start_in_tmux(tmp_path, {"TERM": "xterm-256color"}, hup_kept_away=True)
+    socket, session = _start_in_tmux(tmp_path, {"TERM": "xterm-256color"}, hup_kept_away=hup == "kept away")
     try:
         _wait_screen(socket, session, "add_kernel original: ok")
         kernel = next(tmp_path.glob(".workbench/vector_add/add_kernel-*"))

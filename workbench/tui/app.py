@@ -12,6 +12,7 @@ import os
 import re
 import select
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -2056,9 +2057,12 @@ def run_app(argv: list[str]) -> int:
         return main(["compile", str(script), *(["--", *script_args] if script_args else [])])
     app = WorkbenchApp(script, script_args)
     threading.Thread(target=watch_terminal, args=(app,), daemon=True, name="terminal-watch").start()
+    for sig in (signal.SIGHUP, signal.SIGTERM):   # (their default ends the process: the drafts with it)
+        signal.signal(sig, lambda *_: threading.Thread(target=terminal_gone, args=(app,), daemon=True).start())
     app.run()
     if app.hung_up is not None:
-        print(f"workbench: the terminal went away; drafts kept: {', '.join(app.hung_up) or 'none'}", file=sys.stderr)
+        print(f"workbench: the terminal went away (or a signal ended the app); drafts kept: "
+              f"{', '.join(app.hung_up) or 'none'}", file=sys.stderr)
         return 129
     return app.return_code or 0
 
@@ -2073,6 +2077,17 @@ def watch_terminal(app: "WorkbenchApp", fd: int = 0) -> None:
     while True:
         if any(ev & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, ev in poller.poll(500)):
             break
+    terminal_gone(app)
+
+
+_GONE = threading.Lock()
+
+
+def terminal_gone(app: "WorkbenchApp") -> None:
+    """The terminal hung up (seen by :func:`watch_terminal`), or SIGHUP or SIGTERM came: the app
+    keeps its drafts and exits; if it cannot, the process ends 10 s later."""
+    if not _GONE.acquire(blocking=False):
+        return   # (both ways saw it)
     app.post_message(TerminalGone())
     time.sleep(10)
     os._exit(129)   # (the app did not end: its runner goes with it, by the parent-death signal)
