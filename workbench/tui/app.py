@@ -1018,8 +1018,7 @@ class WorkbenchApp(App):
             if text == pane.view.text or pane.missing:
                 path.unlink(missing_ok=True)   # saved meanwhile (or nothing to be a draft of): nothing kept
                 continue
-            pane.editor.load_text(text)
-            pane.has_draft = True
+            pane.hold_draft(text)
             self._title(level)
             back.append(TITLES[level])
         if back:

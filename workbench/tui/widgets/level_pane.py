@@ -97,6 +97,11 @@ class LevelPane(Vertical):
         if self.editing and not typed:   # (not editing: ``e`` gives the editor the view's text)
             self.editor.load_text(text)
 
+    def hold_draft(self, text: str) -> None:
+        """``text`` back in the editor as this pane's draft (typed earlier, kept elsewhere)."""
+        self.editor.load_text(text)
+        self.has_draft = True
+
     def draft_text(self) -> str | None:
         """Text typed and not saved (in the editor now, or kept from it), else None."""
         if (self.editing or self.has_draft) and self.editor.text != self.view.text:

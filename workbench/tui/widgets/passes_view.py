@@ -325,8 +325,7 @@ class PassesView(Horizontal):
         self._shown = (self.spec_id, row["file"])
         draft = self._drafts.get(self._shown)
         if draft is not None:   # typed before another pass was looked at: still there
-            pane.editor.load_text(draft)
-            pane.has_draft = True
+            pane.hold_draft(draft)
             self.app.notify(f"pass {row['number']:02d}'s IR holds a draft: e goes on editing, ctrl+s saves it, "
                             f"u discards it")
         self.query_one("#pass-title", Static).update(
