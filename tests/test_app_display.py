@@ -368,12 +368,20 @@ async def test_with_a_gpu_the_verdict_comes_first_and_the_timing_after(script):
         pane.view.focus()
         await pilot.press("e")
         pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "y + x, mask=mask"))
+        shown: list[str] = []
+        show = app.status.show
+        app.status.show = lambda text, **kw: (shown.append(text), show(text, **kw))[1]
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
         assert verdicts and verdicts[-1].get("timing") is None      # the verdict did not wait for a timing
         bench = app.query_one("#bench-table")
         await wait_for(pilot, lambda: bench.row_count == 2 and str(bench.get_row_at(1)[3]) != "-", 60, "v1's timing")
         assert "median" in app.status.message and "the original's" in app.status.message
+        # between the verdict and its timing, the status line keeps the verdict: the timing's own
+        # launch is not a second "verifying" (it once said "launching ..., verifying" over the verdict)
+        after = shown[next(i for i, text in enumerate(shown) if text.startswith("add_kernel v1 (from Python): ok")):]
+        assert all(text.startswith("add_kernel v1 (from Python): ok") for text in after), after
+        assert any("timing" in text for text in after[1:-1]), after
         v1, original = (float(str(bench.get_row_at(i)[3]).replace(",", "")) for i in (1, 0))
         ratio = float(str(bench.get_row_at(1)[7]).rstrip("×"))
         # the ratio is of the medians shown (each rounded to 0.1 µs on screen: within that rounding)

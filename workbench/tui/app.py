@@ -84,6 +84,13 @@ class Progress(RunnerMessage):
         self.text = text
 
 
+class Timing(RunnerMessage):
+    """The timing run of a version whose verdict is on screen has started timing."""
+    def __init__(self, version: str) -> None:
+        super().__init__()
+        self.version = version
+
+
 class TerminalGone(Message):
     """The terminal hung up (an SSH connection dropped, tmux killed): nobody can see or answer."""
 
@@ -313,6 +320,7 @@ class WorkbenchApp(App):
         self._asked_edits: set[str] = set()  # kernels whose kept edits the user was asked about
         self.runner_writes = 0           # requests in flight that rewrite edit/ (apply, restore)
         self.last_good: dict | None = None
+        self.verdict = ("", "")   # the status line's sentence for the last result, and its kind
         self.last_diverge: dict | None = None      # the last first-divergence answer (Dumps tab)
         self.last_version = "original"
         self.versions: list[dict] = []
@@ -1152,11 +1160,22 @@ class WorkbenchApp(App):
         spec_id = self.spec_id
         try:
             result = self.call("run", kernel=spec_id, version=version, bench=dict(self.bench_options),
-                               on_event=self._on_event)
+                               on_event=self._on_timing_event)
         except Exception as e:  # noqa: BLE001 - a timing that failed is said, the verdict stays
             self.post_message(Timed({"spec_id": spec_id, "version": version}, f"{type(e).__name__}: {e}"))
             return
         self.post_message(Timed(result))
+
+    def _on_timing_event(self, msg: dict) -> None:
+        """A timing run's progress (a client thread): its launch re-checks the outputs, but the verdict
+        is on screen already, so the status line keeps it and adds that the timing runs."""
+        if msg.get("what") == "bench":
+            self.post_message(Timing(str(msg.get("info", {}).get("version"))))
+
+    def on_timing(self, msg: Timing) -> None:
+        verdict, kind = self.verdict
+        if msg.version == self.last_version and self.status.message == verdict:   # nothing said since
+            self.status.show(f"{verdict} · timing…", busy=True, kind=kind)
 
     @after_rest
     def on_timed(self, msg: Timed) -> None:
@@ -1300,7 +1319,8 @@ class WorkbenchApp(App):
         status = result.get("status")
         kind = "ok" if status == "ok" else "error" if status in ("mismatch", "error") else ""
         self.watch_words = self._show_watches(result)   # said again when the version's timing comes
-        self.status.show(result_summary(result) + self.watch_words, kind=kind)
+        self.verdict = (result_summary(result) + self.watch_words, kind)
+        self.status.show(self.verdict[0], kind=kind)
         self.log_line(result_summary(result), "green" if status == "ok" else "yellow")
         self.timeline["result"] = time.perf_counter()
         self.timeline["answer"] = msg.answered
