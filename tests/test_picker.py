@@ -96,3 +96,29 @@ async def test_autotune_configs_grouped_under_the_kernel(captures):
         assert len(shown) == 3 and "BLOCK_SIZE=4096" in shown[2]
         assert "v3:" in shown[2] and "warps 8→4" in shown[2] and "regs 26→40" in shown[2]
         assert picker.highlighted == 0
+
+
+@pytest.mark.asyncio
+async def test_a_new_version_redraws_only_the_kernel_on_screen(captures):
+    """A result replaces the current kernel's line only: the other options, the highlight and the
+    scroll stay (rebuilding every option for a version label cost a save's redraw its picker);
+    the same version's facts again change nothing."""
+    app = PickerApp(entries(captures("autotuned_add")))
+    async with app.run_test(size=(60, 40)) as pilot:
+        picker = app.query_one(KernelPicker)
+        picker.toggle_group("tuned:scale_add_kernel")
+        picker.select_kernel(1)
+        picker.highlighted = 3
+        await pilot.pause()
+        before, was = [picker.get_option_at_index(i) for i in range(picker.option_count)], prompts(picker)
+        picker.show_version("2", dict(SUMMARY, num_warps=8))
+        after = [picker.get_option_at_index(i) for i in range(picker.option_count)]
+        assert [a is b for a, b in zip(before, after)] == [True, True, True, True] and len(after) == 4
+        assert "v2:" in str(after[2].prompt) and "v2:" not in was[2] and "warps 4→8" in str(after[2].prompt)
+        assert picker.highlighted == 3 and prompts(picker)[:2] + prompts(picker)[3:] == was[:2] + was[3:]
+        shown = prompts(picker)
+        picker.show_version("2", dict(SUMMARY, num_warps=8))
+        assert prompts(picker) == shown
+        # back to the original: its line says no version
+        picker.show_version("original", None)
+        assert "v2:" not in prompts(picker)[2] and prompts(picker)[:2] == shown[:2]

@@ -124,8 +124,19 @@ class KernelPicker(OptionList):
         """The facts of the version now on screen (its own warps, registers, spills, shared memory)."""
         if self.current is None:
             return
-        self.version = (str(version), compiled or {})
-        self._render_options()
+        shown, self.version = self.version, (str(version), compiled or {})
+        if self.version == shown:
+            return
+        # only the kernel on screen's line changes (the others, the scroll and the highlight stay:
+        # rebuilding every option cost each save's redraw a whole picker, with dozens of configs)
+        option_id = f"k{self.current}"
+        try:
+            option = self.get_option(option_id)
+        except Exception:  # noqa: BLE001 - OptionDoesNotExist: not listed (it always is; if not, rebuilt)
+            self._render_options()
+            return
+        indent = "  " if str(option.prompt).startswith(" ") else ""
+        self.replace_option_prompt(option_id, self._kernel_option(self.current, indent).prompt)
 
     def toggle_group(self, key: str) -> None:
         self.expanded.symmetric_difference_update({key})
