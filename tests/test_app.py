@@ -83,7 +83,10 @@ async def test_open_pick_switch_levels_and_map_lines(script):
         table = app.query_one("#outputs-table")
         assert table.row_count == 3
         assert [str(c) for c in table.get_row_at(2)[:4]] == ["out_ptr", "float32", "98432", "ok"]
+        app.action_results("bench")                                     # Bench draws when shown
+        await pilot.pause()
         assert app.query_one("#bench-table").row_count == 1
+        app.action_results("outputs")
 
         # levels: Python | TTGIR | PTX side by side, loaded from edit/
         shown = [lv for lv in LEVELS if app.column(lv).display]
@@ -173,6 +176,8 @@ async def test_edit_python_save_mismatch_then_restore(script):
         outputs = app.query_one("#outputs-table")
         row = [str(c) for c in outputs.get_row_at(2)]
         assert row[0] == "out_ptr" and row[3] == "FAIL" and row[6] == "98432"
+        app.action_results("bench")
+        await pilot.pause()
         assert app.query_one("#bench-table").row_count == 2
         history = app.query_one(HistoryView)
         app.action_results("history")                                   # History draws when shown

@@ -688,8 +688,7 @@ class WorkbenchApp(App):
             column.show_error(None)
             column.pane.load(f"({why}: see the status line and the Log tab)", level, missing=why)
             column.set_title()
-        self.query_one("#outputs-summary", Static).update("no run yet")
-        self.query_one("#outputs-table").clear()
+        self.query_one(views.OutputsView).clear()
         self.query_one("#history-table").clear()
         self.query_one(views.BenchView).results.clear()
 

@@ -42,6 +42,20 @@ class BenchView(Vertical):
         self.refresh_table()
 
     def refresh_table(self) -> None:
+        """The table and chart, drawn now if the tab is shown, else when it is (a hidden tab's
+        redraw still laid the screen out again on every save)."""
+        self.stale = not self.shown()
+        if not self.stale:
+            self._draw()
+
+    def shown(self) -> bool:
+        return all(w.display for w in self.ancestors_with_self if hasattr(w, "display"))
+
+    def on_show(self) -> None:
+        if getattr(self, "stale", False):
+            self.refresh_table()
+
+    def _draw(self) -> None:
         def order(key: str) -> int:
             return -1 if key == "original" else int(key) if key.isdigit() else 10**9
         results = [self.results[k] for k in sorted(self.results, key=order)]

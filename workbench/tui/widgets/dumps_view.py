@@ -102,9 +102,12 @@ class DumpsView(Vertical):
 
     def set_entries(self, entries: list[dict]) -> None:
         """A save's ``watches``: every watch with the version's values and the original's."""
-        self.entries = {e["id"]: e for e in entries}
-        self.watches = [{k: v for k, v in e.items() if k not in ("version", "original", "diff", "notes")}
-                        for e in entries]
+        entries_ = {e["id"]: e for e in entries}
+        watches = [{k: v for k, v in e.items() if k not in ("version", "original", "diff", "notes")}
+                   for e in entries]
+        if (entries_, watches) == (self.entries, self.watches):
+            return   # (no watches, the usual save: nothing to draw again)
+        self.entries, self.watches = entries_, watches
         self._fill(self.selected_watch())
 
     def _fill(self, select: str | None) -> None:
