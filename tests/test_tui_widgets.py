@@ -486,3 +486,66 @@ async def test_a_huge_levels_diff_is_made_off_the_screen_and_drawn_bounded(tmp_p
         assert drawn.count("\n") <= DIFF_LINES_SHOWN + 2
         more = view.diff_text.count("\n") - DIFF_LINES_SHOWN
         assert f"… {more:,} lines more" in drawn
+
+
+def _outputs(**errors) -> dict:
+    return {"kernel": "k", "version": "2", "status": "ok", "outputs": [
+        {"name": name, "dtype": "float32", "shape": [64], "ok": err < 1e-3, "max_abs": err, "max_rel": err,
+         "mismatches": 0 if err < 1e-3 else 7, "nan": 0, "inf": 0} for name, err in errors.items()]}
+
+
+@pytest.mark.asyncio
+async def test_the_outputs_table_changes_only_the_cells_a_result_changes():
+    """A result with the same outputs updates the cells that differ: the row under the cursor
+    stays (a clear put it back on the first row on every save) and an equal result redraws nothing."""
+    from textual.app import ComposeResult
+    from textual.widgets import DataTable
+    from workbench.tui.widgets.outputs_view import OutputsView
+
+    class OutputsApp(App):
+        def compose(self) -> ComposeResult:
+            yield OutputsView()
+
+    app = OutputsApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        view, table = app.query_one(OutputsView), app.query_one(DataTable)
+        view.show_result(_outputs(out=0.0, acc=0.0, lse=0.0))
+        table.move_cursor(row=2)
+        await pilot.pause()
+        drawn = table._update_count
+        view.show_result(_outputs(out=0.0, acc=0.0, lse=0.0))
+        assert table._update_count == drawn                   # nothing changed: nothing redrawn
+        view.show_result(_outputs(out=0.0, acc=0.5, lse=0.0))
+        assert table.cursor_row == 2 and table.row_count == 3
+        assert [str(c) for c in table.get_row_at(1)][3:7] == ["FAIL", "0.5", "0.5", "7"]
+        assert [str(c) for c in table.get_row_at(0)][3:5] == ["ok", "0"]
+        # other outputs (another kernel's): the table is made again
+        view.show_result(_outputs(y=0.0))
+        assert table.row_count == 1 and [str(c) for c in table.get_row_at(0)][:1] == ["y"]
+        view.clear()
+        assert table.row_count == 0 and "no run yet" in str(app.query_one("#outputs-summary").render())
+
+
+@pytest.mark.asyncio
+async def test_a_panes_scrollbars_follow_its_text_and_size_and_nothing_else():
+    """The scrollbars are set again when the view's text or size changes (CodeView skips
+    Textual's resetting them on every layout of the screen), never left at an old text's size."""
+    app = ViewApp("a\nb\n", "ptx")
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(CodeView)
+        await pilot.pause()
+        assert not view.show_vertical_scrollbar
+        view.load("\n".join(f"line {i}" for i in range(500)), "ptx")
+        await pilot.pause()
+        bar = view.vertical_scrollbar
+        assert view.show_vertical_scrollbar and bar.window_virtual_size == 500
+        shown = bar.window_size
+        view.load("\n".join(f"line {i}" for i in range(120)) + "\n" + "x" * 300, "ptx")
+        await pilot.pause()
+        assert bar.window_virtual_size == 121 and view.show_horizontal_scrollbar
+        await pilot.resize_terminal(80, 30)
+        await pilot.pause()
+        assert bar.window_size > shown
+        app.screen.refresh(layout=True)          # a layout with nothing of the view's changed
+        await pilot.pause()
+        assert bar.window_virtual_size == 121 and view.show_vertical_scrollbar

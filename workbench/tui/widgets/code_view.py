@@ -132,6 +132,19 @@ class CodeView(ScrollView, can_focus=True):
             self._lexer = lexer_for_level(LEXERS.get(self._level, self._level))
         return self._lexer
 
+    _sized = None   # (size, container size, virtual size) the scrollbars were last set for
+
+    def _size_updated(self, size, virtual_size, container_size, layout: bool = True) -> bool:
+        """Textual sets every scroll view's scrollbars again on every layout of the screen (it
+        compares the text's size with the viewport's, which always differ), and each redraws:
+        a save's result paid for the scrollbars of every pane. Here only a change of this view's
+        own sizes does."""
+        sized = (size, container_size, self.virtual_size)
+        if sized == self._sized:
+            return False
+        self._sized = sized
+        return super()._size_updated(size, virtual_size, container_size, layout)
+
     def load(self, text: str, level: str = "text") -> None:
         """Show ``text`` as ``level`` (python, ttir, ttgir, llir, ptx, sass); keeps the cursor line if it fits.
         The same text again changes nothing: nothing to lex or draw again."""
