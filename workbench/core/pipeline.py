@@ -343,7 +343,7 @@ class Compiler:
                         args = (ext, table[ext], StageMetadata(metadata), in_file, prev, keep_ir, text_in)
                         told, tell = os.pipe()   # how many pass managers the stage ran, once this process knows
                         aside.append(_Recording(pass_key, args, origin, list(chain), tell, Isolated(
-                            self._record_stage, obj, *args, told=told)))
+                            self._record_aside, obj, *args, told=told)))
                         os.close(told)
                         recorder = None
                     else:
@@ -380,8 +380,8 @@ class Compiler:
                 rec.child.stop()
             raise
         for rec in aside:
-            recorded[rec.stage] = self._collect_recording(rec, start_obj, error_file, python_fn)
-            self.cache.put(rec.pass_key, Entry(json.dumps(recorded[rec.stage]), {}, {"ms": rec.ms}))
+            recorded[rec.stage], encoded = self._collect_recording(rec, start_obj, error_file, python_fn)
+            self.cache.put(rec.pass_key, Entry(encoded, {}, {"ms": rec.ms}))
         recorded = {ext: recorded[ext] for ext in todo if ext in recorded}   # in the stages' order
 
         if start == "cubin":
@@ -419,13 +419,20 @@ class Compiler:
             pass
         return recorder.data(), recorder.text_after()
 
-    def _collect_recording(self, rec: "_Recording", start_obj, file: str, python_fn: Any) -> dict[str, Any]:
-        """A stage's recording from its child; where the child failed, or left the module other
-        than the compile did, the stage is recorded again here, from its input."""
+    def _record_aside(self, *args, told: int | None = None) -> tuple[dict[str, Any], str | None, str]:
+        """:meth:`_record_stage` in a recording child, with the recording encoded for the cache
+        there too (the LLIR stage's is ~5 MB of JSON: 10 ms the compile's process does not wait)."""
+        data, last = self._record_stage(*args, told=told)
+        return data, last, json.dumps(data)
+
+    def _collect_recording(self, rec: "_Recording", start_obj, file: str,
+                           python_fn: Any) -> tuple[dict[str, Any], str]:
+        """A stage's recording from its child, and its JSON for the cache; where the child failed,
+        or left the module other than the compile did, the stage is recorded again here, from its input."""
         try:
-            (data, last), _ = rec.child.result(timeout=RECORDING_WAIT_S + 20 * rec.ms / 1000)
+            (data, last, encoded), _ = rec.child.result(timeout=RECORDING_WAIT_S + 20 * rec.ms / 1000)
             if last is None or not isinstance(rec.output, str) or rec.stage not in MLIR_LEVELS or last == rec.output:
-                return data
+                return data, encoded
         except (ChildDied, ChildRaised):
             pass
         prev, content = rec.origin   # the module made again as this compile made it (text alone
@@ -435,7 +442,8 @@ class Compiler:
             obj = self._call_stage(ext, stage, obj, StageMetadata(metadata), dict(metadata), in_file, before,
                                    False, hooks)[1]
         ext, stage, metadata, *rest = rec.args
-        return self._record_stage(obj, ext, stage, StageMetadata(metadata), *rest)[0]
+        data = self._record_stage(obj, ext, stage, StageMetadata(metadata), *rest)[0]
+        return data, json.dumps(data)
 
     def _start(self, start_obj, file: str, python_fn: Any):
         """The first stage's input: the front end's module, or the parsed start file."""
