@@ -357,6 +357,29 @@ def test_history_diffs_leave_out_the_file_in_locations(tmp_path, compiled):
     assert len(changed) == 2 and "arith.addf" in changed[0] and "arith.subf" in changed[1], diff
 
 
+@pytest.mark.asyncio
+async def test_while_a_verdict_is_timed_the_status_line_keeps_it(script):
+    """The timing run's progress keeps the verdict on the status line ("· timing…"), never over
+    anything said since; a timing that fails stops the spinner and leaves the verdict. (The runner's
+    timing runs only with a GPU: here its two messages are posted as the client thread posts them.)"""
+    from workbench.tui.app import Timed, Timing
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=(200, 50)) as pilot:
+        app = await opened(pilot)
+        verdict = app.status.message
+        assert verdict.startswith("add_kernel original: ok")
+        app.post_message(Timing("original"))
+        await pilot.pause()
+        assert app.status.message == f"{verdict} · timing…" and app.status.busy
+        app.post_message(Timed({"spec_id": app.spec_id, "version": "original"}, "RunnerError: launch failed"))
+        await pilot.pause()
+        assert app.status.message == f"{verdict} · its timing failed (see the Log tab)" and not app.status.busy
+        app.status.show("compiling add_kernel from TTGIR…", busy=True)   # a save since: not overwritten
+        app.post_message(Timing("original"))
+        await pilot.pause()
+        assert app.status.message == "compiling add_kernel from TTGIR…"
+
+
 @pytest.mark.gpu
 @pytest.mark.asyncio
 async def test_with_a_gpu_the_verdict_comes_first_and_the_timing_after(script):

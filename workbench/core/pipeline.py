@@ -421,7 +421,8 @@ class Compiler:
 
     def _record_aside(self, *args, told: int | None = None) -> tuple[dict[str, Any], str | None, str]:
         """:meth:`_record_stage` in a recording child, with the recording encoded for the cache
-        there too (the LLIR stage's is ~5 MB of JSON: 10 ms the compile's process does not wait)."""
+        there too (the LLIR stage's is ~5 MB of JSON, 10 ms: the compile's process is spared it
+        where it finishes before the child; where the child is the later, it waits either way)."""
         data, last = self._record_stage(*args, told=told)
         return data, last, json.dumps(data)
 

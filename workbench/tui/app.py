@@ -1183,11 +1183,15 @@ class WorkbenchApp(App):
             return   # another kernel is on screen now
         if msg.error is not None:
             self.log_line(f"timing {version_label(result.get('version'))} failed: {msg.error}", "red")
+            verdict, kind = self.verdict
+            if self.status.message == f"{verdict} · timing…":   # the verdict stays; the spinner stops
+                self.status.show(f"{verdict} · its timing failed (see the Log tab)", kind=kind)
             return
         self.query_one(views.BenchView).add_result(result)
         if str(result.get("version")) == self.last_version:
-            self.status.show(result_summary(result) + self.watch_words,
-                             kind="ok" if result.get("status") == "ok" else "error")
+            kind = "ok" if result.get("status") == "ok" else "error"
+            self.verdict = (result_summary(result) + self.watch_words, kind)
+            self.status.show(self.verdict[0], kind=self.verdict[1])
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def run_version(self, version: str) -> None:
