@@ -23,6 +23,7 @@ class BenchView(Vertical):
     def on_mount(self) -> None:
         self.results: dict[str, dict] = {}
         self.note = ""
+        self.stale = False   # results came while the tab was hidden: drawn when it is shown
         self.query_one(DataTable).add_columns(*BENCH_COLUMNS)
 
     def add_result(self, result: dict) -> None:
@@ -52,7 +53,7 @@ class BenchView(Vertical):
         return all(w.display for w in self.ancestors_with_self if hasattr(w, "display"))
 
     def on_show(self) -> None:
-        if getattr(self, "stale", False):
+        if self.stale:
             self.refresh_table()
 
     def _draw(self) -> None:
