@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 import triton  # noqa: E402
 
-from workbench.core import passes  # noqa: E402
+from workbench.core import passes, pipeline  # noqa: E402
 from workbench.core.capture import run_script  # noqa: E402
 from workbench.core.errors import WorkbenchError  # noqa: E402
 from workbench.core.pipeline import Compiler  # noqa: E402
@@ -34,10 +34,18 @@ def main() -> None:
             rec = compiler.compile_python(*args, with_sass=False, record_passes=True)
             plist = passes.pass_list(rec.passes)
             meta = plain.metadata_json()
+            # LLIR recorded by two children together, as on a machine of four cores or more
+            one_child = pipeline._recording_children
+            pipeline._recording_children = lambda stage: 2 if stage == "llir" else 1
+            try:
+                split = Compiler(f"cuda:{arch}").compile_python(*args, with_sass=False, record_passes=True)
+            finally:
+                pipeline._recording_children = one_child
             case: dict = {"stages": sorted(rec.passes), "passes": len(plist),
                           "names": [p.name for p in plist], "unreadable": [p.name for p in plist if not p.readable],
                           "same_levels": all(rec.levels[k] == plain.levels[k] for k in plain.levels),
-                          "restarts_bad": []}
+                          "restarts_bad": [],
+                          "split_same": passes.without_times(split.passes) == passes.without_times(rec.passes)}
             for p in plist:
                 if not p.readable:
                     continue

@@ -115,18 +115,114 @@ def test_a_recording_child_killed_or_hung_still_gives_the_whole_recording(record
     _, spec, plain, rec = recorded("matmul", "cuda:90")
     parent, real = os.getpid(), pipeline.Compiler._record_stage
 
-    def faulty(self, obj, ext, *args):
+    def faulty(self, obj, ext, *args, **kwargs):
         if os.getpid() != parent and ext == "ttgir":   # in the child only: the fallback runs the real one
             if fault == "killed":
                 os.kill(os.getpid(), signal.SIGKILL)
             time.sleep(3600)
-        return real(self, obj, ext, *args)
+        return real(self, obj, ext, *args, **kwargs)
     monkeypatch.setattr(pipeline.Compiler, "_record_stage", faulty)
     monkeypatch.setattr(pipeline, "RECORDING_WAIT_S", 1.0)
     again = _record(Compiler("cuda:90"), spec)
     assert [(p.stage, p.name, p.ir) for p in passes.pass_list(again.passes)] == \
            [(p.stage, p.name, p.ir) for p in passes.pass_list(rec.passes)]
     assert again.levels["cubin"] == plain.levels["cubin"]
+
+
+def test_a_stage_recorded_by_two_processes_joins_to_what_one_records():
+    """Where the machine has the cores, two children record LLIR together, each printing the
+    module after the passes it gets to first. Two recorders here, over one module's texts, with
+    the passes shared out every way the claims can go (runs of either, each alone, both
+    printing one): the joined recording, its JSON and its last text are one recorder's."""
+    import itertools
+    import json
+    texts = ["a", "b", "b", "c", "c", "c", "d", "e", "e"]   # the module after each pass
+
+    def record(claim=None):
+        rec = passes.StageRecorder("llir", None, 0, True, "input", claim)
+        for index, text in enumerate(texts):
+            rec(index, f"pass-{index}", "passes.x.add_y", 1.0, text)
+        return rec
+    alone = record()
+    for owners in itertools.product((1, 2, 3), repeat=len(texts)):   # 3: both print it
+        parts = [record(lambda i, me=me: owners[i] in (me, 3)).part() for me in (1, 2)]
+        data, last, encoded = passes.join_parts(parts)
+        assert data == alone.data() and json.loads(encoded) == data and last == "e", owners
+    # a pass nobody printed, or parts of different stages, are not joined
+    parts = [record(lambda i: i != 4).part(), record(lambda i: i != 4).part()]
+    with pytest.raises(ValueError):
+        passes.join_parts(parts)
+    with pytest.raises(ValueError):
+        passes.join_parts([alone.part(), passes.StageRecorder("llir", None, 0, True, "other").part()])
+
+
+@pytest.fixture
+def two_recording_children(monkeypatch):
+    """LLIR recorded by two children, as on a machine with four cores or more (this one may have two)."""
+    from workbench.core import pipeline
+    monkeypatch.setattr(pipeline, "_recording_children", lambda stage: 2 if stage == "llir" else 1)
+
+
+@pytest.mark.parametrize("example", ["matmul", "flash_attention"])
+def test_llir_recorded_by_two_children_is_the_recording_of_one(recorded, two_recording_children, example):
+    from workbench.core import pipeline
+    _, spec, plain, rec = recorded(example, "cuda:90")
+    joined = Compiler("cuda:90")
+    again = _record(joined, spec)
+    assert passes.without_times(again.passes) == passes.without_times(rec.passes)
+    assert again.levels["cubin"] == plain.levels["cubin"]
+    # what was cached is the joined recording
+    assert _record(joined, spec).passes == again.passes
+    assert pipeline._recording_children("llir") == 2
+
+
+@pytest.mark.parametrize("fault", ["killed", "hung"])
+def test_one_of_two_recording_children_killed_or_hung_still_gives_the_whole_recording(
+        recorded, two_recording_children, monkeypatch, fault):
+    """The second of LLIR's two children killed (or stopped after its wait) at its fifth pass,
+    with the first one whole: the stage is recorded again in the compile's process."""
+    import os
+    import signal
+    import time
+    _, spec, plain, rec = recorded("matmul", "cuda:90")
+    real = passes.PassClaims.claim
+
+    def faulty(self, index, me):
+        if me == 2 and index == 5:
+            if fault == "killed":
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(3600)
+        return real(self, index, me)
+    monkeypatch.setattr(passes.PassClaims, "claim", faulty)
+    from workbench.core import pipeline
+    monkeypatch.setattr(pipeline, "RECORDING_WAIT_S", 1.0)
+    again = _record(Compiler("cuda:90"), spec)
+    assert passes.without_times(again.passes) == passes.without_times(rec.passes)
+    assert again.levels["cubin"] == plain.levels["cubin"]
+
+
+def test_children_are_forked_for_the_stages_whose_ir_is_kept_only(captures, two_recording_children, monkeypatch):
+    """A stage whose passes are only named prints nothing: it is listed in the compile's own
+    process (a fork costs ~12 ms there, and the compile's pages are then copied as it writes
+    them). TTGIR's IR kept: one child; LLIR's: two (as on four cores or more)."""
+    from workbench.core import pipeline
+    spec = captures("matmul").specs[0]
+    forked: list[str] = []
+    real = pipeline.Isolated
+
+    class Counted(real):
+        def __init__(self, fn, obj, ext, *args, **kwargs):
+            forked.append(ext)
+            super().__init__(fn, obj, ext, *args, **kwargs)
+    monkeypatch.setattr(pipeline, "Isolated", Counted)
+    compiler = Compiler("cuda:90")
+    for record, children in ((("ttir",), []), (("ttgir",), ["ttgir"]), (("llir",), ["llir", "llir"])):
+        forked.clear()
+        result = compiler.compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
+                                         spec.options, with_sass=False, record_passes=record)
+        assert forked == children, record
+        kept = {stage for stage, rec in result.passes.items() if any(p["ir"] for p in rec["passes"])}
+        assert kept == set(record) and set(result.passes) == {"ttir", "ttgir", "llir"}
 
 
 def test_a_plain_compile_after_a_recording_is_served_from_the_cache(captures):

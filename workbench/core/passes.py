@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import WorkbenchError
 from .files import safe_name
@@ -27,14 +27,21 @@ _PASS_FILE = re.compile(r"^\d{2,}-\w+-.*\.mlir$")
 
 class StageRecorder:
     """Keeps the module's text after each pass of one stage (``compat.PassHooks.after``), or
-    with ``keep_ir`` False only the passes' names and times (printing costs about what a pass does)."""
+    with ``keep_ir`` False only the passes' names and times (printing costs about what a pass does).
 
-    def __init__(self, stage: str, module: Any, skip: int, keep_ir: bool = True, text: str | None = None) -> None:
+    ``claim(index)``: whether this process prints the module after that pass, where several
+    processes record the stage at once (:class:`PassClaims`); a pass printed elsewhere is
+    listed without its text, and :func:`join_parts` puts the parts together."""
+
+    def __init__(self, stage: str, module: Any, skip: int, keep_ir: bool = True, text: str | None = None,
+                 claim: Callable[[int], bool] | None = None) -> None:
         """``text``: the module's text where it is known already (the stage above printed it)."""
-        self.stage, self.skip, self.keep_ir = stage, skip, keep_ir
+        self.stage, self.skip, self.keep_ir, self.claim = stage, skip, keep_ir, claim
         self.input = self._last = text if text is not None else str(module)
         self.passes: list[dict[str, Any]] = []
         self._printed_last = True
+        self.elsewhere: set[int] = set()   # positions in ``passes`` printed by another process
+        self.whole: set[int] = set()       # kept though perhaps unchanged: the pass before was printed elsewhere
 
     def text_after(self) -> str | None:
         """The module's text after the stage's last pass, where it was printed (so not twice)."""
@@ -43,11 +50,18 @@ class StageRecorder:
     def __call__(self, index: int, name: str, call: str, ms: float, module: Any) -> None:
         from . import compat
         self._printed_last = self.keep_ir and compat.printable_after(name)
+        if self._printed_last and self.claim is not None and not self.claim(index):
+            self.elsewhere.add(len(self.passes))
+            self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None})
+            self._printed_last, self._last = False, None
+            return
         if not self._printed_last:
             self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None,
                                 "kept": False, "printable": compat.printable_after(name)})
             return
         text = str(module)
+        if self._last is None:
+            self.whole.add(len(self.passes))
         changed = text != self._last
         # an unchanged pass stores no text: it is the one before it
         self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": text if changed else None})
@@ -58,6 +72,64 @@ class StageRecorder:
 
     def to_json(self) -> str:
         return json.dumps(self.data())
+
+    def part(self) -> dict[str, Any]:
+        """What :func:`join_parts` takes: the recording, which passes were printed elsewhere and
+        which are kept whole, and each pass already in JSON (made where the recording was)."""
+        return {"data": self.data(), "elsewhere": self.elsewhere, "whole": self.whole,
+                "pieces": [json.dumps(p) for p in self.passes]}
+
+
+class PassClaims:
+    """Which of the processes recording one stage together prints the module after each pass:
+    the first to get there. Made before they are forked (shared memory); each marks a pass
+    before it prints it, and leaves one marked by another. Two that get there at once may both
+    print it (the same text, once too often); a pass nobody printed cannot happen."""
+
+    def __init__(self, passes: int = 4096) -> None:
+        import mmap
+        self._marks = mmap.mmap(-1, passes)
+
+    def claim(self, index: int, me: int) -> bool:
+        """Whether process ``me`` (1, 2, ...) prints the module after pass ``index``."""
+        if index >= len(self._marks):
+            return me == 1
+        if self._marks[index] not in (0, me):
+            return False
+        self._marks[index] = me
+        return True
+
+    def close(self) -> None:
+        self._marks.close()
+
+
+def join_parts(parts: list[dict[str, Any]]) -> tuple[dict[str, Any], str | None, str]:
+    """One stage's recording from the parts that processes recording it together made
+    (:meth:`StageRecorder.part`): (the recording, the module's text after its last pass where
+    it was printed, the recording's JSON). A pass stored whole is dropped where it equals the
+    pass before it, as one process recording alone would have. ValueError: parts that do not fit."""
+    first = parts[0]["data"]
+    count = len(first["passes"])
+    if any(len(p["data"]["passes"]) != count or p["data"]["input"] != first["input"] for p in parts):
+        raise ValueError("the processes recording a stage ran different passes")
+    out, pieces, text, last = [], [], first["input"], first["input"]
+    for i in range(count):
+        part = next((p for p in parts if i not in p["elsewhere"]), None)
+        if part is None:
+            raise ValueError(f"no process printed the module after pass {i}")
+        entry, piece = part["data"]["passes"][i], part["pieces"][i]
+        if i in part["whole"] and entry["ir"] == text:
+            entry = {**entry, "ir": None}
+            piece = json.dumps(entry)
+        if entry.get("kept") is False:
+            last = None
+        else:
+            text = last = entry["ir"] if entry["ir"] is not None else text
+        out.append(entry)
+        pieces.append(piece)
+    data = {**first, "passes": out}
+    head = json.dumps({k: v for k, v in first.items() if k != "passes"})
+    return data, last, f'{head[:-1]}, "passes": [{", ".join(pieces)}]}}'
 
 
 @dataclass
@@ -103,6 +175,12 @@ def pass_list(recorded: dict[str, dict[str, Any]]) -> list[PassIR]:
             out.append(PassIR(len(out), stage, p["index"], p["name"], p["call"], changed, p["ms"], text,
                               before=before))
     return out
+
+
+def without_times(recorded: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A compile's recorded stages less the passes' times: what two recordings of it share."""
+    return {stage: (rec["input"], [{k: v for k, v in p.items() if k != "ms"} for p in rec["passes"]])
+            for stage, rec in recorded.items()}
 
 
 def line_delta(old: str, new: str) -> tuple[int, int]:

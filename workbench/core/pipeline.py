@@ -116,18 +116,29 @@ RECORDING_WAIT_S = 10.0   # a recording child's time beyond 20x its stage's, bef
 # the stages recorded in a child: their modules take longer to print than a fork (~8 ms for a
 # process holding torch); TTIR's few KB print in well under that
 RECORDED_ASIDE = ("ttgir", "llir")
+# the stages recorded by two children together, each printing the passes it gets to first, where
+# the machine has the cores: after its conversion to the LLVM dialect, LLIR's module is 0.5-2.5 MB
+# and each print of it takes 5-30 ms; a child alone prints after the compile has finished
+RECORDED_SPLIT = {"llir": 2}
+
+
+def _recording_children(stage: str) -> int:
+    """How many children record ``stage`` together: one per two cores the process may use, at most
+    ``RECORDED_SPLIT``'s (with fewer cores they would compete with the compile for them)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(RECORDED_SPLIT.get(stage, 1), cpus // 2))
 
 
 @dataclass
 class _Recording:
-    """A stage recorded pass by pass in a child while the compile goes on."""
+    """A stage recorded pass by pass in one child or more while the compile goes on."""
 
     pass_key: str
     args: tuple               # _record_stage's after the module: (stage name, function, metadata, ...)
     origin: tuple[str, Any]   # what the module was made from: (a level, its text; None: the start object)
     chain: list[tuple]        # then the stages run on it before this one
-    tell: int | None          # the pipe to the child: how many pass managers the stage ran
-    child: Isolated
+    tells: list[int]          # the pipes to the children: how many pass managers the stage ran
+    children: list[Isolated] = field(default_factory=list)
     output: Any = None        # the stage's output in the compile, and its time
     ms: float = 0.0
 
@@ -136,14 +147,17 @@ class _Recording:
         return self.args[0]
 
     def told(self, runs: int | None) -> None:
-        """The child told how many pass managers the stage ran (None: nothing, the pipe closed)."""
-        if self.tell is None:
-            return
-        with contextlib.suppress(OSError):
-            if runs is not None:
-                os.write(self.tell, str(runs).encode())
-            os.close(self.tell)
-        self.tell = None
+        """The children told how many pass managers the stage ran (None: nothing, the pipes closed)."""
+        for tell in self.tells:
+            with contextlib.suppress(OSError):
+                if runs is not None:
+                    os.write(tell, str(runs).encode())
+                os.close(tell)
+        self.tells = []
+
+    def stop(self) -> None:
+        for child in self.children:
+            child.stop()
 
 
 class _Recorded(BaseException):
@@ -335,16 +349,14 @@ class Compiler:
                     isolate = user_text and start == "llir" and resume is None and ext in ("ptx", "amdgcn")
                     skip = resume[1] + 1 if resume is not None and prev_content is None else 0
                     text_in = prev_content if isinstance(prev_content, str) and skip == 0 else None
-                    elsewhere = record and ext in RECORDED_ASIDE and skip == 0 and not isolate and hasattr(os, "fork")
+                    # (a stage whose passes are named only prints nothing: it is listed here)
+                    elsewhere = keep_ir and ext in RECORDED_ASIDE and skip == 0 and not isolate and hasattr(os, "fork")
                     if elsewhere:
                         # recorded in a child, on a copy-on-write snapshot of the stage's input, while
                         # this process compiles on (printing the module after each pass costs about
                         # what the passes do): collected once the compile is done
                         args = (ext, table[ext], StageMetadata(metadata), in_file, prev, keep_ir, text_in)
-                        told, tell = os.pipe()   # how many pass managers the stage ran, once this process knows
-                        aside.append(_Recording(pass_key, args, origin, list(chain), tell, Isolated(
-                            self._record_aside, obj, *args, told=told)))
-                        os.close(told)
+                        aside.append(self._record_in_children(args, obj, pass_key, origin, chain))
                         recorder = None
                     else:
                         recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir, text_in) if record else None
@@ -377,7 +389,7 @@ class Compiler:
         except BaseException:
             for rec in aside:   # the compile failed (or was stopped): nothing to record
                 rec.told(None)
-                rec.child.stop()
+                rec.stop()
             raise
         for rec in aside:
             recorded[rec.stage], encoded = self._collect_recording(rec, start_obj, error_file, python_fn)
@@ -397,13 +409,40 @@ class Compiler:
         result.metadata = _jsonable(metadata)
         return result
 
+    def _record_in_children(self, args: tuple, obj: Any, pass_key: str, origin: tuple[str, Any],
+                            chain: list[tuple]) -> "_Recording":
+        """The stage of ``args`` recorded on ``obj`` in forked children (copy-on-write snapshots of
+        the stage's input) while this process compiles on: collected once the compile is done."""
+        count = _recording_children(args[0])
+        claims = passes_mod.PassClaims() if count > 1 else None
+        rec = _Recording(pass_key, args, origin, list(chain), [])
+        try:
+            for me in range(1, count + 1):
+                told, tell = os.pipe()   # how many pass managers the stage ran, once this process knows
+                rec.tells.append(tell)
+                try:
+                    rec.children.append(Isolated(self._record_aside, obj, *args, told=told,
+                                                 claim=claims and (lambda index, me=me: claims.claim(index, me))))
+                finally:
+                    os.close(told)
+        except BaseException:
+            rec.told(None)
+            rec.stop()
+            raise
+        finally:
+            if claims is not None:
+                claims.close()   # (the children have it)
+        return rec
+
     def _record_stage(self, obj: Any, ext: str, stage, metadata: StageMetadata, file: str, prev: str,
-                      keep_ir: bool, text_in: str | None, told: int | None = None) -> tuple[dict[str, Any], str | None]:
+                      keep_ir: bool, text_in: str | None, told: int | None = None,
+                      claim=None) -> passes_mod.StageRecorder:
         """Stage ``ext`` on ``obj`` with the module kept after each pass (in a recording child, or
-        here when that failed): (the recording, the module's text after its last pass if printed).
+        here when that failed): its recorder, holding the passes and the module's text after them.
         ``told``: where the compile says how many pass managers its stage ran; the recording
-        ends after that many (the rest of the stage, LLVM's own work for LLIR, is the compile's)."""
-        recorder = passes_mod.StageRecorder(ext, obj, 0, keep_ir, text_in)
+        ends after that many (the rest of the stage, LLVM's own work for LLIR, is the compile's).
+        ``claim``: which passes this process prints, where others record the stage with it."""
+        recorder = passes_mod.StageRecorder(ext, obj, 0, keep_ir, text_in, claim)
 
         said: list[int] = []
 
@@ -417,25 +456,25 @@ class Compiler:
                              compat.PassHooks(0, recorder, ran))
         except _Recorded:
             pass
-        return recorder.data(), recorder.text_after()
+        return recorder
 
-    def _record_aside(self, *args, told: int | None = None) -> tuple[dict[str, Any], str | None, str]:
-        """:meth:`_record_stage` in a recording child, with the recording encoded for the cache
-        there too (the LLIR stage's is ~5 MB of JSON, 10 ms: the compile's process is spared it
-        where it finishes before the child; where the child is the later, it waits either way)."""
-        data, last = self._record_stage(*args, told=told)
-        return data, last, json.dumps(data)
+    def _record_aside(self, *args, told: int | None = None, claim=None) -> dict[str, Any]:
+        """:meth:`_record_stage` in a recording child: its part of the recording, with each pass
+        in JSON for the cache made there too (the LLIR stage's is ~5 MB, 10 ms)."""
+        return self._record_stage(*args, told=told, claim=claim).part()
 
     def _collect_recording(self, rec: "_Recording", start_obj, file: str,
                            python_fn: Any) -> tuple[dict[str, Any], str]:
-        """A stage's recording from its child, and its JSON for the cache; where the child failed,
-        or left the module other than the compile did, the stage is recorded again here, from its input."""
+        """A stage's recording from its children, and its JSON for the cache; where a child failed,
+        or they left the module other than the compile did, the stage is recorded again here, from its input."""
+        deadline = time.monotonic() + RECORDING_WAIT_S + 20 * rec.ms / 1000
         try:
-            (data, last, encoded), _ = rec.child.result(timeout=RECORDING_WAIT_S + 20 * rec.ms / 1000)
+            parts = [child.result(timeout=max(deadline - time.monotonic(), 0.0))[0] for child in rec.children]
+            data, last, encoded = passes_mod.join_parts(parts)
             if last is None or not isinstance(rec.output, str) or rec.stage not in MLIR_LEVELS or last == rec.output:
                 return data, encoded
-        except (ChildDied, ChildRaised):
-            pass
+        except (ChildDied, ChildRaised, ValueError):
+            rec.stop()
         prev, content = rec.origin   # the module made again as this compile made it (text alone
         obj = self._start(start_obj, file, python_fn) if content is None else self._materialize(prev, content)
         for ext, stage, metadata, in_file, before, hooks in rec.chain:   # would number its locations apart)
@@ -443,7 +482,7 @@ class Compiler:
             obj = self._call_stage(ext, stage, obj, StageMetadata(metadata), dict(metadata), in_file, before,
                                    False, hooks)[1]
         ext, stage, metadata, *rest = rec.args
-        data = self._record_stage(obj, ext, stage, StageMetadata(metadata), *rest)[0]
+        data = self._record_stage(obj, ext, stage, StageMetadata(metadata), *rest).data()
         return data, json.dumps(data)
 
     def _start(self, start_obj, file: str, python_fn: Any):
