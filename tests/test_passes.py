@@ -201,6 +201,57 @@ def test_one_of_two_recording_children_killed_or_hung_still_gives_the_whole_reco
     assert again.levels["cubin"] == plain.levels["cubin"]
 
 
+_KILLED_MID_RECORDING = """
+import os, signal, sys
+from workbench.core import isolate, pipeline
+from workbench.core.capture import run_script
+from workbench.core.pipeline import Compiler
+pipeline._recording_children = lambda stage: 2 if stage == "llir" else 1
+forked = isolate.Isolated.__init__
+def fork(self, *args, **kwargs):
+    forked(self, *args, **kwargs)
+    print("child", self.pid, flush=True)
+isolate.Isolated.__init__ = fork
+stage = Compiler._call_stage
+def call(self, ext, *args, **kwargs):
+    if ext == "ptx":   # the LLIR children are recording
+        os.kill(os.getpid(), signal.SIGKILL)
+    return stage(self, ext, *args, **kwargs)
+Compiler._call_stage = call
+spec = run_script(sys.argv[1], mode="compile-only").specs[0]
+Compiler("cuda:90").compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
+                                   with_sass=False, record_passes=True)
+"""
+
+
+def test_a_compile_killed_while_its_children_record_leaves_no_process_behind():
+    """kill -9 of the compile's process while TTGIR's child and LLIR's two record: the pipes
+    that would tell them where the stage ends close, and each ends with its stage (no child
+    waits for a process that is gone)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-c", _KILLED_MID_RECORDING, str(root / "examples" / "matmul.py")],
+                         capture_output=True, text=True, timeout=120, cwd=root,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert run.returncode == -9, run.stderr[-2000:]
+    pids = [int(line.split()[1]) for line in run.stdout.splitlines() if line.startswith("child ")]
+    assert len(pids) == 3, run.stdout
+
+    def running(pid: int) -> bool:   # (an ended child nobody reaps is a zombie: ended)
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+    deadline = time.monotonic() + 60
+    while any(map(running, pids)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(running, pids)), [p for p in pids if running(p)]
+
+
 def test_children_are_forked_for_the_stages_whose_ir_is_kept_only(captures, two_recording_children, monkeypatch):
     """A stage whose passes are only named prints nothing: it is listed in the compile's own
     process (a fork costs ~12 ms there, and the compile's pages are then copied as it writes
