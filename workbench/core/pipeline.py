@@ -113,8 +113,8 @@ class CompileResult:
 
 
 RECORDING_WAIT_S = 10.0   # a recording child's time beyond 20x its stage's, before it is stopped
-# the stages recorded in a child: their modules take longer to print than a fork (~8 ms for a
-# process holding torch); TTIR's few KB print in well under that
+# the stages recorded in a child: their modules take longer to print than a fork (11-12 ms for a
+# process holding torch, on the H200 machine); TTIR's few KB print in well under that
 RECORDED_ASIDE = ("ttgir", "llir")
 # the stages recorded by two children together, each printing the passes it gets to first, where
 # the machine has the cores: after its conversion to the LLVM dialect, LLIR's module is 0.5-2.5 MB
