@@ -63,8 +63,9 @@ def main() -> int:
     args = ap.parse_args()
     spec = run_script(ROOT / "examples/matmul.py", mode="compile-only").specs[0]
     py = (spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options)
-    print(f"# CPU: {cpu_model()}, {os.cpu_count()} cores (LLIR recorded by {pipeline._recording_children('llir')} "
-          f"children) | triton {triton.__version__} | target {args.target} | matmul | "
+    children = pipeline._recording_children("llir")
+    print(f"# CPU: {cpu_model()}, {os.cpu_count()} cores (LLIR recorded by {children} child{'ren' * (children > 1)}) "
+          f"| triton {triton.__version__} | target {args.target} | matmul | "
           f"{args.repeat} repeats: median ratio [range], fastest of each side")
 
     def compile_once(record):
