@@ -393,3 +393,15 @@ def test_gpu_python_watch_and_first_divergence_on_vector_add(tmp_path):
         assert div["status"] == "diverged" and div["first"]["name"] == "x" and div["first"]["line"] == 20
     finally:
         s.close()
+
+
+def test_a_value_where_the_original_has_zero_differs_infinitely_and_quietly():
+    """The H200 run of the softmax edit warned 'overflow encountered in divide': a difference of
+    4 or more against an original 0 (divided by the smallest double) is an infinite relative
+    error, said as such, with no warning printed into the user's run."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = watch.diff(np.array([5.0, 1.0, 0.0], np.float32), np.array([0.0, 1.0, 0.0], np.float32))
+    assert d["count"] == 1 and d["first_index"] == [0] and d["max_abs"] == 5.0
+    assert d["max_rel"] == float("inf")

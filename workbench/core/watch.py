@@ -262,7 +262,7 @@ def diff(a, b) -> dict[str, Any]:
     fa, fb = a.astype(np.float64), b.astype(np.float64)
     both_nan = np.isnan(fa) & np.isnan(fb)
     same_inf = np.isinf(fa) & (fa == fb)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):   # (x / tiny: inf, meant)
         err = np.where(both_nan | same_inf, 0.0, np.abs(fa - fb))
         err = np.where(np.isnan(err), np.inf, err)  # NaN on one side only
         rel = np.where(err == 0, 0.0, err / np.maximum(np.abs(fb), np.finfo(np.float64).tiny))
