@@ -14,7 +14,7 @@ import pytest
 from conftest import EXAMPLES
 from test_app import FAST_BENCH, SIZE, line_of, opened, wait_for
 from workbench.tui.app import WorkbenchApp
-from workbench.tui.widgets.level_pane import LevelPane
+from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH, LevelPane
 from workbench.tui.widgets.passes_view import PassesView, rows_shown
 
 
@@ -111,6 +111,48 @@ async def test_the_pass_list_its_ir_its_diff_a_mark_and_the_jump_from_a_ttgir_li
         assert view.selected["number"] == hit["pass"]
         assert "tt.load" in pane.view.line_text(pane.view.cursor_line)
         assert f"was introduced by pass {hit['pass']:02d}" in app.status.message
+
+
+@pytest.mark.asyncio
+async def test_on_an_80_column_terminal_the_list_gives_way_to_one_pane_and_t_swaps_the_ir_and_its_diff(script):
+    """Seen in tmux at 80x24: the list kept its 84 columns and the IR and diff panes had none,
+    zoomed or not. The list narrows to leave a pane of PANE_MIN_WIDTH; where one pane fits it
+    is the IR's, and t swaps it with the diff; with room for both, both, beside the whole list."""
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app = await opened(pilot)
+        view = await _passes_shown(pilot, app)
+        await pilot.press("z")
+        await pilot.pause()
+        listing, ir, diff = (app.query_one(f"#{name}") for name in ("passes-list", "ir-side", "diff-side"))
+        assert ir.region.width >= PANE_MIN_WIDTH and not diff.region.width
+        assert listing.region.width == 80 - ir.region.width > 0
+        assert "t: IR / diff" in str(app.query_one("#passes-summary").render())
+        coalesce = next(r for r in view.rows if r["pass"] == "tritongpu-coalesce")
+        _table(app).move_cursor(row=next(i for i, (_, g) in enumerate(rows_shown(view.rows, True))
+                                         if g[0]["number"] == coalesce["number"]))
+        await wait_for(pilot, lambda: view.diff_text.startswith("---"), what="the diff")
+        await pilot.press("t")
+        await pilot.pause()
+        assert diff.region.width >= PANE_MIN_WIDTH and not ir.region.width
+        base = view.base_of(coalesce)
+        assert f"diff vs {base['number']:02d} {base['pass']}" in str(app.query_one("#diff-title").render())
+        assert view.diff_text.splitlines()[1].endswith(f"{coalesce['number']:02d}-{coalesce['pass']}")
+        await pilot.press("t")
+        await pilot.pause()
+        assert ir.region.width >= PANE_MIN_WIDTH and not diff.region.width
+        await pilot.press("t")   # the diff shown: a jump to the pass that made a line shows its IR
+        await pilot.press("z")
+        await pilot.press("3")
+        ttgir = app.pane("ttgir").view
+        ttgir.goto_line(line_of(ttgir, "tt.load"))
+        await pilot.press("p")
+        await pilot.pause()
+        assert ir.region.width and not diff.region.width
+        await pilot.resize_terminal(220, 50)   # (the kernel picker beside the tabs takes 36)
+        await pilot.pause()
+        assert listing.region.width == 84 and ir.region.width >= PANE_MIN_WIDTH and diff.region.width
+        assert "t: IR / diff" not in str(app.query_one("#passes-summary").render())
 
 
 @pytest.mark.asyncio

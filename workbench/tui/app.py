@@ -41,12 +41,11 @@ from workbench.tui.watcher import EditWatcher, FilesChanged
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.kernel_picker import KernelPicker
 from workbench.tui.widgets.level_column import LevelColumn
-from workbench.tui.widgets.level_pane import LevelPane
+from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH, LevelPane
 from workbench.tui.widgets.status_line import StatusLine
 from workbench.tui import widgets as views   # the results tabs: imported as they mount, after the first frame
 
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
-PANE_MIN_WIDTH = 41           # a narrower pane shows a few tokens of an IR line: fewer panes instead
 PICKER_WIDTH = 36             # (app.tcss: KernelPicker)
 DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) well within this
 SETTLE_S = 0.003              # after a close-after-write or a rename into place: the burst's last events

@@ -18,6 +18,8 @@ from textual.widgets import Input, TextArea
 
 from workbench.tui.widgets.code_view import CodeView
 
+PANE_MIN_WIDTH = 41   # a narrower pane shows a few tokens of an IR line: fewer panes instead
+
 
 class SearchBar(Input):
     """The search field: Enter searches in this very key's handler (``Input.Submitted`` would

@@ -25,10 +25,11 @@ from textual.widgets import DataTable, Static
 from workbench.core import srcmap  # text only: which Python line each line of an IR came from
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.history_view import diff_text
-from workbench.tui.widgets.level_pane import LevelPane
+from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH, LevelPane
 
 HEADER_LINES = 2   # the pass file's header (which pass it follows, its metadata), above the IR
 CHANGED, SAME, UNKNOWN = "●", "·", "?"
+LIST_WIDTH, LIST_MIN_WIDTH = 84, 30   # the list with every column in sight; narrower, it scrolls
 
 
 def ir_of(text: str) -> list[str]:
@@ -76,6 +77,7 @@ class PassesView(Horizontal):
         Binding("a", "toggle_unchanged", "All passes / changed", id="passes.unchanged"),
         Binding("m", "mark", "Diff against this pass", id="passes.mark"),
         Binding("z", "zoom", "Zoom", id="passes.zoom"),
+        Binding("t", "swap", "IR / diff", id="passes.swap"),   # (where one pane fits)
     ]
 
     class SavePass(Message):
@@ -103,10 +105,10 @@ class PassesView(Horizontal):
         with Vertical(id="passes-list"):
             yield Static("select a kernel: its passes are recorded when this tab is shown", id="passes-summary")
             yield DataTable(id="passes-table", cursor_type="row", zebra_stripes=True)
-        with Vertical():
+        with Vertical(id="ir-side"):
             yield Static("", id="pass-title", classes="pass-title", markup=False)
             yield LevelPane("", "ttgir", id="pass-ir")
-        with Vertical():
+        with Vertical(id="diff-side"):
             yield Static("", id="diff-title", classes="pass-title", markup=False)
             with VerticalScroll():
                 yield Static("", id="pass-diff")
@@ -127,6 +129,35 @@ class PassesView(Horizontal):
         self._shown: tuple[str, str] | None = None     # the (spec id, pass file) in the IR pane
         self.diff_text = ""
         self._diff_for: tuple | None = None
+        self.one_pane = False     # the view fits one pane beside the list: the IR's, or the diff's
+        self.diff_shown = False   # (t) which, where one fits
+
+    def on_resize(self, event) -> None:
+        if event.size.width:   # (0: the tab is hidden)
+            self._lay_out(event.size.width)
+
+    def _lay_out(self, width: int) -> None:
+        """The list at its width where both panes fit beside it at PANE_MIN_WIDTH, narrower (down
+        to LIST_MIN_WIDTH) to keep them; where only one fits, the IR's or (t) the diff's."""
+        self.one_pane = width < LIST_MIN_WIDTH + 2 * PANE_MIN_WIDTH
+        self.query_one("#passes-list").styles.width = max(
+            LIST_MIN_WIDTH, min(LIST_WIDTH, width - (1 if self.one_pane else 2) * PANE_MIN_WIDTH))
+        self.query_one("#ir-side").display = not (self.one_pane and self.diff_shown)
+        self.query_one("#diff-side").display = not self.one_pane or self.diff_shown
+        self._compare_summary()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return self.one_pane if action == "swap" else True
+
+    def action_swap(self) -> None:
+        self.diff_shown = not self.diff_shown
+        self._lay_out(self.size.width)
+
+    def _ir_in_sight(self) -> None:
+        """Where one pane fits: the IR's (a jump lands in it, an error is shown at its line)."""
+        if self.one_pane and self.diff_shown:
+            self.action_swap()
 
     # -- what is shown -------------------------------------------------------------------------
 
@@ -251,7 +282,7 @@ class PassesView(Horizontal):
         rows = self.rows
         changed = sum(r["changed"] is True for r in rows)
         words = f"{len(rows)} passes, {changed} changed the IR · a: {'all' if self.collapsed else 'fold'} · " \
-                f"m: diff against · e, ctrl+s: a version after it · z: zoom"
+                f"m: diff against · e, ctrl+s: a version after it · z: zoom" + " · t: IR / diff" * self.one_pane
         text = Text(words)
         if self.version is not None:
             found = self.compare.get((self.spec_id, self.version[0]))
@@ -430,6 +461,7 @@ class PassesView(Horizontal):
         if self.selected is None or self.selected.get("file") != file_name:
             return
         line, col = int(d["line"]), max(int(d.get("column") or d.get("col") or 1) - 1, 0)
+        self._ir_in_sight()
         pane = self.query_one("#pass-ir", LevelPane)
         pane.view.highlight_lines({line})
         pane.view.goto_line(line, col)
@@ -460,6 +492,7 @@ class PassesView(Horizontal):
             return
         row = next(r for r in self.rows if r["number"] == hit["pass"])  # it changed the IR: never folded
         self._fill(row["number"])
+        self._ir_in_sight()
         view = self.query_one("#pass-ir", LevelPane).view
         view.goto_line(hit["line"] + HEADER_LINES)
         how = "" if hit["exact"] else " (its first LLVM-dialect op there: the translation to LLVM IR renamed it)"
