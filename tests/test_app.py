@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.containers import VerticalScroll
 
 from conftest import EXAMPLES, ROOT, _has_cuda
 from workbench.tui.app import WorkbenchApp
@@ -19,7 +20,7 @@ from workbench.tui.format import LEVELS
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.history_view import HistoryView
 from workbench.tui.widgets.kernel_picker import KernelPicker
-from workbench.tui.widgets.level_pane import LevelPane
+from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH, LevelPane
 
 GPU = _has_cuda()  # the test process (not the app's) may look
 FAST_BENCH = {"warmup_ms": 1.0, "rep_ms": 5.0, "graph": False}
@@ -199,6 +200,22 @@ async def test_edit_python_save_mismatch_then_restore(script):
         assert "arith.addf" in app.pane("ttgir").view.text
         await wait_for(pilot, lambda: app.last_good["version"] == "original", what="the original's run")
         assert app.last_good["status"] == "ok"
+
+
+@pytest.mark.asyncio
+async def test_on_an_80_column_terminal_the_history_table_leaves_the_diff_a_pane(script):
+    """Seen in tmux at 80x24: the version table kept its 72 columns and the diff beside it had 8."""
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app = await opened(pilot)
+        app.action_results("history")
+        await pilot.pause()
+        history = app.query_one(HistoryView)
+        table, diff = history.query_one("#history-table"), history.query_one(VerticalScroll)
+        assert diff.region.width == PANE_MIN_WIDTH and table.region.width == 80 - PANE_MIN_WIDTH
+        await pilot.resize_terminal(200, 40)
+        await pilot.pause()
+        assert table.region.width == 72 and diff.region.width > PANE_MIN_WIDTH
 
 
 @pytest.mark.asyncio
