@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from workbench.tui.format import RESOURCE_COLUMNS, STATUS_WORDS, SUFFIX, TITLES, resource_cells
-from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH
+from workbench.tui.widgets.level_pane import width_beside_panes
 
 
 def version_time(folder: str | Path) -> str:
@@ -98,7 +98,7 @@ class HistoryView(Horizontal):
     HistoryView > DataTable { width: 72; height: 1fr; }
     HistoryView > VerticalScroll { width: 1fr; height: 1fr; }
     """
-    TABLE_WIDTH, TABLE_MIN_WIDTH = 72, 30   # every column in sight; narrower, the table scrolls
+    TABLE_WIDTH = 72   # every column in sight
     BINDINGS = [
         Binding("r", "restore", "Restore version", id="history.restore"),
         Binding("o", "toggle_base", "Diff vs original/previous", id="history.diff_base"),
@@ -125,10 +125,9 @@ class HistoryView(Horizontal):
         self.query_one(DataTable).add_columns("version", "edited", "time", "result", *RESOURCE_COLUMNS)
 
     def on_resize(self, event) -> None:
-        """The table narrows to leave the diff a pane of PANE_MIN_WIDTH (down to TABLE_MIN_WIDTH)."""
+        """The table narrows to leave the diff a pane of PANE_MIN_WIDTH."""
         if event.size.width:   # (0: the tab is hidden)
-            self.query_one(DataTable).styles.width = max(
-                self.TABLE_MIN_WIDTH, min(self.TABLE_WIDTH, event.size.width - PANE_MIN_WIDTH))
+            self.query_one(DataTable).styles.width = width_beside_panes(event.size.width, self.TABLE_WIDTH)
 
     def show_versions(self, kernel: str, kernel_folder: Path, versions: list[dict],
                       original: dict | None = None) -> None:

@@ -19,6 +19,14 @@ from textual.widgets import Input, TextArea
 from workbench.tui.widgets.code_view import CodeView
 
 PANE_MIN_WIDTH = 41   # a narrower pane shows a few tokens of an IR line: fewer panes instead
+LIST_MIN_WIDTH = 30   # a results tab's table beside panes: narrower, it shows too little of a row
+
+
+def width_beside_panes(width: int, natural: int, panes: int = 1) -> int:
+    """A table's width in ``width`` columns beside ``panes`` panes of PANE_MIN_WIDTH: its
+    ``natural`` width where they fit, narrower (down to LIST_MIN_WIDTH; it then scrolls sideways)
+    to keep them."""
+    return max(LIST_MIN_WIDTH, min(natural, width - panes * PANE_MIN_WIDTH))
 
 
 class SearchBar(Input):

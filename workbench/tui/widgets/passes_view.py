@@ -25,11 +25,11 @@ from textual.widgets import DataTable, Static
 from workbench.core import srcmap  # text only: which Python line each line of an IR came from
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.history_view import diff_text
-from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH, LevelPane
+from workbench.tui.widgets.level_pane import LIST_MIN_WIDTH, PANE_MIN_WIDTH, LevelPane, width_beside_panes
 
 HEADER_LINES = 2   # the pass file's header (which pass it follows, its metadata), above the IR
 CHANGED, SAME, UNKNOWN = "●", "·", "?"
-LIST_WIDTH, LIST_MIN_WIDTH = 84, 30   # the list with every column in sight; narrower, it scrolls
+LIST_WIDTH = 84   # the list with every column in sight
 
 
 def ir_of(text: str) -> list[str]:
@@ -140,8 +140,7 @@ class PassesView(Horizontal):
         """The list at its width where both panes fit beside it at PANE_MIN_WIDTH, narrower (down
         to LIST_MIN_WIDTH) to keep them; where only one fits, the IR's or (t) the diff's."""
         self.one_pane = width < LIST_MIN_WIDTH + 2 * PANE_MIN_WIDTH
-        self.query_one("#passes-list").styles.width = max(
-            LIST_MIN_WIDTH, min(LIST_WIDTH, width - (1 if self.one_pane else 2) * PANE_MIN_WIDTH))
+        self.query_one("#passes-list").styles.width = width_beside_panes(width, LIST_WIDTH, 1 if self.one_pane else 2)
         self.query_one("#ir-side").display = not (self.one_pane and self.diff_shown)
         self.query_one("#diff-side").display = not self.one_pane or self.diff_shown
         self._compare_summary()
