@@ -18,7 +18,7 @@ from triton.backends.nvidia.driver import CudaLauncher
 from workbench.core import compat
 
 
-class RecordingDriver(compat._CompileOnlyDriver):
+class RecordingDriver(compat.CompileOnlyDriver):
     """Launches nothing; ``launches`` holds (binary, launch arguments) per launch, the binary
     named by its kernel name and a hash of its cubin."""
 

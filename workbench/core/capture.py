@@ -26,7 +26,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from . import compat
 from .cache import digest
@@ -285,6 +285,7 @@ class Tuning:
     pruned: int = 0  # configs the autotuner's pruning dropped before benchmarking
     timings: dict[int, list[float]] = field(default_factory=dict)  # what the autotuner measured (ms)
     tried: list[int] = field(default_factory=list)  # configs added by the user (--config, --sweep)
+    ruled_out: list[int] = field(default_factory=list)  # configs a tl.static_assert rejects (skipped)
     # the arguments' bytes before the autotuner ran any config (layout, data pointers), while it
     # tunes: by the launch it chooses, the benchmark runs may have left the answer in an output
     before: Any = field(default=None, repr=False, compare=False)
@@ -295,6 +296,7 @@ class Tuning:
     def to_json(self) -> dict[str, Any]:
         return {"kernel": self.kernel, "key": _json_value(self.key), "chosen": self.chosen,
                 "chosen_spec": self.chosen_spec, "pruned": self.pruned, "tried": self.tried,
+                "ruled_out": self.ruled_out,
                 "configs": {str(i): {"config": str(c), "spec_id": sid, "kwargs": _json_value(c.all_kwargs()),
                                      "autotuner_ms": self.timings.get(i)}
                             for i, (c, sid) in sorted(self.configs.items())}}
@@ -334,6 +336,85 @@ class Capture:
 
 # -- the recorder --------------------------------------------------------------------------
 
+@dataclass
+class _Call:
+    """A ``JITFunction.run`` in flight on this thread: the call as its caller made it. Its launch
+    keeps these arguments and this grid (a grid may be a function of the meta-parameters, which a
+    sweep of other configs needs); a launch with no call in flight keeps what its launcher got."""
+
+    fn: Any
+    args: tuple
+    kwargs: dict
+    grid: Any
+
+
+class _StandIn:
+    """What ``JITFunction.run`` gets instead of a compiled kernel where nothing is compiled or
+    launched (no GPU, Triton 3.5+). It has the compiled kernel's launch interface (``run``,
+    ``[grid]``, ``launch_metadata``), so a launch through it, by Triton or by a library that keeps
+    the kernel and launches it again itself, is seen like any other; in interpret mode it runs in
+    Triton's interpreter. It is never put in Triton's own kernel cache."""
+
+    function = None
+    packed_metadata = None
+    module = None
+
+    def __init__(self, rec: "_Recorder", spec: KernelSpec, options) -> None:
+        from types import SimpleNamespace
+        self.rec, self.spec, self.name = rec, spec, spec.kernel
+        self.metadata = SimpleNamespace(name=spec.kernel, shared=0, target=compat.parse_target(rec.capture.target),
+                                        **{k: getattr(options, k, None) for k in
+                                           ("num_warps", "num_stages", "num_ctas", "maxnreg")})
+
+    def launch_metadata(self, grid, stream, *args):
+        return None
+
+    def run(self, grid_0, grid_1, grid_2, stream, function, packed_metadata, launch_metadata,
+            enter_hook, exit_hook, *args):
+        self.rec.launched(self.spec, (grid_0, grid_1, grid_2), args, None)
+
+    def __getitem__(self, grid):
+        grid = tuple(grid) + (1, 1)
+
+        def runner(*args, stream=None):
+            self.run(grid[0], grid[1], grid[2], stream, None, None, None, None, None, *args)
+        return runner
+
+
+class _SeenLauncher:
+    """A compiled kernel's launcher (``CompiledKernel.run``) as a capture sees it: each call is
+    recorded with its grid and arguments, around the real launch. Whoever holds the kernel (Triton,
+    an autotuner of any kind, a library's launch cache, Inductor's launchers) calls this."""
+
+    def __init__(self, rec: "_Recorder", kernel, launcher) -> None:
+        self.rec, self.kernel, self.launcher = rec, kernel, launcher
+
+    def __call__(self, grid_0, grid_1, grid_2, stream, function, *rest):
+        def launch():
+            self.launcher(grid_0, grid_1, grid_2, stream, function, *rest)
+        if not self.rec.active:
+            return launch()
+        spec = self.rec.spec_of(self.kernel)
+        if spec is None:
+            return launch()
+        self.rec.launched(spec, (grid_0, grid_1, grid_2), rest[4:], launch)
+
+    def __getattr__(self, name):  # (anything else Triton's launcher has)
+        return getattr(self.launcher, name)
+
+
+# what compile-only captures answer for `driver.active.utils.get_device_properties` (a library's
+# pruning may ask): the card each target is usually found on
+TARGET_CARDS = {
+    80: ("A100", {"multiprocessor_count": 108, "max_shared_mem": 166912, "max_num_regs": 65536}),
+    86: ("RTX 3090", {"multiprocessor_count": 82, "max_shared_mem": 101376, "max_num_regs": 65536}),
+    89: ("L40S", {"multiprocessor_count": 142, "max_shared_mem": 101376, "max_num_regs": 65536}),
+    90: ("H100 SXM", {"multiprocessor_count": 132, "max_shared_mem": 232448, "max_num_regs": 65536}),
+    100: ("B200", {"multiprocessor_count": 148, "max_shared_mem": 232448, "max_num_regs": 65536}),
+    120: ("RTX 5090", {"multiprocessor_count": 170, "max_shared_mem": 101376, "max_num_regs": 65536}),
+}
+
+
 class _Recorder:
     def __init__(self, capture: Capture, compile_only: bool, interpret: bool,
                  snapshot_limit: int = 0) -> None:
@@ -343,11 +424,15 @@ class _Recorder:
         self.skipped_snapshots: dict[str, int] = {}
         self.compile_only = compile_only
         self.interpret = interpret
+        self.active = True
         self.local = threading.local()
-        self.by_kernel: dict[int, KernelSpec] = {}
+        self.by_kernel: dict[int, tuple[Any, KernelSpec]] = {}   # id -> (kernel, its spec)
+        self.launchers: dict[int, _SeenLauncher] = {}
         self.specs: dict[str, KernelSpec] = {}
         self.records: dict[str, int] = {}
         self.interpreted: dict[int, Any] = {}
+        self.ruled_out: dict[str, str] = {}  # spec_id -> what a tl.static_assert said
+        self.open_tunings: list[tuple[Any, Tuning, set]] = []  # begun by a trial, not yet by a launch
 
     @property
     def snapshots(self) -> bool:
@@ -391,17 +476,65 @@ class _Recorder:
         self._set("pending", spec)
         return spec
 
-    def on_launch(self, fn, args, kwargs, grid, warmup, kernel) -> None:
+    def spec_of(self, kernel) -> KernelSpec | None:
+        """The specialization a compiled kernel was built for: the one compiled for it in this
+        capture, else read back off the kernel (compiled before the capture, or by Inductor)."""
+        known = self.by_kernel.get(id(kernel))
+        if known is not None and known[0] is kernel:
+            return known[1]
         spec = self._get("pending")
+        if spec is None:
+            spec = self._spec_from_kernel(kernel)
         self._set("pending", None)
-        if spec is not None and kernel is not None:
-            self.by_kernel[id(kernel)] = spec
-        elif spec is None and kernel is not None:
-            spec = self.by_kernel.get(id(kernel)) or self._spec_from_kernel(fn, kernel)
-        if spec is None or warmup:
-            return
+        if spec is not None:
+            self.by_kernel[id(kernel)] = (kernel, spec)
+        return spec
+
+    def seen(self, kernel, launcher) -> _SeenLauncher:
+        """The launcher of ``kernel`` as Triton reads it (``CompiledKernel.run``), seen."""
+        seen = self.launchers.get(id(kernel))
+        if seen is None or seen.kernel is not kernel or seen.launcher is not launcher:
+            seen = self.launchers[id(kernel)] = _SeenLauncher(self, kernel, launcher)
+        return seen
+
+    def launched(self, spec: KernelSpec, grid: tuple, args: tuple | None, launch: Callable[[], None] | None) -> None:
+        """One launch: of a compiled kernel through its launcher (``args`` as the launcher takes
+        them; ``launch`` runs it), or of a stand-in where nothing is launched (``launch`` None: in
+        interpret mode the interpreter runs it). Every way a kernel is launched comes here."""
+        fn = spec.fn
+        call = self._get("call")
+        if call is not None and call.fn is fn:
+            self._set("call", None)   # (one launch per call)
+            args, kwargs, call_grid = call.args, call.kwargs, call.grid
+        else:
+            args, kwargs, call_grid = (), _launcher_kwargs(spec, args or ()), tuple(grid)
+        grid = tuple(int(g) for g in grid)
+        if launch is None and self.interpret:
+            def launch():
+                interpret_launch(fn, args, kwargs, grid, self.interpreted)
         bench = self._get("bench")
+        before = tuned = None
+        if launch is not None and self.snapshots and bench is None and spec.spec_id not in self.capture.snapshots:
+            tensors = _tensor_args(fn, args, kwargs)
+            before = storage_layout(tensors)
+            tuning = self._get("tuning")
+            if tuning is not None and tuning.before is not None and tuning.before[1] == _pointers(tensors):
+                tuned = tuning.before[0]   # the chosen launch: the arguments as they were before tuning
+        if launch is not None:
+            launch()
+        self.on_launch(spec, args, kwargs, grid, bench)
+        if before is not None:
+            self.keep_snapshot(spec, fn, args, kwargs, call_grid, before, tuned)
+
+    def on_launch(self, spec: KernelSpec, args, kwargs, grid: tuple, bench) -> None:
+        fn = spec.fn
         tuner = bench[0] if bench else self._get("tuner")
+        opened = None
+        if tuner is None:   # a tuner with a run() of its own: its first launch after its trials
+            opened = next((t for t in self.open_tunings if compat.jit_function_of(t[0]) is fn), None)
+            if opened is not None:
+                tuner = opened[0]
+                self._set("tuning", opened[1])
         if tuner is not None:
             configs = getattr(tuner, "configs", [])
             info = spec.autotune or {"configs": len(configs), "config_index": None, "config": None,
@@ -420,13 +553,46 @@ class _Recorder:
                         tuning.chosen, tuning.chosen_spec = configs.index(best), spec.spec_id
                         tuning.configs.setdefault(tuning.chosen, (best, spec.spec_id))
             spec.autotune = info
+        if opened is not None:
+            self._set("tuning", None)
+            self.open_tunings.remove(opened)
+            self.close_tuning(*opened)
         spec.launches += 1
         count = self.records.get(spec.spec_id, 0)
         if count < MAX_LAUNCH_RECORDS_PER_SPEC:
             self.records[spec.spec_id] = count + 1
             bound = _bind(fn, args, kwargs)
-            self.capture.launches.append(Launch(spec.spec_id, _grid(grid, bound), _describe_args(fn, bound),
+            self.capture.launches.append(Launch(spec.spec_id, grid, _describe_args(fn, bound),
                                                 autotune_bench=bool(bench)))
+
+    def close_tuning(self, tuner, tuning: Tuning, known: set) -> None:
+        """A tuning's trials are over: what it measured, and the key it tuned for."""
+        tuning.before = None   # (kept only until the launch it chose)
+        if not tuning.configs:
+            return
+        configs = list(getattr(tuner, "configs", []))
+        tuning.pruned = len(configs) - len(tuning.configs) - len(tuning.ruled_out)
+        timings = getattr(tuner, "configs_timings", None) or {}
+        tuning.timings = {configs.index(c): [float(x) for x in (t if isinstance(t, (list, tuple)) else [t])]
+                          for c, t in timings.items() if c in configs}
+        tuning.key = next((k for k in getattr(tuner, "cache", {}) if k not in known), None)
+        self.capture.tunings.append(tuning)
+
+    def rule_out(self, spec: KernelSpec, error: BaseException) -> None:
+        """A config that a ``tl.static_assert`` rejects: Triton's autotuner skips it, and so do we."""
+        text = str(error).strip().splitlines()
+        bench, tuning = self._get("bench"), self._get("tuning")
+        if bench is not None and tuning is not None and bench[1] is not None:
+            tuning.ruled_out.append(bench[1])
+        self.ruled_out[spec.spec_id] = next((t.strip() for t in reversed(text) if t.strip().strip("^")), "")
+
+    def front_end(self, fn, spec: KernelSpec, signature, constexprs, options, attrs) -> None:
+        """Without a GPU nothing is compiled while the script runs; an autotuner's trial still
+        needs to know what a compile would refuse (``tl.static_assert``): Triton's front end says."""
+        target = compat.parse_target(self.capture.target)
+        backend = compat.make_backend(target)
+        src = compat.ast_source(fn, signature, constexprs, attrs)
+        compat.make_ir(src, target, options, backend, compat.new_context(backend))
 
     def keep_snapshot(self, spec, fn, args, kwargs, grid, before: tuple, tuned: tuple | None = None) -> None:
         """``tuned``: the arguments before an autotuner benchmarked its configs on them (the same
@@ -457,27 +623,63 @@ class _Recorder:
             after = snapshot.after
             snapshot.written_since_tuning = frozenset(n for n in views if n in pre and not _same(pre[n], after[n]))
 
-    def _spec_from_kernel(self, fn, kernel) -> KernelSpec | None:
-        """A launch that hit Triton's in-memory cache: read the spec back off the kernel."""
+    def _spec_from_kernel(self, kernel) -> KernelSpec | None:
+        """A kernel not compiled in this capture (Triton's in-memory cache, Inductor): read its
+        specialization back off it."""
         if hasattr(kernel, "result"):
             kernel = kernel.result()
         src = getattr(kernel, "src", None)
-        if src is None:
-            return None
+        fn = getattr(src, "fn", None)
+        if src is None or compat.jit_function_of(fn) is None:
+            return None   # (a kernel compiled from an IR file: nothing of Python to attach)
         backend = compat.make_backend(kernel.metadata.target)
         fields = set(vars(backend.parse_options({})))
         opts = backend.parse_options({k: v for k, v in kernel.metadata._asdict().items()
                                       if k in fields and k not in TARGET_DERIVED and v is not None
                                       and not isinstance(v, list)})
-        spec = self.spec_for(fn, src.signature, src.constants, opts, src.attrs)
-        self.by_kernel[id(kernel)] = spec
-        return spec
+        return self.spec_for(fn, src.signature, src.constants, opts, src.attrs)
+
+    def notes(self, driver) -> list[str]:
+        out = []
+        for spec_id, said in self.ruled_out.items():
+            spec = self.specs.pop(spec_id)
+            self.capture.specs.remove(spec)
+            out.append(f"{spec.kernel} with {spec.constexprs}: ruled out by tl.static_assert ({said or 'no message'}); "
+                       f"skipped, as Triton's autotuner skips it")
+        if driver is not None and driver.asked:
+            card, props = TARGET_CARDS.get(driver.target.arch, TARGET_CARDS[90])
+            out.append(f"no GPU: the script asked for device properties; they were answered for {self.capture.target} "
+                       f"as a {card} ({props['multiprocessor_count']} SMs, {props['max_shared_mem']} bytes of shared "
+                       f"memory) would")
+        return out
+
+
+_OPTION_KWARGS = ("num_warps", "num_stages", "num_ctas", "maxnreg")
+
+
+def _launcher_kwargs(spec: KernelSpec, args: tuple) -> dict[str, Any]:
+    """A launcher's arguments by name, with the options Triton's ``run`` takes as keywords: a
+    launch made past ``JITFunction.run`` (a launch cache, Inductor) replays like any other."""
+    fn = spec.fn
+    names = list(fn.arg_names)
+    if len(args) != len(names):  # (releases whose launcher takes no constexprs)
+        names = [p.name for p in fn.params if not p.is_constexpr]
+    kwargs = dict(zip(names, args))
+    for key, value in spec.raw_constexprs.items():
+        name = _path_name(list(fn.arg_names), key)
+        if name in fn.arg_names:
+            kwargs.setdefault(name, value)
+    kwargs.update({k: spec.options[k] for k in _OPTION_KWARGS if spec.options.get(k) is not None})
+    return kwargs
 
 
 @contextlib.contextmanager
 def recording(capture: Capture, compile_only: bool, interpret: bool = False, snapshot_limit: int = 0,
               fake_driver: bool | None = None) -> Iterator[_Recorder]:
-    """Wrap Triton's launch path for the length of the block."""
+    """See every launch for the length of the block: at Triton's compiled launcher
+    (``CompiledKernel.run``, 3.5+), with ``JITFunction.run`` and the autotuner wrapped only for
+    the facts they add (the call as made, the specialization compiled, the tuner's trials and
+    choice)."""
     JITFunction = compat.jit_function_class()
     Autotuner = compat.autotuner_class()
     rec = _Recorder(capture, compile_only, interpret, snapshot_limit)
@@ -489,29 +691,35 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
 
     def run(self, *args, grid, warmup, **kwargs):
         rec._set("pending", None)
-        runs = not warmup and rec.snapshots and rec._get("bench") is None
-        before = tuned = None
-        if runs:
-            tensors = _tensor_args(self, args, kwargs)
-            before = storage_layout(tensors)
-            tuning = rec._get("tuning")
-            if tuning is not None and tuning.before is not None and tuning.before[1] == _pointers(tensors):
-                tuned = tuning.before[0]   # the chosen launch: the arguments as they were before tuning
-        kernel = orig_run(self, *args, grid=grid, warmup=warmup, **kwargs)
-        if kernel is None and rec.interpret and not warmup:
-            _interpret(rec, self, args, kwargs, grid)
-        spec = rec._get("pending")
-        rec.on_launch(self, args, kwargs, grid, warmup, kernel)
-        spec = spec or (rec.by_kernel.get(id(kernel)) if kernel is not None else None)
-        if before is not None and spec is not None and spec.spec_id not in rec.capture.snapshots:
-            rec.keep_snapshot(spec, self, args, kwargs, grid, before, tuned)
+        saved = rec._get("call")
+        call = _Call(self, args, kwargs, grid)
+        rec._set("call", call)
+        try:
+            kernel = orig_run(self, *args, grid=grid, warmup=warmup, **kwargs)
+            spec = rec._get("pending")
+            if not warmup and rec._get("call") is call and spec is not None:
+                # no launcher saw it (Triton < 3.5 without a GPU: nothing compiled to launch)
+                rec._set("pending", None)
+                rec.launched(spec, _grid(grid, _bind(self, args, kwargs)) or (1, 1, 1), None, None)
+        finally:
+            rec._set("call", saved)
         return kernel
 
     def _do_compile(self, key, signature, device, constexprs, options, attrs, warmup):
-        rec.on_compile(self, signature, constexprs, options, attrs)
-        if rec.compile_only:
-            return None
-        return orig_compile(self, key, signature, device, constexprs, options, attrs, warmup)
+        spec = rec.on_compile(self, signature, constexprs, options, attrs)
+        try:
+            if rec.compile_only:
+                if rec._get("bench") is not None:
+                    rec.front_end(self, spec, signature, constexprs, options, attrs)
+                return _StandIn(rec, spec, options)
+            kernel = orig_compile(self, key, signature, device, constexprs, options, attrs, warmup)
+        except Exception as e:
+            if type(e).__name__ == "CompileTimeAssertionFailure":
+                rec.rule_out(spec, e)
+            raise
+        if kernel is not None:
+            rec.by_kernel[id(kernel)] = (kernel, spec)
+        return kernel
 
     # Triton 3.0-3.4 compile inside run(); the one way in is the jit_cache_hook check before it,
     # made through _call_hook. A hook of ours marks that call.
@@ -541,39 +749,45 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         try:
             return orig_tuner_run(self, *args, **kwargs)
         finally:
-            tuning.before = None   # (kept only until the launch it chose)
             rec._set("tuner", saved[0])
             rec._set("tuning", saved[1])
-            if tuning.configs:  # it benchmarked: a new key
-                tuning.pruned = len(getattr(self, "configs", [])) - len(tuning.configs)
-                timings = getattr(self, "configs_timings", None) or {}
-                configs = list(getattr(self, "configs", []))
-                tuning.timings = {configs.index(c): [float(x) for x in (t if isinstance(t, (list, tuple)) else [t])]
-                                  for c, t in timings.items() if c in configs}
-                tuning.key = next((k for k in getattr(self, "cache", {}) if k not in known), None)
-                rec.capture.tunings.append(tuning)
+            rec.close_tuning(self, tuning, known)
 
     def bench(self, *args, config, **meta):
         index = self.configs.index(config) if config in self.configs else None
-        tuning = rec._get("tuning")
-        if tuning is not None and tuning.before is None and rec.snapshots:
+        saved = rec._get("tuning")
+        tuning = saved if rec._get("tuner") is self else None
+        if tuning is None:  # a tuner whose run() is its own: the tuning begins with its first trial
+            opened = next((t for t in rec.open_tunings if t[0] is self), None)
+            if opened is None:
+                opened = (self, Tuning(getattr(getattr(self, "base_fn", None), "__name__", "?"), None, self),
+                          set(getattr(self, "cache", {})))
+                rec.open_tunings.append(opened)
+            tuning = opened[1]
+        rec._set("tuning", tuning)
+        if tuning.before is None and rec.snapshots:
             _keep_before_tuning(rec, tuning, self, args, meta)
         rec._set("bench", (self, index, config))
         try:
             if not rec.compile_only:
                 return orig_bench(self, *args, config=config, **meta)
-            self.fn.run(*args, **dict(meta, **config.all_kwargs()))
-            # nothing to time without a GPU: keep the configs' order (the first one wins)
-            order = float(index if index is not None else 0)
-            return [order, order, order]
+            if "do_bench" in vars(Autotuner):
+                # nothing to time without a GPU: the trial runs once, its hooks around it as
+                # Triton's _bench runs them, and the configs keep their order (the first one wins)
+                with compat.benchmarker(self, trial):
+                    return orig_bench(self, *args, config=config, **meta)
+            self.fn.run(*args, **dict(meta, **config.all_kwargs()))   # (3.0-3.3: _bench times by itself)
+            return [float(index or 0)] * 3
         finally:
             rec._set("bench", None)
+            rec._set("tuning", saved)
 
+    trial = _trial(rec)
     fake = compile_only if fake_driver is None else fake_driver
-    driver_cm = compat.compile_only_driver(compat.parse_target(capture.target)) if fake \
-        else contextlib.nullcontext()
+    driver = compat.CompileOnlyDriver(compat.parse_target(capture.target)) if fake else None
+    driver_cm = compat.active_driver(driver) if fake else contextlib.nullcontext()
     saved_cache_hook = compat.jit_cache_hook()
-    with driver_cm, compat.interpret_setting():
+    with driver_cm, compat.interpret_setting(), compat.launchers_seen(rec.seen):
         JITFunction.run = run
         if split:
             JITFunction._do_compile = _do_compile
@@ -585,6 +799,7 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         try:
             yield rec
         finally:
+            rec.active = False
             JITFunction.run = orig_run
             if split:
                 JITFunction._do_compile = orig_compile
@@ -592,10 +807,19 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
                 JITFunction._call_hook = orig_call_hook
                 compat.set_jit_cache_hook(saved_cache_hook)
             Autotuner.run, Autotuner._bench = orig_tuner_run, orig_bench
+            for tuner, tuning, known in rec.open_tunings:
+                rec.close_tuning(tuner, tuning, known)
+            capture.notes.extend(rec.notes(driver))
 
 
-def _interpret(rec: _Recorder, fn, args, kwargs, grid) -> None:
-    interpret_launch(fn, args, kwargs, grid, rec.interpreted)
+def _trial(rec: _Recorder) -> Callable:
+    """An autotuner's benchmarker in a compile-only capture: one run, no timing."""
+    def do_bench(fn, quantiles=None, **_):
+        fn()
+        bench = rec._get("bench")
+        order = float(bench[1] or 0) if bench else 0.0
+        return [order] * len(quantiles) if quantiles else order
+    return do_bench
 
 
 def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:

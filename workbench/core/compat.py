@@ -205,6 +205,29 @@ def autotuner_class():
     return Autotuner
 
 
+@contextlib.contextmanager
+def benchmarker(tuner, do_bench) -> Iterator[None]:
+    """``tuner.do_bench`` is ``do_bench`` in the block (a property over ``_do_bench`` in 3.4 and
+    3.5, a cached property in 3.6+)."""
+    if isinstance(vars(type(tuner)).get("do_bench") or vars(autotuner_class())["do_bench"], property):
+        own, tuner._do_bench = tuner._do_bench, do_bench
+        try:
+            yield
+        finally:
+            tuner._do_bench = own
+        return
+    missing = object()
+    own = tuner.__dict__.get("do_bench", missing)
+    tuner.__dict__["do_bench"] = do_bench
+    try:
+        yield
+    finally:
+        if own is missing:
+            tuner.__dict__.pop("do_bench", None)
+        else:
+            tuner.__dict__["do_bench"] = own
+
+
 def set_interpret(value: bool) -> None:
     """Decide, for kernels decorated from now on, whether ``@triton.jit`` means the interpreter."""
     if not has_knobs():  # 3.0-3.3 read the environment at decoration time
@@ -216,14 +239,16 @@ def set_interpret(value: bool) -> None:
 
 # -- a driver for machines with no GPU -------------------------------------------------------
 
-class _CompileOnlyDriver:
+class CompileOnlyDriver:
     """Stands in for the CUDA driver so that ``JITFunction.run`` specializes and compiles.
 
-    Launching is impossible through it; capture never gets that far.
-    """
+    Nothing launches through it. Device properties answer for the target's usual card (``asked``
+    says they were)."""
 
     def __init__(self, target: GPUTarget) -> None:
         self.target = target
+        self.asked = False
+        self.utils = _TargetUtils(self)
 
     def is_active(self) -> bool:
         return True
@@ -254,6 +279,23 @@ class _CompileOnlyDriver:
         raise RuntimeError(f"no GPU: the driver's {name!r} is not available when compiling only")
 
 
+class _TargetUtils:
+    """``driver.active.utils`` without a GPU: the device queries libraries make while pruning."""
+
+    def __init__(self, driver: CompileOnlyDriver) -> None:
+        self.driver = driver
+
+    def get_device_properties(self, device: int = 0) -> dict:
+        from .capture import TARGET_CARDS
+        self.driver.asked = True
+        _, props = TARGET_CARDS.get(_arch_value(self.driver.target.arch), TARGET_CARDS[90])
+        return dict(props, warpSize=self.driver.target.warp_size, sm_clock_rate=1_980_000,
+                    mem_clock_rate=2_619_000, mem_bus_width=5120)
+
+    def __getattr__(self, name: str):
+        raise RuntimeError(f"no GPU: the driver's utils.{name} is not available when compiling only")
+
+
 def has_gpu() -> bool:
     """A CUDA device Triton can launch on (asks torch: the driver probe would raise)."""
     if os.environ.get("WORKBENCH_NO_GPU"):
@@ -272,18 +314,51 @@ def current_gpu_target() -> GPUTarget | None:
     return driver.active.get_current_target()
 
 
+def compile_only_driver(target: GPUTarget):
+    return active_driver(CompileOnlyDriver(target))
+
+
 @contextlib.contextmanager
-def compile_only_driver(target: GPUTarget) -> Iterator[None]:
+def active_driver(stand_in: CompileOnlyDriver) -> Iterator[CompileOnlyDriver]:
     from triton.runtime.driver import driver
     # 3.5+ keep the driver in `_active` and rebuild the real one in reset_active() (which
     # raises on a machine with no GPU); 3.4 keeps a lazy proxy in `active`.
     attr = "_active" if hasattr(driver, "_active") else "active"
     saved = getattr(driver, attr)
-    driver.set_active(_CompileOnlyDriver(target))
+    driver.set_active(stand_in)
+    try:
+        yield stand_in
+    finally:
+        setattr(driver, attr, saved)
+
+
+@contextlib.contextmanager
+def launchers_seen(seen) -> Iterator[None]:
+    """While the block runs, a compiled kernel's launcher is read as ``seen(kernel, launcher)``:
+    3.5+ read it through the ``CompiledKernel.run`` property, so every launch of every compiled
+    kernel, whoever holds it, goes through what ``seen`` returns; 3.0-3.4 set ``run`` on the
+    kernel when its handles are made."""
+    from triton.compiler.compiler import CompiledKernel
+    prop = CompiledKernel.__dict__.get("run")
+    if isinstance(prop, property):
+        CompiledKernel.run = property(lambda kernel: seen(kernel, prop.fget(kernel)))
+        try:
+            yield
+        finally:
+            CompiledKernel.run = prop
+        return
+    init = CompiledKernel._init_handles
+
+    def _init_handles(kernel):
+        init(kernel)
+        run = kernel.__dict__.get("run")
+        if run is not None and getattr(run, "kernel", None) is not kernel:
+            kernel.run = seen(kernel, run)
+    CompiledKernel._init_handles = _init_handles
     try:
         yield
     finally:
-        setattr(driver, attr, saved)
+        CompiledKernel._init_handles = init
 
 
 def fast_launch_supported() -> bool:
