@@ -286,9 +286,20 @@ class Tuning:
     timings: dict[int, list[float]] = field(default_factory=dict)  # what the autotuner measured (ms)
     tried: list[int] = field(default_factory=list)  # configs added by the user (--config, --sweep)
     ruled_out: list[int] = field(default_factory=list)  # configs a tl.static_assert rejects (skipped)
+    generated: list = field(default_factory=list, repr=False, compare=False)  # configs a pruning made anew
     # the arguments' bytes before the autotuner ran any config (layout, data pointers), while it
     # tunes: by the launch it chooses, the benchmark runs may have left the answer in an output
     before: Any = field(default=None, repr=False, compare=False)
+
+    def index_of(self, config) -> int:
+        """A config's index: its place in the tuner's list, or after it for one that a pruning
+        made anew (GemLite's prune_configs_by yields new Config objects)."""
+        configs = list(getattr(self.tuner, "configs", []))
+        if config in configs:
+            return configs.index(config)
+        if config not in self.generated:
+            self.generated.append(config)
+        return len(configs) + self.generated.index(config)
 
     def config_kwargs(self, index: int) -> dict[str, Any]:
         return dict(self.configs[index][0].all_kwargs())
@@ -507,7 +518,7 @@ class _Recorder:
             self._set("call", None)   # (one launch per call)
             args, kwargs, call_grid = call.args, call.kwargs, call.grid
         else:
-            args, kwargs, call_grid = (), _launcher_kwargs(spec, args or ()), tuple(grid)
+            args, kwargs, call_grid = (), _launcher_kwargs(spec, args or (), self.capture.target), tuple(grid)
         grid = tuple(int(g) for g in grid)
         if launch is None and self.interpret:
             def launch():
@@ -547,11 +558,14 @@ class _Recorder:
             else:
                 info["chosen"] = True
                 best = getattr(tuner, "best_config", None)
-                if best is not None and best in configs:
+                if best is not None and tuning is not None and tuning.configs:
+                    index = tuning.index_of(best)
+                    info["config_index"], info["config"] = index, str(best)
+                    if tuning.chosen is None:
+                        tuning.chosen, tuning.chosen_spec = index, spec.spec_id
+                        tuning.configs.setdefault(index, (best, spec.spec_id))
+                elif best is not None and best in configs:
                     info["config_index"], info["config"] = configs.index(best), str(best)
-                    if tuning is not None and tuning.configs and tuning.chosen is None:
-                        tuning.chosen, tuning.chosen_spec = configs.index(best), spec.spec_id
-                        tuning.configs.setdefault(tuning.chosen, (best, spec.spec_id))
             spec.autotune = info
         if opened is not None:
             self._set("tuning", None)
@@ -571,11 +585,11 @@ class _Recorder:
         if not tuning.configs:
             return
         configs = list(getattr(tuner, "configs", []))
-        tuning.pruned = len(configs) - len(tuning.configs) - len(tuning.ruled_out)
+        tuning.pruned = max(0, len(configs) - len(tuning.configs) - len(tuning.ruled_out))
         timings = getattr(tuner, "configs_timings", None) or {}
-        tuning.timings = {configs.index(c): [float(x) for x in (t if isinstance(t, (list, tuple)) else [t])]
-                          for c, t in timings.items() if c in configs}
-        tuning.key = next((k for k in getattr(tuner, "cache", {}) if k not in known), None)
+        tuning.timings = {tuning.index_of(c): [float(x) for x in (t if isinstance(t, (list, tuple)) else [t])]
+                          for c, t in timings.items() if c in configs or c in tuning.generated}
+        tuning.key = next((k for k in _cache_keys(tuner) if k not in known), None)
         self.capture.tunings.append(tuning)
 
     def rule_out(self, spec: KernelSpec, error: BaseException) -> None:
@@ -654,12 +668,10 @@ class _Recorder:
         return out
 
 
-_OPTION_KWARGS = ("num_warps", "num_stages", "num_ctas", "maxnreg")
-
-
-def _launcher_kwargs(spec: KernelSpec, args: tuple) -> dict[str, Any]:
-    """A launcher's arguments by name, with the options Triton's ``run`` takes as keywords: a
-    launch made past ``JITFunction.run`` (a launch cache, Inductor) replays like any other."""
+def _launcher_kwargs(spec: KernelSpec, args: tuple, target: str) -> dict[str, Any]:
+    """A launcher's arguments by name, with the options it was compiled with that are not the
+    defaults (Triton's ``run`` takes them as keywords): a launch made past ``JITFunction.run`` (a
+    launch cache, Inductor, whose kernels compile with ``debug`` on) replays like any other."""
     fn = spec.fn
     names = list(fn.arg_names)
     if len(args) != len(names):  # (releases whose launcher takes no constexprs)
@@ -669,7 +681,10 @@ def _launcher_kwargs(spec: KernelSpec, args: tuple) -> dict[str, Any]:
         name = _path_name(list(fn.arg_names), key)
         if name in fn.arg_names:
             kwargs.setdefault(name, value)
-    kwargs.update({k: spec.options[k] for k in _OPTION_KWARGS if spec.options.get(k) is not None})
+    defaults = {k: _json_value(v) for k, v in vars(compat.make_backend(compat.parse_target(target))
+                                                   .parse_options({})).items()}
+    kwargs.update({k: v for k, v in spec.options.items() if k in defaults and v != defaults[k]
+                   and not isinstance(v, (list, dict))})
     return kwargs
 
 
@@ -697,7 +712,9 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         try:
             kernel = orig_run(self, *args, grid=grid, warmup=warmup, **kwargs)
             spec = rec._get("pending")
-            if not warmup and rec._get("call") is call and spec is not None:
+            if kernel is not None and not isinstance(kernel, _StandIn) and (warmup or spec is not None):
+                rec.spec_of(kernel)   # (a warmup, or a launch no launcher saw: the spec all the same)
+            elif not warmup and rec._get("call") is call and spec is not None:
                 # no launcher saw it (Triton < 3.5 without a GPU: nothing compiled to launch)
                 rec._set("pending", None)
                 rec.launched(spec, _grid(grid, _bind(self, args, kwargs)) or (1, 1, 1), None, None)
@@ -745,7 +762,7 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         tuning = Tuning(getattr(getattr(self, "base_fn", None), "__name__", "?"), None, self)
         rec._set("tuner", self)
         rec._set("tuning", tuning)
-        known = set(getattr(self, "cache", {}))
+        known = _cache_keys(self)
         try:
             return orig_tuner_run(self, *args, **kwargs)
         finally:
@@ -754,16 +771,16 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
             rec.close_tuning(self, tuning, known)
 
     def bench(self, *args, config, **meta):
-        index = self.configs.index(config) if config in self.configs else None
         saved = rec._get("tuning")
         tuning = saved if rec._get("tuner") is self else None
         if tuning is None:  # a tuner whose run() is its own: the tuning begins with its first trial
             opened = next((t for t in rec.open_tunings if t[0] is self), None)
             if opened is None:
                 opened = (self, Tuning(getattr(getattr(self, "base_fn", None), "__name__", "?"), None, self),
-                          set(getattr(self, "cache", {})))
+                          _cache_keys(self))
                 rec.open_tunings.append(opened)
             tuning = opened[1]
+        index = tuning.index_of(config)
         rec._set("tuning", tuning)
         if tuning.before is None and rec.snapshots:
             _keep_before_tuning(rec, tuning, self, args, meta)
@@ -787,7 +804,8 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
     driver = compat.CompileOnlyDriver(compat.parse_target(capture.target)) if fake else None
     driver_cm = compat.active_driver(driver) if fake else contextlib.nullcontext()
     saved_cache_hook = compat.jit_cache_hook()
-    with driver_cm, compat.interpret_setting(), compat.launchers_seen(rec.seen):
+    inductor = compat.inductor_through_triton() if not compile_only else contextlib.nullcontext()
+    with driver_cm, compat.interpret_setting(), compat.launchers_seen(rec.seen), inductor:
         JITFunction.run = run
         if split:
             JITFunction._do_compile = _do_compile
@@ -810,6 +828,18 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
             for tuner, tuning, known in rec.open_tunings:
                 rec.close_tuning(tuner, tuning, known)
             capture.notes.extend(rec.notes(driver))
+            if not compile_only and compat.inductor_used():
+                capture.notes.append("torch.compile: Inductor's kernels launched through Triton's launcher while the "
+                                     "script was captured (its static CUDA launcher was off), so each launch is seen")
+
+
+def _cache_keys(tuner) -> set:
+    """The keys an autotuner has tuned for (a library's tuner may keep a cache of its own shape)."""
+    cache = getattr(tuner, "cache", None)
+    try:
+        return set(cache.keys() if hasattr(cache, "keys") else ())
+    except Exception:  # noqa: BLE001 - (one that cannot list its keys: none known)
+        return set()
 
 
 def _trial(rec: _Recorder) -> Callable:

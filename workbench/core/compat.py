@@ -11,6 +11,7 @@ import functools
 import inspect
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -203,6 +204,32 @@ def jit_function_of(obj):
 def autotuner_class():
     from triton.runtime.autotuner import Autotuner
     return Autotuner
+
+
+@contextlib.contextmanager
+def inductor_through_triton() -> Iterator[None]:
+    """Inductor (torch.compile) launches its kernels through a static CUDA launcher of its own by
+    default, past Triton's launcher: for the block, its kernels launch through Triton's."""
+    name = "TORCHINDUCTOR_USE_STATIC_CUDA_LAUNCHER"
+    saved_env = os.environ.get(name)
+    os.environ[name] = "0"   # (read when torch._inductor.config is first imported)
+    config = sys.modules.get("torch._inductor.config")
+    saved = getattr(config, "use_static_cuda_launcher", None) if config is not None else None
+    if config is not None:
+        config.use_static_cuda_launcher = False
+    try:
+        yield
+    finally:
+        if saved_env is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved_env
+        if config is not None:
+            config.use_static_cuda_launcher = saved
+
+
+def inductor_used() -> bool:
+    return "torch._inductor.runtime.triton_heuristics" in sys.modules
 
 
 @contextlib.contextmanager
