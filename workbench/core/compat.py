@@ -424,6 +424,26 @@ def interpreter_problem() -> str | None:
     return None
 
 
+def interpreter_args(fn, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """The arguments as Triton's interpreter takes them. Before 3.8 it holds a runtime (not
+    constexpr) Python bool in 32 bits as an i1 and refuses it ("numpy data itemsize (32 bits)
+    exceeds dtype primitive_bitwidth (1 bits)"): it gets the i1 scalar 3.8 makes of it."""
+    if VERSION >= (3, 8, 0):
+        return args, kwargs
+    constexprs = {p.name for p in fn.params if p.is_constexpr}
+
+    def value(name: str, v: Any) -> Any:
+        if not isinstance(v, bool) or name in constexprs:
+            return v
+        import numpy
+        import triton.language as tl
+        from triton.runtime.interpreter import TensorHandle
+        return tl.tensor(TensorHandle(numpy.array([v], dtype=numpy.bool_), tl.int1), tl.int1)
+
+    return (tuple(value(n, v) for n, v in zip(fn.arg_names, args)) + tuple(args[len(fn.arg_names):]),
+            {k: value(k, v) for k, v in kwargs.items()})
+
+
 def interpreter_failure(exc: BaseException) -> str | None:
     """The sentence for an interpreted launch that failed because of the interpreter itself, not
     the kernel (None: the kernel's own error). Triton 3.6's interpreter under numpy >= 2.4 turns a
