@@ -97,6 +97,7 @@ def test_the_known_interpreter_faults_happen_on_this_triton():
     assert not err["bf16_add"] <= 1.0                    # (NaN: bit patterns added)
     assert err["to_bf16"] == 2**-7                       # truncated, not rounded
     assert err["to_fp8"] == 1.0                          # 1.9375 -> 1.0, not 2.0
+    assert not err["int_to_bf16"] <= 1.0                 # -4 read as a bit pattern: NaN
     assert err["exact_ops"] < 1e-5
 
 
@@ -111,19 +112,25 @@ def test_the_verdict_says_where_the_interpreter_is_not_exact():
         "bf16_add": "interpreter: bf16 arithmetic is not exact here",
         "to_bf16": "interpreter: fp32 -> bf16 conversion is not exact here",
         "to_fp8": "interpreter: fp32 -> fp8e4nv conversion is not exact here",
+        "int_to_bf16": "interpreter: int32 -> bf16 conversion is not exact here",
     }
     assert "triton-lang/triton#11584" in caveats["bf16_dot"]
     proc = run_cli("run", str(DATA / "inexact.py"), "--kernel", "bf16_dot", env=NO_GPU)
     assert proc.returncode == 0, proc.stderr
-    row = next(line.split() for line in proc.stdout.splitlines() if line.startswith("bf16_dot"))
-    assert row[4] == "ok*"   # never a bare ok
-    assert "  bf16_dot version original: * interpreter: bf16 dot is not exact here" in proc.stdout
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("bf16_dot"))
+    assert "  python  ok, inexact  " in row   # never a bare ok
+    assert "  bf16_dot version original: interpreter: bf16 dot is not exact here" in proc.stdout
 
 
-def test_the_app_says_the_caveat_with_the_verdict():
+def test_the_app_and_the_config_tables_say_the_caveat_with_the_verdict():
+    from workbench.configs_report import config_tables, table_rows
     from workbench.tui.format import bench_row, result_summary
-    result = {"kernel": "bf16_dot", "version": "original", "level": "python", "status": "ok", "outputs": [],
-              "caveat": "interpreter: bf16 dot is not exact here (it multiplies the raw bit patterns)"}
+    result = {"kernel": "bf16_dot", "spec_id": "s1", "version": "original", "level": "python", "status": "ok",
+              "outputs": [], "caveat": "interpreter: bf16 dot is not exact here (it multiplies the raw bit patterns)"}
     assert result_summary(result).startswith("bf16_dot original: ok (interpreter: bf16 dot is not exact here")
-    assert bench_row(result, None)[2] == "ok*"
+    assert bench_row(result, None)[2] == "ok, inexact"
     assert result_summary(dict(result, caveat=None)) == "bf16_dot original: ok"
+    tuning = {"kernel": "bf16_dot", "key": None, "chosen": 0,
+              "configs": {"0": {"kwargs": {"BLOCK": 16}, "spec_id": "s1"}}}
+    (table,) = config_tables([tuning], [result])
+    assert table_rows(table)[0]["verify"] == "ok, inexact" and table["rows"][0]["caveat"] == result["caveat"]

@@ -35,6 +35,12 @@ def to_fp8(x_ptr, out_ptr, B: tl.constexpr):
 
 
 @triton.jit
+def int_to_bf16(x_ptr, out_ptr, B: tl.constexpr):
+    r = tl.arange(0, B)
+    tl.store(out_ptr + r, tl.load(x_ptr + r).to(tl.bfloat16))
+
+
+@triton.jit
 def exact_ops(a_ptr, b_ptr, c_ptr, x_ptr, out_ptr, N: tl.constexpr):
     """fp16 dot, bf16 -> fp32 and fp32 -> fp16 conversions, fp32 arithmetic: exact in the interpreter."""
     r = tl.arange(0, N)
@@ -57,6 +63,9 @@ h = torch.empty(N, dtype=torch.bfloat16)
 to_bf16[(1,)](halfway, h, N)
 f8 = torch.empty(N, dtype=torch.float8_e4m3fn)
 to_fp8[(1,)](halfway, f8, N)
+ints = torch.arange(N, dtype=torch.int32) - 4
+ib = torch.empty(N, dtype=torch.bfloat16)
+int_to_bf16[(1,)](ints, ib, N)
 a16, b16 = a.half(), b.half()
 c16, e = torch.empty(N, N), torch.empty(N, dtype=torch.float16)
 exact_ops[(1,)](a16, b16, c16, x, e, N)
@@ -66,6 +75,7 @@ print(json.dumps({
     "bf16_add": (s.float() - (x + y).float()).abs().max().item(),
     "to_bf16": (h.float() - halfway.bfloat16().float()).abs().max().item(),
     "to_fp8": (f8.float() - halfway.to(torch.float8_e4m3fn).float()).abs().max().item(),
+    "int_to_bf16": (ib.float() - ints.bfloat16().float()).abs().max().item(),
     "exact_ops": max((c16 - a16.float() @ b16.float()).abs().max().item(),
                      (e.float() - (x.float() * 3).half().float()).abs().max().item()),
 }))
