@@ -279,8 +279,8 @@ def cmd_run(args) -> int:
             for o in r["outputs"]:
                 if not o["ok"]:
                     print(f"  {r['kernel']} version {r['version']}: {o['sentence']}")
-            if r["message"]:
-                print(f"  {r['kernel']} version {r['version']}: {r['message']}")
+            for sentence in filter(None, (r["message"], r.get("caveat"))):
+                print(f"  {r['kernel']} version {r['version']}: {sentence}")
             for key in ("vs_original", "vs_previous"):
                 if r.get(key):
                     print(f"  {r[key]['sentence']}")
@@ -342,7 +342,7 @@ def _print_config_tables(tables: list[dict]) -> None:
               f"(* chosen, + tried, < fastest verified{pruned})")
         _print_rows(table_rows(t))
         for row in t["rows"]:
-            for sentence in row["failed"] + ([row["message"]] if row["message"] else []):
+            for sentence in row["failed"] + [s for s in (row["message"], row["caveat"]) if s]:
                 print(f"  {row['config']}: {sentence}")
         if t["verdict"]:
             print(f"  {t['verdict']}")
@@ -371,6 +371,7 @@ def _run_row(r: dict) -> dict[str, Any]:
     t = r.get("timing") or {}
     stats = t.get("stats") or {}
     verify = {"ok": "ok", "mismatch": "FAIL", "compiled-only": "compiled only", "error": "error"}[r["status"]]
+    verify += ", inexact" if r.get("caveat") else ""   # (the interpreter's: said below the table)
     vs = r.get("vs_original")
     return {"kernel": r["kernel"], "spec": r["spec_id"], "version": r["version"],
             "from": r["level"], "verify": verify,

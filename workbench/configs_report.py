@@ -32,7 +32,7 @@ def config_tables(tunings: list[dict], results: list[dict]) -> list[dict[str, An
                          "registers": comp.get("registers"), "spills": _spills(comp), "shared": comp.get("shared"),
                          "status": (r or {}).get("status", "not run"), "stats": timing.get("stats"),
                          "tflops": timing.get("tflops"), "gbps": timing.get("gbps"),
-                         "message": (r or {}).get("message", ""),
+                         "message": (r or {}).get("message", ""), "caveat": (r or {}).get("caveat"),
                          "failed": [o["sentence"] for o in (r or {}).get("outputs", []) if not o["ok"]]})
         rows.sort(key=lambda row: (not row["chosen"], row["index"]))
         chosen = next((row for row in rows if row["chosen"]), None)
@@ -81,7 +81,7 @@ def table_rows(table: dict) -> list[dict[str, str]]:
         mark = ("*" if row["chosen"] else "+" if row["tried"] else " ") + ("<" if row["fastest"] else " ")
         out.append({" ": mark, "config": row["config"],
                     "regs": _cell(row["registers"]), "spills": _cell(row["spills"]), "smem": _cell(row["shared"]),
-                    "verify": VERIFY.get(row["status"], row["status"]),
+                    "verify": VERIFY.get(row["status"], row["status"]) + (", inexact" if row["caveat"] else ""),
                     "median us": f"{s['median'] * 1e3:.2f}" if s else "-",
                     "spread": f"{s['spread'] * 100:.1f}%" if s else "-",
                     "TFLOP/s": f"{row['tflops']:.1f}" if row["tflops"] else "-",

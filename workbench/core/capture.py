@@ -869,6 +869,9 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
 
     names = set(fn.arg_names)
     kw = {k: v for k, v in kwargs.items() if k in names}
+    args, kw = compat.interpreter_args(fn, args, kw)
+    # Triton's launcher takes grid[:3] (a grid of 4 or more); the interpreter refuses it
+    grid3 = (lambda meta: tuple(grid(meta))[:3]) if callable(grid) else tuple(grid)[:3]
     def call(self, *a, **k):  # a helper called from inside an interpreted kernel
         interp = interpreted(self)
         if not compat.interpreter_restores_language():  # the whole launch is in language_restored()
@@ -886,7 +889,7 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
     JITFunction.__call__ = call
     try:
         with compat.language_restored():
-            interpreted(fn).run(*args, grid=grid, warmup=False, **kw)
+            interpreted(fn).run(*args, grid=grid3, warmup=False, **kw)
     except Exception as e:  # noqa: BLE001 - one the interpreter itself has here is said as such
         problem = compat.interpreter_failure(e)
         if problem is None:

@@ -88,7 +88,7 @@ def prepare(spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable[str] 
     if before_launch is not None:
         before_launch(dict(zip(spec.fn.arg_names, bound)))
     grid = snapshot.grid(dict(zip(spec.fn.arg_names, bound))) if callable(snapshot.grid) else snapshot.grid
-    grid = tuple(int(g) for g in grid) + (1,) * (3 - len(grid))
+    grid = (tuple(int(g) for g in grid) + (1, 1, 1))[:3]  # as Triton's launcher: grid[:3]
     return Prepared(bound, grid, copies)
 
 

@@ -76,13 +76,14 @@ class RunResult:
     message: str = ""
     error: Diagnostic | None = None
     times: dict[str, float] = field(default_factory=dict)  # where the run's wall time went
+    caveat: str | None = None  # what the verdict cannot vouch for: the interpreter's known faults in this kernel
 
     def to_json(self) -> dict[str, Any]:
         return {"kernel": self.kernel, "spec_id": self.spec_id, "version": self.version, "level": self.level,
                 "status": self.status, "outputs": [o.to_json() | {"sentence": o.sentence} for o in self.outputs],
                 "timing": self.timing.to_json() if self.timing else None, "vs_original": self.vs_original,
                 "vs_previous": self.vs_previous, "compile": self.compile, "message": self.message,
-                "error": self.error.to_json() if self.error else None, "times": self.times}
+                "error": self.error.to_json() if self.error else None, "times": self.times, "caveat": self.caveat}
 
 
 class _StopAtLaunch(BaseException):
@@ -356,6 +357,8 @@ class Session:
                        for label, name in state.snapshot.checked.items()]
         res.times = {"launch_ms": (t1 - t0) * 1e3, "verify_ms": (time.perf_counter() - t1) * 1e3}
         res.status = "ok" if all(o.ok for o in res.outputs) else "mismatch"
+        if not self.gpu:  # both sides came from the interpreter: where it is wrong, so are they
+            res.caveat = compat.interpreter_inexact(str(v.result.levels.get("ttir", ""))) if v.result else None
         if bench_options is not None:
             self.progress("bench", {"kernel": state.spec.kernel, "version": v.label})
             res.timing = self._time(state, v, bench_options, flops)

@@ -73,7 +73,7 @@ def poison(tensor) -> bool:
     p = poison_value(tensor.dtype)
     if p is None:
         return False
-    tensor.copy_(p.to(tensor.device).expand_as(tensor))
+    tensor.copy_(p.to(tensor.device).reshape(()).expand_as(tensor))  # (a 0-d tensor too: an atomic counter)
     return True
 
 

@@ -123,7 +123,8 @@ def bench_row(result: dict, original: dict | None) -> tuple[str, ...]:
     base = median_of(original)
     ratio = stats["median"] / base if base and stats.get("median") else None
     return (version_label(result.get("version", "?")), result.get("level", "?"),
-            STATUS_WORDS.get(result.get("status", ""), result.get("status", "")),
+            STATUS_WORDS.get(result.get("status", ""), result.get("status", ""))
+            + (", inexact" if result.get("caveat") else ""),
             us(stats.get("median")), f"{stats['spread'] * 100:.1f}%" if "spread" in stats else "-",
             f"{t['tflops']:.2f}" if t.get("tflops") else "-", f"{t['gbps']:.3g}" if t.get("gbps") else "-",
             f"{ratio:.3f}×" if ratio else "-", ("interpreter" if interpreted(result) else t.get("mode", "-")) if t else "-",
@@ -164,7 +165,7 @@ def result_summary(result: dict) -> str:
     word, message = STATUS_WORDS.get(status, status), result.get("message") or ""
     if message.startswith(word):   # "compiled only: no GPU (...)" says the status itself: once
         word, message = message, ""
-    parts = [f"{who}: {word}"]
+    parts = [f"{who}: {word}" + (f" ({result['caveat']})" if result.get("caveat") else "")]
     bad = [o["name"] for o in result.get("outputs", []) if not o.get("ok")]
     if bad:
         parts.append("differs: " + ", ".join(bad))
