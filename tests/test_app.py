@@ -454,3 +454,31 @@ async def test_the_configs_theme_is_on_the_first_frame_and_an_unknown_one_is_sai
         await pilot.pause()
         assert app.theme == "dark"
         assert any("no theme named 'no-such-theme'" in str(n.message) for n in app._notifications)
+
+
+@pytest.mark.asyncio
+async def test_the_kernel_line_of_an_inlined_helper_and_tl_sum_marks_the_reduction_in_ptx_and_sass(tmp_path):
+    """tl.sum's shuffles carry Triton's standard.py lines; the cursor on the kernel's line marks them anyway."""
+    path = tmp_path / "helper_sum.py"
+    shutil.copy(ROOT / "tests" / "data" / "helper_sum.py", path)
+    app = WorkbenchApp(path, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        ptx = app.pane("ptx").view
+        ptx.focus()
+        await pilot.press("6")                         # the PTX slot shows SASS
+        await pilot.pause()
+        sass = app.pane("sass").view
+        await wait_for(pilot, lambda: "SHFL" in sass.text, what="the SASS")
+        py = app.pane("python").view
+        py.focus()
+        reduction = line_of(py, "tl.sum(_sq(x)")
+        py.goto_line(reduction)
+        await pilot.pause()
+        assert any("SHFL" in sass.line_text(n) for n in sass.highlighted_lines)
+        assert any("tt.reduce" in app.pane("ttgir").view.line_text(n) for n in app.pane("ttgir").view.highlighted_lines)
+        shfl = next(n for n in sass.highlighted_lines if "SHFL" in sass.line_text(n))
+        sass.focus()
+        sass.goto_line(shfl)
+        await pilot.pause()
+        assert reduction in py.highlighted_lines

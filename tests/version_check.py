@@ -33,6 +33,7 @@ def main() -> None:
     report["gluon_missing"] = compat.gluon_missing()
     report["interpreter_problem"] = compat.interpreter_problem()
     report["interpreted"] = _interpreted_vector_add()
+    report["inlined"] = _inlined_reduction_mapped()
     examples = ["vector_add", "matmul", "matmul_tma", "gluon_vector_add"]
     for name in examples:
         cap = run_script(ROOT / "examples" / f"{name}.py", mode="compile-only")
@@ -47,7 +48,7 @@ def main() -> None:
                 case["levels"] = sorted(full.levels)
                 case["name"] = full.metadata.get("name")
                 case["sass"] = "EXIT" in full.levels["sass"]
-                smap = srcmap.build(full.levels, full.sass_lines, full.python)
+                smap = srcmap.build(full.levels, full.sass_lines, full.python, full.sass_ptx_lines)
                 case["mapped"] = sorted(level for level, lines in smap.levels.items()
                                         if any(f == spec.file for locs in lines.values() for f, _ in locs))
                 if name in ("vector_add", "matmul"):
@@ -82,6 +83,20 @@ def _interpreted_vector_add() -> dict:
     snap = cap.snapshots[cap.specs[0].spec_id]
     after = snap.after
     return {"correct": bool((after["out_ptr"] == after["x_ptr"] + after["y_ptr"]).all()), "notes": cap.notes}
+
+
+def _inlined_reduction_mapped() -> dict[str, bool]:
+    """Per level: does the kernel's ``s = tl.sum(_sq(x), axis=0)`` line map to the reduction's shuffles
+    (whose own lines are in Triton's standard.py)?"""
+    spec = run_script(ROOT / "tests" / "data" / "helper_sum.py", mode="compile-only").specs[0]
+    full = Compiler("cuda:90").compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
+                                              spec.options, with_sass=True)
+    smap = srcmap.build(full.levels, full.sass_lines, full.python, full.sass_ptx_lines)
+    line = next(i for i, row in enumerate(Path(spec.file).read_text().splitlines(), 1) if "tl.sum(_sq(x)" in row)
+    related = smap.related("python", line)
+    needles = {"ttgir": "tt.reduce", "llir": "shfl.sync", "ptx": "shfl.sync", "sass": "SHFL"}
+    return {level: any(needle in full.levels[level].splitlines()[n - 1] for n in related[level])
+            for level, needle in needles.items()}
 
 
 def _dump_compiles(compiler: Compiler, full, level: str) -> bool:

@@ -470,7 +470,8 @@ def _compile_script(args, script: Path) -> int:
                                  "files": {k: str(v) for k, v in files.items()},
                                  "launches": [lc.to_json() for lc in capture.launches_of(spec.spec_id)]}
         if args.json:
-            entry["srcmap"] = srcmap.build(result.levels, result.sass_lines, result.python).to_json()
+            entry["srcmap"] = srcmap.build(result.levels, result.sass_lines, result.python,
+                                           result.sass_ptx_lines).to_json()
         kernels.append(entry)
     if args.json:
         json.dump({"target": compiler_target(compiler), "script": str(script.resolve()), "mode": capture.mode,
@@ -513,7 +514,8 @@ def _compile_level_file(args, path: Path) -> int:
     if args.json:
         json.dump({"target": compiler_target(compiler), "input": str(path), "level": level,
                    "result": result.summary(), "files": {k: str(v) for k, v in files.items()},
-                   "srcmap": srcmap.build(result.levels, result.sass_lines).to_json()}, sys.stdout, indent=2)
+                   "srcmap": srcmap.build(result.levels, result.sass_lines,
+                                          sass_ptx_lines=result.sass_ptx_lines).to_json()}, sys.stdout, indent=2)
         print()
     else:
         _print_table([_row(None, result)], compiler_target(compiler))

@@ -199,7 +199,8 @@ def compile_pass_file(args, path: Path) -> int:
     if args.json:
         json.dump({"target": compiler_target(compiler), "input": str(path), "after": [header.stage, header.index],
                    "result": result.summary(), "files": {k: str(v) for k, v in files.items()},
-                   "srcmap": srcmap.build(result.levels, result.sass_lines).to_json()}, sys.stdout, indent=2)
+                   "srcmap": srcmap.build(result.levels, result.sass_lines,
+                                          sass_ptx_lines=result.sass_ptx_lines).to_json()}, sys.stdout, indent=2)
         print()
     else:
         row = _row(None, result)

@@ -203,7 +203,9 @@ def _python(session, state, v, arg, out, workspace):
 
 
 def _smap(result):
-    return srcmap.build(result.levels, result.sass_lines, result.python) if result is not None else None
+    if result is None:
+        return None
+    return srcmap.build(result.levels, result.sass_lines, result.python, result.sass_ptx_lines)
 
 
 def _lines(smap, file: str, line: int) -> dict[str, list[int]]:

@@ -30,7 +30,7 @@ from .levels import BINARY_LEVELS, SUFFIX, below, ir_levels, level_of, read_sour
 from .cubin import read_cubin, resource_usage
 from .sass import ascii_for_ptxas, disassemble
 
-SCHEMA = "2"  # bump when what a cache entry holds changes
+SCHEMA = "3"  # bump when what a cache entry holds changes
 MLIR_LEVELS = ("source", "ttir", "ttgir")
 
 
@@ -51,6 +51,7 @@ class CompileResult:
     stages: list[StageTime] = field(default_factory=list)
     resources: dict[str, int] = field(default_factory=dict)
     sass_lines: dict[int, tuple[str, int]] = field(default_factory=dict)
+    sass_ptx_lines: dict[int, int] = field(default_factory=dict)  # SASS line -> the PTX line it came from
     python: dict[str, Any] | None = None  # {"file", "first_line", "last_line"} of the kernel
     log: str = ""
     passes: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> its passes (record_passes)
@@ -552,10 +553,12 @@ class Compiler:
             t0 = time.perf_counter()
             sass = disassemble(cubin, compat.nvidia_tool("nvdisasm"))
             entry = Entry(sass.text, {}, {"ms": (time.perf_counter() - t0) * 1000,
-                                          "lines": {str(k): list(v) for k, v in sass.lines.items()}})
+                                          "lines": {str(k): list(v) for k, v in sass.lines.items()},
+                                          "ptx_lines": {str(k): v for k, v in sass.ptx_lines.items()}})
             self.cache.put(key, entry)
         result.levels["sass"] = entry.output
         result.sass_lines = {int(k): (v[0], int(v[1])) for k, v in entry.info["lines"].items()}
+        result.sass_ptx_lines = {int(k): int(v) for k, v in entry.info["ptx_lines"].items()}
         result.stages.append(StageTime("sass", entry.info["ms"], cached))
 
     def _check_cubin(self, cubin: bytes, metadata: dict, file: str) -> None:

@@ -116,11 +116,11 @@ def level_texts(folder: Path, stem: str) -> tuple[dict[str, str | bytes], dict |
 def source_map(levels: dict, python: dict | None) -> tuple[srcmap.SourceMap, str]:
     """The version's source map and its SASS text, disassembled here from its cubin."""
     from . import compat, sass
-    sass_text, sass_lines = "", {}
+    sass_text, sass_lines, ptx_lines = "", {}, {}
     if isinstance(levels.get("cubin"), bytes):
         dis = sass.disassemble(levels["cubin"], compat.nvidia_tool("nvdisasm"))
-        sass_text, sass_lines = dis.text, dis.lines
-    return srcmap.build(levels, sass_lines, python), sass_text
+        sass_text, sass_lines, ptx_lines = dis.text, dis.lines, dis.ptx_lines
+    return srcmap.build(levels, sass_lines, python, ptx_lines), sass_text
 
 
 def from_pages(raw_text: str, source_text: str | None, folder: Path, stem: str, flops: float | None = None,

@@ -2,7 +2,9 @@
 
 ``nvdisasm -c -g`` (the Triton wheel ships it) prints ``//## File "k.py", line 7`` before
 each run of instructions from that line. Those comments are folded into a line map and left
-out of the text, so the SASS pane reads like ``cuobjdump -sass`` and still maps back.
+out of the text, so the SASS pane reads like ``cuobjdump -sass`` and still maps back. With
+``-gp`` it also prints ``//## File ".nv_debug_ptx_txt", line 102``: the line of the PTX the
+instruction came from (the PTX is kept line for line), whose call-site chain the source map uses.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from . import scratch
 from .errors import WorkbenchError
 
+_PTX_LINE = re.compile(r'^\s*//## File "\.nv_debug_ptx_txt", line (\d+)')
 _FILE_LINE = re.compile(r'^\s*//## File "(?P<file>[^"]*)", line (?P<line>\d+)')
 _INLINED = re.compile(r'^\s*//## File "(?P<file>[^"]*)", line (?P<line>\d+) inlined at')
 _ARCH = re.compile(r"EF_CUDA_SM(\d+)")
@@ -28,13 +31,14 @@ class Sass:
     lines: dict[int, tuple[str, int]] = field(default_factory=dict)
     arch: int | None = None
     functions: list[str] = field(default_factory=list)
+    ptx_lines: dict[int, int] = field(default_factory=dict)  # 1-based SASS line -> PTX line
 
 
 def disassemble(cubin: bytes, nvdisasm: str) -> Sass:
     with scratch.folder() as folder:
         path = folder / "kernel.cubin"
         path.write_bytes(cubin)
-        proc = subprocess.run([nvdisasm, "-c", "-g", str(path)], capture_output=True, text=True)
+        proc = subprocess.run([nvdisasm, "-c", "-g", "-gp", str(path)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise WorkbenchError.at("<cubin>", f"nvdisasm could not read the cubin: {proc.stderr.strip()}",
                                 detail=proc.stderr)
@@ -44,23 +48,31 @@ def disassemble(cubin: bytes, nvdisasm: str) -> Sass:
 def fold_line_info(raw: str) -> Sass:
     out: list[str] = []
     lines: dict[int, tuple[str, int]] = {}
+    ptx_lines: dict[int, int] = {}
     current: tuple[str, int] | None = None
+    ptx_line = None
     arch = None
     functions: list[str] = []
     for row in raw.splitlines():
         if arch is None and (m := _ARCH.search(row)):
             arch = int(m.group(1))
+        if m := _PTX_LINE.match(row):
+            ptx_line = int(m.group(1))
+            continue
         if m := _FILE_LINE.match(row):
             if not _INLINED.match(row) or current is None:
                 current = (urllib.parse.unquote(m.group("file")), int(m.group("line")))
             continue
         if m := _FUNC.match(row):
             functions.append(m.group(1))
-            current = None
+            current = ptx_line = None
         out.append(row)
-        if current is not None and "/*" in row and ";" in row:  # an instruction
-            lines[len(out)] = current
-    return Sass("\n".join(out) + "\n", lines, arch, functions)
+        if "/*" in row and ";" in row:  # an instruction
+            if current is not None:
+                lines[len(out)] = current
+            if ptx_line is not None:
+                ptx_lines[len(out)] = ptx_line
+    return Sass("\n".join(out) + "\n", lines, arch, functions, ptx_lines)
 
 
 _FILE_DIRECTIVE = re.compile(r'^([ \t]*\.file[ \t]+\d+[ \t]+)(.*)$', re.MULTILINE)

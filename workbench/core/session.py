@@ -174,7 +174,8 @@ class Session:
         if state.snapshot is not None and (self.gpu or self.capture.mode == "interpret"):
             state.pure_outputs = self._pure_outputs(state)
         entry.update(result=result.summary(), files={k: str(v) for k, v in files.items()},
-                     srcmap=srcmap.build(result.levels, result.sass_lines, result.python).to_json(),
+                     srcmap=srcmap.build(result.levels, result.sass_lines, result.python,
+                                         result.sass_ptx_lines).to_json(),
                      folder=str(self.workspace.kernel_dir(spec.folder_name)),
                      edit=str(self.workspace.edit(spec.folder_name)),
                      pure_outputs=state.pure_outputs, snapshot=state.snapshot is not None,
@@ -397,7 +398,8 @@ class Session:
         self.workspace.save_result(info, out)
         compiled = version.result
         out["versions"] = [v.to_json() for v in self.workspace.versions(state.spec.folder_name)]
-        out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python).to_json()
+        out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python,
+                                     compiled.sass_ptx_lines).to_json()
         out["times"]["answer_ms"] = (time.perf_counter() - t0) * 1e3   # with the result kept, versions, map
         # the clock (CLOCK_MONOTONIC) is the machine's, so the app can tell the pipe's time from ours
         out["times"]["started_at"], out["times"]["answered_at"] = t0, time.perf_counter()

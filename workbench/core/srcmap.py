@@ -6,10 +6,16 @@ Each level carries its own location dialect:
   end of an op.
 - LLVM IR: ``!dbg !7`` on an instruction, ``!7 = !DILocation(line:, column:, scope:)``, the
   scope chain leading to a ``!DIFile``.
-- PTX: ``.file 1 "k.py"`` and ``.loc 1 7 17`` before the instructions it covers.
-- SASS: ``nvdisasm -g`` line comments, folded by :mod:`workbench.core.sass`.
+- PTX: ``.file 1 "k.py"`` and ``.loc 1 7 17`` before the instructions it covers; an inlined
+  one names its caller as ``inlined_at 1 17 9`` (Triton 3.8 on) or only in LLVM's comment,
+  ``// standard.py:263:15 @[ k.py:17:15 ]`` (3.4 to 3.7, and AMDGCN's ``;`` comment; before
+  that, nowhere).
+- SASS: ``nvdisasm -g`` line comments, folded by :mod:`workbench.core.sass`, and the PTX line
+  each instruction came from (``-gp``), whose call-site chain it takes: ptxas keeps none.
 
-Everything is joined on ``(file, line)`` of the Python source.
+Everything is joined on ``(file, line)`` of the Python source. A line inlined from a helper or
+from Triton's library (``tl.sum`` is in ``standard.py``) carries its whole call-site chain,
+innermost first, so it maps to the helper's line and to the kernel's line that called it.
 """
 
 from __future__ import annotations
@@ -37,10 +43,10 @@ class SourceMap:
     def related(self, level: str, line: int) -> dict[str, list[int]]:
         """Lines in every level that come from the same Python line(s) as ``level:line``."""
         if level == "python":
-            sources = [loc for locs in self.levels.get("python", {}).values() for loc in locs
-                       if loc[1] == line][:1]
+            files = {f for locs in self.levels.get("python", {}).values() for f, _ in locs}
+            sources = [(f, line) for f in sorted(files)][:1]  # a line outside the kernel (a helper's) too
         else:
-            sources = self.python_lines(level, line)[:1]  # innermost location only
+            sources = ends(self.python_lines(level, line))
         out: dict[str, list[int]] = {}
         for other in self.levels:
             hits: set[int] = set()
@@ -52,6 +58,11 @@ class SourceMap:
     def to_json(self) -> dict[str, dict[str, list[list]]]:
         return {level: {str(n): [[f, ln] for f, ln in locs] for n, locs in lines.items()}
                 for level, lines in self.levels.items()}
+
+
+def ends(locs: list[PyLoc]) -> list[PyLoc]:
+    """The innermost location and the outermost call site (the kernel's line): what a line is from."""
+    return _dedupe(locs[:1] + locs[-1:])
 
 
 def _norm(path: str) -> str:
@@ -222,7 +233,8 @@ def llir_map(text: str) -> dict[int, list[PyLoc]]:
 # -- PTX -------------------------------------------------------------------------------------
 
 _PTX_FILE = re.compile(r'^\s*\.file\s+(\d+)\s+"([^"]*)"(?:\s+"([^"]*)")?')  # AMDGCN: "dir" "name"
-_PTX_LOC = re.compile(r"^\s*\.loc\s+(\d+)\s+(\d+)\s+(\d+)(?:.*inlined_at\s+(\d+)\s+(\d+)\s+(\d+))?")
+_PTX_LOC = re.compile(r"^\s*\.loc\s+(\d+)\s+(\d+)\s+(\d+)(?:[^/]*inlined_at\s+(\d+)\s+(\d+)\s+(\d+))?")
+_PTX_CALLER = re.compile(r"@\[ (.+?):(\d+):\d+ ")  # LLVM's comment: a caller's file name and line
 
 
 def ptx_map(text: str) -> dict[int, list[PyLoc]]:
@@ -232,16 +244,24 @@ def ptx_map(text: str) -> dict[int, list[PyLoc]]:
         if m := _PTX_FILE.match(row):
             name = _unescape(m.group(2), octal=True)
             files[m.group(1)] = os.path.join(name, _unescape(m.group(3), octal=True)) if m.group(3) else name
+    by_name: dict[str, list[str]] = {}
+    for path in files.values():
+        by_name.setdefault(os.path.basename(path), []).append(path)
+    callers: dict[tuple[str, ...], list[PyLoc]] = {}  # a .loc's (file, line, col) -> its call sites
     out: dict[int, list[PyLoc]] = {}
     current: list[PyLoc] = []
     for n, row in enumerate(lines, 1):
         stripped = row.strip()
         if m := _PTX_LOC.match(row):
-            current = []
-            if m.group(1) in files and int(m.group(2)):
-                current.append((files[m.group(1)], int(m.group(2))))
-            if m.group(4) and m.group(4) in files:
-                current.append((files[m.group(4)], int(m.group(5))))
+            file, line, col, at_file, at_line, at_col = m.groups()
+            calls: list[PyLoc] = []
+            if at_file in files:  # the caller's own callers came on the .loc emitted just before
+                calls = [(files[at_file], int(at_line))] + callers.get((at_file, at_line, at_col), [])
+            else:  # in the comment (// in PTX, ; in AMDGCN), by file name: known where one .file has it
+                calls = [(by_name[name][0], int(ln)) for name, ln in _PTX_CALLER.findall(row)
+                         if len(by_name.get(name, ())) == 1]
+            callers[(file, line, col)] = calls
+            current = _dedupe(([(files[file], int(line))] if file in files and int(line) else []) + calls)
             continue
         if stripped in ("}", "{") or stripped.startswith(".entry") or stripped.startswith(".visible"):
             current = []
@@ -269,7 +289,8 @@ PARSERS = {"ttir": mlir_map, "ttgir": mlir_map, "llir": llir_map, "ptx": ptx_map
 
 
 def build(levels: dict[str, str | bytes], sass_lines: dict[int, PyLoc] | None = None,
-          python: dict | None = None) -> SourceMap:
+          python: dict | None = None, sass_ptx_lines: dict[int, int] | None = None) -> SourceMap:
+    """``sass_ptx_lines``: the PTX line of each SASS line, whose call-site chain the SASS line takes."""
     smap = SourceMap()
     if python:
         first, last = python["first_line"], python["last_line"]
@@ -279,5 +300,13 @@ def build(levels: dict[str, str | bytes], sass_lines: dict[int, PyLoc] | None = 
         if isinstance(content, str):
             smap.levels[level] = parse(content)
     if sass_lines:
-        smap.levels["sass"] = {n: [loc] for n, loc in sass_lines.items()}
+        ptx, via = smap.levels.get("ptx", {}), sass_ptx_lines or {}
+        smap.levels["sass"] = {n: _called_as(loc, ptx.get(via.get(n), [])) for n, loc in sass_lines.items()}
     return smap
+
+
+def _called_as(loc: PyLoc, ptx_locs: list[PyLoc]) -> list[PyLoc]:
+    """A SASS line's location with its PTX line's call sites, where that PTX line is from the same place."""
+    if ptx_locs and _norm(ptx_locs[0][0]) == _norm(loc[0]) and ptx_locs[0][1] == loc[1]:
+        return _dedupe([loc] + ptx_locs[1:])
+    return [loc]

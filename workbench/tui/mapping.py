@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 
+from workbench.core.srcmap import ends
+
 PyKey = tuple[str, int]
 
 
@@ -19,7 +21,8 @@ def _key(file: str, line: int) -> PyKey:
 
 
 class LevelMap:
-    """level -> line -> Python (file name, line), innermost first; and the reverse index."""
+    """level -> line -> Python (file name, line), innermost first (a helper's line, then its call
+    sites out to the kernel's line); and the reverse index."""
 
     def __init__(self, levels: dict[str, dict[int, list[PyKey]]] | None = None) -> None:
         self.levels: dict[str, dict[int, list[PyKey]]] = levels or {}
@@ -55,7 +58,8 @@ class LevelMap:
                 names = {loc[0] for locs in self.levels.get("python", {}).values() for loc in locs}
                 locs = [(name, line) for name in sorted(names)]
             return locs[:1]
-        return self.levels.get(level, {}).get(line, [])[:1]  # innermost location only
+        locs = self.levels.get(level, {}).get(line, [])
+        return ends(locs)  # innermost, and the kernel's line that called it
 
     def related(self, level: str, line: int) -> dict[str, list[int]]:
         """Lines in every level that come from the same Python line as ``level:line``."""

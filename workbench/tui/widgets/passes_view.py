@@ -44,10 +44,12 @@ def pass_diff(old: dict, old_text: str, new: dict, new_text: str) -> str:
     return "".join(lines) if lines else f"the IR after {b} is the same as after {a}"
 
 
-def sources_of(text: str) -> dict[int, tuple[str, int]]:
-    """A pass file's line -> the innermost Python (file name, line) it came from, the key the
-    app's cross-level map (:class:`workbench.tui.mapping.LevelMap`) joins on."""
-    return {n: (Path(locs[0][0]).name, locs[0][1]) for n, locs in srcmap.mlir_map(text).items() if locs}
+def sources_of(text: str) -> dict[int, list[tuple[str, int]]]:
+    """A pass file's line -> the Python (file name, line)s it came from (innermost, and the kernel's
+    line that called it), the keys the app's cross-level map (:class:`workbench.tui.mapping.LevelMap`)
+    joins on."""
+    return {n: [(Path(f).name, ln) for f, ln in srcmap.ends(locs)] for n, locs in srcmap.mlir_map(text).items()
+            if locs}
 
 
 def rows_shown(rows: list[dict], collapsed: bool) -> list[tuple[str, list[dict]]]:
@@ -124,7 +126,7 @@ class PassesView(Horizontal):
         self.jump_after: tuple[str, int] | None = None  # (level, line) to jump to once the passes come
         self._texts: dict[str, str] = {}   # pass file's path -> its text
         self._asked: set[tuple[str, str | None]] = set()   # requests in flight: each is made once
-        self._sources: dict[str, dict[int, tuple[str, int]]] = {}  # pass file's path -> its lines' Python lines
+        self._sources: dict[str, dict[int, list[tuple[str, int]]]] = {}  # pass file -> its lines' Python lines
         self._drafts: dict[tuple[str, str], str] = {}  # (spec id, pass file) -> IR typed and not saved
         self._shown: tuple[str, str] | None = None     # the (spec id, pass file) in the IR pane
         self.diff_text = ""
@@ -406,8 +408,8 @@ class PassesView(Horizontal):
         event.stop()
         if self.selected is None or self.selected.get("file") is None:
             return
-        source = self._sources.get(str(self.folder / self.selected["file"]), {}).get(event.line)
-        self.post_message(self.Mapped([source] if source else []))
+        mine = self._sources.get(str(self.folder / self.selected["file"]), {})
+        self.post_message(self.Mapped(mine.get(event.line, [])))
 
     def highlight_sources(self, sources: list[tuple[str, int]]) -> None:
         """The IR pane's lines from these Python lines (a level pane's cursor line's)."""
@@ -415,7 +417,7 @@ class PassesView(Horizontal):
             return
         wanted = set(sources)
         mine = self._sources.get(str(self.folder / self.selected["file"]), {})
-        self.query_one("#pass-ir", LevelPane).view.highlight_lines(n for n, key in mine.items() if key in wanted)
+        self.query_one("#pass-ir", LevelPane).view.highlight_lines(n for n, keys in mine.items() if wanted & set(keys))
 
     # -- keys --------------------------------------------------------------------------------
 
