@@ -1,0 +1,65 @@
+"""What opening a script costs against running it with plain python (issue 25: at most 1.10x).
+
+Each side is a fresh process, as a user starts either: ``python SCRIPT`` against the capture the
+workbench makes when it opens the script (every launch seen at Triton's launcher, inputs and
+outputs kept within the default snapshot limit). Alternating, N repeats; the median of the
+per-pair ratios, with the range, and the median seconds of each side.
+
+    python benchmarks/bench_open.py [SCRIPT] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LIMIT = 1.10
+CAPTURE = ("import sys; from workbench.core.capture import run_script, DEFAULT_SNAPSHOT_LIMIT; "
+           "cap = run_script(sys.argv[1], snapshot_limit=DEFAULT_SNAPSHOT_LIMIT); "
+           "assert cap.error is None, cap.error; print(len(cap.specs), 'specs', len(cap.launches), 'launches')")
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    took = time.perf_counter() - t0
+    if proc.returncode:
+        sys.exit(f"{' '.join(cmd[:3])}: exit {proc.returncode}\n{proc.stderr[-3000:]}")
+    return took, proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+
+
+def main() -> int:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    script = Path(args[0] if args else ROOT / "benchmarks" / "scripts" / "liger_ops.py").resolve()
+    repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 5
+    plain_cmd = [sys.executable, str(script)]
+    open_cmd = [sys.executable, "-c", CAPTURE, str(script)]
+    timed(plain_cmd)   # (Triton's and Inductor's caches warm, as for a user who ran it before)
+    timed(open_cmd)
+    ratios, plains, opens = [], [], []
+    said = ""
+    for i in range(repeat):
+        if i % 2:
+            o, said = timed(open_cmd)
+            p, _ = timed(plain_cmd)
+        else:
+            p, _ = timed(plain_cmd)
+            o, said = timed(open_cmd)
+        plains.append(p)
+        opens.append(o)
+        ratios.append(o / p)
+    ratio = statistics.median(ratios)
+    print(f"script {script.name}: {said}")
+    print(f"plain python  median {statistics.median(plains):.2f} s")
+    print(f"opened        median {statistics.median(opens):.2f} s")
+    print(f"ratio         median {ratio:.3f}x [{min(ratios):.3f}-{max(ratios):.3f}] over {repeat} pairs "
+          f"(limit {LIMIT}x): {'ok' if ratio <= LIMIT else 'OVER'}")
+    return 0 if ratio <= LIMIT else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
