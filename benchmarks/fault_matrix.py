@@ -103,6 +103,29 @@ def corrupt_cache(how: str) -> Callable[[Path], tuple[bool, str, str]]:
     return case
 
 
+def edited_description(work: Path):
+    """A cache entry's description edited to `registers 255, shared 99999` (issue 26)."""
+    cache = work / "cache"
+    env = {"WORKBENCH_CACHE_DIR": str(cache)}
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    first = cli("compile", str(work / "vector_add.py"), "--out", str(work / "a"), "--no-sass", env=env)
+    if first.returncode:
+        return False, first_error(first.stderr), "-"
+    for description in cache.rglob("*.json"):
+        sidecar = json.loads(description.read_text())
+        if "resources" in sidecar["info"]:
+            sidecar["info"]["resources"]["registers"] = 255
+        if "shared" in sidecar["metadata"]:
+            sidecar["metadata"]["shared"] = 99999
+        description.write_text(json.dumps(sidecar))
+    again = cli("compile", str(work / "vector_add.py"), "--out", str(work / "b"), "--no-sass", env=env)
+    written = json.loads(next((work / "b").rglob("add_kernel.json")).read_text())
+    false = written["shared"] == 99999 or " 255 " in again.stdout
+    said = first_error(again.stderr, "dropped")
+    return again.returncode == 0 and not false and "dropped" in said, said, \
+        "registers 255 / shared 99999 served" if false else "-"
+
+
 def second_writer(work: Path):
     from workbench.core.errors import WorkbenchError
     from workbench.core.session import Session
@@ -346,6 +369,7 @@ CASES: dict[str, Callable] = {
     "cached PTX entry edited (add->sub)": corrupt_cache("ptx"),
     "cached cubin bytes overwritten": corrupt_cache("cubin"),
     "cached LLIR entry emptied": corrupt_cache("llir"),
+    "cache description: registers 255, shared 99999": edited_description,
     "a second app on one workspace": second_writer,
     "run --from while the app is open": run_from_beside_the_app,
     "a version write that fails": failed_version_write,

@@ -30,7 +30,7 @@ from .levels import BINARY_LEVELS, SUFFIX, below, ir_levels, level_of, read_sour
 from .cubin import read_cubin, resource_usage
 from .sass import ascii_for_ptxas, disassemble
 
-SCHEMA = "2"  # bump when what a cache entry holds changes
+SCHEMA = "3"  # bump when what a cache entry holds changes
 MLIR_LEVELS = ("source", "ttir", "ttgir")
 
 
