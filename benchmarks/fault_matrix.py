@@ -231,6 +231,19 @@ def escaping_name(work: Path):
         f"files outside: {outside[:2]}" if outside else "-"
 
 
+def empty_level(level: str) -> Callable[[Path], tuple[bool, str, str]]:
+    """A level file saved empty (issue 26: MLIR aborted the process, LLVM asserted)."""
+    def case(work: Path):
+        copy_scripts(work, EXAMPLES / "vector_add.py")
+        cli("compile", str(work / "vector_add.py"), "--out", str(work / "lv"), "--no-sass")
+        path = next((work / "lv").rglob(f"*.{level}"))
+        path.write_text("\n  \n")
+        proc = cli("compile", str(path), "--no-sass")
+        line = first_error(proc.stderr).replace(str(work) + "/", "") or f"exit status {proc.returncode}, nothing said"
+        return proc.returncode == 2 and len(proc.stderr.splitlines()) == 1 and "is empty" in line, line, "-"
+    return case
+
+
 def stale_sass(work: Path):
     copy_scripts(work, EXAMPLES / "vector_add.py")
     cli("compile", str(work / "vector_add.py"), "--out", str(work / "lv"))
@@ -376,6 +389,8 @@ CASES: dict[str, Callable] = {
     "kill -9 while writing versions": killed_writer,
     "kernel named ../../outside": escaping_name,
     "compile --no-sass over old levels": stale_sass,
+    "an empty .ttgir": empty_level("ttgir"),
+    "an empty .llir": empty_level("llir"),
     "ptxas fails (temp files)": ptxas_failure_temp_files,
     "metadata num_warps = \"four\"": bad_metadata,
     "--target cuda:999": bad_target,

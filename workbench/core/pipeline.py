@@ -261,6 +261,8 @@ class Compiler:
             raise WorkbenchError.at(file, f"cannot compile from level {level!r} for {compat.target_str(self.target)}"
                                     + (f": it is {theirs} target's level" if level in BINARY_LEVELS | {"ptx", "amdgcn"}
                                        else ""))
+        if isinstance(content, str) and not content.strip():  # MLIR aborts the process on it, LLVM asserts
+            raise WorkbenchError.at(file, "is empty: there is no kernel in it to compile")
         if level in ("llir", "ptx", "cubin", "amdgcn", "hsaco") and base_metadata is None:
             raise WorkbenchError.at(file, f"compiling from {level.upper()} needs the kernel's metadata: "
                                           f"put {Path(file).with_suffix('.json').name} beside it or pass --metadata")
@@ -281,6 +283,8 @@ class Compiler:
         if level in ("ttir", "ttgir"):
             def start_obj():
                 module = self._parse_mlir(content, file)
+                if (after_pass is None or after_pass[0] in ("ttir", "ttgir")) and not compat.has_kernel(module):
+                    raise WorkbenchError.at(file, "holds no kernel: a public tt.func is what is compiled")
                 if level == "ttgir" and (after_pass is None or after_pass[0] == "ttgir"):
                     # make_ttgir would have described the TMA descriptors; parsed only when the
                     # next stage really runs, and then cached with it
@@ -641,6 +645,9 @@ class Compiler:
             diags = [d for d in parse_mlir_diagnostics(output, file) if d.severity == "error"]
             diags = [Diagnostic(file if d.file.startswith("<") else d.file, d.line, d.col, d.message)
                      for d in diags]
+        if not diags and name == "AssertionError" and level == "llir":  # make_ptx/make_amdgcn: one kernel
+            diags = [Diagnostic(file, None, None, "LLVM made no single kernel of it: the LLIR must define "
+                                                  "exactly one kernel function")]
         if not diags:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else name
             diags = [Diagnostic(file, None, None, f"{name}: {msg}")]
