@@ -23,7 +23,7 @@ from typing import Any
 from . import compat, metadata as md, passes as passes_mod, scratch
 from .cache import Entry, StageCache, digest
 from .errors import (Diagnostic, WorkbenchError, parse_assembler_errors, parse_llvm_error, parse_mlir_diagnostics,
-                     parse_ptxas_log)
+                     parse_ptxas_log, utf8_text)
 from .files import safe_name
 from .isolate import ChildDied, ChildRaised, Isolated, captured_output, run_isolated
 from .levels import BINARY_LEVELS, SUFFIX, below, ir_levels, level_of, read_source
@@ -654,21 +654,15 @@ class Compiler:
         return WorkbenchError(diags, output)
 
 
-def read_level_file(path: Path) -> str | bytes:
+def read_level_file(path: Path, binary: bool | None = None) -> str | bytes:
     """A level file's text (a cubin's bytes), or an error at the line that is not UTF-8."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise WorkbenchError.at(str(path), f"cannot read: {e.strerror}") from None
-    if level_of(path) in BINARY_LEVELS:
+    if binary if binary is not None else level_of(path) in BINARY_LEVELS:
         return data
-    try:
-        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise WorkbenchError.at(str(path), f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot be read", line,
-                                col) from None
+    return utf8_text(data, str(path)).replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads
 
 
 def python_location(fn: Any) -> dict[str, Any] | None:
