@@ -103,6 +103,29 @@ def corrupt_cache(how: str) -> Callable[[Path], tuple[bool, str, str]]:
     return case
 
 
+def edited_description(work: Path):
+    """A cache entry's description edited to `registers 255, shared 99999` (issue 26)."""
+    cache = work / "cache"
+    env = {"WORKBENCH_CACHE_DIR": str(cache)}
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    first = cli("compile", str(work / "vector_add.py"), "--out", str(work / "a"), "--no-sass", env=env)
+    if first.returncode:
+        return False, first_error(first.stderr), "-"
+    for description in cache.rglob("*.json"):
+        sidecar = json.loads(description.read_text())
+        if "resources" in sidecar["info"]:
+            sidecar["info"]["resources"]["registers"] = 255
+        if "shared" in sidecar["metadata"]:
+            sidecar["metadata"]["shared"] = 99999
+        description.write_text(json.dumps(sidecar))
+    again = cli("compile", str(work / "vector_add.py"), "--out", str(work / "b"), "--no-sass", env=env)
+    written = json.loads(next((work / "b").rglob("add_kernel.json")).read_text())
+    false = written["shared"] == 99999 or " 255 " in again.stdout
+    said = first_error(again.stderr, "dropped")
+    return again.returncode == 0 and not false and "dropped" in said, said, \
+        "registers 255 / shared 99999 served" if false else "-"
+
+
 def second_writer(work: Path):
     from workbench.core.errors import WorkbenchError
     from workbench.core.session import Session
@@ -206,6 +229,128 @@ def escaping_name(work: Path):
     outside = [p for p in work.rglob("*") if p not in before and ".workbench" not in p.parts]
     return proc.returncode == 0 and not outside, "compiled inside .workbench/evil/", \
         f"files outside: {outside[:2]}" if outside else "-"
+
+
+def empty_level(level: str) -> Callable[[Path], tuple[bool, str, str]]:
+    """A level file saved empty (issue 26: MLIR aborted the process, LLVM asserted)."""
+    def case(work: Path):
+        copy_scripts(work, EXAMPLES / "vector_add.py")
+        cli("compile", str(work / "vector_add.py"), "--out", str(work / "lv"), "--no-sass")
+        path = next((work / "lv").rglob(f"*.{level}"))
+        path.write_text("\n  \n")
+        proc = cli("compile", str(path), "--no-sass")
+        line = first_error(proc.stderr).replace(str(work) + "/", "") or f"exit status {proc.returncode}, nothing said"
+        return proc.returncode == 2 and len(proc.stderr.splitlines()) == 1 and "is empty" in line, line, "-"
+    return case
+
+
+def one_line(proc, work: Path, needle: str) -> tuple[bool, str, str]:
+    """Survived: exit 2, one line of error with ``needle``, no traceback."""
+    errors = [ln for ln in proc.stderr.splitlines() if "error" in ln or "Error" in ln]
+    line = (errors[0] if errors else f"exit status {proc.returncode}").replace(str(work) + "/", "")
+    ok = proc.returncode == 2 and len(errors) == 1 and "Traceback" not in proc.stderr and needle in line
+    return ok, line, "-"
+
+
+def lock_is_a_folder(command: str) -> Callable[[Path], tuple[bool, str, str]]:
+    def case(work: Path):
+        copy_scripts(work, EXAMPLES / "vector_add.py")
+        (work / ".workbench" / "vector_add" / ".lock").mkdir(parents=True)
+        return one_line(cli(command, str(work / "vector_add.py")), work, "is a folder")
+    return case
+
+
+def metadata_not_utf8(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    cli("compile", str(work / "vector_add.py"), "--out", str(work / "lv"), "--no-sass")
+    meta = next((work / "lv").rglob("add_kernel.json"))
+    meta.write_bytes(meta.read_bytes().replace(b'"name"', b'"\xff\xfe"', 1))
+    return one_line(cli("compile", str(meta.with_suffix(".ptx")), "--no-sass"), work, "not UTF-8")
+
+
+def export_without_its_level(work: Path):
+    from workbench.core.session import Session
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    s, opened, edit, ttgir = edited_session(work, "interpret", "arith.mulf")
+    info, _ = s.compile("add_kernel", ttgir)
+    s.close()
+    (info.folder / "add_kernel.ttgir").unlink()
+    return one_line(cli("export", str(work / "vector_add.py"), "-k", "add_kernel", "--version", str(info.number)),
+                    work, "lost its edited")
+
+
+def junk_saved_as_a_level(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    (work / "add_kernel.ttgir").write_bytes(b"\xff\xfe\x00junk")
+    return one_line(cli("run", str(work / "vector_add.py"), "--from", str(work / "add_kernel.ttgir")), work,
+                    "add_kernel.ttgir:1:1: error: not UTF-8")
+
+
+def symlinked_from(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    (work / "notes.txt").write_text("not IR\n")
+    (work / "add_kernel.ttgir").symlink_to(work / "notes.txt")
+    return one_line(cli("run", str(work / "vector_add.py"), "--from", str(work / "add_kernel.ttgir")), work,
+                    "add_kernel.ttgir:1:")
+
+
+def surrogate_name(work: Path):
+    script = work / "sur.py"
+    script.write_text((EXAMPLES / "vector_add.py").read_text().replace(
+        "@triton.jit\ndef add_kernel", "def add_kernel_src", 1).replace(
+        "def add(x", "add_kernel_src.__name__ = '\\ud800'\nadd_kernel = triton.jit(add_kernel_src)\n\n\ndef add(x", 1))
+    proc = cli("compile", str(script), "--no-sass")
+    row = next((ln for ln in proc.stdout.splitlines() if ln.startswith("\\ud800")), "")
+    return proc.returncode == 0 and bool(row), row[:60] or first_error(proc.stderr), "-"
+
+
+def killed_run_in_scratch(work: Path):
+    """`workbench run` killed (-9) while the app holds the workspace: its scratch copy goes."""
+    from workbench.core.session import Session
+    tmp = work / "tmp"
+    tmp.mkdir()
+    script = work / "slow.py"
+    script.write_text((EXAMPLES / "vector_add.py").read_text().replace(
+        "def main():", "def main():\n    import time; time.sleep(60)", 1))
+    app = Session(script, mode="compile-only", with_sass=False)
+    app.open()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "workbench", "run", str(script)], env=dict(ENV, TMPDIR=str(tmp)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not list(tmp.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        app.close()
+    time.sleep(2.0)  # the runner dies with its front end
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    cli("run", str(work / "vector_add.py"), env={"TMPDIR": str(tmp)})
+    left = [p.name for p in tmp.iterdir()]
+    return not left, "the next run removed the scratch workspace" if not left else "scratch left", \
+        f"{left[0]} left in TMPDIR" if left else "-"
+
+
+def lock_write_fails(work: Path):
+    import fcntl
+    from workbench.core.lock import WorkspaceLock
+    (work / "ws").mkdir()
+    (work / "ws" / ".lock").symlink_to("/dev/full")
+    try:
+        WorkspaceLock(work / "ws").acquire()
+        return False, "the lock was taken on /dev/full", "-"
+    except OSError as e:
+        said = f"{e.strerror}: {e.filename}".replace(str(work) + "/", "")
+    fd = os.open("/dev/full", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True, said, "-"
+    except BlockingIOError:
+        return False, said, "the lock stays held in this process"
+    finally:
+        os.close(fd)
 
 
 def stale_sass(work: Path):
@@ -346,12 +491,24 @@ CASES: dict[str, Callable] = {
     "cached PTX entry edited (add->sub)": corrupt_cache("ptx"),
     "cached cubin bytes overwritten": corrupt_cache("cubin"),
     "cached LLIR entry emptied": corrupt_cache("llir"),
+    "cache description: registers 255, shared 99999": edited_description,
     "a second app on one workspace": second_writer,
     "run --from while the app is open": run_from_beside_the_app,
     "a version write that fails": failed_version_write,
     "kill -9 while writing versions": killed_writer,
     "kernel named ../../outside": escaping_name,
     "compile --no-sass over old levels": stale_sass,
+    "an empty .ttgir": empty_level("ttgir"),
+    "an empty .llir": empty_level("llir"),
+    "compile: .lock is a folder": lock_is_a_folder("compile"),
+    "run: .lock is a folder": lock_is_a_folder("run"),
+    "metadata JSON not UTF-8": metadata_not_utf8,
+    "export of a version missing its level": export_without_its_level,
+    "binary junk saved as a level (run --from)": junk_saved_as_a_level,
+    "run --from a symlink named otherwise": symlinked_from,
+    "a kernel named '\\ud800'": surrogate_name,
+    "kill -9 of run in a scratch workspace": killed_run_in_scratch,
+    "the lock file's write fails (disk full)": lock_write_fails,
     "ptxas fails (temp files)": ptxas_failure_temp_files,
     "metadata num_warps = \"four\"": bad_metadata,
     "--target cuda:999": bad_target,

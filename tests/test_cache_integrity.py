@@ -54,11 +54,11 @@ def _sidecar_of_wrong_shape(out, meta):
 
 def _not_utf8_with_a_matching_digest(out, meta):
     # the digest is recomputed over the bad bytes, so only the text check can catch it
-    import hashlib
+    from workbench.core.cache import _entry_digest
     data = b"\xe9\xff" + out.read_bytes()
     out.write_bytes(data)
     sidecar = json.loads(meta.read_text())
-    sidecar["sha256"] = hashlib.sha256(data).hexdigest()
+    sidecar["sha256"] = _entry_digest(data, sidecar)
     meta.write_text(json.dumps(sidecar))
 
 
@@ -181,3 +181,81 @@ def test_an_emptied_llir_entry_is_rebuilt_not_an_assertion(level_files, tmp_path
         result = Compiler("cuda:90", StageCache(root, on_bad=lambda note: None)).compile_file(
             paths["ttgir"], full.metadata_json(), with_sass=False)
         assert result.levels["llir"] == full.levels["llir"] and result.levels["cubin"] == full.levels["cubin"]
+
+
+# -- the description is part of the entry: what it says is checked as the output is -------
+
+def _description_of(root, key: str):
+    return next(root.rglob(f"{key}.json"))
+
+
+def test_every_one_digit_change_to_a_description_is_caught(tmp_path):
+    """What the table and the written <kernel>.json show comes from the description: a digit
+    changed anywhere in it (resources, metadata, times) is a bad entry, never a served value."""
+    key = digest("a cubin stage")
+    meta = {"num_warps": 4, "shared": 0, "tmem_size": 0}
+    info = {"ms": 61.65, "log": "ptxas info    : Used 26 registers",
+            "resources": {"registers": 26, "spill_stores": 0, "spill_loads": 0, "stack": 0}}
+    StageCache(tmp_path).put(key, Entry(b"\x7fELF cubin bytes", meta, info))
+    description = _description_of(tmp_path, key)
+    good = description.read_bytes()
+    digits = [i for i, c in enumerate(good) if chr(c).isdigit()]
+    assert len(digits) > 40   # the sha256 and every number
+    for i in digits:
+        damaged = bytearray(good)
+        damaged[i] = ord("1") if damaged[i] != ord("1") else ord("2")
+        description.write_bytes(bytes(damaged))
+        notes: list[str] = []
+        assert StageCache(tmp_path, on_bad=notes.append).get(key) is None, good[max(0, i - 30):i + 10]
+        assert len(notes) == 1 and "dropped" in notes[0]
+        assert not description.exists()
+        StageCache(tmp_path).put(key, Entry(b"\x7fELF cubin bytes", meta, info))
+    served = StageCache(tmp_path).get(key)
+    assert (served.output, served.metadata, served.info) == (b"\x7fELF cubin bytes", meta, info)
+
+
+def _set_resources(description):
+    sidecar = json.loads(description.read_text())
+    sidecar["info"]["resources"].update(registers=255, spill_stores=4)
+    description.write_text(json.dumps(sidecar))
+
+
+def _set_shared(description):
+    sidecar = json.loads(description.read_text())
+    sidecar["metadata"]["shared"] = 99999
+    description.write_text(json.dumps(sidecar))
+
+
+def _one_digit(description):
+    text = description.read_text()
+    at = text.index('"registers": ') + len('"registers": ')
+    description.write_text(text[:at] + "9" + text[at + 1:])
+
+
+@pytest.mark.parametrize("damage", [_set_resources, _set_shared, _one_digit], ids=lambda f: f.__name__.strip("_"))
+def test_an_edited_description_is_rebuilt_through_the_cli(level_files, tmp_path, damage):
+    """What issue 26 saw: `registers 255, shared 99999` written into the cache were shown in
+    the table and written into <kernel>.json."""
+    full, paths = level_files
+    env = {"WORKBENCH_CACHE_DIR": str(tmp_path / "cache")}
+    out_dir = tmp_path / "out"
+    first = run_cli("compile", str(paths["ttgir"]), "--no-sass", "--out", str(out_dir), env=env)
+    assert first.returncode == 0, first.stderr
+    table = first.stdout.splitlines()[1:3]
+    written = json.loads((out_dir / "add_kernel.json").read_text())
+    assert written["shared"] != 99999 and "255" not in table[1]
+    holder = "resources" if damage is not _set_shared else '"shared"'
+    (description,) = [p for p in (tmp_path / "cache").rglob("*.json") if holder in p.read_text()]
+    damage(description)
+    again = run_cli("compile", str(paths["ttgir"]), "--no-sass", "--out", str(out_dir), env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count("dropped") == 1, again.stderr
+    assert again.stdout.splitlines()[1] == table[0]
+    assert again.stdout.splitlines()[2].split()[:6] == table[1].split()[:6]   # kernel .. spills, as compiled
+    assert json.loads((out_dir / "add_kernel.json").read_text())["shared"] == written["shared"]
+    # the entry was rebuilt: its description holds the real values, and the next compile hits it
+    rebuilt = json.loads(description.read_text())
+    assert "99999" not in description.read_text() and '"registers": 255' not in description.read_text()
+    assert rebuilt["metadata"].get("shared", written["shared"]) == written["shared"]
+    third = run_cli("compile", str(paths["ttgir"]), "--no-sass", "--out", str(out_dir), env=env)
+    assert third.stderr == "" and third.stdout.splitlines()[2].split()[:6] == table[1].split()[:6]

@@ -104,6 +104,9 @@ def _add_extra_commands(sub) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # a name no encoding can print (a lone surrogate) prints escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     # names this command in the workspace lock its runner takes ("in use by `workbench app x.py`")
     os.environ["WORKBENCH_COMMAND"] = shlex.join(["workbench", *argv])
     if _wants_app(argv):  # `workbench`, `workbench SCRIPT.py`, `workbench app [SCRIPT]`: the app
@@ -157,8 +160,13 @@ def _stop(signum, frame) -> None:
     raise _Stopped(signum)
 
 
+# what each command's user does when the system refuses a file (read-only, full)
+ELSEWHERE = {"compile": "--out DIR writes the levels elsewhere", "run": "--workspace DIR puts the workspace elsewhere",
+             "export": "--out DIR writes the export elsewhere"}
+
+
 def _guarded(fn, args) -> int:
-    from workbench.core.errors import WorkbenchError
+    from workbench.core.errors import WorkbenchError, os_error
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
     try:
@@ -166,6 +174,9 @@ def _guarded(fn, args) -> int:
     except WorkbenchError as e:
         for d in e.diagnostics:
             print(str(d), file=sys.stderr)
+        return EXIT_USAGE_OR_INPUT
+    except OSError as e:  # a file the system refused (read-only, full, a folder): its path and what to do
+        print(str(os_error(e, elsewhere=ELSEWHERE.get(args.command, ""))), file=sys.stderr)
         return EXIT_USAGE_OR_INPUT
     except KeyboardInterrupt:
         return 130
@@ -186,6 +197,8 @@ def _runner_error(e) -> int:
 def _check_from_file(path: Path) -> None:
     """Before the script runs (it may take minutes): --from names an existing level file."""
     from workbench.core.errors import WorkbenchError
+    if path.is_dir():
+        raise WorkbenchError.at(str(path), "is a folder, not a level file")
     if not path.is_file():
         raise WorkbenchError.at(str(path), "no such file")
     suffixes = (".py",) + LEVEL_SUFFIXES + (".mlir",)  # .mlir: the IR after a pass (`workbench passes`)
@@ -200,7 +213,7 @@ def cmd_run(args) -> int:
     script = Path(args.script)
     if not script.is_file():
         from workbench.core.errors import WorkbenchError
-        raise WorkbenchError.at(str(script), "no such script")
+        raise WorkbenchError.at(str(script), "is a folder, not a script" if script.is_dir() else "no such script")
     if args.from_file:
         _check_from_file(Path(args.from_file))
     bench = {"warmup_ms": args.warmup, "rep_ms": args.rep, "graph": args.graph} if args.bench else None
@@ -215,7 +228,8 @@ def cmd_run(args) -> int:
             # the app (or another run) may hold the workspace: then this run works in a scratch copy
             opened = client.call("open", script=str(script.resolve()), argv=args.script_args, target=args.target,
                                  workspace=args.workspace, with_sass=False, if_busy="scratch",
-                                 script_timeout=args.script_timeout, on_event=progress)
+                                 script_timeout=args.script_timeout, on_event=progress,
+                                 elsewhere=ELSEWHERE["run"])
         except RunnerError as e:
             return _runner_error(e)
         status = EXIT_OK
@@ -246,7 +260,8 @@ def cmd_run(args) -> int:
             try:
                 res = [client.call("run", kernel=spec_id, **common)]
                 if args.from_file:  # a new version; edit/ is the app's, never written from here
-                    res.append(client.call("apply", kernel=spec_id, path=str(Path(args.from_file).resolve()),
+                    # (absolute, not resolved: a linked file is named as the user named it)
+                    res.append(client.call("apply", kernel=spec_id, path=os.path.abspath(args.from_file),
                                            update_edit=False, **common))
             except RunnerCrashed as e:
                 print(f"error: {e.reason}", file=sys.stderr)
@@ -352,9 +367,9 @@ def _kernel_for_file(args, kernels: list[dict]) -> str | None:
     """The kernel an edited level file belongs to: --kernel, its workspace folder, or its stem."""
     if args.kernel:
         return args.kernel
-    path = Path(args.from_file).resolve()
+    path = Path(os.path.abspath(args.from_file))  # a link is named by its own name, not its target's
     for k in kernels:
-        if k["spec"]["folder_name"] in path.parts:
+        if k["spec"]["folder_name"] in path.parts + path.resolve().parts:
             return k["spec"]["folder_name"]
     if path.suffix == ".mlir":   # a pass file (NN-<stage>-<pass>.mlir): its header names the kernel
         from workbench.core.passes import kernel_of_pass_file

@@ -7,9 +7,11 @@ options, the target and the Triton version: an edit always misses, an unchanged 
 always hits.
 
 An entry on disk is its output (``<key>.out``) and a description (``<key>.json``) holding
-the sha256 of that output. A read checks the digest (one sha256 over the bytes) before
-serving anything: an entry damaged on disk, or left half-written by a killed process, is
-removed, said once, and the stage runs again.
+what the stage set in the metadata, its resources and times, and one sha256 over all of it
+with the output: the description is served as the output is (the registers and shared
+memory shown and written into ``<kernel>.json`` come from it). A read checks the digest
+before serving anything: an entry damaged on disk, or left half-written by a killed
+process, is removed, said once, and the stage runs again.
 """
 
 from __future__ import annotations
@@ -122,9 +124,9 @@ class StageCache:
             _atomic_write(out_path, data)
             # the description goes last and names the output's digest: a writer killed between
             # the two renames leaves a description that does not match, never a bad entry
-            _atomic_write(meta_path, json.dumps({"binary": binary, "sha256": hashlib.sha256(data).hexdigest(),
-                                                 "metadata": entry.metadata, "info": entry.info},
-                                                default=vars).encode())
+            described = json.loads(json.dumps({"binary": binary, "metadata": entry.metadata, "info": entry.info},
+                                              default=vars))  # as a reader will see it
+            _atomic_write(meta_path, json.dumps({"sha256": _entry_digest(data, described), **described}).encode())
         except OSError:
             pass  # a cache that cannot write is only slower
 
@@ -138,6 +140,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _entry_digest(data: bytes, described: dict[str, Any]) -> str:
+    """One digest over the output and everything said about it (a JSON text read back and
+    written again is the same text: the order of keys is kept, numbers print as they read)."""
+    return digest(data, json.dumps({k: described[k] for k in ("binary", "metadata", "info")}))
 
 
 class _Bad(Exception):
@@ -156,8 +164,8 @@ def _verified(meta_path: Path, out_path: Path) -> Entry:
         data = out_path.read_bytes()
     except OSError as e:
         raise _Bad(f"its content cannot be read: {e.strerror or e}") from None
-    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
-        raise _Bad("its content does not match its digest")
+    if _entry_digest(data, meta) != meta["sha256"]:
+        raise _Bad("its content or description does not match its digest")
     try:
         output: str | bytes = data if meta["binary"] else data.decode("utf-8")
     except UnicodeDecodeError:

@@ -172,6 +172,14 @@ def module_int_attr(module, name: str) -> int | None:
     return module.get_int_attr(name)
 
 
+def has_kernel(module) -> bool:
+    """A public ``tt.func``: what Triton compiles, and asserts (aborting the process) is there."""
+    found: list[bool] = []
+    module.walk(lambda op: found.append(op.get_name() == "tt.func"
+                                        and op.get_str_attr("sym_visibility") in (None, "public")))
+    return any(found)
+
+
 def tensordesc_meta(module) -> Any:
     get = getattr(module, "get_tensordesc_metadata", None)
     return get() if get else None

@@ -57,6 +57,31 @@ class WorkbenchError(Exception):
                 "detail": self.detail}
 
 
+def utf8_text(data: bytes, file: str) -> str:
+    """``data`` as UTF-8 text, or an error at the line and column of the first byte that is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise WorkbenchError.at(file, f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot be read", line,
+                                col) from None
+
+
+def os_error(e: OSError, path: str | None = None, elsewhere: str = "") -> WorkbenchError:
+    """What the system refused, as one line: the file, its reason, what to do (``elsewhere``:
+    how this front end puts its files somewhere else)."""
+    import errno
+    reason = e.strerror or str(e) or type(e).__name__
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = "free some space" + (f", or {elsewhere}" if elsewhere else "")
+    elif e.errno == errno.EISDIR:
+        advice = "a folder is where a file goes: move it away"
+    else:
+        advice = elsewhere
+    return WorkbenchError.at(str(e.filename or path or "workbench"), f"{reason}: {advice}" if advice else reason)
+
+
 _MLIR_LOC = re.compile(r'loc\((?:callsite\()?"(?P<file>[^"]*)":(?P<line>\d+):(?P<col>\d+)')
 _MLIR_DIAG = re.compile(
     r'^(?:(?P<loc>loc\(.*?\))|(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+)):\s*'

@@ -64,11 +64,18 @@ class WorkspaceLock:
         return self._fd is not None
 
     def acquire(self, command: str | None = None) -> Holder:
-        """Take the lock or raise :class:`WorkspaceBusy` naming the holder."""
+        """Take the lock or raise :class:`WorkspaceBusy` naming the holder; what the system
+        refuses is an OSError naming the file (the front end says what to do), and leaves the
+        lock free."""
         if self._fd is not None:
             return self.holder()
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        if self.path.is_dir() and not self.path.is_symlink():
+            raise WorkbenchError.at(str(self.path), "is a folder where the workspace's lock file goes: remove it")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, e.filename or str(self.path)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -79,8 +86,14 @@ class WorkspaceLock:
             os.close(fd)
             raise
         me = Holder(os.getpid(), socket.gethostname(), command or _command(), time.time())
-        os.ftruncate(fd, 0)  # whatever a dead holder left
-        os.pwrite(fd, json.dumps(asdict(me)).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)  # whatever a dead holder left
+            os.pwrite(fd, json.dumps(asdict(me)).encode(), 0)
+        except BaseException as e:  # a disk full: closing drops the flock, or this process keeps it
+            os.close(fd)
+            if isinstance(e, OSError):
+                raise OSError(e.errno, e.strerror, str(self.path)) from None
+            raise
         self._fd = fd
         return me
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import WorkbenchError
+from .errors import WorkbenchError, utf8_text
 
 # Options that follow from the target rather than from the user: dropped when the same
 # kernel is compiled for another target.
@@ -96,10 +96,15 @@ def to_json(metadata: dict[str, Any]) -> str:
 
 def load(path: str | Path) -> dict[str, Any]:
     path = Path(path)
+    if path.is_dir():
+        raise WorkbenchError.at(str(path), "is a folder, not the kernel's metadata: remove it or pass --metadata FILE")
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise WorkbenchError.at(str(path), "metadata file not found") from None
+    except OSError as e:
+        raise WorkbenchError.at(str(path), f"cannot read the metadata: {e.strerror or e}") from None
+    text = utf8_text(data, str(path))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

@@ -23,7 +23,7 @@ from typing import Any
 from . import compat, metadata as md, passes as passes_mod, scratch
 from .cache import Entry, StageCache, digest
 from .errors import (Diagnostic, WorkbenchError, parse_assembler_errors, parse_llvm_error, parse_mlir_diagnostics,
-                     parse_ptxas_log)
+                     parse_ptxas_log, utf8_text)
 from .files import safe_name
 from .isolate import ChildDied, ChildRaised, Isolated, captured_output, run_isolated
 from .levels import BINARY_LEVELS, SUFFIX, below, ir_levels, level_of, read_source
@@ -262,6 +262,8 @@ class Compiler:
             raise WorkbenchError.at(file, f"cannot compile from level {level!r} for {compat.target_str(self.target)}"
                                     + (f": it is {theirs} target's level" if level in BINARY_LEVELS | {"ptx", "amdgcn"}
                                        else ""))
+        if isinstance(content, str) and not content.strip():  # MLIR aborts the process on it, LLVM asserts
+            raise WorkbenchError.at(file, "is empty: there is no kernel in it to compile")
         if level in ("llir", "ptx", "cubin", "amdgcn", "hsaco") and base_metadata is None:
             raise WorkbenchError.at(file, f"compiling from {level.upper()} needs the kernel's metadata: "
                                           f"put {Path(file).with_suffix('.json').name} beside it or pass --metadata")
@@ -282,6 +284,8 @@ class Compiler:
         if level in ("ttir", "ttgir"):
             def start_obj():
                 module = self._parse_mlir(content, file)
+                if (after_pass is None or after_pass[0] in ("ttir", "ttgir")) and not compat.has_kernel(module):
+                    raise WorkbenchError.at(file, "holds no kernel: a public tt.func is what is compiled")
                 if level == "ttgir" and (after_pass is None or after_pass[0] == "ttgir"):
                     # make_ttgir would have described the TMA descriptors; parsed only when the
                     # next stage really runs, and then cached with it
@@ -644,27 +648,24 @@ class Compiler:
             diags = [d for d in parse_mlir_diagnostics(output, file) if d.severity == "error"]
             diags = [Diagnostic(file if d.file.startswith("<") else d.file, d.line, d.col, d.message)
                      for d in diags]
+        if not diags and name == "AssertionError" and level == "llir":  # make_ptx/make_amdgcn: one kernel
+            diags = [Diagnostic(file, None, None, "LLVM made no single kernel of it: the LLIR must define "
+                                                  "exactly one kernel function")]
         if not diags:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else name
             diags = [Diagnostic(file, None, None, f"{name}: {msg}")]
         return WorkbenchError(diags, output)
 
 
-def read_level_file(path: Path) -> str | bytes:
+def read_level_file(path: Path, binary: bool | None = None) -> str | bytes:
     """A level file's text (a cubin's bytes), or an error at the line that is not UTF-8."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise WorkbenchError.at(str(path), f"cannot read: {e.strerror}") from None
-    if level_of(path) in BINARY_LEVELS:
+    if binary if binary is not None else level_of(path) in BINARY_LEVELS:
         return data
-    try:
-        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise WorkbenchError.at(str(path), f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot be read", line,
-                                col) from None
+    return utf8_text(data, str(path)).replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads
 
 
 def python_location(fn: Any) -> dict[str, Any] | None:

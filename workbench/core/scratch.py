@@ -50,6 +50,13 @@ def as_tempdir() -> Iterator[Path]:
                 os.environ["TMPDIR"] = saved_env
 
 
+def workspace(stem: str) -> Path:
+    """A scratch workspace (``workbench run`` beside the app): the caller removes it when it
+    ends, and :func:`sweep` when a killed caller could not."""
+    sweep()
+    return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-workspace-{stem}-"))
+
+
 def sweep() -> None:
     """Remove, once per process, the folders left by processes of ours that are gone."""
     global _swept

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from concurrent.futures import Future, wait
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import compat, srcmap
+from . import compat, scratch as scratch_mod, srcmap
 from .bench import BenchOptions, Timing, bench, bench_wall, compare, eval_flops, tensor_bytes
 from .cache import StageCache, default_dir
 from .capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_script
@@ -29,7 +28,7 @@ from .errors import Diagnostic, WorkbenchError
 from .files import atomic_write, os_reason, safe_name
 from .levels import SUFFIX, level_of
 from .lock import WorkspaceBusy, WorkspaceLock
-from .pipeline import CompileResult, Compiler
+from .pipeline import CompileResult, Compiler, read_level_file
 from .verify import OutputCheck, check
 from .workspace import VersionInfo, Workspace
 
@@ -211,7 +210,8 @@ class Session:
         except WorkspaceBusy as busy:
             if self.if_busy != "scratch":
                 raise
-            self.scratch = Path(tempfile.mkdtemp(prefix=f"workbench-{safe_name(self.script.stem)}-"))
+            # named after this process: one killed (-9) leaves it to the next, which removes it
+            self.scratch = scratch_mod.workspace(safe_name(self.script.stem))
             self.notes.append(f"workspace {self.workspace.root} is in use by {busy.who}: this run works in a "
                               f"scratch workspace, {self.scratch}, removed when it ends")
             self.workspace = Workspace(self.scratch)
@@ -247,10 +247,7 @@ class Session:
         state = self.state(spec)
         path = Path(path)
         level = level or ("python" if path.suffix == ".py" else "pass" if path.suffix == ".mlir" else level_of(path))
-        try:
-            content: str | bytes = path.read_bytes() if level in ("cubin", "hsaco") else path.read_text()
-        except OSError as e:
-            raise WorkbenchError.at(str(path), f"could not read it: {os_reason(e)}") from None
+        content = read_level_file(path, binary=level in ("cubin", "hsaco"))  # not UTF-8: said at its byte
         if level == "pass":  # the IR after a pass: kept as its level's text, header and all (passes.py)
             from .passes import level_of_stage, read_pass_header
             level = level_of_stage(read_pass_header(path, str(content)).stage)
@@ -586,7 +583,11 @@ class Session:
             raise WorkbenchError.at(str(self.workspace.versions_dir(state.spec.folder_name)),
                                     f"no version {label} of {state.spec.kernel}") from None
         edited = info.folder / f"{state.spec.stem}{SUFFIX[info.level]}"
-        content = edited.read_bytes() if info.level == "cubin" else edited.read_text()
+        if not edited.is_file():
+            raise WorkbenchError.at(str(edited), f"version {label} of {state.spec.kernel} has lost its edited "
+                                                 f"{info.level.upper()} file, so it cannot be compiled again: put "
+                                                 "the file back, or export another version")
+        content = read_level_file(edited, binary=info.level in ("cubin", "hsaco"))
         result, fn = self._compile_file(state, edited, info.level, content)  # a saved version: no new one
         version = state.versions[label] = Version(label, info.level, result, fn)
         return version

@@ -180,7 +180,9 @@ class Workspace:
             return []
         for folder in folders:
             meta = folder / "version.json"
-            if not meta.is_file():
+            if not meta.is_file():  # a version is renamed into place with it: this one was damaged
+                self._note(f"{meta}: missing, so version {int(folder.name)} is not listed: the folder is kept as "
+                           "it is")
                 continue
             try:
                 info = json.loads(meta.read_text())

@@ -30,6 +30,8 @@ CUDA_FAULT = re.compile(r"(CUDA error|Triton Error \[CUDA\]|CUDA_ERROR_\w+|cudaE
 EXIT_FAULT = 3
 EXIT_ORPHANED = 4
 PR_SET_PDEATHSIG = 1
+# what the app's user does when the system refuses a workspace file (`workbench run` says --workspace)
+ELSEWHERE = "copy the script into a folder you can write"
 DUMP_AFTER_LIMIT = 1.0  # the script's stack goes to stderr this long past its limit, for the client's backstop
 
 
@@ -40,12 +42,13 @@ class Server:
         self.activity: dict[str, Any] = {}
         self.request_id: int | None = None
         self.script_timeout: float | None = None
+        self.elsewhere = ELSEWHERE
 
     # -- dispatch --------------------------------------------------------------------------
 
     def handle(self, request: dict[str, Any]) -> bool:
         """Answer one request; False when the runner must stop."""
-        from workbench.core.errors import WorkbenchError
+        from workbench.core.errors import WorkbenchError, os_error
         self.request_id = rid = request.get("id")
         method = request.get("method", "")
         handler = getattr(self, f"do_{method}", None)
@@ -57,6 +60,9 @@ class Server:
             result = handler(**request.get("params", {}))
         except WorkbenchError as e:
             self.send({"id": rid, "error": e.to_json() | {"kind": getattr(e, "kind", "error")}})
+            return True
+        except OSError as e:  # a file the system refused (read-only, full): its path, what to do
+            self.send({"id": rid, "error": os_error(e, elsewhere=self.elsewhere).to_json() | {"kind": "error"}})
             return True
         except SystemExit:
             raise
@@ -110,14 +116,16 @@ class Server:
     def do_open(self, script: str, argv: list[str] | None = None, target: str | None = None, mode: str = "auto",
                 workspace: str | None = None, snapshot_limit: int | None = None, with_sass: bool = True,
                 if_busy: str = "error", script_timeout: float | None = None,
-                limit_name: str = "--script-timeout") -> dict:
+                limit_name: str = "--script-timeout", elsewhere: str = ELSEWHERE) -> dict:
         """Open a script; the session opened before gives its workspace up first. ``if_busy``:
         when another process writes the workspace, "error" (kind "busy", naming it) or
         "scratch" (work in a private temporary workspace). ``script_timeout``: seconds the
-        script may run (``limit_name`` says how the user sets it)."""
+        script may run (``limit_name`` says how the user sets it); ``elsewhere``: how the user
+        puts the workspace elsewhere, said when the system refuses a file."""
         from workbench.core.capture import DEFAULT_SNAPSHOT_LIMIT
         from workbench.core.session import Session
         self.close_session()
+        self.elsewhere = elsewhere
         self.session = Session(script, argv, target, mode, workspace,
                                DEFAULT_SNAPSHOT_LIMIT if snapshot_limit is None else snapshot_limit,
                                with_sass, self.progress, if_busy, script_timeout=script_timeout,
