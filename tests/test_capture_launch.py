@@ -89,3 +89,21 @@ def test_hooks_run_around_every_trial_without_a_gpu(tmp_path, capsys):
     assert len([lc for lc in cap.launches if lc.autotune_bench]) == 8
     (negate,) = [s for s in cap.specs if s.kernel == "negate"]
     assert negate.launches == 3
+
+
+@needs_interpreter
+def test_every_launch_of_a_specialization_is_kept_and_verified(tmp_path):
+    import json
+    script = _copy(tmp_path, "repeats.py")
+    proc = run_cli("run", str(script), "--json", "--kernel", "saxpy", "--from", str(DATA / "repeats_edit.py"),
+                   env={"WORKBENCH_NO_GPU": "1"})
+    assert proc.returncode == 1, proc.stderr
+    original, edit = json.loads(proc.stdout)["runs"]
+    assert original["status"] == "ok"
+    assert [(lc["launch"], lc["grid"], lc["ok"]) for lc in original["launches"]] == \
+        [(1, [1, 1, 1], True), (2, [4, 1, 1], True), (3, [8, 1, 1], True)]
+    assert "3 launches verified" in original["message"]
+    # the edit is right for the first launch only: the verdict is the later launches'
+    assert edit["status"] == "mismatch"
+    assert [lc["ok"] for lc in edit["launches"]] == [True, False, False]
+    assert "launch 2 of 3" in edit["message"] and "out_ptr" in edit["message"]

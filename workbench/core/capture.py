@@ -35,6 +35,9 @@ from .files import safe_name
 from .metadata import TARGET_DERIVED
 
 MAX_LAUNCH_RECORDS_PER_SPEC = 16
+# launches of one specialization whose inputs are kept to replay and verify (within the snapshot
+# limit); the interpreter runs each in Python, so fewer there
+MAX_KEPT_LAUNCHES = {"gpu": 8, "interpret": 3}
 
 
 @dataclass
@@ -103,10 +106,11 @@ class Launch:
     grid: tuple[int, int, int] | None
     args: list[ArgInfo]
     autotune_bench: bool = False
+    kept: int | None = None  # which of its spec's kept launches (0: the first) has its inputs
 
     def to_json(self) -> dict[str, Any]:
         return {"spec_id": self.spec_id, "grid": list(self.grid) if self.grid else None,
-                "args": [vars(a) for a in self.args], "autotune_bench": self.autotune_bench}
+                "args": [vars(a) for a in self.args], "autotune_bench": self.autotune_bench, "kept": self.kept}
 
 
 ALIGN = 256  # a replay keeps every pointer's address modulo this (Triton specializes on 16-byte divisibility)
@@ -323,6 +327,7 @@ class Capture:
     error: Diagnostic | None = None  # the script raised (before, between or after its launches)
     notes: list[str] = field(default_factory=list)
     snapshots: dict[str, Snapshot] = field(default_factory=dict, repr=False)  # spec_id -> first launch
+    more: dict[str, list[Snapshot]] = field(default_factory=dict, repr=False)  # spec_id -> later launches kept
     tunings: list[Tuning] = field(default_factory=list, repr=False)
 
     def spec(self, spec_id: str) -> KernelSpec:
@@ -432,7 +437,8 @@ class _Recorder:
         self.capture = capture
         self.snapshot_limit = snapshot_limit
         self.snapshot_bytes = 0
-        self.skipped_snapshots: dict[str, int] = {}
+        self.skipped_snapshots: dict[str, int] = {}   # kernel -> bytes of first launches not kept
+        self.skipped_later: dict[str, int] = {}       # kernel -> later launches not kept
         self.compile_only = compile_only
         self.interpret = interpret
         self.active = True
@@ -525,7 +531,9 @@ class _Recorder:
                 interpret_launch(fn, args, kwargs, grid, self.interpreted)
         bench = self._get("bench")
         before = tuned = None
-        if launch is not None and self.snapshots and bench is None and spec.spec_id not in self.capture.snapshots:
+        kept = (spec.spec_id in self.capture.snapshots) + len(self.capture.more.get(spec.spec_id, []))
+        if launch is not None and self.snapshots and bench is None and \
+                kept < MAX_KEPT_LAUNCHES["interpret" if self.interpret else "gpu"]:
             tensors = _tensor_args(fn, args, kwargs)
             before = storage_layout(tensors)
             tuning = self._get("tuning")
@@ -533,11 +541,12 @@ class _Recorder:
                 tuned = tuning.before[0]   # the chosen launch: the arguments as they were before tuning
         if launch is not None:
             launch()
-        self.on_launch(spec, args, kwargs, grid, bench)
-        if before is not None:
-            self.keep_snapshot(spec, fn, args, kwargs, call_grid, before, tuned)
+        record = self.on_launch(spec, args, kwargs, grid, bench)
+        if before is not None and self.keep_snapshot(spec, fn, args, kwargs, call_grid, before, tuned) \
+                and record is not None:
+            record.kept = kept
 
-    def on_launch(self, spec: KernelSpec, args, kwargs, grid: tuple, bench) -> None:
+    def on_launch(self, spec: KernelSpec, args, kwargs, grid: tuple, bench) -> Launch | None:
         fn = spec.fn
         tuner = bench[0] if bench else self._get("tuner")
         opened = None
@@ -573,11 +582,12 @@ class _Recorder:
             self.close_tuning(*opened)
         spec.launches += 1
         count = self.records.get(spec.spec_id, 0)
-        if count < MAX_LAUNCH_RECORDS_PER_SPEC:
-            self.records[spec.spec_id] = count + 1
-            bound = _bind(fn, args, kwargs)
-            self.capture.launches.append(Launch(spec.spec_id, grid, _describe_args(fn, bound),
-                                                autotune_bench=bool(bench)))
+        if count >= MAX_LAUNCH_RECORDS_PER_SPEC:
+            return None
+        self.records[spec.spec_id] = count + 1
+        record = Launch(spec.spec_id, grid, _describe_args(fn, _bind(fn, args, kwargs)), autotune_bench=bool(bench))
+        self.capture.launches.append(record)
+        return record
 
     def close_tuning(self, tuner, tuning: Tuning, known: set) -> None:
         """A tuning's trials are over: what it measured, and the key it tuned for."""
@@ -608,15 +618,19 @@ class _Recorder:
         src = compat.ast_source(fn, signature, constexprs, attrs)
         compat.make_ir(src, target, options, backend, compat.new_context(backend))
 
-    def keep_snapshot(self, spec, fn, args, kwargs, grid, before: tuple, tuned: tuple | None = None) -> None:
-        """``tuned``: the arguments before an autotuner benchmarked its configs on them (the same
-        layout): what changed since then was written by this launch too, even where the
-        benchmark runs had left the same values."""
+    def keep_snapshot(self, spec, fn, args, kwargs, grid, before: tuple, tuned: tuple | None = None) -> bool:
+        """Keep a launch's inputs and outputs (the first of its spec's, or one more); False where
+        the snapshot limit leaves no room. ``tuned``: the arguments before an autotuner benchmarked
+        its configs on them (the same layout): what changed since then was written by this launch
+        too, even where the benchmark runs had left the same values."""
         regions, views = before
         size = sum(r.before.numel() for r in regions) * 2
         if self.snapshot_bytes + size > self.snapshot_limit:
-            self.skipped_snapshots[spec.kernel] = self.skipped_snapshots.get(spec.kernel, 0) + size
-            return
+            if spec.spec_id in self.capture.snapshots:
+                self.skipped_later[spec.kernel] = self.skipped_later.get(spec.kernel, 0) + 1
+            else:
+                self.skipped_snapshots[spec.kernel] = self.skipped_snapshots.get(spec.kernel, 0) + size
+            return False
         self.snapshot_bytes += size
         tensors = _tensor_args(fn, args, kwargs)
         for name, v in views.items():  # the same bytes of the same storages, after the launch
@@ -629,13 +643,17 @@ class _Recorder:
             if id(v) not in names:
                 return v
             return _TensorSlot(names[id(v)], v if _wrapped(v) is not None else None)
-        snapshot = self.capture.snapshots[spec.spec_id] = Snapshot(
-            spec.spec_id, tuple(slot(a) for a in args), {k: slot(v) for k, v in kwargs.items()}, grid,
-            regions, views)
+        snapshot = Snapshot(spec.spec_id, tuple(slot(a) for a in args), {k: slot(v) for k, v in kwargs.items()}, grid,
+                            regions, views)
+        if spec.spec_id in self.capture.snapshots:
+            self.capture.more.setdefault(spec.spec_id, []).append(snapshot)
+        else:
+            self.capture.snapshots[spec.spec_id] = snapshot
         if tuned is not None:
             pre = {name: _view(tuned[0][v.storage].before, v) for name, v in tuned[1].items()}
             after = snapshot.after
             snapshot.written_since_tuning = frozenset(n for n in views if n in pre and not _same(pre[n], after[n]))
+        return True
 
     def _spec_from_kernel(self, kernel) -> KernelSpec | None:
         """A kernel not compiled in this capture (Triton's in-memory cache, Inductor): read its
@@ -987,6 +1005,9 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
     for kernel, size in rec.skipped_snapshots.items():
         capture.notes.append(f"inputs of {kernel} were not kept: {size / 2**20:.0f} MiB over the snapshot limit "
                              f"({snapshot_limit / 2**20:.0f} MiB)")
+    for kernel, count in rec.skipped_later.items():
+        capture.notes.append(f"{count} later launch{'es' if count > 1 else ''} of {kernel} not kept (the snapshot "
+                             f"limit, {snapshot_limit / 2**20:.0f} MiB): the launches kept are the ones verified")
     if any(s.autotune and not s.autotune.get("timed") for s in capture.specs):
         capture.notes.append("no GPU: autotune configs were not timed; the first config is marked chosen")
     return capture

@@ -51,6 +51,7 @@ class KernelState:
     spec: KernelSpec
     snapshot: Snapshot | None
     versions: dict[str, Version] = field(default_factory=dict)
+    more: list[Snapshot] = field(default_factory=list)  # the spec's later launches kept: each verified too
     pure_outputs: list[str] = field(default_factory=list)  # poisoned before each run
     timings: dict[str, Timing] = field(default_factory=dict)
     last_run: str | None = None
@@ -76,13 +77,24 @@ class RunResult:
     error: Diagnostic | None = None
     times: dict[str, float] = field(default_factory=dict)  # where the run's wall time went
     caveat: str | None = None  # what the verdict cannot vouch for: the interpreter's known faults in this kernel
+    launches: list[dict] = field(default_factory=list)  # each kept launch's verdict, where there are several
 
     def to_json(self) -> dict[str, Any]:
         return {"kernel": self.kernel, "spec_id": self.spec_id, "version": self.version, "level": self.level,
                 "status": self.status, "outputs": [o.to_json() | {"sentence": o.sentence} for o in self.outputs],
                 "timing": self.timing.to_json() if self.timing else None, "vs_original": self.vs_original,
                 "vs_previous": self.vs_previous, "compile": self.compile, "message": self.message,
-                "error": self.error.to_json() if self.error else None, "times": self.times, "caveat": self.caveat}
+                "error": self.error.to_json() if self.error else None, "times": self.times, "caveat": self.caveat,
+                "launches": self.launches}
+
+
+def _grid_of(spec: KernelSpec, snapshot: Snapshot) -> list[int] | None:
+    """A kept launch's grid as it ran (a grid function evaluated on its arguments)."""
+    from . import launch
+    try:
+        return list(launch.prepare(spec, snapshot, check=False).grid)
+    except Exception:  # noqa: BLE001 - (only said beside the verdict)
+        return None
 
 
 class _StopAtLaunch(BaseException):
@@ -146,7 +158,8 @@ class Session:
         for spec in cap.specs:
             self.progress("compile", {"kernel": spec.kernel, "spec_id": spec.spec_id})
             snapshot, config = configs.get(spec.spec_id, (cap.snapshots.get(spec.spec_id), None))
-            state = KernelState(spec, snapshot, config=config)
+            state = KernelState(spec, snapshot, config=config, more=cap.more.get(spec.spec_id, []) if config is None
+                                else [])
             self.kernels[spec.spec_id] = state
             entry: dict[str, Any] = {"spec": spec.to_json(), "launches": [lc.to_json() for lc in
                                                                          cap.launches_of(spec.spec_id)]}
@@ -355,6 +368,8 @@ class Session:
                        for label, name in state.snapshot.checked.items()]
         res.times = {"launch_ms": (t1 - t0) * 1e3, "verify_ms": (time.perf_counter() - t1) * 1e3}
         res.status = "ok" if all(o.ok for o in res.outputs) else "mismatch"
+        if state.more:
+            self._verify_more(state, v, res, atol, rtol)
         if not self.gpu:  # both sides came from the interpreter: where it is wrong, so are they
             res.caveat = compat.interpreter_inexact(str(v.result.levels.get("ttir", ""))) if v.result else None
         if bench_options is not None:
@@ -599,15 +614,43 @@ class Session:
             v.kernel = launch.load(v.result, state.spec)
         return v.kernel
 
-    def _launch(self, state: KernelState, v: Version, poison_outputs: list[str]) -> dict[str, Any]:
+    def _launch(self, state: KernelState, v: Version, poison_outputs: list[str],
+                snapshot: Snapshot | None = None) -> dict[str, Any]:
+        """One launch of ``v`` on fresh copies of a kept launch's inputs (the first one's by default)."""
         from . import launch
         hook = state.config.before_launch if state.config else None
+        snapshot = snapshot or state.snapshot
         if not self.gpu:
-            return launch.interpret(v.fn, state.spec, state.snapshot, poison_outputs, before_launch=hook)
-        outputs = launch.replay(v.result, state.spec, state.snapshot, self._kernel(state, v), poison_outputs,
-                                check=not state.checked, before_launch=hook)
+            return launch.interpret(v.fn, state.spec, snapshot, poison_outputs, before_launch=hook)
+        # (later launches were captured under the same specialization: checked as the first is)
+        outputs = launch.replay(v.result, state.spec, snapshot, self._kernel(state, v), poison_outputs,
+                                check=not state.checked and snapshot is state.snapshot, before_launch=hook)
         state.checked = True
         return outputs
+
+    def _verify_more(self, state: KernelState, v: Version, res: RunResult, atol, rtol) -> None:
+        """Every later launch kept of the specialization, replayed and verified like the first:
+        one verdict per launch, and the run's is theirs too."""
+        kept = [state.snapshot, *state.more]
+        res.launches = [{"launch": 1, "grid": _grid_of(state.spec, state.snapshot),
+                         "ok": res.status == "ok", "sentence": ""}]
+        for number, snapshot in enumerate(state.more, start=2):
+            got = self._launch(state, v, state.pure_outputs, snapshot)
+            checks = [check(label, snapshot.after[name], got[name], *self._tolerance(state, snapshot.after[name],
+                                                                                    atol, rtol))
+                      for label, name in snapshot.checked.items()]
+            bad = next((c for c in checks if not c.ok), None)
+            res.launches.append({"launch": number, "grid": _grid_of(state.spec, snapshot), "ok": bad is None,
+                                 "sentence": bad.sentence if bad else ""})
+        wrong = [lc for lc in res.launches if not lc["ok"]]
+        if not wrong:
+            res.message = (res.message + "; " if res.message else "") + f"{len(kept)} launches verified"
+            return
+        res.status = "mismatch"
+        first = next((lc for lc in wrong if lc["launch"] > 1), None)
+        if first is not None:
+            res.message = (res.message + "; " if res.message else "") + \
+                f"launch {first['launch']} of {len(kept)} (grid {first['grid']}) does not verify: {first['sentence']}"
 
     @staticmethod
     def _tolerance(state: KernelState, expected, atol: float | None, rtol: float | None) -> tuple:
