@@ -107,3 +107,14 @@ def test_every_launch_of_a_specialization_is_kept_and_verified(tmp_path):
     assert edit["status"] == "mismatch"
     assert [lc["ok"] for lc in edit["launches"]] == [True, False, False]
     assert "launch 2 of 3" in edit["message"] and "out_ptr" in edit["message"]
+
+
+@needs_interpreter
+def test_kernels_of_triton_runners_own_jit_are_captured_and_verified(tmp_path):
+    pytest.importorskip("triton_runner")
+    import json
+    proc = run_cli("run", str(_copy(tmp_path, "runner_jit.py")), "--json", env={"WORKBENCH_NO_GPU": "1"})
+    assert proc.returncode == 0, proc.stderr
+    (run,) = json.loads(proc.stdout)["runs"]
+    assert run["kernel"] == "add" and run["status"] == "ok"
+    assert [(lc["grid"], lc["ok"]) for lc in run["launches"]] == [([2, 1, 1], True), ([8, 1, 1], True)]

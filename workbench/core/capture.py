@@ -408,12 +408,12 @@ class _SeenLauncher:
     def __call__(self, grid_0, grid_1, grid_2, stream, function, *rest):
         def launch():
             self.launcher(grid_0, grid_1, grid_2, stream, function, *rest)
-        if not self.rec.active:
+        if not self.rec.active and self.launcher is not None:
             return launch()
         spec = self.rec.spec_of(self.kernel)
         if spec is None:
-            return launch()
-        self.rec.launched(spec, (grid_0, grid_1, grid_2), rest[4:], launch)
+            return launch() if self.launcher is not None else None
+        self.rec.launched(spec, (grid_0, grid_1, grid_2), rest[4:], launch if self.launcher is not None else None)
 
     def __getattr__(self, name):  # (anything else Triton's launcher has)
         return getattr(self.launcher, name)
@@ -823,7 +823,7 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
     driver_cm = compat.active_driver(driver) if fake else contextlib.nullcontext()
     saved_cache_hook = compat.jit_cache_hook()
     inductor = compat.inductor_through_triton() if not compile_only else contextlib.nullcontext()
-    with driver_cm, compat.interpret_setting(), compat.launchers_seen(rec.seen), inductor:
+    with driver_cm, compat.interpret_setting(), compat.launchers_seen(rec.seen, load=not fake), inductor:
         JITFunction.run = run
         if split:
             JITFunction._do_compile = _do_compile

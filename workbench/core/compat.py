@@ -368,19 +368,24 @@ def active_driver(stand_in: CompileOnlyDriver) -> Iterator[CompileOnlyDriver]:
 
 
 @contextlib.contextmanager
-def launchers_seen(seen) -> Iterator[None]:
+def launchers_seen(seen, load: bool = True) -> Iterator[None]:
     """While the block runs, a compiled kernel's launcher is read as ``seen(kernel, launcher)``:
     3.5+ read it through the ``CompiledKernel.run`` property, so every launch of every compiled
     kernel, whoever holds it, goes through what ``seen`` returns; 3.0-3.4 set ``run`` on the
-    kernel when its handles are made."""
+    kernel when its handles are made. ``load`` False (no GPU): the kernel is not loaded, and
+    ``seen`` gets no launcher (a kernel compiled by a JIT of another library, such as
+    triton-runner's, is still seen)."""
     from triton.compiler.compiler import CompiledKernel
     prop = CompiledKernel.__dict__.get("run")
     if isinstance(prop, property):
-        CompiledKernel.run = property(lambda kernel: seen(kernel, prop.fget(kernel)))
+        init = CompiledKernel._init_handles
+        CompiledKernel.run = property(lambda kernel: seen(kernel, prop.fget(kernel) if load else None))
+        if not load:
+            CompiledKernel._init_handles = lambda kernel: None   # (nothing to load it on)
         try:
             yield
         finally:
-            CompiledKernel.run = prop
+            CompiledKernel.run, CompiledKernel._init_handles = prop, init
         return
     init = CompiledKernel._init_handles
 
