@@ -1239,7 +1239,7 @@ class WorkbenchApp(App):
         path = self.level_path(level)
         if self.runner_writes and self.flow.running is None:   # a restore is rewriting edit/
             self.pending.setdefault(path, time.perf_counter())
-            self.notify(f"{path.name} saved: it compiles once the restore ends")
+            self.notify(f"{path.name} saved: it is taken up once the restore ends")
             return
         decision = self.flow.saved(level, d)
         if decision.action == "compile":
@@ -1383,18 +1383,25 @@ class WorkbenchApp(App):
         self._flush_changes()      # saves to the kernel shown now waited for the runner
         return True
 
-    def _after_runner_write(self, older: str = "") -> None:
+    def _after_runner_write(self, older: str = "", restored: bool = False) -> None:
         """The runner is done with edit/: show what it holds, then compile the newest save it does
         not hold a version of yet (one made while the compile ran, or a keystroke's worth later);
-        ``older`` is the result just shown, which that text makes an older one."""
+        ``older`` is the result just shown, which that text makes an older one. After a restore
+        (``restored``), a save made while it waited that holds another version's text restores that."""
         if self.flow is None:
             return
         self.load_levels()
         if self.runner_writes:
             return
+        saved = [LEVEL_OF_SUFFIX.get(p.suffix) for p in self.pending] if restored else []
         self.pending.clear()      # the files are on screen now, and the flow looks at all of them
-        decision = self.flow.next_save()
+        decision = self.flow.next_save(saved)
         if decision is None:
+            return
+        if decision.action == "restore":
+            self.log_line(decision.sentence())
+            self.notify(decision.sentence())
+            self.restore(decision.version)
             return
         self.log_line(f"newer text in {decision.apply.path.name}: compiling it")
         self.start_apply(decision)
@@ -1700,17 +1707,25 @@ class WorkbenchApp(App):
         self.restore(msg.version)
 
     def restore(self, version: str) -> None:
+        """Ask the runner to restore a version, with edit/ as it is now: a save made before the
+        runner gets to it is newer, and kept."""
         if self.current is None:
             return
         self.runner_writes += 1
         self.status.show(f"restoring {version_label(version)}…", busy=True)
-        self.restore_worker(version)
+        seen = {}
+        for path in self.edit_dir.iterdir() if self.edit_dir.is_dir() else ():
+            try:
+                seen[path.name] = digest(path.read_bytes())
+            except OSError:
+                pass   # (no file, or a folder: the runner says so)
+        self.restore_worker(version, seen)
 
     @work(thread=True, exclusive=True, group="restore", exit_on_error=False)
-    def restore_worker(self, version: str) -> None:
+    def restore_worker(self, version: str, seen: dict[str, str]) -> None:
         spec_id = self.spec_id
         try:
-            paths = self.call("restore", kernel=spec_id, version=version, timeout=120)
+            paths = self.call("restore", kernel=spec_id, version=version, seen=seen, timeout=120)
         except Exception as e:  # noqa: BLE001
             self.post_message(RunFailed(e))
             paths = []
@@ -1720,7 +1735,7 @@ class WorkbenchApp(App):
     def on_restored(self, msg: Restored) -> None:
         self.runner_writes = max(self.runner_writes - 1, 0)
         if not msg.paths or self.flow is None:
-            self._after_runner_write()
+            self._after_runner_write(restored=True)
             return
         self.flow.current = str(msg.version)
         for level in LEVELS:
@@ -1728,7 +1743,7 @@ class WorkbenchApp(App):
         self.notify(f"restored {version_label(msg.version)} into {self.edit_dir}")
         self.log_line(f"restored {version_label(msg.version)}")
         self.run_version(msg.version)
-        self._after_runner_write()
+        self._after_runner_write(restored=True)
 
     def action_restore_selected(self) -> None:
         key = self.query_one(views.HistoryView).selected()

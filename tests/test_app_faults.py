@@ -1,0 +1,68 @@
+"""Faults of issue 26 in the app, through Textual's Pilot against the real runner (Triton's
+interpreter on a CPU): a save made while a restore waits for the runner is kept and compiled,
+files of the wrong shape in the workspace (a version's result.json, watch.json) are notes, and a
+runner killed during the first open leaves the script to open again."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from test_app import FAST_BENCH, SIZE, isolated_config, opened, script, wait_for  # noqa: F401 - fixtures
+from workbench.tui.app import WorkbenchApp
+
+
+@pytest.mark.asyncio
+async def test_a_save_made_while_a_restore_waits_for_the_runner_is_kept_and_becomes_a_version(script):
+    """Saving the original's text restores it; a save landing before the runner got to that
+    restore (stopped with SIGSTOP in between) was overwritten by it: no version, no draft."""
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        pane, py = app.pane("python"), app.level_path("python")
+        base = py.read_text()
+        pane.view.focus()
+        await pilot.press("e")
+        pane.editor.load_text(base.replace("x + y, mask=mask", "x - y, mask=mask"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="v1")
+        newer = base.replace("x + y, mask=mask", "x * y, mask=mask")
+        runner = app.client.pid
+        os.kill(runner, signal.SIGSTOP)
+        try:
+            pane.editor.load_text(base)                 # the original's text: its restore is queued
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.runner_writes == 1, what="the restore asked for")
+            pane.editor.load_text(newer)                # lands before the runner gets to the restore
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.2)
+            assert py.read_text() == newer
+        finally:
+            os.kill(runner, signal.SIGCONT)
+        await wait_for(pilot, lambda: any(line.endswith("restored original") for line in app.log_view.lines_text),
+                       what="the restore done")
+        assert py.read_text() == newer                  # the restore kept the newer save
+        await wait_for(pilot, lambda: app.last_good["version"] == "2", what="v2 from the newer save")
+        v2 = next(v for v in app.versions if v["number"] == 2)
+        assert (Path(v2["folder"]) / py.name).read_text() == newer
+        assert app.last_good["status"] == "mismatch" and "arith.mulf" in app.pane("ttgir").view.text
+        assert str(app.column("python").query_one(".level-title").render()).endswith("edited (v2)")
+
+        # v1's text, then the original's before the runner got to v1's restore: the original wins
+        os.kill(runner, signal.SIGSTOP)
+        try:
+            pane.editor.load_text(base.replace("x + y, mask=mask", "x - y, mask=mask"))
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.runner_writes == 1, what="v1's restore asked for")
+            pane.editor.load_text(base)
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.2)
+        finally:
+            os.kill(runner, signal.SIGCONT)
+        await wait_for(pilot, lambda: app.flow.current == "original" and app.last_good["version"] == "original",
+                       what="the original restored and run", timeout=20)
+        assert py.read_text() == base and "arith.addf" in app.pane("ttgir").view.text
+        assert "arith.addf" in app.level_path("ttgir").read_text() and len(app.versions) == 2
