@@ -66,3 +66,30 @@ async def test_a_save_made_while_a_restore_waits_for_the_runner_is_kept_and_beco
                        what="the original restored and run", timeout=20)
         assert py.read_text() == base and "arith.addf" in app.pane("ttgir").view.text
         assert "arith.addf" in app.level_path("ttgir").read_text() and len(app.versions) == 2
+
+
+async def _save_python(pilot, app, old: str, new: str, version: str) -> None:
+    pane, py = app.pane("python"), app.level_path("python")
+    pane.view.focus()
+    await pilot.press("e")
+    pane.editor.load_text(py.read_text().replace(old, new))
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: app.last_good["version"] == version, what=f"v{version}")
+
+
+@pytest.mark.asyncio
+async def test_a_version_result_json_of_the_wrong_shape_is_a_version_without_a_result(script):
+    """A result.json holding ``[1, 2]`` crashed the app when History drew the version list."""
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        await _save_python(pilot, app, "x + y, mask=mask", "x - y, mask=mask", "1")
+        v1 = Path(app.versions[0]["folder"])
+        (v1 / "result.json").write_text("[1, 2]")
+        await _save_python(pilot, app, "x - y, mask=mask", "x * y, mask=mask", "2")
+        app.action_results("history")
+        table = app.query_one("#history-table")
+        await wait_for(pilot, lambda: table.row_count == 3, what="History drawn")
+        assert [str(c) for c in table.get_row_at(1)][:4:3] == ["v1", "-"]     # listed, with no result
+        assert str(table.get_row_at(2)[3]) != "-"
+        assert app.versions[0]["result"] is None and app.is_running

@@ -173,6 +173,19 @@ def test_a_corrupt_record_is_skipped_with_a_note(filled):
     assert any(str(vdir / "002" / "result.json") in n for n in ws.notes)
 
 
+@pytest.mark.parametrize("text,why", [("[1, 2]", "a JSON object was expected, not list"),
+                                      ('{"status": ["ok"]}', "its status is not a string"),
+                                      ('{"status": "ok", "compile": {"registers": "many"}}',
+                                       "its compile facts are not numbers")])
+def test_a_result_of_the_wrong_shape_is_a_version_without_a_result(filled, text, why):
+    """Issue 26: ``[1, 2]`` as a version's result.json crashed the app's History."""
+    ws, spec, result = filled
+    info = ws.new_version(spec.folder_name, spec.stem, "ttgir", "t", result, update_edit=False)
+    (info.folder / "result.json").write_text(text)
+    assert [(v.number, v.result) for v in ws.versions(spec.folder_name)] == [(1, None)]
+    assert ws.notes == [f"{info.folder / 'result.json'}: not a run result ({why}); the version is listed without it"]
+
+
 def test_two_writers_at_once_never_share_a_version_number(filled):
     ws, spec, result = filled
     writers = [Workspace(ws.root) for _ in range(2)]

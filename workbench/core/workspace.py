@@ -197,6 +197,10 @@ class Workspace:
                     result = json.loads(res.read_text())
                 except (OSError, ValueError) as e:
                     self._note(f"{res}: the result could not be read ({_why(e)}); the version is listed without it")
+                wrong = _result_shape(result)
+                if wrong:
+                    self._note(f"{res}: not a run result ({wrong}); the version is listed without it")
+                    result = None
             out.append(VersionInfo(number, level, folder, result, number_of_pass_file(info.get("source"))))
         return out
 
@@ -247,6 +251,23 @@ class Workspace:
         atomic_write(target, data)
         self.wrote[target] = _identity(target)
         return target
+
+
+def _result_shape(result: Any) -> str | None:
+    """What in a result.json is not as its readers use it (an object, a status word, compile
+    facts as numbers), or None."""
+    if result is None:
+        return None
+    if not isinstance(result, dict):
+        return f"a JSON object was expected, not {type(result).__name__}"
+    if not isinstance(result.get("status", ""), str):
+        return "its status is not a string"
+    facts = result.get("compile")
+    if facts is not None and not (isinstance(facts, dict) and all(
+            type(facts.get(k)) in (int, float, type(None))
+            for k in ("num_warps", "registers", "spill_stores", "spill_loads", "shared"))):
+        return "its compile facts are not numbers"
+    return None
 
 
 def _identity(path: Path) -> tuple | None:
