@@ -93,3 +93,24 @@ async def test_a_version_result_json_of_the_wrong_shape_is_a_version_without_a_r
         assert [str(c) for c in table.get_row_at(1)][:4:3] == ["v1", "-"]     # listed, with no result
         assert str(table.get_row_at(2)[3]) != "-"
         assert app.versions[0]["result"] is None and app.is_running
+
+
+@pytest.mark.asyncio
+async def test_a_watch_list_of_the_wrong_shape_is_a_note_and_the_save_runs(script):
+    """watch.json holding ``[1, 2]`` made every save fail after its version was made (never run)."""
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        watch_json = Path(app.current["folder"]) / "watch.json"
+        watch_json.write_text("[1, 2]")
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "x - y, mask=mask"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.versions and app.status.message.startswith("add_kernel v1")
+                       or "error" in app.status.message, what="v1 or an error")
+        assert app.last_good["version"] == "1" and app.last_good["status"] == "mismatch"
+        said = [line for line in app.log_view.lines_text if line.startswith("watch: ")]
+        assert said == [f'watch: {watch_json}: the watch list could not be read: {{"watches": [...]}} was '
+                        f'expected, not a list; delete the file to start the list again']
