@@ -114,3 +114,18 @@ async def test_a_watch_list_of_the_wrong_shape_is_a_note_and_the_save_runs(scrip
         said = [line for line in app.log_view.lines_text if line.startswith("watch: ")]
         assert said == [f'watch: {watch_json}: the watch list could not be read: {{"watches": [...]}} was '
                         f'expected, not a list; delete the file to start the list again']
+
+
+def test_the_editor_is_visual_then_editor_then_vi_and_one_that_is_no_program_is_one_line(tmp_path):
+    from workbench.tui.config import editor_command
+    bare = {"PATH": str(tmp_path)}                       # no vi here
+    with pytest.raises(ValueError) as err:
+        editor_command(bare)
+    assert str(err.value) == ("cannot run the editor vi (neither VISUAL nor EDITOR is set): no such program; "
+                              "set VISUAL or EDITOR to your editor")
+    with pytest.raises(ValueError, match=r"^cannot run the editor /nonexistent \(from \$EDITOR\): no such program"):
+        editor_command(dict(bare, EDITOR="/nonexistent"))
+    with pytest.raises(ValueError, match=r"^cannot run the editor 'code \(from \$VISUAL\): No closing quotation;"):
+        editor_command(dict(bare, VISUAL="'code", EDITOR="/bin/sh"))
+    assert editor_command(dict(bare, VISUAL=" ", EDITOR="/bin/sh -e")) == (["/bin/sh", "-e"],
+                                                                           "the editor /bin/sh -e (from $EDITOR)")

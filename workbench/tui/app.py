@@ -11,7 +11,6 @@ import gc
 import os
 import re
 import select
-import shlex
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
-from workbench.tui.config import Config, load_config
+from workbench.tui.config import Config, editor_command, load_config
 from workbench.tui.edit_flow import Decision, EditFlow, digest
 from workbench.tui.format import use_target
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
@@ -1491,12 +1490,25 @@ class WorkbenchApp(App):
         path = self.level_path(level)
         column = self.column(level)
         line = (column.error or {}).get("line") or column.pane.view.cursor_line  # the error's line, else the cursor's
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         try:
-            with self.suspend():
-                subprocess.call(shlex.split(editor) + [f"+{line}", str(path)])
-        except Exception as e:  # noqa: BLE001 - SuspendNotSupported (headless, web) or a missing editor
-            self.notify(f"cannot run {editor}: {e}", severity="error")
+            argv, named = editor_command()
+        except ValueError as e:
+            self.status.show(str(e), kind="error")
+            self.log_line(str(e), "red")
+            return
+        failed: Exception | None = None
+        try:
+            with self.suspend():   # (it resumes only when its block ends without an exception)
+                try:
+                    subprocess.call(argv + [f"+{line}", str(path)])
+                except Exception as e:  # noqa: BLE001 - found, but the system would not run it
+                    failed = e
+        except Exception as e:  # noqa: BLE001 - SuspendNotSupported (headless, web)
+            failed = e
+        if failed is not None:
+            why = f"cannot run {named}: {getattr(failed, 'strerror', None) or failed}; set VISUAL or EDITOR to your editor"
+            self.status.show(why, kind="error")
+            self.log_line(why, "red")
             return
         self.on_files_changed(FilesChanged([path]))   # the watcher sees it too; the flow makes it once
 
