@@ -129,3 +129,25 @@ def test_the_editor_is_visual_then_editor_then_vi_and_one_that_is_no_program_is_
         editor_command(dict(bare, VISUAL="'code", EDITOR="/bin/sh"))
     assert editor_command(dict(bare, VISUAL=" ", EDITOR="/bin/sh -e")) == (["/bin/sh", "-e"],
                                                                            "the editor /bin/sh -e (from $EDITOR)")
+
+
+@pytest.mark.asyncio
+async def test_the_runner_killed_during_the_first_open_leaves_the_script_to_open_again(script, tmp_path):
+    """The runner killed while it ran the script for the first open: F2 + Enter did nothing
+    (the script was the one 'open' already) until the app was restarted."""
+    go = tmp_path / "go"
+    script.write_text(script.read_text().replace(
+        "def main():", f"def main():\n    import os, time\n    while not os.path.exists({str(go)!r}):\n"
+                       f"        time.sleep(0.05)\n", 1))
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.status.message.startswith("running vector_add.py"), what="the script run")
+        os.kill(app.client.pid, signal.SIGKILL)
+        await wait_for(pilot, lambda: "could not open vector_add.py" in app.status.message, what="the failed open")
+        assert "killed by SIGKILL" in app.status.message
+        go.touch()
+        await pilot.press("f2")
+        await pilot.pause(0.3)
+        await pilot.press("enter")                      # the path field holds this script
+        await wait_for(pilot, lambda: app.last_good is not None, what="the script opened again", timeout=60)
+        assert app.last_good["version"] == "original" and app.last_good["status"] == "ok"

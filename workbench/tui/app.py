@@ -964,8 +964,11 @@ class WorkbenchApp(App):
     def switch_script(self, script: Path | None) -> None:
         """Open another script in the same runner (it re-captures; the old workspace stays on
         disk). Until it is open the previous one stays on screen; if it fails, the screen is cleared."""
-        if script is None or Path(script).resolve() == self.script:
+        if script is None:
             return
+        opening = any(w.group == "open" and not w.is_finished for w in self.workers)
+        if Path(script).resolve() == self.script and (self.current is not None or opening):
+            return   # open and shown, or being opened (one that failed is opened again)
         self.script = Path(script).resolve()
         self.opened, self.last_good = None, None
         self._discard_drafts()
