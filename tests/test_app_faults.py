@@ -46,6 +46,11 @@ async def test_a_save_made_while_a_restore_waits_for_the_runner_is_kept_and_beco
                        what="the restore done")
         assert py.read_text() == newer                  # the restore kept the newer save
         await wait_for(pilot, lambda: app.last_good["version"] == "2", what="v2 from the newer save")
+        await wait_for(pilot, lambda: not any(w.group == "run" and not w.is_finished for w in app.workers),
+                       what="no run of a version in flight")
+        after = app.log_view.lines_text[app.log_view.lines_text.index("restored original"):]
+        assert not any(line.startswith("add_kernel original") for line in after)   # (v2 supersedes it)
+        assert app.last_good["version"] == "2" and app.status.message.startswith("add_kernel v2")
         v2 = next(v for v in app.versions if v["number"] == 2)
         assert (Path(v2["folder"]) / py.name).read_text() == newer
         assert app.last_good["status"] == "mismatch" and "arith.mulf" in app.pane("ttgir").view.text

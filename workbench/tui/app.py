@@ -1757,8 +1757,9 @@ class WorkbenchApp(App):
             self.column(level).show_error(None)
         self.notify(f"restored {version_label(msg.version)} into {self.edit_dir}")
         self.log_line(f"restored {version_label(msg.version)}")
-        self.run_version(msg.version)
         self._after_runner_write(restored=True)
+        if not self.runner_writes:   # no save made meanwhile to compile or restore: this version runs
+            self.run_version(msg.version)
 
     def action_restore_selected(self) -> None:
         key = self.query_one(views.HistoryView).selected()
