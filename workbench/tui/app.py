@@ -1509,7 +1509,8 @@ class WorkbenchApp(App):
         except Exception as e:  # noqa: BLE001 - SuspendNotSupported (headless, web)
             failed = e
         if failed is not None:
-            why = f"cannot run {named}: {getattr(failed, 'strerror', None) or failed}; set VISUAL or EDITOR to your editor"
+            why = f"cannot run {named}: {getattr(failed, 'strerror', None) or failed}; set VISUAL or EDITOR to " \
+                  f"your editor"
             self.status.show(why, kind="error")
             self.log_line(why, "red")
             return
@@ -1729,11 +1730,15 @@ class WorkbenchApp(App):
         self.runner_writes += 1
         self.status.show(f"restoring {version_label(version)}…", busy=True)
         seen = {}
-        for path in self.edit_dir.iterdir() if self.edit_dir.is_dir() else ():
+        try:
+            files = list(self.edit_dir.iterdir())
+        except OSError:
+            files = []   # (no edit/ now: the runner makes it again)
+        for path in files:
             try:
                 seen[path.name] = digest(path.read_bytes())
             except OSError:
-                pass   # (no file, or a folder: the runner says so)
+                pass     # (a folder, or gone since)
         self.restore_worker(version, seen)
 
     @work(thread=True, exclusive=True, group="restore", exit_on_error=False)
