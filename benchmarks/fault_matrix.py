@@ -1,5 +1,6 @@
-"""The fault matrix of issue 9: each case provokes one fault the way a user (or a crash) does,
-through the real CLI, runner and files, and checks what the user is left with.
+"""The fault matrix of issues 9 and 26: each case provokes one fault the way a user (or a crash)
+does, through the real CLI, runner, files and app (Textual's Pilot, or tmux where a real
+terminal is the point), and checks what the user is left with.
 
     python benchmarks/fault_matrix.py [--only NAME]
 
@@ -483,6 +484,185 @@ def gpu_fault(work: Path):
     return again == "ok", said, "-"
 
 
+# -- issue 26, the app's side: the real app through Textual's Pilot (or tmux), a real runner ---
+
+FAST_BENCH = {"warmup_ms": 1.0, "rep_ms": 5.0, "graph": False}
+
+
+def in_app(script: Path, body: Callable, ready: Callable | None = None):
+    """``body(pilot, app)`` (a coroutine) against the real app on ``script``, once ``ready(app)``
+    (default: the original has run); what it returns."""
+    import asyncio
+    os.environ["WORKBENCH_CONFIG"] = str(script.parent / "config" / "config.toml")  # not the user's
+    from workbench.tui.app import WorkbenchApp
+
+    async def main():
+        app = WorkbenchApp(script, bench=FAST_BENCH)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await until(pilot, (lambda: ready(app)) if ready else (lambda: app.last_good is not None))
+            return await body(pilot, app)
+    return asyncio.run(main())
+
+
+async def until(pilot, condition, timeout: float = 90.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            await pilot.pause()
+            return True
+        await pilot.pause(0.05)
+    return False
+
+
+def save_while_restore_waits(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+
+    async def body(pilot, app):
+        pane, py = app.pane("python"), app.level_path("python")
+        base = py.read_text()
+        pane.view.focus()
+        await pilot.press("e")
+        pane.editor.load_text(base.replace("x + y, mask=mask", "x - y, mask=mask"))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.last_good["version"] == "1")
+        newer = base.replace("x + y, mask=mask", "x * y, mask=mask")
+        os.kill(app.client.pid, signal.SIGSTOP)   # the runner gets to the restore after the next save
+        try:
+            pane.editor.load_text(base)           # the original's text: restores the original
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.runner_writes == 1, 10)
+            pane.editor.load_text(newer)
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.2)
+        finally:
+            os.kill(app.client.pid, signal.SIGCONT)
+        made = await until(pilot, lambda: app.last_good["version"] == "2", 60)
+        kept = py.read_text() == newer
+        v2 = next((Path(v["folder"]) for v in app.versions if v["number"] == 2), None)
+        ok = made and kept and v2 is not None and (v2 / py.name).read_text() == newer
+        return ok, ("the later save became v2" if ok else f"status: {app.status.message}"), \
+            "-" if kept else "the save made while the restore waited"
+    return in_app(work / "vector_add.py", body)
+
+
+def bad_result_json(work: Path):
+    from workbench.runner.client import RunnerClient
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    with RunnerClient() as client:
+        opened = client.call("open", script=str(work / "vector_add.py"), with_sass=False)
+        py = Path(opened["kernels"][0]["edit"]) / "add_kernel.py"
+        py.write_text(py.read_text().replace("x + y, mask=mask", "x - y, mask=mask"))
+        folder = Path(client.call("apply", kernel="add_kernel", path=str(py))["version_folder"])
+    (folder / "result.json").write_text("[1, 2]")
+
+    async def body(pilot, app):
+        from workbench.tui.screens.choice_screen import ChoiceScreen
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), 10)
+        await pilot.press("enter")                # keep the edits
+        app.action_results("history")
+        table = app.query_one("#history-table")
+        drawn = await until(pilot, lambda: table.row_count == 2, 20)
+        return drawn and app.is_running, "History lists v1 without its result" if drawn else "History not drawn", "-"
+    return in_app(work / "vector_add.py", body, ready=lambda app: app.current is not None)
+
+
+def bad_watch_json(work: Path):
+    from workbench.runner.client import RunnerClient
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    with RunnerClient() as client:
+        opened = client.call("open", script=str(work / "vector_add.py"), with_sass=False)
+        kernel = opened["kernels"][0]
+        (Path(kernel["folder"]) / "watch.json").write_text("[1, 2]")
+        py = Path(kernel["edit"]) / "add_kernel.py"
+        py.write_text(py.read_text().replace("x + y, mask=mask", "x - y, mask=mask"))
+        try:
+            out = client.call("apply", kernel="add_kernel", path=str(py))
+        except Exception as e:  # noqa: BLE001 - the save failed: what the user saw
+            return False, str(e).splitlines()[0].replace(str(work) + "/", ""), "v1 made, never run"
+    said = (out.get("watch_notes") or ["no note"])[0].replace(str(work) + "/", "")
+    return out["status"] == "mismatch" and "watch.json" in said, said, "-"
+
+
+def no_editor(work: Path):
+    if not shutil.which("tmux"):
+        return None
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    (work / "config.toml").write_text("bench_on_save = false\n")
+    sock = f"fault-{os.getpid()}"
+    env = {"PYTHONPATH": ENV["PYTHONPATH"], "WORKBENCH_CONFIG": str(work / "config.toml"), "TERM": "xterm-256color",
+           "EDITOR": "/nonexistent"}
+    command = " ".join([f"{k}={v}" for k, v in env.items()] + ["exec", sys.executable, "-m", "workbench",
+                                                              str(work / "vector_add.py")])
+    subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "160", "-y", "48",
+                    command], check=True)
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", "app"], capture_output=True,
+                              text=True).stdout
+
+    def wait(needle: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in screen():
+                return True
+            time.sleep(0.2)
+        return False
+    try:
+        if not wait("add_kernel original: ok", 120):
+            return False, "the app never opened the script", "-"
+        subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "E"], check=True)
+        said = wait("cannot run the editor", 20)
+        subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "4"], check=True)   # LLIR: still reads keys
+        alive = wait("add_kernel.llir", 10)
+        line = next((ln.strip(" ▏▕│") for ln in screen().splitlines() if "cannot run the editor" in ln),
+                    "the screen stayed blank, no key read")
+        return said and alive, line.strip(), "-"
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+
+
+def runner_killed_first_open(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    script, go = work / "vector_add.py", work / "go"
+    script.write_text(script.read_text().replace(
+        "def main():", f"def main():\n    import os, time\n    while not os.path.exists({str(go)!r}):\n"
+                       f"        time.sleep(0.05)\n", 1))
+
+    async def body(pilot, app):
+        os.kill(app.client.pid, signal.SIGKILL)
+        await until(pilot, lambda: "could not open" in app.status.message, 30)
+        said = app.status.message.replace(str(work) + "/", "")
+        go.touch()
+        await pilot.press("f2")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        again = await until(pilot, lambda: app.last_good is not None, 60)
+        return again, said + ("; F2 + Enter opened it" if again else "; F2 + Enter did nothing"), "-"
+    return in_app(script, body, ready=lambda app: app.status.message.startswith("running vector_add.py"))
+
+
+def forking_script(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    script, child = work / "vector_add.py", work / "child.pid"
+    script.write_text(script.read_text().replace("def main():", f"""def main():
+    import os, time
+    if os.fork() == 0:
+        with open({str(child)!r}, "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(120)
+        os._exit(0)
+""", 1))
+    try:
+        first = cli("run", str(script))
+        again = cli("run", str(script))
+    finally:
+        if child.exists():
+            os.kill(int(child.read_text()), signal.SIGKILL)
+    busy = "in use" in again.stderr
+    said = first_error(again.stderr, "in use") if busy else "the next run works in place"
+    return first.returncode == 0 and again.returncode == 0 and not busy, said.replace(str(work) + "/", ""), "-"
+
+
 CASES: dict[str, Callable] = {
     "one tensor passed twice (dy, dx)": aliasing("same_tensor_twice"),
     "overlapping slices of one buffer": aliasing("overlapping_slices"),
@@ -517,6 +697,12 @@ CASES: dict[str, Callable] = {
     "SIGKILL to workbench run": front_end_signal(signal.SIGKILL),
     "a script that loops before launching": script_timeout,
     "illegal memory access on the GPU": gpu_fault,
+    "a save while a restore waits (app)": save_while_restore_waits,
+    "a version's result.json is [1, 2] (app)": bad_result_json,
+    "watch.json is [1, 2], then a save": bad_watch_json,
+    "E with EDITOR=/nonexistent (app, tmux)": no_editor,
+    "runner killed in the first open (app)": runner_killed_first_open,
+    "a script that forks, then run again": forking_script,
 }
 
 

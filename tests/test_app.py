@@ -48,7 +48,9 @@ async def wait_for(pilot, condition, timeout: float = 90.0, what: str = ""):
             await pilot.pause()
             return
         await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}; status: {pilot.app.status.message}")
+    log = "\n".join(pilot.app.log_view.lines_text[-20:])
+    raise AssertionError(f"timed out waiting for {what or condition}; status: {pilot.app.status.message}; "
+                         f"the Log's last lines:\n{log}")
 
 
 async def opened(pilot) -> WorkbenchApp:

@@ -312,6 +312,37 @@ def test_in_tmux_no_key_no_draft_and_no_save_is_lost(tmp_path):
 
 
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+def test_in_tmux_e_with_no_working_editor_says_so_in_one_line_and_the_app_goes_on(tmp_path):
+    """Issue 26: E with EDITOR=/nonexistent left the terminal blank and the app deaf to every
+    key (suspended, never resumed); only closing the terminal got out. The editor named here
+    is first missing, then a file that cannot be run, then a working one."""
+    editor = tmp_path / "bin" / "editor"
+    socket, session = _start_in_tmux(tmp_path, {"TERM": "xterm-256color", "EDITOR": str(editor)})
+    try:
+        _wait_screen(socket, session, "add_kernel original: ok")
+        _keys(socket, session, "E")
+        screen = _wait_screen(socket, session, "cannot run the editor", timeout=20)
+        assert f"cannot run the editor {editor} (from $EDITOR): no such program; set VISUAL or EDITOR" in screen
+        _keys(socket, session, "4")                          # the app still reads keys: LLIR shown
+        _wait(lambda: "add_kernel.llir" in _titles(_screen(socket, session)), "LLIR shown", 10)
+        editor.parent.mkdir()
+        editor.write_text("not a program\n")                 # found, but exec refuses it
+        editor.chmod(0o755)
+        _keys(socket, session, "E")
+        screen = _wait_screen(socket, session, "Exec format error", timeout=20)
+        assert f"cannot run the editor {editor} (from $EDITOR): Exec format error" in screen
+        assert "add_kernel.llir" in _titles(screen)         # the app drawn again
+        record = tmp_path / "editor-args"
+        editor.write_text(f'#!/bin/sh\necho "$@" > {record}\n')
+        _keys(socket, session, "E")
+        _wait(record.exists, "the editor to run", timeout=20)
+        assert record.read_text().split()[1].endswith("add_kernel.llir")
+        _wait_screen(socket, session, "add_kernel.llir  original", timeout=10)
+    finally:
+        subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
+
+
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
 def test_in_tmux_a_watched_value_is_redumped_on_a_save_and_f_finds_the_first_divergence(tmp_path):
     """The watch flow as a user drives it: search for y's load, w watches it, a save from another
     editor negates it; the Dumps tab shows both sides and their difference, and F names y as the

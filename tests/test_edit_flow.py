@@ -84,6 +84,27 @@ def test_the_same_text_again_is_no_new_version_and_an_older_one_restores(tmp_pat
     assert flow.note("python", digest(b"x + y\n")) == "original"
 
 
+def test_a_version_text_saved_while_a_restore_waited_restores_that_version_after_it(tmp_path):
+    """v1's text saved (v1 restored), then v2's before the runner got to that restore: the
+    restore keeps the newer save (Workspace.restore), and the later save wins: v2 next."""
+    flow = kernel_dir(tmp_path)
+    py = flow.path("python")
+    flow.saved("python", save(py, "x - y\n"))
+    flow.finished(make_version(flow, 1, "python", {".py": "x - y\n", ".ttgir": "subf\n"}), failed=False)
+    flow.saved("python", save(py, "x * y\n"))
+    flow.finished(make_version(flow, 2, "python", {".py": "x * y\n", ".ttgir": "mulf\n"}), failed=False)
+    assert flow.saved("python", save(py, "x - y\n")).action == "restore"     # v1's text
+    save(py, "x * y\n")                                                      # v2's, while v1's restore waits
+    (flow.edit_dir / "k.ttgir").write_text("subf\n")                          # the restore of v1, python kept
+    flow.current = "1"
+    assert flow.next_save() is None                    # (after a compile: no new text, nothing to do)
+    nxt = flow.next_save(saved=["python", "ttgir"])
+    assert nxt is not None and nxt.action == "restore" and nxt.version == "2" and nxt.level == "python"
+    flow.current = "2"
+    (flow.edit_dir / "k.ttgir").write_text("mulf\n")
+    assert flow.next_save(saved=["python", "ttgir"]) is None     # each holds the current version's text
+
+
 def test_a_failed_compile_waits_for_the_next_save_and_a_crash_keeps_its_version(tmp_path):
     flow = kernel_dir(tmp_path)
     ttgir = flow.path("ttgir")

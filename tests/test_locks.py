@@ -153,3 +153,30 @@ def test_compile_does_not_write_a_workspace_another_process_holds(script, tmp_pa
         f"{workspace}: error: workspace is in use by `workbench app vector_add.py` (pid {proc.pid}, since "
         f"{out.stderr.split('since ')[1][:8]}): --out DIR writes the levels elsewhere"]
     assert [p.name for p in workspace.iterdir()] == [".lock"]
+
+
+def test_a_script_that_forks_leaves_no_copy_of_the_runner_holding_the_lock(script, tmp_path):
+    """Issue 26: a script whose child (os.fork()) lingered kept the runner's lock descriptor:
+    after the run the workspace stayed locked, and the next run was told it was "in use by
+    another process (it is starting up)". The lock is the runner's alone."""
+    child_pid = tmp_path / "child.pid"
+    script.write_text(script.read_text().replace("def main():", f"""def main():
+    import os, time
+    if os.fork() == 0:
+        with open({str(child_pid)!r}, "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(120)
+        os._exit(0)
+""", 1))
+    try:
+        first = run_cli("run", str(script))
+        assert first.returncode == 0, first.stderr
+        workspace = tmp_path / ".workbench" / "vector_add"
+        lock = WorkspaceLock(workspace)
+        assert lock.acquire().pid == os.getpid()          # free while the child lives on
+        lock.release()
+        again = run_cli("run", str(script))
+        assert again.returncode == 0 and "in use" not in again.stderr, again.stderr
+    finally:
+        if child_pid.exists():
+            os.kill(int(child_pid.read_text()), signal.SIGKILL)

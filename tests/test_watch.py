@@ -13,6 +13,7 @@ import pytest
 from conftest import EXAMPLES, needs_interpreter
 from workbench.core import diverge, watch
 from workbench.core.dump import COMPILED_ONLY
+from workbench.core.errors import WorkbenchError
 from workbench.core.session import Session
 
 
@@ -405,3 +406,40 @@ def test_a_value_where_the_original_has_zero_differs_infinitely_and_quietly():
         d = watch.diff(np.array([5.0, 1.0, 0.0], np.float32), np.array([0.0, 1.0, 0.0], np.float32))
     assert d["count"] == 1 and d["first_index"] == [0] and d["max_abs"] == 5.0
     assert d["max_rel"] == float("inf")
+
+
+def test_a_watch_list_of_the_wrong_shape_is_one_line_naming_it(tmp_path):
+    """Issue 26: watch.json holding ``[1, 2]`` made every save fail; each watch add() writes
+    (Python, a TTGIR op, a TTGIR argument, a PTX register) reads back; anything else is refused
+    at its number, in one line."""
+    s = _open(tmp_path, "vector_add", mode="compile-only")
+    try:
+        state = s.state("add_kernel")
+        ttgir = (s.workspace.edit(state.spec.folder_name) / f"{state.spec.stem}.ttgir").read_text()
+        op = re.search(r"(%[\w.]+) = arith.addf", ttgir).group(1)
+        made = [watch.add(s, "add_kernel", "python", "x"), watch.add(s, "add_kernel", "ttgir", op),
+                watch.add(s, "add_kernel", "ttgir", "%x_ptr"), watch.add(s, "add_kernel", "ptx", "%r1", pid="all")]
+        assert watch.load(s, state) == made
+        path = watch.path_of(s, state)
+        good = json.loads(path.read_text())["watches"]
+        for data, why in [([1, 2], '{"watches": [...]} was expected, not a list; delete the file to start the '
+                                   'list again'),
+                          ({"watches": {"w1": 1}}, '{"watches": [...]} was expected, not a dict; delete the file '
+                                                   'to start the list again'),
+                          ({"watches": [good[0], 7]}, "watch 2 is an int, not an object"),
+                          ({"watches": [dict(good[0], iterations="16")]}, "watch 1 has no iterations of the right "
+                                                                          "type (a str)"),
+                          ({"watches": [dict(good[0], pid=[0, 0])]}, 'watch 1 has a pid that is neither "all" nor '
+                                                                     'three integers'),
+                          ({"watches": [dict(good[1], anchor=dict(good[1]["anchor"], position="0"))]},
+                           "watch 1 has no anchor position of the right type (a str)"),
+                          ({"watches": [dict(good[0], level="sass")]}, "watch 1 has no level of python, ttir, ttgir, "
+                                                                       "llir, ptx")]:
+            path.write_text(json.dumps(data))
+            with pytest.raises(WorkbenchError) as err:
+                watch.load(s, state)
+            assert str(err.value).splitlines() == [f"{path}: error: the watch list could not be read: {why}"
+                                                   + ("" if "delete the file" in why else
+                                                      "; delete that watch (or the file) to go on")]
+    finally:
+        s.close()

@@ -19,7 +19,7 @@ import pytest
 from conftest import EXAMPLES, ROOT, run_cli
 from workbench.core.capture import KernelSpec
 from workbench.core.errors import WorkbenchError
-from workbench.core.files import safe_name
+from workbench.core.files import atomic_write, safe_name
 from workbench.core.workspace import Workspace
 
 # -- names ---------------------------------------------------------------------------------------
@@ -173,6 +173,19 @@ def test_a_corrupt_record_is_skipped_with_a_note(filled):
     assert any(str(vdir / "002" / "result.json") in n for n in ws.notes)
 
 
+@pytest.mark.parametrize("text,why", [("[1, 2]", "a JSON object was expected, not list"),
+                                      ('{"status": ["ok"]}', "its status is not a string"),
+                                      ('{"status": "ok", "compile": {"registers": "many"}}',
+                                       "its compile facts are not numbers")])
+def test_a_result_of_the_wrong_shape_is_a_version_without_a_result(filled, text, why):
+    """Issue 26: ``[1, 2]`` as a version's result.json crashed the app's History."""
+    ws, spec, result = filled
+    info = ws.new_version(spec.folder_name, spec.stem, "ttgir", "t", result, update_edit=False)
+    (info.folder / "result.json").write_text(text)
+    assert [(v.number, v.result) for v in ws.versions(spec.folder_name)] == [(1, None)]
+    assert ws.notes == [f"{info.folder / 'result.json'}: not a run result ({why}); the version is listed without it"]
+
+
 def test_two_writers_at_once_never_share_a_version_number(filled):
     ws, spec, result = filled
     writers = [Workspace(ws.root) for _ in range(2)]
@@ -244,6 +257,28 @@ def test_a_writer_killed_at_any_moment_leaves_no_partial_version(filled, tmp_pat
     ws.new_version(spec.folder_name, spec.stem, "ttgir", "after", result)
     assert all(p.name.isdigit() for p in vdir.iterdir())
     assert not [p for p in edit.iterdir() if p.name.startswith(".")]
+
+
+def test_a_restore_keeps_a_file_saved_after_it_was_asked_for(filled):
+    """Issue 26: a save landing while the restore waited for the runner was overwritten by it.
+    ``seen`` is edit/ as the requester saw it: a file saved since is kept (even when the save
+    holds bytes this workspace wrote before), one the workspace itself wrote since is restored."""
+    from workbench.core.workspace import edit_digest
+    ws, spec, result = filled
+    edit, original = ws.edit(spec.folder_name), ws.original(spec.folder_name)
+    ws.new_version(spec.folder_name, spec.stem, "ttgir", "edited", result)
+    py, ttgir, ptx = (edit / f"add_kernel{s}" for s in (".py", ".ttgir", ".ptx"))
+    py.write_text("typed")
+    seen = {p.name: edit_digest(p.read_bytes()) for p in edit.iterdir()}   # the request
+    ws.new_version(spec.folder_name, spec.stem, "ttir", "an apply answered first", result)  # rewrites the PTX
+    atomic_write(ttgir, "saved while the restore waited")
+    atomic_write(py, (original / py.name).read_bytes())                     # the original's bytes, saved again
+    restored = ws.restore(spec.folder_name, "original", seen)
+    assert ttgir.read_text() == "saved while the restore waited" and ttgir not in restored
+    assert py.read_bytes() == (original / py.name).read_bytes() and py not in restored
+    assert ptx.read_bytes() == (original / ptx.name).read_bytes() and ptx in restored
+    ws.restore(spec.folder_name, "original")                                 # no ``seen``: everything
+    assert _snapshot(edit) == _snapshot(original)
 
 
 def test_restore_puts_a_version_back_whole(filled):

@@ -5,7 +5,8 @@ It is ``fcntl.flock`` on an open file, so the kernel drops it when the holder di
 it dies (kill -9 included): a lock file left behind by a dead process is free to take, and
 the record in it (pid, host, command, start time) is only there to name a live holder to
 whoever finds the workspace busy. The file is never deleted (deleting a flock file races
-with the next opener), only emptied on release.
+with the next opener), only emptied on release. A process forked from the holder (a
+script's ``os.fork()``) closes its copy of the descriptor at once: the holder alone holds it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shlex
 import socket
 import sys
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -58,6 +60,7 @@ class WorkspaceLock:
         self.root = Path(root)
         self.path = self.root / LOCK_NAME
         self._fd: int | None = None
+        _LOCKS.add(self)
 
     @property
     def held(self) -> bool:
@@ -116,6 +119,24 @@ class WorkspaceLock:
             os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing the last descriptor drops the flock
+
+
+_LOCKS: weakref.WeakSet[WorkspaceLock] = weakref.WeakSet()
+
+
+def _not_in_a_fork() -> None:
+    """In a forked child: the inherited descriptor would keep the lock after its holder let
+    it go (the next writer told the workspace is in use); closed here, the holder's stays."""
+    for lock in list(_LOCKS):
+        fd, lock._fd = lock._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+os.register_at_fork(after_in_child=_not_in_a_fork)
 
 
 def _read(fd: int) -> Holder | None:

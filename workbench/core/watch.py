@@ -70,7 +70,52 @@ def load(session, state) -> list[dict[str, Any]]:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         raise WorkbenchError.at(str(path), f"the watch list could not be read: {e}") from None
-    return list(data.get("watches", []))
+    watches = data.get("watches", []) if isinstance(data, dict) else data
+    if not isinstance(data, dict) or not isinstance(watches, list):
+        raise WorkbenchError.at(str(path), f'the watch list could not be read: {{"watches": [...]}} was expected, '
+                                f'not {_a(watches)}; delete the file to start the list again')
+    for n, w in enumerate(watches, 1):
+        wrong = _not_a_watch(w)
+        if wrong:
+            raise WorkbenchError.at(str(path), f"the watch list could not be read: watch {n} {wrong}; delete that "
+                                    f"watch (or the file) to go on")
+    return watches
+
+
+# what a watch holds, as add() writes it and the dumps read it: key -> allowed types
+_WATCH = {"id": (str,), "level": (str,), "value": (str,), "iterations": (int,), "anchor": (dict,), "label": (str,)}
+_ANCHORS = {"python": {"var": (str,)},
+            "mlir_op": {"op": (str,), "loc_line": (int, type(None)), "position": (int,), "line_position": (int,),
+                        "name": (str,)},
+            "name": {"name": (str,)}}
+
+
+def _not_a_watch(w: Any) -> str | None:
+    """Why ``w`` is not a watch (a sentence's end), or None."""
+    if not isinstance(w, dict):
+        return f"is {_a(w)}, not an object"
+    if w.get("level") not in LEVELS:
+        return f"has no level of {', '.join(LEVELS)}"
+    pid = w.get("pid")
+    if pid != "all" and not (isinstance(pid, list) and len(pid) == 3 and all(type(p) is int for p in pid)):
+        return 'has a pid that is neither "all" nor three integers'
+    for key, types in _WATCH.items():
+        if type(w.get(key)) not in types:
+            return f"has no {key} of the right type ({_a(w.get(key))})"
+    anchor = w["anchor"]
+    kind = "python" if w["level"] == "python" else "mlir_op" if "op" in anchor and w["level"] in ("ttir", "ttgir") \
+        else "name"
+    for key, types in _ANCHORS[kind].items():
+        if type(anchor.get(key)) not in types:
+            return f"has no anchor {key} of the right type ({_a(anchor.get(key))})"
+    if type(anchor.get("ordinal", 0)) is not int or type(anchor.get("result")) not in (str, type(None)):
+        return "has an anchor of the wrong shape"
+    return None
+
+
+def _a(value: Any) -> str:
+    name = type(value).__name__
+    return "nothing" if value is None else f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _save(session, state, watches: list[dict[str, Any]]) -> None:
@@ -306,7 +351,8 @@ class Live:
             self.watches = load(session, state)
         except WorkbenchError as e:
             self.watches = []
-            self.notes.append(e.diagnostics[0].message if e.diagnostics else str(e))
+            d = e.diagnostics[0] if e.diagnostics else None
+            self.notes.append(f"{d.file}: {d.message}" if d else str(e))
 
     def launch(self, poison_outputs=()) -> dict | None:
         import time

@@ -18,6 +18,7 @@ folder and file name made from a kernel or script name goes through ``safe_name`
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -53,6 +54,7 @@ class Workspace:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.notes: list[str] = []  # what was skipped while reading it (a corrupt version.json)
+        self.wrote: dict[Path, tuple] = {}  # edit/ files this workspace wrote, as they were just after
 
     @classmethod
     def beside(cls, script: str | Path) -> "Workspace":
@@ -89,7 +91,7 @@ class Workspace:
             for path in paths.values():
                 target = edit / path.name
                 if not target.exists() or target.is_file() and target.read_bytes() == previous.get(path.name):
-                    atomic_write(target, path.read_bytes())
+                    self._write_edit(target, path.read_bytes())
         return paths
 
     def edit_file(self, folder_name: str, stem: str, level: str) -> Path:
@@ -142,6 +144,7 @@ class Workspace:
                 while staged:
                     staged_file, target = staged[0]
                     os.replace(staged_file, target)
+                    self.wrote[target] = _identity(target)
                     staged.pop(0)
             finally:
                 for staged_file, _ in staged:
@@ -196,6 +199,10 @@ class Workspace:
                     result = json.loads(res.read_text())
                 except (OSError, ValueError) as e:
                     self._note(f"{res}: the result could not be read ({_why(e)}); the version is listed without it")
+                wrong = _result_shape(result)
+                if wrong:
+                    self._note(f"{res}: not a run result ({wrong}); the version is listed without it")
+                    result = None
             out.append(VersionInfo(number, level, folder, result, number_of_pass_file(info.get("source"))))
         return out
 
@@ -209,9 +216,12 @@ class Workspace:
                 return v
         raise KeyError(number)
 
-    def restore(self, folder_name: str, number: int | str) -> list[Path]:
+    def restore(self, folder_name: str, number: int | str, seen: dict[str, str] | None = None) -> list[Path]:
         """Put a version's files back into edit/ (the levels above its edited one come from the
-        original), or the original's."""
+        original), or the original's. ``seen``: the :func:`edit_digest` of each edit/ file when
+        the restore was asked for (a name left out: no such file then); a file holding anything
+        else now, not written by this workspace, was saved since and is kept: a restore never
+        writes over text newer than its request."""
         sources = [self.original(folder_name)]
         if number != "original":
             sources.append(self.version(folder_name, int(number)).folder)
@@ -223,8 +233,57 @@ class Workspace:
                 for path in sorted(src.iterdir()):
                     if path.is_file() and (path.suffix in SUFFIX.values() or path.suffix == ".json"
                                            and path.name not in ("version.json", "result.json")):
-                        restored[path.name] = atomic_write(edit / path.name, path.read_bytes())
+                        target = edit / path.name
+                        if seen is None or self._unchanged_since(target, seen.get(path.name)):
+                            restored[path.name] = self._write_edit(target, path.read_bytes())
         return list(restored.values())
+
+    def _unchanged_since(self, target: Path, seen: str | None) -> bool:
+        """``target`` holds what the requester saw, or is still the file this workspace wrote
+        (by a request answered after it looked: not a save)."""
+        try:
+            now = edit_digest(target.read_bytes())
+        except FileNotFoundError:
+            now = None
+        except OSError:
+            return True   # (a folder in its place: the write says so)
+        return now == seen or self.wrote.get(target) == _identity(target)
+
+    def _write_edit(self, target: Path, data: bytes) -> Path:
+        atomic_write(target, data)
+        self.wrote[target] = _identity(target)
+        return target
+
+
+def _result_shape(result: Any) -> str | None:
+    """What in a result.json is not as its readers use it (an object, a status word, compile
+    facts as numbers), or None."""
+    if result is None:
+        return None
+    if not isinstance(result, dict):
+        return f"a JSON object was expected, not {type(result).__name__}"
+    if not isinstance(result.get("status", ""), str):
+        return "its status is not a string"
+    facts = result.get("compile")
+    if facts is not None and not (isinstance(facts, dict) and all(
+            type(facts.get(k)) in (int, float, type(None))
+            for k in ("num_warps", "registers", "spill_stores", "spill_loads", "shared"))):
+        return "its compile facts are not numbers"
+    return None
+
+
+def _identity(path: Path) -> tuple | None:
+    """A file as written: a save after it, even of the same bytes, is another inode or time."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def edit_digest(data: bytes) -> str:
+    """The digest a restore's ``seen`` holds (sha1, as the app's EditFlow names a file's content)."""
+    return hashlib.sha1(data).hexdigest()
 
 
 class _reported:

@@ -186,9 +186,11 @@ class Server:
         s = self._session()
         return [v.to_json() for v in s.workspace.versions(s.state(kernel).spec.folder_name)]
 
-    def do_restore(self, kernel: str, version: str) -> list[str]:
+    def do_restore(self, kernel: str, version: str, seen: dict[str, str] | None = None) -> list[str]:
+        """``seen``: edit/'s files as the client saw them when asking (Workspace.restore): a file
+        saved since, while this request waited, is kept."""
         s = self._session()
-        return [str(p) for p in s.workspace.restore(s.state(kernel).spec.folder_name, version)]
+        return [str(p) for p in s.workspace.restore(s.state(kernel).spec.folder_name, version, seen)]
 
     def do_dump(self, **params) -> dict:
         from workbench.core import dump

@@ -11,7 +11,6 @@ import gc
 import os
 import re
 import select
-import shlex
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
-from workbench.tui.config import Config, load_config
+from workbench.tui.config import Config, editor_command, load_config
 from workbench.tui.edit_flow import Decision, EditFlow, digest
 from workbench.tui.format import use_target
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
@@ -965,8 +964,11 @@ class WorkbenchApp(App):
     def switch_script(self, script: Path | None) -> None:
         """Open another script in the same runner (it re-captures; the old workspace stays on
         disk). Until it is open the previous one stays on screen; if it fails, the screen is cleared."""
-        if script is None or Path(script).resolve() == self.script:
+        if script is None:
             return
+        opening = any(w.group == "open" and not w.is_finished for w in self.workers)
+        if Path(script).resolve() == self.script and (self.current is not None or opening):
+            return   # open and shown, or being opened (one that failed is opened again)
         self.script = Path(script).resolve()
         self.opened, self.last_good = None, None
         self._discard_drafts()
@@ -1239,7 +1241,7 @@ class WorkbenchApp(App):
         path = self.level_path(level)
         if self.runner_writes and self.flow.running is None:   # a restore is rewriting edit/
             self.pending.setdefault(path, time.perf_counter())
-            self.notify(f"{path.name} saved: it compiles once the restore ends")
+            self.notify(f"{path.name} saved: it is taken up once the restore ends")
             return
         decision = self.flow.saved(level, d)
         if decision.action == "compile":
@@ -1383,18 +1385,25 @@ class WorkbenchApp(App):
         self._flush_changes()      # saves to the kernel shown now waited for the runner
         return True
 
-    def _after_runner_write(self, older: str = "") -> None:
+    def _after_runner_write(self, older: str = "", restored: bool = False) -> None:
         """The runner is done with edit/: show what it holds, then compile the newest save it does
         not hold a version of yet (one made while the compile ran, or a keystroke's worth later);
-        ``older`` is the result just shown, which that text makes an older one."""
+        ``older`` is the result just shown, which that text makes an older one. After a restore
+        (``restored``), a save made while it waited that holds another version's text restores that."""
         if self.flow is None:
             return
         self.load_levels()
         if self.runner_writes:
             return
+        saved = [LEVEL_OF_SUFFIX.get(p.suffix) for p in self.pending] if restored else []
         self.pending.clear()      # the files are on screen now, and the flow looks at all of them
-        decision = self.flow.next_save()
+        decision = self.flow.next_save(saved)
         if decision is None:
+            return
+        if decision.action == "restore":
+            self.log_line(decision.sentence())
+            self.notify(decision.sentence())
+            self.restore(decision.version)
             return
         self.log_line(f"newer text in {decision.apply.path.name}: compiling it")
         self.start_apply(decision)
@@ -1484,12 +1493,26 @@ class WorkbenchApp(App):
         path = self.level_path(level)
         column = self.column(level)
         line = (column.error or {}).get("line") or column.pane.view.cursor_line  # the error's line, else the cursor's
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         try:
-            with self.suspend():
-                subprocess.call(shlex.split(editor) + [f"+{line}", str(path)])
-        except Exception as e:  # noqa: BLE001 - SuspendNotSupported (headless, web) or a missing editor
-            self.notify(f"cannot run {editor}: {e}", severity="error")
+            argv, named = editor_command()
+        except ValueError as e:
+            self.status.show(str(e), kind="error")
+            self.log_line(str(e), "red")
+            return
+        failed: Exception | None = None
+        try:
+            with self.suspend():   # (it resumes only when its block ends without an exception)
+                try:
+                    subprocess.call(argv + [f"+{line}", str(path)])
+                except Exception as e:  # noqa: BLE001 - found, but the system would not run it
+                    failed = e
+        except Exception as e:  # noqa: BLE001 - SuspendNotSupported (headless, web)
+            failed = e
+        if failed is not None:
+            why = f"cannot run {named}: {getattr(failed, 'strerror', None) or failed}; set VISUAL or EDITOR to " \
+                  f"your editor"
+            self.status.show(why, kind="error")
+            self.log_line(why, "red")
             return
         self.on_files_changed(FilesChanged([path]))   # the watcher sees it too; the flow makes it once
 
@@ -1700,17 +1723,29 @@ class WorkbenchApp(App):
         self.restore(msg.version)
 
     def restore(self, version: str) -> None:
+        """Ask the runner to restore a version, with edit/ as it is now: a save made before the
+        runner gets to it is newer, and kept."""
         if self.current is None:
             return
         self.runner_writes += 1
         self.status.show(f"restoring {version_label(version)}…", busy=True)
-        self.restore_worker(version)
+        seen = {}
+        try:
+            files = list(self.edit_dir.iterdir())
+        except OSError:
+            files = []   # (no edit/ now: the runner makes it again)
+        for path in files:
+            try:
+                seen[path.name] = digest(path.read_bytes())
+            except OSError:
+                pass     # (a folder, or gone since)
+        self.restore_worker(version, seen)
 
     @work(thread=True, exclusive=True, group="restore", exit_on_error=False)
-    def restore_worker(self, version: str) -> None:
+    def restore_worker(self, version: str, seen: dict[str, str]) -> None:
         spec_id = self.spec_id
         try:
-            paths = self.call("restore", kernel=spec_id, version=version, timeout=120)
+            paths = self.call("restore", kernel=spec_id, version=version, seen=seen, timeout=120)
         except Exception as e:  # noqa: BLE001
             self.post_message(RunFailed(e))
             paths = []
@@ -1720,15 +1755,16 @@ class WorkbenchApp(App):
     def on_restored(self, msg: Restored) -> None:
         self.runner_writes = max(self.runner_writes - 1, 0)
         if not msg.paths or self.flow is None:
-            self._after_runner_write()
+            self._after_runner_write(restored=True)
             return
         self.flow.current = str(msg.version)
         for level in LEVELS:
             self.column(level).show_error(None)
         self.notify(f"restored {version_label(msg.version)} into {self.edit_dir}")
         self.log_line(f"restored {version_label(msg.version)}")
-        self.run_version(msg.version)
-        self._after_runner_write()
+        self._after_runner_write(restored=True)
+        if not self.runner_writes:   # no save made meanwhile to compile or restore: this version runs
+            self.run_version(msg.version)
 
     def action_restore_selected(self) -> None:
         key = self.query_one(views.HistoryView).selected()

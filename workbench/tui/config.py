@@ -19,12 +19,29 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 APP_NAME = "triton-workbench"
 ENV_CONFIG = "WORKBENCH_CONFIG"
+
+
+def editor_command(environ=os.environ) -> tuple[list[str], str]:
+    """The user's editor as a command ($VISUAL, else $EDITOR, else vi) and its name for a
+    message; ValueError with the one line to show where it is no program to run."""
+    var = next((v for v in ("VISUAL", "EDITOR") if environ.get(v, "").strip()), None)
+    text = environ[var] if var else "vi"
+    named = f"the editor {text} ({f'from ${var}' if var else 'neither VISUAL nor EDITOR is set'})"
+    try:
+        argv = shlex.split(text)
+    except ValueError as e:
+        raise ValueError(f"cannot run {named}: {e}; set VISUAL or EDITOR to your editor") from None
+    if not argv or shutil.which(argv[0], path=environ.get("PATH")) is None:
+        raise ValueError(f"cannot run {named}: no such program; set VISUAL or EDITOR to your editor")
+    return argv, named
 
 
 def config_dir() -> Path:

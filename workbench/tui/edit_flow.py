@@ -12,6 +12,7 @@ known by its content as a version's, never taken for a user's save.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,10 +157,11 @@ class EditFlow:
         asks only while no compile runs), as ``level``'s text that starts after that pass."""
         return self._start(Apply(level, Path(path), d))
 
-    def next_save(self) -> Decision | None:
+    def next_save(self, saved: Iterable[str] = ()) -> Decision | None:
         """After a compile (or a restore): the newest save on disk that no compile made yet, if
         any. Of several, the one written last wins; texts that failed to compile wait for the
-        next save."""
+        next save. ``saved``: levels saved while a restore waited for the runner (it kept them);
+        one that holds another version's text now restores that version (the later save wins)."""
         if self.running is not None:
             return None
         found = []
@@ -172,9 +174,20 @@ class EditFlow:
             d = digest(data)
             if self.provenance(level, d) is None and self.failed.get(level) != d:
                 found.append((mtime, -LEVELS.index(level), Apply(level, path, d)))
-        if not found:
-            return None
-        return self._start(max(found, key=lambda t: t[:2])[2])
+        if found:
+            return self._start(max(found, key=lambda t: t[:2])[2])
+        restores = []
+        for level in set(saved) & set(EDITABLE):
+            who = self.provenance(level, self.disk_digest(level))
+            if who not in (None, self.current):
+                restores.append((self._mtime(level), -LEVELS.index(level), Decision("restore", level, who)))
+        return max(restores, key=lambda t: t[:2])[2] if restores else None
+
+    def _mtime(self, level: str) -> int:
+        try:
+            return self.path(level).stat().st_mtime_ns
+        except OSError:
+            return 0
 
     def finished(self, versions: list[dict] | None, failed: bool) -> str | None:
         """The compile running ended, with the runner's version list. Returns the version it
