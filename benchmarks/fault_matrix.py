@@ -1,11 +1,12 @@
-"""The fault matrix of issues 9 and 26: each case provokes one fault the way a user (or a crash)
-does, through the real CLI, runner, files and app (Textual's Pilot, or tmux where a real
-terminal is the point), and checks what the user is left with.
+"""The fault matrix of issues 9 and 26: each case provokes one fault the way a user (or a crash,
+or a workspace received from someone else) does, through the real CLI, runner, files and app
+(Textual's Pilot, or tmux where a real terminal is the point), and checks what the user is left with.
 
     python benchmarks/fault_matrix.py [--only NAME]
 
-Prints one row per case: survived (the tool kept working and said something true), the one line
-the user saw, and what data was lost (edits, versions, outputs). Exit status 1 if any case did
+Prints one row per case: the promise it tests (issue 26's cases), survived (the tool kept
+working and said something true), the one line the user saw, and what data was lost (edits,
+versions, outputs; or a file a workspace's expression created). Exit status 1 if any case did
 not survive or lost data. Runs on a CPU (the interpreter replays Python-level kernels); the GPU
 cases run where there is a GPU and say "skipped" elsewhere.
 """
@@ -661,6 +662,53 @@ def forking_script(work: Path):
     busy = "in use" in again.stderr
     said = first_error(again.stderr, "in use") if busy else "the next run works in place"
     return first.returncode == 0 and again.returncode == 0 and not busy, said.replace(str(work) + "/", ""), "-"
+def _exploit(target: Path, through: str = "cdiv") -> str:
+    """An expression that creates ``target`` where grids and FLOPs were ``eval``'d (issue 26)."""
+    reach = "cdiv.__globals__" if through == "cdiv" else "x_ptr.__deepcopy__.__globals__"
+    return f"{reach}['__builtins__']['open']({str(target)!r}, 'w').write('x')"
+
+
+def _why(said: str, where: str) -> str:
+    """What a refusal says after the (long) expression it quotes; any other line as it is."""
+    return f"{where}: {said.rsplit(chr(34) + ': ', 1)[-1]}" if "cannot evaluate" in said else said
+
+
+def stored_grid_exploit(work: Path):
+    """A workspace received from someone else, its tried.json grid reaching for the builtins."""
+    from workbench.core.workspace import Workspace
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    cli("run", str(work / "vector_add.py"))
+    folder = next(p for p in Workspace.beside(work / "vector_add.py").root.iterdir() if p.is_dir())
+    pwned = work / "pwned"
+    (folder / "tried.json").write_text(json.dumps([{"config": {"BLOCK_SIZE": 256}, "grid": _exploit(pwned)}]))
+    proc = cli("run", str(work / "vector_add.py"))
+    said = first_error(proc.stdout + proc.stderr, "cannot evaluate")
+    ok = proc.returncode == 0 and not pwned.exists() and "tried.json: error: cannot evaluate" in said
+    return ok and "not allowed" in said, _why(said, "tried.json"), "a file was created" if pwned.exists() else "-"
+
+
+def flag_exploit(flag: str) -> Callable[[Path], tuple[bool, str, str]]:
+    def case(work: Path):
+        copy_scripts(work, EXAMPLES / "vector_add.py")
+        pwned = work / "pwned"
+        extra = ["--config", "BLOCK_SIZE=512"] if flag == "--grid" else ["--bench"]
+        proc = cli("run", str(work / "vector_add.py"), *extra, flag,
+                   _exploit(pwned, "cdiv" if flag == "--grid" else "tensor"))
+        said = first_error(proc.stderr)
+        ok = proc.returncode == 2 and not pwned.exists() and said.startswith(f"{flag}: error: cannot evaluate")
+        return ok and "not allowed" in said, _why(said, flag), "a file was created" if pwned.exists() else "-"
+    return case
+
+
+def interpreted_grid_expression(work: Path):
+    copy_scripts(work, EXAMPLES / "vector_add.py")
+    proc = cli("run", str(work / "vector_add.py"), "--json", "--config", "BLOCK_SIZE=512",
+               "--grid", "cdiv(n_elements, BLOCK_SIZE)")
+    tables = json.loads(proc.stdout)["configs"] if proc.stdout.strip().startswith("{") else []
+    tried = [r for t in tables for r in t["rows"] if r["tried"]]
+    if not tried:
+        return False, first_error(proc.stderr), "-"
+    return tried[0]["status"] == "ok", f"BLOCK_SIZE=512: {tried[0]['status']} {tried[0]['message']}".strip(), "-"
 
 
 CASES: dict[str, Callable] = {
@@ -703,6 +751,35 @@ CASES: dict[str, Callable] = {
     "E with EDITOR=/nonexistent (app, tmux)": no_editor,
     "runner killed in the first open (app)": runner_killed_first_open,
     "a script that forks, then run again": forking_script,
+    "tried.json grid through cdiv.__globals__": stored_grid_exploit,
+    "--grid through cdiv.__globals__": flag_exploit("--grid"),
+    "--flops through a tensor's __globals__": flag_exploit("--flops"),
+    "--grid 'cdiv(n_elements, BLOCK_SIZE)'": interpreted_grid_expression,
+}
+
+PROMISES = {   # what the README promises, for the cases of issue 26
+    "cache description: registers 255, shared 99999": "the cache's digest covers the whole entry: rebuilt",
+    "an empty .ttgir": "an empty level is one line, never an abort",
+    "an empty .llir": "an empty level is one line, never an abort",
+    "compile: .lock is a folder": "one line with the file, never a traceback",
+    "run: .lock is a folder": "one line with the file, never a traceback",
+    "metadata JSON not UTF-8": "one line at the JSON's place",
+    "export of a version missing its level": "one line naming the file",
+    "binary junk saved as a level (run --from)": "one line at the byte",
+    "run --from a symlink named otherwise": "the file named as the user typed it",
+    "a kernel named '\\ud800'": "any kernel name prints",
+    "kill -9 of run in a scratch workspace": "the next run removes the scratch folder",
+    "the lock file's write fails (disk full)": "a failed lock write holds no lock",
+    "a save while a restore waits (app)": "a restore never writes over a later save",
+    "a version's result.json is [1, 2] (app)": "a file of the wrong shape is a note",
+    "watch.json is [1, 2], then a save": "a file of the wrong shape is a note; the save runs",
+    "E with EDITOR=/nonexistent (app, tmux)": "no editor is one line; the app goes on",
+    "runner killed in the first open (app)": "F2 + Enter opens it again",
+    "a script that forks, then run again": "a forked child never holds the lock",
+    "tried.json grid through cdiv.__globals__": "a workspace runs no code: grids are arithmetic",
+    "--grid through cdiv.__globals__": "--grid is arithmetic, refused in one line",
+    "--flops through a tensor's __globals__": "--flops is arithmetic, refused in one line",
+    "--grid 'cdiv(n_elements, BLOCK_SIZE)'": "a grid sees numbers: a correct config verifies, no GPU too",
 }
 
 
@@ -725,10 +802,13 @@ def main() -> int:
         else:
             rows.append((name, "yes" if out[0] else "NO", out[1], out[2], time.perf_counter() - t0))
         print(f"{rows[-1][0]:<42} {rows[-1][1]:<8} {rows[-1][4]:5.1f} s", file=sys.stderr, flush=True)
+    promise = max(len(PROMISES.get(r[0], "-")) for r in rows + [("promise",)])
     widths = [max(len(str(r[i])) for r in rows + [("case", "survived", "message", "data lost", 0)]) for i in range(3)]
-    print(f"{'case':<{widths[0]}}  {'survived':<{widths[1]}}  {'message':<{min(widths[2], 100)}}  data lost")
+    print(f"{'case':<{widths[0]}}  {'promise':<{promise}}  {'survived':<{widths[1]}}  "
+          f"{'message':<{min(widths[2], 100)}}  data lost")
     for r in rows:
-        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2][:100]:<{min(widths[2], 100)}}  {r[3]}")
+        print(f"{r[0]:<{widths[0]}}  {PROMISES.get(r[0], '-'):<{promise}}  {r[1]:<{widths[1]}}  "
+              f"{r[2][:100]:<{min(widths[2], 100)}}  {r[3]}")
     failed = [r for r in rows if r[1] == "NO" or r[3] not in ("-",)]
     return 1 if failed else 0
 

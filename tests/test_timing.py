@@ -39,8 +39,10 @@ def test_throughput_from_bytes_and_declared_flops():
     assert t.tflops == pytest.approx(2 * 256 * 128 * 512 / 0.5e-3 / 1e12)
     assert t.gbps == pytest.approx(t.bytes / 0.5e-3 / 1e9)
     assert eval_flops("2*a.shape[0]*a.shape[1]*b.shape[1]", {"a": a, "b": b}) == 2 * 256 * 512 * 128
-    with pytest.raises(WorkbenchError, match="--flops: error: cannot evaluate 'Q\\*2': NameError"):
+    with pytest.raises(WorkbenchError, match="--flops: error: cannot evaluate 'Q\\*2': unknown name 'Q'"):
         eval_flops("Q*2", {})
+    with pytest.raises(WorkbenchError, match="--flops: error: cannot evaluate '\\(M, N\\)': a FLOP count is one number"):
+        eval_flops("(M, N)", {"M": 1, "N": 2})
 
 
 @pytest.mark.gpu

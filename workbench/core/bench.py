@@ -197,9 +197,10 @@ def tensor_bytes(tensors: dict[str, Any]) -> int:
 
 def eval_flops(expr: str, bound: dict[str, Any]) -> float:
     """A FLOP count from an expression over the launch's arguments (``2*M*N*K``,
-    ``4*q.shape[0]*q.shape[2]**2``)."""
+    ``4*q.shape[0]*q.shape[2]**2``): arithmetic only (:mod:`.expr`)."""
     from .errors import WorkbenchError
-    try:
-        return float(eval(compile(expr, "<flops>", "eval"), {"__builtins__": {}, "math": math}, dict(bound)))  # noqa: S307
-    except Exception as e:  # noqa: BLE001
-        raise WorkbenchError.at("--flops", f"cannot evaluate {expr!r}: {type(e).__name__}: {e}") from None
+    from .expr import evaluate, parse
+    value = evaluate(parse(expr, "--flops"), bound)
+    if isinstance(value, tuple):
+        raise WorkbenchError.at("--flops", f"cannot evaluate {expr!r}: a FLOP count is one number, not {value!r}")
+    return float(value)

@@ -18,6 +18,7 @@ from typing import Any
 
 from .capture import Capture, KernelSpec, Snapshot, Tuning
 from .errors import WorkbenchError
+from .expr import Expr, evaluate, parse
 from .verify import REORDER_TOLERANCES
 
 
@@ -112,17 +113,34 @@ def _value(text: str) -> Any:
 @dataclass(frozen=True)
 class GridExpr:
     """A grid given as an expression over the kernel's arguments and meta-parameters
-    (``cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)``), for a script whose own grid is fixed numbers."""
+    (``cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)``), for a script whose own grid is fixed numbers.
+    Refused when made (``where``: the flag or the file it came from) if it is more than
+    arithmetic (:mod:`.expr`)."""
 
     expr: str
+    where: str = "--grid"
+    parsed: Expr = dataclasses.field(init=False, repr=False, compare=False)
 
-    def __call__(self, meta: dict[str, Any]):
-        try:
-            value = eval(compile(self.expr, "<grid>", "eval"),  # noqa: S307 - the user's own expression
-                         {"__builtins__": {}, "cdiv": lambda a, b: -(-a // b), "min": min, "max": max}, dict(meta))
-        except Exception as e:  # noqa: BLE001
-            raise WorkbenchError.at("--grid", f"cannot evaluate {self.expr!r}: {type(e).__name__}: {e}") from None
-        return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parsed", parse(self.expr, self.where))
+
+    def __call__(self, meta: dict[str, Any]) -> tuple[int, ...]:
+        value = evaluate(self.parsed, {k: _plain(v) for k, v in meta.items()})
+        dims = value if isinstance(value, tuple) else (value,)
+        if not 1 <= len(dims) <= 3 or not all(isinstance(d, int) or d.is_integer() for d in dims):
+            raise WorkbenchError.at(self.where, f"the grid {self.expr!r} is {value!r}: "
+                                                "give one to three whole numbers")
+        return tuple(int(d) for d in dims)
+
+
+def _plain(value: Any) -> Any:
+    """A scalar argument as a number: the interpreter hands a grid its scalars as one-element
+    tensors, whose ``//`` truncates (``cdiv(98432, 512)`` was 192)."""
+    data = getattr(getattr(value, "handle", None), "data", None)
+    is_ptr = getattr(getattr(value, "dtype", None), "is_ptr", None)
+    if getattr(data, "size", 0) == 1 and is_ptr is not None and not is_ptr():
+        return data.item()
+    return value
 
 
 def make_config(kwargs: dict[str, Any]):

@@ -201,9 +201,11 @@ class Session:
         for state in list(self.kernels.values()):
             if state.config is not None and not state.config.chosen:
                 continue
-            for item in _read_tried(self.workspace.kernel_dir(state.spec.folder_name) / TRIED_FILE, self.notes):
-                try:
-                    out = self.try_config(state.spec.spec_id, item["config"], grid=item.get("grid"), run=False)
+            path = self.workspace.kernel_dir(state.spec.folder_name) / TRIED_FILE
+            for item in _read_tried(path, self.notes):
+                try:   # (its grid is refused here, unevaluated, if it is more than arithmetic)
+                    out = self.try_config(state.spec.spec_id, item["config"], grid=item.get("grid"), run=False,
+                                          grid_from=str(path))
                 except WorkbenchError as e:  # (its inputs were not captured this time)
                     self.notes.append(f"a config tried earlier is not listed again: {e}")
                     continue
@@ -419,19 +421,20 @@ class Session:
 
     def try_config(self, spec: str, config: str | dict, bench_options: BenchOptions | None = None,
                    flops: str | None = None, atol: float | None = None, rtol: float | None = None,
-                   grid: str | None = None, run: bool = True) -> dict[str, Any]:
+                   grid: str | None = None, run: bool = True, grid_from: str = "--grid") -> dict[str, Any]:
         """A config the script does not list: compiled from Python with these meta-parameters and
         options, replayed on the captured inputs (the script's grid recomputed for it, or ``grid``,
         an expression over the arguments and meta-parameters, where the script's grid is fixed
-        numbers), verified against the chosen config, timed, and added to the kernel's config
-        table. A config that does not compile or does not fit the card is a row that says so.
+        numbers, ``grid_from`` the flag or file it came from), verified against the chosen config,
+        timed, and added to the kernel's config table. A config that does not compile or does not
+        fit the card is a row that says so.
 
         One that compiles is kept like a captured specialization: its levels are the original of
         a folder of its own in the workspace (edits and versions start from it); one that also
         verifies is remembered in ``tried.json``, so the next session lists it again.
         ``run=False``: compiled and listed only (what reopening does)."""
         t0 = time.perf_counter()
-        tuning, base, config_obj, snapshot = self._config_launch(self.state(spec), config, grid)
+        tuning, base, config_obj, snapshot = self._config_launch(self.state(spec), config, grid, grid_from)
         chosen_kwargs = tuning.config_kwargs(tuning.chosen)
         # the same config tried again is the same row (its grid may be new)
         index = next((i for i in tuning.tried if tuning.config_kwargs(i) == config_obj.all_kwargs()),
@@ -519,7 +522,7 @@ class Session:
             started += 1
         return {"prefetching": started, "workers": self._pool.workers}
 
-    def _config_launch(self, state: KernelState, config: str | dict, grid: str | None):
+    def _config_launch(self, state: KernelState, config: str | dict, grid: str | None, grid_from: str = "--grid"):
         """(tuning, the chosen config's state, the Config, its snapshot) for ``config`` tried on
         the kernel of ``state``: what it does not say is the chosen config's."""
         if state.config is None:
@@ -535,7 +538,7 @@ class Session:
         config_obj = cfg.make_config({**chosen_kwargs, **wanted})
         snapshot = cfg.with_config(base.snapshot, base.spec.fn, chosen_kwargs, config_obj.all_kwargs())
         if grid:
-            snapshot = dataclasses.replace(snapshot, grid=cfg.GridExpr(grid))
+            snapshot = dataclasses.replace(snapshot, grid=cfg.GridExpr(grid, grid_from))
         return tuning, base, config_obj, snapshot
 
     @staticmethod
