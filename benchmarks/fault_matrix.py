@@ -270,6 +270,16 @@ def metadata_not_utf8(work: Path):
     return one_line(cli("compile", str(meta.with_suffix(".ptx")), "--no-sass"), work, "not UTF-8")
 
 
+def script_os_exit(work: Path):
+    """A script ending in os._exit(7) after its launches: it ran in the CLI's process and ended it
+    (rc 7, nothing printed, nothing compiled)."""
+    shutil.copy(ROOT / "tests" / "data" / "launch" / "os_exit.py", work / "os_exit.py")
+    proc = cli("compile", str(work / "os_exit.py"), "--no-sass", "--out", str(work / "lv"), "--", "7")
+    compiled = any((work / "lv").rglob("fill.cubin"))
+    return proc.returncode == 0 and compiled, first_error(proc.stderr, "os._exit").replace(str(work) + "/", ""), \
+        "-" if compiled else "the launches"
+
+
 def export_without_its_level(work: Path):
     from workbench.core.session import Session
     copy_scripts(work, EXAMPLES / "vector_add.py")
@@ -732,6 +742,7 @@ CASES: dict[str, Callable] = {
     "run: .lock is a folder": lock_is_a_folder("run"),
     "metadata JSON not UTF-8": metadata_not_utf8,
     "export of a version missing its level": export_without_its_level,
+    "compile of a script ending in os._exit(7)": script_os_exit,
     "binary junk saved as a level (run --from)": junk_saved_as_a_level,
     "run --from a symlink named otherwise": symlinked_from,
     "a kernel named '\\ud800'": surrogate_name,
@@ -765,6 +776,7 @@ PROMISES = {   # what the README promises, for the cases of issue 26
     "run: .lock is a folder": "one line with the file, never a traceback",
     "metadata JSON not UTF-8": "one line at the JSON's place",
     "export of a version missing its level": "one line naming the file",
+    "compile of a script ending in os._exit(7)": "a script's exit never decides the CLI's status",
     "binary junk saved as a level (run --from)": "one line at the byte",
     "run --from a symlink named otherwise": "the file named as the user typed it",
     "a kernel named '\\ud800'": "any kernel name prints",

@@ -118,3 +118,15 @@ def test_kernels_of_triton_runners_own_jit_are_captured_and_verified(tmp_path):
     (run,) = json.loads(proc.stdout)["runs"]
     assert run["kernel"] == "add" and run["status"] == "ok"
     assert [(lc["grid"], lc["ok"]) for lc in run["launches"]] == [([2, 1, 1], True), ([8, 1, 1], True)]
+
+
+@pytest.mark.parametrize("code", ["0", "7"])
+def test_a_script_that_calls_os_exit_never_decides_the_clis_status(tmp_path, code):
+    """Issue 26.4: the script ran inside the CLI's process, so os._exit(0) ended `compile` with
+    nothing compiled and no output, and os._exit(7) gave rc 7 and no message."""
+    script = _copy(tmp_path, "os_exit.py")
+    proc = run_cli("compile", str(script), "--no-sass", "--out", str(tmp_path / "out"), "--", code)
+    assert proc.returncode == 0, proc.stderr   # (as after sys.exit(0) or sys.exit(7): the kernels compiled)
+    assert "fill" in proc.stdout and (tmp_path / "out").is_dir()
+    (line,) = [ln for ln in proc.stderr.splitlines() if "os._exit" in ln]
+    assert line.startswith(f"{script}:19: ") and f"os._exit({code}) after its launches" in line

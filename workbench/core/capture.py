@@ -947,6 +947,26 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+class _OsExit(SystemExit):
+    """``os._exit`` called by the script (in this process): it stops the script, not the process
+    the script runs in (the CLI's, or the runner's)."""
+
+
+@contextlib.contextmanager
+def _os_exit_stops_the_script() -> Iterator[None]:
+    real, me = os._exit, os.getpid()
+
+    def _exit(code: int) -> None:
+        if os.getpid() != me:   # a child the script forked ends as it asked
+            real(code)
+        raise _OsExit(code)
+    os._exit = _exit
+    try:
+        yield
+    finally:
+        os._exit = real
+
+
 def run_script(script: str | Path, argv: list[str] | None = None, target: str | None = None,
                mode: str = "auto", snapshot_limit: int = 0, time_limit: float | None = None,
                limit_name: str = "--script-timeout") -> Capture:
@@ -977,13 +997,17 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
         with recording(capture, compile_only=compile_only, interpret=mode == "interpret",
                        snapshot_limit=snapshot_limit) as rec, contextlib.redirect_stdout(sys.stderr):
             try:
-                with _time_limit(time_limit):
+                with _time_limit(time_limit), _os_exit_stops_the_script():
                     runpy.run_path(str(script), run_name="__main__")
             except ScriptTimeout as e:
                 when = "after its launches" if capture.launches else "before launching its kernels"
                 capture.error = Diagnostic(*_where(e, script), f"the script ran past the {time_limit:g} s limit "
                                            f"{when} ({limit_name}): stopped",
                                            "warning" if capture.launches else "error")
+            except _OsExit as e:
+                when = "after its launches" if capture.launches else "before launching any kernel"
+                capture.error = Diagnostic(*_where(e, script), f"the script called os._exit({e.code}) {when}: "
+                                           "stopped there", "warning" if e.code == 0 else "error")
             except SystemExit as e:
                 if e.code not in (None, 0):
                     said = f"status {e.code}" if isinstance(e.code, int) else f"status 1: {e.code}"
