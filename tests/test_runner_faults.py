@@ -274,3 +274,17 @@ def test_a_sweeps_compile_workers_go_with_a_runner_killed_mid_sweep(tmp_path):
         assert workers, "no compile worker was started"
         os.kill(client.pid, signal.SIGKILL)
         assert all(_gone(w) for w in workers), [w for w in workers if _alive(w)]
+
+
+def test_an_interrupted_call_is_said_in_words_and_the_runner_stays_up(tmp_path):
+    """Issue 26.16: a Ctrl-C that reached the runner mid-call was said as 'KeyboardInterrupt: '."""
+    with RunnerClient() as client:
+        pid = client.call("hello", timeout=120)["pid"]
+        threading.Timer(2.0, os.kill, (client.pid, signal.SIGINT)).start()
+        with pytest.raises(RunnerError) as err:
+            client.call("open", script=str(SLEEPS), workspace=str(tmp_path), script_timeout=60)
+        assert not isinstance(err.value, RunnerCrashed)
+        (line,) = err.value.lines()
+        assert line == f"{SLEEPS}: error: interrupted (Ctrl-C, SIGINT) while opening the script: nothing of this " \
+                       "call was kept; run it again"
+        assert client.call("hello")["pid"] == pid

@@ -66,6 +66,15 @@ class Server:
             return True
         except SystemExit:
             raise
+        except KeyboardInterrupt:   # a Ctrl-C that reached the runner's process group mid-call
+            params = request.get("params", {})
+            doing = {"open": "opening the script", "run": "running the kernel", "apply": "compiling and running a "
+                     "version"}.get(method, f"answering {method!r}")
+            where = str(params.get("script") or params.get("path") or "workbench")
+            self.send({"id": rid, "error": WorkbenchError.at(where, f"interrupted (Ctrl-C, SIGINT) while {doing}: "
+                                                                    "nothing of this call was kept; run it again")
+                       .to_json() | {"kind": "error"}})
+            return True
         except BaseException as e:  # noqa: BLE001 - reported to the client, the runner stays up if it can
             text = f"{type(e).__name__}: {e}"
             fatal = bool(CUDA_FAULT.search(text))
