@@ -281,7 +281,6 @@ def script_os_exit(work: Path):
 
 
 def export_without_its_level(work: Path):
-    from workbench.core.session import Session
     copy_scripts(work, EXAMPLES / "vector_add.py")
     s, opened, edit, ttgir = edited_session(work, "interpret", "arith.mulf")
     info, _ = s.compile("add_kernel", ttgir)

@@ -4,7 +4,7 @@ files, real compiles, the real CLI in a subprocess."""
 
 from __future__ import annotations
 
-import json
+import subprocess
 from pathlib import Path
 
 import pytest

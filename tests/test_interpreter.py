@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 import torch
 
 from conftest import ROOT, needs_interpreter, run_cli

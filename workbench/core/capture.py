@@ -610,7 +610,7 @@ class _Recorder:
             tuning.ruled_out.append(bench[1])
         self.ruled_out[spec.spec_id] = next((t.strip() for t in reversed(text) if t.strip().strip("^")), "")
 
-    def front_end(self, fn, spec: KernelSpec, signature, constexprs, options, attrs) -> None:
+    def front_end(self, fn, signature, constexprs, options, attrs) -> None:
         """Without a GPU nothing is compiled while the script runs; an autotuner's trial still
         needs to know what a compile would refuse (``tl.static_assert``): Triton's front end says."""
         target = compat.parse_target(self.capture.target)
@@ -745,7 +745,7 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         try:
             if rec.compile_only:
                 if rec._get("bench") is not None:
-                    rec.front_end(self, spec, signature, constexprs, options, attrs)
+                    rec.front_end(self, signature, constexprs, options, attrs)
                 return _StandIn(rec, spec, options)
             kernel = orig_compile(self, key, signature, device, constexprs, options, attrs, warmup)
         except Exception as e:
