@@ -130,3 +130,19 @@ def test_a_script_that_calls_os_exit_never_decides_the_clis_status(tmp_path, cod
     assert "fill" in proc.stdout and (tmp_path / "out").is_dir()
     (line,) = [ln for ln in proc.stderr.splitlines() if "os._exit" in ln]
     assert line.startswith(f"{script}:19: ") and f"os._exit({code}) after its launches" in line
+
+
+@needs_interpreter
+def test_a_kernel_that_sums_with_float_atomics_is_verified_with_reorder_tolerances(tmp_path):
+    """The order of float atomic additions changes from run to run on a GPU: the original would
+    not verify against itself bit for bit (seen with GemLite's split-K GEMV on the H200)."""
+    from workbench.core.session import Session
+    from workbench.core.verify import REORDER_TOLERANCES, TOLERANCES
+    session = Session(_copy(tmp_path, "float_atomics.py"), workspace=tmp_path / "ws", with_sass=False)
+    session.open()
+    (sid, state), = session.kernels.items()
+    assert state.float_atomics
+    res = session.run(sid)
+    (out,) = [o for o in res.outputs if o.name == "out_ptr"]
+    assert res.status == "ok" and (out.atol, out.rtol) == REORDER_TOLERANCES["float32"] != TOLERANCES["float32"]
+    assert "float atomics" in res.message

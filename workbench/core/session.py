@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import sys
 import time
@@ -29,10 +30,11 @@ from .files import atomic_write, os_reason, safe_name
 from .levels import SUFFIX, level_of
 from .lock import WorkspaceBusy, WorkspaceLock
 from .pipeline import CompileResult, Compiler, read_level_file
-from .verify import OutputCheck, check
+from .verify import REORDER_TOLERANCES, OutputCheck, check
 from .workspace import VersionInfo, Workspace
 
 Progress = Callable[[str, dict], None]
+FLOAT_ATOMIC = re.compile(r"tt\.atomic_rmw\s+fadd")   # (in TTIR: a float sum whose order varies)
 
 
 @dataclass
@@ -52,6 +54,7 @@ class KernelState:
     snapshot: Snapshot | None
     versions: dict[str, Version] = field(default_factory=dict)
     more: list[Snapshot] = field(default_factory=list)  # the spec's later launches kept: each verified too
+    float_atomics: bool = False  # it adds floats atomically: the sum's order, and its last bits, vary run to run
     pure_outputs: list[str] = field(default_factory=list)  # poisoned before each run
     timings: dict[str, Timing] = field(default_factory=dict)
     last_run: str | None = None
@@ -182,6 +185,7 @@ class Session:
         entry that tells the app and the CLI about it."""
         spec = state.spec
         state.versions["original"] = Version("original", "python", result, spec.fn)
+        state.float_atomics = bool(FLOAT_ATOMIC.search(str(result.levels.get("ttir", ""))))
         files = self.workspace.write_original(spec.folder_name, spec.stem, result)
         if state.snapshot is not None and (self.gpu or self.capture.mode == "interpret"):
             state.pure_outputs = self._pure_outputs(state)
@@ -370,6 +374,9 @@ class Session:
                        for label, name in state.snapshot.checked.items()]
         res.times = {"launch_ms": (t1 - t0) * 1e3, "verify_ms": (time.perf_counter() - t1) * 1e3}
         res.status = "ok" if all(o.ok for o in res.outputs) else "mismatch"
+        if state.float_atomics and atol is None and rtol is None:
+            res.message = "float atomics: the order of the sum varies run to run, so it is checked with the " \
+                          "tolerances of another summation order"
         if state.more:
             self._verify_more(state, v, res, atol, rtol)
         if not self.gpu:  # both sides came from the interpreter: where it is wrong, so are they
@@ -657,9 +664,13 @@ class Session:
 
     @staticmethod
     def _tolerance(state: KernelState, expected, atol: float | None, rtol: float | None) -> tuple:
-        """The user's tolerances, else (for an autotune config checked against the chosen one)
-        what summing in another order needs, else the dtype's default."""
-        loose = state.config.tolerance(str(expected.dtype).replace("torch.", "")) if state.config else None
+        """The user's tolerances, else (for an autotune config checked against the chosen one, or
+        a kernel that adds floats atomically) what summing in another order needs, else the
+        dtype's default."""
+        dtype = str(expected.dtype).replace("torch.", "")
+        loose = state.config.tolerance(dtype) if state.config else None
+        if loose is None and state.float_atomics:
+            loose = REORDER_TOLERANCES.get(dtype)
         if loose is None:
             return atol, rtol
         return (loose[0] if atol is None else atol), (loose[1] if rtol is None else rtol)
