@@ -326,7 +326,10 @@ class FastLaunch:
         if run.__module__ == "triton.runtime.jit":
             self._tritons_run[0] = run
         kernel = fn.run(*args, grid=grid, warmup=False, **kwargs)
-        if key is not None and kernel is not None and not hasattr(kernel, "result") and not fn.pre_run_hooks:
+        # (while the runner's capture wraps Triton's run, the kernel's launcher is the capture's:
+        # nothing is remembered then, and what was remembered before serves again after it)
+        if key is not None and kernel is not None and not hasattr(kernel, "result") and not fn.pre_run_hooks \
+                and run is self._tritons_run[0]:
             entry = self._entry(args, kwargs, device, kernel)
             if entry is not None:
                 self.entries[key] = entry
