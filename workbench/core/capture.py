@@ -16,6 +16,7 @@ first config wins, and the capture says so.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import json
 import os
@@ -242,10 +243,85 @@ def storage_layout(tensors: dict[str, Any]) -> tuple[list[_Region], dict[str, _V
 
 
 def _copy_bytes(storage, start: int, n: int):
-    """A copy of ``n`` bytes of ``storage`` from ``start``, on its device."""
+    """A copy of ``n`` bytes of ``storage`` from ``start``, on its device. Copied as raw memory
+    where the device allows: torch's ``clone`` / ``copy_`` may be a library's Triton kernel while
+    the script runs (FlagGems' ``use_gems``), perhaps the very kernel being launched, under its lock."""
     import torch
+    copy = torch.empty(n, dtype=torch.uint8, device=storage.device)
+    if n == 0 or _raw_copy(copy.data_ptr(), storage.data_ptr() + start, n, storage.device):
+        return copy
     whole = torch.empty(0, dtype=torch.uint8, device=storage.device)
     return whole.set_(storage, start, (n,), (1,)).clone()
+
+
+@functools.lru_cache(maxsize=1)
+def _cu_memcpy():
+    """The CUDA driver's ``cuMemcpyDtoDAsync`` (the library is loaded wherever torch runs on an
+    NVIDIA GPU), or None."""
+    import ctypes
+    try:
+        fn = ctypes.CDLL("libcuda.so.1").cuMemcpyDtoDAsync_v2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_void_p]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _raw_copy(dst: int, src: int, n: int, device) -> bool:
+    """Copy ``n`` bytes between two addresses on ``device`` without torch's operators, in the
+    order of the device's current stream; False where this device cannot."""
+    import ctypes
+    if device.type == "cpu":
+        ctypes.memmove(dst, src, n)
+        return True
+    if device.type != "cuda" or (memcpy := _cu_memcpy()) is None:
+        return False
+    import torch
+    return memcpy(dst, src, n, torch.cuda.current_stream(device).cuda_stream) == 0
+
+
+@dataclass(frozen=True)
+class TypedPointer:
+    """An address and a dtype: what Triton launches a pointer argument from. A replay passes one
+    where the script passed a library's pointer object that is no torch.Tensor (FlagGems'
+    ``StridedBuffer`` over a tensor's storage, with strides torch cannot have): at the same
+    offset into the copy of that storage."""
+
+    ptr: int
+    dtype: Any
+    owner: Any = field(default=None, compare=False, repr=False)   # (what holds the memory)
+
+    def data_ptr(self) -> int:
+        return self.ptr
+
+
+def _pointed(value):
+    """For an argument Triton takes as a pointer that is no tensor but lives in a tensor's
+    storage: that storage from the pointer to its end, as a 1-D tensor of the pointer's dtype
+    (bytes where the pointer is not aligned to it); else None."""
+    import torch
+    storage = value.untyped_storage()
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(storage, torch.UntypedStorage) or not isinstance(dtype, torch.dtype):
+        return None
+    start = value.data_ptr() - storage.data_ptr()
+    if not 0 <= start <= storage.nbytes():
+        return None
+    size = dtype.itemsize
+    if start % size:
+        dtype, size = torch.uint8, 1
+    return torch.empty(0, dtype=dtype, device=storage.device).set_(
+        storage, start // size, ((storage.nbytes() - start) // size,), (1,))
+
+
+def _slot_wrapper(value):
+    """What a replay rebuilds over the copy in ``value``'s place (None: the copy itself)."""
+    if _wrapped(value) is not None:
+        return value
+    if not hasattr(value, "detach"):   # (a library's pointer object: see TypedPointer)
+        return TypedPointer(0, value.dtype)
+    return None
 
 
 @dataclass(frozen=True)
@@ -259,6 +335,8 @@ class _TensorSlot:
     def rebuild(self, tensor):
         if self.wrapper is None:
             return tensor
+        if isinstance(self.wrapper, TypedPointer):
+            return TypedPointer(tensor.data_ptr(), self.wrapper.dtype, tensor)
         if _is_descriptor(self.wrapper):
             import dataclasses
             return dataclasses.replace(self.wrapper, base=tensor)
@@ -408,7 +486,7 @@ class _SeenLauncher:
     def __call__(self, grid_0, grid_1, grid_2, stream, function, *rest):
         def launch():
             self.launcher(grid_0, grid_1, grid_2, stream, function, *rest)
-        if not self.rec.active and self.launcher is not None:
+        if not self.rec.watching and self.launcher is not None:
             return launch()
         spec = self.rec.spec_of(self.kernel)
         if spec is None:
@@ -439,6 +517,7 @@ class _Recorder:
         self.snapshot_bytes = 0
         self.skipped_snapshots: dict[str, int] = {}   # kernel -> bytes of first launches not kept
         self.skipped_later: dict[str, int] = {}       # kernel -> later launches not kept
+        self.unkept: dict[str, str] = {}              # kernel -> why its arguments could not be kept
         self.compile_only = compile_only
         self.interpret = interpret
         self.active = True
@@ -455,6 +534,22 @@ class _Recorder:
     def snapshots(self) -> bool:
         """Launches are run (on a GPU, or in the interpreter) and their inputs kept."""
         return (not self.compile_only or self.interpret) and self.snapshot_limit > 0
+
+    @property
+    def watching(self) -> bool:
+        """Launches on this thread are the script's: not the capture's own tensor work (a
+        snapshot's copies), which a library that overrides torch's operators (FlagGems'
+        ``use_gems``) runs as Triton kernels of its own, under the lock of a launch in flight."""
+        return self.active and not self._get("own", 0)
+
+    @contextlib.contextmanager
+    def own_work(self) -> Iterator[None]:
+        """The capture's own tensor work on this thread: launches within it are not recorded."""
+        self._set("own", self._get("own", 0) + 1)
+        try:
+            yield
+        finally:
+            self._set("own", self._get("own", 0) - 1)
 
     # state for the launch in flight on this thread
     def _get(self, name: str, default: Any = None) -> Any:
@@ -530,25 +625,39 @@ class _Recorder:
             def launch():
                 interpret_launch(fn, args, kwargs, grid, self.interpreted)
         bench = self._get("bench")
+        if bench is not None and not _tunes(bench[0], fn):
+            bench = None   # (another kernel a tuner's hook launched: a library's clone for restore_value)
         before = tuned = None
         kept = (spec.spec_id in self.capture.snapshots) + len(self.capture.more.get(spec.spec_id, []))
         if launch is not None and self.snapshots and bench is None and \
                 kept < MAX_KEPT_LAUNCHES["interpret" if self.interpret else "gpu"]:
-            tensors = _tensor_args(fn, args, kwargs)
-            before = storage_layout(tensors)
-            tuning = self._get("tuning")
-            if tuning is not None and tuning.before is not None and tuning.before[1] == _pointers(tensors):
-                tuned = tuning.before[0]   # the chosen launch: the arguments as they were before tuning
+            try:
+                tensors = _tensor_args(fn, args, kwargs)
+                with self.own_work():
+                    before = storage_layout(tensors)
+            except Exception as e:  # noqa: BLE001 - (the script's launch goes on; its inputs are not kept)
+                self.unkept.setdefault(spec.kernel, f"{type(e).__name__}: {e}")
+            else:
+                tuning = self._get("tuning")
+                if tuning is not None and tuning.before is not None and tuning.before[1] == _pointers(tensors):
+                    tuned = tuning.before[0]   # the chosen launch: the arguments as they were before tuning
         if launch is not None:
             launch()
         record = self.on_launch(spec, args, kwargs, grid, bench)
-        if before is not None and self.keep_snapshot(spec, fn, args, kwargs, call_grid, before, tuned) \
-                and record is not None:
+        try:
+            with self.own_work():
+                kept_now = before is not None and self.keep_snapshot(spec, fn, args, kwargs, call_grid, before, tuned)
+        except Exception as e:  # noqa: BLE001
+            self.unkept.setdefault(spec.kernel, f"{type(e).__name__}: {e}")
+            kept_now = False
+        if kept_now and record is not None:
             record.kept = kept
 
     def on_launch(self, spec: KernelSpec, args, kwargs, grid: tuple, bench) -> Launch | None:
         fn = spec.fn
         tuner = bench[0] if bench else self._get("tuner")
+        if tuner is not None and not _tunes(tuner, fn):
+            tuner = None
         opened = None
         if tuner is None:   # a tuner with a run() of its own: its first launch after its trials
             opened = next((t for t in self.open_tunings if compat.jit_function_of(t[0]) is fn), None)
@@ -642,7 +751,7 @@ class _Recorder:
         def slot(v):
             if id(v) not in names:
                 return v
-            return _TensorSlot(names[id(v)], v if _wrapped(v) is not None else None)
+            return _TensorSlot(names[id(v)], _slot_wrapper(v))
         snapshot = Snapshot(spec.spec_id, tuple(slot(a) for a in args), {k: slot(v) for k, v in kwargs.items()}, grid,
                             regions, views)
         if spec.spec_id in self.capture.snapshots:
@@ -678,6 +787,9 @@ class _Recorder:
             self.capture.specs.remove(spec)
             out.append(f"{spec.kernel} with {spec.constexprs}: ruled out by tl.static_assert ({said or 'no message'}); "
                        f"skipped, as Triton's autotuner skips it")
+        for kernel, why in self.unkept.items():
+            out.append(f"{kernel}: the arguments of a launch could not be kept ({why}); it is compiled, not "
+                       "replayed, from that launch")
         if driver is not None and driver.asked:
             card, props = TARGET_CARDS.get(driver.target.arch, TARGET_CARDS[90])
             out.append(f"no GPU: the script asked for device properties; they were answered for {self.capture.target} "
@@ -723,6 +835,11 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
     orig_tuner_run, orig_bench = Autotuner.run, Autotuner._bench
 
     def run(self, *args, grid, warmup, **kwargs):
+        if not rec.watching:   # (the capture's own work: run as it would be, not recorded)
+            if rec.interpret and not warmup:
+                bound = _bind(self, args, kwargs)
+                return interpret_launch(self, args, kwargs, _grid(grid, bound) or (1, 1, 1), rec.interpreted)
+            return orig_run(self, *args, grid=grid, warmup=warmup, **kwargs)
         rec._set("pending", None)
         saved = rec._get("call")
         call = _Call(self, args, kwargs, grid)
@@ -741,6 +858,8 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         return kernel
 
     def _do_compile(self, key, signature, device, constexprs, options, attrs, warmup):
+        if not rec.watching:
+            return orig_compile(self, key, signature, device, constexprs, options, attrs, warmup)
         spec = rec.on_compile(self, signature, constexprs, options, attrs)
         try:
             if rec.compile_only:
@@ -769,13 +888,15 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
         else:  # 3.0-3.3: the cache hook is the one asked before compiling
             hook = compat.jit_cache_hook() if kwargs.get("before", args[7] if len(args) > 7 else True) else None
             rest = args
-        if hook is cache_hook:
+        if hook is cache_hook and rec.watching:
             _key, signature, _device, constants, options, configs = rest[:6]
             rec.on_compile(self, signature, constants, options, configs[0])
             return True if rec.compile_only else None
         return orig_call_hook(self, *args, **kwargs)
 
     def tuner_run(self, *args, **kwargs):
+        if not rec.watching:
+            return orig_tuner_run(self, *args, **kwargs)
         saved = rec._get("tuner"), rec._get("tuning")
         tuning = Tuning(getattr(getattr(self, "base_fn", None), "__name__", "?"), None, self)
         rec._set("tuner", self)
@@ -789,6 +910,8 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
             rec.close_tuning(self, tuning, known)
 
     def bench(self, *args, config, **meta):
+        if not rec.watching:
+            return orig_bench(self, *args, config=config, **meta)
         saved = rec._get("tuning")
         tuning = saved if rec._get("tuner") is self else None
         if tuning is None:  # a tuner whose run() is its own: the tuning begins with its first trial
@@ -1074,6 +1197,12 @@ def _wrapped(value):
     return None
 
 
+def _tunes(tuner, fn) -> bool:
+    """``tuner`` tunes the JITFunction ``fn`` (or it is a tuner whose kernel cannot be told)."""
+    base = compat.jit_function_of(tuner)
+    return base is None or base is fn
+
+
 def _keep_before_tuning(rec: _Recorder, tuning: Tuning, tuner, args, kwargs) -> None:
     """The autotuned call's tensors as they are before its first config runs (an output is
     then as the script made it, not the answer), within the snapshot limit. Best effort: the
@@ -1083,7 +1212,8 @@ def _keep_before_tuning(rec: _Recorder, tuning: Tuning, tuner, args, kwargs) -> 
         tensors = _tensor_args(base, args, kwargs)
         size = sum(t.numel() * t.element_size() for t in tensors.values())
         if rec.snapshot_bytes + 3 * size <= rec.snapshot_limit:   # (with the snapshot itself)
-            tuning.before = (storage_layout(tensors), _pointers(tensors))
+            with rec.own_work():
+                tuning.before = (storage_layout(tensors), _pointers(tensors))
     except Exception:  # noqa: BLE001 - (an autotuner of another shape: the launch's own bytes are used)
         tuning.before = None
 
@@ -1099,7 +1229,9 @@ def _tensor_args(fn, args, kwargs) -> dict[str, Any]:
     for name, value in _bind(fn, args, kwargs).items():
         value = _wrapped(value) if _wrapped(value) is not None else value
         if hasattr(value, "untyped_storage") and hasattr(value, "data_ptr"):
-            out[name] = value.detach()
+            tensor = value.detach() if hasattr(value, "detach") else _pointed(value)
+            if tensor is not None:
+                out[name] = tensor
     return out
 
 
