@@ -30,7 +30,7 @@ from .files import atomic_write, os_reason, safe_name
 from .levels import SUFFIX, level_of
 from .lock import WorkspaceBusy, WorkspaceLock
 from .pipeline import CompileResult, Compiler, read_level_file
-from .verify import REORDER_TOLERANCES, OutputCheck, check
+from .verify import ATOMIC_ULPS, OutputCheck, atomic_tolerance, check
 from .workspace import VersionInfo, Workspace
 
 Progress = Callable[[str, dict], None]
@@ -376,7 +376,8 @@ class Session:
         res.status = "ok" if all(o.ok for o in res.outputs) else "mismatch"
         if state.float_atomics and atol is None and rtol is None:
             res.message = "float atomics: the order of the sum varies run to run, so it is checked with the " \
-                          "tolerances of another summation order"
+                          f"tolerances of another summation order (atol at least {ATOMIC_ULPS} units in the last " \
+                          "place of the largest value)"
         if state.more:
             self._verify_more(state, v, res, atol, rtol)
         if not self.gpu:  # both sides came from the interpreter: where it is wrong, so are they
@@ -669,8 +670,9 @@ class Session:
         dtype's default."""
         dtype = str(expected.dtype).replace("torch.", "")
         loose = state.config.tolerance(dtype) if state.config else None
-        if loose is None and state.float_atomics:
-            loose = REORDER_TOLERANCES.get(dtype)
+        atomic = atomic_tolerance(expected) if state.float_atomics else None
+        if atomic is not None:   # (an autotune config too: the larger of the two)
+            loose = atomic if loose is None else (max(loose[0], atomic[0]), max(loose[1], atomic[1]))
         if loose is None:
             return atol, rtol
         return (loose[0] if atol is None else atol), (loose[1] if rtol is None else rtol)
