@@ -10,6 +10,7 @@ per-pair ratios, with the range, and the median seconds of each side.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
@@ -33,9 +34,11 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 
 def main() -> int:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    script = Path(args[0] if args else ROOT / "benchmarks" / "scripts" / "liger_ops.py").resolve()
-    repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 5
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("script", nargs="?", default=str(ROOT / "benchmarks" / "scripts" / "liger_ops.py"))
+    parser.add_argument("--repeat", type=int, default=5)
+    opts = parser.parse_args()
+    script, repeat = Path(opts.script).resolve(), opts.repeat
     plain_cmd = [sys.executable, str(script)]
     open_cmd = [sys.executable, "-c", CAPTURE, str(script)]
     timed(plain_cmd)   # (Triton's and Inductor's caches warm, as for a user who ran it before)
