@@ -74,21 +74,19 @@ def run_dump_command(args) -> int:
 
 def _diverge(args) -> int:
     """``--diverge --version N``: the version is read from the workspace, never written; when
-    the app holds the workspace, this works in a scratch copy. Exit 1 when a value diverges."""
+    the app holds the workspace, the capture goes into a scratch copy. Exit 1 when a value diverges."""
     from .core.diverge import format_report, serve
     from .core.errors import WorkbenchError
     from .core.session import Session
-    from .core.workspace import Workspace
     if args.version is None:
         raise WorkbenchError.at(args.script, "--diverge needs --version N (a saved version whose outputs mismatch)")
     session = Session(args.script, argv=list(getattr(args, "script_args", None) or []), target=args.target,
                       workspace=args.workspace, with_sass=False, if_busy="scratch",
                       script_timeout=args.script_timeout)
-    home = Workspace(args.workspace) if args.workspace else Workspace.beside(session.script)
     try:
         session.open()
         kernel = args.kernel or next(iter(session.kernels.values())).spec.kernel
-        out = serve(session, kernel, str(args.version), workspace=home.root)
+        out = serve(session, kernel, str(args.version))
     finally:
         session.close()
     print(json.dumps(out, indent=2, default=str) if args.json else format_report(out))

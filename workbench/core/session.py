@@ -46,6 +46,7 @@ class Version:
     result: CompileResult | None
     fn: Any = None  # the JITFunction (python level: the edited one)
     kernel: Any = None  # Triton CompiledKernel, once loaded
+    file: Path | None = None  # a saved version's edited file, where it was read from
 
 
 @dataclass
@@ -115,6 +116,9 @@ class Session:
         self.requested_target = target
         self.mode = mode
         self.workspace = Workspace(workspace) if workspace else Workspace.beside(self.script)
+        # where saved versions are read: this one even when another process holds it (reading
+        # needs no lock) and this session works in a scratch copy
+        self.home = self.workspace
         self.if_busy = if_busy  # "error", or "scratch": work in a private copy when another writer has it
         self.lock = WorkspaceLock(self.workspace.root)
         self.scratch: Path | None = None
@@ -603,10 +607,11 @@ class Session:
     # -- helpers ---------------------------------------------------------------------------
 
     def _load_version(self, state: KernelState, label: str) -> Version:
+        """A saved version, compiled again from its file in :attr:`home`."""
         try:
-            info = self.workspace.version(state.spec.folder_name, int(label))
+            info = self.home.version(state.spec.folder_name, int(label))
         except (KeyError, ValueError):
-            raise WorkbenchError.at(str(self.workspace.versions_dir(state.spec.folder_name)),
+            raise WorkbenchError.at(str(self.home.versions_dir(state.spec.folder_name)),
                                     f"no version {label} of {state.spec.kernel}") from None
         edited = info.folder / f"{state.spec.stem}{SUFFIX[info.level]}"
         if not edited.is_file():
@@ -615,7 +620,7 @@ class Session:
                                                  "the file back, or export another version")
         content = read_level_file(edited, binary=info.level in ("cubin", "hsaco"))
         result, fn = self._compile_file(state, edited, info.level, content)  # a saved version: no new one
-        version = state.versions[label] = Version(label, info.level, result, fn)
+        version = state.versions[label] = Version(label, info.level, result, fn, file=edited)
         return version
 
     def _kernel(self, state: KernelState, v: Version):
