@@ -167,7 +167,8 @@ def test_export_reads_the_version_from_the_workspace_the_app_holds(vector_add, t
     try:
         entry = holder.open()["kernels"][0]
         path = Path(entry["edit"]) / "add_kernel.py"
-        path.write_text(path.read_text().replace("tl.store(out_ptr + offsets, x + y", "tl.store(out_ptr + offsets, y + x"))
+        path.write_text(path.read_text().replace("tl.store(out_ptr + offsets, x + y",
+                                                 "tl.store(out_ptr + offsets, y + x"))
         version = str(holder.apply(entry["spec"]["spec_id"], path)["version"])
         assert holder.lock.held
         out = tmp_path / "export"

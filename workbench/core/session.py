@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import compat, scratch as scratch_mod, srcmap
-from .bench import BenchOptions, Timing, bench, bench_wall, compare, eval_flops, tensor_bytes
+from .bench import NO_GPU_TIMING, BenchOptions, Timing, bench, compare, eval_flops, tensor_bytes
 from .cache import StageCache, default_dir
 from .capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_script
 from . import configs as cfg
@@ -350,7 +350,10 @@ class Session:
             flops: str | None = None, atol: float | None = None, rtol: float | None = None,
             outputs: dict[str, Any] | None = None) -> RunResult:
         """``outputs``: the tensors after a launch already made on the poisoned snapshot (the
-        watch list's, :class:`~workbench.core.watch.Live`): verified without launching again."""
+        watch list's, :class:`~workbench.core.watch.Live`): verified without launching again.
+        Timed on a GPU only: the interpreter's wall time is no kernel timing."""
+        if bench_options is not None and not self.gpu:
+            raise WorkbenchError.at(str(self.script), f"{NO_GPU_TIMING}: ask for no timing, or run on a GPU")
         state = self.state(spec)
         v = state.versions.get(str(version))
         if v is None:
@@ -696,11 +699,8 @@ class Session:
         from . import launch
         prepared = launch.prepare(state.spec, state.snapshot, check=False)
         bound_by_name = dict(zip(state.spec.fn.arg_names, prepared.bound))
-        if self.gpu:
-            kernel, grid, args = self._kernel(state, v), prepared.grid, prepared.bound
-            timing = bench(lambda: kernel[grid](*args), options)
-        else:
-            timing = bench_wall(lambda: launch.interpret(v.fn, state.spec, state.snapshot), options)
+        kernel, grid, args = self._kernel(state, v), prepared.grid, prepared.bound
+        timing = bench(lambda: kernel[grid](*args), options)
         timing.bytes = tensor_bytes(prepared.tensors)
         if flops:
             timing.flops = eval_flops(flops, bound_by_name | prepared.tensors)
