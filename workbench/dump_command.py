@@ -17,14 +17,15 @@ import json
 def add_dump_command(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "dump", help="dump values from inside a kernel at any level",
-        description="Dump values from inside a kernel: Python (workbench.language.dump calls), TTIR/TTGIR "
-                    "(any SSA value by name or line:N), LLIR/PTX (a register per thread). Without a GPU, "
+        description="Dump values from inside a kernel: Python (variables, or workbench.language.dump calls), "
+                    "TTIR/TTGIR (any SSA value by name or line:N), LLIR/PTX (a register per thread). Without a GPU, "
                     "Python-level dumps run in Triton's interpreter and IR-level dumps are compiled only.")
     p.add_argument("script", help="a Python script that launches the kernel")
     p.add_argument("--kernel", "-k", default=None, help="kernel name (default: the first launched)")
     p.add_argument("--level", choices=("python", "ttir", "ttgir", "llir", "ptx"), default="python")
     p.add_argument("--value", "-v", action="append", default=[], dest="values",
-                   help="value to dump: %%name, %%name#i, line:N (IR levels); the dumped expression or line "
+                   help="value to dump: %%name, %%name#i, line:N (IR levels); a dump() call's expression or "
+                        "line, or a variable as a watch names it: x, x@LINE, line:N, no dump() call needed "
                         "(python; default: every dump call). Repeat for several")
     p.add_argument("--pid", default="0,0,0", help="program id X,Y,Z, or 'all' (default 0,0,0)")
     p.add_argument("--iterations", type=int, default=16, help="loop iterations kept per value (default 16)")
