@@ -207,6 +207,30 @@ def test_a_kernel_the_interpreter_cannot_run_is_an_error_not_never_reached(tmp_p
     assert "never reached" not in str(err.value)
 
 
+def test_the_cli_dumps_a_python_variable_with_no_dump_call_as_a_watch_does():
+    """Issue 27 point 9: `dump --level python --value x` said the kernel has no dump(...) call,
+    while the app reads a variable without one. A value that names no dump() call is a variable
+    as a watch names it (``x``, ``x@LINE``, ``line:N``), dumped through the watch's probe."""
+    import json
+    from conftest import run_cli
+    script = str(EXAMPLES / "vector_add.py")
+    proc = run_cli("dump", script, "--level", "python", "--value", "x", "--pid", "1,0,0",
+                   "--reference", "x_ptr[1024:2048]")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "the kernel has no dump" not in proc.stderr
+    proc = run_cli("dump", script, "--level", "python", "--value", "offsets@17", "--value", "line:19",
+                   "--pid", "96,0,0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    offsets, mask = report["results"]
+    assert report["status"] == "interpreted" and (offsets["name"], offsets["line"]) == ("offsets", 17)
+    assert offsets["values"] == list(range(96 * 1024, 97 * 1024))
+    assert (mask["name"], mask["line"]) == ("mask", 19) and mask["values"] == [True] * 128 + [False] * 896
+    proc = run_cli("dump", script, "--level", "python", "--value", "nope")
+    assert proc.returncode == 2 and proc.stderr.splitlines()[-1].endswith(
+        "error: no assignment of 'nope' in add_kernel; it assigns: mask, offsets, pid, x, y"), proc.stderr
+
+
 def test_python_dump_compiles_markers_into_ttir_dumps():
     r = dump_script(EXAMPLES / "dump_softmax_loop.py", "online_softmax_kernel", "python", ["m"], pid="all",
                     mode="compile", verify_targets=("cuda:80",))

@@ -9,6 +9,7 @@ exported TTGIR version of the matmul example runs, verifies and times.
 from __future__ import annotations
 
 import importlib.metadata as md
+import json
 import os
 import re
 import shutil
@@ -156,6 +157,32 @@ def test_bad_requests_are_one_line_errors(vector_add, tmp_path):
     assert proc.stderr.strip().endswith("error: no kernel 'nope' was launched (launched: add_kernel)"), proc.stderr
     proc = run_cli("export", str(vector_add), "-k", "add_kernel", "--version", "7", "--out", str(tmp_path / "y"))
     assert proc.returncode == 2 and "error: no version 7 of add_kernel" in proc.stderr, proc.stderr
+
+
+def test_export_reads_the_version_from_the_workspace_the_app_holds(vector_add, tmp_path):
+    """Issue 27 point 7: with the app holding the workspace, export worked in a scratch copy and
+    said `no version 1 of add_kernel`. Reading a version needs no lock: it is read where it is."""
+    from workbench.core.session import Session
+    holder = Session(vector_add, mode="interpret", with_sass=False)   # as the app's runner holds it
+    try:
+        entry = holder.open()["kernels"][0]
+        path = Path(entry["edit"]) / "add_kernel.py"
+        path.write_text(path.read_text().replace("tl.store(out_ptr + offsets, x + y",
+                                                 "tl.store(out_ptr + offsets, y + x"))
+        version = str(holder.apply(entry["spec"]["spec_id"], path)["version"])
+        assert holder.lock.held
+        out = tmp_path / "export"
+        proc = run_cli("export", str(vector_add), "-k", "add_kernel", "--version", version, "--out", str(out))
+        # the first divergence reads it the same way (Session.home)
+        diverge = run_cli("dump", str(vector_add), "--diverge", "--version", version)
+    finally:
+        holder.close()
+    assert proc.returncode == 0, proc.stderr
+    assert "tl.store(out_ptr + offsets, y + x" in (out / "add_kernel.py").read_text()
+    launch = json.loads((out / "launch.json").read_text())
+    assert launch["version"] == version and launch["level"] == "python"
+    assert diverge.returncode == 0 and f"version {version}: the outputs match the original's" in diverge.stdout, \
+        diverge.stdout + diverge.stderr
 
 
 @pytest.mark.gpu

@@ -178,3 +178,52 @@ def test_passes_of_a_level_file_are_the_stages_below_it(recorded):
     assert {r["stage"] for r in level["passes"]} == {"llir"} and level["passes"][0]["pass"] == "input"
     full = [r["pass"] for r in kernel["passes"] if r["stage"] == "llir"]
     assert [r["pass"] for r in level["passes"][1:]] == full
+
+
+CHECKS_BETWEEN = '''
+import torch
+import triton
+import triton.language as tl
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@triton.jit
+def double_kernel(x_ptr, out_ptr, BLOCK: tl.constexpr):
+    o = tl.arange(0, BLOCK)
+    tl.store(out_ptr + o, tl.load(x_ptr + o) * 2)
+
+
+@triton.jit
+def negate_kernel(x_ptr, out_ptr, BLOCK: tl.constexpr):
+    o = tl.arange(0, BLOCK)
+    tl.store(out_ptr + o, -tl.load(x_ptr + o))
+
+
+x = torch.arange(16, dtype=torch.float32, device=DEVICE)
+doubled = torch.zeros_like(x)
+double_kernel[(1,)](x, doubled, BLOCK=16)
+assert torch.equal(doubled, x * 2), "double_kernel computed something else"
+negate_kernel[(1,)](doubled, x, BLOCK=16)
+'''
+
+
+def test_passes_interpret_runs_the_script_past_its_checks_to_the_second_kernel(tmp_path):
+    """Issue 27 point 9: `passes` had no --interpret, so without a GPU a script that checks its
+    results between launches stopped at the check and its second kernel was never recorded."""
+    import torch
+    script = tmp_path / "checks_between.py"
+    script.write_text(CHECKS_BETWEEN)
+    out = tmp_path / "passes"
+    if not torch.cuda.is_available():   # compiled only, the check fails: one kernel, and the way out named
+        proc = run_cli("passes", str(script), "--stage", "ttir", "--out", str(out), "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert [k["kernel"] for k in json.loads(proc.stdout)["kernels"]] == ["double_kernel"]
+        assert "double_kernel computed something else" in proc.stderr and "--interpret" in proc.stderr
+    proc = run_cli("passes", str(script), "--stage", "ttir", "--out", str(out / "interpreted"), "--json",
+                   "--interpret")
+    assert proc.returncode == 0, proc.stderr
+    kernels = json.loads(proc.stdout)["kernels"]
+    assert [k["kernel"] for k in kernels] == ["double_kernel", "negate_kernel"]
+    assert all(k["passes"] and {r["stage"] for r in k["passes"]} == {"ttir"} for k in kernels)
+    assert (out / "interpreted" / f"negate_kernel-{kernels[1]['spec']}" / "00-ttir-input.mlir").is_file()

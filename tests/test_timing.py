@@ -57,3 +57,38 @@ def test_cuda_event_median_agrees_with_do_bench():
     assert ours == pytest.approx(theirs, rel=0.05)
     graph = bench(fn, BenchOptions(rep_ms=50, graph=True))
     assert graph.mode == "graph" and graph.median == pytest.approx(ours, rel=0.25)
+
+
+def test_run_bench_without_a_gpu_refuses_in_one_line_before_the_script_runs(tmp_path):
+    """Issue 27 point 8: without a GPU `workbench run --bench` printed the interpreter's wall time
+    as a kernel timing (`median us 750157.44`). It refuses, with the app's sentence, in one line."""
+    import shutil
+    from conftest import EXAMPLES, run_cli
+    from workbench.core.bench import NO_GPU_TIMING
+    if torch.cuda.is_available():
+        pytest.skip("a GPU times for real")
+    script = tmp_path / "vector_add.py"
+    shutil.copy(EXAMPLES / "vector_add.py", script)
+    proc = run_cli("run", str(script), "--bench")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [f"{script}: error: --bench: {NO_GPU_TIMING}: run without --bench to verify "
+                                        "only, or on a GPU"]
+    assert not (tmp_path / ".workbench").exists()   # refused before the script ran
+
+
+def test_the_engine_times_nothing_in_the_interpreter(tmp_path):
+    """The one check, in the session both the app's runner and the CLI's go through."""
+    import shutil
+    from conftest import EXAMPLES
+    from workbench.core.bench import NO_GPU_TIMING, BenchOptions
+    from workbench.core.session import Session
+    shutil.copy(EXAMPLES / "vector_add.py", tmp_path / "vector_add.py")
+    session = Session(tmp_path / "vector_add.py", mode="interpret", with_sass=False)
+    try:
+        session.open()
+        assert session.run("add_kernel").status == "ok"
+        with pytest.raises(WorkbenchError) as err:
+            session.run("add_kernel", bench_options=BenchOptions(rep_ms=1))
+    finally:
+        session.close()
+    assert str(err.value) == f"{tmp_path / 'vector_add.py'}: error: {NO_GPU_TIMING}: ask for no timing, or run on a GPU"

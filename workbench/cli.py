@@ -216,6 +216,9 @@ def cmd_run(args) -> int:
         raise WorkbenchError.at(str(script), "is a folder, not a script" if script.is_dir() else "no such script")
     if args.from_file:
         _check_from_file(Path(args.from_file))
+    if args.flops:   # refused before the script runs, as --from is
+        from workbench.core.expr import parse
+        parse(args.flops, "--flops")
     bench = {"warmup_ms": args.warmup, "rep_ms": args.rep, "graph": args.graph} if args.bench else None
 
     def progress(msg: dict) -> None:
@@ -224,6 +227,12 @@ def cmd_run(args) -> int:
 
     rows, results = [], []
     with RunnerClient(kernel_timeout=args.timeout) as client:
+        if bench is not None and client.call("hello")["gpu"] is None:
+            # the session refuses too (the app never asks): said before the script runs
+            from workbench.core.bench import NO_GPU_TIMING
+            from workbench.core.errors import WorkbenchError
+            raise WorkbenchError.at(str(script), f"--bench: {NO_GPU_TIMING}: run without --bench to verify only, "
+                                                 "or on a GPU")
         try:
             # the app (or another run) may hold the workspace: then this run works in a scratch copy
             opened = client.call("open", script=str(script.resolve()), argv=args.script_args, target=args.target,

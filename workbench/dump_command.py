@@ -17,14 +17,15 @@ import json
 def add_dump_command(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "dump", help="dump values from inside a kernel at any level",
-        description="Dump values from inside a kernel: Python (workbench.language.dump calls), TTIR/TTGIR "
-                    "(any SSA value by name or line:N), LLIR/PTX (a register per thread). Without a GPU, "
+        description="Dump values from inside a kernel: Python (variables, or workbench.language.dump calls), "
+                    "TTIR/TTGIR (any SSA value by name or line:N), LLIR/PTX (a register per thread). Without a GPU, "
                     "Python-level dumps run in Triton's interpreter and IR-level dumps are compiled only.")
     p.add_argument("script", help="a Python script that launches the kernel")
     p.add_argument("--kernel", "-k", default=None, help="kernel name (default: the first launched)")
     p.add_argument("--level", choices=("python", "ttir", "ttgir", "llir", "ptx"), default="python")
     p.add_argument("--value", "-v", action="append", default=[], dest="values",
-                   help="value to dump: %%name, %%name#i, line:N (IR levels); the dumped expression or line "
+                   help="value to dump: %%name, %%name#i, line:N (IR levels); a dump() call's expression or "
+                        "line, or a variable as a watch names it: x, x@LINE, line:N, no dump() call needed "
                         "(python; default: every dump call). Repeat for several")
     p.add_argument("--pid", default="0,0,0", help="program id X,Y,Z, or 'all' (default 0,0,0)")
     p.add_argument("--iterations", type=int, default=16, help="loop iterations kept per value (default 16)")
@@ -74,21 +75,19 @@ def run_dump_command(args) -> int:
 
 def _diverge(args) -> int:
     """``--diverge --version N``: the version is read from the workspace, never written; when
-    the app holds the workspace, this works in a scratch copy. Exit 1 when a value diverges."""
+    the app holds the workspace, the capture goes into a scratch copy. Exit 1 when a value diverges."""
     from .core.diverge import format_report, serve
     from .core.errors import WorkbenchError
     from .core.session import Session
-    from .core.workspace import Workspace
     if args.version is None:
         raise WorkbenchError.at(args.script, "--diverge needs --version N (a saved version whose outputs mismatch)")
     session = Session(args.script, argv=list(getattr(args, "script_args", None) or []), target=args.target,
                       workspace=args.workspace, with_sass=False, if_busy="scratch",
                       script_timeout=args.script_timeout)
-    home = Workspace(args.workspace) if args.workspace else Workspace.beside(session.script)
     try:
         session.open()
         kernel = args.kernel or next(iter(session.kernels.values())).spec.kernel
-        out = serve(session, kernel, str(args.version), workspace=home.root)
+        out = serve(session, kernel, str(args.version))
     finally:
         session.close()
     print(json.dumps(out, indent=2, default=str) if args.json else format_report(out))

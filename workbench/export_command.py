@@ -29,7 +29,7 @@ def add_export_command(subparsers) -> argparse.ArgumentParser:
 
 def run_export_command(args) -> int:
     """The version is read from the workspace, never written; when the app holds the workspace,
-    this works in a scratch copy of it."""
+    the script's capture goes into a scratch copy and the version is still read from there."""
     from .core.errors import WorkbenchError
     from .core.export import export
     from .core.session import Session

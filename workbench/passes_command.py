@@ -31,6 +31,9 @@ def add_passes_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, metavar="N",
                    help="compare a saved version's passes with the original's: which passes produce other IR")
     p.add_argument("--workspace", help="the workspace the version is in (default: beside the script)")
+    p.add_argument("--interpret", action="store_true",
+                   help="no GPU: run the script's launches in Triton's interpreter, so the script sees real "
+                        "outputs (default: compile only)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     from workbench.cli import add_script_timeout
     add_script_timeout(p)
@@ -64,10 +67,12 @@ def _script(args, script: Path) -> int:
     from workbench.core.workspace import Workspace
 
     compiler = _compiler(args.target)
-    capture = run_script(script, args.script_args, target=compiler_target(compiler), mode="auto",
-                         time_limit=args.script_timeout)
+    capture = run_script(script, args.script_args, target=compiler_target(compiler),
+                         mode="interpret" if args.interpret else "auto", time_limit=args.script_timeout)
     if capture.error is not None:
         print(str(capture.error), file=sys.stderr)
+    for note in capture.notes:
+        print(f"note: {note}", file=sys.stderr)
     specs = capture.select(args.kernel)
     if not capture.specs:
         raise WorkbenchError.at(str(script), "the script launched no Triton kernel")

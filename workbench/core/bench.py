@@ -16,6 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 L2_FLUSH_BYTES = 256 * 1024 * 1024  # as triton.testing: larger than any L2 so far
+# why a session without a GPU refuses to time: said by the app (Bench tab, `b`) and `workbench run --bench`
+NO_GPU_TIMING = ("no timings: without a GPU nothing is timed (the interpreter's wall time is not a kernel timing, "
+                 "and the verdict would wait for it)")
 
 
 @dataclass
@@ -171,23 +174,6 @@ def _bench_graph(fn: Callable[[], Any], o: BenchOptions) -> Timing:
             torch.cuda.synchronize()
             runs.append(start.elapsed_time(end) / per_graph)
     return Timing(runs, "graph")
-
-
-def bench_wall(fn: Callable[[], Any], options: BenchOptions | None = None) -> Timing:
-    """No GPU (the interpreter): wall-clock time per call, same statistics."""
-    import time
-    o = options or BenchOptions()
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max((time.perf_counter() - t0) * 1e3, 1e-6)
-    n = min(o.max_runs, max(3, int(o.rep_ms / one)))
-    runs = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - t0) * 1e3)
-    return Timing(runs, "wall")
 
 
 def tensor_bytes(tensors: dict[str, Any]) -> int:

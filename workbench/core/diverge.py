@@ -31,7 +31,6 @@ JSON (runner ``diverge``, ``workbench dump --diverge --json``)::
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from . import probe, srcmap, watch
@@ -41,11 +40,11 @@ from .verify import TOLERANCES
 ITERATIONS = 64  # calls kept per program and value (loop iterations)
 
 
-def serve(session, kernel: str, version: str, workspace=None, progress=None) -> dict[str, Any]:
-    """The runner's ``diverge`` request (and the CLI's): ``workspace`` is where the version is
-    read from when it is not the session's own (a CLI run next to the app works in a scratch copy)."""
+def serve(session, kernel: str, version: str, progress=None) -> dict[str, Any]:
+    """The runner's ``diverge`` request (and the CLI's): the version is read from the session's
+    home workspace, also when a CLI run next to the app works in a scratch copy."""
     state = session.state(kernel)
-    v = _version(session, state, version, workspace)
+    v = state.versions.get(version) or session._load_version(state, version)
     run = session.run(state.spec.spec_id, v.label)
     out: dict[str, Any] = {"kernel": state.spec.kernel, "version": v.label, "level": v.level, "output": None,
                            "store_line": None, "chain": [], "first": None}
@@ -65,32 +64,12 @@ def serve(session, kernel: str, version: str, workspace=None, progress=None) -> 
     if progress:
         progress("diverge", {"kernel": state.spec.kernel, "version": v.label, "output": bad.name})
     if v.level == "python":
-        return _python(session, state, v, arg, out, workspace)
+        return _python(session, state, v, arg, out)
     if v.level in ("ttir", "ttgir"):
         return _mlir(session, state, v, arg, out)
     return out | {"status": "no divergence found",
                   "message": f"version {v.label} starts at {v.level.upper()}: the first divergence is found at "
                              f"Python, TTIR and TTGIR only (dump registers with `workbench dump --level {v.level}`)"}
-
-
-def _version(session, state, label: str, workspace):
-    if label in state.versions:
-        return state.versions[label]
-    if workspace is None or Path(workspace).resolve() == session.workspace.root.resolve():
-        return session._load_version(state, label)
-    from .levels import SUFFIX
-    from .session import Version
-    from .workspace import Workspace
-    try:
-        info = Workspace(workspace).version(state.spec.folder_name, int(label))
-    except (KeyError, ValueError):
-        raise WorkbenchError.at(str(workspace), f"no version {label} of {state.spec.kernel}") from None
-    path = info.folder / f"{state.spec.stem}{SUFFIX[info.level]}"
-    content = path.read_bytes() if info.level == "cubin" else path.read_text()
-    result, fn = session._compile_file(state, path, info.level, content)
-    v = state.versions[label] = Version(label, info.level, result, fn)
-    v.file = path
-    return v
 
 
 def _close(a, b) -> bool:
@@ -135,12 +114,12 @@ def chain_of(src: probe.KernelSource, arg: str) -> tuple[int | None, list[probe.
         ([stored] if store["expr"] and not store["expr"].isidentifier() else [])
 
 
-def _python(session, state, v, arg, out, workspace):
+def _python(session, state, v, arg, out):
     import numpy as np
     from .dump import DumpResult
     original = state.versions["original"]
-    vfile = getattr(v, "file", None) or (session.workspace.version(state.spec.folder_name, int(v.label)).folder /
-                                         f"{state.spec.stem}.py")
+    vfile = v.file or (session.workspace.version(state.spec.folder_name, int(v.label)).folder /
+                       f"{state.spec.stem}.py")
     vsrc = probe.KernelSource.of(vfile, state.spec.kernel)
     osrc = probe.KernelSource.of(state.spec.file, state.spec.kernel)
     store_line, chain = chain_of(vsrc, arg)

@@ -363,8 +363,9 @@ def _python_sites(fn) -> dict[int, str]:
 
 def _select_sites(sites: dict[int, str], values: list[str], file: str, line: int | None) -> list[int]:
     if not sites:
-        raise WorkbenchError.at(file, "the kernel has no dump(...) call: add `from workbench.language import dump` "
-                                      "and dump(x) where x is known, or dump at an IR level", line)
+        raise WorkbenchError.at(file, "the kernel has no dump(...) call: name a variable to dump, add `from "
+                                      "workbench.language import dump` and dump(x) where x is known, or dump at an "
+                                      "IR level", line)
     if not values:
         return sorted(sites)
     chosen = []
@@ -394,9 +395,13 @@ def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, refer
         # the interpreter failed inside the kernel: "never reached" would be false
         raise WorkbenchError([capture.error])
     sites = _python_sites(spec.fn)
-    chosen = _select_sites(sites, values, spec.file or script, spec.line)
+    variables = [v for v in values if not _names_site(sites, v)]
     snapshot = capture.snapshots.get(spec.spec_id)
     names = arg_names_of(spec, snapshot)
+    if variables:
+        _dump_variables(spec, snapshot, variables, pid, iterations, reference, names, atol, rtol, report)
+    wanted = [v for v in values if v not in variables]
+    chosen = _select_sites(sites, wanted, spec.file or script, spec.line) if wanted or not values else []
     for line in chosen:
         per_pid = rec.values.get((spec.kernel, line), {})
         if pid == "all":
@@ -429,6 +434,27 @@ def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, refer
     if any(c > iterations for r in report.results for c in r.hits):
         report.notes.append(f"only the first {iterations} calls per program are kept (--iterations)")
     return report
+
+
+def _names_site(sites: dict[int, str], value: str) -> bool:
+    """Whether ``value`` names a dump() call (its expression, or its line): else a variable."""
+    s = value.strip()
+    line = s.removeprefix("line:").removeprefix(":")
+    return s in sites.values() or (line.isdigit() and int(line) in sites)
+
+
+def _dump_variables(spec, snapshot, values, pid, iterations, reference, names, atol, rtol, report) -> None:
+    """Variables with no dump() call, read as the app's watches read them (:func:`watch.python_values`)."""
+    from . import watch
+    if snapshot is None:
+        raise WorkbenchError.at(spec.file or report.script, f"the inputs of {spec.kernel} were not kept (over the "
+                                "snapshot limit): its variables cannot be read", spec.line)
+    for res in watch.python_values(spec, snapshot, values, pid, iterations):
+        if res.values is None:
+            report.notes.append(f"{res.name} at line {res.line} was never reached by program "
+                                f"{'any' if pid == 'all' else ','.join(map(str, pid))}")
+        attach_reference(res, reference, names, atol, rtol)
+        report.results.append(res)
 
 
 def _trace_variable(fn, kernel: str, name: str, line: int, pid: tuple[int, int, int], run) -> list[Any]:
@@ -555,6 +581,16 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
         _no_kernel(capture, kernel or "<any>", script)
     spec = specs[0]
     report.kernel = spec.kernel
+    variables = [v for v in values if not _names_site(_python_sites(spec.fn), v)] if level == "python" and gpu else []
+    if variables:   # read in the interpreter, as a watch reads them, on the inputs the GPU run captured
+        if len(variables) < len(values):
+            raise WorkbenchError.at(spec.file or script, "dump() calls and variables are dumped apart on a GPU: "
+                                                         "ask for each in a run of its own", spec.line)
+        report.status = "interpreted"
+        snapshot = capture.snapshots.get(spec.spec_id)
+        _dump_variables(spec, snapshot, variables, pid, iterations, reference, arg_names_of(spec, snapshot), atol,
+                        rtol, report)
+        return report
     compiler = Compiler(tgt, cache=StageCache(None))
     if level == "python":
         from .. import language as wl

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import compat, scratch as scratch_mod, srcmap
-from .bench import BenchOptions, Timing, bench, bench_wall, compare, eval_flops, tensor_bytes
+from .bench import NO_GPU_TIMING, BenchOptions, Timing, bench, compare, eval_flops, tensor_bytes
 from .cache import StageCache, default_dir
 from .capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_script
 from . import configs as cfg
@@ -46,6 +46,7 @@ class Version:
     result: CompileResult | None
     fn: Any = None  # the JITFunction (python level: the edited one)
     kernel: Any = None  # Triton CompiledKernel, once loaded
+    file: Path | None = None  # a saved version's edited file, where it was read from
 
 
 @dataclass
@@ -115,6 +116,9 @@ class Session:
         self.requested_target = target
         self.mode = mode
         self.workspace = Workspace(workspace) if workspace else Workspace.beside(self.script)
+        # where saved versions are read: this one even when another process holds it (reading
+        # needs no lock) and this session works in a scratch copy
+        self.home = self.workspace
         self.if_busy = if_busy  # "error", or "scratch": work in a private copy when another writer has it
         self.lock = WorkspaceLock(self.workspace.root)
         self.scratch: Path | None = None
@@ -346,7 +350,10 @@ class Session:
             flops: str | None = None, atol: float | None = None, rtol: float | None = None,
             outputs: dict[str, Any] | None = None) -> RunResult:
         """``outputs``: the tensors after a launch already made on the poisoned snapshot (the
-        watch list's, :class:`~workbench.core.watch.Live`): verified without launching again."""
+        watch list's, :class:`~workbench.core.watch.Live`): verified without launching again.
+        Timed on a GPU only: the interpreter's wall time is no kernel timing."""
+        if bench_options is not None and not self.gpu:
+            raise WorkbenchError.at(str(self.script), f"{NO_GPU_TIMING}: ask for no timing, or run on a GPU")
         state = self.state(spec)
         v = state.versions.get(str(version))
         if v is None:
@@ -603,10 +610,11 @@ class Session:
     # -- helpers ---------------------------------------------------------------------------
 
     def _load_version(self, state: KernelState, label: str) -> Version:
+        """A saved version, compiled again from its file in :attr:`home`."""
         try:
-            info = self.workspace.version(state.spec.folder_name, int(label))
+            info = self.home.version(state.spec.folder_name, int(label))
         except (KeyError, ValueError):
-            raise WorkbenchError.at(str(self.workspace.versions_dir(state.spec.folder_name)),
+            raise WorkbenchError.at(str(self.home.versions_dir(state.spec.folder_name)),
                                     f"no version {label} of {state.spec.kernel}") from None
         edited = info.folder / f"{state.spec.stem}{SUFFIX[info.level]}"
         if not edited.is_file():
@@ -615,7 +623,7 @@ class Session:
                                                  "the file back, or export another version")
         content = read_level_file(edited, binary=info.level in ("cubin", "hsaco"))
         result, fn = self._compile_file(state, edited, info.level, content)  # a saved version: no new one
-        version = state.versions[label] = Version(label, info.level, result, fn)
+        version = state.versions[label] = Version(label, info.level, result, fn, file=edited)
         return version
 
     def _kernel(self, state: KernelState, v: Version):
@@ -691,11 +699,8 @@ class Session:
         from . import launch
         prepared = launch.prepare(state.spec, state.snapshot, check=False)
         bound_by_name = dict(zip(state.spec.fn.arg_names, prepared.bound))
-        if self.gpu:
-            kernel, grid, args = self._kernel(state, v), prepared.grid, prepared.bound
-            timing = bench(lambda: kernel[grid](*args), options)
-        else:
-            timing = bench_wall(lambda: launch.interpret(v.fn, state.spec, state.snapshot), options)
+        kernel, grid, args = self._kernel(state, v), prepared.grid, prepared.bound
+        timing = bench(lambda: kernel[grid](*args), options)
         timing.bytes = tensor_bytes(prepared.tensors)
         if flops:
             timing.flops = eval_flops(flops, bound_by_name | prepared.tensors)

@@ -453,7 +453,6 @@ def _python_launch(session, state, version, group, poison_outputs=()) -> dict[st
 
 
 def _python_sides(session, state, version, group, launched: dict | None = None):
-    from .dump import DumpResult
     label = version.label
     if version.level != "python":
         why = (f"not at this level: version {label} starts at {version.level.upper()}, below Python "
@@ -474,19 +473,38 @@ def _python_sides(session, state, version, group, launched: dict | None = None):
             out[w["id"]] = (missing(label, f"not found: {state.spec.kernel} in version {label} has no "
                                            f"assignment number {nth} of {var}"), None)
             continue
-        stacked = probe.stack(recorded.get((a.var, a.ordinal), {}), _pid(w), w["iterations"])
-        if stacked is None:
+        res = _python_result(a, recorded, dtypes, _pid(w), w["iterations"])
+        if res.values is None:
             out[w["id"]] = (missing(label, f"not reached: program {_pid_text(w)} never ran line {a.line}"), None)
             continue
-        arr, programs, counts, in_loop = stacked
-        res = DumpResult(name=var, level="python", line=a.line, source=f"{var} (line {a.line})",
-                         type=dtypes.get((a.var, a.ordinal), str(arr.dtype)), dtype=str(arr.dtype),
-                         shape=list(arr.shape[2:]), values=arr, programs=programs, iterations=arr.shape[1],
-                         in_loop=in_loop, hits=counts)
         side = side_json(res, label, "interpreted", _dumps_dir(session, state), f"watch-{w['id']}-{label}")
         side["python_line"] = a.line
         out[w["id"]] = (side, res.squeezed())
     return out
+
+
+def _python_result(a: probe.Assignment, recorded: dict, dtypes: dict, pid: Any, iterations: int):
+    """An assignment's recorded values as a :class:`~workbench.core.dump.DumpResult` (no values
+    when no program asked for reached it)."""
+    from .dump import DumpResult
+    res = DumpResult(name=a.var, level="python", line=a.line, source=f"{a.var} (line {a.line})", type="",
+                     dtype="", shape=[])
+    stacked = probe.stack(recorded.get((a.var, a.ordinal), {}), pid, iterations)
+    if stacked is not None:
+        arr, res.programs, res.hits, res.in_loop = stacked
+        res.values, res.iterations, res.dtype, res.shape = arr, arr.shape[1], str(arr.dtype), list(arr.shape[2:])
+        res.type = dtypes.get((a.var, a.ordinal), str(arr.dtype))
+    return res
+
+
+def python_values(spec, snapshot, values: list[str], pid: Any, iterations: int) -> list:
+    """Variables of the kernel as a watch names them (``var``, ``var@LINE``, ``line:N``), each
+    after its assignment, from one interpreted launch on the snapshot: no dump() call needed
+    (``workbench dump --level python``)."""
+    src = probe.KernelSource.of(spec.file, spec.kernel)
+    chosen = [resolve_python(src, anchor_python(src, v, src.file)) for v in values]
+    recorded, dtypes, _ = probe.run(src, spec.fn, spec, snapshot, chosen)
+    return [_python_result(a, recorded, dtypes, pid, iterations) for a in chosen]
 
 
 def _pid(w):

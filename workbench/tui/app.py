@@ -653,7 +653,8 @@ class WorkbenchApp(App):
         self.query_one("#title-bar", Static).update(self._title_text(
             f"{mode} · target {data.get('target')}" + ("" if data.get("gpu") else " · no GPU: IR levels compile only")))
         self.query_one(KernelPicker).show_kernels(self.script.name, self.kernels)
-        self.query_one(views.BenchView).set_note("" if self.gpu else self.NO_GPU_TIMING)
+        from workbench.core.bench import NO_GPU_TIMING
+        self.query_one(views.BenchView).set_note("" if self.gpu else NO_GPU_TIMING)
         if data.get("script_error"):
             d = data["script_error"]
             text = diagnostic_line(dict(d, file=Path(str(d.get("file"))).name))
@@ -1131,14 +1132,12 @@ class WorkbenchApp(App):
         self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
 
     def action_toggle_bench(self) -> None:
+        from workbench.core.bench import NO_GPU_TIMING
         self.bench_on_save = not self.bench_on_save
         self.notify(f"bench on save: {'on' if self.bench_on_save else 'off'}"
-                    + ("" if self.gpu or self.opened is None else f" ({self.NO_GPU_TIMING})"))
+                    + ("" if self.gpu or self.opened is None else f" ({NO_GPU_TIMING})"))
 
     # -- runs --------------------------------------------------------------------------------
-
-    NO_GPU_TIMING = ("no timings: without a GPU nothing is timed (the interpreter's wall time is not a "
-                     "kernel timing, and the verdict would wait for it)")
 
     @property
     def gpu(self) -> bool:
@@ -1146,7 +1145,8 @@ class WorkbenchApp(App):
 
     def _bench(self) -> dict | None:
         """Timing options for a run or an apply: none. The verdict comes first; the timing follows
-        in a request of its own (:meth:`time_version`), with a GPU only (see :attr:`NO_GPU_TIMING`)."""
+        in a request of its own (:meth:`time_version`), with a GPU only
+        (:data:`workbench.core.bench.NO_GPU_TIMING`)."""
         return None
 
     def _time_after(self, result: dict) -> None:
