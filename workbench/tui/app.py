@@ -50,6 +50,7 @@ DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) w
 SETTLE_S = 0.003              # after a close-after-write or a rename into place: the burst's last events
 BENCH = {"warmup_ms": 25.0, "rep_ms": 100.0, "graph": False}
 RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "profile", "passes", "log")
+TAB_FIELDS = {"dumps": "#dump-value", "configs": "#configs-try"}   # a tab's field, focused as it is shown
 
 
 def bundled_example() -> Path:
@@ -443,11 +444,15 @@ class WorkbenchApp(App):
         if await self._check_bindings(event.key, priority=True):
             return
         target = self.focused or self.screen
-        if isinstance(target, CodeView):
-            await self._check_bindings(event.key)
-            return
         self._key_in_flight = event
         self._key_timer = self.set_timer(self.KEY_FLIGHT_S, partial(self._key_done, event))
+        if isinstance(target, CodeView):
+            await self._check_bindings(event.key)
+            # the next key waits for what this one's action left queued: a field focused with
+            # ``focus()`` (C, D) gets it a message later, and the text typed after C or D in one
+            # burst went to the view's bindings (levels switched, a watch added, the field empty)
+            self.call_later(self._key_done, event)
+            return
         target._forward_event(event)
         target.call_later(self._key_ran, event)   # after the target has handled it
 
@@ -1108,11 +1113,14 @@ class WorkbenchApp(App):
         self.notify(f"sidebar {'shown' if self.sidebar else 'hidden'} (key S)", timeout=2)
 
     def action_results(self, tab: str) -> None:
+        """A results tab; one with a field (Dumps, Configs) with the field focused, ready to type into."""
         tabs = self.query_one(TabbedContent)
         if self.focused is not None and tabs in self.focused.ancestors:
             # focus left in the tab going away would bring it back (TabbedContent follows focus)
             self.pane(self.shown_levels[0]).view.focus()
         tabs.active = tab
+        if tab in TAB_FIELDS:
+            self.query_one(TAB_FIELDS[tab]).focus()
 
     def action_history_tab(self) -> None:
         """The History tab with its table focused: r, o and m work at once."""
@@ -1122,7 +1130,6 @@ class WorkbenchApp(App):
     def action_dumps_tab(self) -> None:
         """The Dumps tab, ready to type a value's name into."""
         self.action_results("dumps")
-        self.query_one("#dump-value").focus()
 
     def action_help(self) -> None:
         classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", views.HistoryView),
@@ -1597,9 +1604,8 @@ class WorkbenchApp(App):
     # -- configs ------------------------------------------------------------------------------
 
     def action_configs_tab(self) -> None:
-        """The Configs tab with its table focused."""
+        """The Configs tab, ready to type a config into (Tab: the table)."""
         self.action_results("configs")
-        self.query_one("#configs-table").focus()
 
     def _tuning_index(self) -> int | None:
         """The tuning the kernel on screen is a config of (None: it is not autotuned)."""
@@ -1682,6 +1688,7 @@ class WorkbenchApp(App):
         self.try_config(msg.text)
 
     def on_configs_view_stop(self, msg: views.ConfigsView.Stop) -> None:
+        self.action_focus_pane(0)   # Esc leaves the field (and the tab) for the levels
         if not getattr(self, "_sweep_stop", True):
             self._sweep_stop = True
             self.status.show("stopping the sweep after the config it is at…", busy=True)

@@ -26,7 +26,7 @@ class ConfigsView(Vertical):
     ConfigsView > Input { height: 3; }
     """
     BINDINGS = [Binding("s", "sort", "sort", id="configs.sort"),
-                Binding("escape", "stop", "stop the sweep", show=False, id="configs.stop")]
+                Binding("escape", "stop", "Back to the levels (a sweep stops)", show=False, id="configs.stop")]
 
     class Picked(Message):
         """Enter on a config: show its levels (edits then start from it)."""
@@ -36,7 +36,8 @@ class ConfigsView(Vertical):
             self.spec_id = spec_id
 
     class Stop(Message):
-        """Esc in the tab: a sweep running stops after the config it is at (what finished stays)."""
+        """Esc in the tab: back to the levels; a sweep running stops after the config it is at (what
+        finished stays)."""
 
     def action_stop(self) -> None:
         self.post_message(self.Stop())
