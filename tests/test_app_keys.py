@@ -86,3 +86,91 @@ async def test_text_typed_after_a_tab_key_lands_in_its_field_and_esc_leaves_it(s
         await pilot.press("4")
         await pilot.pause()
         assert "llir" in app.shown_levels
+
+
+def title_of(app, level: str) -> str:
+    return str(app.column(level).query_one(".level-title").render())
+
+
+def in_sight(view: CodeView, line: int) -> bool:
+    top, height = view.scroll_offset.y, view.scrollable_content_region.height
+    return height > 0 and top <= view._row_of_line(line) < top + height
+
+
+@pytest.mark.asyncio
+async def test_the_focused_pane_is_marked_and_f_follows_the_mapping_through_every_shown_pane(script):
+    from textual.color import Color
+
+    from workbench.tui.widgets.level_column import FOCUS_MARK
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        py, ttgir, ptx = (app.pane(lv).view for lv in ("python", "ttgir", "ptx"))
+        py.focus()
+        await pilot.pause()
+        # the focused pane's title is marked, in every theme: a sign, and a background far from the others'
+        for theme in sorted(app.themes.themes):
+            app.theme = theme
+            await pilot.pause()
+            assert title_of(app, "python").startswith(FOCUS_MARK), theme
+            assert not any(title_of(app, lv).startswith(FOCUS_MARK) for lv in ("ttgir", "ptx")), theme
+            marked, plain = (Color.from_rich_color(app.column(lv).query_one(".level-title").rich_style.bgcolor)
+                             for lv in ("python", "ttgir"))
+            assert abs(marked.brightness - plain.brightness) >= 0.25, (theme, marked, plain)
+        app.theme = "dark"
+
+        # f: the focus to the next pane at the line mapped from the cursor's, the pane after it
+        # scrolled to its mapped line, and the status line says where
+        store = line_of(py, "tl.store(")
+        py.goto_line(store)
+        await pilot.pause()
+        related = app.map.related("python", store)
+        ptx.scroll_to(y=0, animate=False, immediate=True)
+        await pilot.pause()
+        assert not in_sight(ptx, related["ptx"][0])   # (else the test shows nothing)
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.focused is ttgir and ttgir.cursor_line == related["ttgir"][0]
+        assert in_sight(ptx, related["ptx"][0]) and py.cursor_line == store
+        assert title_of(app, "ttgir").startswith(FOCUS_MARK) and not title_of(app, "python").startswith(FOCUS_MARK)
+        assert f"TTGIR line {related['ttgir'][0]}" in app.status.message
+        # on through every shown pane, and round
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.focused is ptx and ptx.cursor_line in app.map.related("ttgir", ttgir.cursor_line)["ptx"]
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.focused is py and py.cursor_line == store
+
+        # a level switched to opens at the line mapped from the cursor's, not at line 1
+        await pilot.press("4")
+        await pilot.pause()
+        llir = app.pane("llir").view
+        assert app.focused is llir and llir.cursor_line == related["llir"][0] > 1
+        await pilot.pause(0.2)
+        assert in_sight(llir, llir.cursor_line)
+
+
+@pytest.mark.asyncio
+async def test_in_one_pane_f_switches_to_the_next_level_at_its_mapped_line(script):
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app = await opened(pilot)
+        assert app.shown_levels == ["python"]
+        py = app.pane("python").view
+        py.focus()
+        store = line_of(py, "tl.store(")
+        py.goto_line(store)
+        await pilot.pause()
+        related = app.map.related("python", store)
+        await pilot.press("f")
+        await pilot.pause(0.2)
+        ttir = app.pane("ttir").view
+        assert app.shown_levels == ["ttir"] and app.focused is ttir
+        assert ttir.cursor_line == related["ttir"][0] and in_sight(ttir, ttir.cursor_line)
+        await pilot.press("f")
+        await pilot.pause(0.2)
+        ttgir = app.pane("ttgir").view
+        assert app.shown_levels == ["ttgir"] and app.focused is ttgir
+        assert ttgir.cursor_line == app.map.related("ttir", ttir.cursor_line)["ttgir"][0]
+        assert in_sight(ttgir, ttgir.cursor_line)

@@ -31,6 +31,7 @@ from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import Config, editor_command, load_config
 from workbench.tui.edit_flow import Decision, EditFlow, digest
+from workbench.tui.follow import follow, lines_said, place
 from workbench.tui.format import use_target
 from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
                                   locate_unplaced, result_summary, version_label)
@@ -874,13 +875,26 @@ class WorkbenchApp(App):
             node = node.parent
         return self.shown_levels[0]
 
-    def action_show_level(self, level: str) -> None:
-        if level not in self.shown_levels:
-            here = self.focused_level()
-            slot = here if here in self.shown_levels else self.shown_levels[-1]
-            self.shown_levels[self.shown_levels.index(slot)] = level
-            self._show_columns()
+    def _mapped_here(self) -> dict[str, list[int]]:
+        """Every level's lines mapped from the focused pane's cursor line."""
+        here = self.focused_level()
+        return self.map.related(here, self.pane(here).view.cursor_line)
+
+    def _switch_slot(self, slot: str, level: str) -> None:
+        """``level`` shown in ``slot``'s place and focused, at its line mapped from the cursor's."""
+        related = self._mapped_here()
+        self.shown_levels[self.shown_levels.index(slot)] = level
+        self._show_columns()
         self._focus_level(level)
+        if related.get(level):
+            place(self.pane(level).view, related[level][0], cursor=True)
+
+    def action_show_level(self, level: str) -> None:
+        if level in self.shown_levels:
+            self._focus_level(level)
+            return
+        here = self.focused_level()
+        self._switch_slot(here if here in self.shown_levels else self.shown_levels[-1], level)
 
     def action_cycle_level(self, step: int) -> None:
         here = self.focused_level()
@@ -888,9 +902,7 @@ class WorkbenchApp(App):
         for k in range(1, len(LEVELS)):
             candidate = LEVELS[(i + step * k) % len(LEVELS)]
             if candidate not in self.shown_levels:
-                self.shown_levels[self.shown_levels.index(here)] = candidate
-                self._show_columns()
-                self._focus_level(candidate)
+                self._switch_slot(here, candidate)
                 return
 
     def action_toggle_columns(self) -> None:
@@ -950,16 +962,19 @@ class WorkbenchApp(App):
         self.call_after_refresh(land)
 
     def action_follow(self) -> None:
-        """To the next visible level, at its first line mapped from the cursor's Python line."""
+        """``f``: the focus to the next shown pane at its line mapped from the cursor's, every other
+        shown pane scrolled to its own; with one pane shown (a narrow terminal), the next level."""
         here = self.focused_level()
-        i = self.shown_levels.index(here) if here in self.shown_levels else 0
-        target = self.pane(self.shown_levels[(i + 1) % len(self.shown_levels)]).view
-        lines = target.highlighted_lines
-        target.focus()
-        if lines:
-            target.goto_line(lines[0])
+        related, views_shown = self._mapped_here(), {lv: self.pane(lv).view for lv in self.shown_levels}
+        if len(self.shown_levels) == 1:
+            level = LEVELS[(LEVELS.index(here) + 1) % len(LEVELS)]
+            self.action_show_level(level)
+            said = f"f: {lines_said(level, related.get(level, []))} (from {TITLES[here]} line " \
+                   f"{views_shown[here].cursor_line})"
         else:
-            self.status.show(f"no {TITLES[target.level]} line comes from that line")
+            level, said = follow(self.shown_levels, here, related, views_shown)
+            self._focus_level(level)
+        self.status.show(said)
 
     def action_open_other(self) -> None:
         from workbench.tui.screens.open_screen import OpenScriptScreen
