@@ -174,3 +174,45 @@ async def test_in_one_pane_f_switches_to_the_next_level_at_its_mapped_line(scrip
         assert app.shown_levels == ["ttgir"] and app.focused is ttgir
         assert ttgir.cursor_line == app.map.related("ttir", ttir.cursor_line)["ttgir"][0]
         assert in_sight(ttgir, ttgir.cursor_line)
+
+
+async def palette_hits(pilot, query: str) -> list[str]:
+    """The command palette's entries for a query, as a user types it (ctrl+p, the text)."""
+    from textual.command import CommandList, CommandPalette
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+    await pilot.press(*query)
+    await pilot.pause(0.6)   # (the palette gathers its providers' hits in the background)
+    found = app.screen.query_one(CommandList)
+    hits = [found.get_option_at_index(i).prompt for i in range(found.option_count)]
+    await pilot.press("escape")
+    await pilot.pause()
+    return [h.plain if hasattr(h, "plain") else str(h) for h in hits]
+
+
+@pytest.mark.asyncio
+async def test_the_footer_help_palette_and_configs_field_speak_of_what_is_there(script):
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        await pilot.pause(0.3)
+        # the footer lists the keys before any key is pressed
+        assert app.query_one(Footer).query(FooterKey), "the footer is blank"
+        # ? lists quit
+        await pilot.press("question_mark")
+        await pilot.pause()
+        table = app.screen.query_one("#help-table")
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert any(r[1] == "ctrl+q" and r[2] == "Quit" for r in rows), rows
+        await pilot.press("escape")
+        # the palette: one Quit; "diff" finds the History tab's diff
+        assert sum(h.splitlines()[0].strip() == "Quit" for h in await palette_hits(pilot, "quit")) == 1
+        assert any("History" in h for h in await palette_hits(pilot, "diff"))
+        # the Configs field's example names this kernel's own constexpr, not BLOCK_M
+        await pilot.press("C")
+        await pilot.pause()
+        placeholder = app.query_one("#configs-try", Input).placeholder
+        assert "BLOCK_SIZE=" in placeholder and "BLOCK_M" not in placeholder, placeholder

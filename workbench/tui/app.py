@@ -243,6 +243,7 @@ class WorkbenchApp(App):
 
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),   # (Textual's, listed in ?)
         Binding("1", "show_level('python')", "Python", show=False, id="app.level_python"),
         Binding("2", "show_level('ttir')", "TTIR", show=False, id="app.level_ttir"),
         Binding("3", "show_level('ttgir')", "TTGIR", show=False, id="app.level_ttgir"),
@@ -376,6 +377,7 @@ class WorkbenchApp(App):
         tabs.active = "outputs"
         self._profile_view = self.query_one(views.ProfileView)   # (asked for its profile at every pane's load)
         await self.mount(Footer())
+        self.screen.refresh_bindings()   # (the footer lists keys on a change of them: else blank until a key)
         self.rest_ready = True
         for text, style in self._early_log:
             self.log_view.add(text, style)
@@ -1636,6 +1638,7 @@ class WorkbenchApp(App):
         from workbench.configs_report import config_tables
         index = self._tuning_index()
         view = self.query_one(views.ConfigsView)
+        view.name_kernel(self.current["spec"] if self.current else None)
         if index is None:
             view.show(None)
             return
@@ -2056,6 +2059,10 @@ class WorkbenchApp(App):
 
     # -- command palette ---------------------------------------------------------------------
 
+    def get_system_commands(self, screen):
+        """Textual's, less its Quit: ours says ctrl+q and that a draft is asked about."""
+        return (c for c in super().get_system_commands(screen) if c.title != "Quit")
+
     def palette_commands(self) -> list[tuple[str, str, object]]:
         def pane_action(name: str):
             def call():
@@ -2083,6 +2090,8 @@ class WorkbenchApp(App):
             ("Run the last version again", "key R", self.action_rerun),
             ("Run the original", "verify and time the original kernel", partial(self.run_version, "original")),
             ("Toggle bench on save", "key b", self.action_toggle_bench),
+            ("History: diff a version against the original, the previous or a marked one",
+             "key H; in it o: original or previous, m: diff against the selected version", self.action_history_tab),
             ("Restore the version selected in History", "key r in History", self.action_restore_selected),
             ("Export the version selected in History", "a folder whose run.py needs only torch and triton",
              self.action_export_selected),
