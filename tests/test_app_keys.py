@@ -216,3 +216,20 @@ async def test_the_footer_help_palette_and_configs_field_speak_of_what_is_there(
         await pilot.pause()
         placeholder = app.query_one("#configs-try", Input).placeholder
         assert "BLOCK_SIZE=" in placeholder and "BLOCK_M" not in placeholder, placeholder
+
+
+@pytest.mark.asyncio
+async def test_the_sidebar_gives_a_version_its_verdict(script):
+    from workbench.tui.widgets.kernel_picker import KernelPicker
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        await pilot.pause()
+        pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "x - y, mask=mask"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        prompt = str(app.query_one(KernelPicker).get_option_at_index(0).prompt)
+        assert "v1: MISMATCH" in prompt.splitlines()[2], prompt

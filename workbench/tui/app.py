@@ -33,8 +33,8 @@ from workbench.tui.config import Config, editor_command, load_config
 from workbench.tui.edit_flow import Decision, EditFlow, digest
 from workbench.tui.follow import follow, lines_said, place
 from workbench.tui.format import use_target
-from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
-                                  locate_unplaced, result_summary, version_label)
+from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, STATUS_WORDS, SUFFIX, TITLES, diagnostic_text,
+                                  kernel_label, locate_unplaced, result_summary, version_label)
 from workbench.tui.mapping import LevelMap
 from workbench.tui.themes import load_themes, register_themes
 from workbench.tui.watcher import EditWatcher, FilesChanged
@@ -1339,7 +1339,8 @@ class WorkbenchApp(App):
         self.last_version = str(result.get("version", "original"))
         self.query_one(views.OutputsView).show_result(result)
         self.query_one(views.BenchView).add_result(result)
-        self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"))
+        self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"),
+                                                  STATUS_WORDS.get(result.get("status"), ""))
         if msg.versions is not None:
             self.versions = msg.versions
             self._show_history()
