@@ -233,3 +233,32 @@ async def test_the_sidebar_gives_a_version_its_verdict(script):
         await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
         prompt = str(app.query_one(KernelPicker).get_option_at_index(0).prompt)
         assert "v1: MISMATCH" in prompt.splitlines()[2], prompt
+
+
+@pytest.mark.asyncio
+async def test_a_fixed_grid_is_said_with_what_to_type_in_the_app_and_the_field_takes_a_grid(tmp_path):
+    """matmul's grid is numbers the script computed for BLOCK_M=128: the hint says what to type
+    in the Configs field (not a CLI flag), and a grid typed there makes the config verify."""
+    from textual.widgets import DataTable
+    shutil.copy(EXAMPLES / "matmul.py", tmp_path / "matmul.py")
+    app = WorkbenchApp(tmp_path / "matmul.py", bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        await pilot.press("C")
+        grid = app.query_one("#configs-table", DataTable)
+        await pilot.press(*"BLOCK_M=64", "enter")
+        await wait_for(pilot, lambda: grid.row_count == 2, what="the tried config")
+        verdict = str(app.query_one("#configs-verdict").render())
+        assert "the script's grid is fixed at (4,), whatever BLOCK_M is" in verdict, verdict
+        assert "--grid" not in verdict and "grid=cdiv(M,BLOCK_M)*cdiv(N,BLOCK_N) after the config" in verdict
+        # a grid that is more than arithmetic: one line, nothing run
+        app.query_one("#configs-try", Input).focus()
+        await pilot.press(*"BLOCK_M=64 grid=__import__('os')", "enter")
+        await wait_for(pilot, lambda: "the Configs field" in app.status.message, what="the refusal")
+        assert "\n" not in app.status.message and grid.row_count == 2
+        # the grid typed after the config: the same config again, now verified
+        app.query_one("#configs-try", Input).focus()
+        await pilot.press(*"BLOCK_M=64 grid=cdiv(M,BLOCK_M)*cdiv(N,BLOCK_N)", "enter")
+        await wait_for(pilot, lambda: app.status.message.startswith("tried BLOCK_M=64"), what="the grid's run")
+        rows = [[str(c) for c in grid.get_row_at(i)] for i in range(grid.row_count)]
+        assert any(r[1].startswith("BLOCK_M=64") and r[5] == "ok" for r in rows), rows

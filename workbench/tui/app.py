@@ -1679,16 +1679,17 @@ class WorkbenchApp(App):
         except Exception as e:  # noqa: BLE001 - a config text the runner refused: one line
             self.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
             return
-        configs, t0 = named["configs"], time.monotonic()
+        configs, grid, t0 = named["configs"], named.get("grid"), time.monotonic()
         if len(configs) > 1:   # their compiles in worker processes, while the configs run one by one
-            self.call("prefetch_configs", kernel=self.spec_id, configs=configs)
+            self.call("prefetch_configs", kernel=self.spec_id, configs=configs, grid=grid)
         for i, config in enumerate(configs):
             if self._sweep_stop:
                 self.post_message(ConfigsDone([], progress=f"sweep stopped after {i} of {len(configs)} configs "
                                                             f"({time.monotonic() - t0:.1f} s): the table keeps them"))
                 return
             try:
-                out = self.call("try_config", kernel=self.spec_id, config=config, bench=bench, on_event=self._on_event)
+                out = self.call("try_config", kernel=self.spec_id, config=config, bench=bench, grid=grid,
+                                grid_from="the Configs field", on_event=self._on_event)
             except Exception as e:  # noqa: BLE001 - the runner refused it: one line, the sweep goes on
                 self.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
                 continue
