@@ -79,6 +79,22 @@ def _parts(text: str) -> list[str]:
     return [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
 
 
+FIELD = "the Configs field"   # where a grid typed in the app comes from (its errors say so)
+
+
+def split_grid(text: str) -> tuple[str, str | None]:
+    """The app's config field less its ``grid=EXPR`` (no spaces in EXPR; the CLI's ``--grid``):
+    the grid over the arguments and meta-parameters, where the script's grid is fixed numbers.
+    (the rest, the expression or None); one that is more than arithmetic is refused here."""
+    parts = text.split()
+    grids = [p.partition("=")[2] for p in parts if p.startswith("grid=")]
+    if len(grids) > 1 or "" in grids:
+        raise WorkbenchError.at(FIELD, "give one grid=EXPR, with no spaces (e.g. grid=cdiv(M,BLOCK_M)*cdiv(N,BLOCK_N))")
+    if grids:
+        GridExpr(grids[0], FIELD)
+    return " ".join(p for p in parts if not p.startswith("grid=")), (grids[0] if grids else None)
+
+
 def parse_typed(text: str) -> tuple[list[dict[str, Any]], bool]:
     """What the app's config field holds: one config (``BLOCK_M=128,num_warps=8``), or a sweep
     (``BLOCK_M=64,128 num_warps=4,8``: a bare value after a comma makes it one). (configs, sweep?)"""

@@ -498,10 +498,12 @@ class Session:
             if type(e).__name__ != "OutOfResources":
                 raise
             res.message = f"this config does not fit the card: {_one_line(e)}"
-        if fixed_grid is not None:
+        if fixed_grid is not None:   # (what to do where it was asked: a flag, or the app's field)
+            how = (f"give the grid as an expression ({grid_from} 'cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)')"
+                   if grid_from.startswith("--") else "type the grid as an expression, "
+                                                      "grid=cdiv(M,BLOCK_M)*cdiv(N,BLOCK_N) after the config")
             res.message = (res.message + "; " if res.message else "") + (
-                f"the script's grid is fixed at {tuple(fixed_grid)}, whatever {', '.join(sorted(changed))} is: "
-                "give the grid as an expression (--grid 'cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)')")
+                f"the script's grid is fixed at {tuple(fixed_grid)}, whatever {', '.join(sorted(changed))} is: {how}")
         if res.status in ("ok", "compiled-only"):   # (one that does not verify is not kept)
             _remember_tried(self.workspace.kernel_dir(base.spec.folder_name) / TRIED_FILE,
                             config_obj.all_kwargs(), grid, self.notes)

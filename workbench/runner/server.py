@@ -172,20 +172,22 @@ class Server:
                                      rtol=rtol)
 
     def do_try_config(self, kernel: str, config: str | dict, bench: dict | None = None, flops: str | None = None,
-                      atol: float | None = None, rtol: float | None = None, grid: str | None = None) -> dict:
+                      atol: float | None = None, rtol: float | None = None, grid: str | None = None,
+                      grid_from: str = "--grid") -> dict:
         from workbench.core.bench import BenchOptions
         opts = BenchOptions(**bench) if bench is not None else None
-        return self._session().try_config(kernel, config, opts, flops, atol, rtol, grid)
+        return self._session().try_config(kernel, config, opts, flops, atol, rtol, grid, grid_from=grid_from)
 
     def do_prefetch_configs(self, kernel: str, configs: list[dict], grid: str | None = None) -> dict:
         """A sweep's compiles started in worker processes; ``try_config`` then finds them done."""
         return self._session().prefetch_configs(kernel, configs, grid)
 
     def do_configs_of(self, text: str) -> dict:
-        """The configs a text typed in the app names (one, or a sweep's product)."""
-        from workbench.core.configs import parse_typed
+        """The configs a text typed in the app names (one, or a sweep's product), and its grid."""
+        from workbench.core.configs import parse_typed, split_grid
+        text, grid = split_grid(text)
         configs, sweep = parse_typed(text)
-        return {"configs": configs, "sweep": sweep}
+        return {"configs": configs, "sweep": sweep, "grid": grid}
 
     def do_compile(self, kernel: str, path: str, level: str | None = None, update_edit: bool = True) -> dict:
         info, version = self._session().compile(kernel, path, level, update_edit)

@@ -31,9 +31,10 @@ from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import Config, editor_command, load_config
 from workbench.tui.edit_flow import Decision, EditFlow, digest
+from workbench.tui.follow import follow, lines_said, place
 from workbench.tui.format import use_target
-from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, SUFFIX, TITLES, diagnostic_text, kernel_label,
-                                  locate_unplaced, result_summary, version_label)
+from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, STATUS_WORDS, SUFFIX, TITLES, diagnostic_text,
+                                  kernel_label, locate_unplaced, result_summary, version_label)
 from workbench.tui.mapping import LevelMap
 from workbench.tui.themes import load_themes, register_themes
 from workbench.tui.watcher import EditWatcher, FilesChanged
@@ -50,6 +51,7 @@ DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) w
 SETTLE_S = 0.003              # after a close-after-write or a rename into place: the burst's last events
 BENCH = {"warmup_ms": 25.0, "rep_ms": 100.0, "graph": False}
 RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "profile", "passes", "log")
+TAB_FIELDS = {"dumps": "#dump-value", "configs": "#configs-try"}   # a tab's field, focused as it is shown
 
 
 def bundled_example() -> Path:
@@ -241,6 +243,7 @@ class WorkbenchApp(App):
 
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),   # (Textual's, listed in ?)
         Binding("1", "show_level('python')", "Python", show=False, id="app.level_python"),
         Binding("2", "show_level('ttir')", "TTIR", show=False, id="app.level_ttir"),
         Binding("3", "show_level('ttgir')", "TTGIR", show=False, id="app.level_ttgir"),
@@ -374,6 +377,7 @@ class WorkbenchApp(App):
         tabs.active = "outputs"
         self._profile_view = self.query_one(views.ProfileView)   # (asked for its profile at every pane's load)
         await self.mount(Footer())
+        self.screen.refresh_bindings()   # (the footer lists keys on a change of them: else blank until a key)
         self.rest_ready = True
         for text, style in self._early_log:
             self.log_view.add(text, style)
@@ -443,11 +447,15 @@ class WorkbenchApp(App):
         if await self._check_bindings(event.key, priority=True):
             return
         target = self.focused or self.screen
-        if isinstance(target, CodeView):
-            await self._check_bindings(event.key)
-            return
         self._key_in_flight = event
         self._key_timer = self.set_timer(self.KEY_FLIGHT_S, partial(self._key_done, event))
+        if isinstance(target, CodeView):
+            await self._check_bindings(event.key)
+            # the next key waits for what this one's action left queued: a field focused with
+            # ``focus()`` (C, D) gets it a message later, and the text typed after C or D in one
+            # burst went to the view's bindings (levels switched, a watch added, the field empty)
+            self.call_later(self._key_done, event)
+            return
         target._forward_event(event)
         target.call_later(self._key_ran, event)   # after the target has handled it
 
@@ -870,13 +878,26 @@ class WorkbenchApp(App):
             node = node.parent
         return self.shown_levels[0]
 
-    def action_show_level(self, level: str) -> None:
-        if level not in self.shown_levels:
-            here = self.focused_level()
-            slot = here if here in self.shown_levels else self.shown_levels[-1]
-            self.shown_levels[self.shown_levels.index(slot)] = level
-            self._show_columns()
+    def _mapped_here(self) -> dict[str, list[int]]:
+        """Every level's lines mapped from the focused pane's cursor line."""
+        here = self.focused_level()
+        return self.map.related(here, self.pane(here).view.cursor_line)
+
+    def _switch_slot(self, slot: str, level: str) -> None:
+        """``level`` shown in ``slot``'s place and focused, at its line mapped from the cursor's."""
+        related = self._mapped_here()
+        self.shown_levels[self.shown_levels.index(slot)] = level
+        self._show_columns()
         self._focus_level(level)
+        if related.get(level):
+            place(self.pane(level).view, related[level][0], cursor=True)
+
+    def action_show_level(self, level: str) -> None:
+        if level in self.shown_levels:
+            self._focus_level(level)
+            return
+        here = self.focused_level()
+        self._switch_slot(here if here in self.shown_levels else self.shown_levels[-1], level)
 
     def action_cycle_level(self, step: int) -> None:
         here = self.focused_level()
@@ -884,9 +905,7 @@ class WorkbenchApp(App):
         for k in range(1, len(LEVELS)):
             candidate = LEVELS[(i + step * k) % len(LEVELS)]
             if candidate not in self.shown_levels:
-                self.shown_levels[self.shown_levels.index(here)] = candidate
-                self._show_columns()
-                self._focus_level(candidate)
+                self._switch_slot(here, candidate)
                 return
 
     def action_toggle_columns(self) -> None:
@@ -946,16 +965,19 @@ class WorkbenchApp(App):
         self.call_after_refresh(land)
 
     def action_follow(self) -> None:
-        """To the next visible level, at its first line mapped from the cursor's Python line."""
+        """``f``: the focus to the next shown pane at its line mapped from the cursor's, every other
+        shown pane scrolled to its own; with one pane shown (a narrow terminal), the next level."""
         here = self.focused_level()
-        i = self.shown_levels.index(here) if here in self.shown_levels else 0
-        target = self.pane(self.shown_levels[(i + 1) % len(self.shown_levels)]).view
-        lines = target.highlighted_lines
-        target.focus()
-        if lines:
-            target.goto_line(lines[0])
+        related, views_shown = self._mapped_here(), {lv: self.pane(lv).view for lv in self.shown_levels}
+        if len(self.shown_levels) == 1:
+            level = LEVELS[(LEVELS.index(here) + 1) % len(LEVELS)]
+            self.action_show_level(level)
+            said = f"f: {lines_said(level, related.get(level, []))} (from {TITLES[here]} line " \
+                   f"{views_shown[here].cursor_line})"
         else:
-            self.status.show(f"no {TITLES[target.level]} line comes from that line")
+            level, said = follow(self.shown_levels, here, related, views_shown)
+            self._focus_level(level)
+        self.status.show(said)
 
     def action_open_other(self) -> None:
         from workbench.tui.screens.open_screen import OpenScriptScreen
@@ -1109,11 +1131,14 @@ class WorkbenchApp(App):
         self.notify(f"sidebar {'shown' if self.sidebar else 'hidden'} (key S)", timeout=2)
 
     def action_results(self, tab: str) -> None:
+        """A results tab; one with a field (Dumps, Configs) with the field focused, ready to type into."""
         tabs = self.query_one(TabbedContent)
         if self.focused is not None and tabs in self.focused.ancestors:
             # focus left in the tab going away would bring it back (TabbedContent follows focus)
             self.pane(self.shown_levels[0]).view.focus()
         tabs.active = tab
+        if tab in TAB_FIELDS:
+            self.query_one(TAB_FIELDS[tab]).focus()
 
     def action_history_tab(self) -> None:
         """The History tab with its table focused: r, o and m work at once."""
@@ -1123,7 +1148,6 @@ class WorkbenchApp(App):
     def action_dumps_tab(self) -> None:
         """The Dumps tab, ready to type a value's name into."""
         self.action_results("dumps")
-        self.query_one("#dump-value").focus()
 
     def action_help(self) -> None:
         classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", views.HistoryView),
@@ -1315,7 +1339,8 @@ class WorkbenchApp(App):
         self.last_version = str(result.get("version", "original"))
         self.query_one(views.OutputsView).show_result(result)
         self.query_one(views.BenchView).add_result(result)
-        self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"))
+        self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"),
+                                                  STATUS_WORDS.get(result.get("status"), ""))
         if msg.versions is not None:
             self.versions = msg.versions
             self._show_history()
@@ -1597,9 +1622,8 @@ class WorkbenchApp(App):
     # -- configs ------------------------------------------------------------------------------
 
     def action_configs_tab(self) -> None:
-        """The Configs tab with its table focused."""
+        """The Configs tab, ready to type a config into (Tab: the table)."""
         self.action_results("configs")
-        self.query_one("#configs-table").focus()
 
     def _tuning_index(self) -> int | None:
         """The tuning the kernel on screen is a config of (None: it is not autotuned)."""
@@ -1615,6 +1639,7 @@ class WorkbenchApp(App):
         from workbench.configs_report import config_tables
         index = self._tuning_index()
         view = self.query_one(views.ConfigsView)
+        view.name_kernel(self.current["spec"] if self.current else None)
         if index is None:
             view.show(None)
             return
@@ -1654,16 +1679,17 @@ class WorkbenchApp(App):
         except Exception as e:  # noqa: BLE001 - a config text the runner refused: one line
             self.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
             return
-        configs, t0 = named["configs"], time.monotonic()
+        configs, grid, t0 = named["configs"], named.get("grid"), time.monotonic()
         if len(configs) > 1:   # their compiles in worker processes, while the configs run one by one
-            self.call("prefetch_configs", kernel=self.spec_id, configs=configs)
+            self.call("prefetch_configs", kernel=self.spec_id, configs=configs, grid=grid)
         for i, config in enumerate(configs):
             if self._sweep_stop:
                 self.post_message(ConfigsDone([], progress=f"sweep stopped after {i} of {len(configs)} configs "
                                                             f"({time.monotonic() - t0:.1f} s): the table keeps them"))
                 return
             try:
-                out = self.call("try_config", kernel=self.spec_id, config=config, bench=bench, on_event=self._on_event)
+                out = self.call("try_config", kernel=self.spec_id, config=config, bench=bench, grid=grid,
+                                grid_from="the Configs field", on_event=self._on_event)
             except Exception as e:  # noqa: BLE001 - the runner refused it: one line, the sweep goes on
                 self.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
                 continue
@@ -1682,6 +1708,7 @@ class WorkbenchApp(App):
         self.try_config(msg.text)
 
     def on_configs_view_stop(self, msg: views.ConfigsView.Stop) -> None:
+        self.action_focus_pane(0)   # Esc leaves the field (and the tab) for the levels
         if not getattr(self, "_sweep_stop", True):
             self._sweep_stop = True
             self.status.show("stopping the sweep after the config it is at…", busy=True)
@@ -2034,6 +2061,10 @@ class WorkbenchApp(App):
 
     # -- command palette ---------------------------------------------------------------------
 
+    def get_system_commands(self, screen):
+        """Textual's, less its Quit: ours says ctrl+q and that a draft is asked about."""
+        return (c for c in super().get_system_commands(screen) if c.title != "Quit")
+
     def palette_commands(self) -> list[tuple[str, str, object]]:
         def pane_action(name: str):
             def call():
@@ -2061,6 +2092,8 @@ class WorkbenchApp(App):
             ("Run the last version again", "key R", self.action_rerun),
             ("Run the original", "verify and time the original kernel", partial(self.run_version, "original")),
             ("Toggle bench on save", "key b", self.action_toggle_bench),
+            ("History: diff a version against the original, the previous or a marked one",
+             "key H; in it o: original or previous, m: diff against the selected version", self.action_history_tab),
             ("Restore the version selected in History", "key r in History", self.action_restore_selected),
             ("Export the version selected in History", "a folder whose run.py needs only torch and triton",
              self.action_export_selected),

@@ -26,7 +26,7 @@ class ConfigsView(Vertical):
     ConfigsView > Input { height: 3; }
     """
     BINDINGS = [Binding("s", "sort", "sort", id="configs.sort"),
-                Binding("escape", "stop", "stop the sweep", show=False, id="configs.stop")]
+                Binding("escape", "stop", "Back to the levels (a sweep stops)", show=False, id="configs.stop")]
 
     class Picked(Message):
         """Enter on a config: show its levels (edits then start from it)."""
@@ -36,7 +36,8 @@ class ConfigsView(Vertical):
             self.spec_id = spec_id
 
     class Stop(Message):
-        """Esc in the tab: a sweep running stops after the config it is at (what finished stays)."""
+        """Esc in the tab: back to the levels; a sweep running stops after the config it is at (what
+        finished stays)."""
 
     def action_stop(self) -> None:
         self.post_message(self.Stop())
@@ -52,13 +53,17 @@ class ConfigsView(Vertical):
         yield Static("", id="configs-title")
         yield DataTable(id="configs-table", zebra_stripes=True, cursor_type="row")
         yield Static("", id="configs-verdict")
-        yield Input(placeholder="try a config: BLOCK_M=128,num_warps=8, or sweep: BLOCK_M=64,128 num_warps=4,8 (Enter; Esc stops)", id="configs-try")
+        yield Input(placeholder=field_example(None), id="configs-try")
 
     def on_mount(self) -> None:
         self.table: dict | None = None
         self.sort = "config"
         self.query_one(DataTable).add_columns(*COLUMNS)
         self.show(None)
+
+    def name_kernel(self, spec: dict | None) -> None:
+        """The field's example in the kernel's own meta-parameters."""
+        self.query_one("#configs-try", Input).placeholder = field_example(spec)
 
     def show(self, table: dict | None) -> None:
         """One tuning's table (``config_tables`` output), or None: the kernel is not autotuned."""
@@ -120,3 +125,15 @@ class ConfigsView(Vertical):
             event.stop()
             self.post_message(self.Try(event.value.strip()))
             event.input.value = ""
+
+
+def field_example(spec: dict | None) -> str:
+    """A config and a sweep to type, in the kernel's first whole-number constexpr (none: warps and stages)."""
+    consts = [(k, v) for k, v in ((spec or {}).get("constexprs") or {}).items()
+              if type(v) is int and v > 1]
+    if consts:
+        name, value = consts[0]
+        one, sweep = f"{name}={value},num_warps=8", f"{name}={max(value // 2, 1)},{value} num_warps=4,8"
+    else:
+        one, sweep = "num_warps=8", "num_warps=2,4,8 num_stages=2,3"
+    return f"try a config: {one}, or a sweep: {sweep} (Enter; Esc: back to the levels)"

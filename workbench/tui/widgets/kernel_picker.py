@@ -48,7 +48,7 @@ class KernelPicker(OptionList):
         self.kernels: list[dict] = []
         self.expanded: set[str] = set()
         self.current: int | None = None
-        self.version: tuple[str, dict] | None = None   # (version, compile summary) of the current kernel
+        self.version: tuple[str, dict, str] | None = None   # (version, compile summary, verdict) of the current kernel
 
     def show_kernels(self, script: str, kernels: list[dict]) -> None:
         self.kernels, self.current, self.version = list(kernels), None, None
@@ -87,8 +87,8 @@ class KernelPicker(OptionList):
             label.append(f"\n{indent}{consts}", style="")
         compiled = None
         if i == self.current and self.version is not None and self.version[0] != "original":
-            compiled = self.version[1]
-            label.append(f"\n{indent}{version_label(self.version[0])}:", style="bold")
+            version, compiled, verdict = self.version
+            label.append(f"\n{indent}{version_label(version)}: {verdict or 'on screen'}", style="bold")
         facts = kernel_facts(entry, compiled)
         style = "red" if "error" in entry else "dim"
         for line in facts.splitlines():
@@ -120,11 +120,12 @@ class KernelPicker(OptionList):
         self._render_options()
         self.highlight_id(f"k{index}")
 
-    def show_version(self, version: str, compiled: dict | None) -> None:
-        """The facts of the version now on screen (its own warps, registers, spills, shared memory)."""
+    def show_version(self, version: str, compiled: dict | None, verdict: str = "") -> None:
+        """The version now on screen, its verdict and its facts (its own warps, registers, spills,
+        shared memory)."""
         if self.current is None:
             return
-        shown, self.version = self.version, (str(version), compiled or {})
+        shown, self.version = self.version, (str(version), compiled or {}, verdict)
         if self.version == shown:
             return
         # only the kernel on screen's line changes (the others, the scroll and the highlight stay:

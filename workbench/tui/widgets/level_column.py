@@ -14,11 +14,14 @@ from workbench.tui.format import TITLES
 from workbench.tui.widgets.level_pane import LevelPane
 
 
+FOCUS_MARK = "▸ "   # before the focused pane's title: seen without colours too (NO_COLOR)
+
+
 class LevelColumn(Vertical):
     DEFAULT_CSS = """
     LevelColumn { width: 1fr; height: 1fr; border-left: vkey $panel; }
     LevelColumn > .level-title { height: 1; background: $panel; color: $foreground; text-style: bold; padding: 0 1; }
-    LevelColumn:focus-within > .level-title { background: $primary 40%; }
+    LevelColumn:focus-within > .level-title { background: $primary; color: $background; }
     LevelColumn > .level-error { height: auto; max-height: 4; display: none; background: $error 30%;
                                  color: $foreground; padding: 0 1; }
     LevelColumn.-error > .level-error { display: block; }
@@ -47,10 +50,17 @@ class LevelColumn(Vertical):
     def on_resize(self) -> None:
         self._draw_title()
 
+    def on_descendant_focus(self) -> None:
+        self._draw_title()
+
+    def on_descendant_blur(self) -> None:
+        self._draw_title()
+
     def _draw_title(self) -> None:
         name = self.path.name if self.path else ""
         width = self.size.width - 3   # (the border and the title's padding)
-        text = fit_title(TITLES.get(self.level, self.level), name, self._note, width)
+        mark = FOCUS_MARK if self.has_focus_within else ""
+        text = mark + fit_title(TITLES.get(self.level, self.level), name, self._note, width - len(mark))
         self.query_one(".level-title", Static).update(Text(text, no_wrap=True, overflow="ellipsis"),
                                                       layout=False)   # (one line, always)
 
