@@ -767,7 +767,7 @@ CASES: dict[str, Callable] = {
     "--grid 'cdiv(n_elements, BLOCK_SIZE)'": interpreted_grid_expression,
 }
 
-PROMISES = {   # what the README promises, for the cases of issue 26
+PROMISES = {   # what docs/faults.md promises, for the cases of issue 26
     "cache description: registers 255, shared 99999": "the cache's digest covers the whole entry: rebuilt",
     "an empty .ttgir": "an empty level is one line, never an abort",
     "an empty .llir": "an empty level is one line, never an abort",
