@@ -105,6 +105,34 @@ def test_a_version_text_saved_while_a_restore_waited_restores_that_version_after
     assert flow.next_save(saved=["python", "ttgir"]) is None     # each holds the current version's text
 
 
+def test_a_kernel_shown_again_is_current_at_the_version_its_edit_folder_holds(tmp_path):
+    """Reopened (or shown again), edit/ is what the panes show: the version it holds is the
+    current one, what runs and what the verdict is about; a text no compile made leaves the
+    version the other levels hold (it compiles when the edits are kept)."""
+    flow = kernel_dir(tmp_path)
+    assert flow.shown_again() == "original" and flow.current == "original"
+    py, ttgir = flow.path("python"), flow.path("ttgir")
+    save(py, "x - y\n")
+    v1 = {".py": "x - y\n", ".ttir": "subf\n", ".ttgir": "subf ttg\n", ".ptx": "sub.f32\n"}
+    versions = make_version(flow, 1, "python", v1)
+    save(ttgir, "subf ttg fast\n")
+    versions = make_version(EditFlow(flow.edit_dir, flow.original_dir, "k", versions), 2, "ttgir",
+                            {".ttgir": "subf ttg fast\n", ".ptx": "sub.f32 fast\n"})
+    again = EditFlow(flow.edit_dir, flow.original_dir, "k", versions)
+    assert again.current == "original"
+    assert again.shown_again() == "2" and again.current == "2"   # v2's TTGIR and PTX over v1's Python
+    assert again.note("python", digest(b"x - y\n")) == "edited (v1)"
+    assert again.note("ttgir", digest(b"subf ttg fast\n")) == "edited (v2)"
+    save(ttgir, v1[".ttgir"])                                    # v1 restored: every level v1's
+    save(flow.path("ptx"), v1[".ptx"])
+    assert EditFlow(flow.edit_dir, flow.original_dir, "k", versions).shown_again() == "1"
+    save(py, "x * y\n")                                        # a save no compile made, on top of v1
+    third = EditFlow(flow.edit_dir, flow.original_dir, "k", versions)
+    assert third.shown_again() == "1" and third.note("python", digest(b"x * y\n")) == "saved, not compiled yet"
+    nxt = third.next_save()
+    assert nxt is not None and nxt.action == "compile" and nxt.level == "python"
+
+
 def test_a_failed_compile_waits_for_the_next_save_and_a_crash_keeps_its_version(tmp_path):
     flow = kernel_dir(tmp_path)
     ttgir = flow.path("ttgir")

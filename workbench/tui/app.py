@@ -323,7 +323,6 @@ class WorkbenchApp(App):
         self.last_good: dict | None = None
         self.verdict = ("", "")   # the status line's sentence for the last result, and its kind
         self.last_diverge: dict | None = None      # the last first-divergence answer (Dumps tab)
-        self.last_version = "original"
         self.versions: list[dict] = []
         self.watcher = EditWatcher(self.post_message)
         self._debounce = None
@@ -728,8 +727,8 @@ class WorkbenchApp(App):
         self.query_one(KernelPicker).select_kernel(index)
         self.map = LevelMap.from_json(entry.get("srcmap"))
         self.last_good = None
-        self.last_version = "original"
-        self.query_one(views.BenchView).results.clear()
+        self.flow.shown_again()   # what edit/ holds is what runs: the panes show it
+        self._results_of_new_kernel()
         self.load_levels()
         for level in LEVELS:
             self.column(level).show_error(None)
@@ -741,11 +740,21 @@ class WorkbenchApp(App):
             self.watcher.watch(self.edit_dir)
         except Exception as e:  # noqa: BLE001 - no inotify: saves from the app still work
             self.log_line(f"not watching {self.edit_dir}: {e}", "red")
-        self.query_one(views.DumpsView).set_watches([])
-        self.run_version("original")
+        self.run_version(self.last_version)
         self.load_watches(self.spec_id)
         self._show_passes(only_in_sight=True)
         self._ask_about_kept_edits()
+
+    def _results_of_new_kernel(self) -> None:
+        """Another kernel on screen: every results tab shows its state or its empty state, never
+        the previous kernel's (History and Passes are drawn for it as they come in sight)."""
+        for view in (views.OutputsView, views.BenchView, views.DumpsView, views.ProfileView):
+            self.query_one(view).clear()
+        self.last_diverge = None
+        if self.query_one("#results", TabbedContent).active == "configs":
+            self._show_configs()
+        else:
+            self.query_one(views.ConfigsView).show(None)
 
     def _ask_about_kept_edits(self) -> None:
         """A workspace opened again may hold edits: say so, and offer to keep or reset them."""
@@ -765,7 +774,8 @@ class WorkbenchApp(App):
                 self.restore("original")
             else:
                 self._after_runner_write()   # a save not compiled yet compiles now
-        self.push_screen(ChoiceScreen(f"{self.kernel_name}: edit/ holds edits, not the original ({listed}).",
+        self.push_screen(ChoiceScreen(f"{self.kernel_name}: edit/ holds edits, not the original ({listed}); "
+                                      f"{version_label(self.last_version)} is what runs.",
                                       [("keep", "Keep the edits"),
                                        ("reset", "Reset edit/ to the original (every version stays in History)")]),
                          chosen)
@@ -777,6 +787,12 @@ class WorkbenchApp(App):
             view = self.pane(level).view
             line = int(entry["spec"].get("line") or 1) if level == "python" else 1
             view.show_from_top(line)
+
+    @property
+    def last_version(self) -> str:
+        """The version whose result is the current one (what R runs, the watches dump, the status
+        line and Outputs are about): the edit flow's, which alone keeps it."""
+        return self.flow.current if self.flow is not None else "original"
 
     @property
     def edit_dir(self) -> Path:
@@ -1336,7 +1352,8 @@ class WorkbenchApp(App):
             new_map = LevelMap.from_json(result.get("srcmap"))
             self.map = self.map.merged(new_map)
         self.last_good = result
-        self.last_version = str(result.get("version", "original"))
+        if self.flow is not None and result.get("spec_id") in (None, self.spec_id):
+            self.flow.current = str(result.get("version", "original"))
         self.query_one(views.OutputsView).show_result(result)
         self.query_one(views.BenchView).add_result(result)
         self.query_one(KernelPicker).show_version(self.last_version, result.get("compile"),
@@ -1348,6 +1365,8 @@ class WorkbenchApp(App):
         status = result.get("status")
         kind = "ok" if status == "ok" else "error" if status in ("mismatch", "error") else ""
         self.watch_words = self._show_watches(result)   # said again when the version's timing comes
+        if msg.path is None:
+            self._watches_follow()
         self.verdict = (result_summary(result) + self.watch_words, kind)
         self.status.show(self.verdict[0], kind=kind)
         self.log_line(result_summary(result), "green" if status == "ok" else "yellow")
@@ -2002,6 +2021,13 @@ class WorkbenchApp(App):
             self.action_results("dumps")
             label = next((w.get("label") for w in view.watches if w["id"] == msg.added), msg.added)
             self.status.show(f"watching {label}: dumped on every save, beside the original's", kind="ok")
+
+    def _watches_follow(self) -> None:
+        """A run (not a save) of a version the watched values shown are not of: dumped again for it."""
+        view = self.query_one(views.DumpsView)
+        if self.current is not None and any(str((e.get("version") or {}).get("label")) != self.last_version
+                                            for e in view.entries.values()):
+            self.load_watches(self.spec_id)
 
     def _show_watches(self, result: dict) -> str:
         """A save's watched values into the Dumps tab; the status line's words on them."""

@@ -124,6 +124,17 @@ class EditFlow:
             return "saved, did not compile"
         return "saved, not compiled yet"
 
+    def shown_again(self) -> str:
+        """A kernel shown again (its workspace reopened, or picked again): the version edit/
+        holds becomes the current one, so what the panes show is what runs and what the verdict
+        is about. That is the newest version whose text a level's file is (a version edited at
+        TTGIR keeps the Python of the one before it); a text no compile made leaves the version
+        of the others, and compiles once the edits are kept."""
+        found = [self.provenance(level, self.disk_digest(level)) for level in LEVELS]
+        numbers = [int(who) for who in found if who not in (None, ORIGINAL)]
+        self.current = str(max(numbers)) if numbers else ORIGINAL
+        return self.current
+
     def edited_levels(self) -> dict[str, str]:
         """Levels whose file is not the original's, with their title word (for the reopen question)."""
         out = {}

@@ -37,6 +37,11 @@ class BenchView(Vertical):
             self.results["original"] = dict(original, timing=base)
         self.refresh_table()
 
+    def clear(self) -> None:
+        """Another kernel on screen: none of its timings yet."""
+        self.results.clear()
+        self.refresh_table()
+
     def set_note(self, note: str) -> None:
         """What the chart says while there are no timings (no GPU: nothing is timed)."""
         self.note = note

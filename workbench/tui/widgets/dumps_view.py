@@ -23,6 +23,9 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Static
 
 
+DUMP_HINT = "put the cursor on a value in a level pane and press x, or type it above"
+
+
 class DumpsView(Vertical):
     BINDINGS = [Binding("escape", "app.focus_pane(0)", "Back to the levels", show=False, id="dumps.leave"),
                 Binding("delete", "unwatch", "Remove watch", id="dumps.unwatch")]
@@ -69,8 +72,7 @@ class DumpsView(Vertical):
         with VerticalScroll():
             yield Static("no watched values: w on a value in a level pane, or type one and press watch",
                          id="watch-result")
-            yield Static("put the cursor on a value in a level pane and press x, or type it above",
-                         id="dump-result")
+            yield Static(DUMP_HINT, id="dump-result")
 
     def on_mount(self) -> None:
         self.query_one("#watch-table", DataTable).add_columns("id", "watch", "level", "type", "this version", "vs original")
@@ -165,6 +167,13 @@ class DumpsView(Vertical):
     def show(self, text: str) -> None:
         self.shown_text = text
         self.query_one("#dump-result", Static).update(Text(text))
+
+    def clear(self) -> None:
+        """Another kernel on screen: no watch list (its own is asked for), no dump, no divergence."""
+        self.entries = {}
+        self.set_watches([])
+        self.shown_text = ""
+        self.query_one("#dump-result", Static).update(DUMP_HINT)
 
     def show_result(self, value: str, level: str, result) -> None:
         try:

@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -17,7 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from workbench.tui.format import RESOURCE_COLUMNS, STATUS_WORDS, SUFFIX, TITLES, resource_cells
-from workbench.tui.widgets.level_pane import width_beside_panes
+from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH
 
 
 def version_time(folder: str | Path) -> str:
@@ -93,12 +94,20 @@ def diff_text(diff: str, limit: int = DIFF_LINES_SHOWN) -> Text:
     return text
 
 
+COLUMNS = ("version", "edited", "time", "result", *RESOURCE_COLUMNS)
+
+
 class HistoryView(Horizontal):
+    """The table at the width of its cells, the diff beside it where a pane of PANE_MIN_WIDTH
+    fits there, else under it: a cell is never cut (``9830`` for 98304) nor run into the diff."""
+
     DEFAULT_CSS = """
-    HistoryView > DataTable { width: 72; height: 1fr; }
-    HistoryView > VerticalScroll { width: 1fr; height: 1fr; }
+    HistoryView > DataTable { height: 1fr; }
+    HistoryView > VerticalScroll { width: 1fr; height: 1fr; padding-left: 1; }
+    HistoryView.-stacked { layout: vertical; }
+    HistoryView.-stacked > DataTable { width: 1fr; }
+    HistoryView.-stacked > VerticalScroll { padding-left: 0; border-top: hkey $panel; }
     """
-    TABLE_WIDTH = 72   # every column in sight
     BINDINGS = [
         Binding("r", "restore", "Restore version", id="history.restore"),
         Binding("o", "toggle_base", "Diff vs original/previous", id="history.diff_base"),
@@ -122,12 +131,34 @@ class HistoryView(Horizontal):
         self.base = "original"
         self.diff_text = ""
         self._diff_for: dict | None = None
-        self.query_one(DataTable).add_columns("version", "edited", "time", "result", *RESOURCE_COLUMNS)
+        self.rows: list[tuple[str, ...]] = []   # the table's cells, as text
+        self.query_one(DataTable).add_columns(*COLUMNS)
 
     def on_resize(self, event) -> None:
-        """The table narrows to leave the diff a pane of PANE_MIN_WIDTH."""
         if event.size.width:   # (0: the tab is hidden)
-            self.query_one(DataTable).styles.width = width_beside_panes(event.size.width, self.TABLE_WIDTH)
+            self._lay_out()
+
+    def table_width(self) -> int:
+        """Every cell whole: each column as wide as its widest cell, with the table's padding,
+        and room for the vertical scrollbar."""
+        table = self.query_one(DataTable)
+        widths = [max(cell_len(row[i]) for row in [COLUMNS, *self.rows]) for i in range(len(COLUMNS))]
+        return sum(w + 2 * table.cell_padding for w in widths) + table.styles.scrollbar_size_vertical
+
+    def _lay_out(self) -> None:
+        width, height = self.size
+        if not width:
+            return
+        table, natural = self.query_one(DataTable), self.table_width()
+        stacked = width - natural < PANE_MIN_WIDTH
+        self.set_class(stacked, "-stacked")
+        if stacked:   # its rows (and header, and a sideways scrollbar where it is wider still), up to half
+            rows = len(self.rows) + 1 + (natural > width) * table.styles.scrollbar_size_horizontal
+            table.styles.height = max(3, min(rows, height // 2))
+            table.styles.width = "1fr"
+        else:
+            table.styles.height = "1fr"
+            table.styles.width = natural
 
     def show_versions(self, kernel: str, kernel_folder: Path, versions: list[dict],
                       original: dict | None = None) -> None:
@@ -136,15 +167,18 @@ class HistoryView(Horizontal):
         self.kernel, self.kernel_folder, self.versions = kernel, kernel_folder, list(versions)
         table = self.query_one(DataTable)
         table.clear()
-        table.add_row("original", "-", "-", "", *resource_cells(original), key="original")
+        self.rows = [("original", "-", "-", "", *resource_cells(original))]
         for v in self.versions:
             result = v.get("result") or {}
             status = result.get("status", "")
             facts = resource_cells(result.get("compile"), original) if result.get("compile") else ("-",) * 4
             edited = TITLES.get(v["level"], v["level"]) + (f", from pass {v['after_pass']:02d}"
                                                            if v.get("after_pass") is not None else "")
-            table.add_row(f"v{v['number']}", edited, version_time(v["folder"]),
-                          STATUS_WORDS.get(status, status or "-"), *facts, key=str(v["number"]))
+            self.rows.append((f"v{v['number']}", edited, version_time(v["folder"]),
+                              STATUS_WORDS.get(status, status or "-"), *facts))
+        for key, row in zip(["original"] + [str(v["number"]) for v in self.versions], self.rows):
+            table.add_row(*row, key=key)
+        self._lay_out()
         if self.versions:
             table.move_cursor(row=len(self.versions))
             self.show_diff(self.versions[-1])

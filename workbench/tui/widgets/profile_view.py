@@ -27,6 +27,10 @@ from workbench.tui.format import version_label
 HOT_LEVELS = ("python", "ttir", "ttgir", "llir", "ptx", "sass")
 
 
+EMPTY = ("no profile yet: P profiles the version selected in History (or the last one) beside the original, "
+         "under Nsight Compute (ncu)")
+
+
 class ProfileView(Vertical):
     result: dict | None = None   # the last profile's JSON (`workbench profile --json`)
 
@@ -39,13 +43,14 @@ class ProfileView(Vertical):
     """
 
     class Done(Message):
-        def __init__(self, labels: list[str], result: dict | None, error: str | None, seconds: float) -> None:
+        def __init__(self, labels: list[str], result: dict | None, error: str | None, seconds: float,
+                     spec_id: str | None = None) -> None:
             super().__init__()
             self.labels, self.result, self.error, self.seconds = labels, result, error, seconds
+            self.spec_id = spec_id
 
     def compose(self) -> ComposeResult:
-        yield Static("no profile yet: P profiles the version selected in History (or the last one) beside the "
-                     "original, under Nsight Compute (ncu)", id="profile-title")
+        yield Static(EMPTY, id="profile-title")
         with Horizontal():
             yield DataTable(id="profile-table", zebra_stripes=True, cursor_type="row")
             with VerticalScroll():
@@ -54,6 +59,7 @@ class ProfileView(Vertical):
 
     def on_mount(self) -> None:
         self.running = False
+        self.spec_id: str | None = None   # the kernel profiled (a profile of another one that ends is not shown)
         self._proc: subprocess.Popen | None = None
         # (kernel, version) -> its export: a version is written whole and never changes, so one
         # export serves every profile of it in this session
@@ -64,7 +70,7 @@ class ProfileView(Vertical):
         if self.running:
             self.app.status.show("a profile is running: its result comes to the Profile tab")
             return
-        self.running = True
+        self.running, self.spec_id = True, spec_id
         what = " and ".join(version_label(v) for v in versions)
         self.query_one("#profile-title", Static).update(f"profiling {kernel} {what} under ncu…")
         self.app.status.show(f"profiling {kernel} {what} under ncu (seconds; editing goes on)…", busy=True)
@@ -83,14 +89,15 @@ class ProfileView(Vertical):
             out, err = self._proc.communicate()
             status, self._proc = self._proc.returncode, None
         except Exception as e:  # noqa: BLE001 - the runner's answer, shown as it is
-            self.post_message(self.Done(labels, None, getattr(e, "message", None) or str(e), time.monotonic() - t0))
+            self.post_message(self.Done(labels, None, getattr(e, "message", None) or str(e), time.monotonic() - t0,
+                                        spec_id))
             return
         if status != 0:
             lines = [ln for ln in err.splitlines() if ": error: " in ln] or err.strip().splitlines()[-1:]
             self.post_message(self.Done(labels, None, "\n".join(lines) or f"exit status {status}",
-                                        time.monotonic() - t0))
+                                        time.monotonic() - t0, spec_id))
             return
-        self.post_message(self.Done(labels, json.loads(out), None, time.monotonic() - t0))
+        self.post_message(self.Done(labels, json.loads(out), None, time.monotonic() - t0, spec_id))
 
     def _export(self, spec_id: str, version: str) -> str:
         folder = self._exports.get((spec_id, version))
@@ -99,8 +106,18 @@ class ProfileView(Vertical):
             self._exports[(spec_id, version)] = folder
         return folder
 
+    def clear(self) -> None:
+        """Another kernel on screen: its empty state (a profile still running is not shown when it ends)."""
+        self.spec_id, self.result = None, None
+        self.query_one("#profile-title", Static).update(EMPTY)
+        self.query_one(DataTable).clear(columns=True)
+        self.query_one("#profile-roofline", Static).update("")
+        self.query_one("#profile-hot", Static).update("")
+
     def on_profile_view_done(self, msg: Done) -> None:
         self.running = False
+        if msg.spec_id != self.spec_id:
+            return   # profiled for a kernel no longer on screen
         title = self.query_one("#profile-title", Static)
         if msg.error is not None:
             title.update(f"no profile: {msg.error}")
