@@ -1,8 +1,9 @@
 """The process boundaries of the design: the core never imports textual; importing the
-package (as the app process does) pulls in neither torch nor triton."""
+package (as the app process does) pulls in neither torch nor triton; the model is pure data."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -40,3 +41,25 @@ def test_the_app_imports_without_torch_or_triton():
             "bad = [m for m in ('torch', 'triton') if m in sys.modules]\nprint(bad)")
     proc = _run(code)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_the_model_imports_nothing_of_ours_and_nothing_outside_the_standard_library():
+    """workbench/model/ is pure data every layer may use: its modules (read with ast, not run)
+    import only the standard library and each other."""
+    folder = ROOT / "workbench" / "model"
+    files = sorted(folder.glob("*.py"))
+    assert (folder / "__init__.py") in files and (folder / "levels.py") in files, f"{folder}: no model package"
+    bad = []
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text(), str(file))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level == 1:
+                    continue   # a module of the model itself
+                names = ["." * node.level + (node.module or "")]
+            else:
+                continue
+            bad += [f"{file.name}:{node.lineno}: {name}" for name in names
+                    if name.split(".")[0] not in sys.stdlib_module_names and not name.startswith("workbench.model")]
+    assert not bad, bad
