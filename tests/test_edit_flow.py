@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from workbench.model.levels import NVIDIA
 from workbench.tui.edit_flow import EditFlow, digest
 from workbench.tui.watcher import EditWatcher, FilesChanged
 
@@ -78,7 +79,7 @@ def test_the_same_text_again_is_no_new_version_and_an_older_one_restores(tmp_pat
     flow.finished(make_version(flow, 1, "python", {".py": "x - y\n", ".ttgir": "subf\n"}), failed=False)
     same = flow.saved("python", save(py, "x - y\n"))
     assert same.action == "nothing" and same.version == "1"
-    assert "no new version" in same.sentence()
+    assert "no new version" in same.sentence(NVIDIA)
     back = flow.saved("python", save(py, "x + y\n"))     # the original's text: restore it, no new version
     assert back.action == "restore" and back.version == "original"
     assert flow.note("python", digest(b"x + y\n")) == "original"

@@ -1,22 +1,20 @@
-"""The compilation levels, in pipeline order, and how files name them."""
+"""The compilation levels, in pipeline order, and how files name them (from the registry in
+workbench.model.levels)."""
 
 from __future__ import annotations
 
 import re
 import tokenize
 from pathlib import Path
+from types import MappingProxyType
 
-# Levels a user can start a compile from, in pipeline order (NVIDIA targets).
-IR_LEVELS = ("ttir", "ttgir", "llir", "ptx", "cubin")
-# The same for AMD targets (hip:gfx942): AMDGCN assembly stands where PTX does, hsaco for cubin.
-AMD_IR_LEVELS = ("ttir", "ttgir", "llir", "amdgcn", "hsaco")
-# Everything the workbench shows. "python" is the kernel's source; "sass" is view-only.
-LEVELS = ("python",) + IR_LEVELS + ("sass",)
-BINARY_LEVELS = frozenset({"cubin", "hsaco"})
-TEXT_LEVELS = tuple(level for level in LEVELS if level not in BINARY_LEVELS)
+from ..model.levels import AMD, NVIDIA, REGISTRY, family_of_backend
 
-SUFFIX = {"python": ".py", "glir": ".glir", "ttir": ".ttir", "ttgir": ".ttgir", "llir": ".llir", "ptx": ".ptx",
-          "cubin": ".cubin", "sass": ".sass", "amdgcn": ".amdgcn", "hsaco": ".hsaco"}
+# Levels a user can start a compile from, in pipeline order (NVIDIA targets; AMDGCN and hsaco on AMD).
+IR_LEVELS = NVIDIA.ir
+AMD_IR_LEVELS = AMD.ir
+BINARY_LEVELS = frozenset(name for name, level in REGISTRY.items() if level.binary)
+SUFFIX = MappingProxyType({name: level.suffix for name, level in REGISTRY.items()})
 
 
 class UnknownLevel(ValueError):
@@ -54,7 +52,7 @@ def read_source(path: str | Path) -> str:
 
 def ir_levels(backend: str = "cuda") -> tuple[str, ...]:
     """The IR levels of a target's backend (``cuda`` or ``hip``)."""
-    return AMD_IR_LEVELS if backend == "hip" else IR_LEVELS
+    return family_of_backend(backend).ir
 
 
 def below(level: str, backend: str | None = None) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LEVEL_LEXERS", "lexer_for_level", "MlirLexer", "SassLexer", "AmdgcnLexer"]
 
-# level -> (module, class); levels named as in workbench.core.levels (+ "glir" for Gluon's IR)
+# lexer key -> (module, class): a level names its key in workbench.model.levels (its ``lexer``)
 LEVEL_LEXERS: dict[str, tuple[str, str]] = {
     "python": ("pygments.lexers.python", "PythonLexer"),
     "gluon": ("pygments.lexers.python", "PythonLexer"),

@@ -27,14 +27,14 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from workbench.model.levels import NVIDIA, family_of
 from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import Config, editor_command, load_config
 from workbench.tui.edit_flow import Decision, EditFlow, digest
 from workbench.tui.follow import follow, lines_said, place
-from workbench.tui.format import use_target
-from workbench.tui.format import (EDITABLE, LEVEL_OF_SUFFIX, LEVELS, STATUS_WORDS, SUFFIX, TITLES, diagnostic_text,
-                                  kernel_label, locate_unplaced, result_summary, version_label)
+from workbench.tui.format import (EDITABLE, LEVELS, STATUS_WORDS, diagnostic_text, kernel_label, locate_unplaced,
+                                  result_summary, version_label)
 from workbench.tui.mapping import LevelMap
 from workbench.tui.themes import load_themes, register_themes
 from workbench.tui.watcher import EditWatcher, FilesChanged
@@ -301,6 +301,7 @@ class WorkbenchApp(App):
         self.kernel_timeout = kernel_timeout
         self.client = None
         self.opened: dict | None = None
+        self.family = NVIDIA   # the open script's target's: how its panes are titled, their files and lexers
         self.kernels: list[dict] = []
         self._profile_view: views.ProfileView | None = None   # mounted with the results, just after the first frame
         self.current: dict | None = None
@@ -532,10 +533,11 @@ class WorkbenchApp(App):
         for level in LEVELS:
             for column in self.query(f"#col-{level}"):
                 column.display = level in order
+                column.retitle(self.family.title(level))
         bar = []
         for i, level in enumerate(LEVELS, 1):
             style = "reverse bold" if level in order else "dim"
-            bar.append(f"[@click=app.show_level('{level}')][{style}] {i} {TITLES[level]} [/][/]")
+            bar.append(f"[@click=app.show_level('{level}')][{style}] {i} {self.family.title(level)} [/][/]")
         self.query_one("#level-bar", Static).update(" ".join(bar) + "   [dim]< > switch · v 2/3 panes · "
                                                     "e edit · f follow · ? help[/]", layout=False)   # (one line)
 
@@ -594,7 +596,7 @@ class WorkbenchApp(App):
             text = f"running {Path(info.get('script', '')).name} ({info.get('mode', '')})…"
         elif what == "compile":
             level = info.get("level")
-            text = f"compiling {kernel}" + (f" from {TITLES.get(level, level)}" if level else "") + "…"
+            text = f"compiling {kernel}" + (f" from {self.family.title(level)}" if level else "") + "…"
         elif what == "launch":
             text = f"launching {label}, verifying against the original…"
         elif what == "bench":
@@ -652,7 +654,7 @@ class WorkbenchApp(App):
     def on_opened(self, msg: Opened) -> None:
         self.timeline["opened"] = time.perf_counter()
         self.opened = data = msg.data
-        use_target(data.get("target", ""))  # hip:*: the PTX pane holds AMDGCN
+        self.family = family_of(data.get("target"))  # hip:*: the PTX pane holds AMDGCN
         self._show_columns()  # the level bar, in the target's names
         self.kernels = data.get("kernels", [])
         self.tunings, self.config_results = list(data.get("tunings", [])), {}
@@ -723,7 +725,7 @@ class WorkbenchApp(App):
         self._discard_drafts()   # (the kernel shown until now's: asked about before)
         self.current = entry
         self.flow = EditFlow(Path(entry["edit"]), Path(entry["folder"]) / "original", entry["spec"]["kernel"],
-                             entry.get("versions", []))
+                             entry.get("versions", []), family=self.family)
         self.query_one(KernelPicker).select_kernel(index)
         self.map = LevelMap.from_json(entry.get("srcmap"))
         self.last_good = None
@@ -763,7 +765,7 @@ class WorkbenchApp(App):
         if not edited or self.spec_id in self._asked_edits:
             return
         self._asked_edits.add(self.spec_id)
-        listed = ", ".join(f"{TITLES[lv]}: {note}" for lv, note in edited.items())
+        listed = ", ".join(f"{self.family.title(lv)}: {note}" for lv, note in edited.items())
         self.log_line(f"{self.edit_dir} holds edits ({listed})")
         spec_id = self.spec_id
 
@@ -807,7 +809,7 @@ class WorkbenchApp(App):
         return self.current["spec"]["spec_id"]
 
     def level_path(self, level: str) -> Path:
-        return self.edit_dir / f"{self.kernel_name}{SUFFIX[level]}"
+        return self.edit_dir / f"{self.kernel_name}{self.family.suffix(level)}"
 
     def load_levels(self, levels=LEVELS) -> None:
         """Levels from edit/ into their panes, each titled with what it shows; a draft typed in
@@ -819,13 +821,13 @@ class WorkbenchApp(App):
             try:
                 data = path.read_bytes()
             except OSError as e:
-                data, d, missing = None, None, f"no {TITLES[level]} file ({path.name}: {e.strerror or e})"
+                data, d, missing = None, None, f"no {self.family.title(level)} file ({path.name}: {e.strerror or e})"
             else:
                 d, missing = digest(data), None
             if self._loaded.get(level) != (path, d):   # else the pane shows this very file already
                 self._loaded[level] = (path, d)
                 text = data.decode("utf-8", errors="replace") if data is not None else f"({missing})"
-                col.pane.load(text, level, missing)
+                col.pane.load(text, level, missing, lexer=self.family.lexer(level))
             self._title(level)
         self._remap()
 
@@ -988,10 +990,10 @@ class WorkbenchApp(App):
         if len(self.shown_levels) == 1:
             level = LEVELS[(LEVELS.index(here) + 1) % len(LEVELS)]
             self.action_show_level(level)
-            said = f"f: {lines_said(level, related.get(level, []))} (from {TITLES[here]} line " \
-                   f"{views_shown[here].cursor_line})"
+            said = f"f: {lines_said(level, related.get(level, []), self.family)} " \
+                   f"(from {self.family.title(here)} line {views_shown[here].cursor_line})"
         else:
-            level, said = follow(self.shown_levels, here, related, views_shown)
+            level, said = follow(self.shown_levels, here, related, views_shown, self.family)
             self._focus_level(level)
         self.status.show(said)
 
@@ -1023,8 +1025,8 @@ class WorkbenchApp(App):
         if msg.text is None:
             self._forget_kept_draft(msg.level)   # saved or discarded: no longer kept for a next session
         else:
-            self.notify(f"{TITLES[msg.level]}: your text is kept as a draft: e goes on editing, ctrl+s saves it, "
-                        f"u discards it")
+            self.notify(f"{self.family.title(msg.level)}: your text is kept as a draft: e goes on editing, "
+                        f"ctrl+s saves it, u discards it")
 
     def on_text_area_changed(self, event) -> None:
         pane = next((a for a in event.text_area.ancestors if isinstance(a, LevelPane)), None)
@@ -1067,7 +1069,7 @@ class WorkbenchApp(App):
                 continue
             pane.hold_draft(text)
             self._title(level)
-            back.append(TITLES[level])
+            back.append(self.family.title(level))
         if back:
             names = ", ".join(back)
             self.log_line(f"drafts kept when the last session's terminal went away are back: {names}")
@@ -1103,7 +1105,7 @@ class WorkbenchApp(App):
             return
         for level in drafts:
             self._title(level)     # the flow's drafts, from the panes
-        names = self.flow.drafts_sentence() if self.flow else ", ".join(TITLES[lv] for lv in drafts)
+        names = self.flow.drafts_sentence() if self.flow else ", ".join(self.family.title(lv) for lv in drafts)
 
         def chosen(choice: str | None) -> None:
             if choice == "discard":
@@ -1258,7 +1260,7 @@ class WorkbenchApp(App):
             self.notify("the script is not open yet: your text stays in the editor", severity="warning")
             return
         if level not in EDITABLE:
-            self.notify(f"{TITLES.get(level, level)} is view-only: edit PTX or a level above", severity="warning")
+            self.notify(f"{self.family.title(level)} is view-only: edit PTX or a level above", severity="warning")
             return
         path = self.level_path(level)
         data = text.encode("utf-8")
@@ -1270,7 +1272,7 @@ class WorkbenchApp(App):
             return
         d = digest(data)
         self._loaded[level] = (path, d)
-        event.pane.view.load(text, level)
+        event.pane.view.load(text, level, self.family.lexer(level))
         event.pane.saved()
         self._forget_kept_draft(level)
         self._decide(level, d)
@@ -1289,12 +1291,12 @@ class WorkbenchApp(App):
                 self.log_line(f"saved outside the app: {path.name}")
             self.start_apply(decision)
         elif decision.action == "restore":
-            self.log_line(decision.sentence())
-            self.notify(decision.sentence())
+            self.log_line(decision.sentence(self.family))
+            self.notify(decision.sentence(self.family))
             self.restore(decision.version)
         elif not outside or self.column(level).error is not None:
             self.column(level).show_error(None)    # an error under the pane was for another text
-            self.status.show(decision.sentence())
+            self.status.show(decision.sentence(self.family))
         self._title(level)
 
     def start_apply(self, decision: Decision) -> None:
@@ -1304,7 +1306,7 @@ class WorkbenchApp(App):
         self.timeline["seen"] = self.timeline.pop("burst", self.timeline["save"])  # the outside save's first event
         for level in LEVELS:   # an error under a pane is for an older text now
             self.column(level).show_error(None)
-        self.status.show(f"compiling {self.kernel_name} from {TITLES[apply.level]}…", busy=True)
+        self.status.show(f"compiling {self.kernel_name} from {self.family.title(apply.level)}…", busy=True)
         self._title(apply.level)
         params = dict(kernel=self.spec_id, path=str(apply.path), bench=self._bench(), on_event=self._on_event)
         started = time.perf_counter()
@@ -1399,8 +1401,8 @@ class WorkbenchApp(App):
         kept = (f"; the last good result stays ({version_label(self.last_good['version'])})"
                 if self.last_good else "")
         if crash:
-            what = (f"{self.kernel_name} {version_label(made)} (from {TITLES[msg.level]}) compiled, its run was "
-                    f"stopped: " if made else "")
+            what = (f"{self.kernel_name} {version_label(made)} (from {self.family.title(msg.level)}) compiled, "
+                    f"its run was stopped: " if made else "")
             self.status.show(f"{what}{e.message}{kept}", kind="error")
             self.log_line(f"crash: {what}{e.message}", "bold red")
         elif isinstance(e, RunnerError):
@@ -1409,7 +1411,7 @@ class WorkbenchApp(App):
             shown = self._show_diagnostics(e.diagnostics, msg.level, msg.path)
             if shown:
                 level, d = shown
-                self.status.show(f"compile error in {TITLES[level]} at line {d.get('line')}: "
+                self.status.show(f"compile error in {self.family.title(level)} at line {d.get('line')}: "
                                  f"{d.get('message', '')}{kept}", kind="error")
             else:
                 self.status.show(f"error: {e.message}{kept}", kind="error")
@@ -1439,21 +1441,21 @@ class WorkbenchApp(App):
         self.load_levels()
         if self.runner_writes:
             return
-        saved = [LEVEL_OF_SUFFIX.get(p.suffix) for p in self.pending] if restored else []
+        saved = [self.family.pane_of_suffix(p.suffix) for p in self.pending] if restored else []
         self.pending.clear()      # the files are on screen now, and the flow looks at all of them
         decision = self.flow.next_save(saved)
         if decision is None:
             return
         if decision.action == "restore":
-            self.log_line(decision.sentence())
-            self.notify(decision.sentence())
+            self.log_line(decision.sentence(self.family))
+            self.notify(decision.sentence(self.family))
             self.restore(decision.version)
             return
         self.log_line(f"newer text in {decision.apply.path.name}: compiling it")
         self.start_apply(decision)
         if older:
             self.status.show(f"{older} · for an older text: compiling the newest save of "
-                             f"{TITLES[decision.level]}…", busy=True)
+                             f"{self.family.title(decision.level)}…", busy=True)
 
     def _show_diagnostics(self, diagnostics: list[dict], level: str | None, path: Path | None):
         """The first diagnostic with a line, at that line of its level's pane (one the verifier
@@ -1466,7 +1468,7 @@ class WorkbenchApp(App):
             if path is not None and file.name == path.name and file.suffix == ".mlir":
                 self.query_one(views.PassesView).show_error(file.name, d, diagnostic_text(d))   # a pass's IR: there
                 return level, d
-            lv = LEVEL_OF_SUFFIX.get(file.suffix, level)
+            lv = self.family.pane_of_suffix(file.suffix) or level
             if lv not in LEVELS:
                 continue
             line, col_no = int(d["line"]), int(d.get("column") or d.get("col") or 1)
@@ -1516,7 +1518,7 @@ class WorkbenchApp(App):
         paths = sorted(pending)
         changed = []
         for path in paths:
-            level = LEVEL_OF_SUFFIX.get(path.suffix)
+            level = self.family.pane_of_suffix(path.suffix)
             if level is None or path != self.level_path(level):
                 continue
             before = self._loaded.get(level)
@@ -1606,7 +1608,7 @@ class WorkbenchApp(App):
         except OSError:
             same = False
         if not same:
-            self.notify(f"{TITLES[focused.level]} is not the original's text: the passes are the original's",
+            self.notify(f"{self.family.title(focused.level)} is not the original's text: the passes are the original's",
                         severity="warning")
             return
         line = focused.cursor_line
@@ -2098,8 +2100,8 @@ class WorkbenchApp(App):
                 getattr(pane, f"action_{name}")()
             return call
 
-        cmds = [(f"Show {TITLES[lv]}", f"show the {TITLES[lv]} level (key {i})", partial(self.action_show_level, lv))
-                for i, lv in enumerate(LEVELS, 1)]
+        cmds = [(f"Show {self.family.title(lv)}", f"show the {self.family.title(lv)} level (key {i})",
+                 partial(self.action_show_level, lv)) for i, lv in enumerate(LEVELS, 1)]
         cmds += [
             ("Next level in this pane", "key >", partial(self.action_cycle_level, 1)),
             ("Previous level in this pane", "key <", partial(self.action_cycle_level, -1)),

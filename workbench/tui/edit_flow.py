@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.tui.format import EDITABLE, LEVELS, SUFFIX, TITLES, version_label
+from workbench.model.levels import NVIDIA, Family
+from workbench.tui.format import EDITABLE, LEVELS, version_label
 
 ORIGINAL = "original"
 
@@ -45,8 +46,8 @@ class Decision:
     version: str | None = None
     apply: Apply | None = None
 
-    def sentence(self) -> str:
-        what = TITLES.get(self.level, self.level)
+    def sentence(self, family: Family) -> str:
+        what = family.title(self.level)
         if self.action == "nothing":
             return f"{what} is {version_label(self.version)}'s text already: no new version"
         if self.action == "restore":
@@ -59,10 +60,13 @@ class Decision:
 
 class EditFlow:
     """Per-kernel save state: ``edit_dir`` holds the files, ``original_dir`` the first compile,
-    ``versions`` the runner's version list (dicts with number, level, folder, result)."""
+    ``versions`` the runner's version list (dicts with number, level, folder, result); ``family``
+    names the levels' files (AMD's ptx pane is ``.amdgcn``)."""
 
-    def __init__(self, edit_dir: Path, original_dir: Path, stem: str, versions: list[dict] | None = None) -> None:
+    def __init__(self, edit_dir: Path, original_dir: Path, stem: str, versions: list[dict] | None = None,
+                 family: Family = NVIDIA) -> None:
         self.edit_dir = Path(edit_dir)
+        self.family = family
         self.original_dir = Path(original_dir)
         self.stem = stem
         self.versions: list[dict] = list(versions or [])
@@ -75,7 +79,7 @@ class EditFlow:
     # -- what the files hold --------------------------------------------------------------
 
     def path(self, level: str) -> Path:
-        return self.edit_dir / f"{self.stem}{SUFFIX[level]}"
+        return self.edit_dir / f"{self.stem}{self.family.suffix(level)}"
 
     def _frozen_digest(self, path: Path) -> str | None:
         if path not in self._frozen:
@@ -90,7 +94,7 @@ class EditFlow:
         first, then the newest), or None (a text no compile made)."""
         if d is None:
             return None
-        name = f"{self.stem}{SUFFIX[level]}"
+        name = f"{self.stem}{self.family.suffix(level)}"
         if self._frozen_digest(self.original_dir / name) == d:
             return ORIGINAL
         by_number = {str(v["number"]): v for v in self.versions}
@@ -221,4 +225,4 @@ class EditFlow:
     # -- drafts --------------------------------------------------------------------------
 
     def drafts_sentence(self) -> str:
-        return ", ".join(TITLES.get(lv, lv) for lv in LEVELS if lv in self.drafts)
+        return ", ".join(self.family.title(lv) for lv in LEVELS if lv in self.drafts)

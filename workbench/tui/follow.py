@@ -3,7 +3,7 @@ mapped from the focused pane's cursor line, not on line 1."""
 
 from __future__ import annotations
 
-from workbench.tui.format import TITLES
+from workbench.model.levels import Family
 from workbench.tui.widgets.code_view import CodeView
 
 PLACE_TRIES = 5   # a view just shown is laid out a frame or two later: placed again until then
@@ -24,14 +24,15 @@ def place(view: CodeView, line: int, *, cursor: bool, tries: int = PLACE_TRIES) 
         view.call_after_refresh(again)
 
 
-def lines_said(level: str, lines: list[int]) -> str:
-    return f"{TITLES[level]} line {lines[0]}" if lines else f"no {TITLES[level]} line"
+def lines_said(level: str, lines: list[int], family: Family) -> str:
+    return f"{family.title(level)} line {lines[0]}" if lines else f"no {family.title(level)} line"
 
 
-def follow(shown: list[str], here: str, related: dict[str, list[int]], views: dict[str, CodeView]) -> tuple[str, str]:
+def follow(shown: list[str], here: str, related: dict[str, list[int]], views: dict[str, CodeView],
+           family: Family) -> tuple[str, str]:
     """``f`` with ``shown`` panes, ``here`` focused: the next pane is the one to focus, at its first
-    line mapped from the cursor's; every other shown pane scrolls to its own. (that level, what
-    the status line says)."""
+    line mapped from the cursor's; every other shown pane scrolls to its own (panes named as
+    ``family`` names them). (that level, what the status line says)."""
     i = shown.index(here) if here in shown else 0
     target = shown[(i + 1) % len(shown)]
     said = []
@@ -41,5 +42,5 @@ def follow(shown: list[str], here: str, related: dict[str, list[int]], views: di
         lines = related.get(level, [])
         if lines:
             place(views[level], lines[0], cursor=level == target)
-        said.append(lines_said(level, lines))
-    return target, f"f: {', '.join(said)} (from {TITLES[here]} line {views[here].cursor_line})"
+        said.append(lines_said(level, lines, family))
+    return target, f"f: {', '.join(said)} (from {family.title(here)} line {views[here].cursor_line})"

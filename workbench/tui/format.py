@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-LEVELS = ("python", "ttir", "ttgir", "llir", "ptx", "sass")
-EDITABLE = frozenset({"python", "ttir", "ttgir", "llir", "ptx"})
-TITLES = {"python": "Python", "ttir": "TTIR", "ttgir": "TTGIR", "llir": "LLIR", "ptx": "PTX", "sass": "SASS"}
-SUFFIX = {"python": ".py", "ttir": ".ttir", "ttgir": ".ttgir", "llir": ".llir", "ptx": ".ptx", "sass": ".sass"}
-LEVEL_OF_SUFFIX = {v: k for k, v in SUFFIX.items()}
+from workbench.model.levels import EDITABLE_PANES, PANES, title_of
+
+# The panes, by level (their titles, files and lexers are the open script's family's: app.family).
+LEVELS = PANES
+EDITABLE = EDITABLE_PANES
 STATUS_WORDS = {"ok": "ok", "mismatch": "MISMATCH", "compiled-only": "compiled only", "error": "error"}
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -161,7 +161,7 @@ def result_summary(result: dict) -> str:
     status = result.get("status", "?")
     who = f"{result.get('kernel', '?')} {version_label(result.get('version', '?'))}"
     if result.get("level") and str(result.get("version")) != "original":
-        who += f" (from {TITLES.get(result['level'], result['level'])})"
+        who += f" (from {title_of(result['level'])})"
     word, message = STATUS_WORDS.get(status, status), result.get("message") or ""
     if message.startswith(word):   # "compiled only: no GPU (...)" says the status itself: once
         word, message = message, ""
@@ -216,23 +216,3 @@ def locate_unplaced(text: str, message: str) -> tuple[int, str] | None:
                     return n, f"the first op using {name}"
     return None
 
-
-# AMD targets (hip:gfx942): the pane where PTX stands for NVIDIA holds AMDGCN, and there is no SASS.
-_NVIDIA_NAMES = (dict(TITLES), dict(SUFFIX))
-_AMD_NAMES = ({"ptx": "AMDGCN", "sass": "SASS (none for AMD)"}, {"ptx": ".amdgcn"})
-LEXERS: dict[str, str] = {}  # pane level -> the level whose lexer its file needs, where they differ
-
-
-def use_target(target: str) -> None:
-    """Name the panes for the open script's target. The panes keep their NVIDIA level names (the
-    app's layout is one); for ``hip:*`` the PTX pane's title, file suffix and lexer are AMDGCN's."""
-    titles, suffixes = _NVIDIA_NAMES
-    TITLES.clear(), TITLES.update(titles)
-    SUFFIX.clear(), SUFFIX.update(suffixes)
-    LEXERS.clear()
-    if str(target).startswith("hip:"):
-        TITLES.update(_AMD_NAMES[0])
-        SUFFIX.update(_AMD_NAMES[1])
-        LEXERS["ptx"] = "amdgcn"
-    LEVEL_OF_SUFFIX.clear()
-    LEVEL_OF_SUFFIX.update({v: k for k, v in SUFFIX.items()})

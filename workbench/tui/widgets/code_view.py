@@ -26,7 +26,6 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from workbench.highlight import lexer_for_level
-from workbench.tui.format import LEXERS
 
 TAB_SIZE = 8
 CHUNK_LINES = 200               # lines lexed together, on first sight
@@ -129,7 +128,7 @@ class CodeView(ScrollView, can_focus=True):
     @property
     def lexer(self):
         if self._lexer is None:
-            self._lexer = lexer_for_level(LEXERS.get(self._level, self._level))
+            self._lexer = lexer_for_level(self._lexer_name)
         return self._lexer
 
     _sized = None   # (size, container size, virtual size) the scrollbars were last set for
@@ -145,12 +144,14 @@ class CodeView(ScrollView, can_focus=True):
         self._sized = sized
         return super()._size_updated(size, virtual_size, container_size, layout)
 
-    def load(self, text: str, level: str = "text") -> None:
-        """Show ``text`` as ``level`` (python, ttir, ttgir, llir, ptx, sass); keeps the cursor line if it fits.
-        The same text again changes nothing: nothing to lex or draw again."""
-        if getattr(self, "_text", None) == text and self._level == level.lower():
+    def load(self, text: str, level: str = "text", lexer: str | None = None) -> None:
+        """Show ``text`` as ``level`` (python, ttir, ttgir, llir, ptx, sass), coloured by ``lexer``
+        (the level's own where not given; AMD's ptx pane holds AMDGCN); keeps the cursor line if it
+        fits. The same text again changes nothing: nothing to lex or draw again."""
+        lexer = (lexer or level).lower()
+        if getattr(self, "_text", None) == text and self._level == level.lower() and self._lexer_name == lexer:
             return
-        self._level = level.lower()
+        self._level, self._lexer_name = level.lower(), lexer
         self._lexer = None  # made on first use: its regexes compile then, not before the first frame
         self._lines: list[str] = [line.expandtabs(TAB_SIZE) if "\t" in line else line
                                   for line in text.splitlines()] or [""]

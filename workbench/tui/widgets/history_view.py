@@ -17,7 +17,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from workbench.tui.format import RESOURCE_COLUMNS, STATUS_WORDS, SUFFIX, TITLES, resource_cells
+from workbench.model.levels import REGISTRY, title_of
+from workbench.tui.format import RESOURCE_COLUMNS, STATUS_WORDS, resource_cells
 from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH
 
 
@@ -40,7 +41,7 @@ def version_diff(kernel: str, kernel_folder: Path, version: dict, base: str = "o
     """Unified diff of a version's edited level against the original's, the previous version's,
     or any other version's (``base`` = "original", "previous" or a version number)."""
     level = version.get("level", "python")
-    name = f"{kernel}{SUFFIX.get(level, '.' + level)}"
+    name = f"{kernel}{REGISTRY[level].suffix if level in REGISTRY else '.' + level}"
     new_path = Path(version["folder"]) / name
     old_path, old_label = kernel_folder / "original" / name, "original"
     if base == "previous" and versions:
@@ -63,7 +64,7 @@ def version_diff(kernel: str, kernel_folder: Path, version: dict, base: str = "o
     if level in ("ttir", "ttgir"):
         old, new = _without_loc_files(old), _without_loc_files(new)
     lines = list(difflib.unified_diff(old, new, f"{old_label}/{name}", f"v{version['number']}/{name}", n=2))
-    return "".join(lines) if lines else f"v{version['number']} {TITLES.get(level, level)} is the same as {old_label}"
+    return "".join(lines) if lines else f"v{version['number']} {title_of(level)} is the same as {old_label}"
 
 
 _LOC_FILE = re.compile(r'loc\("[^"]*"(?=:\d+:\d+\))')
@@ -172,8 +173,8 @@ class HistoryView(Horizontal):
             result = v.get("result") or {}
             status = result.get("status", "")
             facts = resource_cells(result.get("compile"), original) if result.get("compile") else ("-",) * 4
-            edited = TITLES.get(v["level"], v["level"]) + (f", from pass {v['after_pass']:02d}"
-                                                           if v.get("after_pass") is not None else "")
+            edited = title_of(v["level"]) + (f", from pass {v['after_pass']:02d}"
+                                             if v.get("after_pass") is not None else "")
             self.rows.append((f"v{v['number']}", edited, version_time(v["folder"]),
                               STATUS_WORDS.get(status, status or "-"), *facts))
         for key, row in zip(["original"] + [str(v["number"]) for v in self.versions], self.rows):

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from workbench.tui.format import TITLES
+from workbench.model.levels import title_of
 from workbench.tui.widgets.level_pane import LevelPane
 
 
@@ -33,9 +33,10 @@ class LevelColumn(Vertical):
         self.path: Path | None = None
         self.error: dict | None = None
         self._note = ""   # the title's word for what the pane shows (set_title)
+        self.level_title = title_of(level)   # the open script's target's name for it (retitle)
 
     def compose(self) -> ComposeResult:
-        yield Static(TITLES.get(self.level, self.level), classes="level-title")
+        yield Static(self.level_title, classes="level-title")
         yield LevelPane("", self.level, id=f"pane-{self.level}")
         yield Static("", classes="level-error")
 
@@ -46,6 +47,13 @@ class LevelColumn(Vertical):
     def set_title(self, note: str = "") -> None:
         self._note = note
         self._draw_title()
+
+    def retitle(self, level_title: str) -> None:
+        """The level named as the open script's target names it (AMD's ptx pane: AMDGCN)."""
+        if level_title != self.level_title:
+            self.level_title = level_title
+            if self.is_mounted:
+                self._draw_title()
 
     def on_resize(self) -> None:
         self._draw_title()
@@ -60,7 +68,7 @@ class LevelColumn(Vertical):
         name = self.path.name if self.path else ""
         width = self.size.width - 3   # (the border and the title's padding)
         mark = FOCUS_MARK if self.has_focus_within else ""
-        text = mark + fit_title(TITLES.get(self.level, self.level), name, self._note, width - len(mark))
+        text = mark + fit_title(self.level_title, name, self._note, width - len(mark))
         self.query_one(".level-title", Static).update(Text(text, no_wrap=True, overflow="ellipsis"),
                                                       layout=False)   # (one line, always)
 

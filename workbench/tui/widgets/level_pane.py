@@ -98,12 +98,12 @@ class LevelPane(Vertical):
     def editing(self) -> bool:
         return self.has_class("-editing")
 
-    def load(self, text: str, level: str, missing: str | None = None) -> None:
-        """The file's text (or, with ``missing``, a placeholder saying why there is none); a
-        draft in the editor stays."""
+    def load(self, text: str, level: str, missing: str | None = None, lexer: str | None = None) -> None:
+        """The file's text (or, with ``missing``, a placeholder saying why there is none), coloured
+        by ``lexer`` (the level's own where not given); a draft in the editor stays."""
         typed = self.draft_text() is not None
         self.missing = missing
-        self.view.load(text, level)
+        self.view.load(text, level, lexer)
         if self.editing and not typed:   # (not editing: ``e`` gives the editor the view's text)
             self.editor.load_text(text)
 
