@@ -7,6 +7,7 @@ its locations; search, copy, help and the status line."""
 from __future__ import annotations
 
 import shutil
+import re
 import time
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def test_the_sidebar_gives_way_in_a_small_terminal(tmp_path, script):
         screen = _screen(socket, session)
         # 80 columns: no picker; the panes have the width (a Python line is readable)
         assert "grid 97×1×1" not in screen
-        assert "▏ Python" in screen.splitlines()[2][:10]           # the first pane starts at the left edge
+        assert "▏ ▸ Python" in screen.splitlines()[2][:12]         # the first pane, focused, at the left edge
         assert "def add_kernel(x_pt" in screen                     # and opens at the kernel's def
         # one pane at 80 columns, not three of 26: the signature line is readable
         screen = _wait_screen(socket, session, "def add_kernel(x_ptr, y_ptr, out_ptr, n_elements, BLOCK_SIZE", 10)
@@ -126,9 +127,9 @@ def test_the_sidebar_gives_way_in_a_small_terminal(tmp_path, script):
         # > shows the next level in the one pane
         subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, ">"], check=True)
         deadline = time.monotonic() + 10
-        while "▏ TTIR" not in _screen(socket, session).splitlines()[2] and time.monotonic() < deadline:
+        while "▏ ▸ TTIR" not in _screen(socket, session).splitlines()[2] and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert "▏ TTIR" in _screen(socket, session).splitlines()[2]
+        assert "▏ ▸ TTIR" in _screen(socket, session).splitlines()[2]   # (the one pane, focused)
         subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, "<"], check=True)
         # S brings it back, S again hides it
         subprocess.run([TMUX, "-L", socket, "send-keys", "-t", session, "S"], check=True)
@@ -148,7 +149,7 @@ def test_the_sidebar_gives_way_in_a_small_terminal(tmp_path, script):
         while "▏ PTX" not in _screen(socket, session) and time.monotonic() < deadline:
             time.sleep(0.1)
         title_row = _screen(socket, session).splitlines()[2]
-        assert "▏ Python" in title_row and "▏ TTGIR" in title_row and "▏ PTX" in title_row, title_row
+        assert all(re.search(rf"▏ (▸ )?{name}\b", title_row) for name in ("Python", "TTGIR", "PTX")), title_row
     finally:
         subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
 

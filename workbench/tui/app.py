@@ -1148,14 +1148,15 @@ class WorkbenchApp(App):
         self._fit_panes()
         self.notify(f"sidebar {'shown' if self.sidebar else 'hidden'} (key S)", timeout=2)
 
-    def action_results(self, tab: str) -> None:
-        """A results tab; one with a field (Dumps, Configs) with the field focused, ready to type into."""
+    def action_results(self, tab: str, field: bool = False) -> None:
+        """A results tab; ``field``: its field (Dumps, Configs) focused, ready to type into (the tab's
+        key does that; a tab shown by another action, x, w or F, leaves the focus in the code)."""
         tabs = self.query_one(TabbedContent)
         if self.focused is not None and tabs in self.focused.ancestors:
             # focus left in the tab going away would bring it back (TabbedContent follows focus)
             self.pane(self.shown_levels[0]).view.focus()
         tabs.active = tab
-        if tab in TAB_FIELDS:
+        if field and tab in TAB_FIELDS:
             self.query_one(TAB_FIELDS[tab]).focus()
 
     def action_history_tab(self) -> None:
@@ -1165,7 +1166,7 @@ class WorkbenchApp(App):
 
     def action_dumps_tab(self) -> None:
         """The Dumps tab, ready to type a value's name into."""
-        self.action_results("dumps")
+        self.action_results("dumps", field=True)
 
     def action_help(self) -> None:
         classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", views.HistoryView),
@@ -1644,7 +1645,7 @@ class WorkbenchApp(App):
 
     def action_configs_tab(self) -> None:
         """The Configs tab, ready to type a config into (Tab: the table)."""
-        self.action_results("configs")
+        self.action_results("configs", field=True)
 
     def _tuning_index(self) -> int | None:
         """The tuning the kernel on screen is a config of (None: it is not autotuned)."""
@@ -2135,7 +2136,8 @@ class WorkbenchApp(App):
             ("Discard the draft of the focused level", "key u in a pane", pane_action("discard")),
             ("Quit", "ctrl+q (asks first if a pane holds a draft)", self.action_quit),
         ]
-        cmds += [(f"Results: {tab.title()}", "keys O D B C H P M L", partial(self.action_results, tab)) for tab in RESULT_TABS]
+        cmds += [(f"Results: {tab.title()}", "keys O D B C H P M L", partial(self.action_results, tab, True))
+                 for tab in RESULT_TABS]
         cmds += [(f"Theme: {name}", "colours of the app and the levels", partial(setattr, self, "theme", name))
                  for name in sorted(self.themes.themes)]
         return cmds
