@@ -497,18 +497,6 @@ class _SeenLauncher:
         return getattr(self.launcher, name)
 
 
-# what compile-only captures answer for `driver.active.utils.get_device_properties` (a library's
-# pruning may ask): the card each target is usually found on
-TARGET_CARDS = {
-    80: ("A100", {"multiprocessor_count": 108, "max_shared_mem": 166912, "max_num_regs": 65536}),
-    86: ("RTX 3090", {"multiprocessor_count": 82, "max_shared_mem": 101376, "max_num_regs": 65536}),
-    89: ("L40S", {"multiprocessor_count": 142, "max_shared_mem": 101376, "max_num_regs": 65536}),
-    90: ("H100 SXM", {"multiprocessor_count": 132, "max_shared_mem": 232448, "max_num_regs": 65536}),
-    100: ("B200", {"multiprocessor_count": 148, "max_shared_mem": 232448, "max_num_regs": 65536}),
-    120: ("RTX 5090", {"multiprocessor_count": 170, "max_shared_mem": 101376, "max_num_regs": 65536}),
-}
-
-
 class _Recorder:
     def __init__(self, capture: Capture, compile_only: bool, interpret: bool,
                  snapshot_limit: int = 0) -> None:
@@ -791,7 +779,7 @@ class _Recorder:
             out.append(f"{kernel}: the arguments of a launch could not be kept ({why}); it is compiled, not "
                        "replayed, from that launch")
         if driver is not None and driver.asked:
-            card, props = TARGET_CARDS.get(driver.target.arch, TARGET_CARDS[90])
+            card, props = compat.TARGET_CARDS.get(driver.target.arch, compat.TARGET_CARDS[90])
             out.append(f"no GPU: the script asked for device properties; they were answered for {self.capture.target} "
                        f"as a {card} ({props['multiprocessor_count']} SMs, {props['max_shared_mem']} bytes of shared "
                        f"memory) would")

@@ -314,6 +314,18 @@ class CompileOnlyDriver:
         raise RuntimeError(f"no GPU: the driver's {name!r} is not available when compiling only")
 
 
+# what compile-only captures answer for `driver.active.utils.get_device_properties` (a library's
+# pruning may ask): the card each target is usually found on
+TARGET_CARDS = {
+    80: ("A100", {"multiprocessor_count": 108, "max_shared_mem": 166912, "max_num_regs": 65536}),
+    86: ("RTX 3090", {"multiprocessor_count": 82, "max_shared_mem": 101376, "max_num_regs": 65536}),
+    89: ("L40S", {"multiprocessor_count": 142, "max_shared_mem": 101376, "max_num_regs": 65536}),
+    90: ("H100 SXM", {"multiprocessor_count": 132, "max_shared_mem": 232448, "max_num_regs": 65536}),
+    100: ("B200", {"multiprocessor_count": 148, "max_shared_mem": 232448, "max_num_regs": 65536}),
+    120: ("RTX 5090", {"multiprocessor_count": 170, "max_shared_mem": 101376, "max_num_regs": 65536}),
+}
+
+
 class _TargetUtils:
     """``driver.active.utils`` without a GPU: the device queries libraries make while pruning."""
 
@@ -321,7 +333,6 @@ class _TargetUtils:
         self.driver = driver
 
     def get_device_properties(self, device: int = 0) -> dict:
-        from .capture import TARGET_CARDS
         self.driver.asked = True
         _, props = TARGET_CARDS.get(_arch_value(self.driver.target.arch), TARGET_CARDS[90])
         return dict(props, warpSize=self.driver.target.warp_size, sm_clock_rate=1_980_000,

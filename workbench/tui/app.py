@@ -2153,28 +2153,9 @@ class WorkbenchApp(App):
             client.close(timeout=2)
 
 
-def run_app(argv: list[str]) -> int:
-    """``workbench [app] [SCRIPT] [-- ARGS]``: the app in a terminal; without one, the compile summary."""
-    args = list(argv)
-    if args and args[0] == "app":
-        args = args[1:]
-    script_args: list[str] = []
-    if "--" in args:
-        cut = args.index("--")
-        args, script_args = args[:cut], args[cut + 1:]
-    if any(a in ("-h", "--help") for a in args):
-        print("usage: workbench [app] [SCRIPT] [-- SCRIPT_ARGS]\n\nOpen the workbench app on SCRIPT "
-              f"(default: the bundled example {bundled_example().name}).")
-        return 0
-    script = Path(args[0]) if args else bundled_example()
-    if not script.is_file():
-        print(f"{script}: error: no such script", file=sys.stderr)
-        return 2
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print("workbench: not a terminal, so no app: here is the compile summary instead "
-              "(run `workbench SCRIPT` in a terminal for the app)", file=sys.stderr)
-        from workbench.cli import main
-        return main(["compile", str(script), *(["--", *script_args] if script_args else [])])
+def run_app(script: Path, script_args: list[str]) -> int:
+    """The app on a terminal, until it quits or the terminal goes (``workbench [app] [SCRIPT]``
+    reads its arguments in workbench/cli/app.py)."""
     app = WorkbenchApp(script, script_args)
     threading.Thread(target=watch_terminal, args=(app,), daemon=True, name="terminal-watch").start()
     for sig in (signal.SIGHUP, signal.SIGTERM):   # (their default ends the process: the drafts with it)

@@ -9,14 +9,15 @@ process of its own, profiles).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from workbench.cli.common import add_script_timeout, print_rows
 
-def add_profile_command(subparsers) -> argparse.ArgumentParser:
+
+def add(subparsers) -> None:
     p = subparsers.add_parser(
         "profile", help="profile versions under Nsight Compute (ncu): counters, a roofline and hot lines, side by side",
         description="Run a version's replay (one launch, the captured inputs) under ncu in a process of its own and "
@@ -34,14 +35,13 @@ def add_profile_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--workspace", default=None, help="the workspace the versions are in (default: beside the script)")
     p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="stop ncu after S seconds (default 600)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    from .cli import add_script_timeout
     add_script_timeout(p)
-    return p
+    p.set_defaults(func=run)
 
 
-def run_profile_command(args) -> int:
-    from .core import ncu, profile
-    from .core.errors import WorkbenchError
+def run(args) -> int:
+    from workbench.core import ncu, profile
+    from workbench.core.errors import WorkbenchError
     first = Path(args.input[0])
     if not first.exists():
         raise WorkbenchError.at(str(first), "no such file")
@@ -63,8 +63,8 @@ def run_profile_command(args) -> int:
 
 
 def _given_folders(inputs: list[str]) -> dict[str, Path]:
-    from .core.errors import WorkbenchError
-    from .core.export import version_tag
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.export import version_tag
     out: dict[str, Path] = {}
     for item in inputs:
         folder = Path(item)
@@ -78,9 +78,9 @@ def _given_folders(inputs: list[str]) -> dict[str, Path]:
 
 def _exports(args) -> dict[str, Path]:
     """The --vs and --version versions exported from the script's workspace (read, never written)."""
-    from .core.errors import WorkbenchError
-    from .core.export import default_folder, export, version_tag
-    from .core.session import Session
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.export import default_folder, export, version_tag
+    from workbench.core.session import Session
     if not args.kernel:
         raise WorkbenchError.at(args.input[0], "name the kernel to profile with --kernel")
     session = Session(Path(args.input[0]), argv=list(getattr(args, "script_args", None) or []), target=args.target,
@@ -96,11 +96,10 @@ def _exports(args) -> dict[str, Path]:
 
 
 def _print(profiles: dict[str, dict], rows: list[dict]) -> None:
-    from .cli import _print_rows
-    from .core import roofline, scopes
+    from workbench.core import roofline, scopes
     any_p = next(iter(profiles.values()))
     print(f"{any_p['kernel']} on {any_p['device']}, grid {any_p['grid']}, block {any_p['block']}")
-    _print_rows(rows)
+    print_rows(rows)
     points = {label: p["roofline"] for label, p in profiles.items()}
     for label, pt in points.items():
         bound = f", {pt['bound']}-bound, {pt['pct_of_roof']:.1f}% of the roof" if pt.get("bound") else ""

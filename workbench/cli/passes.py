@@ -3,18 +3,19 @@ and ``workbench compile NN-<stage>-<pass>.mlir``, the restart after that pass.""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from workbench.cli.common import (add_script_timeout, compile_row, compiler_target, lock_workspace, make_compiler,
+                                  print_rows, print_table)
 from workbench.core.errors import WorkbenchError
 
 STAGES = ("ttir", "ttgir", "llir")
 
 
-def add_passes_command(subparsers) -> argparse.ArgumentParser:
+def add(subparsers) -> None:
     p = subparsers.add_parser(
         "passes", help="the IR after every pass of the TTIR, TTGIR and LLIR stages, as files and a table",
         description="Record the IR after each pass Triton runs (its own stage functions, this version's pass "
@@ -35,12 +36,11 @@ def add_passes_command(subparsers) -> argparse.ArgumentParser:
                    help="no GPU: run the script's launches in Triton's interpreter, so the script sees real "
                         "outputs (default: compile only)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    from workbench.cli import add_script_timeout
     add_script_timeout(p)
-    return p
+    p.set_defaults(func=run)
 
 
-def run_passes_command(args) -> int:
+def run(args) -> int:
     path = Path(args.input)
     if not path.exists():
         raise WorkbenchError.at(str(path), "no such file")
@@ -51,8 +51,7 @@ def run_passes_command(args) -> int:
     if path.suffix.lower() != ".py":
         raise WorkbenchError.at(str(path), "not a script or a .ttir/.ttgir file (the passes below LLIR are "
                                            "LLVM's and ptxas's, not MLIR's)")
-    from workbench.cli import _lock_workspace
-    lock = None if args.out or args.version is not None else _lock_workspace(path)
+    lock = None if args.out or args.version is not None else lock_workspace(path)
     try:
         return _script(args, path)
     finally:
@@ -61,12 +60,11 @@ def run_passes_command(args) -> int:
 
 
 def _script(args, script: Path) -> int:
-    from workbench.cli import _compiler, compiler_target
     from workbench.core import passes
     from workbench.core.capture import run_script
     from workbench.core.workspace import Workspace
 
-    compiler = _compiler(args.target)
+    compiler = make_compiler(args.target)
     capture = run_script(script, args.script_args, target=compiler_target(compiler),
                          mode="interpret" if args.interpret else "auto", time_limit=args.script_timeout)
     if capture.error is not None:
@@ -96,11 +94,10 @@ def _script(args, script: Path) -> int:
 
 
 def _level_file(args, path: Path) -> int:
-    from workbench.cli import _compiler, compiler_target
     from workbench.core import metadata as md, passes
     meta_path = Path(args.metadata) if args.metadata else md.find_beside(path)
     base = md.load(meta_path) if meta_path else None
-    compiler = _compiler(args.target or _stated_target(base, meta_path))
+    compiler = make_compiler(args.target or _stated_target(base, meta_path))
     result = compiler.compile_file(path, base, with_sass=False, record_passes=_stages(args))
     folder = Path(args.out) if args.out else path.parent / "passes"
     report = [_write(args, passes.pass_list(result.passes), folder, result.name, result,
@@ -122,7 +119,6 @@ def _write(args, plist, folder: Path, kernel: str, result, head: dict[str, Any])
 
 
 def _print(args, target: str, report: list[dict[str, Any]]) -> None:
-    from workbench.cli import _print_rows
     if args.json:
         json.dump({"target": target, "kernels": report}, sys.stdout, indent=2)
         print()
@@ -130,7 +126,7 @@ def _print(args, target: str, report: list[dict[str, Any]]) -> None:
     print(f"target {target}")
     for kernel in report:
         print(f"{kernel['kernel']}" + (f" ({kernel['spec']})" if kernel.get("spec") else ""))
-        _print_rows([{"#": f"{r['number']:02d}", "stage": r["stage"], "pass": r["pass"],
+        print_rows([{"#": f"{r['number']:02d}", "stage": r["stage"], "pass": r["pass"],
                       "changed": {True: "yes", False: "-", None: "not kept"}[r["changed"]], "+lines": r["added"] or "",
                       "-lines": r["removed"] or "", "ms": f"{r['ms']:.2f}"} for r in kernel["passes"]])
         changed = sum(r["changed"] is True for r in kernel["passes"])
@@ -150,7 +146,6 @@ def _stated_target(base: dict | None, meta_path: Path | None) -> str | None:
 # -- a saved version against the original -----------------------------------------------------
 
 def _compare_version(args, compiler, spec, home) -> int:
-    from workbench.cli import _print_rows, compiler_target
     from workbench.core import passes
     try:
         info = home.version(spec.folder_name, args.version)
@@ -166,7 +161,7 @@ def _compare_version(args, compiler, spec, home) -> int:
         return 0
     print(f"{spec.kernel} version {args.version} (edited at {info.level}) against the original: the passes that "
           f"did something else (locations aside)")
-    _print_rows([{"#": "-" if r["original"] is None else f"{r['original']:02d}", "stage": r["stage"],
+    print_rows([{"#": "-" if r["original"] is None else f"{r['original']:02d}", "stage": r["stage"],
                   "pass": r["pass"], "changed lines (original)": r["own_original"],
                   "changed lines (version)": r["own_version"], "IR +lines": r["added"], "IR -lines": r["removed"]}
                  for r in differ])
@@ -184,7 +179,6 @@ def _compare_version(args, compiler, spec, home) -> int:
 
 def compile_pass_file(args, path: Path) -> int:
     """The restart after the pass a file's header names, through the rest of its stage and below."""
-    from workbench.cli import _compiler, _print_table, _row, compiler_target
     from workbench.core import metadata as md, passes, srcmap
     try:
         text = path.read_text()
@@ -196,7 +190,7 @@ def compile_pass_file(args, path: Path) -> int:
     if meta_path is None or not meta_path.is_file():
         raise WorkbenchError.at(str(path), f"the metadata it names ({meta_path}) is not there: pass --metadata", 2)
     base = md.load(meta_path)
-    compiler = _compiler(args.target or _stated_target(base, meta_path))
+    compiler = make_compiler(args.target or _stated_target(base, meta_path))
     result = compiler.compile_level("", text, base, file=str(path), with_sass=not args.no_sass,
                                     after_pass=(header.stage, header.index))
     out = Path(args.out) if args.out else path.parent
@@ -208,8 +202,8 @@ def compile_pass_file(args, path: Path) -> int:
                                           sass_ptx_lines=result.sass_ptx_lines).to_json()}, sys.stdout, indent=2)
         print()
     else:
-        row = _row(None, result)
+        row = compile_row(None, result)
         row["spec"] = f"after {path.stem}"
-        _print_table([row], compiler_target(compiler))
+        print_table([row], compiler_target(compiler))
         print(f"levels after {path.name} written to {out}")
     return 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from workbench.cli.common import add_script_timeout
 
-def add_export_command(subparsers) -> argparse.ArgumentParser:
+
+def add(subparsers) -> None:
     p = subparsers.add_parser(
         "export", help="write a version as a folder that runs with only torch and triton (a reproducer)",
         description="Write version N of a kernel (its level file, the levels below, Triton's metadata, the "
@@ -22,17 +23,16 @@ def add_export_command(subparsers) -> argparse.ArgumentParser:
                         "dtypes and strides only, filled at random by run.py (nothing to check against)")
     p.add_argument("--target", default=None, help="compile target (default: the GPU's, else cuda:90)")
     p.add_argument("--workspace", default=None, help="the workspace the version is in (default: beside the script)")
-    from .cli import add_script_timeout
     add_script_timeout(p)
-    return p
+    p.set_defaults(func=run)
 
 
-def run_export_command(args) -> int:
+def run(args) -> int:
     """The version is read from the workspace, never written; when the app holds the workspace,
     the script's capture goes into a scratch copy and the version is still read from there."""
-    from .core.errors import WorkbenchError
-    from .core.export import export
-    from .core.session import Session
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.export import export
+    from workbench.core.session import Session
     script = Path(args.script)
     if not script.is_file():
         raise WorkbenchError.at(str(script), "no such script")

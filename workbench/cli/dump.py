@@ -1,20 +1,13 @@
-"""``workbench dump``: values from inside a kernel, at any level.
-
-Wiring (workbench/cli.py)::
-
-    from .dump_command import add_dump_command, run_dump_command
-    add_dump_command(subparsers)      # where the other subcommands are added
-    ...
-    if args.command == "dump": return run_dump_command(args)
-"""
+"""``workbench dump``: values from inside a kernel, at any level."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
+from workbench.cli.common import add_script_timeout
 
-def add_dump_command(subparsers) -> argparse.ArgumentParser:
+
+def add(subparsers) -> None:
     p = subparsers.add_parser(
         "dump", help="dump values from inside a kernel at any level",
         description="Dump values from inside a kernel: Python (variables, or workbench.language.dump calls), "
@@ -45,17 +38,16 @@ def add_dump_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--version", default=None, help="a saved version of the kernel (with --diverge)")
     p.add_argument("--workspace", default=None, help="the workspace the version is in (default: beside the script)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    from .cli import add_script_timeout
     add_script_timeout(p)
-    return p
+    p.set_defaults(func=run)
 
 
-def run_dump_command(args) -> int:
+def run(args) -> int:
     """``workbench dump``; arguments after ``--`` go to the script, and bad input is reported by
     the CLI's one handler (``FILE:LINE: error: ...``, exit status 2)."""
     if args.diverge:
         return _diverge(args)
-    from .core.dump import dump_script
+    from workbench.core.dump import dump_script
     report = dump_script(args.script, args.kernel, args.level, args.values, pid=args.pid,
                          reference=args.reference, target=args.target, iterations=args.iterations,
                          level_file=args.level_file, verify_targets=tuple(args.verify),
@@ -76,9 +68,9 @@ def run_dump_command(args) -> int:
 def _diverge(args) -> int:
     """``--diverge --version N``: the version is read from the workspace, never written; when
     the app holds the workspace, the capture goes into a scratch copy. Exit 1 when a value diverges."""
-    from .core.diverge import format_report, serve
-    from .core.errors import WorkbenchError
-    from .core.session import Session
+    from workbench.core.diverge import format_report, serve
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.session import Session
     if args.version is None:
         raise WorkbenchError.at(args.script, "--diverge needs --version N (a saved version whose outputs mismatch)")
     session = Session(args.script, argv=list(getattr(args, "script_args", None) or []), target=args.target,
