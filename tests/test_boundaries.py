@@ -138,7 +138,7 @@ def _circles(graph: dict[str, set[str]]) -> dict[frozenset[str], list[list[str]]
 
 # circles inside core/, left for the split of core/ by family (issue 27): a new circle fails, and
 # one broken must leave this list
-KNOWN_CIRCLES = [frozenset({"workbench.core.dump", "workbench.core.watch"})]
+KNOWN_CIRCLES: list[frozenset] = []
 
 
 # scripts, run rather than imported: a __main__, and the run.py copied into every export

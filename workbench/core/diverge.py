@@ -116,7 +116,7 @@ def chain_of(src: probe.KernelSource, arg: str) -> tuple[int | None, list[probe.
 
 def _python(session, state, v, arg, out):
     import numpy as np
-    from .dump import DumpResult
+    from .dump_result import DumpResult
     original = state.versions["original"]
     vfile = v.file or (session.workspace.version(state.spec.folder_name, int(v.label)).folder /
                        f"{state.spec.stem}.py")
@@ -270,7 +270,7 @@ def mlir_chain(text: str, arg: str, file: str = "<mlir>") -> tuple[int | None, l
 
 
 def _mlir(session, state, v, arg, out):
-    from .dump import COMPILED_ONLY, compile_rewrite, launch_dump
+    from .dump_result import COMPILED_ONLY, compile_rewrite, launch_dump
     from .dump_ir import rewrite_mlir
     iterations = 16
     level = v.level

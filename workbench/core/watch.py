@@ -266,13 +266,13 @@ def _name_at(index: _MlirIndex, line: int, anchor: dict[str, Any]) -> str:
 # -- values and differences ---------------------------------------------------------------
 
 def side_json(result, label: str, status: str, dumps: Path | None = None, tag: str = "") -> dict[str, Any]:
-    """One version's value of a watch (a :class:`~workbench.core.dump.DumpResult`), bounded."""
+    """One version's value of a watch (a :class:`~workbench.core.dump_result.DumpResult`), bounded."""
     import numpy as np
     out = result.to_json(with_values=False) | {"label": label, "found": True, "status": status,
                                                "python_line": getattr(result, "python_line", None),
                                                "values": None, "sample": None, "sampled": False, "file": None}
     if result.values is not None:
-        from .dump import _jsonable_array
+        from .dump_result import _jsonable_array
         sq = result.squeezed()
         out["values_shape"] = list(sq.shape)
         if sq.size <= MAX_INLINE:
@@ -484,9 +484,9 @@ def _python_sides(session, state, version, group, launched: dict | None = None):
 
 
 def _python_result(a: probe.Assignment, recorded: dict, dtypes: dict, pid: Any, iterations: int):
-    """An assignment's recorded values as a :class:`~workbench.core.dump.DumpResult` (no values
+    """An assignment's recorded values as a :class:`~workbench.core.dump_result.DumpResult` (no values
     when no program asked for reached it)."""
-    from .dump import DumpResult
+    from .dump_result import DumpResult
     res = DumpResult(name=a.var, level="python", line=a.line, source=f"{a.var} (line {a.line})", type="",
                      dtype="", shape=[])
     stacked = probe.stack(recorded.get((a.var, a.ordinal), {}), pid, iterations)
@@ -518,7 +518,7 @@ def _pid_text(w) -> str:
 def _ir_sides(session, state, version, group, level):
     """IR-level watches of one version: resolved in its text, rewritten in one text per
     (program, iterations), compiled, and launched where there is a GPU and inputs."""
-    from .dump import COMPILED_ONLY, DumpResult, compile_rewrite, launch_dump
+    from .dump_result import COMPILED_ONLY, DumpResult, compile_rewrite, launch_dump
     from .dump_ir import rewrite_llir, rewrite_mlir, rewrite_ptx
     label = version.label
     text = version.result.levels.get(level) if version.result else None
