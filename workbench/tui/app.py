@@ -36,6 +36,9 @@ from workbench.tui.follow import follow, lines_said, place
 from workbench.tui.format import (EDITABLE, LEVELS, STATUS_WORDS, diagnostic_text, kernel_label, locate_unplaced,
                                   result_summary, version_label)
 from workbench.tui.mapping import LevelMap
+from workbench.tui.messages import (ConfigsDone, DivergeDone, DumpDone, Exported, Hello, Opened, OpenFailed,
+                                    Progress, Restored, RunDone, RunFailed, RunnerLog, RunnerMessage,
+                                    RunnerRestarted, TerminalGone, Timed, Timing, WatchesDone)
 from workbench.tui.themes import load_themes, register_themes
 from workbench.tui.watcher import EditWatcher, FilesChanged
 from workbench.tui.widgets.code_view import CodeView
@@ -68,155 +71,6 @@ def atomic_write(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-# -- messages from the worker threads (post_message is thread-safe) ----------------------------
-
-class RunnerMessage(Message):
-    """What a worker thread posts from the runner's answers: dropped once the app shuts down
-    (its widgets are being taken away; an answer late by a frame is nobody's), as the watcher's
-    FilesChanged is."""
-
-
-class Progress(RunnerMessage):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-
-class Timing(RunnerMessage):
-    """The timing run of a version whose verdict is on screen has started timing."""
-    def __init__(self, version: str) -> None:
-        super().__init__()
-        self.version = version
-
-
-class TerminalGone(Message):
-    """The terminal hung up (an SSH connection dropped, tmux killed): nobody can see or answer."""
-
-
-class RunnerLog(RunnerMessage):
-    def __init__(self, line: str, style: str = "") -> None:
-        super().__init__()
-        self.line = line
-        self.style = style
-
-
-class RunnerRestarted(RunnerMessage):
-    def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason
-
-
-class Hello(RunnerMessage):
-    def __init__(self, info: dict) -> None:
-        super().__init__()
-        self.info = info
-
-
-class Opened(RunnerMessage):
-    def __init__(self, data: dict) -> None:
-        super().__init__()
-        self.data = data
-
-
-class OpenFailed(RunnerMessage):
-    def __init__(self, text: str, lines: list[str]) -> None:
-        super().__init__()
-        self.text = text
-        self.lines = lines
-
-
-class RunDone(RunnerMessage):
-    """A run or an apply finished: ``path``/``level`` name the saved file for an apply."""
-
-    def __init__(self, result: dict, versions: list[dict] | None, path: Path | None = None,
-                 level: str | None = None, started: float = 0.0) -> None:
-        super().__init__()
-        self.result = result
-        self.versions = versions
-        self.path = path
-        self.level = level
-        self.started = started
-        self.answered = time.perf_counter()   # the runner's answer read (the timeline's "answer")
-
-
-class RunFailed(RunnerMessage):
-    def __init__(self, error, path: Path | None = None, level: str | None = None,
-                 versions: list[dict] | None = None) -> None:
-        super().__init__()
-        self.error = error          # a RunnerError (RunnerCrashed for a restart) or another exception
-        self.path = path
-        self.level = level
-        self.versions = versions
-
-
-class Restored(RunnerMessage):
-    def __init__(self, version: str, paths: list[str]) -> None:
-        super().__init__()
-        self.version = version
-        self.paths = paths
-
-
-class Exported(RunnerMessage):
-    def __init__(self, version: str, done: dict) -> None:
-        super().__init__()
-        self.version = version
-        self.done = done  # the runner's answer: the folder and its run.py
-
-
-class ConfigsDone(RunnerMessage):
-    """Config runs (a config of the table, or one tried from its field) and, for a tried one, its
-    tuning as the runner now has it."""
-
-    def __init__(self, results: list[dict], tuning: tuple[int, dict] | None = None, error: str | None = None,
-                 progress: str | None = None, kernel: dict | None = None) -> None:
-        super().__init__()
-        self.results = results
-        self.tuning = tuning
-        self.kernel = kernel   # a tried config that compiled: its levels are in the workspace
-        self.error = error
-        self.progress = progress   # a sweep's count, elapsed time and ETA
-
-
-class Timed(RunnerMessage):
-    """A version's timing, asked for after its verdict was on screen."""
-
-    def __init__(self, result: dict, error: str | None = None) -> None:
-        super().__init__()
-        self.result = result
-        self.error = error
-
-
-class WatchesDone(RunnerMessage):
-    """The watch list as the runner answers a ``watch_list``, ``watch_add`` (``added``: its id) or
-    ``watch_remove``, for kernel ``spec_id``; or (``entries``) the list dumped for the version shown."""
-
-    def __init__(self, spec_id: str, watches: list[dict] | None, added: str | None = None,
-                 error: str | None = None, entries: list[dict] | None = None) -> None:
-        super().__init__()
-        self.spec_id = spec_id
-        self.watches = watches
-        self.added = added
-        self.error = error
-        self.entries = entries      # ``watch_values`` of the version shown, asked for after the list
-
-
-class DivergeDone(RunnerMessage):
-    def __init__(self, spec_id: str, result: dict | None = None, error: str | None = None) -> None:
-        super().__init__()
-        self.spec_id = spec_id
-        self.result = result
-        self.error = error
-
-
-class DumpDone(RunnerMessage):
-    def __init__(self, value: str, level: str, result=None, error: str | None = None) -> None:
-        super().__init__()
-        self.value = value
-        self.level = level
-        self.result = result
-        self.error = error
 
 
 def after_rest(handler):
