@@ -1845,6 +1845,13 @@ class WorkbenchApp(App):
         except Exception as e:  # noqa: BLE001 - no such value, or an unknown level: said in one line
             self.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
 
+    @work(thread=True, group="watch", exit_on_error=False)
+    def refresh_watch_values(self, spec_id: str) -> None:
+        try:
+            self._watch_values(spec_id)
+        except Exception as e:  # noqa: BLE001 - said in one line, the app goes on
+            self.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
+
     def _watch_values(self, spec_id: str) -> None:
         """(A worker thread) the watch list dumped for the version shown, so its status, type and
         values are there before the next save (the original's side is kept for later saves)."""
@@ -1870,8 +1877,12 @@ class WorkbenchApp(App):
         view = self.query_one(views.DumpsView)
         if msg.entries is not None:
             shown = all(str((e.get("version") or {}).get("label")) == self.last_version for e in msg.entries)
-            if shown and [e["id"] for e in msg.entries] == [w["id"] for w in view.watches]:
-                view.set_entries(msg.entries)   # not for an older version, nor an older list
+            if [e["id"] for e in msg.entries] != [w["id"] for w in view.watches]:
+                return   # an older list
+            if shown:
+                view.set_entries(msg.entries)
+            else:   # dumped for a version no longer current (a restore ran meanwhile): again, for this one
+                self.refresh_watch_values(self.spec_id)
             return
         view.set_watches(msg.watches or [], select=msg.added)
         if msg.added is not None:
