@@ -11,23 +11,10 @@ from textual import events
 from textual.keys import _character_to_key
 from textual.widgets import Input
 
-from test_app import FAST_BENCH, SIZE, line_of, opened, wait_for
+from test_app import FAST_BENCH, SIZE, isolated_config, line_of, opened, script, wait_for  # noqa: F401 - fixtures
 from conftest import EXAMPLES
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.code_view import CodeView
-
-
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_CONFIG", str(tmp_path / "config" / "config.toml"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
-
-
-@pytest.fixture
-def script(tmp_path):
-    path = tmp_path / "vector_add.py"
-    shutil.copy(EXAMPLES / "vector_add.py", path)
-    return path
 
 
 async def burst(pilot, *keys: str) -> None:
