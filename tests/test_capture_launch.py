@@ -202,6 +202,25 @@ def test_a_library_that_runs_torchs_operators_as_kernels_of_its_own_is_seen_as_t
     assert set(results.values()) == {"ok"}, results
 
 
+@needs_interpreter
+def test_what_a_benchmark_launches_besides_its_trial_takes_none_of_the_snapshot_limit(tmp_path):
+    """FlagGems on an H200 from a cold cache: do_bench's L2 flush (a 256 MiB `zero_()`, FlagGems'
+    zeros kernel there) was kept as a launch of the script's, twice per tuning, until the 1 GiB
+    snapshot limit was full before the script's own first launch: all 208 kernels "compiled only".
+    Here a config pre_hook launches a 1 MiB flush in each trial; the limit (7 MiB) holds the
+    tuned call's 2 MiB in and out and the chosen config's own flush, not every trial's flush too."""
+    from workbench.core.session import Session
+    session = Session(_copy(tmp_path, "bench_flush.py"), workspace=tmp_path / "ws", with_sass=False,
+                      snapshot_limit=7 << 20)
+    session.open()
+    cap = session.capture
+    assert cap.error is None, cap.error
+    chosen = next(s for s in cap.specs if s.kernel == "scale" and s.autotune and s.autotune["chosen"])
+    assert chosen.spec_id in cap.snapshots
+    assert session.run(chosen.spec_id).status == "ok"
+    session.close()
+
+
 class _StridedBuffer:
     """As FlagGems' StridedBuffer: a pointer Triton launches from (dtype, data_ptr), over a
     tensor's storage at an offset, with strides of its own; no torch.Tensor (no detach)."""

@@ -52,11 +52,17 @@ def test_cuda_event_median_agrees_with_do_bench():
     x = torch.randn(1 << 24, device="cuda")
     y = torch.empty_like(x)
     fn = lambda: torch.mul(x, 2.0, out=y)  # noqa: E731
-    ours = bench(fn, BenchOptions(warmup_ms=25, rep_ms=200)).median
-    theirs = triton.testing.do_bench(fn, warmup=25, rep=200, return_mode="median")
-    assert ours == pytest.approx(theirs, rel=0.05)
-    graph = bench(fn, BenchOptions(rep_ms=50, graph=True))
-    assert graph.mode == "graph" and graph.median == pytest.approx(ours, rel=0.25)
+    # each the best of three, taken in turn: the suite runs on many workers that share the card,
+    # and a neighbour's burst lands on one measurement, not on all three
+    ours, theirs, graph = [], [], []
+    for _ in range(3):
+        ours.append(bench(fn, BenchOptions(warmup_ms=25, rep_ms=200)).median)
+        theirs.append(triton.testing.do_bench(fn, warmup=25, rep=200, return_mode="median"))
+        timed = bench(fn, BenchOptions(rep_ms=50, graph=True))
+        assert timed.mode == "graph"
+        graph.append(timed.median)
+    assert min(ours) == pytest.approx(min(theirs), rel=0.05)
+    assert min(graph) == pytest.approx(min(ours), rel=0.25)
 
 
 def test_run_bench_without_a_gpu_refuses_in_one_line_before_the_script_runs(tmp_path):

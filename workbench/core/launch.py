@@ -109,11 +109,13 @@ def interpret(fn, spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable
               before_launch: Callable[[dict], None] | None = None) -> dict[str, Any]:
     """No GPU: run ``fn`` (the original JITFunction or an edited one) in Triton's interpreter on
     fresh copies of the captured (CPU) inputs."""
-    from .capture import interpret_launch
+    from .capture import interpret_launch, launches_interpreted
     args, kwargs, copies = _fresh(snapshot, poison_outputs)
+    cache: dict[int, Any] = {}
     if before_launch is not None:
-        before_launch(dict(zip(spec.fn.arg_names, bound_values(spec, args, kwargs))))
-    interpret_launch(fn, args, kwargs, snapshot.grid, {})
+        with launches_interpreted(cache):
+            before_launch(dict(zip(spec.fn.arg_names, bound_values(spec, args, kwargs))))
+    interpret_launch(fn, args, kwargs, snapshot.grid, cache)
     return copies
 
 

@@ -1087,9 +1087,11 @@ class WorkbenchApp(App):
             return
         self.query_one(views.BenchView).add_result(result)
         if str(result.get("version")) == self.last_version:
-            kind = "ok" if result.get("status") == "ok" else "error"
-            self.verdict = (result_summary(result) + self.watch_words, kind)
-            self.status.show(self.verdict[0], kind=self.verdict[1])
+            said, kind = self.verdict
+            self.verdict = (result_summary(result) + self.watch_words,
+                            "ok" if result.get("status") == "ok" else "error")
+            if self.status.message in (said, f"{said} · timing…"):   # what was said since (profiling…) stays
+                self.status.show(self.verdict[0], kind=self.verdict[1])
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def run_version(self, version: str) -> None:
