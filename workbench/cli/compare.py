@@ -142,10 +142,9 @@ def _report(args, labels: tuple[str, str], sides: list[dict[str, Any]]) -> dict[
         ka = next((k for k in sides[0]["kernels"] if k.entry is ea), None)
         kb = next((k for k in sides[1]["kernels"] if k.entry is eb), None)
         missing = [f"Triton {label} did not launch {(ea or eb)['spec']['kernel']}"
-                   for label, k in zip(labels, (ka, kb)) if k is None]
-        errors = missing + [k.error for k in (ka, kb) if k is not None and k.error]
-        if errors:
-            out["errors"] += errors
+                   for label, k, side in zip(labels, (ka, kb), sides) if k is None and "error" not in side]
+        out["errors"] += missing + [k.error for k in (ka, kb) if k is not None and k.error]
+        if ka is None or kb is None or ka.error or kb.error:
             continue
         k = compare.compare_kernel(ka, kb, labels)
         for parted in k["passes"]["parted"]:   # the IR itself is in the files; the report keeps its differences

@@ -101,7 +101,7 @@ def normalize(text: str, level: str) -> list[tuple[int, str]]:
                 continue
             row = row.split("//")[0]
         else:
-            if s.startswith("#loc"):
+            if s.startswith(("#loc", "#di_", "#llvm.di_")):   # locations and the debug info made of them
                 continue
             row = strip_locs(row)
         row = anonymous(row.strip(), level if level in ("llir", "ptx") else "mlir")

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import WorkbenchError
+from workbench.core.errors import WorkbenchError
 
 ROOT = Path(__file__).resolve().parents[2]   # the folder holding the workbench package
 # a release as pip spells one (3.4.0, 3.5.0rc1, 3.2.0.post1): nothing else reaches pip's command line
@@ -30,7 +30,7 @@ _UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connect
 
 def cache_root() -> Path:
     """``<cache>/triton-versions``: beside the stage cache (``WORKBENCH_CACHE_DIR`` moves both)."""
-    from .cache import default_dir
+    from workbench.core.cache import default_dir
     return default_dir().parent / "triton-versions"
 
 
@@ -69,7 +69,7 @@ def install(version: str, python: str = sys.executable) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=dest.parent))
     print(f"installing Triton {version} into {dest} (pip install --target, once)", file=sys.stderr)
     try:
-        proc = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
+        proc = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check",
                                "--target", str(tmp), f"triton=={version}"], capture_output=True, text=True,
                               env=dict(os.environ, PIP_RETRIES=os.environ.get("PIP_RETRIES", "1")))
         if proc.returncode != 0 or not installed(tmp, version):
