@@ -140,9 +140,9 @@ def test_a_release_with_no_package_index_is_one_line(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert lines[0] == f"installing Triton 3.3.0 into {tmp_path / 'triton-versions' / '3.3.0'} (pip install --target, once)"
-    assert lines[1:] == [f"--triton: error: Triton 3.3.0 is not installed here and no package index could be reached: "
-                         f"run `pip install --no-deps --target {tmp_path / 'triton-versions' / '3.3.0'} triton==3.3.0` "
-                         "where one can be, or pass --python with an interpreter that has it"]
+    assert lines[1:] == [(f"--triton: error: Triton 3.3.0 is not installed here and no package index could be reached: "
+                          f"run `pip install --no-deps --target {tmp_path / 'triton-versions' / '3.3.0'} triton==3.3.0` "
+                          "where one can be, or pass --python with an interpreter that has it")]
     assert [p.name for p in (tmp_path / "triton-versions").iterdir()] == []   # nothing half-installed
     proc = run_cli("compare", str(ROOT / "examples" / "matmul.py"), "--triton", "3.4; rm -rf /")
     assert proc.returncode == 2 and proc.stderr.strip() == \

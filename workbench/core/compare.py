@@ -6,8 +6,8 @@ writes). What is compared here is what they left on disk and in their answers, a
 module imports neither torch nor triton, so the app may use it too.
 
 Two releases name SSA values differently (3.6 after the Python variables, 3.4 by number), and
-every location moves with them: the IR is compared with locations left out and every value,
-register and label renamed in the order it first appears (:func:`normalize`).
+every location moves with them: the IR is compared with locations and debug records left out
+and every value, register and label anonymous (:func:`normalize`).
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ def pass_level(stage: str) -> str:
     return "ttir" if stage == "ttir" else "ttgir"   # MLIR either way; LLIR's passes too
 
 
-def _parted(rows: list[dict[str, Any]], at: int, a: "KernelSide", b: "KernelSide") -> dict[str, Any]:
+def _parted(rows: list[dict[str, Any]], at: int, a: KernelSide, b: KernelSide) -> dict[str, Any]:
     """A row where the compiles part, with the IR after it on both sides (a release that did not
     run the pass: its IR as it stood)."""
     row = rows[at]

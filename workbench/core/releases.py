@@ -25,7 +25,7 @@ VERSION = re.compile(r"^\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?(?:\.post\d+)?$")
 # pip's words for a package index it could not reach (as opposed to one that lacks the release)
 _UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connection|Network is unreachable|"
                           r"Temporary failure in name resolution|Name or service not known|ConnectTimeout|"
-                          r"Connection refused|ProxyError|No route to host|Max retries exceeded", re.I)
+                          r"Connection refused|ProxyError|No route to host|Max retries exceeded", re.IGNORECASE)
 
 
 def cache_root() -> Path:
@@ -70,7 +70,7 @@ def install(version: str, python: str = sys.executable) -> Path:
     print(f"installing Triton {version} into {dest} (pip install --target, once)", file=sys.stderr)
     try:
         proc = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check",
-                               "--target", str(tmp), f"triton=={version}"], capture_output=True, text=True,
+                               "--target", str(tmp), f"triton=={version}"], check=False, capture_output=True, text=True,
                               env=dict(os.environ, PIP_RETRIES=os.environ.get("PIP_RETRIES", "1")))
         if proc.returncode != 0 or not installed(tmp, version):
             raise WorkbenchError.at("--triton", _pip_failure(version, dest, proc.stdout + proc.stderr))
