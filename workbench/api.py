@@ -154,8 +154,9 @@ class _SpecOf:
 
 
 def _check_signature(level: str, path: Path, expected: str, name: str) -> None:
-    """A TTIR/TTGIR level bakes in the specialization (argument types, divisibility, ==1):
-    refuse a level file compiled for other arguments."""
+    """A TTIR/TTGIR level bakes in the specialization (argument types, divisibility, the arguments
+    specialized away): refuse a level file compiled for other arguments. Names are not compared
+    (a module printed without them says %arg0, %arg1, ...)."""
     import re
     from .core.errors import WorkbenchError
     pattern = re.compile(r"tt\.func\s+(?:public\s+)?@" + re.escape(name) + r"\((.*?)\)\s*(?:attributes|\{)", re.S)
@@ -163,12 +164,38 @@ def _check_signature(level: str, path: Path, expected: str, name: str) -> None:
     got, want = pattern.search(text), pattern.search(expected)
     if got is None or want is None:
         return
-    clean = lambda s: re.sub(r"loc\((?:[^()]|\([^()]*\))*\)|\s+", "", s)  # noqa: E731
-    if clean(got.group(1)) != clean(want.group(1)):
-        line = text[:got.start()].count("\n") + 1
-        raise WorkbenchError.at(str(path), f"this {level.upper()} was compiled for other arguments: its signature "
-                                           f"is ({clean(got.group(1))}), these arguments give "
-                                           f"({clean(want.group(1))}); refusing to launch", line)
+    have, need = _arguments(got.group(1)), _arguments(want.group(1))
+    if [t for _, t in have] == [t for _, t in need]:
+        return
+    if len(have) != len(need):
+        why = f"it takes {len(have)} arguments, these arguments give {len(need)}"
+    else:
+        i = next(i for i, (a, b) in enumerate(zip(have, need)) if a[1] != b[1])
+        why = f"argument {i + 1} ({need[i][0]}) is {have[i][1]} here, {need[i][1]} for these arguments"
+    line = text[:got.start()].count("\n") + 1
+    raise WorkbenchError.at(str(path), f"this {level.upper()} was compiled for other arguments: {why}; "
+                                       "refusing to launch", line)
+
+
+def _arguments(signature: str) -> list[tuple[str, str]]:
+    """(name, type with its attributes) of each argument of an MLIR function signature."""
+    import re
+    signature = re.sub(r"loc\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)", "", signature)
+    parts, depth, current = [], 0, ""
+    for c in signature:
+        if c == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += c in "(<{["
+        depth -= c in ")>}]"
+        current += c
+    parts.append(current)
+    out = []
+    for part in filter(str.strip, parts):
+        name, _, rest = part.partition(":")
+        out.append((name.strip().lstrip("%"), " ".join(rest.split())))
+    return out
 
 
 _COMPILERS: dict[str, Any] = {}
