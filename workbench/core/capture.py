@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator
 
 from . import compat
 from .cache import digest
-from .errors import Diagnostic, WorkbenchError
+from .errors import Diagnostic, LevelNeedsGPU, WorkbenchError
 from .files import safe_name
 from .metadata import TARGET_DERIVED
 
@@ -997,6 +997,8 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
         return interp
 
     names = set(fn.arg_names)
+    if hasattr(fn, "compile_without_gpu") and any(k.endswith("_dir") and k not in names for k in kwargs):
+        raise fn.compile_without_gpu(args, kwargs)   # a launch from a level (workbench.jit): not Python to run
     kw = {k: v for k, v in kwargs.items() if k in names}
     args, kw = compat.interpreter_args(fn, args, kw)
     # Triton's launcher takes grid[:3] (a grid of 4 or more); the interpreter refuses it
@@ -1160,6 +1162,8 @@ def _where(e: BaseException, script: Path) -> tuple[str, int | None, int | None]
 
 
 def _script_error(e: BaseException, script: Path, after_launches: bool, mode: str) -> Diagnostic:
+    if isinstance(e, LevelNeedsGPU):   # (says what it did: compiled, and needs a GPU to run)
+        return Diagnostic(*_where(e, script), str(e))
     when = "after its launches" if after_launches else "before launching any kernel"
     text = e.msg if isinstance(e, SyntaxError) and e.msg else str(e).strip()
     msg = f"the script raised {type(e).__name__} {when}: {text.splitlines()[0] if text else ''}"
