@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator
 
 from . import compat
 from .cache import digest
+from . import stuck
 from .errors import Diagnostic, LevelNeedsGPU, WorkbenchError
 from .files import safe_name
 from .metadata import TARGET_DERIVED
@@ -1110,7 +1111,8 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
         with recording(capture, compile_only=compile_only, interpret=mode == "interpret",
                        snapshot_limit=snapshot_limit) as rec, contextlib.redirect_stdout(sys.stderr):
             try:
-                with _time_limit(time_limit), _os_exit_stops_the_script():
+                with _time_limit(time_limit), stuck.limited(script, time_limit, limit_name), \
+                        _os_exit_stops_the_script():
                     runpy.run_path(str(script), run_name="__main__")
             except ScriptTimeout as e:
                 when = "after its launches" if capture.launches else "before launching its kernels"
