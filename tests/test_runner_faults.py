@@ -288,3 +288,36 @@ def test_an_interrupted_call_is_said_in_words_and_the_runner_stays_up(tmp_path):
         assert line == f"{SLEEPS}: error: interrupted (Ctrl-C, SIGINT) while opening the script: nothing of this " \
                        "call was kept; run it again"
         assert client.call("hello")["pid"] == pid
+
+
+# -- a script stuck in native code in the CLI's own process --------------------------------------
+
+@pytest.mark.parametrize("command", ["compile", "dump"])
+def test_the_script_time_limit_stops_a_script_stuck_in_c_code_in_the_clis_process(tmp_path, command):
+    """compile and dump run the script in their own process: SIGALRM cannot get into the C call."""
+    script = tmp_path / "stuck_in_c.py"
+    shutil.copy(STUCK, script)
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "workbench", command, str(script), "--script-timeout", "1"],
+                          capture_output=True, text=True, env=_env(tmp_path / "pid"), timeout=60)
+    assert time.monotonic() - t0 < 30 and proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1] == (f"{script}:11: error: the script ran past the 1 s limit "
+                                                    "(--script-timeout) in code that cannot be interrupted: stopped")
+
+
+def test_sigterm_stops_the_cli_with_its_script_stuck_in_c_code(tmp_path):
+    """(stuck_in_c.py's libc sleep returns on a signal; a matmul goes on to its end.)"""
+    script = tmp_path / "stuck_in_matmul.py"
+    shutil.copy(DATA / "stuck_in_matmul.py", script)
+    pidfile = tmp_path / "pid"
+    front = subprocess.Popen([sys.executable, "-m", "workbench", "compile", str(script)], env=_env(pidfile),
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert _runner_pid(pidfile, front) == front.pid   # the script runs in the CLI's own process
+        time.sleep(0.3)
+        front.send_signal(signal.SIGTERM)
+        front.wait(30)
+        assert front.stderr.read().strip().splitlines()[-1] == (
+            f"workbench: stopped by SIGTERM in code that cannot be interrupted ({script}:13)")
+    finally:
+        _kill_if_alive(front.pid)

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from triton.runtime.interpreter import InterpretedFunction
 from triton.runtime.jit import JITFunction
 
 from .core import compat
@@ -59,8 +60,32 @@ class WorkbenchJITFunction(JITFunction):
         fast = self._fast
         if fast is None:
             from .core import compat
+            if not _driver_active():   # no GPU, no stand-in (yet): say what a level launch did
+                return lambda *args, **kwargs: self._launch_without_driver(grid, args, kwargs)
             fast = self._fast = FastLaunch(self) if compat.fast_launch_supported() else False
         return fast.bind(grid) if fast else super().__getitem__(grid)
+
+    def _launch_without_driver(self, grid, args: tuple, kwargs: dict):
+        if any(k in LEVEL_KWARGS for k in kwargs):
+            raise self.compile_without_gpu(args, kwargs)
+        return super().__getitem__(grid)(*args, **kwargs)   # (Triton says there is no driver)
+
+    def compile_without_gpu(self, args: tuple, kwargs: dict) -> Exception:
+        """Compile the level a launch names for the default target, and the error that says
+        running it needs a GPU (where there is none: plain Python, the interpreter)."""
+        from .core.errors import LevelNeedsGPU
+        from .core.launch import specialization_of
+        chosen = [k for k in LEVEL_KWARGS if k in kwargs]
+        if len(chosen) > 1:
+            return TypeError(f"{self.__name__}: name one level to launch from, not {', '.join(chosen)}")
+        rest = {k: v for k, v in kwargs.items() if k != chosen[0]}
+        level, path = self._level_file(LEVEL_KWARGS[chosen[0]], Path(kwargs[chosen[0]]))
+        spec = specialization_of(_SpecOf(self), args, rest, grid=(1,))
+        compiler = _compiler()
+        self._compile_from_level(level, path.parent, compiler.target, spec.signature, spec.raw_constexprs,
+                                 _Options(spec.options), spec.raw_attrs)
+        return LevelNeedsGPU(f"{self.__name__} from {level.upper()} {path}: compiled for "
+                             f"{compat.target_str(compiler.target)}; running it needs a GPU, and this machine has none")
 
     def _pack_args(self, backend, kwargs, bound_args, specialization, options):
         chosen = [k for k in LEVEL_KWARGS if k in kwargs]
@@ -146,6 +171,39 @@ class WorkbenchJITFunction(JITFunction):
         return level, found[0]
 
 
+class _Interpreted(InterpretedFunction):
+    """Triton's interpreter (``TRITON_INTERPRET=1``) runs Python kernels only: a launch from a
+    level says it needs a GPU, instead of running the Python kernel in its place. (Nothing is
+    compiled: in a process that imported Triton interpreted, its compiler cannot run.)"""
+
+    def run(self, *args, grid, warmup, **kwargs):
+        chosen = [k for k in LEVEL_KWARGS if k in kwargs]
+        if chosen:
+            from .core.errors import LevelNeedsGPU
+            level = LEVEL_KWARGS[chosen[0]]
+            what = f"{level.upper()} {kwargs[chosen[0]]}" if level else f"version {kwargs[chosen[0]]}"
+            raise LevelNeedsGPU(f"{self.__name__} from {what}: Triton's interpreter (TRITON_INTERPRET=1) runs "
+                                "Python kernels only; running a level needs a GPU, and this machine has none")
+        return super().run(*args, grid=grid, warmup=warmup, **kwargs)
+
+
+class _Options:
+    """Compile options as ``_compile_from_level`` reads them (``vars()`` of Triton's options)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.__dict__.update(options)
+
+
+def _driver_active() -> bool:
+    """A driver to launch with: a GPU's, or the stand-in a capture installs."""
+    from triton.runtime.driver import driver
+    try:
+        driver.active.get_current_target()
+    except RuntimeError:   # "0 active drivers": no GPU
+        return False
+    return True
+
+
 class _SpecOf:
     """The bits of a KernelSpec that ``specialization_of`` reads."""
 
@@ -154,8 +212,9 @@ class _SpecOf:
 
 
 def _check_signature(level: str, path: Path, expected: str, name: str) -> None:
-    """A TTIR/TTGIR level bakes in the specialization (argument types, divisibility, ==1):
-    refuse a level file compiled for other arguments."""
+    """A TTIR/TTGIR level bakes in the specialization (argument types, divisibility, the arguments
+    specialized away): refuse a level file compiled for other arguments. Names are not compared
+    (a module printed without them says %arg0, %arg1, ...)."""
     import re
     from .core.errors import WorkbenchError
     pattern = re.compile(r"tt\.func\s+(?:public\s+)?@" + re.escape(name) + r"\((.*?)\)\s*(?:attributes|\{)", re.S)
@@ -163,12 +222,38 @@ def _check_signature(level: str, path: Path, expected: str, name: str) -> None:
     got, want = pattern.search(text), pattern.search(expected)
     if got is None or want is None:
         return
-    clean = lambda s: re.sub(r"loc\((?:[^()]|\([^()]*\))*\)|\s+", "", s)  # noqa: E731
-    if clean(got.group(1)) != clean(want.group(1)):
-        line = text[:got.start()].count("\n") + 1
-        raise WorkbenchError.at(str(path), f"this {level.upper()} was compiled for other arguments: its signature "
-                                           f"is ({clean(got.group(1))}), these arguments give "
-                                           f"({clean(want.group(1))}); refusing to launch", line)
+    have, need = _arguments(got.group(1)), _arguments(want.group(1))
+    if [t for _, t in have] == [t for _, t in need]:
+        return
+    if len(have) != len(need):
+        why = f"it takes {len(have)} arguments, these arguments give {len(need)}"
+    else:
+        i = next(i for i, (a, b) in enumerate(zip(have, need)) if a[1] != b[1])
+        why = f"argument {i + 1} ({need[i][0]}) is {have[i][1]} here, {need[i][1]} for these arguments"
+    line = text[:got.start()].count("\n") + 1
+    raise WorkbenchError.at(str(path), f"this {level.upper()} was compiled for other arguments: {why}; "
+                                       "refusing to launch", line)
+
+
+def _arguments(signature: str) -> list[tuple[str, str]]:
+    """(name, type with its attributes) of each argument of an MLIR function signature."""
+    import re
+    signature = re.sub(r"loc\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)", "", signature)
+    parts, depth, current = [], 0, ""
+    for c in signature:
+        if c == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += c in "(<{["
+        depth -= c in ")>}]"
+        current += c
+    parts.append(current)
+    out = []
+    for part in filter(str.strip, parts):
+        name, _, rest = part.partition(":")
+        out.append((name.strip().lstrip("%"), " ".join(rest.split())))
+    return out
 
 
 _COMPILERS: dict[str, Any] = {}
@@ -202,7 +287,6 @@ def jit(fn=None, **kwargs):
                     kwargs.setdefault(name, getattr(f, name))
             f = f.fn
         if compat.interpret_enabled():
-            from triton.runtime.interpreter import InterpretedFunction
-            return InterpretedFunction(f, **kwargs)
+            return _Interpreted(f, **kwargs)
         return WorkbenchJITFunction(f, **kwargs)
     return decorator(fn) if fn is not None else decorator

@@ -20,7 +20,8 @@ def add(subparsers) -> None:
                    help="value to dump: %%name, %%name#i, line:N (IR levels); a dump() call's expression or "
                         "line, or a variable as a watch names it: x, x@LINE, line:N, no dump() call needed "
                         "(python; default: every dump call). Repeat for several")
-    p.add_argument("--pid", default="0,0,0", help="program id X,Y,Z, or 'all' (default 0,0,0)")
+    p.add_argument("--pid", default=None, help="program id X,Y,Z, or 'all' (default: the one a dump() call "
+                                               "names, else 0,0,0)")
     p.add_argument("--iterations", type=int, default=16, help="loop iterations kept per value (default 16)")
     p.add_argument("--reference", default=None,
                    help="torch expression over the kernel's argument names to compare with, e.g. 'x_ptr + y_ptr'")

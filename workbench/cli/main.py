@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     return _guarded(args.func, args)
 
 
-class _Stopped(BaseException):
-    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so a runner is stopped on the way out."""
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C (a script running in this process does not keep
+    it), so a runner is stopped on the way out."""
 
 
 def _stop(signum, frame) -> None:
@@ -66,11 +67,13 @@ def _stop(signum, frame) -> None:
 
 
 def _guarded(fn, args) -> int:
+    from workbench.core import stuck
     from workbench.core.errors import WorkbenchError, os_error
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
     try:
-        return fn(args)
+        with stuck.watchdog():   # a script stuck in native code here is stopped all the same
+            return fn(args)
     except WorkbenchError as e:
         for d in e.diagnostics:
             print(str(d), file=sys.stderr)
@@ -78,8 +81,8 @@ def _guarded(fn, args) -> int:
     except OSError as e:  # a file the system refused (read-only, full, a folder): its path and what to do
         print(str(os_error(e, elsewhere=ELSEWHERE.get(args.command, ""))), file=sys.stderr)
         return EXIT_USAGE_OR_INPUT
-    except KeyboardInterrupt:
-        return 130
     except _Stopped as e:
         print(f"workbench: stopped by {signal.Signals(e.args[0]).name}", file=sys.stderr)
         return 128 + e.args[0]
+    except KeyboardInterrupt:
+        return 130

@@ -31,7 +31,8 @@ from typing import Any, Callable, Iterator
 
 from . import compat
 from .cache import digest
-from .errors import Diagnostic, WorkbenchError
+from . import stuck
+from .errors import Diagnostic, LevelNeedsGPU, WorkbenchError
 from .files import safe_name
 from .metadata import TARGET_DERIVED
 
@@ -1001,6 +1002,8 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
         return interp
 
     names = set(fn.arg_names)
+    if hasattr(fn, "compile_without_gpu") and any(k.endswith("_dir") and k not in names for k in kwargs):
+        raise fn.compile_without_gpu(args, kwargs)   # a launch from a level (workbench.jit): not Python to run
     kw = {k: v for k, v in kwargs.items() if k in names}
     args, kw = compat.interpreter_args(fn, args, kw)
     # Triton's launcher takes grid[:3] (a grid of 4 or more); the interpreter refuses it
@@ -1130,7 +1133,8 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
         with recording(capture, compile_only=compile_only, interpret=mode == "interpret",
                        snapshot_limit=snapshot_limit) as rec, contextlib.redirect_stdout(sys.stderr):
             try:
-                with _time_limit(time_limit), _os_exit_stops_the_script():
+                with _time_limit(time_limit), stuck.limited(script, time_limit, limit_name), \
+                        _os_exit_stops_the_script():
                     runpy.run_path(str(script), run_name="__main__")
             except ScriptTimeout as e:
                 when = "after its launches" if capture.launches else "before launching its kernels"
@@ -1182,6 +1186,8 @@ def _where(e: BaseException, script: Path) -> tuple[str, int | None, int | None]
 
 
 def _script_error(e: BaseException, script: Path, after_launches: bool, mode: str) -> Diagnostic:
+    if isinstance(e, LevelNeedsGPU):   # (says what it did: compiled, and needs a GPU to run)
+        return Diagnostic(*_where(e, script), str(e))
     when = "after its launches" if after_launches else "before launching any kernel"
     text = e.msg if isinstance(e, SyntaxError) and e.msg else str(e).strip()
     msg = f"the script raised {type(e).__name__} {when}: {text.splitlines()[0] if text else ''}"

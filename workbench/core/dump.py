@@ -96,7 +96,9 @@ def _select_sites(sites: dict[int, str], values: list[str], file: str, line: int
 
 
 def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, reference, argv, atol, rtol, report,
-                             script_timeout=None):
+                             script_timeout=None, own_pid=False):
+    """``own_pid``: no program was asked for; a dump() call that names one (``dump(x, 0, 3)``) is
+    dumped for it, the others for ``pid``."""
     import numpy as np
     capture, rec = _interpret_python(script, spec_kernel, values, pid, iterations, argv, script_timeout)
     specs = capture.select(spec_kernel)
@@ -116,16 +118,19 @@ def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, refer
     chosen = _select_sites(sites, wanted, spec.file or script, spec.line) if wanted or not values else []
     for line in chosen:
         per_pid = rec.values.get((spec.kernel, line), {})
-        if pid == "all":
+        call = rec.calls.get((spec.kernel, line), {})
+        want = pid
+        if own_pid and call.get("pid") is not None:
+            want = tuple(list(call["pid"]) + [0] * (3 - len(call["pid"])))
+        if want == "all":
             programs = sorted(per_pid, key=lambda p: (p[2], p[1], p[0]))
         else:
-            programs = [tuple(pid)] if tuple(pid) in per_pid else []
-        call = rec.calls.get((spec.kernel, line), {})
+            programs = [tuple(want)] if tuple(want) in per_pid else []
         if not programs:
             res = DumpResult(name=sites[line], level="python", line=line, source=f"dump({sites[line]})", type="",
                              dtype="", shape=[], values=None)
             report.notes.append(f"dump({sites[line]}) at line {line} was never reached by program "
-                                f"{'any' if pid == 'all' else ','.join(map(str, pid))}")
+                                f"{'any' if want == 'all' else ','.join(map(str, want))}")
             report.results.append(res)
             continue
         counts = [len(per_pid[p]) for p in programs]
@@ -255,7 +260,8 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
                 mode: str = "auto", script_timeout: float | None = None) -> DumpReport:
     """Dump ``values`` of ``kernel`` at ``level`` for the first launch ``script`` makes.
 
-    ``pid``: (x, y, z), "x,y,z" or "all". ``level_file``: dump from this (edited) level
+    ``pid``: (x, y, z), "x,y,z" or "all"; None: the program a Python-level dump() call names
+    (``dump(x, 0, 3)``), else 0,0,0. ``level_file``: dump from this (edited) level
     file instead of the level as compiled from the script; the file is only read.
     ``verify_targets``: also compile the rewrite for these targets. ``mode``: auto (GPU if
     there is one), gpu, cpu (interpreter / compile only) or compile (compile only, the
@@ -268,7 +274,8 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
     script = str(Path(script).resolve())
     if level not in LEVELS:
         raise WorkbenchError.at(script, f"unknown level {level!r}: expected one of {', '.join(LEVELS)}")
-    pid = parse_pid(pid) if not (isinstance(pid, tuple) and len(pid) == 3) else pid
+    own_pid = pid is None
+    pid = (0, 0, 0) if own_pid else parse_pid(pid) if not (isinstance(pid, tuple) and len(pid) == 3) else pid
     hip = bool(target) and compat.is_hip(compat.parse_target(target))  # no ROCm launch path: compiled only
     gpu = compat.has_gpu() and mode not in ("cpu", "compile") and not hip
     if mode == "gpu" and not gpu:
@@ -285,7 +292,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
             spec_kernel = cap.specs[0].kernel
         report.kernel = spec_kernel
         return _dump_python_interpreted(script, spec_kernel, values, pid, iterations, reference, argv, atol, rtol,
-                                        report, script_timeout)
+                                        report, script_timeout, own_pid)
     capture = run_script(script, argv=argv, target=tgt, mode="gpu" if gpu else "compile-only",
                          snapshot_limit=DEFAULT_SNAPSHOT_LIMIT if gpu else 0, time_limit=script_timeout)
     specs = [s for s in capture.select(kernel) if not s.autotune or s.chosen] or capture.select(kernel)

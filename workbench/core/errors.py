@@ -32,6 +32,11 @@ class Diagnostic:
         return asdict(self)
 
 
+class LevelNeedsGPU(RuntimeError):
+    """A launch from a level where there is no GPU to run it: the level compiled, nothing ran
+    (the interpreter runs Python kernels only)."""
+
+
 @dataclass
 class WorkbenchError(Exception):
     """A problem with the user's input: reported, never a traceback."""

@@ -61,7 +61,7 @@ def ptx_facts(text: str) -> dict[str, Any]:
         facts["entries"] = names
     threads = _int(r"^\s*\.reqntid\s+(\d+)", text) or _int(r"^\s*\.maxntid\s+(\d+)", text)
     if threads:
-        facts["num_warps"] = threads // 32
+        facts["num_warps"], facts["threads"] = threads // 32, threads
     if m := re.search(r"^\s*\.target\s+sm_(\d+)", text, re.MULTILINE):
         facts["arch"] = int(m.group(1))
     return facts
@@ -117,8 +117,9 @@ def load(path: str | Path) -> dict[str, Any]:
     return data
 
 
-# Values a stage would choke on with a traceback (Triton asserts num_warps is a power of 2;
-# ``int("x")``), refused before anything compiles: the whole-number keys, with their least value.
+# Values a stage would choke on with a traceback (``int("x")``), refused before anything compiles:
+# the whole-number keys, with their least value. num_warps need not be a power of 2: Triton writes
+# a warp-specialized kernel's total (base + partitions, 12 or 20) there; see :func:`split_warps`.
 _WHOLE = {"num_warps": 1, "num_ctas": 1, "num_stages": 0, "shared": 0, "warp_size": 1, "tmem_size": 0,
           "global_scratch_size": 0, "global_scratch_align": 1, "profile_scratch_size": 0,
           "profile_scratch_align": 1, "maxnreg": 1, "ptx_version": 0}
@@ -137,8 +138,6 @@ def problems(metadata: dict[str, Any]) -> list[tuple[str, str]]:
             out.append((key, f"{key} must be a whole number, not {value!r}"))
         elif value < least:
             out.append((key, f"{key} must be at least {least}, not {value!r}"))
-        elif key == "num_warps" and value & (value - 1):
-            out.append((key, f"num_warps must be a power of 2 (1, 2, 4, ...), not {value!r}"))
     if metadata.get("name") is not None and not isinstance(metadata["name"], str):
         out.append(("name", f"name must be a string, not {metadata['name']!r}"))
     for key in _FLAGS:
@@ -180,6 +179,16 @@ def _key_position(text: str, key: str) -> tuple[int | None, int | None]:
         depth -= c in "}]"
         i += 1
     return None, None
+
+
+def split_warps(options: dict[str, Any]) -> int | None:
+    """Take a warp count that is not a power of 2 out of ``options`` and return it: the total of a
+    warp-specialized kernel, which is what the launch needs but not a num_warps option (Triton
+    asserts a power of 2; the stages below TTGIR do not read it, TTGIR states its own base)."""
+    warps = options.get("num_warps")
+    if _is_whole(warps) and warps & (warps - 1):
+        return options.pop("num_warps")
+    return None
 
 
 def find_beside(level_file: str | Path) -> Path | None:

@@ -272,12 +272,19 @@ class Compiler:
             raise WorkbenchError.at(file, f"the metadata is wrong: {sentence}")
         facts = md.level_facts(level, content) if isinstance(content, str) else {}
         self._check_target(level, facts, file)
+        if facts.get("threads", 0) % 32:
+            raise WorkbenchError.at(file, f".reqntid {facts['threads']} is not a whole number of warps (32 threads "
+                                          "each): the block's thread count must be num_warps * 32",
+                                    _line_of(file, ".reqntid"))
         opts = md.user_options(base, self._option_fields())
         for key in ("num_warps", "num_ctas"):
             if key in facts:
                 opts[key] = facts[key]
+        total = md.split_warps(opts)
         options = self.backend.parse_options(opts)
         metadata = self._initial_metadata(options, base)
+        if total is not None:
+            metadata["num_warps"] = total
         for key in ("name", "num_warps"):
             if key in facts:
                 metadata[key] = facts[key]
