@@ -39,10 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 import triton  # noqa: E402
 
-from workbench.core import compat  # noqa: E402
-from workbench.core.cache import StageCache  # noqa: E402
-from workbench.core.capture import run_script  # noqa: E402
-from workbench.core.pipeline import Compiler, _clean_options  # noqa: E402
+from workbench.compiler import compat  # noqa: E402
+from workbench.compiler.cache import StageCache  # noqa: E402
+from workbench.runtime.capture import run_script  # noqa: E402
+from workbench.compiler.pipeline import Compiler, _clean_options  # noqa: E402
 
 EXAMPLES = {"matmul": ROOT / "examples/matmul.py", "vector_add": ROOT / "examples/vector_add.py"}
 RATIO_LIMIT, NOCHANGE_MS = 1.2, 5.0

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
 import tempfile
@@ -33,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import triton  # noqa: E402
 
-from workbench.core import launch  # noqa: E402
-from workbench.core.bench import BenchOptions  # noqa: E402
-from workbench.core.configs import parse_sweep  # noqa: E402
-from workbench.core.session import Session  # noqa: E402
+from workbench.runtime import launch  # noqa: E402
+from workbench.runtime.bench import BenchOptions  # noqa: E402
+from workbench.runtime.configs import parse_sweep  # noqa: E402
+from workbench.session.session import Session  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 OPTIONS = BenchOptions(warmup_ms=10 if QUICK else 25, rep_ms=50 if QUICK else 100)

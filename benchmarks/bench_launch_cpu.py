@@ -30,7 +30,7 @@ from triton.runtime.jit import compute_cache_key  # noqa: E402
 import workbench  # noqa: E402
 from bench_runner import noop_kernel  # noqa: E402
 from recording_driver import recording  # noqa: E402
-from workbench.core.fastlaunch import key_mode, native  # noqa: E402
+from workbench.runtime.fastlaunch import key_mode, native  # noqa: E402
 
 
 def _best_us(paths: dict, n: int = 3000, rounds: int = 15) -> dict[str, float]:

@@ -6,7 +6,7 @@
    binding, no specialization). Issue 16's goal: ``workbench.jit`` at <= 0.5x native.
 2. Save to verified result after a PTX edit, through the runner process (client round trip):
    against the time ptxas alone takes on the same PTX.
-3. Kernel timing: the median of ``workbench.core.bench.bench`` vs ``triton.testing.do_bench``
+3. Kernel timing: the median of ``workbench.runtime.bench.bench`` vs ``triton.testing.do_bench``
    on the same launches.
 
     python benchmarks/bench_runner.py [--quick] [--launch]     (--launch: part 1 only)
@@ -102,7 +102,7 @@ def launch_overhead() -> dict:
 def _version_folder(paths: dict) -> Path:
     """A workspace version of the saved TTGIR (unedited), as the app would keep one."""
     from workbench.api import _compiler
-    from workbench.core.workspace import Workspace
+    from workbench.session.workspace import Workspace
     text = paths["ttgir"].read_text()
     derived = _compiler().compile_level("ttgir", text, json.loads(paths["json"].read_text()), with_sass=False)
     ws = Workspace(Path(tempfile.mkdtemp(prefix="bench-ws-")))
@@ -139,7 +139,7 @@ def save_to_verified() -> dict:
 
 def _ptxas_ms(ptx: Path, kernel: dict) -> float:
     """ptxas alone, as Triton's backend calls it, on the same file."""
-    from workbench.core import compat
+    from workbench.compiler import compat
     ptxas = compat.nvidia_tool("ptxas")
     arch = kernel["result"]["target"].split(":")[1]
     out = ptx.with_suffix(".bench.cubin")
@@ -151,7 +151,7 @@ def _ptxas_ms(ptx: Path, kernel: dict) -> float:
 
 def timing_agreement() -> dict:
     import triton.testing
-    from workbench.core.bench import BenchOptions, bench
+    from workbench.runtime.bench import BenchOptions, bench
     sys.path.insert(0, str(ROOT / "examples"))
     import matmul as mm
     import vector_add as va

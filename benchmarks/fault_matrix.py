@@ -129,8 +129,8 @@ def edited_description(work: Path):
 
 
 def second_writer(work: Path):
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.session import Session
+    from workbench.model.diagnostics import WorkbenchError
+    from workbench.session.session import Session
     copy_scripts(work, EXAMPLES / "vector_add.py")
     first = Session(work / "vector_add.py", mode="compile-only", with_sass=False)
     first.open()
@@ -146,7 +146,7 @@ def second_writer(work: Path):
 def edited_session(work: Path, mode: str, op: str):
     """vector_add opened in a session of this process (the app's writer), its TTGIR in edit/
     edited to ``op``: (session, what open answered, edit/, the TTGIR)."""
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     copy_scripts(work, EXAMPLES / "vector_add.py")
     session = Session(work / "vector_add.py", mode=mode, with_sass=False)
     opened = session.open()
@@ -168,7 +168,7 @@ def run_from_beside_the_app(work: Path):
 
 
 def failed_version_write(work: Path):
-    from workbench.core.errors import WorkbenchError
+    from workbench.model.diagnostics import WorkbenchError
     s, opened, edit, ttgir = edited_session(work, "compile-only", "arith.subf")
     (edit / "add_kernel.ptx").unlink()
     (edit / "add_kernel.ptx").mkdir()  # a folder where a level file goes
@@ -190,7 +190,7 @@ def failed_version_write(work: Path):
 KILLER = """
 import sys
 from pathlib import Path
-from workbench.core.session import Session
+from workbench.session.session import Session
 s = Session(sys.argv[1], mode="compile-only", with_sass=False)
 opened = s.open()
 ttgir = Path(opened["kernels"][0]["edit"]) / "add_kernel.ttgir"
@@ -209,7 +209,7 @@ def killed_writer(work: Path):
     proc.kill()
     proc.wait()
     proc.stdout.close()
-    from workbench.core.workspace import Workspace
+    from workbench.session.workspace import Workspace
     ws = Workspace.beside(work / "vector_add.py")
     folder = next(p for p in ws.root.iterdir() if p.is_dir())
     vdir = folder / "versions"
@@ -317,7 +317,7 @@ def surrogate_name(work: Path):
 
 def killed_run_in_scratch(work: Path):
     """`workbench run` killed (-9) while the app holds the workspace: its scratch copy goes."""
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     tmp = work / "tmp"
     tmp.mkdir()
     script = work / "slow.py"
@@ -346,7 +346,7 @@ def killed_run_in_scratch(work: Path):
 
 def lock_write_fails(work: Path):
     import fcntl
-    from workbench.core.lock import WorkspaceLock
+    from workbench.session.lock import WorkspaceLock
     (work / "ws").mkdir()
     (work / "ws" / ".lock").symlink_to("/dev/full")
     try:
@@ -684,7 +684,7 @@ def _why(said: str, where: str) -> str:
 
 def stored_grid_exploit(work: Path):
     """A workspace received from someone else, its tried.json grid reaching for the builtins."""
-    from workbench.core.workspace import Workspace
+    from workbench.session.workspace import Workspace
     copy_scripts(work, EXAMPLES / "vector_add.py")
     cli("run", str(work / "vector_add.py"))
     folder = next(p for p in Workspace.beside(work / "vector_add.py").root.iterdir() if p.is_dir())

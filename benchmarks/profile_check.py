@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workbench.core import ncu, profile, scopes  # noqa: E402
+from workbench.profile import ncu, profile, scopes  # noqa: E402
 
 KERNEL = "matmul_kernel"
 EXACT = ("registers", "shared_bytes", "instructions", "grid", "block")

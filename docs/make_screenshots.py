@@ -160,7 +160,7 @@ def _matmul_demo() -> tuple[Path, Path]:
 
 async def profile_shot() -> None:
     """The Profile tab and the heat column, after `P` on a version of the matmul example."""
-    from workbench.core.ncu import find_ncu
+    from workbench.profile.ncu import find_ncu
     from workbench.tui.app import WorkbenchApp
 
     work, script = _matmul_demo()

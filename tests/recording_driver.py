@@ -15,7 +15,7 @@ from typing import Iterator
 
 from triton.backends.nvidia.driver import CudaLauncher
 
-from workbench.core import compat
+from workbench.compiler import compat
 
 
 class RecordingDriver(compat.CompileOnlyDriver):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import EXAMPLES
-from workbench.core.session import Session
+from workbench.session.session import Session
 
 DATA = Path(__file__).resolve().parent / "data" / "aliasing"
 SCRIPTS = ["same_tensor_twice", "overlapping_slices", "strided_views", "inplace_out", "library_patterns"]

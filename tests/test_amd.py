@@ -10,11 +10,13 @@ import shutil
 import pytest
 
 from conftest import EXAMPLES
-from workbench.core import compat, dump_ir, srcmap
-from workbench.core.cache import StageCache
-from workbench.core.capture import run_script
-from workbench.core.errors import WorkbenchError
-from workbench.core.pipeline import Compiler
+from workbench.compiler import compat
+from workbench.instrument import dump_ir
+from workbench.model import srcmap
+from workbench.compiler.cache import StageCache
+from workbench.runtime.capture import run_script
+from workbench.model.diagnostics import WorkbenchError
+from workbench.compiler.pipeline import Compiler
 
 TARGET = "hip:gfx942"
 AMD_LEVELS = ["ttir", "ttgir", "llir", "amdgcn", "hsaco"]
@@ -142,7 +144,7 @@ def test_other_amd_archs_compile_vector_add():
 
 
 def test_running_an_amd_version_says_it_needs_a_rocm_gpu(tmp_path):
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     script = tmp_path / "vector_add.py"
     shutil.copyfile(EXAMPLES / "vector_add.py", script)
     session = Session(script, target=TARGET, mode="interpret", with_sass=False)
@@ -164,7 +166,7 @@ def test_running_an_amd_version_says_it_needs_a_rocm_gpu(tmp_path):
 def test_gpu_an_amd_target_on_an_nvidia_machine_never_launches_amd_code(tmp_path):
     """On the H200: the script runs on the card, the kernels compile for gfx942, IR-level
     versions say they need a ROCm GPU and Python-level ones run in the interpreter."""
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     script = tmp_path / "vector_add.py"
     shutil.copyfile(EXAMPLES / "vector_add.py", script)
     session = Session(script, target=TARGET, with_sass=False)

@@ -20,7 +20,7 @@ from workbench.tui.format import LEVELS
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.history_view import HistoryView
 from workbench.tui.widgets.kernel_picker import KernelPicker
-from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH, LevelPane
+from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH
 
 GPU = _has_cuda()  # the test process (not the app's) may look
 FAST_BENCH = {"warmup_ms": 1.0, "rep_ms": 5.0, "graph": False}

@@ -16,7 +16,7 @@ from workbench.highlight.amdgcn import AmdgcnLexer
 from workbench.highlight.ptx import PtxLexer
 from workbench.tui.app import WorkbenchApp
 
-LEVEL_TABLES = ("workbench.tui.format", "workbench.core.levels", "workbench.highlight", "workbench.model.levels")
+LEVEL_TABLES = ("workbench.tui.format", "workbench.model.level_files", "workbench.highlight", "workbench.model.levels")
 
 
 @pytest.mark.asyncio

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, _has_cuda
+from conftest import _has_cuda
 from test_app import FAST_BENCH, isolated_config, line_of, opened, script, wait_for  # noqa: F401 - fixtures
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.code_view import CodeView

@@ -12,8 +12,8 @@ import textwrap
 import pytest
 
 from conftest import ROOT, run_cli
-from workbench.core.cache import Entry, StageCache, digest
-from workbench.core.pipeline import Compiler
+from workbench.compiler.cache import Entry, StageCache, digest
+from workbench.compiler.pipeline import Compiler
 
 
 def _entry_holding(root, content: str | bytes):
@@ -54,7 +54,7 @@ def _sidecar_of_wrong_shape(out, meta):
 
 def _not_utf8_with_a_matching_digest(out, meta):
     # the digest is recomputed over the bad bytes, so only the text check can catch it
-    from workbench.core.cache import _entry_digest
+    from workbench.compiler.cache import _entry_digest
     data = b"\xe9\xff" + out.read_bytes()
     out.write_bytes(data)
     sidecar = json.loads(meta.read_text())
@@ -102,7 +102,7 @@ def test_an_entry_killed_mid_write_is_never_served_bad(tmp_path):
     writer = textwrap.dedent(f'''
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from workbench.core.cache import Entry, StageCache
+        from workbench.compiler.cache import Entry, StageCache
         cache = StageCache({str(tmp_path)!r})
         print("ready", flush=True)
         i = 0

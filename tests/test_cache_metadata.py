@@ -5,8 +5,8 @@ and its launch failed with "'KernelMetadata' object has no attribute 'name'".)""
 
 from __future__ import annotations
 
-from workbench.core.cache import StageCache
-from workbench.core.pipeline import Compiler
+from workbench.compiler.cache import StageCache
+from workbench.compiler.pipeline import Compiler
 
 LAUNCH_KEYS = ("name", "num_warps", "shared", "global_scratch_size", "tmem_size")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs_interpreter, run_cli
-from workbench.core.capture import run_script
+from workbench.runtime.capture import run_script
 
 DATA = Path(__file__).resolve().parent / "data" / "launch"
 
@@ -24,7 +24,7 @@ def _copy(tmp_path: Path, name: str) -> Path:
 
 @needs_interpreter
 def test_a_tuner_of_its_own_under_a_launch_cache_is_captured_and_every_config_verifies(tmp_path):
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     session = Session(_copy(tmp_path, "own_tuner.py"), workspace=tmp_path / "ws", with_sass=False)
     session.open()
     cap = session.capture
@@ -136,9 +136,9 @@ def test_a_script_that_calls_os_exit_never_decides_the_clis_status(tmp_path, cod
 def test_a_kernel_that_sums_with_float_atomics_is_verified_with_reorder_tolerances(tmp_path):
     """The order of float atomic additions changes from run to run on a GPU: the original would
     not verify against itself bit for bit (seen with GemLite's split-K GEMV on the H200)."""
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     import torch
-    from workbench.core.verify import ATOMIC_ULPS, REORDER_TOLERANCES, TOLERANCES
+    from workbench.runtime.verify import ATOMIC_ULPS, REORDER_TOLERANCES, TOLERANCES
     session = Session(_copy(tmp_path, "float_atomics.py"), workspace=tmp_path / "ws", with_sass=False)
     session.open()
     (sid, state), = session.kernels.items()
@@ -156,7 +156,7 @@ def test_float16_split_k_sums_in_any_order_pass_the_atomic_tolerance_and_a_wrong
     were 0.0098 off where the outputs reached 8, so the reordering tolerances (atol 1e-3) failed
     the original against itself. Summed here in float16, split 8 ways, in two orders."""
     import torch
-    from workbench.core.verify import atomic_tolerance, check
+    from workbench.runtime.verify import atomic_tolerance, check
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1024, generator=g)
     w = (torch.randint(0, 16, (512, 1024), generator=g).float() - 8) * 0.01
@@ -184,7 +184,7 @@ def test_a_library_that_runs_torchs_operators_as_kernels_of_its_own_is_seen_as_t
     by an autotuner's restore_value hook, a library's kernel there, was taken for a config trial.
     Here both `clone` and `==` are a library's Triton kernels, each under a lock that is not
     reentrant (on a GPU for real; without one, in the interpreter)."""
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     session = Session(_copy(tmp_path, "overrides_torch.py"), workspace=tmp_path / "ws", with_sass=False)
     session.open()
     cap = session.capture
@@ -209,7 +209,7 @@ def test_what_a_benchmark_launches_besides_its_trial_takes_none_of_the_snapshot_
     snapshot limit was full before the script's own first launch: all 208 kernels "compiled only".
     Here a config pre_hook launches a 1 MiB flush in each trial; the limit (7 MiB) holds the
     tuned call's 2 MiB in and out and the chosen config's own flush, not every trial's flush too."""
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     session = Session(_copy(tmp_path, "bench_flush.py"), workspace=tmp_path / "ws", with_sass=False,
                       snapshot_limit=7 << 20)
     session.open()
@@ -243,9 +243,8 @@ def test_a_library_pointer_that_is_no_tensor_is_kept_and_replays_as_a_pointer_in
 
     import torch
     import triton
-    import triton.language as tl
 
-    from workbench.core.capture import Snapshot, TypedPointer, _slot_wrapper, _TensorSlot, _tensor_args, storage_layout
+    from workbench.runtime.capture import Snapshot, TypedPointer, _slot_wrapper, _TensorSlot, _tensor_args, storage_layout
 
     @triton.jit
     def k(x_ptr, n):

@@ -159,7 +159,7 @@ def test_metadata_that_is_not_utf8_or_is_a_folder_is_one_line(levels, tmp_path):
 # -- 11: a version that lost its file ---------------------------------------------------------
 
 def test_export_of_a_version_missing_its_edited_level_is_one_line(tmp_path):
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     script = _copy_script(tmp_path)
     session = Session(script, mode="interpret", with_sass=False)
     opened = session.open()
@@ -214,7 +214,7 @@ def test_a_symlinked_from_file_is_named_as_given(tmp_path):
 
 
 def test_a_version_without_its_record_is_listed_in_a_note(tmp_path):
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     script = _copy_script(tmp_path)
     session = Session(script, mode="compile-only", with_sass=False)
     opened = session.open()
@@ -224,7 +224,7 @@ def test_a_version_without_its_record_is_listed_in_a_note(tmp_path):
     folder_name = opened["kernels"][0]["spec"]["folder_name"]
     session.close()
     (info.folder / "version.json").unlink()
-    from workbench.core.workspace import Workspace
+    from workbench.session.workspace import Workspace
     ws = Workspace.beside(script)
     assert ws.versions(folder_name) == []
     assert ws.notes == [f"{info.folder / 'version.json'}: missing, so version {info.number} is not listed: "
@@ -290,7 +290,7 @@ def test_a_scratch_workspace_of_a_killed_run_is_swept_by_the_next(tmp_path):
     import sys
     import time
     from conftest import ROOT
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     script = _copy_script(tmp_path / "s")
     slow = script.parent / "slow.py"
     slow.write_text(script.read_text().replace("def main():", "def main():\n    import time; time.sleep(60)", 1))
@@ -329,7 +329,7 @@ def test_a_lock_file_that_cannot_be_written_leaves_the_lock_free(tmp_path):
     the flock held by a descriptor nobody would close: the process kept the workspace."""
     import fcntl
     import os
-    from workbench.core.lock import WorkspaceLock
+    from workbench.session.lock import WorkspaceLock
     root = tmp_path / "ws"
     root.mkdir()
     (root / ".lock").symlink_to("/dev/full")

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 from conftest import EXAMPLES, run_cli
-from workbench.core.capture import run_script
+from workbench.runtime.capture import run_script
 from workbench.runner.client import RunnerClient
 from workbench.tui.format import kernel_facts
 
@@ -55,7 +55,7 @@ def test_a_latin1_script_compiles_and_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "out").glob("add_kernel-*/add_kernel.ttgir"))) == 1
     # the workspace's copy is UTF-8 and says so: an edit of it loads with its accents intact
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     session = Session(script, mode="interpret", workspace=tmp_path / "ws", with_sass=False)
     opened = session.open()
     edit = Path(opened["kernels"][0]["edit"]) / "add_kernel.py"

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from conftest import ROOT, run_cli
-from workbench.core import compare
+from workbench.instrument import compare
 
 pytestmark = pytest.mark.skipif(not (ROOT / ".triton-versions" / "3.4.0" / "triton").is_dir(),
                                 reason="Triton 3.4.0 not unpacked in .triton-versions (make versions)")

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from workbench.core.cache import StageCache
-from workbench.core.cubin import read_cubin
-from workbench.core.errors import WorkbenchError
-from workbench.core.pipeline import Compiler
+from workbench.compiler.cache import StageCache
+from workbench.compiler.cubin import read_cubin
+from workbench.model.diagnostics import WorkbenchError
+from workbench.compiler.pipeline import Compiler
 
 EXAMPLES = ["vector_add", "softmax", "matmul", "matmul_tma", "layernorm", "flash_attention", "gluon_vector_add",
             "autotuned_add"]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
 from conftest import EXAMPLES, run_cli
-from workbench.core.capture import run_script
-from workbench.core.pipeline import Compiler
+from workbench.runtime.capture import run_script
+from workbench.compiler.pipeline import Compiler
 
 
 @pytest.fixture
@@ -94,7 +93,7 @@ def test_a_non_ascii_script_name_compiles_and_maps_back(tmp_path):
                                                 spec.options, with_sass=True)
     assert '.file\t1 "' + str(script).replace("é", "\\303\\251") + '"' in result.levels["ptx"]  # LLVM's escapes
     assert {f for f, _ in result.sass_lines.values()} == {str(script)}  # SASS line info names the real file
-    from workbench.core import srcmap
+    from workbench.model import srcmap
     smap = srcmap.build(result.levels, result.sass_lines, result.python)
     for level in ("ttir", "ttgir", "llir", "ptx", "sass"):  # every level joins the script's lines
         files = {f for locs in smap.levels[level].values() for f, _ in locs}

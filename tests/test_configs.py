@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, run_cli
-from workbench.configs_report import config_tables
-from workbench.core.session import Session
+from workbench.model.configs_report import config_tables
+from workbench.session.session import Session
 
 DATA = Path(__file__).resolve().parent / "data" / "configs"
 GPU = torch.cuda.is_available()
@@ -132,8 +132,8 @@ def test_a_kernel_that_is_not_autotuned_gets_a_table_of_its_own_config_and_the_t
 
 
 def test_bad_config_text_is_one_line():
-    from workbench.core.configs import parse_config, parse_sweep
-    from workbench.core.errors import WorkbenchError
+    from workbench.runtime.configs import parse_config, parse_sweep
+    from workbench.model.diagnostics import WorkbenchError
     assert parse_config("BLOCK_M=128, num_warps=8,flag=True,x=0.5") == {"BLOCK_M": 128, "num_warps": 8, "flag": True,
                                                                         "x": 0.5}
     assert parse_sweep("A=1,2 B=3,4") == [{"A": 1, "B": 3}, {"A": 1, "B": 4}, {"A": 2, "B": 3}, {"A": 2, "B": 4}]
@@ -160,7 +160,7 @@ def test_a_fixed_grid_is_said_and_a_grid_expression_replaces_it(tmp_path):
 
 
 def test_the_app_field_tells_one_config_from_a_sweep():
-    from workbench.core.configs import parse_typed
+    from workbench.runtime.configs import parse_typed
     assert parse_typed("BLOCK_M=128, num_warps=8") == ([{"BLOCK_M": 128, "num_warps": 8}], False)
     assert parse_typed("BLOCK_M=64,128 num_warps=4") == ([{"BLOCK_M": 64, "num_warps": 4},
                                                           {"BLOCK_M": 128, "num_warps": 4}], True)
@@ -204,8 +204,8 @@ def test_a_sweeps_compiles_run_ahead_in_worker_processes_and_give_the_same_code(
     """Each config's stages below TTIR are compiled by a worker process into the stage cache; the
     sweep then finds them there (every stage a hit) and they are what a compile here gives."""
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))   # (the workers see it too)
-    from workbench.core.cache import StageCache
-    from workbench.core.pipeline import Compiler
+    from workbench.compiler.cache import StageCache
+    from workbench.compiler.pipeline import Compiler
     session = _session(tmp_path, EXAMPLES / "matmul.py")
     configs = [{"BLOCK_M": 64, "num_warps": 4}, {"BLOCK_M": 64, "num_warps": 2}, {"BLOCK_N": 64, "num_stages": 2}]
     grid = "cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)"

@@ -7,7 +7,7 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, Input
 
-from workbench.configs_report import config_tables
+from workbench.model.configs_report import config_tables
 from workbench.tui.widgets.configs_view import ConfigsView
 
 

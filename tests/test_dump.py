@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES, needs_interpreter
-from workbench.core import dump_ir
-from workbench.core.dump import COMPILED_ONLY, dump_script
-from workbench.core.errors import WorkbenchError
+from workbench.instrument import dump_ir
+from workbench.instrument.dump import COMPILED_ONLY, dump_script
+from workbench.model.diagnostics import WorkbenchError
 
 TARGETS = ("cuda:80", "cuda:90")
 
@@ -23,8 +23,8 @@ TARGETS = ("cuda:80", "cuda:90")
 @pytest.fixture(scope="module")
 def base(captures):
     """(spec, CompileResult, Compiler) per (example, target), compiled once, no SASS."""
-    from workbench.core.cache import StageCache
-    from workbench.core.pipeline import Compiler
+    from workbench.compiler.cache import StageCache
+    from workbench.compiler.pipeline import Compiler
     compilers = {t: Compiler(t, cache=StageCache(None)) for t in TARGETS}
     out = {}
 
@@ -252,8 +252,8 @@ def test_ir_dump_without_gpu_says_compiled_only_and_cli_errors(capsys):
 # -- GPU: dumps equal values recomputed in torch ---------------------------------------------
 
 def _spec_text(name, level):
-    from workbench.core.capture import run_script
-    from workbench.core.pipeline import Compiler
+    from workbench.runtime.capture import run_script
+    from workbench.compiler.pipeline import Compiler
     cap = run_script(EXAMPLES / f"{name}.py", mode="compile-only")
     spec = cap.specs[0]
     return Compiler().compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,

@@ -70,7 +70,7 @@ def _plain_python(site: Path, *args: str, cwd: Path, interpret: bool = True) -> 
 
 def _version(script: Path, old: str, new: str, mode: str = "interpret", level: str = "python") -> str:
     """Save an edited level of the script's first kernel as a version (in-process session)."""
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     session = Session(script, mode=mode, with_sass=False)
     try:
         opened = session.open()
@@ -162,7 +162,7 @@ def test_bad_requests_are_one_line_errors(vector_add, tmp_path):
 def test_export_reads_the_version_from_the_workspace_the_app_holds(vector_add, tmp_path):
     """Issue 27 point 7: with the app holding the workspace, export worked in a scratch copy and
     said `no version 1 of add_kernel`. Reading a version needs no lock: it is read where it is."""
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     holder = Session(vector_add, mode="interpret", with_sass=False)   # as the app's runner holds it
     try:
         entry = holder.open()["kernels"][0]
@@ -211,7 +211,7 @@ import torch
 torch.cuda.is_available = lambda: True
 folder, target = sys.argv[1], sys.argv[2]
 src = open(folder + "/run.py").read().replace('if __name__ == "__main__":', 'if False:')
-from workbench.core import compat
+from workbench.compiler import compat
 with compat.compile_only_driver(compat.parse_target(target)):
     scope = {"__file__": folder + "/run.py", "__name__": "run"}
     exec(compile(src, folder + "/run.py", "exec"), scope)
@@ -223,8 +223,8 @@ print("compiled", callable(launch))
 @pytest.mark.parametrize("target,levels", [("cuda:90", ["ttir", "ttgir", "llir", "ptx", "cubin"]),
                                            ("hip:gfx942", ["ttgir", "llir", "amdgcn", "hsaco"])])
 def test_run_py_compiles_from_every_exported_level(vector_add, tmp_path, target, levels):
-    from workbench.core.export import export
-    from workbench.core.session import Session
+    from workbench.session.export import export
+    from workbench.session.session import Session
     session = Session(vector_add, mode="interpret", target=target, with_sass=False)
     try:
         entry = session.open()["kernels"][0]

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, run_cli
-from workbench.core.errors import WorkbenchError
-from workbench.core.expr import evaluate, parse
-from workbench.core.session import Session
+from workbench.model.diagnostics import WorkbenchError
+from workbench.model.expr import evaluate, parse
+from workbench.session.session import Session
 
 
 def _exploit(target) -> str:

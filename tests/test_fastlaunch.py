@@ -88,7 +88,7 @@ def _triton_key(fn, args, kwargs):
 
 
 def _fingerprint(fast, args, kwargs):
-    from workbench.core.fastlaunch import key_mode, native
+    from workbench.runtime.fastlaunch import key_mode, native
     fn = fast.fn
     kwflags = {p.name: key_mode(p) for p in fn.params}
     flags = bytes(kwflags.values())
@@ -105,7 +105,7 @@ def test_equal_fingerprints_mean_equal_triton_keys_for_every_case_of_the_issue(o
     """Pairwise over every case: where the fingerprints agree, Triton's keys agree (the fast
     path can never pick another binary than Triton would); and arguments that specialize alike
     share a fingerprint (the cache does not grow with the values of sizes)."""
-    from workbench.core.fastlaunch import FastLaunch
+    from workbench.runtime.fastlaunch import FastLaunch
     fn = triton.jit(**options)(body)
     with recording():
         fast = FastLaunch(fn)
@@ -135,7 +135,7 @@ def test_equal_fingerprints_mean_equal_triton_keys_for_every_case_of_the_issue(o
 
 
 def test_an_argument_the_fingerprint_does_not_know_goes_through_triton():
-    from workbench.core.fastlaunch import FastLaunch
+    from workbench.runtime.fastlaunch import FastLaunch
     fn = triton.jit(body)
     with recording():
         fast = FastLaunch(fn)
@@ -160,7 +160,7 @@ def test_cuda_tensors_go_to_the_launcher_as_their_data_pointers():
     """The launcher would look each CUDA tensor's pointer up again (data_ptr() and
     cuPointerGetAttribute): it gets the pointer the fingerprint read; anything else (a CPU
     tensor the launcher refuses, pinned host memory it translates) goes as it is."""
-    from workbench.core.fastlaunch import native
+    from workbench.runtime.fastlaunch import native
     mod = native()
     mod.set_tensor_types((torch.Tensor, torch.nn.Parameter, _DeviceTensor))
     try:
@@ -225,7 +225,7 @@ def test_a_launch_triton_refuses_is_refused_the_same_way():
 def test_a_level_folder_compiled_for_other_arguments_is_refused_on_the_fast_path(tmp_path):
     """A TTGIR bakes in the specialization: once a launch from it went fast, a misaligned
     pointer still reaches the refusal (another key: Triton's path, the level's check)."""
-    from workbench.core.errors import WorkbenchError
+    from workbench.model.diagnostics import WorkbenchError
     kernel = workbench.jit(scaled)
     kernel.save_levels(tmp_path, X, Y, 4096, BLOCK=128)
     with recording() as drv:
@@ -243,7 +243,7 @@ def test_a_version_folder_launches_on_the_fast_path(tmp_path):
     level (Triton's path), the next ones are fast, with the version's binary."""
     import json
     from workbench.api import _compiler
-    from workbench.core.workspace import Workspace
+    from workbench.session.workspace import Workspace
     kernel = workbench.jit(scaled)
     levels = kernel.save_levels(tmp_path / "levels", X, Y, 4096, BLOCK=128)
     edited = levels["ttgir"].read_text().replace("arith.mulf", "arith.addf")
@@ -338,7 +338,7 @@ def test_results_are_identical_to_tritons_launch():
 
 @pytest.mark.gpu
 def test_level_and_version_launches_are_identical_to_tritons_on_the_fast_path(tmp_path):
-    from workbench.core.workspace import Workspace
+    from workbench.session.workspace import Workspace
     from workbench.api import _compiler
     import json
     kernel = workbench.jit(scaled)
@@ -363,7 +363,7 @@ def test_level_and_version_launches_are_identical_to_tritons_on_the_fast_path(tm
 
 @pytest.mark.gpu
 def test_cuda_tensors_reach_the_launcher_as_pointers_and_cpu_ones_are_refused():
-    from workbench.core.fastlaunch import native
+    from workbench.runtime.fastlaunch import native
     x, y = torch.rand(64, device="cuda"), torch.rand(64, device="cuda")[1:]
     _, launch = native().fingerprint(bytes(3), {}, (x, y, 5), {})
     assert launch == (x.data_ptr(), y.data_ptr(), 5)
@@ -450,8 +450,8 @@ def test_proton_profiles_fast_launches(tmp_path):
 def test_the_workbench_capture_still_sees_every_launch():
     """The runner records a script's launches by wrapping ``JITFunction.run``: while it is
     wrapped, every launch goes through it, the fast path's remembered ones too."""
-    from workbench.core.capture import Capture
-    from workbench.core.capture import recording as capturing
+    from workbench.runtime.capture import Capture
+    from workbench.runtime.capture import recording as capturing
     kernel = workbench.jit(scaled)
     with recording() as drv:
         kernel[(1,)](X, Y, 4096, BLOCK=128)

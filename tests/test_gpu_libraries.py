@@ -31,7 +31,7 @@ def _runs(tmp_path: Path, name: str, env: dict | None = None) -> dict:
 
 
 def test_torch_compile_kernels_are_captured_with_their_python_and_verified(tmp_path):
-    from workbench.core.session import Session
+    from workbench.session.session import Session
     session = Session(_copy(tmp_path, "compiled_mlp.py"), workspace=tmp_path / "ws", with_sass=False)
     session.open()
     cap = session.capture

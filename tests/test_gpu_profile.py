@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from conftest import EXAMPLES, run_cli
-from workbench.core import ncu
+from workbench.profile import ncu
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(ncu.find_ncu() is None, reason="needs Nsight Compute's ncu")]
 

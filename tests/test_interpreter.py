@@ -12,7 +12,7 @@ import sys
 import torch
 
 from conftest import ROOT, needs_interpreter, run_cli
-from workbench.core.verify import check, poison
+from workbench.runtime.verify import check, poison
 
 DATA = ROOT / "tests" / "data" / "interpreter"
 NO_GPU = {"WORKBENCH_NO_GPU": "1"}  # the interpreter, on the GPU machine too
@@ -64,8 +64,8 @@ def test_a_4_element_grid_is_trimmed_as_the_launcher_trims_it(tmp_path):
 
 @needs_interpreter
 def test_a_4_element_grid_replays_with_three(tmp_path):
-    from workbench.core import launch
-    from workbench.core.session import Session
+    from workbench.runtime import launch
+    from workbench.session.session import Session
     session = Session(DATA / "grid4.py", mode="interpret", workspace=tmp_path / "ws", with_sass=False)
     session.open()
     (state,) = session.kernels.values()
@@ -122,7 +122,7 @@ def test_the_verdict_says_where_the_interpreter_is_not_exact():
 
 
 def test_the_app_and_the_config_tables_say_the_caveat_with_the_verdict():
-    from workbench.configs_report import config_tables, table_rows
+    from workbench.model.configs_report import config_tables, table_rows
     from workbench.tui.format import bench_row, result_summary
     result = {"kernel": "bf16_dot", "spec_id": "s1", "version": "original", "level": "python", "status": "ok",
               "outputs": [], "caveat": "interpreter: bf16 dot is not exact here (it multiplies the raw bit patterns)"}

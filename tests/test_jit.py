@@ -38,8 +38,8 @@ def test_a_level_launch_compiles_once_then_is_tritons_own_cache_hit(tmp_path, ca
     """No GPU: warm-up launches (compile, no run) from two levels. The level keyword is part
     of Triton's kernel cache key, so the second launch from the same folder is the same
     kernel object, with no workbench code on its path."""
-    from workbench.core import compat
-    from workbench.core.errors import WorkbenchError
+    from workbench.compiler import compat
+    from workbench.model.diagnostics import WorkbenchError
     kernel = _kernel()
     x = torch.rand(4096)
     kernel.save_levels(tmp_path, x, torch.empty_like(x), 4096, 2.0, BLOCK=512)
@@ -62,7 +62,7 @@ def test_a_level_launch_compiles_once_then_is_tritons_own_cache_hit(tmp_path, ca
 
 
 def test_a_level_compiled_for_other_arguments_is_refused(tmp_path):
-    from workbench.core.errors import WorkbenchError
+    from workbench.model.diagnostics import WorkbenchError
     from workbench.api import _check_signature
     kernel = _kernel()
     x = torch.rand(4096)
@@ -120,8 +120,8 @@ def test_an_edited_ttgir_launches_from_its_folder(tmp_path):
 def test_a_workspace_version_launches_from_the_level_it_edited(tmp_path, capfd):
     """version_dir= names a folder under .workbench/.../versions/: the launch starts from the
     level that version edited (here TTGIR), with the metadata saved beside it."""
-    from workbench.core import compat
-    from workbench.core.workspace import Workspace
+    from workbench.compiler import compat
+    from workbench.session.workspace import Workspace
     kernel = _kernel()
     x = torch.rand(4096)
     levels = kernel.save_levels(tmp_path / "levels", x, torch.empty_like(x), 4096, 2.0, BLOCK=512)

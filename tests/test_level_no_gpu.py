@@ -40,10 +40,10 @@ def test_a_level_launch_in_plain_python_compiles_and_says_it_needs_a_gpu(folder,
     proc = _python(f"{level}_dir", str(folder), TRITON_INTERPRET=interpret, WORKBENCH_QUIET="1")
     assert proc.returncode == 1 and "max err" not in proc.stdout
     last = proc.stderr.strip().splitlines()[-1]
-    said = f"compiled for cuda:90; running it needs a GPU" if interpret == "0" else \
+    said = "compiled for cuda:90; running it needs a GPU" if interpret == "0" else \
         "Triton's interpreter (TRITON_INTERPRET=1) runs Python kernels only; running a level needs a GPU"
     where = f"{folder}/scale_kernel.{level}" if interpret == "0" else str(folder)
-    assert last == (f"workbench.core.errors.LevelNeedsGPU: scale_kernel from {level.upper()} {where}: {said}, "
+    assert last == (f"workbench.model.diagnostics.LevelNeedsGPU: scale_kernel from {level.upper()} {where}: {said}, "
                     "and this machine has none"), proc.stderr
     assert "active drivers" not in proc.stderr
 

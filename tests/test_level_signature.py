@@ -33,7 +33,7 @@ def _renamed(text: str) -> str:
 
 @pytest.mark.parametrize("level", ["ttir", "ttgir"])
 def test_a_level_with_its_arguments_renamed_launches(tmp_path, level, capfd):
-    from workbench.core import compat
+    from workbench.compiler import compat
     kernel = _kernel()
     x = torch.rand(4096)
     args = (x, torch.empty_like(x), 4096, 2.0)
@@ -51,7 +51,7 @@ def test_a_level_with_its_arguments_renamed_launches(tmp_path, level, capfd):
 
 def test_a_renamed_level_for_other_divisibility_is_still_refused(tmp_path):
     from workbench.api import _check_signature
-    from workbench.core.errors import WorkbenchError
+    from workbench.model.diagnostics import WorkbenchError
     kernel = _kernel()
     x = torch.rand(4096)
     paths = kernel.save_levels(tmp_path, x, torch.empty_like(x), 4096, 2.0, BLOCK=512)

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, ROOT, run_cli
-from workbench.core.lock import WorkspaceBusy, WorkspaceLock
+from workbench.session.lock import WorkspaceBusy, WorkspaceLock
 from workbench.runner.client import RunnerClient
 from workbench.runner.protocol import RunnerError
 
 HOLD = '''
 import sys, time
-from workbench.core.lock import WorkspaceLock
+from workbench.session.lock import WorkspaceLock
 WorkspaceLock(sys.argv[1]).acquire()
 print("held", flush=True)
 time.sleep(600)

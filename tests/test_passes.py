@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.core import compat, passes
-from workbench.core.isolate import captured_output
-from workbench.core.pipeline import Compiler
+from workbench.compiler import compat, passes
+from workbench.compiler.isolate import captured_output
+from workbench.compiler.pipeline import Compiler
 
 
 def _record(compiler, spec):
@@ -64,7 +64,7 @@ def test_the_pass_list_is_the_one_triton_dumps(recorded):
     import re
     compiler, spec, plain, rec = recorded("matmul", "cuda:90")
     plist = passes.pass_list(rec.passes)
-    from workbench.core.pipeline import _clean_options
+    from workbench.compiler.pipeline import _clean_options
     options = compiler.backend.parse_options(_clean_options(spec.options, compiler._option_fields()))
     table = compat.stage_table(compiler.backend, options, compat.Language.TRITON)
     module = compiler._parse_mlir(plist[0].ir, "<input>")
@@ -111,7 +111,7 @@ def test_a_recording_child_killed_or_hung_still_gives_the_whole_recording(record
     import os
     import signal
     import time
-    from workbench.core import pipeline
+    from workbench.compiler import pipeline
     _, spec, plain, rec = recorded("matmul", "cuda:90")
     parent, real = os.getpid(), pipeline.Compiler._record_stage
 
@@ -159,13 +159,13 @@ def test_a_stage_recorded_by_two_processes_joins_to_what_one_records():
 @pytest.fixture
 def two_recording_children(monkeypatch):
     """LLIR recorded by two children, as on a machine with four cores or more (this one may have two)."""
-    from workbench.core import pipeline
+    from workbench.compiler import pipeline
     monkeypatch.setattr(pipeline, "_recording_children", lambda stage: 2 if stage == "llir" else 1)
 
 
 @pytest.mark.parametrize("example", ["matmul", "flash_attention"])
 def test_llir_recorded_by_two_children_is_the_recording_of_one(recorded, two_recording_children, example):
-    from workbench.core import pipeline
+    from workbench.compiler import pipeline
     _, spec, plain, rec = recorded(example, "cuda:90")
     joined = Compiler("cuda:90")
     again = _record(joined, spec)
@@ -194,7 +194,7 @@ def test_one_of_two_recording_children_killed_or_hung_still_gives_the_whole_reco
             time.sleep(3600)
         return real(self, index, me)
     monkeypatch.setattr(passes.PassClaims, "claim", faulty)
-    from workbench.core import pipeline
+    from workbench.compiler import pipeline
     monkeypatch.setattr(pipeline, "RECORDING_WAIT_S", 1.0)
     again = _record(Compiler("cuda:90"), spec)
     assert passes.without_times(again.passes) == passes.without_times(rec.passes)
@@ -203,9 +203,9 @@ def test_one_of_two_recording_children_killed_or_hung_still_gives_the_whole_reco
 
 _KILLED_MID_RECORDING = """
 import os, signal, sys
-from workbench.core import isolate, pipeline
-from workbench.core.capture import run_script
-from workbench.core.pipeline import Compiler
+from workbench.compiler import isolate, pipeline
+from workbench.runtime.capture import run_script
+from workbench.compiler.pipeline import Compiler
 pipeline._recording_children = lambda stage: 2 if stage == "llir" else 1
 forked = isolate.Isolated.__init__
 def fork(self, *args, **kwargs):
@@ -256,7 +256,7 @@ def test_children_are_forked_for_the_stages_whose_ir_is_kept_only(captures, two_
     """A stage whose passes are only named prints nothing: it is listed in the compile's own
     process (a fork costs ~12 ms there, and the compile's pages are then copied as it writes
     them). TTGIR's IR kept: one child; LLIR's: two (as on four cores or more)."""
-    from workbench.core import pipeline
+    from workbench.compiler import pipeline
     spec = captures("matmul").specs[0]
     forked: list[str] = []
     real = pipeline.Isolated
@@ -324,7 +324,7 @@ def test_an_edit_after_a_pass_flows_into_the_metadata_and_the_ptx(recorded):
 
 
 def test_a_broken_ir_after_a_pass_is_reported_at_its_line(recorded, tmp_path):
-    from workbench.core.errors import WorkbenchError
+    from workbench.model.diagnostics import WorkbenchError
     compiler, spec, plain, rec = recorded("matmul", "cuda:90")
     after = next(p for p in passes.pass_list(rec.passes) if p.name == "tritongpu-coalesce")
     lines = after.ir.splitlines()

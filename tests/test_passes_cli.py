@@ -100,7 +100,7 @@ def test_a_broken_pass_file_is_reported_at_its_line(recorded, tmp_path):
 
 
 def test_version_diff_by_pass(recorded):
-    from workbench.core.workspace import Workspace
+    from workbench.session.workspace import Workspace
     script, report = recorded
     (kernel,) = report["kernels"]
     home = Workspace.beside(script)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core import hotlines, ncu, profile, roofline
+from workbench.compiler.sass import sass_offsets
+from workbench.profile import ncu, profile, roofline
 
 DATA = Path(__file__).parent / "data" / "ncu"
 MATMUL_FLOPS = 2 * 256 ** 3  # M = N = K = 256
@@ -114,7 +115,7 @@ def test_counters_fold_onto_every_level_of_the_same_cubin_compiled_on_the_cpu(co
     sass = hot["levels"]["sass"]
     assert sum(c["executed"] for c in sass.values()) == 33_568  # every instruction lands on a SASS line
     # each SASS line is the instruction at its offset in the pane's text
-    offsets = hotlines.sass_offsets(result.levels["sass"])
+    offsets = sass_offsets(result.levels["sass"])
     bra_line = offsets[0x2900][0]
     assert sass[str(bra_line)]["samples"] == 2
     # Python lines: their counters sum the SASS lines that carry a line of the script (not those

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from conftest import EXAMPLES
-from workbench.core.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
-from workbench.core.errors import WorkbenchError
-from workbench.core.launch import check_specialization
-from workbench.core.pipeline import Compiler
-from workbench.core.verify import check
+from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
+from workbench.model.diagnostics import WorkbenchError
+from workbench.runtime.launch import check_specialization
+from workbench.compiler.pipeline import Compiler
+from workbench.runtime.verify import check
 
 
 def test_arguments_that_specialize_differently_are_refused(captures):
@@ -44,7 +44,7 @@ LEVELS = ["python", "ttir", "ttgir", "llir", "ptx", "cubin"]
 @pytest.mark.parametrize("example", ["vector_add", "softmax", "matmul", "matmul_tma", "layernorm", "flash_attention",
                                      "gluon_vector_add"])
 def test_every_level_replays_and_matches_the_original(example, tmp_path):
-    from workbench.core.launch import replay
+    from workbench.runtime.launch import replay
     cap = run_script(EXAMPLES / f"{example}.py", snapshot_limit=DEFAULT_SNAPSHOT_LIMIT)
     compiler = Compiler(cap.target)
     for spec in cap.specs:
@@ -67,7 +67,7 @@ def test_every_level_replays_and_matches_the_original(example, tmp_path):
 
 @pytest.mark.gpu
 def test_an_edit_in_ttgir_shows_in_the_outputs(tmp_path):
-    from workbench.core.launch import replay
+    from workbench.runtime.launch import replay
     cap = run_script(EXAMPLES / "vector_add.py", snapshot_limit=DEFAULT_SNAPSHOT_LIMIT)
     spec = cap.specs[0]
     snap = cap.snapshots[spec.spec_id]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, _has_cuda, run_cli
-from workbench.core import scopes
+from workbench.profile import scopes
 
 DATA = Path(__file__).parent / "data"
 

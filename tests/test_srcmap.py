@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core import sass, srcmap
+from workbench.compiler import sass
+from workbench.model import srcmap
 from workbench.tui.mapping import LevelMap
 
 
@@ -103,8 +104,8 @@ HELPER_SUM = Path(__file__).parent / "data" / "helper_sum.py"
 @pytest.fixture(scope="module")
 def helper_sum():
     """tests/data/helper_sum.py (``s = tl.sum(_sq(x), axis=0)``) compiled for sm_90, SASS included."""
-    from workbench.core.capture import run_script
-    from workbench.core.pipeline import Compiler
+    from workbench.runtime.capture import run_script
+    from workbench.compiler.pipeline import Compiler
     spec = run_script(HELPER_SUM, mode="compile-only").specs[0]
     result = Compiler("cuda:90").compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
                                                 spec.options, with_sass=True)

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from conftest import ROOT, run_cli
-from workbench.core.errors import WorkbenchError
-from workbench.core.pipeline import Compiler
+from workbench.model.diagnostics import WorkbenchError
+from workbench.compiler.pipeline import Compiler
 
 
 @pytest.fixture
@@ -57,8 +57,8 @@ def test_a_sass_step_killed_midway_is_cleaned_up_by_the_next_process(level_files
     tmp.mkdir()
     env = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=str(ROOT))
     script = textwrap.dedent(f'''
-        from workbench.core import compat
-        from workbench.core.sass import disassemble
+        from workbench.compiler import compat
+        from workbench.compiler.sass import disassemble
         cubin = open({str(paths["cubin"])!r}, "rb").read()
         while True:
             disassemble(cubin, compat.nvidia_tool("nvdisasm"))

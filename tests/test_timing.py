@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench.core.bench import Timing, compare, eval_flops, summarize, tensor_bytes
-from workbench.core.errors import WorkbenchError
+from workbench.runtime.bench import Timing, compare, eval_flops, summarize, tensor_bytes
+from workbench.model.diagnostics import WorkbenchError
 
 
 def test_statistics_match_torch():
@@ -48,7 +48,7 @@ def test_throughput_from_bytes_and_declared_flops():
 @pytest.mark.gpu
 def test_cuda_event_median_agrees_with_do_bench():
     import triton.testing
-    from workbench.core.bench import BenchOptions, bench
+    from workbench.runtime.bench import BenchOptions, bench
     x = torch.randn(1 << 24, device="cuda")
     y = torch.empty_like(x)
     fn = lambda: torch.mul(x, 2.0, out=y)  # noqa: E731
@@ -70,7 +70,7 @@ def test_run_bench_without_a_gpu_refuses_in_one_line_before_the_script_runs(tmp_
     as a kernel timing (`median us 750157.44`). It refuses, with the app's sentence, in one line."""
     import shutil
     from conftest import EXAMPLES, run_cli
-    from workbench.core.bench import NO_GPU_TIMING
+    from workbench.model.diagnostics import NO_GPU_TIMING
     if torch.cuda.is_available():
         pytest.skip("a GPU times for real")
     script = tmp_path / "vector_add.py"
@@ -86,8 +86,9 @@ def test_the_engine_times_nothing_in_the_interpreter(tmp_path):
     """The one check, in the session both the app's runner and the CLI's go through."""
     import shutil
     from conftest import EXAMPLES
-    from workbench.core.bench import NO_GPU_TIMING, BenchOptions
-    from workbench.core.session import Session
+    from workbench.model.diagnostics import NO_GPU_TIMING
+    from workbench.runtime.bench import BenchOptions
+    from workbench.session.session import Session
     shutil.copy(EXAMPLES / "vector_add.py", tmp_path / "vector_add.py")
     session = Session(tmp_path / "vector_add.py", mode="interpret", with_sass=False)
     try:

@@ -12,8 +12,8 @@ import triton
 import triton.language as tl
 
 import workbench.triton_runner as triton_runner
-from workbench.core import compat
-from workbench.core.errors import WorkbenchError
+from workbench.compiler import compat
+from workbench.model.diagnostics import WorkbenchError
 
 
 @triton_runner.jit

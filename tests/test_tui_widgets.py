@@ -14,7 +14,7 @@ from textual.app import App
 
 from conftest import ROOT
 from workbench.tui.config import Config, load_config
-from workbench.tui.themes import BUILTIN_DIR, SYNTAX_TOKENS, load_theme, load_themes, register_themes
+from workbench.tui.themes import BUILTIN_DIR, SYNTAX_TOKENS, load_themes, register_themes
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.level_pane import LevelPane
 

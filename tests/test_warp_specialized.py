@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT / "tests" / "data" / "warp_specialized"))
 def levels(tmp_path_factory):
     from ws_matmul import ws_matmul_kernel
     from workbench.api import _SpecOf
-    from workbench.core.launch import specialization_of
-    from workbench.core.pipeline import Compiler
+    from workbench.runtime.launch import specialization_of
+    from workbench.compiler.pipeline import Compiler
     a, b, c = (torch.empty(256, 256, dtype=torch.float16) for _ in range(3))
     args = (a, b, c, 256, 256, 256, *a.stride(), *b.stride(), *c.stride())
     spec = specialization_of(_SpecOf(ws_matmul_kernel), args, dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, num_warps=8),
@@ -46,7 +46,7 @@ def test_triton_writes_the_total_warp_count(levels):
 
 @pytest.mark.parametrize("level", ["ttir", "ttgir", "llir", "ptx", "cubin"])
 def test_a_warp_specialized_kernel_restarts_from_each_level_with_its_own_json(levels, level):
-    from workbench.core import metadata as md
+    from workbench.compiler import metadata as md
     compiler, result, paths = levels
     again = compiler.compile_file(paths[level], md.load(paths["json"]), with_sass=False)
     warps = again.metadata["num_warps"]
@@ -60,8 +60,8 @@ def test_a_warp_specialized_kernel_restarts_from_each_level_with_its_own_json(le
 
 
 def test_a_ptx_thread_count_that_is_not_whole_warps_is_one_line(levels, tmp_path):
-    from workbench.core import metadata as md
-    from workbench.core.errors import WorkbenchError
+    from workbench.compiler import metadata as md
+    from workbench.model.diagnostics import WorkbenchError
     compiler, result, paths = levels
     ptx = tmp_path / "ws_matmul_kernel.ptx"
     ptx.write_text(result.levels["ptx"].replace(".reqntid 640", ".reqntid 100"))
@@ -76,7 +76,7 @@ def test_a_ptx_thread_count_that_is_not_whole_warps_is_one_line(levels, tmp_path
 def test_a_json_warp_count_edited_against_the_ptx_takes_the_ptxs(levels, tmp_path):
     """The case the issue saw: num_warps edited to 4 in the JSON of a 640-thread PTX gave
     parse_options' AssertionError; the PTX states the block it was built for."""
-    from workbench.core import metadata as md
+    from workbench.compiler import metadata as md
     compiler, result, paths = levels
     meta = md.load(paths["json"]) | {"num_warps": 4}
     again = compiler.compile_file(paths["ptx"], meta, with_sass=False)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES, needs_interpreter
-from workbench.core import diverge, watch
-from workbench.core.dump import COMPILED_ONLY
-from workbench.core.errors import WorkbenchError
-from workbench.core.session import Session
+from workbench.instrument import diverge, watch
+from workbench.instrument.dump import COMPILED_ONLY
+from workbench.model.diagnostics import WorkbenchError
+from workbench.session.session import Session
 
 
 def _open(tmp_path, name: str, mode: str = "interpret", edit_script: tuple[str, str] | None = None) -> Session:

@@ -16,11 +16,11 @@ import threading
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, run_cli
-from workbench.core.capture import KernelSpec
-from workbench.core.errors import WorkbenchError
-from workbench.core.files import atomic_write, safe_name
-from workbench.core.workspace import Workspace
+from conftest import ROOT, run_cli
+from workbench.runtime.capture import KernelSpec
+from workbench.model.diagnostics import WorkbenchError
+from workbench.compiler.files import atomic_write, safe_name
+from workbench.session.workspace import Workspace
 
 # -- names ---------------------------------------------------------------------------------------
 
@@ -209,7 +209,7 @@ def test_two_writers_at_once_never_share_a_version_number(filled):
 
 WRITER = '''
 import pickle, sys
-from workbench.core.workspace import Workspace
+from workbench.session.workspace import Workspace
 result = pickle.load(open(sys.argv[2], "rb"))
 ws = Workspace(sys.argv[1])
 i = 0
@@ -263,7 +263,7 @@ def test_a_restore_keeps_a_file_saved_after_it_was_asked_for(filled):
     """Issue 26: a save landing while the restore waited for the runner was overwritten by it.
     ``seen`` is edit/ as the requester saw it: a file saved since is kept (even when the save
     holds bytes this workspace wrote before), one the workspace itself wrote since is restored."""
-    from workbench.core.workspace import edit_digest
+    from workbench.session.workspace import edit_digest
     ws, spec, result = filled
     edit, original = ws.edit(spec.folder_name), ws.original(spec.folder_name)
     ws.new_version(spec.folder_name, spec.stem, "ttgir", "edited", result)

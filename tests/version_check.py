@@ -19,10 +19,12 @@ sys.path.insert(0, str(ROOT))
 
 import triton  # noqa: E402
 
-from workbench.core import compat, dump_ir, srcmap  # noqa: E402
-from workbench.core.capture import run_script  # noqa: E402
-from workbench.core.errors import WorkbenchError  # noqa: E402
-from workbench.core.pipeline import Compiler  # noqa: E402
+from workbench.compiler import compat  # noqa: E402
+from workbench.instrument import dump_ir
+from workbench.model import srcmap
+from workbench.runtime.capture import run_script  # noqa: E402
+from workbench.model.diagnostics import WorkbenchError  # noqa: E402
+from workbench.compiler.pipeline import Compiler  # noqa: E402
 
 BREAKS = {"ttir": ("tt.load", "tt.lod"), "ttgir": ("arith.addf", "arith.addx"), "llir": ("ret void", "ret voi"),
           "ptx": ("add.f32", "add.f33")}

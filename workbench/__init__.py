@@ -1,7 +1,8 @@
 """triton-workbench: every compilation level of a Triton kernel, side by side.
 
 Importing the package is cheap and pulls in neither torch nor triton: the app process
-imports it too. The compile engine lives in ``workbench.core``.
+imports it too. The layers, one way down: cli -> tui -> runner -> session, instrument, profile ->
+runtime -> compiler -> model (docs/ARCHITECTURE.md).
 """
 
 __version__ = "0.1.0"

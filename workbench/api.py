@@ -16,7 +16,7 @@ the JSON beside the level file or, when there is none, from compiling the Python
 the same arguments. Each (level file, specialization) compiles once through the workbench's
 content-keyed stage cache, and a line on stderr says whether it compiled or hit the cache
 and where the levels are saved. After that a launch with arguments that specialize as a
-launch before did skips Triton's Python binding (``workbench.core.fastlaunch``): it costs
+launch before did skips Triton's Python binding (``workbench.runtime.fastlaunch``): it costs
 well under what a plain ``triton.jit`` launch costs, with the same checks.
 """
 
@@ -32,9 +32,9 @@ from typing import Any
 from triton.runtime.interpreter import InterpretedFunction
 from triton.runtime.jit import JITFunction
 
-from .core import compat
-from .core.fastlaunch import FastLaunch
-from .core.levels import IR_LEVELS, SUFFIX
+from workbench.compiler import compat
+from workbench.runtime.fastlaunch import FastLaunch
+from workbench.model.level_files import IR_LEVELS, SUFFIX
 
 LEVEL_KWARGS = {f"{level}_dir": level for level in IR_LEVELS} | {"version_dir": None}
 
@@ -59,7 +59,7 @@ class WorkbenchJITFunction(JITFunction):
         release is one it mirrors."""
         fast = self._fast
         if fast is None:
-            from .core import compat
+            from workbench.compiler import compat
             if not _driver_active():   # no GPU, no stand-in (yet): say what a level launch did
                 return lambda *args, **kwargs: self._launch_without_driver(grid, args, kwargs)
             fast = self._fast = FastLaunch(self) if compat.fast_launch_supported() else False
@@ -73,8 +73,8 @@ class WorkbenchJITFunction(JITFunction):
     def compile_without_gpu(self, args: tuple, kwargs: dict) -> Exception:
         """Compile the level a launch names for the default target, and the error that says
         running it needs a GPU (where there is none: plain Python, the interpreter)."""
-        from .core.errors import LevelNeedsGPU
-        from .core.launch import specialization_of
+        from workbench.model.diagnostics import LevelNeedsGPU
+        from workbench.runtime.launch import specialization_of
         chosen = [k for k in LEVEL_KWARGS if k in kwargs]
         if len(chosen) > 1:
             return TypeError(f"{self.__name__}: name one level to launch from, not {', '.join(chosen)}")
@@ -109,7 +109,7 @@ class WorkbenchJITFunction(JITFunction):
     def save_levels(self, out: str | Path, *args, **kwargs) -> dict[str, Path]:
         """Compile the Python kernel for these arguments and write every level (and the
         metadata JSON) into ``out``; returns the paths."""
-        from .core.launch import specialization_of
+        from workbench.runtime.launch import specialization_of
         spec = specialization_of(_SpecOf(self), args, kwargs, grid=(1,))
         result = _compiler().compile_python(self, spec.signature, spec.raw_constexprs, spec.raw_attrs,
                                             spec.options, with_sass=True)
@@ -119,9 +119,9 @@ class WorkbenchJITFunction(JITFunction):
 
     def _compile_from_level(self, level: str | None, folder: Path, target, signature, constexprs, options, attrs):
         from triton.compiler.compiler import CompiledKernel
-        from .core import compat
-        from .core import metadata as md
-        from .core.errors import WorkbenchError
+        from workbench.compiler import compat
+        from workbench.compiler import metadata as md
+        from workbench.model.diagnostics import WorkbenchError
         level, path = self._level_file(level, folder)
         t0 = time.perf_counter()
         compiler = _compiler(target)
@@ -150,7 +150,7 @@ class WorkbenchJITFunction(JITFunction):
         return kernel
 
     def _level_file(self, level: str | None, folder: Path) -> tuple[str, Path]:
-        from .core.errors import WorkbenchError
+        from workbench.model.diagnostics import WorkbenchError
         if not folder.is_dir():
             raise WorkbenchError.at(str(folder), "no such folder")
         if level is None:  # a workspace version: the level the user edited
@@ -179,7 +179,7 @@ class _Interpreted(InterpretedFunction):
     def run(self, *args, grid, warmup, **kwargs):
         chosen = [k for k in LEVEL_KWARGS if k in kwargs]
         if chosen:
-            from .core.errors import LevelNeedsGPU
+            from workbench.model.diagnostics import LevelNeedsGPU
             level = LEVEL_KWARGS[chosen[0]]
             what = f"{level.upper()} {kwargs[chosen[0]]}" if level else f"version {kwargs[chosen[0]]}"
             raise LevelNeedsGPU(f"{self.__name__} from {what}: Triton's interpreter (TRITON_INTERPRET=1) runs "
@@ -216,7 +216,7 @@ def _check_signature(level: str, path: Path, expected: str, name: str) -> None:
     specialized away): refuse a level file compiled for other arguments. Names are not compared
     (a module printed without them says %arg0, %arg1, ...)."""
     import re
-    from .core.errors import WorkbenchError
+    from workbench.model.diagnostics import WorkbenchError
     pattern = re.compile(r"tt\.func\s+(?:public\s+)?@" + re.escape(name) + r"\((.*?)\)\s*(?:attributes|\{)", re.S)
     text = path.read_text()
     got, want = pattern.search(text), pattern.search(expected)
@@ -260,9 +260,9 @@ _COMPILERS: dict[str, Any] = {}
 
 
 def _compiler(target=None):
-    from .core import compat
-    from .core.cache import StageCache, default_dir
-    from .core.pipeline import Compiler
+    from workbench.compiler import compat
+    from workbench.compiler.cache import StageCache, default_dir
+    from workbench.compiler.pipeline import Compiler
     target = target or compat.current_gpu_target() or "cuda:90"
     key = compat.target_str(compat.parse_target(target))
     if key not in _COMPILERS:

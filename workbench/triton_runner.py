@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from .api import WorkbenchJITFunction, jit as _workbench_jit
-from .core.errors import WorkbenchError
-from .core.levels import SUFFIX
+from workbench.model.diagnostics import WorkbenchError
+from workbench.model.level_files import SUFFIX
 from .language import dump as _language_dump
 
 SRC_KWARGS = {f"{level}_src": level for level in ("ttir", "ttgir", "llir", "ptx", "amdgcn")}
@@ -87,7 +87,7 @@ class RunnerJITFunction(WorkbenchJITFunction):
     def _src_folder(self, level: str, src: str, meta: dict | None) -> Path:
         """A folder in the workbench's cache holding the level text (and the metadata) under the
         kernel's name, keyed on their content."""
-        from .core.cache import default_dir
+        from workbench.compiler.cache import default_dir
         text = Path(src).read_text() if "\n" not in src and os.path.isfile(src) else src
         if level in ("llir", "ptx", "amdgcn") and not meta:
             raise WorkbenchError.at(self._where(), f"{level}_src= needs metadata_json= (the launch metadata: "
@@ -109,7 +109,7 @@ class RunnerJITFunction(WorkbenchJITFunction):
         if not (path.is_file() and (Path(folder) / f"{self.__name__}.cubin").is_file()):
             raise WorkbenchError.at(str(folder), f"autotune_cubin_dir= needs {self.__name__}.json and "
                                                  f"{self.__name__}.cubin in the folder")
-        from .core import metadata as md
+        from workbench.compiler import metadata as md
         meta = md.load(path)
         out = {k: meta[k] for k in ("num_warps", "num_stages", "num_ctas", "maxnreg")
                if meta.get(k) is not None and k not in kwargs}

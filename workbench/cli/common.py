@@ -24,15 +24,15 @@ def add_script_timeout(p: argparse.ArgumentParser) -> None:
 
 
 def target_error(text: str):
-    from workbench.core.errors import WorkbenchError
+    from workbench.model.diagnostics import WorkbenchError
     return WorkbenchError.at("--target", text)
 
 
 def lock_workspace(script: Path):
     """Be the workspace's one writer while original/ is written (the app may have it open)."""
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.lock import WorkspaceBusy, WorkspaceLock
-    from workbench.core.workspace import Workspace
+    from workbench.model.diagnostics import WorkbenchError
+    from workbench.session.lock import WorkspaceBusy, WorkspaceLock
+    from workbench.session.workspace import Workspace
     lock = WorkspaceLock(Workspace.beside(script).root)
     try:
         lock.acquire()
@@ -43,9 +43,9 @@ def lock_workspace(script: Path):
 
 
 def make_compiler(target: str | None):
-    from workbench.core import compat
-    from workbench.core.cache import StageCache, default_dir
-    from workbench.core.pipeline import Compiler
+    from workbench.compiler import compat
+    from workbench.compiler.cache import StageCache, default_dir
+    from workbench.compiler.pipeline import Compiler
     try:
         return Compiler(target, StageCache(default_dir()))
     except compat.TargetError as e:
@@ -53,7 +53,7 @@ def make_compiler(target: str | None):
 
 
 def compiler_target(compiler) -> str:
-    from workbench.core import compat
+    from workbench.compiler import compat
     return compat.target_str(compiler.target)
 
 

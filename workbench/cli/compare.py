@@ -4,7 +4,7 @@ side by side: resources, every level, the pass pipelines and the first pass whos
 Two runners, one per release (a process holds one Triton): this interpreter's, and the same
 interpreter with the other release first on its path (or ``--python``'s). Each opens the script
 into a workspace of its own (``<workspace>/compare/<release>``) and records every pass; the
-comparison is :mod:`workbench.core.compare`'s, on what they wrote.
+comparison is :mod:`workbench.instrument.compare`'s, on what they wrote.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def add(sub) -> None:
 
 
 def run(args) -> int:
-    from workbench.core import releases
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.workspace import Workspace
+    from workbench.compiler import releases
+    from workbench.model.diagnostics import WorkbenchError
+    from workbench.session.workspace import Workspace
     from workbench.runner.client import RunnerClient
 
     script = Path(args.script)
@@ -87,7 +87,7 @@ def run(args) -> int:
 
 
 def _hello(client, what: str) -> dict[str, Any]:
-    from workbench.core.errors import WorkbenchError
+    from workbench.model.diagnostics import WorkbenchError
     from workbench.runner.protocol import RunnerError
     try:
         return client.call("hello", timeout=120)
@@ -105,8 +105,8 @@ def _labels(a: str, b: str) -> tuple[str, str]:
 def _open_side(client, label: str, root: Path, args, script: Path) -> dict[str, Any]:
     """One release's open and every kernel's passes; a release that cannot run the script or
     compile a kernel is one line."""
-    from workbench.core import compare
-    from workbench.core.files import safe_name
+    from workbench.instrument import compare
+    from workbench.compiler.files import safe_name
     from workbench.runner.protocol import RunnerError
     gpu = client.call("hello").get("gpu")
     try:
@@ -134,7 +134,7 @@ def _open_side(client, label: str, root: Path, args, script: Path) -> dict[str, 
 
 
 def _report(args, labels: tuple[str, str], sides: list[dict[str, Any]]) -> dict[str, Any]:
-    from workbench.core import compare
+    from workbench.instrument import compare
     out: dict[str, Any] = {"script": args.script, "releases": list(labels), "target": sides[0].get("target"),
                            "workspaces": [s.get("workspace") for s in sides],
                            "errors": [s["error"] for s in sides if "error" in s], "kernels": []}
@@ -167,7 +167,7 @@ def _number(n: int | None) -> str:
 
 
 def _print(args, report: dict[str, Any]) -> None:
-    from workbench.core import compare
+    from workbench.instrument import compare
     a, b = report["releases"]
     for line in report["errors"]:
         print(line, file=sys.stderr)

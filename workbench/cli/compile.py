@@ -35,7 +35,7 @@ def add(sub) -> None:
 def run(args) -> int:
     path = Path(args.input)
     if not path.exists():
-        from workbench.core.errors import WorkbenchError
+        from workbench.model.diagnostics import WorkbenchError
         raise WorkbenchError.at(str(path), "no such file")
     if path.suffix.lower() in LEVEL_SUFFIXES:
         return _compile_level_file(args, path)
@@ -51,10 +51,10 @@ def run(args) -> int:
 
 
 def _compile_script(args, script: Path) -> int:
-    from workbench.core import srcmap
-    from workbench.core.capture import run_script
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.workspace import Workspace
+    from workbench.model import srcmap
+    from workbench.runtime.capture import run_script
+    from workbench.model.diagnostics import WorkbenchError
+    from workbench.session.workspace import Workspace
 
     compiler = make_compiler(args.target)
     script_args = args.script_args
@@ -105,9 +105,10 @@ def _compile_script(args, script: Path) -> int:
 
 
 def _compile_level_file(args, path: Path) -> int:
-    from workbench.core import metadata as md, srcmap
-    from workbench.core.levels import level_of
-    from workbench.core.pipeline import read_level_file
+    from workbench.compiler import metadata as md
+    from workbench.model import srcmap
+    from workbench.model.level_files import level_of
+    from workbench.compiler.pipeline import read_level_file
 
     level = level_of(path)
     compiler = make_compiler(args.target) if args.target else None  # an unknown target is said first
@@ -118,8 +119,8 @@ def _compile_level_file(args, path: Path) -> int:
         facts = md.level_facts(level, content) if isinstance(content, str) else {}
         stated = md.stated_target(facts)
         if stated is None and base and base.get("target"):
-            from workbench.core import compat
-            from workbench.core.errors import WorkbenchError
+            from workbench.compiler import compat
+            from workbench.model.diagnostics import WorkbenchError
             try:
                 stated = compat.target_str(compat.target_from_json(base["target"]))
             except compat.TargetError as e:

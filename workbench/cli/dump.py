@@ -48,7 +48,7 @@ def run(args) -> int:
     the CLI's one handler (``FILE:LINE: error: ...``, exit status 2)."""
     if args.diverge:
         return _diverge(args)
-    from workbench.core.dump import dump_script
+    from workbench.instrument.dump import dump_script
     report = dump_script(args.script, args.kernel, args.level, args.values, pid=args.pid,
                          reference=args.reference, target=args.target, iterations=args.iterations,
                          level_file=args.level_file, verify_targets=tuple(args.verify),
@@ -69,9 +69,9 @@ def run(args) -> int:
 def _diverge(args) -> int:
     """``--diverge --version N``: the version is read from the workspace, never written; when
     the app holds the workspace, the capture goes into a scratch copy. Exit 1 when a value diverges."""
-    from workbench.core.diverge import format_report, serve
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.session import Session
+    from workbench.instrument.diverge import format_report, serve
+    from workbench.model.diagnostics import WorkbenchError
+    from workbench.session.session import Session
     if args.version is None:
         raise WorkbenchError.at(args.script, "--diverge needs --version N (a saved version whose outputs mismatch)")
     session = Session(args.script, argv=list(getattr(args, "script_args", None) or []), target=args.target,

@@ -30,9 +30,9 @@ def add(subparsers) -> None:
 def run(args) -> int:
     """The version is read from the workspace, never written; when the app holds the workspace,
     the script's capture goes into a scratch copy and the version is still read from there."""
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.export import export
-    from workbench.core.session import Session
+    from workbench.model.diagnostics import WorkbenchError
+    from workbench.session.export import export
+    from workbench.session.session import Session
     script = Path(args.script)
     if not script.is_file():
         raise WorkbenchError.at(str(script), "no such script")

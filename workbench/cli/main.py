@@ -67,8 +67,8 @@ def _stop(signum, frame) -> None:
 
 
 def _guarded(fn, args) -> int:
-    from workbench.core import stuck
-    from workbench.core.errors import WorkbenchError, os_error
+    from workbench.runtime import stuck
+    from workbench.model.diagnostics import WorkbenchError, os_error
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from workbench.cli.common import (add_script_timeout, compile_row, compiler_target, lock_workspace, make_compiler,
                                   print_rows, print_table)
-from workbench.core.errors import WorkbenchError
+from workbench.model.diagnostics import WorkbenchError
 
 STAGES = ("ttir", "ttgir", "llir")
 
@@ -60,9 +60,9 @@ def run(args) -> int:
 
 
 def _script(args, script: Path) -> int:
-    from workbench.core import passes
-    from workbench.core.capture import run_script
-    from workbench.core.workspace import Workspace
+    from workbench.compiler import passes
+    from workbench.runtime.capture import run_script
+    from workbench.session.workspace import Workspace
 
     compiler = make_compiler(args.target)
     capture = run_script(script, args.script_args, target=compiler_target(compiler),
@@ -94,7 +94,7 @@ def _script(args, script: Path) -> int:
 
 
 def _level_file(args, path: Path) -> int:
-    from workbench.core import metadata as md, passes
+    from workbench.compiler import metadata as md, passes
     meta_path = Path(args.metadata) if args.metadata else md.find_beside(path)
     base = md.load(meta_path) if meta_path else None
     compiler = make_compiler(args.target or _stated_target(base, meta_path))
@@ -112,7 +112,7 @@ def _stages(args) -> tuple[str, ...]:
 
 
 def _write(args, plist, folder: Path, kernel: str, result, head: dict[str, Any]) -> dict[str, Any]:
-    from workbench.core import passes
+    from workbench.compiler import passes
     passes.write_pass_files(plist, folder, kernel, result.metadata_json())
     rows = [p.summary() for p in plist if args.stage is None or p.stage == args.stage]
     return {**head, "folder": str(folder), "passes": rows}
@@ -136,7 +136,7 @@ def _print(args, target: str, report: list[dict[str, Any]]) -> None:
 def _stated_target(base: dict | None, meta_path: Path | None) -> str | None:
     if not base or not base.get("target"):
         return None
-    from workbench.core import compat
+    from workbench.compiler import compat
     try:
         return compat.target_str(compat.target_from_json(base["target"]))
     except compat.TargetError as e:
@@ -146,7 +146,7 @@ def _stated_target(base: dict | None, meta_path: Path | None) -> str | None:
 # -- a saved version against the original -----------------------------------------------------
 
 def _compare_version(args, compiler, spec, home) -> int:
-    from workbench.core import passes
+    from workbench.compiler import passes
     try:
         info = home.version(spec.folder_name, args.version)
     except KeyError:
@@ -179,7 +179,8 @@ def _compare_version(args, compiler, spec, home) -> int:
 
 def compile_pass_file(args, path: Path) -> int:
     """The restart after the pass a file's header names, through the rest of its stage and below."""
-    from workbench.core import metadata as md, passes, srcmap
+    from workbench.compiler import metadata as md, passes
+    from workbench.model import srcmap
     try:
         text = path.read_text()
     except UnicodeDecodeError as e:

@@ -40,8 +40,8 @@ def add(subparsers) -> None:
 
 
 def run(args) -> int:
-    from workbench.core import ncu, profile
-    from workbench.core.errors import WorkbenchError
+    from workbench.profile import ncu, profile
+    from workbench.model.diagnostics import WorkbenchError
     first = Path(args.input[0])
     if not first.exists():
         raise WorkbenchError.at(str(first), "no such file")
@@ -63,8 +63,8 @@ def run(args) -> int:
 
 
 def _given_folders(inputs: list[str]) -> dict[str, Path]:
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.export import version_tag
+    from workbench.model.diagnostics import WorkbenchError
+    from workbench.session.export import version_tag
     out: dict[str, Path] = {}
     for item in inputs:
         folder = Path(item)
@@ -78,9 +78,9 @@ def _given_folders(inputs: list[str]) -> dict[str, Path]:
 
 def _exports(args) -> dict[str, Path]:
     """The --vs and --version versions exported from the script's workspace (read, never written)."""
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.export import default_folder, export, version_tag
-    from workbench.core.session import Session
+    from workbench.model.diagnostics import WorkbenchError
+    from workbench.session.export import default_folder, export, version_tag
+    from workbench.session.session import Session
     if not args.kernel:
         raise WorkbenchError.at(args.input[0], "name the kernel to profile with --kernel")
     session = Session(Path(args.input[0]), argv=list(getattr(args, "script_args", None) or []), target=args.target,
@@ -96,7 +96,7 @@ def _exports(args) -> dict[str, Path]:
 
 
 def _print(profiles: dict[str, dict], rows: list[dict]) -> None:
-    from workbench.core import roofline, scopes
+    from workbench.profile import roofline, scopes
     any_p = next(iter(profiles.values()))
     print(f"{any_p['kernel']} on {any_p['device']}, grid {any_p['grid']}, block {any_p['block']}")
     print_rows(rows)

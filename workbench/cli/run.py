@@ -49,7 +49,7 @@ def add(sub) -> None:
 
 def _check_from_file(path: Path) -> None:
     """Before the script runs (it may take minutes): --from names an existing level file."""
-    from workbench.core.errors import WorkbenchError
+    from workbench.model.diagnostics import WorkbenchError
     if path.is_dir():
         raise WorkbenchError.at(str(path), "is a folder, not a level file")
     if not path.is_file():
@@ -71,12 +71,12 @@ def run(args) -> int:
 
     script = Path(args.script)
     if not script.is_file():
-        from workbench.core.errors import WorkbenchError
+        from workbench.model.diagnostics import WorkbenchError
         raise WorkbenchError.at(str(script), "is a folder, not a script" if script.is_dir() else "no such script")
     if args.from_file:
         _check_from_file(Path(args.from_file))
     if args.flops:   # refused before the script runs, as --from is
-        from workbench.core.expr import parse
+        from workbench.model.expr import parse
         parse(args.flops, "--flops")
     bench = {"warmup_ms": args.warmup, "rep_ms": args.rep, "graph": args.graph} if args.bench else None
 
@@ -88,8 +88,8 @@ def run(args) -> int:
     with RunnerClient(kernel_timeout=args.timeout) as client:
         if bench is not None and client.call("hello")["gpu"] is None:
             # the session refuses too (the app never asks): said before the script runs
-            from workbench.core.bench import NO_GPU_TIMING
-            from workbench.core.errors import WorkbenchError
+            from workbench.model.diagnostics import NO_GPU_TIMING
+            from workbench.model.diagnostics import WorkbenchError
             raise WorkbenchError.at(str(script), f"--bench: {NO_GPU_TIMING}: run without --bench to verify only, "
                                                  "or on a GPU")
         try:
@@ -145,7 +145,7 @@ def run(args) -> int:
                     status = max(status, EXIT_MISMATCH)
         if args.config or args.sweep:
             status = max(status, _try_configs(client, args, opened, kernels, bench, results, rows))
-    from workbench.configs_report import config_tables
+    from workbench.model.configs_report import config_tables
     tables = config_tables(opened.get("tunings", []), results)
     if args.json:
         json.dump({"script": str(script.resolve()), "mode": opened["mode"], "target": opened["target"],
@@ -174,7 +174,7 @@ def _try_configs(client, args, opened: dict, kernels: list[dict], bench, results
     """--config and --sweep: each config compiled, replayed, verified and timed in the runner,
     added to its kernel's config table; a sweep shows its progress and stops on Ctrl-C keeping
     what finished."""
-    from workbench.core.configs import parse_config, parse_sweep
+    from workbench.runtime.configs import parse_config, parse_sweep
     from workbench.runner.protocol import RunnerCrashed, RunnerError
     wanted = args.kernel or (kernels[0]["spec"]["kernel"] if len({k["spec"]["kernel"] for k in kernels}) == 1
                              else None)
@@ -214,7 +214,7 @@ def _try_configs(client, args, opened: dict, kernels: list[dict], bench, results
 
 
 def _print_config_tables(tables: list[dict]) -> None:
-    from workbench.configs_report import table_rows
+    from workbench.model.configs_report import table_rows
     for t in tables:
         key = f" for key {t['key']}" if t["key"] is not None else ""
         pruned = f"; {t['pruned']} more pruned or not compiled" if t["pruned"] else ""
@@ -240,7 +240,7 @@ def _kernel_for_file(args, kernels: list[dict]) -> str | None:
         if k["spec"]["folder_name"] in path.parts + path.resolve().parts:
             return k["spec"]["folder_name"]
     if path.suffix == ".mlir":   # a pass file (NN-<stage>-<pass>.mlir): its header names the kernel
-        from workbench.core.passes import kernel_of_pass_file
+        from workbench.compiler.passes import kernel_of_pass_file
         named = kernel_of_pass_file(path.read_text(errors="replace"))
         if named:
             return named

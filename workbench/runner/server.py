@@ -48,7 +48,7 @@ class Server:
 
     def handle(self, request: dict[str, Any]) -> bool:
         """Answer one request; False when the runner must stop."""
-        from workbench.core.errors import WorkbenchError, os_error
+        from workbench.model.diagnostics import WorkbenchError, os_error
         self.request_id = rid = request.get("id")
         method = request.get("method", "")
         handler = getattr(self, f"do_{method}", None)
@@ -113,7 +113,7 @@ class Server:
     # -- methods ---------------------------------------------------------------------------
 
     def do_hello(self) -> dict[str, Any]:
-        from workbench.core import compat
+        from workbench.compiler import compat
         gpu = compat.current_gpu_target()
         info = {"protocol": PROTOCOL_VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
                 "triton": compat.triton.__version__, "gpu": None, "target": None}
@@ -131,8 +131,8 @@ class Server:
         "scratch" (work in a private temporary workspace). ``script_timeout``: seconds the
         script may run (``limit_name`` says how the user sets it); ``elsewhere``: how the user
         puts the workspace elsewhere, said when the system refuses a file."""
-        from workbench.core.capture import DEFAULT_SNAPSHOT_LIMIT
-        from workbench.core.session import Session
+        from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT
+        from workbench.session.session import Session
         self.close_session()
         self.elsewhere = elsewhere
         self.session = Session(script, argv, target, mode, workspace,
@@ -152,21 +152,21 @@ class Server:
             session.close()
 
     def _session(self):
-        from workbench.core.errors import WorkbenchError
+        from workbench.model.diagnostics import WorkbenchError
         if self.session is None:
             raise WorkbenchError.at("<runner>", "no script is open")
         return self.session
 
     def do_run(self, kernel: str, version: str = "original", bench: dict | None = None, flops: str | None = None,
                atol: float | None = None, rtol: float | None = None) -> dict:
-        from workbench.core.bench import BenchOptions
+        from workbench.runtime.bench import BenchOptions
         opts = BenchOptions(**bench) if bench is not None else None
         return self._session().run(kernel, str(version), opts, flops, atol, rtol).to_json()
 
     def do_apply(self, kernel: str, path: str, level: str | None = None, bench: dict | None = None,
                  flops: str | None = None, atol: float | None = None, rtol: float | None = None,
                  update_edit: bool = True) -> dict:
-        from workbench.core.bench import BenchOptions
+        from workbench.runtime.bench import BenchOptions
         opts = BenchOptions(**bench) if bench is not None else None
         return self._session().apply(kernel, path, level, update_edit, bench_options=opts, flops=flops, atol=atol,
                                      rtol=rtol)
@@ -174,7 +174,7 @@ class Server:
     def do_try_config(self, kernel: str, config: str | dict, bench: dict | None = None, flops: str | None = None,
                       atol: float | None = None, rtol: float | None = None, grid: str | None = None,
                       grid_from: str = "--grid") -> dict:
-        from workbench.core.bench import BenchOptions
+        from workbench.runtime.bench import BenchOptions
         opts = BenchOptions(**bench) if bench is not None else None
         return self._session().try_config(kernel, config, opts, flops, atol, rtol, grid, grid_from=grid_from)
 
@@ -184,7 +184,7 @@ class Server:
 
     def do_configs_of(self, text: str) -> dict:
         """The configs a text typed in the app names (one, or a sweep's product), and its grid."""
-        from workbench.core.configs import parse_typed, split_grid
+        from workbench.runtime.configs import parse_typed, split_grid
         text, grid = split_grid(text)
         configs, sweep = parse_typed(text)
         return {"configs": configs, "sweep": sweep, "grid": grid}
@@ -204,26 +204,26 @@ class Server:
         return [str(p) for p in s.workspace.restore(s.state(kernel).spec.folder_name, version, seen)]
 
     def do_dump(self, **params) -> dict:
-        from workbench.core import dump
+        from workbench.instrument import dump
         return dump.serve(self._session(), progress=self.progress, **params)
 
     def do_watch_add(self, kernel: str, level: str, value: str, pid: Any = (0, 0, 0), iterations: int = 16,
                      version: str | None = None) -> dict:
-        from workbench.core import watch
+        from workbench.instrument import watch
         return watch.add(self._session(), kernel, level, value, pid, iterations, version)
 
     def do_watch_remove(self, kernel: str, id: str) -> list[dict]:  # noqa: A002 - the watch's id
-        from workbench.core import watch
+        from workbench.instrument import watch
         return watch.remove(self._session(), kernel, id)
 
     def do_watch_list(self, kernel: str) -> list[dict]:
-        from workbench.core import watch
+        from workbench.instrument import watch
         session = self._session()
         return watch.load(session, session.state(kernel))
 
     def do_watch_values(self, kernel: str, version: str = "original") -> list[dict]:
         """The watch list dumped for a version (and the original): what ``apply`` adds on a save."""
-        from workbench.core import watch
+        from workbench.instrument import watch
         session = self._session()
         state = session.state(kernel)
         v = state.versions.get(str(version)) or session._load_version(state, str(version))
@@ -233,12 +233,12 @@ class Server:
         return self._session().passes(kernel, None if version is None else str(version))
 
     def do_diverge(self, kernel: str, version: str) -> dict:
-        from workbench.core import diverge
+        from workbench.instrument import diverge
         return diverge.serve(self._session(), kernel, str(version), progress=self.progress)
 
     def do_export(self, kernel: str, version: str, out: str | None = None, inputs: str = "captured") -> dict:
         """A version as a folder that runs with torch and Triton only (default: the workspace's exports/)."""
-        from workbench.core.export import default_folder, export
+        from workbench.session.export import default_folder, export
         s = self._session()
         folder = export(s, kernel, str(version), out or default_folder(s, kernel, str(version)), inputs)
         return {"folder": str(folder), "run": str(folder / "run.py")}

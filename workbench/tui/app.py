@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from workbench.model.diagnostics import NO_GPU_TIMING
 from workbench.model.levels import NVIDIA, family_of
 from workbench.runner.protocol import diagnostic_line
 from workbench.tui.commands import WorkbenchCommands
@@ -463,7 +464,7 @@ class WorkbenchApp(App):
     def open_script(self) -> None:
         from workbench.runner.protocol import RunnerError
         try:
-            client = self._client()
+            self._client()
             self.post_message(Progress("starting runner… (it imports torch and triton)"))
             self.post_message(Hello(self.call("hello", timeout=300)))
             opened = self.call("open", script=str(self.script), argv=self.script_args,
@@ -516,7 +517,6 @@ class WorkbenchApp(App):
         self.query_one("#title-bar", Static).update(self._title_text(
             f"{mode} · target {data.get('target')}" + ("" if data.get("gpu") else " · no GPU: IR levels compile only")))
         self.query_one(KernelPicker).show_kernels(self.script.name, self.kernels)
-        from workbench.core.bench import NO_GPU_TIMING
         self.query_one(views.BenchView).set_note("" if self.gpu else NO_GPU_TIMING)
         if data.get("script_error"):
             d = data["script_error"]
@@ -1029,7 +1029,6 @@ class WorkbenchApp(App):
         self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
 
     def action_toggle_bench(self) -> None:
-        from workbench.core.bench import NO_GPU_TIMING
         self.bench_on_save = not self.bench_on_save
         self.notify(f"bench on save: {'on' if self.bench_on_save else 'off'}"
                     + ("" if self.gpu or self.opened is None else f" ({NO_GPU_TIMING})"))
@@ -1043,7 +1042,7 @@ class WorkbenchApp(App):
     def _bench(self) -> dict | None:
         """Timing options for a run or an apply: none. The verdict comes first; the timing follows
         in a request of its own (:meth:`time_version`), with a GPU only
-        (:data:`workbench.core.bench.NO_GPU_TIMING`)."""
+        (:data:`workbench.model.diagnostics.NO_GPU_TIMING`)."""
         return None
 
     def _time_after(self, result: dict) -> None:
@@ -1514,7 +1513,7 @@ class WorkbenchApp(App):
     def _show_configs(self) -> None:
         """The table of the kernel on screen; the configs not run yet are run (timed with a GPU),
         one answer at a time, as the tab is looked at."""
-        from workbench.configs_report import config_tables
+        from workbench.model.configs_report import config_tables
         index = self._tuning_index()
         view = self.query_one(views.ConfigsView)
         view.name_kernel(self.current["spec"] if self.current else None)
@@ -1611,7 +1610,7 @@ class WorkbenchApp(App):
         for result in msg.results:
             self.config_results[result["spec_id"]] = result
             if msg.tuning is not None:
-                from workbench.configs_report import label
+                from workbench.model.configs_report import label
                 tried = [c for c in msg.tuning[1]["configs"].values() if c["spec_id"] == result["spec_id"]]
                 what = label(tried[-1]["kwargs"]) if tried else result["spec_id"]
                 self.status.show(f"tried {what}: {result.get('status')}"

@@ -1,6 +1,6 @@
 """Cross-level line mapping from a runner's source-map JSON, for the app.
 
-The same join as :meth:`workbench.core.srcmap.SourceMap.related` (every level's lines that come
+The same join as :meth:`workbench.model.srcmap.SourceMap.related` (every level's lines that come
 from the Python line(s) of one line), on JSON the runner sends. Python files are compared by
 name, not by full path: a level served from the stage cache may carry the path of the copy of
 the script it was first compiled from, and its lines are still those of the same source.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 
-from workbench.core.srcmap import ends
+from workbench.model.srcmap import ends
 
 PyKey = tuple[str, int]
 

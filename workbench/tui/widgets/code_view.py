@@ -7,7 +7,7 @@ and a keystroke never re-lexes anything. Levels whose lexer needs the whole file
 triple-quoted strings) are lexed whole; they are small.
 
 Line numbers in this API are 1-based, as in the gutter, ``file:line`` messages and
-:class:`workbench.core.srcmap.SourceMap`. Columns are 0-based, on the tab-expanded text.
+:class:`workbench.model.srcmap.SourceMap`. Columns are 0-based, on the tab-expanded text.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The Configs tab: every autotune config of the kernel on screen, replayed on the same inputs,
-verified against the chosen one and timed, as the CLI's table (``workbench.configs_report``),
+verified against the chosen one and timed, as the CLI's table (``workbench.model.configs_report``),
 sortable, with a bar per config; Enter loads a config's levels, and a config the script does not
 list is tried from the field below the table."""
 
@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from workbench.configs_report import VERIFY, table_rows
+from workbench.model.configs_report import VERIFY, table_rows
 
 COLUMNS = ("", "config", "regs", "spills", "smem", "verify", "median us", "spread", "vs chosen", "")
 SORTS = ("config", "median", "verify")  # s cycles through them

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from workbench.core import srcmap  # text only: which Python line each line of an IR came from
+from workbench.model import srcmap  # text only: which Python line each line of an IR came from
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.history_view import diff_text
 from workbench.tui.widgets.level_pane import LIST_MIN_WIDTH, PANE_MIN_WIDTH, LevelPane, width_beside_panes

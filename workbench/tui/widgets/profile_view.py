@@ -3,7 +3,7 @@
 The runner exports each version (it holds the captured inputs); ``python -m workbench profile
 FOLDER... --json`` then runs in a process of its own (ncu replays the kernel many times and takes
 seconds; the runner keeps the app's CUDA context and is never profiled), from a thread, so
-editing goes on; its JSON fills the table (``workbench.core.profile.table``, as the CLI prints
+editing goes on; its JSON fills the table (``workbench.profile.profile.table``, as the CLI prints
 it), the roofline and the hot lines of every level.
 """
 
@@ -129,7 +129,7 @@ class ProfileView(Vertical):
                              "the Profile tab (key P)", kind="ok")
 
     def show(self, result: dict) -> None:
-        from workbench.core.roofline import chart
+        from workbench.profile.roofline import chart
         profiles = result["profiles"]
         first = next(iter(profiles.values()))
         self.query_one("#profile-title", Static).update(
@@ -149,7 +149,7 @@ class ProfileView(Vertical):
                          f"{pt['dram_bytes']:.4g} DRAM bytes{bound}")
         lines.append(f"peaks {first['roofline']['peaks_source']}")
         self.query_one("#profile-roofline", Static).update("\n".join(lines + chart(points, width=26)))
-        from workbench.core import scopes
+        from workbench.profile import scopes
         scoped = [line for label, p in profiles.items() for line in scopes.lines(label, p.get("scopes"))]
         self.query_one("#profile-hot", Static).update("\n".join(hot_lines(profiles) + scoped))
 

@@ -1,1 +1,0 @@
-"""The engine: capture, compile from any level, source maps. Never imports textual."""

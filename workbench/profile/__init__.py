@@ -1,0 +1,1 @@
+"""Where the time goes: ncu, proton's scopes, the roofline, hot lines folded onto every level."""

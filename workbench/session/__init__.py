@@ -1,0 +1,1 @@
+"""A script opened for editing, runner side: its workspace, versions, lock and exports."""
