@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 VERSIONS := 3.0.0 3.1.0 3.2.0 3.3.1 3.4.0 3.5.1 3.6.0 3.7.1 3.8.0 3.9.0
 EXAMPLE ?= examples/matmul.py
 
-.PHONY: app test versions bench clean
+.PHONY: app test lint versions bench clean
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ versions: $(foreach v,$(VERSIONS),.triton-versions/$(v)/.done)
 app: $(BIN)/.installed
 	$(BIN)/workbench $(EXAMPLE)
 
-test: $(BIN)/.installed versions
+# the layers one way, the app free of torch/triton, the engine free of textual (pyproject's contracts)
+lint: $(BIN)/.installed
+	$(BIN)/ruff check workbench tests benchmarks examples
+	$(BIN)/lint-imports
+
+test: $(BIN)/.installed versions lint
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
