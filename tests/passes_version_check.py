@@ -1,4 +1,4 @@
-"""Run by tests/test_versions_passes.py under another Triton (PYTHONPATH=<that wheel>:<repo>).
+"""Run by tests/compiler/test_versions_passes.py under another Triton (PYTHONPATH=<that wheel>:<repo>).
 
 Records every pass of the matmul and attention examples for sm_80 and sm_90, restarts after
 each one, edits the IR after a pass, breaks a pass file; prints what happened as JSON on the

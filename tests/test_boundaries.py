@@ -8,7 +8,7 @@ import ast
 import subprocess
 import sys
 
-from conftest import ROOT
+from helpers import ROOT
 
 ENGINE = ("model", "compiler", "runtime", "session", "instrument", "profile", "runner")
 # every module of the engine's packages (an exported run.py is a script of its own, not imported)

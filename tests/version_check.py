@@ -1,4 +1,4 @@
-"""Run by tests/test_versions.py under another Triton (PYTHONPATH=<that wheel>:<repo>).
+"""Run by tests/compiler/test_versions.py under another Triton (PYTHONPATH=<that wheel>:<repo>).
 
 Captures bundled examples, compiles them from Python for sm_80 and sm_90, restarts from every
 level file, breaks one file per level, maps every level back to Python, compiles a TTIR and a

@@ -1,0 +1,185 @@
+"""``workbench compare``: the same kernels under two Triton releases (the venv's 3.6.0 and an
+unpacked 3.4.0), compared for sm_90 on the CPU. The figures asserted were checked by hand on
+the files the two runners wrote: registers with ``cuobjdump -res-usage`` (109 | 128), the SASS
+instructions by counting ``/*offset*/`` lines and GMMA ones (672 | 760, 4 | 4), the pipeliner's
+stages from ``tt.scheduled_max_stage = 2`` after tritongpu-schedule-loops, the shared memory from
+each metadata JSON (3 buffers x (128x64 + 64x128) fp16 = 98304), the pass lists with ``diff``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from helpers import ROOT, run_cli
+from workbench.instrument import compare
+
+pytestmark = pytest.mark.skipif(not (ROOT / ".triton-versions" / "3.4.0" / "triton").is_dir(),
+                                reason="Triton 3.4.0 not unpacked in .triton-versions (make versions)")
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """(exit status, JSON report) of a script compared under --triton VERSION, once per module."""
+    cache: dict = {}
+
+    def get(example: str, version: str):
+        if (example, version) not in cache:
+            ws = tmp_path_factory.mktemp("ws")
+            proc = run_cli("compare", str(ROOT / "examples" / f"{example}.py"), "--triton", version, "--target",
+                           "cuda:90", "--workspace", str(ws), "--json")
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            cache[example, version] = json.loads(proc.stdout)
+        return cache[example, version]
+    return get
+
+
+def _resources(kernel: dict) -> dict:
+    return {key: (v["a"], v["b"], v["change"]) for key, v in kernel["resources"].items()}
+
+
+def _row(kernel: dict, stage: str, name: str) -> list[dict]:
+    return [r for r in kernel["passes"]["rows"] if r["stage"] == stage and r["pass"] == name]
+
+
+def test_matmul_under_3_4_and_3_6(compared):
+    report = compared("matmul", "3.4.0")
+    assert report["releases"] == ["3.6.0", "3.4.0"] and report["target"] == "cuda:90"
+    assert report["note"] == "outputs and timings need a GPU: the releases are compared as compiled, not run"
+    [k] = report["kernels"]
+    res = _resources(k)
+    assert res["registers"] == (109, 128, 19)
+    assert res["shared"] == (98304, 98304, 0)
+    assert res["pipeline_stages"] == (3, 3, 0) and res["num_stages"] == (3, 3, 0) and res["num_warps"] == (8, 8, 0)
+    assert res["sass_total"] == (672, 760, 88) and res["sass_tensor"] == (4, 4, 0)
+    assert res["spills"] == (0, None, None) and res["local"] == (None, 0, None)  # 3.4 has no ptxas report
+    assert all(not level["same"] for level in k["levels"].values())
+    # the front ends differ (the loop carries acc last in 3.6; cdiv adds 127, not 128 - 1), remove-layout-
+    # conversions makes the IR the same again, and the pipeliner parts it: memdesc_index, not memdesc_subview
+    passes = k["passes"]
+    parted = [(p["stage"], p["pass"], p["a"], p["b"]) for p in passes["parted"]]
+    assert parted == [("ttir", "input", 0, 0), ("ttgir", "tritongpu-pipeline", 28, 28)]
+    assert passes["rows"][passes["first_differs"]]["pass"] == "input"
+    first = "\n".join(passes["parted"][0]["diff"])
+    assert "iter_args(%a_ptrs" in first and "%c127_i32 = arith.constant 127" in first
+    pipeline = "\n".join(passes["parted"][1]["diff"])
+    assert "ttg.memdesc_index" in pipeline and "ttg.memdesc_subview" in pipeline
+    assert _row(k, "ttgir", "tritongpu-remove-layout-conversions")[0]["differs"] is False
+    assert all(os.path.isfile(f) for p in passes["parted"] for f in p["files"])
+
+
+def test_passes_one_release_runs_alone(compared):
+    k = compared("matmul", "3.4.0")["kernels"][0]
+    status = {(r["stage"], r["pass"], r["a"], r["b"]): r["status"] for r in k["passes"]["rows"]}
+    assert status[("llir", "gluon-inline", 50, None)] == "only 3.6.0"
+    assert status[("llir", "allocate-shared-memory-nv", 51, None)] == "only 3.6.0"
+    assert status[("llir", "allocate-shared-memory", None, 49)] == "only 3.4.0"
+    assert status[("ttgir", "cse", 45, None)] == "only 3.6.0"
+    # a pass both run, elsewhere: 3.6 lowers TMA earlier, and its MMA lowering in the TTGIR stage
+    assert status[("ttgir", "triton-nvidia-tma-lowering", 35, None)] == "moved"
+    assert status[("ttgir", "triton-nvidia-tma-lowering", None, 41)] == "moved"
+    assert status[("ttgir", "triton-nvidia-mma-lowering", 43, None)] == "moved"
+    assert status[("llir", "triton-nvidia-mma-lowering", None, 45)] == "moved"
+    assert k["passes"]["only"] == [6, 1] and k["passes"]["moved"] == 4
+    assert len(k["passes"]["rows"]) == 69   # 66 passes of 3.6 and 61 of 3.4: 58 paired, 11 alone
+
+
+def test_flash_attention_under_3_4_and_3_6(compared):
+    [k] = compared("flash_attention", "3.4.0")["kernels"]
+    res = _resources(k)
+    assert res["registers"] == (82, 82, 0) and res["shared"] == (24576, 24576, 0)
+    assert res["pipeline_stages"] == (2, 2, 0) and res["num_warps"] == (4, 4, 0)
+    assert res["sass_total"] == (656, 672, 16) and res["sass_tensor"] == (6, 6, 0)
+    # the loop's carried values are ordered otherwise from the front end on, and never the same again
+    assert [p["pass"] for p in k["passes"]["parted"]] == ["input"]
+    assert all(r["differs"] for r in k["passes"]["rows"])
+    assert "iter_args(" in "\n".join(k["passes"]["parted"][0]["diff"])
+
+
+def test_a_kernel_compared_with_itself_shows_nothing(compared):
+    report = compared("matmul", "3.6.0")
+    assert report["releases"] == ["3.6.0", "3.6.0 (2)"]
+    [k] = report["kernels"]
+    assert not k["differs"]
+    assert all(level["same"] for level in k["levels"].values())
+    assert all(v["change"] == 0 for v in k["resources"].values())
+    assert k["passes"]["parted"] == [] and k["passes"]["first_differs"] is None
+    assert {r["status"] for r in k["passes"]["rows"]} == {"both"} and len(k["passes"]["rows"]) == 66
+
+
+def test_text_report(tmp_path):
+    proc = run_cli("compare", str(ROOT / "examples" / "matmul.py"), "--triton", "3.4.0", "--target", "cuda:90",
+                   "--workspace", str(tmp_path), "--width", "120", "--show", "sass")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "registers                109    128    +19" in out
+    assert "first pass whose output differs: input (TTIR stage, 3.6.0 #00 | 3.4.0 #00)" in out
+    assert "the IR differs again after: tritongpu-pipeline (TTGIR stage, 3.6.0 #28 | 3.4.0 #28)" in out
+    assert "SASS: Triton 3.6.0 | Triton 3.4.0" in out and "HGMMA" in out
+    assert out.rstrip().endswith("outputs and timings need a GPU: the releases are compared as compiled, not run")
+
+
+def test_a_release_that_cannot_compile_the_kernel_is_one_line(tmp_path):
+    if not (ROOT / ".triton-versions" / "3.3.1" / "triton").is_dir():
+        pytest.skip("Triton 3.3.1 not unpacked")
+    proc = run_cli("compare", str(ROOT / "examples" / "gluon_vector_add.py"), "--triton", "3.3.1",
+                   "--workspace", str(tmp_path))
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("Triton 3.3.1: " + str(ROOT / "examples" / "gluon_vector_add.py") + ":")
+    assert line.endswith("(Gluon kernels need Triton 3.4 or later; this is Triton 3.3.1)")
+
+
+def test_a_release_with_no_package_index_is_one_line(tmp_path):
+    env = {"WORKBENCH_CACHE_DIR": str(tmp_path / "stages"), "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+           "PIP_RETRIES": "1", "PIP_TIMEOUT": "2", "PIP_FIND_LINKS": "", "PIP_NO_CACHE_DIR": "1",
+           "PIP_CONFIG_FILE": os.devnull}
+    proc = run_cli("compare", str(ROOT / "examples" / "matmul.py"), "--triton", "3.3.0", env=env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0] == f"installing Triton 3.3.0 into {tmp_path / 'triton-versions' / '3.3.0'} (pip install --target, once)"
+    assert lines[1:] == [(f"--triton: error: Triton 3.3.0 is not installed here and no package index could be reached: "
+                          f"run `pip install --no-deps --target {tmp_path / 'triton-versions' / '3.3.0'} triton==3.3.0` "
+                          "where one can be, or pass --python with an interpreter that has it")]
+    assert [p.name for p in (tmp_path / "triton-versions").iterdir()] == []   # nothing half-installed
+    proc = run_cli("compare", str(ROOT / "examples" / "matmul.py"), "--triton", "3.4; rm -rf /")
+    assert proc.returncode == 2 and proc.stderr.strip() == \
+        "--triton: error: '3.4; rm -rf /' is not a Triton release (expected X.Y.Z, e.g. 3.4.0)"
+    proc = run_cli("compare", str(ROOT / "examples" / "matmul.py"), "--python", str(tmp_path / "nope"))
+    assert proc.returncode == 2 and proc.stderr.strip() == \
+        f"--python: error: {tmp_path / 'nope'} is not an interpreter that can be run"
+
+
+# -- the text engine, on texts made here ----------------------------------------------------------
+
+def test_normalize_ignores_ssa_names_and_locations():
+    a = ('#loc3 = loc("k.py":3:1)\n  %0 = arith.addf %arg1, %arg2 : f32 loc(#loc3)\n'
+         '  %1 = tt.load %0 : f32 loc(callsite("x"(#loc3) at fused["k.py":4:2, "a)b"]))\n')
+    b = ('  %acc = arith.addf %x, %y_1 : f32 loc("k.py":9:9)\n  %v = tt.load %acc : f32\n')
+    assert compare.level_diff(a, b, "ttgir") == {"level": "ttgir", "lines": [2, 2], "added": 0, "removed": 0,
+                                                 "same": True}
+    c = b.replace("addf", "mulf")
+    assert compare.level_diff(a, c, "ttgir")["added"] == 1
+    assert compare.side_by_side(a, c, "ttgir", width=80, context=0) == [
+        "    2 %0 = arith.addf %arg1, %arg2 : f |     1 %acc = arith.mulf %x, %y_1 : f32"]   # 38 columns a side
+    ptx = "\t.loc\t1 3 4\n\tadd.s32 \t%r12, %r3, 1; // x\n$L__tmp1:\n"
+    assert compare.normalize(ptx, "ptx") == [(2, "add.s32 \t%r_, %r_, 1;")]
+
+
+def test_align_pairs_by_name_in_order(tmp_path):
+    def rows(side: str, names: list[str]) -> list[compare.PassRow]:
+        out = []
+        for n, name in enumerate(names):
+            path = tmp_path / f"{side}-{n}.mlir"
+            path.write_text(f"%0 = arith.constant {0 if name in ('input', 'a', 'b') else n} : i32\n")
+            out.append(compare.PassRow(n, "ttgir", name, True, path))
+        return out
+    a, b = rows("a", ["input", "a", "b", "x", "c", "d"]), rows("b", ["input", "a", "new", "b", "c", "d", "x"])
+    result = compare.compare_passes(a, b, ("A", "B"))
+    assert [(r["pass"], r["a"], r["b"], r["status"]) for r in result["rows"]] == [
+        ("input", 0, 0, "both"), ("a", 1, 1, "both"), ("new", None, 2, "only B"), ("b", 2, 3, "both"),
+        ("x", 3, None, "moved"), ("c", 4, 4, "both"), ("d", 5, 5, "both"), ("x", None, 6, "moved")]
+    assert [result["rows"][i]["pass"] for i in result["parts"]] == ["new", "x", "x"]
+    assert result["only"] == [0, 1] and result["moved"] == 2
