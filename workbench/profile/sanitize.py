@@ -173,7 +173,7 @@ def parse_log(text: str) -> Log:
             current.others.append((r.group("kind").lower(), current.site, current.hazards))
         elif _API.match(body):
             current = Record(body, "api")
-        elif msg := _MESSAGE.match(body):
+        elif _MESSAGE.match(body):
             log.messages.append(body)
             continue
         else:
@@ -448,11 +448,11 @@ def _memory(tool: str, recs: list[Record], mapper: Mapper, buffers: list[Buffer]
                    buffer=buffer, relation=relation)
 
 
-def mark_new(found: list[Finding], original: list[dict]) -> None:
-    """Each finding is new unless the original has one with the same key."""
-    seen = [f.get("key") for f in original]
-    for f in found:
-        f.new = f.key() not in seen
+def mark_new(report: dict, original: list[dict]) -> None:
+    """Each of a report's errors is new unless the original's findings have one with its key."""
+    seen = [e.get("key") for e in original]
+    for e in report["errors"]:
+        e["new"] = e["key"] not in seen
 
 
 # -- running the tool ------------------------------------------------------------------------
@@ -477,8 +477,9 @@ def run_tool(folder: Path, tool: str, timeout: float = 600.0) -> dict[str, Any]:
     try:
         proc = subprocess.run(command(sanitizer, tool, log_path, program), cwd=folder, capture_output=True, text=True,
                               timeout=timeout, env=os.environ | REPLAY_ENV)
-    except FileNotFoundError:
-        raise WorkbenchError.at(where, f"{sanitizer} cannot be run: {no_sanitizer_sentence()}") from None
+    except OSError:  # not there, not a program
+        raise WorkbenchError.at(where, f"{sanitizer} cannot be run: name compute-sanitizer with WORKBENCH_SANITIZER "
+                                       "(e.g. /usr/local/cuda/bin/compute-sanitizer)") from None
     except subprocess.TimeoutExpired:
         raise WorkbenchError.at(where, f"compute-sanitizer's {tool} ran past {timeout:.0f} s on {kernel}: the kernel "
                                        "is too slow under the tool (raise --timeout)") from None
