@@ -37,7 +37,8 @@ PLAN = {
     "initcheck": ["scale_uninit"],
     "synccheck": ["sum_race"],
 }
-LIMIT = 90.0  # seconds per tool run
+LIMIT = 60.0  # seconds per tool run
+E2E_AFTER = 150.0  # the end-to-end part is left out when the recordings took longer (one call stays under 5 min)
 
 
 def _version(tool: str) -> str:
@@ -77,7 +78,7 @@ def record_cases(tool_path: str, out: Path, env: dict) -> dict:
 
 def workbench(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=LIMIT * 2)
+                          env=env, timeout=LIMIT)
 
 
 def end_to_end(out: Path, env: dict) -> dict:
@@ -142,7 +143,10 @@ def main(argv: list[str]) -> int:
         record["triton"] = None
     record["cases"] = record_cases(tool, out, env)
     try:
-        record["e2e"] = end_to_end(out, env)
+        if time.monotonic() - t0 > E2E_AFTER:
+            record["e2e"] = {"skipped": f"the recordings took over {E2E_AFTER:.0f} s"}
+        else:
+            record["e2e"] = end_to_end(out, env)
     except (OSError, subprocess.TimeoutExpired) as e:
         record["e2e"] = {"error": repr(e)}
     record["seconds"] = round(time.monotonic() - t0, 1)
