@@ -17,14 +17,14 @@ import shlex
 import signal
 import sys
 
-from workbench.cli import app, compare, compile, dump, export, passes, profile, run   # (compile: the module)
+from workbench.cli import app, compare, compile, dump, export, passes, profile, run, sanitize  # (compile: the module)
 from workbench.cli.common import ELSEWHERE, EXIT_OK, EXIT_USAGE_OR_INPUT
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="workbench", description="A terminal workbench for Triton kernels.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (compile, run, dump, export, passes, profile, compare):
+    for command in (compile, run, dump, export, passes, profile, sanitize, compare):
         command.add(sub)
     return p
 

@@ -6,6 +6,7 @@ original kernel's and time it. Needs torch and Triton only (the release in launc
     TRITON_INTERPRET=1 python run.py   # a Python-level export, without a GPU
     ncu ... python run.py --profile    # one launch only: no check, no timing (``workbench profile``)
     python run.py --proton DIR         # one launch under proton's intra-kernel scopes, into DIR
+    compute-sanitizer ... python run.py --sanitize FILE   # one launch; the arguments' addresses in FILE
 
 Written by triton-workbench (``workbench export``); this file is copied as is into every export.
 """
@@ -24,6 +25,9 @@ from types import SimpleNamespace
 HERE = Path(__file__).resolve().parent
 LAUNCH = json.loads((HERE / "launch.json").read_text())
 LEVEL = LAUNCH["level"]
+# under compute-sanitizer each storage is allocated to its exact size (a read past its end is out
+# of bounds, not in padding) where the allocator's address already keeps the captured alignment
+SANITIZE = "--sanitize" in sys.argv[1:]
 
 
 def say(text: str) -> None:
@@ -69,7 +73,9 @@ def _storages(kind: str) -> list:
         data = [None] * len(LAUNCH["storages"])
     out = []
     for i, n in enumerate(LAUNCH["storages"]):
-        buf = torch.empty(n + align, dtype=torch.uint8, device=DEVICE)
+        buf = torch.empty(n if SANITIZE else n + align, dtype=torch.uint8, device=DEVICE)
+        if buf.data_ptr() % align and SANITIZE:
+            buf = torch.empty(n + align, dtype=torch.uint8, device=DEVICE)
         shift = (-buf.data_ptr()) % align
         region = buf[shift:shift + n]
         if data[i] is not None:
@@ -212,6 +218,33 @@ def profile_once() -> int:
     return 0
 
 
+def _span(t) -> int:
+    """Bytes from a view's first element to the end of its last."""
+    if t.numel() == 0:
+        return 0
+    return (1 + sum((s - 1) * st for s, st in zip(t.shape, t.stride()))) * t.element_size()
+
+
+def sanitize_once(out: Path) -> int:
+    """One launch for compute-sanitizer, after writing each tensor argument's device address and
+    extent to ``out``: an error's address is then said against the nearest argument buffer."""
+    if not ON_GPU:
+        fail("compute-sanitizer checks a kernel as it runs on an NVIDIA GPU, and this machine has none")
+    launch = _python_kernel() if LEVEL == "python" else _ir_kernel()
+    args, _ = fresh_args()
+    buffers = [{"name": a["name"], "address": t.data_ptr(), "bytes": _span(t)}
+               for a, t in zip(LAUNCH["args"], args) if "tensor" in a]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"buffers": buffers}, indent=1))
+    try:
+        launch(tuple(LAUNCH["grid"]), args)
+        torch.cuda.synchronize()
+    except RuntimeError as e:  # memcheck stops a kernel at a bad access: the launch fails after it
+        fail(f"the launch failed under compute-sanitizer: {str(e).strip().splitlines()[0]}", 1)
+    say(f"{LAUNCH['kernel']} version {LAUNCH['version']} launched once (--sanitize)")
+    return 0
+
+
 def proton_scopes(out: Path) -> int:
     """One launch under proton's intra-kernel instrumentation, twice (a tree: cycles per scope;
     a trace: each warp's time in each scope), into ``out``. The scopes are the kernel's own
@@ -242,6 +275,8 @@ def proton_scopes(out: Path) -> int:
 def main() -> int:
     if "--profile" in sys.argv[1:]:
         return profile_once()
+    if SANITIZE:
+        return sanitize_once(Path(sys.argv[sys.argv.index("--sanitize") + 1]))
     if "--proton" in sys.argv[1:]:
         return proton_scopes(Path(sys.argv[sys.argv.index("--proton") + 1]))
     say(f"{LAUNCH['kernel']} version {LAUNCH['version']} from {LEVEL} ({LAUNCH['file']}), "

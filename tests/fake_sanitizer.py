@@ -1,0 +1,44 @@
+"""A stand-in for NVIDIA's ``compute-sanitizer`` on a machine without a GPU, for the tests of
+what the workbench does around it. It takes the real tool's arguments and behaves as
+``FAKE_SANITIZER`` says: ``run`` runs the program (as the real tool does) and writes an empty
+log with a clean summary; ``log`` writes the file ``FAKE_SANITIZER_LOG`` names as its log without
+running anything; ``sleep`` waits ``FAKE_SANITIZER_SLEEP`` seconds first (a slow kernel).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def install(folder: Path, mode: str = "run", log: str = "", sleep: float = 0.0) -> dict[str, str]:
+    """A ``compute-sanitizer`` in ``folder`` running this file; the environment that puts it first on PATH."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tool = folder / "compute-sanitizer"
+    tool.write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).resolve()} \"$@\"\n")
+    tool.chmod(0o755)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}", "FAKE_SANITIZER": mode,
+            "FAKE_SANITIZER_LOG": log, "FAKE_SANITIZER_SLEEP": str(sleep), "WORKBENCH_SANITIZER": ""}
+
+
+def main(argv: list[str]) -> int:
+    log = Path(argv[argv.index("--log-file") + 1])
+    program = argv[argv.index("--log-file") + 2:]
+    time.sleep(float(os.environ.get("FAKE_SANITIZER_SLEEP") or 0))
+    if os.environ.get("FAKE_SANITIZER") == "log":
+        shutil.copyfile(os.environ["FAKE_SANITIZER_LOG"], log)
+        return 0
+    ran = subprocess.run(program)
+    text = "========= COMPUTE-SANITIZER\n"
+    if ran.returncode != 0:
+        text += "========= Error: Target application returned an error\n"
+    log.write_text(text + "========= ERROR SUMMARY: 0 errors\n")
+    return ran.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
