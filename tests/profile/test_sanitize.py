@@ -10,13 +10,14 @@ offsets in them are the real ones of each kernel's cubin, compiled here for cuda
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from helpers import TESTS
+
 from workbench.profile import sanitize
 
-DATA = Path(__file__).parent / "data" / "sanitizer"
+DATA = TESTS / "data" / "sanitizer"
 KERNELS = {"add_masked": "add_masked", "add_unmasked": "add_unmasked", "sum_clean": "block_sum",
            "sum_race": "block_sum_race", "scale_uninit": "scale"}
 

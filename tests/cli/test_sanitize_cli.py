@@ -1,23 +1,21 @@
 """``workbench sanitize`` on the CPU: its one-line failures, and a tool's run over a real export of
 the vector_add example (its ``run.py --sanitize``) under a fake ``compute-sanitizer``
 (tests/fake_sanitizer.py) that runs the replay as the real one does, or hands back a log. The
-parsing and the fold are tests/test_sanitize.py."""
+parsing and the fold are tests/profile/test_sanitize.py."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, _has_cuda, run_cli
+from helpers import EXAMPLES, has_cuda, run_cli
 from workbench.model.diagnostics import WorkbenchError
 from workbench.profile import sanitize
 
-sys.path.insert(0, str(Path(__file__).parent))
-import fake_sanitizer  # noqa: E402
+import fake_sanitizer
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +58,7 @@ def test_workbench_sanitizer_naming_no_program_is_one_line(add_export, tmp_path,
                             "with WORKBENCH_SANITIZER (e.g. /usr/local/cuda/bin/compute-sanitizer)")
 
 
-@pytest.mark.skipif(_has_cuda(), reason="the GPU machine has a GPU")
+@pytest.mark.skipif(has_cuda(), reason="the GPU machine has a GPU")
 def test_without_a_gpu_one_line_says_it_needs_one(tmp_path):
     script = tmp_path / "vector_add.py"
     shutil.copyfile(EXAMPLES / "vector_add.py", script)
@@ -72,7 +70,7 @@ def test_without_a_gpu_one_line_says_it_needs_one(tmp_path):
         "none: run `workbench sanitize` where the GPU is"]
 
 
-@pytest.mark.skipif(_has_cuda(), reason="with a GPU the replay runs")
+@pytest.mark.skipif(has_cuda(), reason="with a GPU the replay runs")
 def test_a_replay_that_failed_is_one_line_with_its_own_reason(add_export, fake):
     """The fake runs the real run.py --sanitize, which refuses without a GPU, as it does under the
     real tool on a machine whose GPU is gone; its sentence comes back in one line."""
