@@ -14,7 +14,9 @@ every other line, and every line number, is theirs.
 
 ``--mode compile-only`` (the default without a GPU): a stand-in driver compiles every launch for
 the target the script's folder names (``sm120`` -> ``cuda:120``; else ``cuda:90``) and launches
-nothing; a level launch that compiled and says it needs a GPU counts as ran. ``--mode gpu``: the
+nothing; a level launch that compiled and says it needs a GPU counts as ran. Their scripts'
+own tensors on ``device="cuda"`` are made on the CPU there (a torch function mode of the
+benchmark's, in the script's process only), so a CPU-only torch gets as far as the kernels. ``--mode gpu``: the
 kernels launch; scripts of a folder made for another architecture are skipped, and a script that
 prints triton-runner's mismatch line (``❌``) or a dump difference over ``--tolerance`` counts as
 wrong.
@@ -84,6 +86,7 @@ def child(script: Path, repo: Path, mode: str) -> int:
         from workbench.runtime.capture import Capture, recording
         capture = Capture(script=str(script), mode="compile-only", target=target_of(script))
         context = recording(capture, compile_only=True)
+        _cuda_on_the_cpu()
     else:
         context = contextlib.nullcontext()
     main = {"__name__": "__main__", "__file__": str(script), "__builtins__": __builtins__}
@@ -103,6 +106,31 @@ def child(script: Path, repo: Path, mode: str) -> int:
         traceback.print_exc()
         return 1
     return 0
+
+
+def _cuda_on_the_cpu() -> None:
+    """Their scripts' ``device="cuda"`` tensors made on the CPU (no GPU: nothing reads them)."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    def cpu(device):
+        text = str(device)
+        return "cpu" if text.startswith("cuda") or isinstance(device, int) else device
+
+    class CudaOnTheCpu(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = dict(kwargs or {})
+            if "device" in kwargs:
+                kwargs["device"] = cpu(kwargs["device"])
+            if func in (torch.Tensor.cuda,):
+                return args[0]
+            if func in (torch.Tensor.to,) and args[1:] and not isinstance(args[1], (torch.dtype, torch.Tensor)):
+                args = (args[0], cpu(args[1]), *args[2:])
+            return func(*args, **kwargs)
+
+    CudaOnTheCpu().__enter__()
+    torch.cuda.current_device = lambda: "cpu"
+    torch.cuda.synchronize = lambda *a, **k: None
 
 
 # -- the parent: every script, a table ---------------------------------------------------------

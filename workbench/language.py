@@ -98,6 +98,9 @@ class marking:
 
 
 def _plain(value: Any) -> Any:
+    values = getattr(value, "values", None) if type(value).__name__ == "tuple" else None
+    if isinstance(values, list):   # a tl.tuple (``dump(x, 0, (0, 1))``): its own attribute lookup raises
+        return tuple(_plain(v) for v in values)
     inner = getattr(value, "value", value)  # tl.constexpr
     if isinstance(inner, (list, tuple)):
         return tuple(_plain(v) for v in inner)

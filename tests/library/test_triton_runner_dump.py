@@ -144,3 +144,29 @@ def test_a_dump_in_a_loop_keeps_the_last_iteration_as_theirs_does():
     dump = torch.empty(BLOCK, device="cuda")
     loop_kernel[(1,)](x, 4 * BLOCK, BLOCK_SIZE=BLOCK, dump_tensor=dump)
     torch.testing.assert_close(dump, x.view(4, BLOCK).sum(0))
+
+
+@triton_runner.jit
+def grid_kernel(x_ptr, BLOCK_SIZE: tl.constexpr):
+    offs = (tl.program_id(0) * tl.num_programs(1) + tl.program_id(1)) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    x = tl.load(x_ptr + offs)
+    dl.dump(x, 0, (0, 1))
+
+
+def test_a_tuple_dump_grid_names_the_program(capfd):
+    with compat.compile_only_driver(compat.parse_target("cuda:90")):
+        grid_kernel[(2, 2)](torch.rand(4 * BLOCK), BLOCK_SIZE=BLOCK, dump_tensor=torch.empty(BLOCK))
+    assert grid_kernel.last_dump.sites[0].pid == (0, 1, 0)
+
+
+@triton.autotune(configs=[triton.Config({"BLOCK_SIZE": BLOCK})], key=["n"])
+@triton_runner.jit
+def tuned_kernel(x_ptr, n, BLOCK_SIZE: tl.constexpr):
+    x = tl.load(x_ptr + tl.arange(0, BLOCK_SIZE))
+    dl.dump(x)
+
+
+def test_an_autotuned_kernel_takes_dump_tensor():
+    with compat.compile_only_driver(compat.parse_target("cuda:90")):
+        tuned_kernel[(1,)](torch.rand(BLOCK), BLOCK, dump_tensor=torch.empty(BLOCK))
+    assert tuned_kernel.fn.last_dump.sites[0].pid == (0, 0, 0)

@@ -59,7 +59,10 @@ class RunnerJITFunction(WorkbenchJITFunction):
 
     def run(self, *args, grid, warmup, **kwargs):
         """(An autotuner launches through ``run``: the same keywords.)"""
-        return super().run(*args, grid=grid, warmup=warmup, **self.translate(kwargs, args, grid))
+        kwargs = self.translate(kwargs, args, grid)
+        if not warmup and any(k in kwargs for k in _dump.KEYWORDS):
+            return _dump.launch(self, grid, args, kwargs, self._named_level(kwargs))
+        return super().run(*args, grid=grid, warmup=warmup, **kwargs)
 
     def warmup(self, *args, grid, **kwargs):
         if any(k in kwargs for k in _dump.KEYWORDS):
