@@ -178,7 +178,13 @@ def _python_rewrite(compiler, spec, dump_grid, grid, where: str):
         elif kind == "dump_boundary":
             pid = (grid[0] - 1, grid[1] - 1, grid[2] - 1)
         else:
-            pid = parse_pid(opts.get("pid") if opts.get("pid") is not None else (dump_grid or 0))
+            try:
+                pid = parse_pid(opts.get("pid") if opts.get("pid") is not None else (dump_grid or 0))
+            except TypeError:   # a program id computed in the kernel
+                raise WorkbenchError.at(str(spec.file), "dump()'s dump_grid is a value of the running kernel here (a "
+                                                        "tuple held in a variable is made of tensors): the workbench "
+                                                        "needs the program as constants in the call, "
+                                                        "dump(x, offset, (1, 0))", lines.get(line)) from None
         off_marker = opts.get("offset_marker")
         site = Site(kind, k, pid, int(opts.get("offset") or 0),
                     index.get(off_marker) if off_marker is not None else None, lines.get(line))
