@@ -98,6 +98,9 @@ class marking:
 
 
 def _plain(value: Any) -> Any:
+    values = getattr(value, "values", None) if type(value).__name__ == "tuple" else None
+    if isinstance(values, list):   # a tl.tuple (``dump(x, 0, (0, 1))``): its own attribute lookup raises
+        return tuple(_plain(v) for v in values)
     inner = getattr(value, "value", value)  # tl.constexpr
     if isinstance(inner, (list, tuple)):
         return tuple(_plain(v) for v in inner)
@@ -130,6 +133,14 @@ def interpreted_program() -> tuple[int, int, int]:
 
 def dump(x, offset=None, pid=None, _semantic=None, _generator=None):
     """Record ``x`` (a tensor or scalar) from inside a kernel; see the module docstring."""
+    return _dump(x, offset, pid, None, _semantic, 2)
+
+
+def _dump(x, offset, pid, kind: str | None, _semantic, depth: int):
+    """``dump``, and triton-runner's (``kind``: dump, dump_boundary, dump_grids; see
+    :mod:`workbench.triton_runner.dump`). A marker records the call's options; for theirs, an
+    ``offset`` computed in the kernel gets a marker of its own (the one after the value's), so
+    the value can be placed where the call says."""
     offset, pid = _plain(offset), _plain(pid)
     if isinstance(pid, int):
         pid = (pid,)
@@ -137,7 +148,7 @@ def dump(x, offset=None, pid=None, _semantic=None, _generator=None):
         rec = _recorder()
         if rec is None:
             return None
-        frame = sys._getframe(1)
+        frame = sys._getframe(depth)
         arr, dtype = interpreted_value(x)
         rec.record(frame.f_code.co_name, frame.f_lineno, interpreted_program(), arr, dtype, offset, pid)
         return None
@@ -148,8 +159,13 @@ def dump(x, offset=None, pid=None, _semantic=None, _generator=None):
     if not isinstance(x, tl.tensor):
         x = _semantic.to_tensor(x)
     k = len(markers)
-    markers.append({"offset": offset, "pid": pid})
+    runtime_offset = kind is not None and isinstance(offset, tl.tensor)
+    markers.append({"offset": None if runtime_offset else offset, "pid": pid, "kind": kind,
+                    "offset_marker": k + 1 if runtime_offset else None})
     _semantic.device_print(f" wbdmarker{k}", [x], False)
+    if runtime_offset:
+        markers.append({"offset": None, "pid": pid, "kind": "offset", "offset_marker": None})
+        _semantic.device_print(f" wbdmarker{k + 1}", [offset], False)
     return None
 
 

@@ -73,17 +73,42 @@ def test_autotune_cubin_dir_takes_the_options_and_constexprs_its_json_recorded(l
     assert compiled.asm["cubin"] == levels["cubin"].read_bytes() and compiled.metadata.num_warps == meta["num_warps"]
 
 
-@pytest.mark.parametrize("key, value, said", [
-    ("dump_tensor", torch.empty(4), "workbench dump SCRIPT --level python"),
-    ("dump_value", "%x", "workbench dump SCRIPT --level ttgir --value %NAME"),
-    ("start_pass", "cse", "workbench passes SCRIPT"),
-])
-def test_a_keyword_the_workbench_takes_elsewhere_is_one_line_naming_the_command(levels, key, value, said):
+def _after_pass(stage: str, call: str) -> str:
+    """The IR after the first pass ``call`` of ``stage``, as the workbench records it."""
+    from workbench.api import _compiler
+    from workbench.runtime.launch import specialization_of
+    from workbench.triton_runner.passes import _Spec
+    spec = specialization_of(_Spec(scale_kernel), ARGS, {"BLOCK": 512}, (8,))
+    recorded = _compiler().compile_spec(spec, with_sass=False, record_passes=(stage,)).passes[stage]
+    text = recorded["input"]
+    for p in recorded["passes"]:
+        text = p["ir"] or text   # (an unchanged pass keeps no text: it is the one before it)
+        if p["call"].endswith(call):
+            return text
+
+
+@pytest.mark.parametrize("level, start_pass, call", [("ttir", "cse", "add_cse"),
+                                                     ("ttgir", "coalesce", "add_coalesce"),
+                                                     ("ttgir", "remove_layout_conversions_2",
+                                                      "add_remove_layout_conversions")])
+def test_start_pass_compiles_on_from_the_pass_after_it(levels, level, start_pass, call):
+    text = _after_pass(level, call)
+    if start_pass.endswith("_2"):   # (the second run's input: the IR after the first)
+        start_pass = start_pass[:-2]
+    compiled = _compile(**{f"{level}_src": text, "start_pass": start_pass})
+    assert compiled.asm["cubin"] == _compile(cubin_dir=levels["cubin"].parent).asm["cubin"]
+
+
+def test_a_pass_triton_does_not_run_is_one_line_naming_those_it_does(levels):
     with pytest.raises(WorkbenchError) as err:
-        _compile(ttgir_dir=levels["ttgir"].parent, **{key: value})
+        _compile(ttir_src=levels["ttir"].read_text(), start_pass="no_such_pass")
     (line,) = [str(d) for d in err.value.diagnostics]
-    assert f"{key}= is triton-runner's; the workbench does not take it at the launch: " in line and said in line
-    assert line.startswith(f"{__file__}:")
+    assert "start_pass='no_such_pass': no such pass in the TTIR stage" in line and "cse" in line
+
+
+def test_dump_tensor_at_warmup_is_one_line(levels):
+    with pytest.raises(WorkbenchError, match="dump_tensor= goes with a launch"):
+        _compile(dump_tensor=torch.empty(4))
 
 
 def test_configure_jit_backend_makes_triton_jit_theirs_until_restored():
@@ -99,10 +124,52 @@ def test_configure_jit_backend_makes_triton_jit_theirs_until_restored():
     assert triton.jit is native
 
 
-def test_language_and_testing_are_there():
-    from workbench.language import dump
-    assert triton_runner.language.dump is dump
-    assert triton_runner.testing.do_bench is triton.testing.do_bench
+def test_language_and_testing_are_real_submodules():
+    import workbench.triton_runner.language as dl
+    from workbench.triton_runner.language import dump, dump_boundary, dump_grids
+    from workbench.triton_runner.testing import do_bench
+    assert dl is triton_runner.language and dl.dump is dump and dump_boundary.__triton_builtin__
+    assert dump_grids.__triton_builtin__ and do_bench is triton.testing.do_bench
+
+
+def test_torch_utils_size_their_dump_buffers():
+    from workbench.triton_runner import torch_utils
+    t = torch.ones(100, 70)
+    assert torch_utils.get_pad_n_elements(t, [32, 32]) == 128 * 96
+    assert torch_utils.get_grid_dim([100, 70], [32, 32]) == (4, 3)
+    assert torch_utils.get_n_elements_with_grid([32, 32], (4, 3)) == 32 * 32 * 12
+    padded = torch_utils.pad_2d_to_block_shape(t.half(), [32, 32])
+    assert padded.shape == (128, 96) and padded.dtype == torch.float32 and padded.sum() == 7000
+    with compat.compile_only_driver(compat.parse_target("cuda:90")):
+        assert torch_utils.get_active_torch_device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize("block, level", [(1024, None), (256, "ttgir")])
+def test_each_compile_says_where_its_files_are_as_theirs_does(tmp_path, capfd, block, level):
+    kwargs = {f"{level}_dir": scale_kernel.save_levels(tmp_path, *ARGS, BLOCK=block)[level].parent} if level else {}
+    with compat.compile_only_driver(compat.parse_target("cuda:90")):
+        scale_kernel.warmup(*ARGS, BLOCK=block, grid=(8,), **kwargs)
+    out = capfd.readouterr().out
+    assert "[Triton Runner] Triton kernel saved at " in out
+    folder = out.split("saved at ", 1)[1].split()[0]
+    assert (__import__("pathlib").Path(folder) / "scale_kernel.cubin").is_file()
+
+
+def test_configure_autotune_backend_makes_triton_autotune_theirs_until_restored():
+    native = triton.autotune
+    triton_runner.configure_autotune_backend()
+    try:
+        assert triton.autotune is triton_runner.autotune
+
+        @triton.autotune(configs=[triton.Config({"BLOCK": 256}), triton.Config({"BLOCK": 512})], key=["n"])
+        @triton_runner.jit
+        def tuned(x_ptr, out_ptr, n, alpha, BLOCK: tl.constexpr):
+            offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+            tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) * alpha, mask=offs < n)
+        assert [c.kwargs["BLOCK"] for c in tuned.configs] == [256, 512] and isinstance(tuned.fn, type(scale_kernel))
+    finally:
+        triton_runner.restore_autotune_backend()
+    assert triton.autotune is native
 
 
 @pytest.mark.gpu

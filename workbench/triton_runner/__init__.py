@@ -12,9 +12,11 @@ matmul_kernel[grid](..., ptx_src=text, metadata_json=meta)
 
 Each of its launch keywords maps onto ours (:mod:`workbench.api`): ``<level>_dir`` is the same;
 ``<level>_src`` (the text, or a path) and ``metadata_json`` become a level folder in the
-workbench's cache; ``autotune_cubin_dir`` a ``cubin_dir`` with the options its JSON recorded.
-The dump keywords (``dump_tensor``, ``dump_value``, ``dump_grid``) and ``start_pass`` are said
-in one line, with the workbench command that does the same. See docs/triton_runner.md.
+workbench's cache; ``autotune_cubin_dir`` a ``cubin_dir`` with the options its JSON recorded;
+``dump_tensor`` (with ``dump_value``, ``dump_grid``) the workbench's dumps
+(:mod:`.dump`); ``start_pass`` a restart after that pass (:mod:`.passes`). Its submodules
+``language``, ``testing``, ``torch_utils`` and ``color_print`` are real modules, so
+``import workbench.triton_runner.language as dl`` works. See docs/triton_runner.md.
 """
 
 from __future__ import annotations
@@ -23,23 +25,18 @@ import ast
 import hashlib
 import json
 import os
-import types
 from pathlib import Path
 from typing import Any
 
-from .api import WorkbenchJITFunction, jit as _workbench_jit
+from workbench.api import LEVEL_KWARGS, WorkbenchJITFunction, jit as _workbench_jit
 from workbench.model.diagnostics import WorkbenchError
 from workbench.model.level_files import SUFFIX
-from .language import dump as _language_dump
+
+from . import color_print, language, testing, torch_utils
+from . import dump as _dump
 
 SRC_KWARGS = {f"{level}_src": level for level in ("ttir", "ttgir", "llir", "ptx", "amdgcn")}
-INSTEAD = {
-    "dump_tensor": "dump from inside the kernel with `workbench dump SCRIPT --level python` (it allocates the "
-                   "buffer; language.dump() calls are kept)",
-    "dump_value": "dump an SSA value with `workbench dump SCRIPT --level ttgir --value %NAME`",
-    "dump_grid": "choose the program with `workbench dump SCRIPT --pid X,Y,Z`",
-    "start_pass": "restart after a pass with `workbench passes SCRIPT` (or the app's Passes tab)",
-}
+RUNNER_KWARGS = (*SRC_KWARGS, *_dump.KEYWORDS, "metadata_json", "autotune_cubin_dir", "start_pass")
 
 
 def get_file_dir(file: str) -> str:
@@ -52,19 +49,51 @@ class RunnerJITFunction(WorkbenchJITFunction):
 
     def __getitem__(self, grid):
         launch = super().__getitem__(grid)
-        return lambda *args, **kwargs: launch(*args, **self.translate(kwargs))
+
+        def call(*args, **kwargs):
+            kwargs = self.translate(kwargs, args, grid)
+            if any(k in kwargs for k in _dump.KEYWORDS):
+                return _dump.launch(self, grid, args, kwargs, self._named_level(kwargs))
+            return launch(*args, **kwargs)
+        return call
+
+    def run(self, *args, grid, warmup, **kwargs):
+        """(An autotuner launches through ``run``: the same keywords.)"""
+        kwargs = self.translate(kwargs, args, grid)
+        if not warmup and any(k in kwargs for k in _dump.KEYWORDS):
+            return _dump.launch(self, grid, args, kwargs, self._named_level(kwargs))
+        return super().run(*args, grid=grid, warmup=warmup, **kwargs)
 
     def warmup(self, *args, grid, **kwargs):
-        return super().warmup(*args, grid=grid, **self.translate(kwargs))
+        if any(k in kwargs for k in _dump.KEYWORDS):
+            raise WorkbenchError.at(self._where(), "dump_tensor= goes with a launch (kernel[grid](...)), which "
+                                                   "writes the dump into it; warmup() launches nothing")
+        return super().warmup(*args, grid=grid, **self.translate(kwargs, args, grid))
 
-    def translate(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Their keywords -> ours (``kwargs`` as a launch got them)."""
-        if not any(k in kwargs for k in (*SRC_KWARGS, *INSTEAD, "metadata_json", "autotune_cubin_dir")):
+    def _do_compile(self, key, signature, device, constexprs, options, attrs, warmup):
+        python = getattr(self._level_request, "value", None) is None
+        kernel = super()._do_compile(key, signature, device, constexprs, options, attrs, warmup)
+        if python:
+            _say_saved(kernel)
+        return kernel
+
+    def _compile_from_level(self, *args, **kwargs):
+        kernel = super()._compile_from_level(*args, **kwargs)
+        _say_saved(kernel)
+        return kernel
+
+    def _named_level(self, kwargs: dict[str, Any]) -> tuple[str, Path] | None:
+        """The level file a launch's ``<level>_dir=`` names (the launch keeps the keyword out)."""
+        chosen = [k for k in LEVEL_KWARGS if k in kwargs and LEVEL_KWARGS[k]]
+        if not chosen:
+            return None
+        return self._level_file(LEVEL_KWARGS[chosen[0]], Path(kwargs.pop(chosen[0])))
+
+    def translate(self, kwargs: dict[str, Any], args: tuple = (), grid=(1,)) -> dict[str, Any]:
+        """Their keywords -> ours (``kwargs`` as a launch with ``args`` got them); the dump
+        keywords stay."""
+        if not any(k in kwargs for k in RUNNER_KWARGS):
             return kwargs
-        for key, how in INSTEAD.items():
-            if key in kwargs:
-                raise WorkbenchError.at(self._where(), f"{key}= is triton-runner's; the workbench does not take it "
-                                                       f"at the launch: {how}")
         out = dict(kwargs)
         meta = out.pop("metadata_json", None)
         if hasattr(meta, "_asdict"):   # a CompiledKernel's metadata
@@ -82,6 +111,10 @@ class RunnerJITFunction(WorkbenchJITFunction):
             folder = out.pop("autotune_cubin_dir")
             out.update(self._autotuned(folder, out))
             out["cubin_dir"] = folder
+        if "start_pass" in out:
+            from .passes import restart_folder
+            start_pass = out.pop("start_pass")
+            out = restart_folder(self, start_pass, args, out, grid, self._where())
         return out
 
     def _src_folder(self, level: str, src: str, meta: dict | None) -> Path:
@@ -155,29 +188,34 @@ def restore_jit_backend() -> None:
         triton.jit = _saved.pop("jit")
 
 
-def _unsupported_dump(name: str):
-    def fn(val, offset=0, _semantic=None, _generator=None):
-        raise WorkbenchError.at(name, f"triton_runner.language.{name} is not supported: dump(x) every program with "
-                                      "`workbench dump SCRIPT --level python --pid all`")
-    fn.__triton_builtin__ = True
-    fn.__name__ = name
-    return fn
+def autotune(configs, key, **kwargs):
+    """``@triton_runner.autotune``: Triton's own (the workbench captures its trials and choice)
+    over the kernel, launchable with their keywords."""
+    from triton.runtime.autotuner import autotune as triton_autotune
+    return triton_autotune(configs, key, **kwargs)
 
 
-language = types.ModuleType("workbench.triton_runner.language", "triton_runner.language: dump() and its variants")
-# their dump(val, offset, dump_grid) is ours, dump(x, offset, pid), positionally
-language.dump = _language_dump
-language.dump_boundary = _unsupported_dump("dump_boundary")
-language.dump_grids = _unsupported_dump("dump_grids")
+def configure_autotune_backend() -> None:
+    """``@triton.autotune`` means ``@triton_runner.autotune`` until :func:`restore_autotune_backend`."""
+    import triton
+    _saved.setdefault("autotune", triton.autotune)
+    triton.autotune = autotune
 
 
-def _testing() -> types.ModuleType:
-    import triton.testing as tt
-    mod = types.ModuleType("workbench.triton_runner.testing", "triton_runner.testing: Triton's own")
-    for name in ("Benchmark", "Mark", "assert_close", "do_bench", "do_bench_cudagraph", "perf_report"):
-        setattr(mod, name, getattr(tt, name))
-    return mod
+def restore_autotune_backend() -> None:
+    import triton
+    if "autotune" in _saved:
+        triton.autotune = _saved.pop("autotune")
 
 
-testing = _testing()
-__all__ = ["jit", "get_file_dir", "configure_jit_backend", "restore_jit_backend", "language", "testing"]
+def _say_saved(kernel) -> None:
+    """Theirs says where each compiled kernel's files are, on stdout: so do we."""
+    group = getattr(kernel, "metadata_group", None) or {}
+    path = next((p for name, p in group.items() if name.endswith(".json")), None)
+    if path:
+        color_print.blue_print(f"[Triton Runner] Triton kernel saved at {os.path.dirname(path)}")
+
+
+__all__ = ["jit", "get_file_dir", "configure_jit_backend", "restore_jit_backend", "autotune",
+           "configure_autotune_backend", "restore_autotune_backend", "language", "testing", "torch_utils",
+           "color_print"]
