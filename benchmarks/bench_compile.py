@@ -41,7 +41,7 @@ import triton  # noqa: E402
 
 from workbench.compiler import compat  # noqa: E402
 from workbench.compiler.cache import StageCache  # noqa: E402
-from workbench.runtime.capture import run_script  # noqa: E402
+from workbench.runtime.capture.script import run_script  # noqa: E402
 from workbench.compiler.pipeline import Compiler, _clean_options  # noqa: E402
 
 EXAMPLES = {"matmul": ROOT / "examples/matmul.py", "vector_add": ROOT / "examples/vector_add.py"}

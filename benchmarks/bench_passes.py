@@ -38,7 +38,7 @@ import triton  # noqa: E402
 
 from benchmarks.bench_compile import cpu_model, timed  # noqa: E402
 from workbench.compiler import compat, passes, pipeline  # noqa: E402
-from workbench.runtime.capture import run_script  # noqa: E402
+from workbench.runtime.capture.script import run_script  # noqa: E402
 from workbench.compiler.pipeline import Compiler, _clean_options  # noqa: E402
 
 RECORD_LIMIT, RESTART_LIMIT = 1.5, 1.1

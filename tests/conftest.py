@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def captures():
     """Each example captured once per session (running a script costs a second or two)."""
-    from workbench.runtime.capture import run_script
+    from workbench.runtime.capture.script import run_script
     cache: dict[str, object] = {}
 
     def get(name: str, mode: str = "compile-only"):

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 import triton  # noqa: E402
 
 from workbench.compiler import passes, pipeline  # noqa: E402
-from workbench.runtime.capture import run_script  # noqa: E402
+from workbench.runtime.capture.script import run_script  # noqa: E402
 from workbench.model.diagnostics import WorkbenchError  # noqa: E402
 from workbench.compiler.pipeline import Compiler  # noqa: E402
 

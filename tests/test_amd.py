@@ -14,7 +14,7 @@ from workbench.compiler import compat
 from workbench.instrument import dump_ir
 from workbench.model import srcmap
 from workbench.compiler.cache import StageCache
-from workbench.runtime.capture import run_script
+from workbench.runtime.capture.script import run_script
 from workbench.model.diagnostics import WorkbenchError
 from workbench.compiler.pipeline import Compiler
 

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from conftest import EXAMPLES, run_cli
-from workbench.runtime.capture import run_script
+from workbench.runtime.capture.script import run_script
 from workbench.compiler.pipeline import Compiler
 
 

@@ -252,7 +252,7 @@ def test_ir_dump_without_gpu_says_compiled_only_and_cli_errors(capsys):
 # -- GPU: dumps equal values recomputed in torch ---------------------------------------------
 
 def _spec_text(name, level):
-    from workbench.runtime.capture import run_script
+    from workbench.runtime.capture.script import run_script
     from workbench.compiler.pipeline import Compiler
     cap = run_script(EXAMPLES / f"{name}.py", mode="compile-only")
     spec = cap.specs[0]

@@ -450,8 +450,8 @@ def test_proton_profiles_fast_launches(tmp_path):
 def test_the_workbench_capture_still_sees_every_launch():
     """The runner records a script's launches by wrapping ``JITFunction.run``: while it is
     wrapped, every launch goes through it, the fast path's remembered ones too."""
-    from workbench.runtime.capture import Capture
-    from workbench.runtime.capture import recording as capturing
+    from workbench.runtime.capture.model import Capture
+    from workbench.runtime.capture.hooks import recording as capturing
     kernel = workbench.jit(scaled)
     with recording() as drv:
         kernel[(1,)](X, Y, 4096, BLOCK=128)

@@ -204,7 +204,7 @@ def test_one_of_two_recording_children_killed_or_hung_still_gives_the_whole_reco
 _KILLED_MID_RECORDING = """
 import os, signal, sys
 from workbench.compiler import isolate, pipeline
-from workbench.runtime.capture import run_script
+from workbench.runtime.capture.script import run_script
 from workbench.compiler.pipeline import Compiler
 pipeline._recording_children = lambda stage: 2 if stage == "llir" else 1
 forked = isolate.Isolated.__init__

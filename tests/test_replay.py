@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import EXAMPLES
-from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
+from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
 from workbench.model.diagnostics import WorkbenchError
 from workbench.runtime.launch import check_specialization
 from workbench.compiler.pipeline import Compiler

@@ -22,7 +22,7 @@ import triton  # noqa: E402
 from workbench.compiler import compat  # noqa: E402
 from workbench.instrument import dump_ir
 from workbench.model import srcmap
-from workbench.runtime.capture import run_script  # noqa: E402
+from workbench.runtime.capture.script import run_script  # noqa: E402
 from workbench.model.diagnostics import WorkbenchError  # noqa: E402
 from workbench.compiler.pipeline import Compiler  # noqa: E402
 

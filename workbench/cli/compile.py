@@ -52,7 +52,7 @@ def run(args) -> int:
 
 def _compile_script(args, script: Path) -> int:
     from workbench.model import srcmap
-    from workbench.runtime.capture import run_script
+    from workbench.runtime.capture.script import run_script
     from workbench.model.diagnostics import WorkbenchError
     from workbench.session.workspace import Workspace
 

@@ -37,7 +37,7 @@ def _interpret_python(script: str, spec_kernel: str, values: list[str], pid, ite
                       argv: list[str] | None, script_timeout: float | None = None):
     """Run the script in Triton's interpreter with ``dump`` recording; returns (capture, recorder)."""
     from .. import language as wl
-    from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
+    from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
     from triton.runtime import interpreter
     rec = wl.Recorder(spec_kernel)
     orig_run = interpreter.InterpretedFunction.run
@@ -269,7 +269,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
     of the script may take (see ``run_script``).
     """
     from workbench.compiler.cache import StageCache
-    from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
+    from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
     from workbench.compiler.pipeline import Compiler
     script = str(Path(script).resolve())
     if level not in LEVELS:

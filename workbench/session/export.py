@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.compiler import compat
-from workbench.runtime.capture import ALIGN, _TensorSlot
+from workbench.runtime.capture.snapshot import ALIGN, TensorSlot
 from workbench.model.diagnostics import WorkbenchError
 from workbench.runtime.launch import bound_values, prepare
 from workbench.model.level_files import SUFFIX
@@ -42,7 +42,7 @@ def export(session, kernel: str, version: str, out: str | Path, inputs: str = "c
     out.mkdir(parents=True, exist_ok=True)
     import torch
     args = bound_values(spec, snapshot.args, snapshot.kwargs)
-    slots = [a for a in args if isinstance(a, _TensorSlot)]
+    slots = [a for a in args if isinstance(a, TensorSlot)]
     if any(s.wrapper is not None for s in slots):
         raise WorkbenchError.at(spec.file or str(session.script), f"{spec.kernel} takes tensor descriptors: "
                                 "exporting them is not supported yet", spec.line)
@@ -101,7 +101,7 @@ def _state(session, kernel: str):
 
 
 def _arg(name: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, _TensorSlot):
+    if isinstance(value, TensorSlot):
         return {"name": name, "tensor": value.name}
     if value is None or isinstance(value, (bool, int, float, str)):
         return {"name": name, "value": value}

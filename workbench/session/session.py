@@ -23,7 +23,9 @@ from workbench.compiler import compat, scratch as scratch_mod
 from workbench.model import srcmap
 from workbench.runtime.bench import BenchOptions, Timing, bench, compare, eval_flops, tensor_bytes
 from workbench.compiler.cache import StageCache, default_dir
-from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_script
+from workbench.runtime.capture.model import Capture, KernelSpec
+from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
+from workbench.runtime.capture.snapshot import Snapshot
 from workbench.runtime import configs as cfg
 from workbench.runtime.configs import ConfigReplay, replays
 from workbench.model.diagnostics import NO_GPU_TIMING, Diagnostic, WorkbenchError
