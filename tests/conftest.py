@@ -64,7 +64,7 @@ def captures():
 @pytest.fixture(scope="session")
 def compiled(captures):
     """(capture spec, CompileResult) of an example for a target, compiled once per session."""
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     compilers: dict[str, Compiler] = {}
     results: dict[tuple, object] = {}
 

@@ -16,7 +16,7 @@ from workbench.model import srcmap
 from workbench.compiler.cache import StageCache
 from workbench.runtime.capture.script import run_script
 from workbench.model.diagnostics import WorkbenchError
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 TARGET = "hip:gfx942"
 AMD_LEVELS = ["ttir", "ttgir", "llir", "amdgcn", "hsaco"]

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import EXAMPLES, run_cli
 from workbench.runtime.capture.script import run_script
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 
 @pytest.fixture

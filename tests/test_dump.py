@@ -24,7 +24,7 @@ TARGETS = ("cuda:80", "cuda:90")
 def base(captures):
     """(spec, CompileResult, Compiler) per (example, target), compiled once, no SASS."""
     from workbench.compiler.cache import StageCache
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     compilers = {t: Compiler(t, cache=StageCache(None)) for t in TARGETS}
     out = {}
 
@@ -253,7 +253,7 @@ def test_ir_dump_without_gpu_says_compiled_only_and_cli_errors(capsys):
 
 def _spec_text(name, level):
     from workbench.runtime.capture.script import run_script
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     cap = run_script(EXAMPLES / f"{name}.py", mode="compile-only")
     spec = cap.specs[0]
     return Compiler().compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_cli
 from workbench.model.diagnostics import WorkbenchError
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 
 def _line_of(text: str, needle: str) -> int:

@@ -26,7 +26,7 @@ def test_capture_runs_each_example_normally_on_the_gpu(example):
     assert all(lc.args[0].device.startswith("cuda") for lc in cap.launches if lc.args[0].kind == "tensor")
     # the specialization we recorded compiles to a kernel with the launch metadata Triton used
     spec = next(s for s in cap.specs if not s.autotune or s.chosen)
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     result = Compiler(cap.target).compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
                                                  spec.options, with_sass=False)
     launched = list(spec.fn.device_caches[0][0].values()) if compat.VERSION >= (3, 5) else []

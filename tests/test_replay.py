@@ -10,7 +10,7 @@ from conftest import EXAMPLES
 from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
 from workbench.model.diagnostics import WorkbenchError
 from workbench.runtime.launch import check_specialization
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 from workbench.runtime.verify import check
 
 

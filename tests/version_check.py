@@ -24,7 +24,7 @@ from workbench.instrument import dump_ir
 from workbench.model import srcmap
 from workbench.runtime.capture.script import run_script  # noqa: E402
 from workbench.model.diagnostics import WorkbenchError  # noqa: E402
-from workbench.compiler.pipeline import Compiler  # noqa: E402
+from workbench.compiler.stages import Compiler  # noqa: E402
 
 BREAKS = {"ttir": ("tt.load", "tt.lod"), "ttgir": ("arith.addf", "arith.addx"), "llir": ("ret void", "ret voi"),
           "ptx": ("add.f32", "add.f33")}

@@ -262,7 +262,7 @@ _COMPILERS: dict[str, Any] = {}
 def _compiler(target=None):
     from workbench.compiler import compat
     from workbench.compiler.cache import StageCache, default_dir
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     target = target or compat.current_gpu_target() or "cuda:90"
     key = compat.target_str(compat.parse_target(target))
     if key not in _COMPILERS:

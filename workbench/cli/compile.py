@@ -108,7 +108,7 @@ def _compile_level_file(args, path: Path) -> int:
     from workbench.compiler import metadata as md
     from workbench.model import srcmap
     from workbench.model.level_files import level_of
-    from workbench.compiler.pipeline import read_level_file
+    from workbench.compiler.sources import read_level_file
 
     level = level_of(path)
     compiler = make_compiler(args.target) if args.target else None  # an unknown target is said first

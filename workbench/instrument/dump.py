@@ -270,7 +270,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
     """
     from workbench.compiler.cache import StageCache
     from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     script = str(Path(script).resolve())
     if level not in LEVELS:
         raise WorkbenchError.at(script, f"unknown level {level!r}: expected one of {', '.join(LEVELS)}")

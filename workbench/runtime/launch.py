@@ -1,6 +1,6 @@
 """Launch a kernel compiled from any level with a captured launch's arguments.
 
-The binary comes from a :class:`~workbench.compiler.pipeline.CompileResult` (any start level);
+The binary comes from a :class:`~workbench.compiler.stages.CompileResult` (any start level);
 the launcher comes from Triton's own ``CompiledKernel``, built over the files we wrote, so
 the argument packing is exactly Triton's. Arguments must specialize the way the binary was
 compiled (divisibility, values equal to 1, constexprs): otherwise the launch is refused,
@@ -20,7 +20,7 @@ from workbench.runtime.capture.hooks import recording
 from workbench.runtime.capture.model import Capture, KernelSpec
 from workbench.runtime.capture.snapshot import Snapshot
 from workbench.model.diagnostics import WorkbenchError
-from workbench.compiler.pipeline import CompileResult
+from workbench.compiler.stages import CompileResult
 from workbench.runtime.verify import poison
 
 

@@ -32,7 +32,8 @@ from workbench.model.diagnostics import NO_GPU_TIMING, Diagnostic, WorkbenchErro
 from workbench.compiler.files import atomic_write, os_reason, safe_name
 from workbench.model.level_files import SUFFIX, level_of
 from workbench.session.lock import WorkspaceBusy, WorkspaceLock
-from workbench.compiler.pipeline import CompileResult, Compiler, read_level_file
+from workbench.compiler.sources import read_level_file
+from workbench.compiler.stages import CompileResult, Compiler
 from workbench.runtime.verify import ATOMIC_ULPS, OutputCheck, atomic_tolerance, check
 from workbench.session.workspace import VersionInfo, Workspace
 
