@@ -11,7 +11,7 @@ import pytest
 
 from conftest import EXAMPLES
 from workbench.compiler import compat
-from workbench.instrument import dump_ir
+from workbench.instrument import dump_mlir
 from workbench.model import srcmap
 from workbench.compiler.cache import StageCache
 from workbench.runtime.capture.script import run_script
@@ -129,7 +129,7 @@ def test_dump_rewrites_compile_for_amd(compiled, level):
         text = full.levels[level]
         names = [re.match(r"\s*(%[\w.$-]+)", next(r for r in text.splitlines() if f"= {op}" in r)).group(1)
                  for op in ("tt.get_program_id", "tt.make_range")]
-        rw = dump_ir.rewrite_mlir(text, level, names, pid=(0, 0, 0), iterations=2)
+        rw = dump_mlir.rewrite_mlir(text, level, names, pid=(0, 0, 0), iterations=2)
         out = compiler.compile_level(level, rw.text, full.metadata, with_sass=False)
         assert out.levels["hsaco"][:4] == b"\x7fELF", name
 

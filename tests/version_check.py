@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 import triton  # noqa: E402
 
 from workbench.compiler import compat  # noqa: E402
-from workbench.instrument import dump_ir
+from workbench.instrument import dump_mlir
 from workbench.model import srcmap
 from workbench.runtime.capture.script import run_script  # noqa: E402
 from workbench.model.diagnostics import WorkbenchError  # noqa: E402
@@ -107,7 +107,7 @@ def _dump_compiles(compiler: Compiler, full, level: str) -> bool:
     text = full.levels[level]
     names = [next(r for r in text.splitlines() if f"= {op}" in r).split("=")[0].strip()
              for op in ("tt.get_program_id", "tt.make_range")]
-    rewrite = dump_ir.rewrite_mlir(text, level, names, pid=(0, 0, 0), iterations=2)
+    rewrite = dump_mlir.rewrite_mlir(text, level, names, pid=(0, 0, 0), iterations=2)
     return bool(compiler.compile_level(level, rewrite.text, full.metadata, with_sass=False).levels["cubin"])
 
 

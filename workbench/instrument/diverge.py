@@ -211,13 +211,13 @@ def mlir_chain(text: str, arg: str, file: str = "<mlir>") -> tuple[int | None, l
     """(1-based line of the tt.store through ``%arg``, SSA values feeding it in text order):
     the store's operands and, transitively, the operands of the ops defining them (values
     defined inside combine regions are left out: they cannot be dumped)."""
-    from workbench.instrument.dump_ir import _MlirIndex, _strip_loc
-    index = _MlirIndex(text, file)
+    from workbench.instrument.dump_mlir import MlirIndex, strip_loc
+    index = MlirIndex(text, file)
     lines = index.lines
     target = "%" + arg.lstrip("%")
 
     def operands(line: int) -> list[str]:
-        row = _strip_loc(lines[line])
+        row = strip_loc(lines[line])
         rhs = row.split("=", 1)[1] if "=" in row.split('"')[0] and index.by_line.get(line) else row
         return [n for n in _OPERAND.findall(rhs.split(":")[0] if " : " in rhs else rhs) if n in index.defs]
 
@@ -271,7 +271,7 @@ def mlir_chain(text: str, arg: str, file: str = "<mlir>") -> tuple[int | None, l
 
 def _mlir(session, state, v, arg, out):
     from workbench.instrument.dump_result import COMPILED_ONLY, compile_rewrite, launch_dump
-    from workbench.instrument.dump_ir import rewrite_mlir
+    from workbench.instrument.dump_mlir import rewrite_mlir
     iterations = 16
     level = v.level
     text = v.result.levels[level]

@@ -1,6 +1,7 @@
 """Dump values from inside a kernel, at any level: results, launches, and the one call the CLI makes.
 
-Levels (what each can dump is in :mod:`workbench.instrument.dump_ir`'s docstring):
+Levels (what each can dump is in the docstrings of :mod:`workbench.instrument.dump_mlir`,
+:mod:`~workbench.instrument.dump_llir` and :mod:`~workbench.instrument.dump_ptx`):
 
 - ``python``: the kernel's own ``workbench.language.dump(x)`` calls. Without a GPU,
   Triton's interpreter runs the script and ``dump`` records each value per program and
@@ -23,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.compiler import compat
-from workbench.instrument.dump_ir import marker_values, parse_pid, rewrite_llir, rewrite_mlir, rewrite_ptx
+from workbench.instrument.dump_ir import parse_pid
+from workbench.instrument.dump_llir import rewrite_llir
+from workbench.instrument.dump_mlir import marker_values, rewrite_mlir
+from workbench.instrument.dump_ptx import rewrite_ptx
 from workbench.instrument.dump_result import (COMPILED_ONLY, DumpReport, DumpResult, arg_names_of, attach_reference, compile_rewrite,
                           launch_dump)
 from workbench.model.diagnostics import WorkbenchError
