@@ -45,7 +45,7 @@ def serve(session, kernel: str, version: str, progress=None) -> dict[str, Any]:
     """The runner's ``diverge`` request (and the CLI's): the version is read from the session's
     home workspace, also when a CLI run next to the app works in a scratch copy."""
     state = session.state(kernel)
-    v = state.versions.get(version) or session._load_version(state, version)
+    v = session.version(state, version)
     run = session.run(state.spec.spec_id, v.label)
     out: dict[str, Any] = {"kernel": state.spec.kernel, "version": v.label, "level": v.level, "output": None,
                            "store_line": None, "chain": [], "first": None}

@@ -227,7 +227,7 @@ def dump_python_variable(session, state, name: str, line: int, pid: Any = (0, 0,
         raise WorkbenchError.at(str(path), "no inputs were captured for this kernel: nothing to run", line)
     original = state.versions["original"]
     same = path.is_file() and path.read_text() == (original.result.levels.get("python") if original.result else None)
-    fn = original.fn if same or not path.is_file() else session._edited_function(spec, path)
+    fn = original.fn if same or not path.is_file() else session.edited_function(spec, path)
     seen = _trace_variable(fn, spec.kernel, name, line, pid,
                            lambda: launch.interpret(fn, spec, state.snapshot))
     res = DumpResult(name=name, level="python", line=line, source=f"{name} after line {line}", type="", dtype="",

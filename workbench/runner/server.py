@@ -226,7 +226,7 @@ class Server:
         from workbench.instrument import watch
         session = self._session()
         state = session.state(kernel)
-        v = state.versions.get(str(version)) or session._load_version(state, str(version))
+        v = session.version(state, str(version))
         return watch.values(session, state, v)
 
     def do_passes(self, kernel: str, version: str | None = None) -> dict:

@@ -35,7 +35,7 @@ def export(session, kernel: str, version: str, out: str | Path, inputs: str = "c
     if snapshot is None:
         raise WorkbenchError.at(str(session.script), f"no inputs of {spec.kernel} were captured (the snapshot "
                                                      "limit, or a compile-only capture): nothing to export")
-    v = state.versions.get(str(version)) or session._load_version(state, str(version))
+    v = session.version(state, str(version))
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise WorkbenchError.at(str(out), "the export folder is not empty: name a new one with --out")
