@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 import triton  # noqa: E402
 
 from benchmarks.bench_compile import cpu_model, timed  # noqa: E402
-from workbench.compiler import compat, passes, recording  # noqa: E402
+from workbench.compiler import compat, compat_passes, passes, recording  # noqa: E402
 from workbench.runtime.capture.script import run_script  # noqa: E402
 from workbench.compiler.sources import parse_mlir  # noqa: E402
 from workbench.compiler.stages import Compiler, clean_options  # noqa: E402
@@ -130,7 +130,7 @@ def main() -> int:
         them (one manager), on the stage's parsed input: the part of the stage before a restart."""
         obj, metadata, took = parse_mlir(compiler.backend, stage_input[stage], "<in>"), \
             compiler.initial_metadata(options, meta), []
-        real = compat._StagePassManager.run
+        real = compat_passes.StagePassManager.run
 
         def run(self, mod, *run_args):
             pm = compat.ir.pass_manager(mod.context)
@@ -138,15 +138,15 @@ def main() -> int:
                 add(pm, *add_args)
             took.append(timed(lambda: pm.run(mod, *run_args))[0])
             raise _Cut
-        compat._StagePassManager.run = run
+        compat_passes.StagePassManager.run = run
         try:
             compat.prepare_stage(stage)
-            with compat.intercepted_passes(compiler.backend, compat.PassHooks()):
+            with compat_passes.intercepted_passes(compiler.backend, compat_passes.PassHooks()):
                 table[stage](obj, metadata)
         except _Cut:
             pass
         finally:
-            compat._StagePassManager.run = real
+            compat_passes.StagePassManager.run = real
         return took[0]
 
     for target in RESTART_AFTER:

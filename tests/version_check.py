@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 import triton  # noqa: E402
 
-from workbench.compiler import compat  # noqa: E402
+from workbench.compiler import compat, compat_interpreter  # noqa: E402
 from workbench.instrument import dump_mlir
 from workbench.model import srcmap
 from workbench.runtime.capture.script import run_script  # noqa: E402
@@ -33,7 +33,7 @@ BREAKS = {"ttir": ("tt.load", "tt.lod"), "ttgir": ("arith.addf", "arith.addx"), 
 def main() -> None:
     report: dict = {"version": triton.__version__, "cases": {}}
     report["gluon_missing"] = compat.gluon_missing()
-    report["interpreter_problem"] = compat.interpreter_problem()
+    report["interpreter_problem"] = compat_interpreter.interpreter_problem()
     report["interpreted"] = _interpreted_vector_add()
     report["inlined"] = _inlined_reduction_mapped()
     examples = ["vector_add", "matmul", "matmul_tma", "gluon_vector_add"]

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.compiler import compat, passes as passes_mod
+from workbench.compiler import compat_passes, passes as passes_mod
 from workbench.compiler.isolate import ChildDied, ChildRaised, Isolated
 from workbench.compiler.metadata import StageMetadata
 from workbench.compiler.sources import MLIR_LEVELS, materialize
@@ -118,7 +118,7 @@ def record_stage(compiler, obj: Any, ext: str, stage, metadata: StageMetadata, f
             raise _Recorded
     try:
         compiler.call_stage(ext, stage, obj, metadata, dict(metadata), file, prev, False,
-                            compat.PassHooks(0, recorder, ran))
+                            compat_passes.PassHooks(0, recorder, ran))
     except _Recorded:
         pass
     return recorder
@@ -146,7 +146,7 @@ def collect(compiler, rec: Recording, start_obj, file: str,
     obj = compiler.start_module(start_obj, file, python_fn) if content is None \
         else materialize(compiler.backend, prev, content)
     for ext, stage, metadata, in_file, before, hooks in rec.chain:   # would number its locations apart)
-        hooks = compat.PassHooks(hooks.skip) if hooks is not None and hooks.skip else None
+        hooks = compat_passes.PassHooks(hooks.skip) if hooks is not None and hooks.skip else None
         obj = compiler.call_stage(ext, stage, obj, StageMetadata(metadata), dict(metadata), in_file, before,
                                   False, hooks)[1]
     ext, stage, metadata, *rest = rec.args

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.compiler import compat, metadata as md, passes as passes_mod, recording, scratch, sources
+from workbench.compiler import compat, compat_passes, metadata as md, passes as passes_mod, recording, scratch, sources
 from workbench.compiler.cache import Entry, StageCache, digest
 from workbench.compiler.cubin import resource_usage
 from workbench.compiler.diagnose import diagnose
@@ -219,7 +219,7 @@ class Compiler:
         recorded: dict[str, dict[str, Any]] = {}
         origin: tuple[str, Any] = (prev, None)
         chain: list[tuple] = []   # the stages run on the module since it was made from `origin`
-        record_stages = compat.PASS_STAGES if record_passes is True else tuple(record_passes or ())
+        record_stages = compat_passes.PASS_STAGES if record_passes is True else tuple(record_passes or ())
         aside: list[recording.Recording] = []   # stages recorded in a child while the compile goes on
         try:
             for ext in todo:
@@ -228,7 +228,7 @@ class Compiler:
                 # the stages asked for keep the IR after each pass; the other MLIR stages list their
                 # passes only (so that the numbers count from the same first pass whatever is asked)
                 keep_ir = ext in record_stages
-                record = bool(record_stages) and ext in compat.PASS_STAGES
+                record = bool(record_stages) and ext in compat_passes.PASS_STAGES
                 pass_key = digest(key, "passes" if keep_ir else "pass-list")
                 pass_entry = self.cache.get(pass_key) if record and entry is not None else None
                 if entry is None or (record and pass_entry is None):
@@ -253,9 +253,9 @@ class Compiler:
                         recorder = None
                     else:
                         recorder = passes_mod.StageRecorder(ext, obj, skip, keep_ir, text_in) if record else None
-                    hooks = compat.PassHooks(skip, recorder) if recorder is not None or skip else None
+                    hooks = compat_passes.PassHooks(skip, recorder) if recorder is not None or skip else None
                     if elsewhere:
-                        hooks = compat.PassHooks()   # Triton's pass managers, as they are, only counted
+                        hooks = compat_passes.PassHooks()   # Triton's pass managers, as they are, only counted
                     chain.append((ext, table[ext], StageMetadata(metadata), in_file, prev, hooks))
                     entry, obj = self.call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate, hooks)
                     self.cache.put(key, entry)
@@ -314,7 +314,7 @@ class Compiler:
             raise diagnose(e, buf.getvalue() if buf is not None else "", file, "python", python_fn) from None
 
     def call_stage(self, ext: str, stage, obj: Any, metadata: dict, before: dict, file: str, prev: str,
-                    isolate: bool, hooks: compat.PassHooks | None = None) -> tuple[Entry, Any]:
+                    isolate: bool, hooks: compat_passes.PassHooks | None = None) -> tuple[Entry, Any]:
         """Run one stage; returns its cache entry and its live output (the next stage's input)."""
         compat.prepare_stage(ext)
         t0 = time.perf_counter()
@@ -329,7 +329,7 @@ class Compiler:
                 metadata.update(new_meta)
                 metadata.written = set(written)
             else:
-                passes = compat.intercepted_passes(self.backend, hooks) if hooks else contextlib.nullcontext()
+                passes = compat_passes.intercepted_passes(self.backend, hooks) if hooks else contextlib.nullcontext()
                 with _ptxas_log(ext == "cubin"), _own_tempdir(ext == "cubin"), captured_output() as buf, passes:
                     out = stage(ascii_for_ptxas(obj) if ext == "cubin" else obj, metadata)
                 output_text = buf.getvalue()

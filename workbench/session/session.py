@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from workbench.compiler import compat, scratch as scratch_mod
+from workbench.compiler import compat, compat_interpreter, scratch as scratch_mod
 from workbench.model import srcmap
 from workbench.runtime.bench import BenchOptions, Timing, bench, compare, eval_flops, tensor_bytes
 from workbench.compiler.cache import StageCache, default_dir
@@ -312,7 +312,7 @@ class Session:
         if state.more:
             self._verify_more(state, v, res, atol, rtol)
         if not self.gpu:  # both sides came from the interpreter: where it is wrong, so are they
-            res.caveat = compat.interpreter_inexact(str(v.result.levels.get("ttir", ""))) if v.result else None
+            res.caveat = compat_interpreter.interpreter_inexact(str(v.result.levels.get("ttir", ""))) if v.result else None
         if bench_options is not None:
             self.progress("bench", {"kernel": state.spec.kernel, "version": v.label})
             res.timing = self.timing(state, v, bench_options, flops)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from workbench.compiler import compat
+from workbench.compiler import compat, compat_interpreter
 from workbench.model.diagnostics import WorkbenchError
 
 
@@ -29,12 +29,12 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
     if hasattr(fn, "compile_without_gpu") and any(k.endswith("_dir") and k not in names for k in kwargs):
         raise fn.compile_without_gpu(args, kwargs)   # a launch from a level (workbench.jit): not Python to run
     kw = {k: v for k, v in kwargs.items() if k in names}
-    args, kw = compat.interpreter_args(fn, args, kw)
+    args, kw = compat_interpreter.interpreter_args(fn, args, kw)
     # Triton's launcher takes grid[:3] (a grid of 4 or more); the interpreter refuses it
     grid3 = (lambda meta: tuple(grid(meta))[:3]) if callable(grid) else tuple(grid)[:3]
     def call(self, *a, **k):  # a helper called from inside an interpreted kernel
         interp = interpreted(self)
-        if not compat.interpreter_restores_language():  # the whole launch is in language_restored()
+        if not compat_interpreter.interpreter_restores_language():  # the whole launch is in language_restored()
             return interp(*a, **k)
         from triton.runtime.interpreter import _patch_lang
         # InterpretedFunction.__call__ patches triton.language and never restores it, which
@@ -48,10 +48,10 @@ def interpret_launch(fn, args, kwargs, grid, cache: dict[int, Any]) -> None:
     saved_call = JITFunction.__call__
     JITFunction.__call__ = call
     try:
-        with compat.language_restored():
+        with compat_interpreter.language_restored():
             interpreted(fn).run(*args, grid=grid3, warmup=False, **kw)
     except Exception as e:  # noqa: BLE001 - one the interpreter itself has here is said as such
-        problem = compat.interpreter_failure(e)
+        problem = compat_interpreter.interpreter_failure(e)
         if problem is None:
             raise
         code = getattr(getattr(fn, "fn", fn), "__code__", None)

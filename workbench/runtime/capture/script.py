@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Iterator
 
-from workbench.compiler import compat
+from workbench.compiler import compat, compat_interpreter
 from workbench.model.diagnostics import Diagnostic, LevelNeedsGPU
 from workbench.runtime import stuck
 from workbench.runtime.capture.hooks import recording
@@ -122,7 +122,7 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
                 capture.error = _script_error(e, script, bool(capture.launches), mode)
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
-    if mode == "interpret" and capture.specs and (problem := compat.interpreter_problem()):
+    if mode == "interpret" and capture.specs and (problem := compat_interpreter.interpreter_problem()):
         capture.notes.append(problem)
     if mode == "compile-only" and capture.specs:
         capture.notes.append("no GPU: kernels were compiled, not launched; outputs the script computed "
