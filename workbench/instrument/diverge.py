@@ -242,7 +242,7 @@ def mlir_chain(text: str, arg: str, file: str = "<mlir>") -> tuple[int | None, l
             k = names.index(name) if name in names else -1
         else:
             k = int(name.split("#")[1]) if "#" in name else 0
-        end = index._op_end(d.line, 1)
+        end = index.op_end(d.line, 1)
         for i in range(end, d.line, -1):
             if re.match(r"^\s*scf\.yield ", lines[i]) and index.stack_at.get(i, [None])[-1:] == [d.line]:
                 ys = operands(i)

@@ -141,7 +141,7 @@ class MlirIndex:
         for name in re.findall(r"(%[\w$.\-]+)\s*:", row[row.index("("):]):
             self._add(_Def(name, self.func_line, self.func_line, "arg", []))
 
-    def _op_end(self, i: int, change: int) -> int:
+    def op_end(self, i: int, change: int) -> int:
         if change <= 0:
             return i
         depth = change
@@ -152,7 +152,7 @@ class MlirIndex:
         return len(self.lines) - 1
 
     def _add_op_defs(self, names: str, i: int, stack: list[int], change: int) -> None:
-        end = self._op_end(i, change)
+        end = self.op_end(i, change)
         for part in re.split(r"\s*,\s*", names.strip()):
             m = re.match(r"(%[\w$.\-]+)(?::(\d+))?", part)
             base, count = m.group(1), int(m.group(2)) if m.group(2) else 1

@@ -274,14 +274,14 @@ def side_json(result, label: str, status: str, dumps: Path | None = None, tag: s
                                                "python_line": getattr(result, "python_line", None),
                                                "values": None, "sample": None, "sampled": False, "file": None}
     if result.values is not None:
-        from workbench.instrument.dump_result import _jsonable_array
+        from workbench.instrument.dump_result import jsonable_array
         sq = result.squeezed()
         out["values_shape"] = list(sq.shape)
         if sq.size <= MAX_INLINE:
-            out["values"] = _jsonable_array(sq)
+            out["values"] = jsonable_array(sq)
         else:
             idx = np.linspace(0, sq.size - 1, SAMPLE).astype(np.int64)
-            out["sample"] = _jsonable_array(sq.reshape(-1)[idx])
+            out["sample"] = jsonable_array(sq.reshape(-1)[idx])
             out["sample_index"] = idx.tolist()
             out["sampled"] = True
         if dumps is not None:
