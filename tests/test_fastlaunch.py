@@ -242,12 +242,12 @@ def test_a_version_folder_launches_on_the_fast_path(tmp_path):
     """``version_dir=`` is a keyword like ``ttgir_dir=``: the first launch compiles the version's
     level (Triton's path), the next ones are fast, with the version's binary."""
     import json
-    from workbench.api import _compiler
+    from workbench.api import shared_compiler
     from workbench.session.workspace import Workspace
     kernel = workbench.jit(scaled)
     levels = kernel.save_levels(tmp_path / "levels", X, Y, 4096, BLOCK=128)
     edited = levels["ttgir"].read_text().replace("arith.mulf", "arith.addf")
-    derived = _compiler("cuda:90").compile_level("ttgir", edited, json.loads(levels["json"].read_text()),
+    derived = shared_compiler("cuda:90").compile_level("ttgir", edited, json.loads(levels["json"].read_text()),
                                                  with_sass=False)
     ws = Workspace(tmp_path / "ws")
     ws.edit("scaled-x").mkdir(parents=True)
@@ -339,7 +339,7 @@ def test_results_are_identical_to_tritons_launch():
 @pytest.mark.gpu
 def test_level_and_version_launches_are_identical_to_tritons_on_the_fast_path(tmp_path):
     from workbench.session.workspace import Workspace
-    from workbench.api import _compiler
+    from workbench.api import shared_compiler
     import json
     kernel = workbench.jit(scaled)
     native = triton.jit(scaled)
@@ -347,7 +347,7 @@ def test_level_and_version_launches_are_identical_to_tritons_on_the_fast_path(tm
     want = torch.empty_like(x)
     native[(32,)](x, want, 4096, BLOCK=128)
     levels = kernel.save_levels(tmp_path / "levels", x, torch.empty_like(x), 4096, BLOCK=128)
-    derived = _compiler().compile_level("ttgir", levels["ttgir"].read_text(), json.loads(levels["json"].read_text()),
+    derived = shared_compiler().compile_level("ttgir", levels["ttgir"].read_text(), json.loads(levels["json"].read_text()),
                                         with_sass=False)
     ws = Workspace(tmp_path / "ws")
     ws.edit("scaled-x").mkdir(parents=True)
