@@ -41,8 +41,9 @@ import triton  # noqa: E402
 
 from workbench.compiler import compat  # noqa: E402
 from workbench.compiler.cache import StageCache  # noqa: E402
-from workbench.runtime.capture import run_script  # noqa: E402
-from workbench.compiler.pipeline import Compiler, _clean_options  # noqa: E402
+from workbench.runtime.capture.script import run_script  # noqa: E402
+from workbench.compiler.sources import parse_mlir  # noqa: E402
+from workbench.compiler.stages import Compiler, clean_options  # noqa: E402
 
 EXAMPLES = {"matmul": ROOT / "examples/matmul.py", "vector_add": ROOT / "examples/vector_add.py"}
 RATIO_LIMIT, NOCHANGE_MS = 1.2, 5.0
@@ -82,9 +83,9 @@ class Case:
                                            spec.options, with_sass=False)
         self.levels, self.meta = ref.levels, ref.metadata_json()
         c = self.compiler
-        self.options = c.backend.parse_options(_clean_options(spec.options, c._option_fields()))
+        self.options = c.backend.parse_options(clean_options(spec.options, c.option_fields()))
         self.table = compat.stage_table(c.backend, self.options, compat.Language.TRITON)
-        self.base_meta = c._initial_metadata(self.options)  # what triton.compile starts from
+        self.base_meta = c.initial_metadata(self.options)  # what triton.compile starts from
 
     # -- baseline: Triton's stage functions, each alone ---------------------------------
     def baseline(self) -> dict[str, float]:
@@ -97,7 +98,7 @@ class Case:
             return t["ttir"](mod, meta)
         ms = {"ttir": timed(front_end_and_ttir)[0]}
         for ext, prev in (("ttgir", "ttir"), ("llir", "ttgir")):
-            mod = c._parse_mlir(lv[prev], f"<{prev}>")  # parse excluded from the baseline
+            mod = parse_mlir(c.backend, lv[prev], f"<{prev}>")  # parse excluded from the baseline
             ms[ext], _ = timed(lambda: t[ext](mod, meta))
         compat.prepare_stage("ptx")  # no-op here (make_llir ran); kept out of the timing
         ms["ptx"], ptx = timed(lambda: t["ptx"](lv["llir"], meta))

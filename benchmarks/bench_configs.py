@@ -66,7 +66,7 @@ def timing_agreement(example: str, large: bool = False) -> list[dict]:
         if state.snapshot is None:
             continue
         v = state.versions["original"]
-        kernel = session._kernel(state, v)
+        kernel = session.kernel(state, v)
         prepared = launch.prepare(state.spec, state.snapshot, check=False)
         ours, theirs, again = [], [], []
 
@@ -74,7 +74,7 @@ def timing_agreement(example: str, large: bool = False) -> list[dict]:
             return triton.testing.do_bench(lambda: kernel[prepared.grid](*prepared.bound), warmup=OPTIONS.warmup_ms,
                                            rep=OPTIONS.rep_ms, return_mode="median")
         for _ in range(3 if QUICK else 7):  # interleaved, so drift hits all alike
-            ours.append(session._time(state, v, OPTIONS, None).median)
+            ours.append(session.timing(state, v, OPTIONS, None).median)
             theirs.append(do_bench())
             again.append(do_bench())
         a, b, c = statistics.median(ours), statistics.median(theirs), statistics.median(again)

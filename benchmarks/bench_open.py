@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 1.10
-CAPTURE = ("import sys; from workbench.runtime.capture import run_script, DEFAULT_SNAPSHOT_LIMIT; "
+CAPTURE = ("import sys; from workbench.runtime.capture.script import run_script, DEFAULT_SNAPSHOT_LIMIT; "
            "cap = run_script(sys.argv[1], snapshot_limit=DEFAULT_SNAPSHOT_LIMIT); "
            "assert cap.error is None, cap.error; print(len(cap.specs), 'specs', len(cap.launches), 'launches')")
 

@@ -37,9 +37,10 @@ sys.path.insert(0, str(ROOT))
 import triton  # noqa: E402
 
 from benchmarks.bench_compile import cpu_model, timed  # noqa: E402
-from workbench.compiler import compat, passes, pipeline  # noqa: E402
-from workbench.runtime.capture import run_script  # noqa: E402
-from workbench.compiler.pipeline import Compiler, _clean_options  # noqa: E402
+from workbench.compiler import compat, compat_passes, passes, recording  # noqa: E402
+from workbench.runtime.capture.script import run_script  # noqa: E402
+from workbench.compiler.sources import parse_mlir  # noqa: E402
+from workbench.compiler.stages import Compiler, clean_options  # noqa: E402
 
 RECORD_LIMIT, RESTART_LIMIT = 1.5, 1.1
 RESTART_AFTER = ("tritongpu-coalesce", "tritongpu-pipeline", "allocate-shared-memory-nv", "canonicalize@llir")
@@ -63,21 +64,21 @@ def main() -> int:
     args = ap.parse_args()
     spec = run_script(ROOT / "examples/matmul.py", mode="compile-only").specs[0]
     py = (spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options)
-    children = pipeline._recording_children("llir")
+    children = recording.recording_children("llir")
     print(f"# CPU: {cpu_model()}, {os.cpu_count()} cores (LLIR recorded by {children} child{'ren' * (children > 1)}) "
           f"| triton {triton.__version__} | target {args.target} | matmul | "
           f"{args.repeat} repeats: median ratio [range], fastest of each side")
 
     def compile_once(record):
-        aside, split = pipeline.RECORDED_ASIDE, pipeline.RECORDED_SPLIT
+        aside, split = recording.RECORDED_ASIDE, recording.RECORDED_SPLIT
         if record == "in-process":
-            pipeline.RECORDED_ASIDE, record = (), True
+            recording.RECORDED_ASIDE, record = (), True
         elif record == "one child":
-            pipeline.RECORDED_SPLIT, record = {}, True
+            recording.RECORDED_SPLIT, record = {}, True
         try:
             return Compiler(args.target).compile_python(*py, with_sass=False, record_passes=record)
         finally:
-            pipeline.RECORDED_ASIDE, pipeline.RECORDED_SPLIT = aside, split
+            recording.RECORDED_ASIDE, recording.RECORDED_SPLIT = aside, split
 
     # "all stages": TTGIR and LLIR recorded in children beside the compile, as the workbench does
     # (LLIR by two children at once where there are 4 cores or more); for comparison (not checked),
@@ -102,7 +103,7 @@ def main() -> int:
               f"recorded: {spread(took[mode], took['plain'])} (limit {RECORD_LIMIT}x)")
 
     compiler = Compiler(args.target)
-    options = compiler.backend.parse_options(_clean_options(spec.options, compiler._option_fields()))
+    options = compiler.backend.parse_options(clean_options(spec.options, compiler.option_fields()))
     table = compat.stage_table(compiler.backend, options, compat.Language.TRITON)
     order = list(table)
     plist = passes.pass_list(recorded.passes)
@@ -113,8 +114,8 @@ def main() -> int:
 
     def triton_from(stage: str) -> float:
         """Triton's own stage functions from ``stage`` down, the first on its parsed input."""
-        total, obj = 0.0, compiler._parse_mlir(stage_input[stage], "<in>")
-        metadata = compiler._initial_metadata(options, meta)
+        total, obj = 0.0, parse_mlir(compiler.backend, stage_input[stage], "<in>")
+        metadata = compiler.initial_metadata(options, meta)
         for ext in order[order.index(stage):]:
             compat.prepare_stage(ext)
             ms, obj = timed(lambda: table[ext](obj, metadata))
@@ -127,9 +128,9 @@ def main() -> int:
     def triton_up_to(stage: str, last: int) -> float:
         """Triton's own pass manager for ``stage``, its passes up to ``last`` only, as it builds
         them (one manager), on the stage's parsed input: the part of the stage before a restart."""
-        obj, metadata, took = compiler._parse_mlir(stage_input[stage], "<in>"), \
-            compiler._initial_metadata(options, meta), []
-        real = compat._StagePassManager.run
+        obj, metadata, took = parse_mlir(compiler.backend, stage_input[stage], "<in>"), \
+            compiler.initial_metadata(options, meta), []
+        real = compat_passes.StagePassManager.run
 
         def run(self, mod, *run_args):
             pm = compat.ir.pass_manager(mod.context)
@@ -137,15 +138,15 @@ def main() -> int:
                 add(pm, *add_args)
             took.append(timed(lambda: pm.run(mod, *run_args))[0])
             raise _Cut
-        compat._StagePassManager.run = run
+        compat_passes.StagePassManager.run = run
         try:
             compat.prepare_stage(stage)
-            with compat.intercepted_passes(compiler.backend, compat.PassHooks()):
+            with compat_passes.intercepted_passes(compiler.backend, compat_passes.PassHooks()):
                 table[stage](obj, metadata)
         except _Cut:
             pass
         finally:
-            compat._StagePassManager.run = real
+            compat_passes.StagePassManager.run = real
         return took[0]
 
     for target in RESTART_AFTER:
@@ -164,7 +165,7 @@ def main() -> int:
             if i % 2:
                 restart()
             base.append(triton_from(p.stage) - triton_up_to(p.stage, p.index))
-            parse.append(timed(lambda: compiler._parse_mlir(p.ir, "<in>"))[0])
+            parse.append(timed(lambda: parse_mlir(compiler.backend, p.ir, "<in>"))[0])
             if not i % 2:
                 restart()
         from_text = [b + q for b, q in zip(base, parse)]

@@ -101,10 +101,10 @@ def launch_overhead() -> dict:
 
 def _version_folder(paths: dict) -> Path:
     """A workspace version of the saved TTGIR (unedited), as the app would keep one."""
-    from workbench.api import _compiler
+    from workbench.api import shared_compiler
     from workbench.session.workspace import Workspace
     text = paths["ttgir"].read_text()
-    derived = _compiler().compile_level("ttgir", text, json.loads(paths["json"].read_text()), with_sass=False)
+    derived = shared_compiler().compile_level("ttgir", text, json.loads(paths["json"].read_text()), with_sass=False)
     ws = Workspace(Path(tempfile.mkdtemp(prefix="bench-ws-")))
     ws.edit("noop_kernel-bench").mkdir(parents=True)
     return ws.new_version("noop_kernel-bench", "noop_kernel", "ttgir", text, derived).folder

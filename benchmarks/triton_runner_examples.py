@@ -83,7 +83,8 @@ def child(script: Path, repo: Path, mode: str) -> int:
     sys.argv = [str(script)]
     sys.path.insert(0, str(script.parent))
     if mode == "compile-only":
-        from workbench.runtime.capture import Capture, recording
+        from workbench.runtime.capture.hooks import recording
+        from workbench.runtime.capture.model import Capture
         capture = Capture(script=str(script), mode="compile-only", target=target_of(script))
         context = recording(capture, compile_only=True)
         _cuda_on_the_cpu()

@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def captures():
     """Each example captured once per session (running a script costs a second or two)."""
-    from workbench.runtime.capture import run_script
+    from workbench.runtime.capture.script import run_script
     cache: dict[str, object] = {}
 
     def get(name: str, mode: str = "compile-only"):
@@ -41,7 +41,7 @@ def captures():
 @pytest.fixture(scope="session")
 def compiled(captures):
     """(capture spec, CompileResult) of an example for a target, compiled once per session."""
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     compilers: dict[str, Compiler] = {}
     results: dict[tuple, object] = {}
 

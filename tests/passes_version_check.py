@@ -17,10 +17,10 @@ sys.path.insert(0, str(ROOT))
 
 import triton  # noqa: E402
 
-from workbench.compiler import passes, pipeline  # noqa: E402
-from workbench.runtime.capture import run_script  # noqa: E402
+from workbench.compiler import passes, recording  # noqa: E402
+from workbench.runtime.capture.script import run_script  # noqa: E402
 from workbench.model.diagnostics import WorkbenchError  # noqa: E402
-from workbench.compiler.pipeline import Compiler  # noqa: E402
+from workbench.compiler.stages import Compiler  # noqa: E402
 
 
 def main() -> None:
@@ -35,12 +35,12 @@ def main() -> None:
             plist = passes.pass_list(rec.passes)
             meta = plain.metadata_json()
             # LLIR recorded by two children together, as on a machine of four cores or more
-            one_child = pipeline._recording_children
-            pipeline._recording_children = lambda stage: 2 if stage == "llir" else 1
+            one_child = recording.recording_children
+            recording.recording_children = lambda stage: 2 if stage == "llir" else 1
             try:
                 split = Compiler(f"cuda:{arch}").compile_python(*args, with_sass=False, record_passes=True)
             finally:
-                pipeline._recording_children = one_child
+                recording.recording_children = one_child
             case: dict = {"stages": sorted(rec.passes), "passes": len(plist),
                           "names": [p.name for p in plist], "unreadable": [p.name for p in plist if not p.readable],
                           "same_levels": all(rec.levels[k] == plain.levels[k] for k in plain.levels),

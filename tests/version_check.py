@@ -19,12 +19,12 @@ sys.path.insert(0, str(ROOT))
 
 import triton  # noqa: E402
 
-from workbench.compiler import compat  # noqa: E402
-from workbench.instrument import dump_ir
+from workbench.compiler import compat, compat_interpreter  # noqa: E402
+from workbench.instrument import dump_mlir
 from workbench.model import srcmap
-from workbench.runtime.capture import run_script  # noqa: E402
+from workbench.runtime.capture.script import run_script  # noqa: E402
 from workbench.model.diagnostics import WorkbenchError  # noqa: E402
-from workbench.compiler.pipeline import Compiler  # noqa: E402
+from workbench.compiler.stages import Compiler  # noqa: E402
 
 BREAKS = {"ttir": ("tt.load", "tt.lod"), "ttgir": ("arith.addf", "arith.addx"), "llir": ("ret void", "ret voi"),
           "ptx": ("add.f32", "add.f33")}
@@ -33,7 +33,7 @@ BREAKS = {"ttir": ("tt.load", "tt.lod"), "ttgir": ("arith.addf", "arith.addx"), 
 def main() -> None:
     report: dict = {"version": triton.__version__, "cases": {}}
     report["gluon_missing"] = compat.gluon_missing()
-    report["interpreter_problem"] = compat.interpreter_problem()
+    report["interpreter_problem"] = compat_interpreter.interpreter_problem()
     report["interpreted"] = _interpreted_vector_add()
     report["inlined"] = _inlined_reduction_mapped()
     examples = ["vector_add", "matmul", "matmul_tma", "gluon_vector_add"]
@@ -107,7 +107,7 @@ def _dump_compiles(compiler: Compiler, full, level: str) -> bool:
     text = full.levels[level]
     names = [next(r for r in text.splitlines() if f"= {op}" in r).split("=")[0].strip()
              for op in ("tt.get_program_id", "tt.make_range")]
-    rewrite = dump_ir.rewrite_mlir(text, level, names, pid=(0, 0, 0), iterations=2)
+    rewrite = dump_mlir.rewrite_mlir(text, level, names, pid=(0, 0, 0), iterations=2)
     return bool(compiler.compile_level(level, rewrite.text, full.metadata, with_sass=False).levels["cubin"])
 
 

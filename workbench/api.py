@@ -81,7 +81,7 @@ class WorkbenchJITFunction(JITFunction):
         rest = {k: v for k, v in kwargs.items() if k != chosen[0]}
         level, path = self._level_file(LEVEL_KWARGS[chosen[0]], Path(kwargs[chosen[0]]))
         spec = specialization_of(_SpecOf(self), args, rest, grid=(1,))
-        compiler = _compiler()
+        compiler = shared_compiler()
         self._compile_from_level(level, path.parent, compiler.target, spec.signature, spec.raw_constexprs,
                                  _Options(spec.options), spec.raw_attrs)
         return LevelNeedsGPU(f"{self.__name__} from {level.upper()} {path}: compiled for "
@@ -111,7 +111,7 @@ class WorkbenchJITFunction(JITFunction):
         metadata JSON) into ``out``; returns the paths."""
         from workbench.runtime.launch import specialization_of
         spec = specialization_of(_SpecOf(self), args, kwargs, grid=(1,))
-        result = _compiler().compile_python(self, spec.signature, spec.raw_constexprs, spec.raw_attrs,
+        result = shared_compiler().compile_python(self, spec.signature, spec.raw_constexprs, spec.raw_attrs,
                                             spec.options, with_sass=True)
         paths = result.write(out, self.__name__)
         _say(f"{self.__name__}: every level for these arguments written to {out}")
@@ -124,7 +124,7 @@ class WorkbenchJITFunction(JITFunction):
         from workbench.model.diagnostics import WorkbenchError
         level, path = self._level_file(level, folder)
         t0 = time.perf_counter()
-        compiler = _compiler(target)
+        compiler = shared_compiler(target)
         opts = {k: v for k, v in vars(options).items() if v is not None}
         meta_path = md.find_beside(path)
         python = None
@@ -259,10 +259,11 @@ def _arguments(signature: str) -> list[tuple[str, str]]:
 _COMPILERS: dict[str, Any] = {}
 
 
-def _compiler(target=None):
+def shared_compiler(target=None):
+    """The library's one Compiler per target, its stage cache the on-disk one."""
     from workbench.compiler import compat
     from workbench.compiler.cache import StageCache, default_dir
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     target = target or compat.current_gpu_target() or "cuda:90"
     key = compat.target_str(compat.parse_target(target))
     if key not in _COMPILERS:

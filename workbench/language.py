@@ -17,7 +17,7 @@ How it works, by mode:
   numpy data; it records ``(kernel, line, program id) -> [value per call]``.
 - Compiled under ``workbench dump --level python``: ``dump`` emits a marked ``tt.print``
   of the value; the workbench turns each marker into a TTIR-level dump (a buffer argument
-  and a store, see :mod:`workbench.instrument.dump_ir`) and removes the print.
+  and a store, see :mod:`workbench.instrument.dump_mlir`) and removes the print.
 - Compiled otherwise: nothing is emitted.
 
 ``offset`` (the reference system's slot offset) is accepted and kept with the record;

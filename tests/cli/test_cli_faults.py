@@ -112,7 +112,7 @@ def _read_only_run(folder: Path, *args: str) -> "subprocess.CompletedProcess | N
     import os
     import subprocess
     import sys
-    from conftest import ROOT
+    from helpers import ROOT
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cli = [sys.executable, "-m", "workbench", *args]
     if os.geteuid() != 0:
@@ -237,7 +237,7 @@ def test_a_full_disk_is_one_line_naming_the_file(tmp_path):
     import os
     import subprocess
     import sys
-    from conftest import ROOT
+    from helpers import ROOT
     script = _copy_script(tmp_path / "full")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     folder = script.parent
@@ -289,7 +289,7 @@ def test_a_scratch_workspace_of_a_killed_run_is_swept_by_the_next(tmp_path):
     import subprocess
     import sys
     import time
-    from conftest import ROOT
+    from helpers import ROOT
     from workbench.session.session import Session
     script = _copy_script(tmp_path / "s")
     slow = script.parent / "slow.py"

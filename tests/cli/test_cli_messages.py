@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 from helpers import EXAMPLES, run_cli
-from workbench.runtime.capture import run_script
+from workbench.runtime.capture.script import run_script
 from workbench.runner.client import RunnerClient
 from workbench.tui.format import kernel_facts
 

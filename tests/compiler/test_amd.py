@@ -11,12 +11,12 @@ import pytest
 
 from helpers import EXAMPLES
 from workbench.compiler import compat
-from workbench.instrument import dump_ir
+from workbench.instrument import dump_mlir
 from workbench.model import srcmap
 from workbench.compiler.cache import StageCache
-from workbench.runtime.capture import run_script
+from workbench.runtime.capture.script import run_script
 from workbench.model.diagnostics import WorkbenchError
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 TARGET = "hip:gfx942"
 AMD_LEVELS = ["ttir", "ttgir", "llir", "amdgcn", "hsaco"]
@@ -129,7 +129,7 @@ def test_dump_rewrites_compile_for_amd(compiled, level):
         text = full.levels[level]
         names = [re.match(r"\s*(%[\w.$-]+)", next(r for r in text.splitlines() if f"= {op}" in r)).group(1)
                  for op in ("tt.get_program_id", "tt.make_range")]
-        rw = dump_ir.rewrite_mlir(text, level, names, pid=(0, 0, 0), iterations=2)
+        rw = dump_mlir.rewrite_mlir(text, level, names, pid=(0, 0, 0), iterations=2)
         out = compiler.compile_level(level, rw.text, full.metadata, with_sass=False)
         assert out.levels["hsaco"][:4] == b"\x7fELF", name
 
@@ -185,7 +185,7 @@ def test_gpu_an_amd_target_on_an_nvidia_machine_never_launches_amd_code(tmp_path
 @pytest.mark.parametrize("level", ["llir", "amdgcn"])
 def test_a_fresh_process_compiles_from_amd_llir_and_amdgcn(compiled, tmp_path, level):
     """Nothing ran make_llir in that process: LLVM's AMDGPU target must still be set up."""
-    from conftest import run_cli
+    from helpers import run_cli
     spec, full, paths, _ = compiled("vector_add")
     proc = run_cli("compile", str(paths[level]), "--target", TARGET, "--out", str(tmp_path / "out"),
                    env={"WORKBENCH_CACHE_DIR": str(tmp_path / "cache")})

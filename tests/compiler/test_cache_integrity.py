@@ -13,7 +13,7 @@ import pytest
 
 from helpers import ROOT, run_cli
 from workbench.compiler.cache import Entry, StageCache, digest
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 
 def _entry_holding(root, content: str | bytes):

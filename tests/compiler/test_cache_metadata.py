@@ -6,7 +6,7 @@ and its launch failed with "'KernelMetadata' object has no attribute 'name'".)""
 from __future__ import annotations
 
 from workbench.compiler.cache import StageCache
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 LAUNCH_KEYS = ("name", "num_warps", "shared", "global_scratch_size", "tmem_size")
 
@@ -36,7 +36,7 @@ def test_edits_and_reverts_at_every_level_keep_working(tmp_path):
 
     import torch
 
-    from conftest import EXAMPLES
+    from helpers import EXAMPLES
     from workbench.runner.client import RunnerClient
 
     gpu = torch.cuda.is_available()

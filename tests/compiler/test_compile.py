@@ -11,7 +11,7 @@ import pytest
 from workbench.compiler.cache import StageCache
 from workbench.compiler.cubin import read_cubin
 from workbench.model.diagnostics import WorkbenchError
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 EXAMPLES = ["vector_add", "softmax", "matmul", "matmul_tma", "layernorm", "flash_attention", "gluon_vector_add",
             "autotuned_add"]

@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from helpers import EXAMPLES, run_cli
-from workbench.runtime.capture import run_script
-from workbench.compiler.pipeline import Compiler
+from workbench.runtime.capture.script import run_script
+from workbench.compiler.stages import Compiler
 
 
 @pytest.fixture

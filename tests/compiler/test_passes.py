@@ -9,7 +9,7 @@ from helpers import ROOT
 
 from workbench.compiler import compat, passes
 from workbench.compiler.isolate import captured_output
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 
 def _record(compiler, spec):
@@ -66,11 +66,12 @@ def test_the_pass_list_is_the_one_triton_dumps(recorded):
     import re
     compiler, spec, plain, rec = recorded("matmul", "cuda:90")
     plist = passes.pass_list(rec.passes)
-    from workbench.compiler.pipeline import _clean_options
-    options = compiler.backend.parse_options(_clean_options(spec.options, compiler._option_fields()))
+    from workbench.compiler.sources import parse_mlir
+    from workbench.compiler.stages import clean_options
+    options = compiler.backend.parse_options(clean_options(spec.options, compiler.option_fields()))
     table = compat.stage_table(compiler.backend, options, compat.Language.TRITON)
-    module = compiler._parse_mlir(plist[0].ir, "<input>")
-    metadata = compiler._initial_metadata(options)
+    module = parse_mlir(compiler.backend, plist[0].ir, "<input>")
+    metadata = compiler.initial_metadata(options)
     os.environ["MLIR_ENABLE_DUMP"] = "1"
     try:
         dumped = {}
@@ -113,9 +114,9 @@ def test_a_recording_child_killed_or_hung_still_gives_the_whole_recording(record
     import os
     import signal
     import time
-    from workbench.compiler import pipeline
+    from workbench.compiler import recording
     _, spec, plain, rec = recorded("matmul", "cuda:90")
-    parent, real = os.getpid(), pipeline.Compiler._record_stage
+    parent, real = os.getpid(), recording.record_stage
 
     def faulty(self, obj, ext, *args, **kwargs):
         if os.getpid() != parent and ext == "ttgir":   # in the child only: the fallback runs the real one
@@ -123,8 +124,8 @@ def test_a_recording_child_killed_or_hung_still_gives_the_whole_recording(record
                 os.kill(os.getpid(), signal.SIGKILL)
             time.sleep(3600)
         return real(self, obj, ext, *args, **kwargs)
-    monkeypatch.setattr(pipeline.Compiler, "_record_stage", faulty)
-    monkeypatch.setattr(pipeline, "RECORDING_WAIT_S", 1.0)
+    monkeypatch.setattr(recording, "record_stage", faulty)
+    monkeypatch.setattr(recording, "RECORDING_WAIT_S", 1.0)
     again = _record(Compiler("cuda:90"), spec)
     assert [(p.stage, p.name, p.ir) for p in passes.pass_list(again.passes)] == \
            [(p.stage, p.name, p.ir) for p in passes.pass_list(rec.passes)]
@@ -161,13 +162,13 @@ def test_a_stage_recorded_by_two_processes_joins_to_what_one_records():
 @pytest.fixture
 def two_recording_children(monkeypatch):
     """LLIR recorded by two children, as on a machine with four cores or more (this one may have two)."""
-    from workbench.compiler import pipeline
-    monkeypatch.setattr(pipeline, "_recording_children", lambda stage: 2 if stage == "llir" else 1)
+    from workbench.compiler import recording
+    monkeypatch.setattr(recording, "recording_children", lambda stage: 2 if stage == "llir" else 1)
 
 
 @pytest.mark.parametrize("example", ["matmul", "flash_attention"])
 def test_llir_recorded_by_two_children_is_the_recording_of_one(recorded, two_recording_children, example):
-    from workbench.compiler import pipeline
+    from workbench.compiler import recording
     _, spec, plain, rec = recorded(example, "cuda:90")
     joined = Compiler("cuda:90")
     again = _record(joined, spec)
@@ -175,7 +176,7 @@ def test_llir_recorded_by_two_children_is_the_recording_of_one(recorded, two_rec
     assert again.levels["cubin"] == plain.levels["cubin"]
     # what was cached is the joined recording
     assert _record(joined, spec).passes == again.passes
-    assert pipeline._recording_children("llir") == 2
+    assert recording.recording_children("llir") == 2
 
 
 @pytest.mark.parametrize("fault", ["killed", "hung"])
@@ -196,8 +197,8 @@ def test_one_of_two_recording_children_killed_or_hung_still_gives_the_whole_reco
             time.sleep(3600)
         return real(self, index, me)
     monkeypatch.setattr(passes.PassClaims, "claim", faulty)
-    from workbench.compiler import pipeline
-    monkeypatch.setattr(pipeline, "RECORDING_WAIT_S", 1.0)
+    from workbench.compiler import recording
+    monkeypatch.setattr(recording, "RECORDING_WAIT_S", 1.0)
     again = _record(Compiler("cuda:90"), spec)
     assert passes.without_times(again.passes) == passes.without_times(rec.passes)
     assert again.levels["cubin"] == plain.levels["cubin"]
@@ -205,21 +206,21 @@ def test_one_of_two_recording_children_killed_or_hung_still_gives_the_whole_reco
 
 _KILLED_MID_RECORDING = """
 import os, signal, sys
-from workbench.compiler import isolate, pipeline
-from workbench.runtime.capture import run_script
-from workbench.compiler.pipeline import Compiler
-pipeline._recording_children = lambda stage: 2 if stage == "llir" else 1
+from workbench.compiler import isolate, recording
+from workbench.runtime.capture.script import run_script
+from workbench.compiler.stages import Compiler
+recording.recording_children = lambda stage: 2 if stage == "llir" else 1
 forked = isolate.Isolated.__init__
 def fork(self, *args, **kwargs):
     forked(self, *args, **kwargs)
     print("child", self.pid, flush=True)
 isolate.Isolated.__init__ = fork
-stage = Compiler._call_stage
+stage = Compiler.call_stage
 def call(self, ext, *args, **kwargs):
     if ext == "ptx":   # the LLIR children are recording
         os.kill(os.getpid(), signal.SIGKILL)
     return stage(self, ext, *args, **kwargs)
-Compiler._call_stage = call
+Compiler.call_stage = call
 spec = run_script(sys.argv[1], mode="compile-only").specs[0]
 Compiler("cuda:90").compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,
                                    with_sass=False, record_passes=True)
@@ -258,16 +259,16 @@ def test_children_are_forked_for_the_stages_whose_ir_is_kept_only(captures, two_
     """A stage whose passes are only named prints nothing: it is listed in the compile's own
     process (a fork costs ~12 ms there, and the compile's pages are then copied as it writes
     them). TTGIR's IR kept: one child; LLIR's: two (as on four cores or more)."""
-    from workbench.compiler import pipeline
+    from workbench.compiler import recording
     spec = captures("matmul").specs[0]
     forked: list[str] = []
-    real = pipeline.Isolated
+    real = recording.Isolated
 
     class Counted(real):
         def __init__(self, fn, obj, ext, *args, **kwargs):
             forked.append(ext)
             super().__init__(fn, obj, ext, *args, **kwargs)
-    monkeypatch.setattr(pipeline, "Isolated", Counted)
+    monkeypatch.setattr(recording, "Isolated", Counted)
     compiler = Compiler("cuda:90")
     for record, children in ((("ttir",), []), (("ttgir",), ["ttgir"]), (("llir",), ["llir", "llir"])):
         forked.clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpers import run_cli
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 
 def test_writing_a_result_without_sass_removes_the_old_sass(compiled, tmp_path):

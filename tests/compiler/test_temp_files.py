@@ -14,7 +14,7 @@ import pytest
 
 from helpers import ROOT, run_cli
 from workbench.model.diagnostics import WorkbenchError
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 
 @pytest.fixture

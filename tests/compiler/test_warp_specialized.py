@@ -21,7 +21,7 @@ def levels(tmp_path_factory):
     from ws_matmul import ws_matmul_kernel
     from workbench.api import _SpecOf
     from workbench.runtime.launch import specialization_of
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     a, b, c = (torch.empty(256, 256, dtype=torch.float16) for _ in range(3))
     args = (a, b, c, 256, 256, 256, *a.stride(), *b.stride(), *c.stride())
     spec = specialization_of(_SpecOf(ws_matmul_kernel), args, dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, num_warps=8),

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from helpers import EXAMPLES, needs_interpreter
-from workbench.instrument import dump_ir
+from workbench.instrument import dump_llir, dump_mlir, dump_ptx
 from workbench.instrument.dump import COMPILED_ONLY, dump_script
 from workbench.model.diagnostics import WorkbenchError
 
@@ -24,7 +24,7 @@ TARGETS = ("cuda:80", "cuda:90")
 def base(captures):
     """(spec, CompileResult, Compiler) per (example, target), compiled once, no SASS."""
     from workbench.compiler.cache import StageCache
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     compilers = {t: Compiler(t, cache=StageCache(None)) for t in TARGETS}
     out = {}
 
@@ -64,7 +64,7 @@ def test_ttgir_softmax_tensor_scalar_bool_and_int_compile(base, target):
     spec, result, _ = base("softmax", target)
     text = result.levels["ttgir"]
     before = str(text)
-    rw = dump_ir.rewrite_mlir(text, "ttgir", ["%num", "%mask_0", "%row", f"line:{_line_of(text, 'tt.reduce')}"],
+    rw = dump_mlir.rewrite_mlir(text, "ttgir", ["%num", "%mask_0", "%row", f"line:{_line_of(text, 'tt.reduce')}"],
                               pid="all")
     assert text == before and rw.original == before  # the user's text is never changed
     assert [v.dtype for v in rw.values] == ["float32", "bool", "int32", "float32"]
@@ -87,7 +87,7 @@ def test_ttgir_matmul_accumulator_in_loop_mma_layout(base, target):
     else:
         acc = _name_at(text, r"= tt\.dot ")
     fp16 = _name_at(text, r"arith\.truncf .*tensor<128x128xf32")
-    rw = dump_ir.rewrite_mlir(text, "ttgir", [acc, fp16], pid=(0, 0, 0), iterations=4)
+    rw = dump_mlir.rewrite_mlir(text, "ttgir", [acc, fp16], pid=(0, 0, 0), iterations=4)
     v = rw.values[0]
     assert v.loop is not None and v.shape == [128, 128] and "nvidia_mma" in v.encoding
     assert rw.values[1].dtype == "float16" and rw.values[1].loop is None
@@ -102,7 +102,7 @@ def test_ttir_matmul_loop_compiles_for_both_targets(base):
     iv = re.search(r"scf\.for (%[\w.]+) =", text).group(1)
     a_tile = _name_at(text, r"= tt\.load .*tensor<128x64x!tt\.ptr<f16>>")
     ptrs = re.search(r"iter_args\((%[\w.]+) =", text).group(1)
-    rw = dump_ir.rewrite_mlir(text, "ttir", [acc, iv, a_tile, ptrs], pid="all", iterations=3)
+    rw = dump_mlir.rewrite_mlir(text, "ttir", [acc, iv, a_tile, ptrs], pid="all", iterations=3)
     assert [v.dtype for v in rw.values] == ["float32", "int32", "float16", "int64"]
     assert all(v.loop is not None for v in rw.values)
     for target in TARGETS:  # TTIR is target independent: the same rewrite for both
@@ -115,7 +115,7 @@ def test_ttgir_attention_output_and_row_max(base, target):
     text = result.levels["ttgir"]
     out = _name_at(text, r"= arith\.divf .*tensor<64x64xf32")
     m_new = _name_at(text, r"m_new.* = arith\.maxnumf .*tensor<64xf32")
-    rw = dump_ir.rewrite_mlir(text, "ttgir", [out, m_new], pid=(1, 2, 0), iterations=2)
+    rw = dump_mlir.rewrite_mlir(text, "ttgir", [out, m_new], pid=(1, 2, 0), iterations=2)
     assert rw.values[0].shape == [64, 64] and rw.values[1].shape == [64] and "slice" in rw.values[1].encoding
     assert rw.values[1].loop is not None
     _compile(base("flash_attention", target), rw)
@@ -125,20 +125,20 @@ def test_mlir_errors_point_at_lines(base):
     spec, result, _ = base("softmax", "cuda:90")
     text = result.levels["ttgir"]
     with pytest.raises(WorkbenchError) as e:
-        dump_ir.rewrite_mlir(text, "ttgir", ["%nums"], file="k.ttgir")
+        dump_mlir.rewrite_mlir(text, "ttgir", ["%nums"], file="k.ttgir")
     d = e.value.diagnostics[0]
     assert d.file == "k.ttgir" and d.line == _line_of(text, "tt.func") and "%num" in d.message
     combine_arg = re.search(r"\^bb0\((%[\w.]+):", text).group(1)
     with pytest.raises(WorkbenchError, match="combine region"):
-        dump_ir.rewrite_mlir(text, "ttgir", [combine_arg])
+        dump_mlir.rewrite_mlir(text, "ttgir", [combine_arg])
     inner = _name_at(text, r"= arith\.maxnumf")
     with pytest.raises(WorkbenchError, match="tt.reduce"):
-        dump_ir.rewrite_mlir(text, "ttgir", [inner])
+        dump_mlir.rewrite_mlir(text, "ttgir", [inner])
     with pytest.raises(WorkbenchError, match="defines no SSA value"):
-        dump_ir.rewrite_mlir(text, "ttgir", ["line:1"])
+        dump_mlir.rewrite_mlir(text, "ttgir", ["line:1"])
     mm = base("matmul", "cuda:90")[1].levels["ttgir"]
     with pytest.raises(WorkbenchError, match="not a register value"):
-        dump_ir.rewrite_mlir(mm, "ttgir", [_name_at(mm, r"= ttg\.local_alloc")])
+        dump_mlir.rewrite_mlir(mm, "ttgir", [_name_at(mm, r"= ttg\.local_alloc")])
 
 
 # -- LLIR / PTX ------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_llir_and_ptx_per_thread_rewrites_compile(base, target):
     ll = result.levels["llir"]
     fadd = _name_at(ll, r"= fadd float")
     cmp = _name_at(ll, r"= icmp ")
-    rw = dump_ir.rewrite_llir(ll, [fadd, cmp], pid="all", threads=threads)
+    rw = dump_llir.rewrite_llir(ll, [fadd, cmp], pid="all", threads=threads)
     assert [v.dtype for v in rw.values] == ["float32", "bool"] and rw.values[0].shape == [threads]
     define = next(row for row in rw.text.split("\n") if row.startswith("define "))
     assert define.count("ptr addrspace(1) %wbd_buf") == 2  # before Triton's two scratch parameters
@@ -158,12 +158,12 @@ def test_llir_and_ptx_per_thread_rewrites_compile(base, target):
     _compile(base("softmax", target), rw)
     ptx = result.levels["ptx"]
     maxl = _line_of(ptx, r"max\.f32")
-    rw = dump_ir.rewrite_ptx(ptx, [f"line:{maxl}", "%p1"], pid=(3, 0, 0), threads=threads)
+    rw = dump_ptx.rewrite_ptx(ptx, [f"line:{maxl}", "%p1"], pid=(3, 0, 0), threads=threads)
     assert rw.values[0].dtype == "float32" and rw.values[1].dtype == "bool"
     assert "wbd_buf0" in rw.text and ptx != rw.text
     _compile(base("softmax", target), rw)
     with pytest.raises(WorkbenchError, match="written on"):
-        dump_ir.rewrite_ptx(ptx, ["%r1"], threads=threads)
+        dump_ptx.rewrite_ptx(ptx, ["%r1"], threads=threads)
 
 
 # -- Python level ----------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_the_cli_dumps_a_python_variable_with_no_dump_call_as_a_watch_does():
     while the app reads a variable without one. A value that names no dump() call is a variable
     as a watch names it (``x``, ``x@LINE``, ``line:N``), dumped through the watch's probe."""
     import json
-    from conftest import run_cli
+    from helpers import run_cli
     script = str(EXAMPLES / "vector_add.py")
     proc = run_cli("dump", script, "--level", "python", "--value", "x", "--pid", "1,0,0",
                    "--reference", "x_ptr[1024:2048]")
@@ -252,8 +252,8 @@ def test_ir_dump_without_gpu_says_compiled_only_and_cli_errors(capsys):
 # -- GPU: dumps equal values recomputed in torch ---------------------------------------------
 
 def _spec_text(name, level):
-    from workbench.runtime.capture import run_script
-    from workbench.compiler.pipeline import Compiler
+    from workbench.runtime.capture.script import run_script
+    from workbench.compiler.stages import Compiler
     cap = run_script(EXAMPLES / f"{name}.py", mode="compile-only")
     spec = cap.specs[0]
     return Compiler().compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs, spec.options,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import EXAMPLES, needs_interpreter
-from workbench.instrument import diverge, watch
+from workbench.instrument import diverge, dump_mlir, watch
 from workbench.instrument.dump import COMPILED_ONLY
 from workbench.model.diagnostics import WorkbenchError
 from workbench.session.session import Session
@@ -225,7 +225,7 @@ def test_first_divergence_of_an_edited_softmax(tmp_path):
 
 @needs_interpreter
 def test_diverge_from_the_cli(tmp_path):
-    from conftest import run_cli
+    from helpers import run_cli
     s = _open(tmp_path, "vector_add")
     try:
         _edit(s, "add_kernel", "x + y, mask=mask", "x * y, mask=mask")
@@ -248,7 +248,7 @@ def test_diverge_chain_of_the_softmax_ttgir(compiled):
     line, chain = diverge.mlir_chain(text, "out_ptr")
     rows = text.split("\n")
     assert "tt.store" in rows[line - 1]
-    ops = [watch._op_of(rows[watch._MlirIndex(text, "t").defs[n].line]) for n in chain]
+    ops = [watch._op_of(rows[dump_mlir.MlirIndex(text, "t").defs[n].line]) for n in chain]
     assert {"arith.divf", "math.exp", "arith.subf", "tt.load", "tt.addptr"} <= set(ops)
     assert all("arith.maxnumf" != op for op in ops)  # inside the tt.reduce region: not dumpable
 

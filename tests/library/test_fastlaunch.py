@@ -242,12 +242,12 @@ def test_a_version_folder_launches_on_the_fast_path(tmp_path):
     """``version_dir=`` is a keyword like ``ttgir_dir=``: the first launch compiles the version's
     level (Triton's path), the next ones are fast, with the version's binary."""
     import json
-    from workbench.api import _compiler
+    from workbench.api import shared_compiler
     from workbench.session.workspace import Workspace
     kernel = workbench.jit(scaled)
     levels = kernel.save_levels(tmp_path / "levels", X, Y, 4096, BLOCK=128)
     edited = levels["ttgir"].read_text().replace("arith.mulf", "arith.addf")
-    derived = _compiler("cuda:90").compile_level("ttgir", edited, json.loads(levels["json"].read_text()),
+    derived = shared_compiler("cuda:90").compile_level("ttgir", edited, json.loads(levels["json"].read_text()),
                                                  with_sass=False)
     ws = Workspace(tmp_path / "ws")
     ws.edit("scaled-x").mkdir(parents=True)
@@ -339,7 +339,7 @@ def test_results_are_identical_to_tritons_launch():
 @pytest.mark.gpu
 def test_level_and_version_launches_are_identical_to_tritons_on_the_fast_path(tmp_path):
     from workbench.session.workspace import Workspace
-    from workbench.api import _compiler
+    from workbench.api import shared_compiler
     import json
     kernel = workbench.jit(scaled)
     native = triton.jit(scaled)
@@ -347,7 +347,7 @@ def test_level_and_version_launches_are_identical_to_tritons_on_the_fast_path(tm
     want = torch.empty_like(x)
     native[(32,)](x, want, 4096, BLOCK=128)
     levels = kernel.save_levels(tmp_path / "levels", x, torch.empty_like(x), 4096, BLOCK=128)
-    derived = _compiler().compile_level("ttgir", levels["ttgir"].read_text(), json.loads(levels["json"].read_text()),
+    derived = shared_compiler().compile_level("ttgir", levels["ttgir"].read_text(), json.loads(levels["json"].read_text()),
                                         with_sass=False)
     ws = Workspace(tmp_path / "ws")
     ws.edit("scaled-x").mkdir(parents=True)
@@ -450,8 +450,8 @@ def test_proton_profiles_fast_launches(tmp_path):
 def test_the_workbench_capture_still_sees_every_launch():
     """The runner records a script's launches by wrapping ``JITFunction.run``: while it is
     wrapped, every launch goes through it, the fast path's remembered ones too."""
-    from workbench.runtime.capture import Capture
-    from workbench.runtime.capture import recording as capturing
+    from workbench.runtime.capture.model import Capture
+    from workbench.runtime.capture.hooks import recording as capturing
     kernel = workbench.jit(scaled)
     with recording() as drv:
         kernel[(1,)](X, Y, 4096, BLOCK=128)

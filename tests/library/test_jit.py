@@ -125,9 +125,9 @@ def test_a_workspace_version_launches_from_the_level_it_edited(tmp_path, capfd):
     kernel = _kernel()
     x = torch.rand(4096)
     levels = kernel.save_levels(tmp_path / "levels", x, torch.empty_like(x), 4096, 2.0, BLOCK=512)
-    from workbench.api import _compiler
+    from workbench.api import shared_compiler
     edited = levels["ttgir"].read_text().replace("arith.mulf", "arith.addf")
-    derived = _compiler("cuda:90").compile_level("ttgir", edited, __import__("json").loads(levels["json"].read_text()),
+    derived = shared_compiler("cuda:90").compile_level("ttgir", edited, __import__("json").loads(levels["json"].read_text()),
                                                  with_sass=False)
     ws = Workspace(tmp_path / "ws")
     (ws.edit("scale_kernel-x")).mkdir(parents=True)

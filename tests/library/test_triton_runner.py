@@ -75,11 +75,11 @@ def test_autotune_cubin_dir_takes_the_options_and_constexprs_its_json_recorded(l
 
 def _after_pass(stage: str, call: str) -> str:
     """The IR after the first pass ``call`` of ``stage``, as the workbench records it."""
-    from workbench.api import _compiler
+    from workbench.api import shared_compiler
     from workbench.runtime.launch import specialization_of
     from workbench.triton_runner.passes import _Spec
     spec = specialization_of(_Spec(scale_kernel), ARGS, {"BLOCK": 512}, (8,))
-    recorded = _compiler().compile_spec(spec, with_sass=False, record_passes=(stage,)).passes[stage]
+    recorded = shared_compiler().compile_spec(spec, with_sass=False, record_passes=(stage,)).passes[stage]
     text = recorded["input"]
     for p in recorded["passes"]:
         text = p["ir"] or text   # (an unchanged pass keeps no text: it is the one before it)

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import ROOT, run_cli
 from workbench.model.diagnostics import WorkbenchError
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -133,7 +133,7 @@ def test_an_interpreter_that_fails_under_this_numpy_is_said_as_such():
     """Triton 3.6's interpreter under numpy >= 2.4 (triton-lang/triton#9171): one sentence that
     names the cause, not the interpreter's traceback; a kernel's own error is left alone."""
     import numpy
-    from workbench.compiler import compat
-    said = compat.interpreter_failure(TypeError("only 0-dimensional arrays can be converted to Python scalars"))
+    from workbench.compiler import compat_interpreter
+    said = compat_interpreter.interpreter_failure(TypeError("only 0-dimensional arrays can be converted to Python scalars"))
     assert f"numpy {numpy.__version__}" in said and "#9171" in said and "numpy < 2.4" in said
-    assert compat.interpreter_failure(IndexError("index 1024 is out of bounds")) is None
+    assert compat_interpreter.interpreter_failure(IndexError("index 1024 is out of bounds")) is None

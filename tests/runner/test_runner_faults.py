@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from helpers import EXAMPLES, ROOT, run_cli
-from workbench.runtime.capture import run_script
+from workbench.runtime.capture.script import run_script
 from workbench.runner.client import RunnerClient
 from workbench.runner.protocol import RunnerCrashed, RunnerError
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from helpers import needs_interpreter
-from workbench.runtime.capture import run_script
+from workbench.runtime.capture.script import run_script
 
 
 def test_vector_add_capture_records_the_specialization_and_the_launch(captures):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers import TESTS, needs_interpreter, run_cli
-from workbench.runtime.capture import run_script
+from workbench.runtime.capture.script import run_script
 
 DATA = TESTS / "data" / "launch"
 
@@ -244,7 +244,7 @@ def test_a_library_pointer_that_is_no_tensor_is_kept_and_replays_as_a_pointer_in
     import torch
     import triton
 
-    from workbench.runtime.capture import Snapshot, TypedPointer, _slot_wrapper, _TensorSlot, _tensor_args, storage_layout
+    from workbench.runtime.capture.snapshot import Snapshot, TensorSlot, TypedPointer, slot_wrapper, storage_layout, tensor_args
 
     @triton.jit
     def k(x_ptr, n):
@@ -252,10 +252,10 @@ def test_a_library_pointer_that_is_no_tensor_is_kept_and_replays_as_a_pointer_in
 
     base = torch.arange(64, dtype=torch.float32)
     buf = _StridedBuffer(base, 8, torch.float32)
-    tensors = _tensor_args(k, (buf, 4), {})
+    tensors = tensor_args(k, (buf, 4), {})
     assert tensors["x_ptr"].data_ptr() == buf.data_ptr() and tensors["x_ptr"].numel() == 56
     regions, views = storage_layout(tensors)
-    snapshot = Snapshot("s", (_TensorSlot("x_ptr", _slot_wrapper(buf)), 4), {}, (1, 1, 1), regions, views)
+    snapshot = Snapshot("s", (TensorSlot("x_ptr", slot_wrapper(buf)), 4), {}, (1, 1, 1), regions, views)
     base += 100   # (what the launch then does to the script's buffer is not in the copy)
     args, _, copies = snapshot.fresh_args()
     ptr = args[0]

@@ -205,7 +205,7 @@ def test_a_sweeps_compiles_run_ahead_in_worker_processes_and_give_the_same_code(
     sweep then finds them there (every stage a hit) and they are what a compile here gives."""
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))   # (the workers see it too)
     from workbench.compiler.cache import StageCache
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     session = _session(tmp_path, EXAMPLES / "matmul.py")
     configs = [{"BLOCK_M": 64, "num_warps": 4}, {"BLOCK_M": 64, "num_warps": 2}, {"BLOCK_N": 64, "num_stages": 2}]
     grid = "cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)"

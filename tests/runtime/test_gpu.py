@@ -16,7 +16,7 @@ ALL = ["vector_add", "softmax", "matmul", "matmul_tma", "layernorm", "flash_atte
 def test_capture_runs_each_example_normally_on_the_gpu(example):
     import torch
     from workbench.compiler import compat
-    from workbench.runtime.capture import run_script
+    from workbench.runtime.capture.script import run_script
 
     cap = run_script(EXAMPLES / f"{example}.py")
     card = torch.cuda.get_device_capability()
@@ -26,7 +26,7 @@ def test_capture_runs_each_example_normally_on_the_gpu(example):
     assert all(lc.args[0].device.startswith("cuda") for lc in cap.launches if lc.args[0].kind == "tensor")
     # the specialization we recorded compiles to a kernel with the launch metadata Triton used
     spec = next(s for s in cap.specs if not s.autotune or s.chosen)
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     result = Compiler(cap.target).compile_python(spec.fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
                                                  spec.options, with_sass=False)
     launched = list(spec.fn.device_caches[0][0].values()) if compat.VERSION >= (3, 5) else []
@@ -39,7 +39,7 @@ def test_capture_runs_each_example_normally_on_the_gpu(example):
 
 
 def test_autotune_on_the_gpu_marks_the_config_the_autotuner_chose():
-    from workbench.runtime.capture import run_script
+    from workbench.runtime.capture.script import run_script
     cap = run_script(EXAMPLES / "autotuned_add.py")
     assert len(cap.specs) == 3 and all(s.autotune["timed"] for s in cap.specs)
     chosen = [s for s in cap.specs if s.chosen]

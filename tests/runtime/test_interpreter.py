@@ -87,7 +87,7 @@ def test_a_bool_runtime_argument_runs_in_the_interpreter():
 @needs_interpreter
 def test_the_known_interpreter_faults_happen_on_this_triton():
     """Each fault the verdict names, seen against torch on the CPU (when one stops happening,
-    Triton fixed it: its entry in compat.INTERPRETER_FAULTS goes)."""
+    Triton fixed it: its entry in compat_interpreter.INTERPRETER_FAULTS goes)."""
     proc = subprocess.run([sys.executable, str(DATA / "inexact.py")], capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, TRITON_INTERPRET="1"))
     assert proc.returncode == 0, proc.stderr

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from helpers import EXAMPLES
-from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
+from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
 from workbench.model.diagnostics import WorkbenchError
 from workbench.runtime.launch import check_specialization
-from workbench.compiler.pipeline import Compiler
+from workbench.compiler.stages import Compiler
 from workbench.runtime.verify import check
 
 

@@ -71,7 +71,7 @@ def test_run_bench_without_a_gpu_refuses_in_one_line_before_the_script_runs(tmp_
     """Issue 27 point 8: without a GPU `workbench run --bench` printed the interpreter's wall time
     as a kernel timing (`median us 750157.44`). It refuses, with the app's sentence, in one line."""
     import shutil
-    from conftest import EXAMPLES, run_cli
+    from helpers import EXAMPLES, run_cli
     from workbench.model.diagnostics import NO_GPU_TIMING
     if torch.cuda.is_available():
         pytest.skip("a GPU times for real")
@@ -87,7 +87,7 @@ def test_run_bench_without_a_gpu_refuses_in_one_line_before_the_script_runs(tmp_
 def test_the_engine_times_nothing_in_the_interpreter(tmp_path):
     """The one check, in the session both the app's runner and the CLI's go through."""
     import shutil
-    from conftest import EXAMPLES
+    from helpers import EXAMPLES
     from workbench.model.diagnostics import NO_GPU_TIMING
     from workbench.runtime.bench import BenchOptions
     from workbench.session.session import Session

@@ -17,7 +17,7 @@ import threading
 import pytest
 
 from helpers import ROOT, run_cli
-from workbench.runtime.capture import KernelSpec
+from workbench.runtime.capture.model import KernelSpec
 from workbench.model.diagnostics import WorkbenchError
 from workbench.compiler.files import atomic_write, safe_name
 from workbench.session.workspace import Workspace

@@ -87,7 +87,7 @@ def _tmux_app(tmp_path, script: Path, width: int, height: int) -> tuple[str, str
     import subprocess
     import sys
     import uuid
-    from conftest import ROOT
+    from helpers import ROOT
     config = tmp_path / "config.toml"
     config.write_text("bench_on_save = false\n")
     socket = f"wb-display-{uuid.uuid4().hex[:8]}"

@@ -45,7 +45,7 @@ def lock_workspace(script: Path):
 def make_compiler(target: str | None):
     from workbench.compiler import compat
     from workbench.compiler.cache import StageCache, default_dir
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     try:
         return Compiler(target, StageCache(default_dir()))
     except compat.TargetError as e:

@@ -52,7 +52,7 @@ def run(args) -> int:
 
 def _compile_script(args, script: Path) -> int:
     from workbench.model import srcmap
-    from workbench.runtime.capture import run_script
+    from workbench.runtime.capture.script import run_script
     from workbench.model.diagnostics import WorkbenchError
     from workbench.session.workspace import Workspace
 
@@ -108,7 +108,7 @@ def _compile_level_file(args, path: Path) -> int:
     from workbench.compiler import metadata as md
     from workbench.model import srcmap
     from workbench.model.level_files import level_of
-    from workbench.compiler.pipeline import read_level_file
+    from workbench.compiler.sources import read_level_file
 
     level = level_of(path)
     compiler = make_compiler(args.target) if args.target else None  # an unknown target is said first

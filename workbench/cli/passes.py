@@ -61,7 +61,7 @@ def run(args) -> int:
 
 def _script(args, script: Path) -> int:
     from workbench.compiler import passes
-    from workbench.runtime.capture import run_script
+    from workbench.runtime.capture.script import run_script
     from workbench.session.workspace import Workspace
 
     compiler = make_compiler(args.target)

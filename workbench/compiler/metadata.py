@@ -220,3 +220,24 @@ def ptxas_resources(log: str) -> dict[str, int]:
     if m := _PTXAS_STACK.search(log):
         out["stack"] = int(m.group(1))
     return out
+
+
+class StageMetadata(dict):
+    """The metadata dict the stages write into, remembering which keys a stage set."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.written: set[str] = set()
+
+    def __setitem__(self, key, value) -> None:
+        self.written.add(key)
+        super().__setitem__(key, value)
+
+    def update(self, *args, **kwargs) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]

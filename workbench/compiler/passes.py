@@ -1,7 +1,7 @@
 """The IR after every pass of the MLIR stages (TTIR, TTGIR, TTGIR -> LLIR), and restarts after any one.
 
 Most performance questions are "which pass did this": between two levels Triton runs dozens
-of passes. The passes are the stage functions' own (``compat.intercepted_passes`` runs each
+of passes. The passes are the stage functions' own (``compat_passes.intercepted_passes`` runs each
 in a pass manager of its own and reads the module in between), so the list is the one this
 Triton builds for these options and this target. A recording is cached with its stage
 (``Compiler(...).compile_python(..., record_passes=True)``), and a restart is a level compile
@@ -26,7 +26,7 @@ _PASS_FILE = re.compile(r"^\d{2,}-\w+-.*\.mlir$")
 
 
 class StageRecorder:
-    """Keeps the module's text after each pass of one stage (``compat.PassHooks.after``), or
+    """Keeps the module's text after each pass of one stage (``compat_passes.PassHooks.after``), or
     with ``keep_ir`` False only the passes' names and times (printing costs about what a pass does).
 
     ``claim(index)``: whether this process prints the module after that pass, where several
@@ -48,8 +48,8 @@ class StageRecorder:
         return self._last if self._printed_last else None
 
     def __call__(self, index: int, name: str, call: str, ms: float, module: Any) -> None:
-        from workbench.compiler import compat
-        self._printed_last = self.keep_ir and compat.printable_after(name)
+        from workbench.compiler import compat_passes
+        self._printed_last = self.keep_ir and compat_passes.printable_after(name)
         if self._printed_last and self.claim is not None and not self.claim(index):
             self.elsewhere.add(len(self.passes))
             self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None})
@@ -57,7 +57,7 @@ class StageRecorder:
             return
         if not self._printed_last:
             self.passes.append({"index": index, "name": name, "call": call, "ms": ms, "ir": None,
-                                "kept": False, "printable": compat.printable_after(name)})
+                                "kept": False, "printable": compat_passes.printable_after(name)})
             return
         text = str(module)
         if self._last is None:
@@ -231,13 +231,13 @@ def level_of_stage(stage: str) -> str:
 
 def header_of(text: str, path: str | Path = "<input>") -> PassFile | None:
     """The pass a text follows, from the header ``write_pass_files`` wrote; None without one."""
-    from workbench.compiler import compat
+    from workbench.compiler import compat_passes
     for i, row in enumerate(text.splitlines()[:5], 1):
         m = _HEADER.match(row)
         if m:
-            if m["stage"] not in compat.PASS_STAGES:
+            if m["stage"] not in compat_passes.PASS_STAGES:
                 raise WorkbenchError.at(str(path), f"unknown stage {m['stage']!r} (expected one of "
-                                                   f"{', '.join(compat.PASS_STAGES)})", i)
+                                                   f"{', '.join(compat_passes.PASS_STAGES)})", i)
             meta = Path(path).parent / m["meta"] if m["meta"] else None
             return PassFile(m["stage"], int(m["index"]), meta)
     return None

@@ -45,7 +45,7 @@ def serve(session, kernel: str, version: str, progress=None) -> dict[str, Any]:
     """The runner's ``diverge`` request (and the CLI's): the version is read from the session's
     home workspace, also when a CLI run next to the app works in a scratch copy."""
     state = session.state(kernel)
-    v = state.versions.get(version) or session._load_version(state, version)
+    v = session.version(state, version)
     run = session.run(state.spec.spec_id, v.label)
     out: dict[str, Any] = {"kernel": state.spec.kernel, "version": v.label, "level": v.level, "output": None,
                            "store_line": None, "chain": [], "first": None}
@@ -211,13 +211,13 @@ def mlir_chain(text: str, arg: str, file: str = "<mlir>") -> tuple[int | None, l
     """(1-based line of the tt.store through ``%arg``, SSA values feeding it in text order):
     the store's operands and, transitively, the operands of the ops defining them (values
     defined inside combine regions are left out: they cannot be dumped)."""
-    from workbench.instrument.dump_ir import _MlirIndex, _strip_loc
-    index = _MlirIndex(text, file)
+    from workbench.instrument.dump_mlir import MlirIndex, strip_loc
+    index = MlirIndex(text, file)
     lines = index.lines
     target = "%" + arg.lstrip("%")
 
     def operands(line: int) -> list[str]:
-        row = _strip_loc(lines[line])
+        row = strip_loc(lines[line])
         rhs = row.split("=", 1)[1] if "=" in row.split('"')[0] and index.by_line.get(line) else row
         return [n for n in _OPERAND.findall(rhs.split(":")[0] if " : " in rhs else rhs) if n in index.defs]
 
@@ -242,7 +242,7 @@ def mlir_chain(text: str, arg: str, file: str = "<mlir>") -> tuple[int | None, l
             k = names.index(name) if name in names else -1
         else:
             k = int(name.split("#")[1]) if "#" in name else 0
-        end = index._op_end(d.line, 1)
+        end = index.op_end(d.line, 1)
         for i in range(end, d.line, -1):
             if re.match(r"^\s*scf\.yield ", lines[i]) and index.stack_at.get(i, [None])[-1:] == [d.line]:
                 ys = operands(i)
@@ -271,7 +271,7 @@ def mlir_chain(text: str, arg: str, file: str = "<mlir>") -> tuple[int | None, l
 
 def _mlir(session, state, v, arg, out):
     from workbench.instrument.dump_result import COMPILED_ONLY, compile_rewrite, launch_dump
-    from workbench.instrument.dump_ir import rewrite_mlir
+    from workbench.instrument.dump_mlir import rewrite_mlir
     iterations = 16
     level = v.level
     text = v.result.levels[level]

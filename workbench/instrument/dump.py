@@ -1,6 +1,7 @@
 """Dump values from inside a kernel, at any level: results, launches, and the one call the CLI makes.
 
-Levels (what each can dump is in :mod:`workbench.instrument.dump_ir`'s docstring):
+Levels (what each can dump is in the docstrings of :mod:`workbench.instrument.dump_mlir`,
+:mod:`~workbench.instrument.dump_llir` and :mod:`~workbench.instrument.dump_ptx`):
 
 - ``python``: the kernel's own ``workbench.language.dump(x)`` calls. Without a GPU,
   Triton's interpreter runs the script and ``dump`` records each value per program and
@@ -23,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.compiler import compat
-from workbench.instrument.dump_ir import marker_values, parse_pid, rewrite_llir, rewrite_mlir, rewrite_ptx
+from workbench.instrument.dump_ir import parse_pid
+from workbench.instrument.dump_llir import rewrite_llir
+from workbench.instrument.dump_mlir import marker_values, rewrite_mlir
+from workbench.instrument.dump_ptx import rewrite_ptx
 from workbench.instrument.dump_result import (COMPILED_ONLY, DumpReport, DumpResult, arg_names_of, attach_reference, compile_rewrite,
                           launch_dump)
 from workbench.model.diagnostics import WorkbenchError
@@ -37,7 +41,7 @@ def _interpret_python(script: str, spec_kernel: str, values: list[str], pid, ite
                       argv: list[str] | None, script_timeout: float | None = None):
     """Run the script in Triton's interpreter with ``dump`` recording; returns (capture, recorder)."""
     from .. import language as wl
-    from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
+    from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
     from triton.runtime import interpreter
     rec = wl.Recorder(spec_kernel)
     orig_run = interpreter.InterpretedFunction.run
@@ -223,7 +227,7 @@ def dump_python_variable(session, state, name: str, line: int, pid: Any = (0, 0,
         raise WorkbenchError.at(str(path), "no inputs were captured for this kernel: nothing to run", line)
     original = state.versions["original"]
     same = path.is_file() and path.read_text() == (original.result.levels.get("python") if original.result else None)
-    fn = original.fn if same or not path.is_file() else session._edited_function(spec, path)
+    fn = original.fn if same or not path.is_file() else session.edited_function(spec, path)
     seen = _trace_variable(fn, spec.kernel, name, line, pid,
                            lambda: launch.interpret(fn, spec, state.snapshot))
     res = DumpResult(name=name, level="python", line=line, source=f"{name} after line {line}", type="", dtype="",
@@ -269,8 +273,8 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
     of the script may take (see ``run_script``).
     """
     from workbench.compiler.cache import StageCache
-    from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
-    from workbench.compiler.pipeline import Compiler
+    from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
+    from workbench.compiler.stages import Compiler
     script = str(Path(script).resolve())
     if level not in LEVELS:
         raise WorkbenchError.at(script, f"unknown level {level!r}: expected one of {', '.join(LEVELS)}")
@@ -321,7 +325,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
                                     spec.line)
         sites = _python_sites(spec.fn)
         wanted = set(_select_sites(sites, values, spec.file or script, spec.line))
-        py_lines = _marker_lines(base.levels["ttir"], [i for _, _, i in found], spec.file)
+        py_lines = marker_lines(base.levels["ttir"], [i for _, _, i in found], spec.file)
         chosen = [(f, py_lines.get(f[2])) for f in found if py_lines.get(f[2]) in wanted or not py_lines.get(f[2])]
         names = [name for (_, name, _), _ in chosen]
         at = {k: line for k, ((_, _, line), _) in enumerate(chosen)}
@@ -398,7 +402,7 @@ def marker_line_of(found, marker: int) -> int:
     return next(line for m, _, line in found if m == marker)
 
 
-def _marker_lines(ttir: str, lines: list[int], file: str | None) -> dict[int, int]:
+def marker_lines(ttir: str, lines: list[int], file: str | None) -> dict[int, int]:
     """0-based TTIR line -> Python line, from each op's ``loc(#locN)``."""
     import re
     text_lines = ttir.split("\n")

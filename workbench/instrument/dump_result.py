@@ -74,7 +74,7 @@ class DumpResult:
         if with_values and self.values is not None:
             sq = self.squeezed()
             out["values_shape"] = list(sq.shape)
-            out["values"] = _jsonable_array(sq) if sq.size <= limit else None
+            out["values"] = jsonable_array(sq) if sq.size <= limit else None
         return out
 
 
@@ -142,7 +142,7 @@ def _preview(v) -> str:
         return " ".join(str(v).split())
 
 
-def _jsonable_array(v) -> Any:
+def jsonable_array(v) -> Any:
     import numpy as np
     if v.dtype == np.bool_:
         return v.tolist()

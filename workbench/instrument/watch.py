@@ -47,7 +47,8 @@ from typing import Any
 
 from workbench.instrument import probe
 from workbench.model import srcmap
-from workbench.instrument.dump_ir import _DEF, _MlirIndex, _resolve, parse_pid
+from workbench.instrument.dump_ir import parse_pid
+from workbench.instrument.dump_mlir import MLIR_DEF, MlirIndex, resolve_value
 from workbench.model.diagnostics import WorkbenchError
 from workbench.compiler.files import atomic_write
 
@@ -200,14 +201,14 @@ def resolve_python(src: probe.KernelSource, anchor: dict[str, Any]) -> probe.Ass
 
 
 def _op_of(row: str) -> str | None:
-    m = _DEF.match(row)
+    m = MLIR_DEF.match(row)
     if not m:
         return None
     op = re.match(r'\s*"?([\w.]+)"?', m.group("rest"))
     return op.group(1) if op else None
 
 
-def _op_lines(index: _MlirIndex, locs: dict[int, list]) -> list[tuple[int, str, int | None]]:
+def _op_lines(index: MlirIndex, locs: dict[int, list]) -> list[tuple[int, str, int | None]]:
     """(0-based line, op, Python line) of every op that defines values, in text order."""
     out = []
     for line in sorted({d.line for d in index.defs.values() if d.kind == "op"}):
@@ -219,8 +220,8 @@ def _op_lines(index: _MlirIndex, locs: dict[int, list]) -> list[tuple[int, str, 
 
 
 def anchor_mlir(text: str, value: str, file: str = "<mlir>") -> dict[str, Any]:
-    index = _MlirIndex(text, file)
-    d = _resolve(index, value, file)
+    index = MlirIndex(text, file)
+    d = resolve_value(index, value, file)
     if d.kind != "op":
         return {"name": d.name, "kind": d.kind, "line": d.line + 1}
     ops = _op_lines(index, srcmap.mlir_map(text))
@@ -234,7 +235,7 @@ def anchor_mlir(text: str, value: str, file: str = "<mlir>") -> dict[str, Any]:
 
 def resolve_mlir(text: str, anchor: dict[str, Any], file: str = "<mlir>") -> tuple[str | None, int | None, str]:
     """(SSA name, 1-based line, "") in ``text``, or (None, None, why not)."""
-    index = _MlirIndex(text, file)
+    index = MlirIndex(text, file)
     if "op" not in anchor:
         d = index.defs.get(anchor["name"])
         return (d.name, d.line + 1, "") if d else (None, None, f"no {anchor['name']} in this text")
@@ -251,7 +252,7 @@ def resolve_mlir_by_line(text: str, anchor: dict[str, Any], file: str = "<mlir>"
     first divergence pairs an op an edit replaced (never used for a watch)."""
     if anchor.get("loc_line") is None:
         return None, None
-    index = _MlirIndex(text, file)
+    index = MlirIndex(text, file)
     ops = [o for o in _op_lines(index, srcmap.mlir_map(text)) if o[2] == anchor["loc_line"]]
     if anchor["line_position"] >= len(ops):
         return None, None
@@ -259,7 +260,7 @@ def resolve_mlir_by_line(text: str, anchor: dict[str, Any], file: str = "<mlir>"
     return _name_at(index, line, anchor), line + 1
 
 
-def _name_at(index: _MlirIndex, line: int, anchor: dict[str, Any]) -> str:
+def _name_at(index: MlirIndex, line: int, anchor: dict[str, Any]) -> str:
     names = [n for n in index.by_line.get(line, []) if "#" not in n]
     return names[0] + (f"#{anchor['result']}" if anchor.get("result") is not None else "")
 
@@ -273,14 +274,14 @@ def side_json(result, label: str, status: str, dumps: Path | None = None, tag: s
                                                "python_line": getattr(result, "python_line", None),
                                                "values": None, "sample": None, "sampled": False, "file": None}
     if result.values is not None:
-        from workbench.instrument.dump_result import _jsonable_array
+        from workbench.instrument.dump_result import jsonable_array
         sq = result.squeezed()
         out["values_shape"] = list(sq.shape)
         if sq.size <= MAX_INLINE:
-            out["values"] = _jsonable_array(sq)
+            out["values"] = jsonable_array(sq)
         else:
             idx = np.linspace(0, sq.size - 1, SAMPLE).astype(np.int64)
-            out["sample"] = _jsonable_array(sq.reshape(-1)[idx])
+            out["sample"] = jsonable_array(sq.reshape(-1)[idx])
             out["sample_index"] = idx.tolist()
             out["sampled"] = True
         if dumps is not None:
@@ -520,7 +521,9 @@ def _ir_sides(session, state, version, group, level):
     """IR-level watches of one version: resolved in its text, rewritten in one text per
     (program, iterations), compiled, and launched where there is a GPU and inputs."""
     from workbench.instrument.dump_result import COMPILED_ONLY, DumpResult, compile_rewrite, launch_dump
-    from workbench.instrument.dump_ir import rewrite_llir, rewrite_mlir, rewrite_ptx
+    from workbench.instrument.dump_llir import rewrite_llir
+    from workbench.instrument.dump_mlir import rewrite_mlir
+    from workbench.instrument.dump_ptx import rewrite_ptx
     label = version.label
     text = version.result.levels.get(level) if version.result else None
     if not isinstance(text, str):

@@ -131,7 +131,7 @@ class Server:
         "scratch" (work in a private temporary workspace). ``script_timeout``: seconds the
         script may run (``limit_name`` says how the user sets it); ``elsewhere``: how the user
         puts the workspace elsewhere, said when the system refuses a file."""
-        from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT
+        from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT
         from workbench.session.session import Session
         self.close_session()
         self.elsewhere = elsewhere
@@ -226,7 +226,7 @@ class Server:
         from workbench.instrument import watch
         session = self._session()
         state = session.state(kernel)
-        v = state.versions.get(str(version)) or session._load_version(state, str(version))
+        v = session.version(state, str(version))
         return watch.values(session, state, v)
 
     def do_passes(self, kernel: str, version: str | None = None) -> dict:

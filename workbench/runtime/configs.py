@@ -16,7 +16,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.runtime.capture import Capture, KernelSpec, Snapshot, Tuning
+from workbench.runtime.capture.model import Capture, KernelSpec, Tuning
+from workbench.runtime.capture.snapshot import Snapshot
 from workbench.model.diagnostics import WorkbenchError
 from workbench.model.expr import Expr, evaluate, parse
 from workbench.runtime.verify import REORDER_TOLERANCES

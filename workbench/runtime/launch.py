@@ -1,6 +1,6 @@
 """Launch a kernel compiled from any level with a captured launch's arguments.
 
-The binary comes from a :class:`~workbench.compiler.pipeline.CompileResult` (any start level);
+The binary comes from a :class:`~workbench.compiler.stages.CompileResult` (any start level);
 the launcher comes from Triton's own ``CompiledKernel``, built over the files we wrote, so
 the argument packing is exactly Triton's. Arguments must specialize the way the binary was
 compiled (divisibility, values equal to 1, constexprs): otherwise the launch is refused,
@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from workbench.compiler import compat, scratch
-from workbench.runtime.capture import Capture, KernelSpec, Snapshot, _bind, recording
+from workbench.runtime.capture.arguments import bind_args
+from workbench.runtime.capture.hooks import recording
+from workbench.runtime.capture.model import Capture, KernelSpec
+from workbench.runtime.capture.snapshot import Snapshot
 from workbench.model.diagnostics import WorkbenchError
-from workbench.compiler.pipeline import CompileResult
+from workbench.compiler.stages import CompileResult
 from workbench.runtime.verify import poison
 
 
@@ -109,7 +112,7 @@ def interpret(fn, spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable
               before_launch: Callable[[dict], None] | None = None) -> dict[str, Any]:
     """No GPU: run ``fn`` (the original JITFunction or an edited one) in Triton's interpreter on
     fresh copies of the captured (CPU) inputs."""
-    from workbench.runtime.capture import interpret_launch, launches_interpreted
+    from workbench.runtime.capture.interpret import interpret_launch, launches_interpreted
     args, kwargs, copies = _fresh(snapshot, poison_outputs)
     cache: dict[int, Any] = {}
     if before_launch is not None:
@@ -121,5 +124,5 @@ def interpret(fn, spec: KernelSpec, snapshot: Snapshot, poison_outputs: Iterable
 
 def bound_values(spec: KernelSpec, args: tuple, kwargs: dict) -> list[Any]:
     """Every kernel argument in order, as Triton's launcher takes them (defaults filled in)."""
-    bound = _bind(spec.fn, args, kwargs)
+    bound = bind_args(spec.fn, args, kwargs)
     return [bound[n] for n in spec.fn.arg_names]

@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
     """The worker: a compile per line of input until its end."""
     from workbench.compiler.cache import StageCache, default_dir
     from workbench.model.diagnostics import WorkbenchError
-    from workbench.compiler.pipeline import Compiler
+    from workbench.compiler.stages import Compiler
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)   # what a compile prints (an MLIR dump, a tool's output) is not an answer
     compiler = Compiler(argv[0], StageCache(default_dir()))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.compiler import compat
-from workbench.runtime.capture import ALIGN, _TensorSlot
+from workbench.runtime.capture.snapshot import ALIGN, TensorSlot
 from workbench.model.diagnostics import WorkbenchError
 from workbench.runtime.launch import bound_values, prepare
 from workbench.model.level_files import SUFFIX
@@ -35,14 +35,14 @@ def export(session, kernel: str, version: str, out: str | Path, inputs: str = "c
     if snapshot is None:
         raise WorkbenchError.at(str(session.script), f"no inputs of {spec.kernel} were captured (the snapshot "
                                                      "limit, or a compile-only capture): nothing to export")
-    v = state.versions.get(str(version)) or session._load_version(state, str(version))
+    v = session.version(state, str(version))
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise WorkbenchError.at(str(out), "the export folder is not empty: name a new one with --out")
     out.mkdir(parents=True, exist_ok=True)
     import torch
     args = bound_values(spec, snapshot.args, snapshot.kwargs)
-    slots = [a for a in args if isinstance(a, _TensorSlot)]
+    slots = [a for a in args if isinstance(a, TensorSlot)]
     if any(s.wrapper is not None for s in slots):
         raise WorkbenchError.at(spec.file or str(session.script), f"{spec.kernel} takes tensor descriptors: "
                                 "exporting them is not supported yet", spec.line)
@@ -101,7 +101,7 @@ def _state(session, kernel: str):
 
 
 def _arg(name: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, _TensorSlot):
+    if isinstance(value, TensorSlot):
         return {"name": name, "tensor": value.name}
     if value is None or isinstance(value, (bool, int, float, str)):
         return {"name": name, "value": value}

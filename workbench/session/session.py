@@ -7,90 +7,36 @@ through the runner. It owns torch and triton: nothing here is for the TUI proces
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 import shutil
 import sys
 import time
 import traceback
-from concurrent.futures import Future, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from workbench.compiler import compat, scratch as scratch_mod
+from workbench.compiler import compat, compat_interpreter, scratch as scratch_mod
 from workbench.model import srcmap
 from workbench.runtime.bench import BenchOptions, Timing, bench, compare, eval_flops, tensor_bytes
 from workbench.compiler.cache import StageCache, default_dir
-from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, Capture, KernelSpec, Snapshot, run_script
-from workbench.runtime import configs as cfg
-from workbench.runtime.configs import ConfigReplay, replays
+from workbench.runtime.capture.model import Capture, KernelSpec
+from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
+from workbench.runtime.capture.snapshot import Snapshot
+from workbench.runtime.configs import replays
 from workbench.model.diagnostics import NO_GPU_TIMING, Diagnostic, WorkbenchError
-from workbench.compiler.files import atomic_write, os_reason, safe_name
+from workbench.compiler.files import safe_name
 from workbench.model.level_files import SUFFIX, level_of
 from workbench.session.lock import WorkspaceBusy, WorkspaceLock
-from workbench.compiler.pipeline import CompileResult, Compiler, read_level_file
-from workbench.runtime.verify import ATOMIC_ULPS, OutputCheck, atomic_tolerance, check
+from workbench.compiler.sources import read_level_file
+from workbench.compiler.stages import CompileResult, Compiler
+from workbench.runtime.verify import ATOMIC_ULPS, atomic_tolerance, check
+from workbench.session.tuning import ConfigTrials
+from workbench.session.versions import KernelState, RunResult, Version
 from workbench.session.workspace import VersionInfo, Workspace
 
 Progress = Callable[[str, dict], None]
 FLOAT_ATOMIC = re.compile(r"tt\.atomic_rmw\s+fadd")   # (in TTIR: a float sum whose order varies)
 
-
-@dataclass
-class Version:
-    """What can run: the original kernel or a saved version, compiled."""
-
-    label: str  # "original" or the version number as text
-    level: str  # the level it was started from
-    result: CompileResult | None
-    fn: Any = None  # the JITFunction (python level: the edited one)
-    kernel: Any = None  # Triton CompiledKernel, once loaded
-    file: Path | None = None  # a saved version's edited file, where it was read from
-
-
-@dataclass
-class KernelState:
-    spec: KernelSpec
-    snapshot: Snapshot | None
-    versions: dict[str, Version] = field(default_factory=dict)
-    more: list[Snapshot] = field(default_factory=list)  # the spec's later launches kept: each verified too
-    float_atomics: bool = False  # it adds floats atomically: the sum's order, and its last bits, vary run to run
-    pure_outputs: list[str] = field(default_factory=list)  # poisoned before each run
-    timings: dict[str, Timing] = field(default_factory=dict)
-    last_run: str | None = None
-    checked: bool = False  # the snapshot's arguments match the specialization (they never change)
-    config: ConfigReplay | None = None  # an autotune config: replayed on the chosen config's inputs
-    watch_cache: dict = field(default_factory=dict)  # the original's watched values (watch.values)
-    passes: dict | None = None  # the original's passes (Session.passes), made once
-
-
-@dataclass
-class RunResult:
-    kernel: str
-    spec_id: str
-    version: str
-    level: str
-    status: str  # ok | mismatch | compiled-only | error
-    outputs: list[OutputCheck] = field(default_factory=list)
-    timing: Timing | None = None
-    vs_original: dict | None = None
-    vs_previous: dict | None = None
-    compile: dict | None = None
-    message: str = ""
-    error: Diagnostic | None = None
-    times: dict[str, float] = field(default_factory=dict)  # where the run's wall time went
-    caveat: str | None = None  # what the verdict cannot vouch for: the interpreter's known faults in this kernel
-    launches: list[dict] = field(default_factory=list)  # each kept launch's verdict, where there are several
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kernel": self.kernel, "spec_id": self.spec_id, "version": self.version, "level": self.level,
-                "status": self.status, "outputs": [o.to_json() | {"sentence": o.sentence} for o in self.outputs],
-                "timing": self.timing.to_json() if self.timing else None, "vs_original": self.vs_original,
-                "vs_previous": self.vs_previous, "compile": self.compile, "message": self.message,
-                "error": self.error.to_json() if self.error else None, "times": self.times, "caveat": self.caveat,
-                "launches": self.launches}
 
 
 def _grid_of(spec: KernelSpec, snapshot: Snapshot) -> list[int] | None:
@@ -131,8 +77,7 @@ class Session:
         self.capture: Capture | None = None
         self.compiler: Compiler | None = None
         self.kernels: dict[str, KernelState] = {}
-        self._pool = None  # a sweep's compile workers (prefetch.CompilePool), started by the first sweep
-        self._prefetched: dict[str, Future] = {}  # spec_id -> its compile in a worker
+        self.configs = ConfigTrials(self)  # configs the script does not list, tried on its inputs
         self.gpu = compat.has_gpu() and mode not in ("compile-only", "interpret")
 
     # -- open ------------------------------------------------------------------------------
@@ -177,15 +122,15 @@ class Session:
                 entry["error"] = e.to_json()
                 kernels.append(entry)
                 continue
-            kernels.append(self._kept(state, result, entry))
-        kernels += self._restore_tried()
+            kernels.append(self.kernel_entry(state, result, entry))
+        kernels += self.configs.restore()
         return {"script": str(self.script), "mode": cap.mode, "target": target, "gpu": self.gpu,
                 "workspace": str(self.workspace.root), "scratch": self.scratch is not None,
                 "notes": self.notes + cap.notes + self.workspace.notes, "script_ms": script_ms,
                 "script_error": cap.error.to_json() if cap.error else None, "kernels": kernels,
                 "tunings": [t.to_json() for t in cap.tunings]}
 
-    def _kept(self, state: KernelState, result: CompileResult, entry: dict[str, Any]) -> dict[str, Any]:
+    def kernel_entry(self, state: KernelState, result: CompileResult, entry: dict[str, Any]) -> dict[str, Any]:
         """A compiled specialization as the original of its folder in the workspace, and the
         entry that tells the app and the CLI about it."""
         spec = state.spec
@@ -202,25 +147,6 @@ class Session:
                      pure_outputs=state.pure_outputs, snapshot=state.snapshot is not None,
                      versions=[v.to_json() for v in self.workspace.versions(spec.folder_name)])
         return entry
-
-    def _restore_tried(self) -> list[dict[str, Any]]:
-        """The configs tried in an earlier session (``tried.json`` of the kernel they were tried
-        on), added again to their tables: compiled (from the stage cache), not run."""
-        entries = []
-        for state in list(self.kernels.values()):
-            if state.config is not None and not state.config.chosen:
-                continue
-            path = self.workspace.kernel_dir(state.spec.folder_name) / TRIED_FILE
-            for item in _read_tried(path, self.notes):
-                try:   # (its grid is refused here, unevaluated, if it is more than arithmetic)
-                    out = self.try_config(state.spec.spec_id, item["config"], grid=item.get("grid"), run=False,
-                                          grid_from=str(path))
-                except WorkbenchError as e:  # (its inputs were not captured this time)
-                    self.notes.append(f"a config tried earlier is not listed again: {e}")
-                    continue
-                if out.get("kernel"):
-                    entries.append(out["kernel"])
-        return entries
 
     def _take_workspace(self) -> None:
         """Become the workspace's one writer; when another process is, fail naming it, or
@@ -242,8 +168,7 @@ class Session:
 
     def close(self) -> None:
         """Give the workspace up: the lock is released, a scratch workspace removed."""
-        if self._pool is not None:
-            self._pool.close()
+        self.configs.close()
         self.lock.release()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
@@ -293,7 +218,7 @@ class Session:
                                                "start from; fix the script first")
         spec = state.spec
         if level == "python":
-            fn = self._edited_function(spec, path)
+            fn = self.edited_function(spec, path)
             return self.compiler.compile_python(fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
                                                 spec.options, with_sass=self.with_sass), fn
         base = self._metadata_for(path, level, original.result)
@@ -314,7 +239,7 @@ class Session:
                                         f"would run past its shared memory; set \"shared\": {need}")
         return base
 
-    def _edited_function(self, spec: KernelSpec, path: Path):
+    def edited_function(self, spec: KernelSpec, path: Path):
         """The kernel as defined in an edited copy of its Python file."""
         namespace = {"__name__": "__workbench_edit__", "__file__": str(path), "__builtins__": __builtins__}
         JITFunction = compat.jit_function_class()
@@ -356,9 +281,7 @@ class Session:
         if bench_options is not None and not self.gpu:
             raise WorkbenchError.at(str(self.script), f"{NO_GPU_TIMING}: ask for no timing, or run on a GPU")
         state = self.state(spec)
-        v = state.versions.get(str(version))
-        if v is None:
-            v = self._load_version(state, str(version))
+        v = self.version(state, str(version))
         res = RunResult(state.spec.kernel, state.spec.spec_id, v.label, v.level, "ok",
                         compile=v.result.summary() if v.result else None)
         if state.snapshot is None:
@@ -389,14 +312,14 @@ class Session:
         if state.more:
             self._verify_more(state, v, res, atol, rtol)
         if not self.gpu:  # both sides came from the interpreter: where it is wrong, so are they
-            res.caveat = compat.interpreter_inexact(str(v.result.levels.get("ttir", ""))) if v.result else None
+            res.caveat = compat_interpreter.interpreter_inexact(str(v.result.levels.get("ttir", ""))) if v.result else None
         if bench_options is not None:
             self.progress("bench", {"kernel": state.spec.kernel, "version": v.label})
-            res.timing = self._time(state, v, bench_options, flops)
+            res.timing = self.timing(state, v, bench_options, flops)
             if v.label != "original":
                 # the original is timed again now, beside this version: a ratio of two timings
                 # taken minutes apart would measure the machine (clocks, other processes) too
-                base = self._time(state, state.versions["original"], bench_options, flops)
+                base = self.timing(state, state.versions["original"], bench_options, flops)
                 res.vs_original = compare(res.timing, base, f"version {v.label}", "the original").to_json() | {
                     "timing": base.to_json()}  # the original's timing the ratio is against
                 prev = state.last_run
@@ -438,142 +361,12 @@ class Session:
     def try_config(self, spec: str, config: str | dict, bench_options: BenchOptions | None = None,
                    flops: str | None = None, atol: float | None = None, rtol: float | None = None,
                    grid: str | None = None, run: bool = True, grid_from: str = "--grid") -> dict[str, Any]:
-        """A config the script does not list: compiled from Python with these meta-parameters and
-        options, replayed on the captured inputs (the script's grid recomputed for it, or ``grid``,
-        an expression over the arguments and meta-parameters, where the script's grid is fixed
-        numbers, ``grid_from`` the flag or file it came from), verified against the chosen config,
-        timed, and added to the kernel's config table. A config that does not compile or does not
-        fit the card is a row that says so.
-
-        One that compiles is kept like a captured specialization: its levels are the original of
-        a folder of its own in the workspace (edits and versions start from it); one that also
-        verifies is remembered in ``tried.json``, so the next session lists it again.
-        ``run=False``: compiled and listed only (what reopening does)."""
-        t0 = time.perf_counter()
-        tuning, base, config_obj, snapshot = self._config_launch(self.state(spec), config, grid, grid_from)
-        chosen_kwargs = tuning.config_kwargs(tuning.chosen)
-        # the same config tried again is the same row (its grid may be new)
-        index = next((i for i in tuning.tried if tuning.config_kwargs(i) == config_obj.all_kwargs()),
-                     max(tuning.configs) + 1)
-        changed = {k for k, v in config_obj.kwargs.items() if chosen_kwargs.get(k) != v}
-        fixed_grid = None if callable(snapshot.grid) or not changed else snapshot.grid
-        # a row for a config that never got a specialization of its own is keyed by its index
-        res = RunResult(base.spec.kernel, f"config-{index}", "original", "python", "error")
-        try:
-            new_spec = self._config_spec(base, snapshot)
-        except Exception as e:  # noqa: BLE001 - a config the kernel refuses (a missing meta-parameter, ...)
-            res.message = f"this config does not specialize: {_one_line(e)}"
-            return self._tried(tuning, index, config_obj, res.spec_id, res)
-        new_spec.autotune = {"configs": len(tuning.configs) + 1, "config_index": index, "config": str(config_obj),
-                             "chosen": False, "timed": self.gpu, "tried": True}
-        res.spec_id = new_spec.spec_id
-        tuning.configs[index] = (config_obj, new_spec.spec_id)
-        existing = self.kernels.get(new_spec.spec_id)
-        compile_ms, kept = 0.0, None
-        if existing is not None and grid:   # (tried before with another grid)
-            existing.snapshot = dataclasses.replace(snapshot, spec_id=new_spec.spec_id)
-        if existing is None:
-            c0 = time.perf_counter()
-            ahead = self._prefetched.pop(new_spec.spec_id, None)
-            if ahead is not None:   # compiled by a worker into the stage cache: the compile below hits
-                wait([ahead])
-            try:
-                result = self.compiler.compile_spec(new_spec, with_sass=False)
-            except WorkbenchError as e:
-                res.message = f"this config does not compile: {e.diagnostics[0].message if e.diagnostics else e}"
-                return self._tried(tuning, index, config_obj, new_spec.spec_id, res)
-            existing = self.kernels[new_spec.spec_id] = KernelState(
-                new_spec, dataclasses.replace(snapshot, spec_id=new_spec.spec_id),
-                config=ConfigReplay(tuning, index))
-            self.capture.specs.append(new_spec)
-            kept = self._kept(existing, result, {"spec": new_spec.to_json(), "launches": []})
-            compile_ms = (time.perf_counter() - c0) * 1e3
-        if not run:
-            res.status, res.message = "compiled-only", "tried in an earlier session: not run yet"
-            return self._tried(tuning, index, config_obj, new_spec.spec_id, res, kept)
-        try:
-            res = self.run(new_spec.spec_id, "original", bench_options, flops, atol, rtol)
-        except WorkbenchError:
-            raise
-        except Exception as e:  # noqa: BLE001 - OutOfResources (shared memory, registers) at load time
-            if type(e).__name__ != "OutOfResources":
-                raise
-            res.message = f"this config does not fit the card: {_one_line(e)}"
-        if fixed_grid is not None:   # (what to do where it was asked: a flag, or the app's field)
-            how = (f"give the grid as an expression ({grid_from} 'cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)')"
-                   if grid_from.startswith("--") else "type the grid as an expression, "
-                                                      "grid=cdiv(M,BLOCK_M)*cdiv(N,BLOCK_N) after the config")
-            res.message = (res.message + "; " if res.message else "") + (
-                f"the script's grid is fixed at {tuple(fixed_grid)}, whatever {', '.join(sorted(changed))} is: {how}")
-        if res.status in ("ok", "compiled-only"):   # (one that does not verify is not kept)
-            _remember_tried(self.workspace.kernel_dir(base.spec.folder_name) / TRIED_FILE,
-                            config_obj.all_kwargs(), grid, self.notes)
-        res.times = dict(res.times, compile_ms=compile_ms, try_ms=(time.perf_counter() - t0) * 1e3)
-        return self._tried(tuning, index, config_obj, new_spec.spec_id, res, kept)
+        """A config the script does not list, tried (:meth:`.tuning.ConfigTrials.try_config`)."""
+        return self.configs.try_config(spec, config, bench_options, flops, atol, rtol, grid, run, grid_from)
 
     def prefetch_configs(self, spec: str, configs: list[dict], grid: str | None = None) -> dict[str, Any]:
-        """Start the compiles of a sweep's configs in worker processes (:mod:`.prefetch`), so
-        that ``try_config`` on each finds its levels compiled: the front end of each here, the
-        stages below TTIR there. A config that fails is left for ``try_config`` to report."""
-        state = self.state(spec)
-        todo = []
-        for config in configs:
-            try:
-                _, base, _, snapshot = self._config_launch(state, config, grid)
-                new_spec = self._config_spec(base, snapshot)
-                if new_spec.spec_id not in self.kernels and new_spec.spec_id not in self._prefetched:
-                    todo.append(new_spec)
-            except Exception:  # noqa: BLE001 - said by try_config, at its turn
-                continue
-        if len(todo) < 2:   # one config: nothing to overlap
-            return {"prefetching": 0}
-        if self._pool is None:
-            from workbench.runtime.prefetch import CompilePool
-            self._pool = CompilePool(compat.target_str(self.compiler.target))
-        started = 0
-        for new_spec in todo:
-            try:
-                front = self.compiler.compile_spec(new_spec, with_sass=False, until="ttir")
-            except WorkbenchError:
-                continue
-            self._prefetched[new_spec.spec_id] = self._pool.submit(front.levels["ttir"], front.metadata)
-            started += 1
-        return {"prefetching": started, "workers": self._pool.workers}
-
-    def _config_launch(self, state: KernelState, config: str | dict, grid: str | None, grid_from: str = "--grid"):
-        """(tuning, the chosen config's state, the Config, its snapshot) for ``config`` tried on
-        the kernel of ``state``: what it does not say is the chosen config's."""
-        if state.config is None:
-            if state.snapshot is None:
-                raise WorkbenchError.at(str(self.script), f"no inputs were captured for {state.spec.kernel}: "
-                                                          "nothing to try a config on")
-            state.config = ConfigReplay(cfg.own_tuning(state.spec, state.snapshot), 0)
-            self.capture.tunings.append(state.config.tuning)
-        tuning = state.config.tuning
-        base = self.kernels[tuning.chosen_spec]
-        wanted = cfg.parse_config(config) if isinstance(config, str) else dict(config)
-        chosen_kwargs = tuning.config_kwargs(tuning.chosen)
-        config_obj = cfg.make_config({**chosen_kwargs, **wanted})
-        snapshot = cfg.with_config(base.snapshot, base.spec.fn, chosen_kwargs, config_obj.all_kwargs())
-        if grid:
-            snapshot = dataclasses.replace(snapshot, grid=cfg.GridExpr(grid, grid_from))
-        return tuning, base, config_obj, snapshot
-
-    @staticmethod
-    def _config_spec(base: KernelState, snapshot: Snapshot) -> KernelSpec:
-        from workbench.runtime import launch
-        args, kwargs, _ = snapshot.fresh_args()
-        new_spec = launch.specialization_of(base.spec, args, kwargs, snapshot.grid)
-        new_spec.fn = base.spec.fn
-        return new_spec
-
-    def _tried(self, tuning, index: int, config, spec_id: str, res: RunResult,
-               kept: dict[str, Any] | None = None) -> dict[str, Any]:
-        tuning.configs[index] = (config, spec_id)
-        if index not in tuning.tried:
-            tuning.tried.append(index)
-        return {"result": res.to_json(), "tuning": tuning.to_json(),
-                "tuning_index": self.capture.tunings.index(tuning), "kernel": kept}
+        """A sweep's configs compiled ahead in worker processes (:meth:`.tuning.ConfigTrials.prefetch`)."""
+        return self.configs.prefetch(spec, configs, grid)
 
     # -- passes ----------------------------------------------------------------------------
 
@@ -612,8 +405,12 @@ class Session:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _load_version(self, state: KernelState, label: str) -> Version:
-        """A saved version, compiled again from its file in :attr:`home`."""
+    def version(self, state: KernelState, label: str) -> Version:
+        """The kernel's version ``label`` ("original", or a saved version's number): compiled once,
+        a saved one again from its file in :attr:`home`."""
+        v = state.versions.get(label)
+        if v is not None:
+            return v
         try:
             info = self.home.version(state.spec.folder_name, int(label))
         except (KeyError, ValueError):
@@ -626,10 +423,10 @@ class Session:
                                                  "the file back, or export another version")
         content = read_level_file(edited, binary=info.level in ("cubin", "hsaco"))
         result, fn = self._compile_file(state, edited, info.level, content)  # a saved version: no new one
-        version = state.versions[label] = Version(label, info.level, result, fn, file=edited)
-        return version
+        v = state.versions[label] = Version(label, info.level, result, fn, file=edited)
+        return v
 
-    def _kernel(self, state: KernelState, v: Version):
+    def kernel(self, state: KernelState, v: Version):
         """The version's Triton kernel, loaded once."""
         from workbench.runtime import launch
         if v.kernel is None:
@@ -645,7 +442,7 @@ class Session:
         if not self.gpu:
             return launch.interpret(v.fn, state.spec, snapshot, poison_outputs, before_launch=hook)
         # (later launches were captured under the same specialization: checked as the first is)
-        outputs = launch.replay(v.result, state.spec, snapshot, self._kernel(state, v), poison_outputs,
+        outputs = launch.replay(v.result, state.spec, snapshot, self.kernel(state, v), poison_outputs,
                                 check=not state.checked and snapshot is state.snapshot, before_launch=hook)
         state.checked = True
         return outputs
@@ -698,51 +495,14 @@ class Session:
         after = state.snapshot.after
         return [name for name in written if check(name, after[name], outputs[name]).ok]
 
-    def _time(self, state: KernelState, v: Version, options: BenchOptions, flops: str | None) -> Timing:
+    def timing(self, state: KernelState, v: Version, options: BenchOptions, flops: str | None) -> Timing:
         from workbench.runtime import launch
         prepared = launch.prepare(state.spec, state.snapshot, check=False)
         bound_by_name = dict(zip(state.spec.fn.arg_names, prepared.bound))
-        kernel, grid, args = self._kernel(state, v), prepared.grid, prepared.bound
+        kernel, grid, args = self.kernel(state, v), prepared.grid, prepared.bound
         timing = bench(lambda: kernel[grid](*args), options)
         timing.bytes = tensor_bytes(prepared.tensors)
         if flops:
             timing.flops = eval_flops(flops, bound_by_name | prepared.tensors)
         state.timings[v.label] = timing
         return timing
-
-
-TRIED_FILE = "tried.json"  # in the folder of the kernel configs were tried on
-
-
-def _read_tried(path: Path, notes: list[str]) -> list[dict[str, Any]]:
-    """What ``_remember_tried`` kept; a damaged file is said once and read as empty."""
-    try:
-        items = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("config"), dict)
-                                                  for i in items):
-            raise ValueError("expected a list of {config, grid}")
-        return items
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        why = os_reason(e) if isinstance(e, OSError) else e
-        notes.append(f"{path}: the configs tried earlier cannot be read ({why}): they are not listed again")
-        return []
-
-
-def _remember_tried(path: Path, config: dict[str, Any], grid: str | None, notes: list[str]) -> None:
-    """Kept once per config, with the grid it was last tried with."""
-    config = {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))}
-    items = _read_tried(path, notes)
-    if {"config": config, "grid": grid} in items:
-        return
-    items = [i for i in items if i["config"] != config] + [{"config": config, "grid": grid}]
-    try:
-        atomic_write(path, json.dumps(items, indent=1))
-    except OSError as e:
-        notes.append(f"{path}: cannot keep the config tried ({os_reason(e)}): the next session will not list it")
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__

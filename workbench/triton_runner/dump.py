@@ -121,8 +121,9 @@ def _where(fn) -> str:
 
 def _prepare(fn, spec, target: str, level, dump_value, dump_grid, grid, where: str) -> Prepared:
     from workbench.compiler.cache import StageCache
-    from workbench.compiler.pipeline import Compiler
-    from workbench.instrument.dump_ir import parse_pid, rewrite_mlir
+    from workbench.compiler.stages import Compiler
+    from workbench.instrument.dump_ir import parse_pid
+    from workbench.instrument.dump_mlir import rewrite_mlir
     from workbench.instrument.dump_result import compile_rewrite
     compiler = Compiler(target, cache=StageCache(None))   # (marked TTIR is never cached)
     if dump_value is not None:
@@ -156,8 +157,9 @@ def _prepare(fn, spec, target: str, level, dump_value, dump_grid, grid, where: s
 def _python_rewrite(compiler, spec, dump_grid, grid, where: str):
     """The TTIR of the Python kernel with each of its dump() calls a dump (all kept)."""
     from workbench import language as wl
-    from workbench.instrument.dump import _marker_lines
-    from workbench.instrument.dump_ir import marker_values, parse_pid, rewrite_mlir
+    from workbench.instrument.dump import marker_lines
+    from workbench.instrument.dump_ir import parse_pid
+    from workbench.instrument.dump_mlir import marker_values, rewrite_mlir
     with wl.marking() as markers:
         base = compiler.compile_spec(spec, with_sass=False)
     ttir = base.levels["ttir"]
@@ -165,7 +167,7 @@ def _python_rewrite(compiler, spec, dump_grid, grid, where: str):
     if not found:
         raise WorkbenchError.at(where, "dump_tensor= is given but the kernel has no dump() call "
                                        "(triton_runner.language.dump) the compiler reached")
-    lines = _marker_lines(ttir, [line for _, _, line in found], spec.file)
+    lines = marker_lines(ttir, [line for _, _, line in found], spec.file)
     index = {marker: k for k, (marker, _, _) in enumerate(found)}
     sites, pids = [], []
     for k, (marker, _, line) in enumerate(found):

@@ -51,7 +51,7 @@ def pass_index(passes: list[dict[str, Any]], name: str, stage: str, where: str) 
 def restart_folder(fn, start_pass: str, args: tuple, kwargs: dict[str, Any], grid, where: str) -> dict[str, Any]:
     """``kwargs`` with its ``<level>_dir=`` replaced by a folder holding the level file marked
     to restart after ``start_pass``."""
-    from workbench.api import LEVEL_KWARGS, _compiler
+    from workbench.api import LEVEL_KWARGS, shared_compiler
     from workbench.runtime.launch import specialization_of
     chosen = [k for k in LEVEL_KWARGS if k in kwargs and LEVEL_KWARGS[k] in STAGE_OF_LEVEL]
     if not chosen:
@@ -62,7 +62,7 @@ def restart_folder(fn, start_pass: str, args: tuple, kwargs: dict[str, Any], gri
     level, path = fn._level_file(level, Path(kwargs[chosen[0]]))
     stage = STAGE_OF_LEVEL[level]
     spec = specialization_of(_Spec(fn), args, rest, grid)
-    recorded = _compiler().compile_spec(spec, with_sass=False, record_passes=(stage,))
+    recorded = shared_compiler().compile_spec(spec, with_sass=False, record_passes=(stage,))
     index = pass_index(recorded.passes[stage]["passes"], str(start_pass), stage, where)
     text = path.read_text()
     from workbench.compiler.cache import default_dir
