@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import pytest
 
@@ -183,3 +184,50 @@ def test_align_pairs_by_name_in_order(tmp_path):
         ("x", 3, None, "moved"), ("c", 4, 4, "both"), ("d", 5, 5, "both"), ("x", None, 6, "moved")]
     assert [result["rows"][i]["pass"] for i in result["parts"]] == ["new", "x", "x"]
     assert result["only"] == [0, 1] and result["moved"] == 2
+
+
+# -- on the captured inputs: one export, run.py under each release ----------------------------------
+
+def test_the_original_exported_once_replays_under_each_release_and_a_changed_output_is_named(tmp_path):
+    """What `compare` does on a GPU, its plumbing run here in Triton's interpreter (no timing: the
+    interpreter's wall time is none): the original exported once, its run.py under 3.6.0 and
+    under 3.4.0 (first on the path), each checked against the outputs the script's launch made."""
+    import shutil
+    from workbench.compiler import releases
+    from workbench.instrument import compare_run
+    from workbench.session.export import export
+    from workbench.session.session import Session
+    old = ROOT / ".triton-versions" / "3.4.0"
+    if not (old / "triton").is_dir():
+        pytest.skip(f"Triton 3.4.0 not unpacked in {old} (run `make versions`)")
+    script = tmp_path / "vector_add.py"
+    shutil.copy(ROOT / "examples" / "vector_add.py", script)
+    session = Session(script, mode="interpret", with_sass=False)
+    try:
+        entry = session.open()["kernels"][0]
+        folder = export(session, entry["spec"]["spec_id"], "original", tmp_path / "export", "captured")
+    finally:
+        session.close()
+    interpret = {"TRITON_INTERPRET": "1"}
+    sides = [("3.6.0", sys.executable, releases.runner_env(None, dict(os.environ, **interpret))),
+             ("3.4.0", sys.executable, releases.runner_env(old, dict(os.environ, **interpret)))]
+    run = compare_run.side_by_side(folder / "run.py", sides, repeats=1)
+    assert {label: (s["ok"], s["error"], s["median_us"]) for label, s in run["sides"].items()} == \
+        {"3.6.0": (True, None, None), "3.4.0": (True, None, None)}
+    assert run["outputs_differ"] is False and run["timing"] is None
+    # outputs that are not what this kernel computes: every side says which output, in one line
+    import torch
+    outputs = torch.load(folder / "outputs.pt")   # each storage's bytes after the launch (x, y, out)
+    outputs[2][3::4] ^= 0x40                      # out's floats, each one's exponent byte
+    torch.save(outputs, folder / "outputs.pt")
+    got = compare_run.replay(folder / "run.py", *sides[1][1:])
+    assert got.ok is False and got.error is None
+    assert len(got.mismatches) == 1 and got.mismatches[0].startswith("out_ptr: ")
+
+
+def test_two_timings_are_told_apart_only_beyond_their_own_spread():
+    from workbench.instrument.compare_run import _verdict
+    a = {"median_us": 10.0, "spread": 0.03}
+    assert _verdict("3.6.0", a, "3.4.0", {"median_us": 10.2, "spread": 0.01})["within_noise"] is True
+    slower = _verdict("3.6.0", a, "3.4.0", {"median_us": 11.5, "spread": 0.01})
+    assert slower["within_noise"] is False and slower["said"] == "Triton 3.4.0 slower: 1.15x Triton 3.6.0 (noise ±3%)"

@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.common import EXIT_OK, EXIT_USAGE_OR_INPUT, add_script_timeout, print_rows
+from workbench.cli.common import EXIT_MISMATCH, EXIT_OK, EXIT_USAGE_OR_INPUT, add_script_timeout, print_rows
 
 NO_GPU = "outputs and timings need a GPU: the releases are compared as compiled, not run"
-NOT_YET = "outputs and timings under both releases are not compared yet: the releases are compared as compiled"
+RAN = ("outputs and timings: the original exported once (its captured inputs and outputs) and its run.py "
+       "replayed under each release in turns")
 
 
 def add(sub) -> None:
@@ -46,6 +47,8 @@ def add(sub) -> None:
                    help="print this level's differences side by side")
     p.add_argument("--width", type=int, default=shutil.get_terminal_size((160, 40)).columns,
                    help="columns of the side-by-side rows (default: the terminal's)")
+    p.add_argument("--repeats", type=int, default=3, metavar="N",
+                   help="on a GPU: run each release's replay N times, in turns (default 3)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_script_timeout(p)
     p.set_defaults(func=run)
@@ -64,26 +67,46 @@ def run(args) -> int:
         python = Path(args.python)
         if not (python.is_file() and os.access(python, os.X_OK)):
             raise WorkbenchError.at("--python", f"{python} is not an interpreter that can be run")
-        other = RunnerClient([str(python), "-m", "workbench.runner"], env=releases.runner_env(None))
+        pythons = [(sys.executable, releases.runner_env(None)), (str(python), releases.runner_env(None))]
     else:
-        other = RunnerClient(env=releases.runner_env(releases.locate(args.triton)))
+        pythons = [(sys.executable, releases.runner_env(None)),
+                   (sys.executable, releases.runner_env(releases.locate(args.triton)))]
     root = Path(args.workspace) if args.workspace else Workspace.beside(script).root
-    with RunnerClient(env=releases.runner_env(None)) as this, other:
+    with RunnerClient(env=pythons[0][1]) as this, RunnerClient([pythons[1][0], "-m", "workbench.runner"],
+                                                              env=pythons[1][1]) as other:
         hellos = [_hello(client, what) for client, what in
                   ((this, sys.executable), (other, args.python or f"Triton {args.triton}"))]
         labels = _labels(hellos[0]["triton"], hellos[1]["triton"])
         with ThreadPoolExecutor(2) as pool:
             sides = list(pool.map(lambda s: _open_side(*s, args, script),
                                   [(this, labels[0], root), (other, labels[1], root)]))
-    gpu = any(h.get("gpu") for h in hellos)
-    report = _report(args, labels, sides)
-    report["note"] = NOT_YET if gpu else NO_GPU
+        gpu = all(h.get("gpu") for h in hellos)
+        report = _report(args, labels, sides)
+        if gpu:
+            for k in report["kernels"]:
+                k["run"] = _run_both(this, k, root, [(label, *py) for label, py in zip(labels, pythons)], args)
+    report["note"] = RAN if gpu else NO_GPU
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         print()
     else:
         _print(args, report)
-    return EXIT_OK if report["kernels"] else EXIT_USAGE_OR_INPUT
+    if not report["kernels"]:
+        return EXIT_USAGE_OR_INPUT
+    return EXIT_MISMATCH if any(k.get("run", {}).get("outputs_differ") for k in report["kernels"]) else EXIT_OK
+
+
+def _run_both(this, k: dict[str, Any], root: Path, sides: list, args) -> dict[str, Any]:
+    """The original exported by this release's runner, its run.py replayed under both releases."""
+    from workbench.instrument import compare_run
+    from workbench.runner.protocol import RunnerError
+    from workbench.compiler.files import safe_name
+    try:
+        export = this.call("export", kernel=k["spec"][0], version="original", inputs="captured",
+                           out=str(root / "compare" / "exports" / safe_name(f"{k['kernel']}-{k['spec'][0]}")))
+    except RunnerError as e:
+        return {"error": f"the original's export: {e.lines()[0]}"}
+    return compare_run.side_by_side(Path(export["run"]), sides, repeats=args.repeats)
 
 
 def _hello(client, what: str) -> dict[str, Any]:
@@ -166,6 +189,22 @@ def _number(n: int | None) -> str:
     return "-" if n is None else f"{n:02d}"
 
 
+def _print_run(run: dict[str, Any] | None, a: str, b: str) -> None:
+    if run is None:
+        return
+    if "error" in run:
+        print(f"outputs and timings: {run['error']}")
+        return
+    for label in (a, b):
+        side = run["sides"][label]
+        said = (f"did not run: {side['error']}" if side["error"] else
+                "outputs as the original's" if side["ok"] else "outputs DIFFER: " + "; ".join(side["mismatches"]))
+        timing = "" if side["median_us"] is None else f", median {side['median_us']:.2f} us"
+        print(f"Triton {label} on the captured inputs: {said}{timing}")
+    if run["timing"]:
+        print(run["timing"]["said"])
+
+
 def _print(args, report: dict[str, Any]) -> None:
     from workbench.instrument import compare
     a, b = report["releases"]
@@ -194,6 +233,7 @@ def _print(args, report: dict[str, Any]) -> None:
             print(f"{what}: {f['pass']} ({f['stage'].upper()} stage, {a} #{_number(f['a'])} | {b} #{_number(f['b'])}); "
                   f"its IR: {f['files'][0] or '-'} | {f['files'][1] or '-'}")
             print("\n".join(f["diff"]))
+        _print_run(k.get("run"), a, b)
         if args.show:
             print(f"{compare.TITLES[args.show]}: Triton {a} | Triton {b}")
             print("\n".join(k["show"]) or "(the same)")
