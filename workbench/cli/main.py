@@ -18,7 +18,7 @@ import signal
 import sys
 
 from workbench.cli import app, compare, compile, dump, export, passes, profile, run   # (compile: the module)
-from workbench.cli.common import ELSEWHERE, EXIT_OK, EXIT_USAGE_OR_INPUT
+from workbench.cli.common import ELSEWHERE, EXIT_OK, EXIT_USAGE_OR_INPUT, RunnerFailed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +78,10 @@ def _guarded(fn, args) -> int:
         for d in e.diagnostics:
             print(str(d), file=sys.stderr)
         return EXIT_USAGE_OR_INPUT
+    except RunnerFailed as e:
+        for line in e.lines:
+            print(line, file=sys.stderr)
+        return e.status
     except OSError as e:  # a file the system refused (read-only, full, a folder): its path and what to do
         print(str(os_error(e, elsewhere=ELSEWHERE.get(args.command, ""))), file=sys.stderr)
         return EXIT_USAGE_OR_INPUT

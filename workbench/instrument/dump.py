@@ -34,10 +34,11 @@ LEVELS = ("python", "ttir", "ttgir", "llir", "ptx")
 # -- the Python level under the interpreter -----------------------------------------------
 
 def _interpret_python(script: str, spec_kernel: str, values: list[str], pid, iterations: int,
-                      argv: list[str] | None, script_timeout: float | None = None):
+                      argv: list[str] | None, script_timeout: float | None = None, progress=None):
     """Run the script in Triton's interpreter with ``dump`` recording; returns (capture, recorder)."""
     from .. import language as wl
-    from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
+    from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT
+    from workbench.runtime.scripted import run_watched
     from triton.runtime import interpreter
     rec = wl.Recorder(spec_kernel)
     orig_run = interpreter.InterpretedFunction.run
@@ -48,8 +49,8 @@ def _interpret_python(script: str, spec_kernel: str, values: list[str], pid, ite
     interpreter.InterpretedFunction.run = run
     try:
         with wl.recording(rec):
-            capture = run_script(script, argv=argv, mode="interpret", snapshot_limit=DEFAULT_SNAPSHOT_LIMIT,
-                                 time_limit=script_timeout)
+            capture = run_watched(script, progress, argv=argv, mode="interpret",
+                                  snapshot_limit=DEFAULT_SNAPSHOT_LIMIT, time_limit=script_timeout)
     finally:
         interpreter.InterpretedFunction.run = orig_run
     return capture, rec
@@ -96,11 +97,11 @@ def _select_sites(sites: dict[int, str], values: list[str], file: str, line: int
 
 
 def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, reference, argv, atol, rtol, report,
-                             script_timeout=None, own_pid=False):
+                             script_timeout=None, own_pid=False, progress=None):
     """``own_pid``: no program was asked for; a dump() call that names one (``dump(x, 0, 3)``) is
     dumped for it, the others for ``pid``."""
     import numpy as np
-    capture, rec = _interpret_python(script, spec_kernel, values, pid, iterations, argv, script_timeout)
+    capture, rec = _interpret_python(script, spec_kernel, values, pid, iterations, argv, script_timeout, progress)
     specs = capture.select(spec_kernel)
     if not specs:
         _no_kernel(capture, spec_kernel, script)
@@ -257,7 +258,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
                 reference: str | None = None, target: str | None = None, iterations: int = 16,
                 level_file: str | Path | None = None, verify_targets: tuple[str, ...] = (),
                 argv: list[str] | None = None, atol: float | None = None, rtol: float | None = None,
-                mode: str = "auto", script_timeout: float | None = None) -> DumpReport:
+                mode: str = "auto", script_timeout: float | None = None, progress=None) -> DumpReport:
     """Dump ``values`` of ``kernel`` at ``level`` for the first launch ``script`` makes.
 
     ``pid``: (x, y, z), "x,y,z" or "all"; None: the program a Python-level dump() call names
@@ -266,10 +267,11 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
     ``verify_targets``: also compile the rewrite for these targets. ``mode``: auto (GPU if
     there is one), gpu, cpu (interpreter / compile only) or compile (compile only, the
     Python level too: its dump() calls become TTIR dumps). ``script_timeout``: seconds each run
-    of the script may take (see ``run_script``).
+    of the script may take (see ``run_script``); ``progress``: the runner's, told of each run.
     """
     from workbench.compiler.cache import StageCache
-    from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT, run_script
+    from workbench.runtime.capture import DEFAULT_SNAPSHOT_LIMIT
+    from workbench.runtime.scripted import run_watched
     from workbench.compiler.pipeline import Compiler
     script = str(Path(script).resolve())
     if level not in LEVELS:
@@ -286,15 +288,15 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
         report.status = "interpreted"
         spec_kernel = kernel
         if spec_kernel is None:
-            cap = run_script(script, argv=argv, mode="compile-only", time_limit=script_timeout)
+            cap = run_watched(script, progress, argv=argv, mode="compile-only", time_limit=script_timeout)
             if not cap.specs:
                 _no_kernel(cap, "<any>", script)
             spec_kernel = cap.specs[0].kernel
         report.kernel = spec_kernel
         return _dump_python_interpreted(script, spec_kernel, values, pid, iterations, reference, argv, atol, rtol,
-                                        report, script_timeout, own_pid)
-    capture = run_script(script, argv=argv, target=tgt, mode="gpu" if gpu else "compile-only",
-                         snapshot_limit=DEFAULT_SNAPSHOT_LIMIT if gpu else 0, time_limit=script_timeout)
+                                        report, script_timeout, own_pid, progress)
+    capture = run_watched(script, progress, argv=argv, target=tgt, mode="gpu" if gpu else "compile-only",
+                          snapshot_limit=DEFAULT_SNAPSHOT_LIMIT if gpu else 0, time_limit=script_timeout)
     specs = [s for s in capture.select(kernel) if not s.autotune or s.chosen] or capture.select(kernel)
     if not specs:
         _no_kernel(capture, kernel or "<any>", script)
@@ -435,6 +437,17 @@ def _marker_lines(ttir: str, lines: list[int], file: str | None) -> dict[int, in
 
 def report_json(report: DumpReport) -> str:
     return json.dumps(report.to_json(), indent=2, default=str)
+
+
+def serve_script(progress=None, as_json: bool = False, show_rewrite: bool = False, **params) -> dict[str, Any]:
+    """The runner's ``dump_script`` request (``workbench dump``): :func:`dump_script` on ``params``,
+    answered as the text the command prints, the rewritten level when asked, and whether a value
+    failed its check (the command's exit status)."""
+    report = dump_script(progress=progress, **params)
+    bad = any(r.check is not None and not r.check.ok for r in report.results) or \
+        any(r.reference_error for r in report.results)
+    return {"text": report_json(report) if as_json else report.format(), "bad": bad,
+            "rewritten": report.rewritten if show_rewrite and not as_json else None}
 
 
 def serve(session, progress=None, kernel: str = "", level: str = "ttgir", values: list[str] | None = None,

@@ -104,8 +104,11 @@ _SPAWNER = _Spawner()
 class RunnerClient:
     def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None,
                  kernel_timeout: float = DEFAULT_KERNEL_TIMEOUT, on_log: Callable[[str], None] | None = None,
-                 on_restart: Callable[[str], None] | None = None) -> None:
+                 on_restart: Callable[[str], None] | None = None, restart: bool = True) -> None:
+        """``restart``: a runner that dies is started again (the app's); False for a front end
+        that ends with the request it was waiting on (a CLI command)."""
         self.command = command or [sys.executable, "-m", "workbench.runner"]
+        self.restart = restart
         self.env = env
         self.kernel_timeout = kernel_timeout
         self.on_log = on_log
@@ -138,7 +141,9 @@ class RunnerClient:
                                     stderr=subprocess.PIPE, env=env, start_new_session=True, bufsize=1 << 20)
         proc = self._proc
         threading.Thread(target=self._read_stdout, args=(proc,), daemon=True, name="runner-stdout").start()
-        threading.Thread(target=self._read_stderr, args=(proc,), daemon=True, name="runner-stderr").start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, args=(proc,), daemon=True,
+                                               name="runner-stderr")
+        self._stderr_reader.start()
         threading.Thread(target=self._watch, args=(proc,), daemon=True, name="runner-watch").start()
         return self
 
@@ -167,6 +172,7 @@ class RunnerClient:
             except (OSError, subprocess.TimeoutExpired):
                 self._kill(proc)
         self._proc = None
+        self._stderr_reader.join(timeout)   # its last lines are passed on before the caller says more
 
     def __enter__(self) -> "RunnerClient":
         return self.start() if self._proc is None else self
@@ -274,7 +280,8 @@ class RunnerClient:
             err = response["error"]
             if err.get("crash") or err.get("fatal"):
                 raise RunnerCrashed(err["message"], err.get("diagnostics"))
-            raise RunnerError(err.get("message", "error"), err.get("diagnostics"), kind=err.get("kind", "error"))
+            raise RunnerError(err.get("message", "error"), err.get("diagnostics"), kind=err.get("kind", "error"),
+                              traceback=err.get("traceback", ""))
         return response.get("result")
 
     def _hung(self, pending: _Pending, limit: str) -> None:
@@ -289,12 +296,15 @@ class RunnerClient:
             if a.get("level"):
                 what += f" (from {level_name(a['level'])})"
             seconds = (pending.deadline - pending.started) if limit == "request" else self.kernel_timeout
-            reason, diagnostics = f"{what} ran past the {seconds:.0f} s limit: the runner was stopped and restarted", []
+            reason, diagnostics = f"{what} ran past the {seconds:.0f} s limit: {self._stopped()}", []
         proc = self._proc
         self._killed_reason, self._killed_diagnostics = reason, diagnostics
         if proc is not None:
             self._kill(proc)
         pending.done.wait(5)
+
+    def _stopped(self) -> str:
+        return "the runner was stopped and restarted" if self.restart else "stopped"
 
     def _script_overran(self, pending: _Pending) -> tuple[str, list[dict]]:
         """The script did not stop at its limit (C code holding the GIL): the reason, at the
@@ -302,7 +312,7 @@ class RunnerClient:
         script = str(pending.params.get("script", ""))
         reason = (f"the script ran past the {pending.params['script_timeout']:g} s limit "
                   f"({pending.params.get('limit_name') or '--script-timeout'}) in code that cannot be "
-                  "interrupted: the runner was stopped and restarted")
+                  f"interrupted: {self._stopped()}")
         lines = list(self.log)
         dumped = max((i for i, text in enumerate(lines) if text.startswith("Timeout (")), default=None)
         line = None
@@ -381,19 +391,21 @@ class RunnerClient:
             return
         reason = self._killed_reason or self._death_reason(code)
         self._fail_pending(reason, proc, self._killed_diagnostics if self._killed_reason else [])
-        self._restart_now(reason, dead=proc)
+        if self.restart:
+            self._restart_now(reason, dead=proc)
 
     def _death_reason(self, code: int) -> str:
+        again = " and was restarted" if self.restart else ""
         if code == 3:
-            return "the runner lost its CUDA context and was restarted"
+            return f"the runner lost its CUDA context{again}"
         if code < 0:
             try:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            return f"the runner was killed by {name} and was restarted"
+            return f"the runner was killed by {name}{again}"
         tail = " | ".join(list(self.log)[-3:])
-        return f"the runner exited with status {code} and was restarted" + (f" (last output: {tail})" if tail else "")
+        return f"the runner exited with status {code}{again}" + (f" (last output: {tail})" if tail else "")
 
     def _fail_pending(self, reason: str, proc: subprocess.Popen, diagnostics: list[dict]) -> None:
         with self._lock:
