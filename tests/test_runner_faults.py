@@ -238,7 +238,7 @@ def test_a_script_stuck_in_c_code_is_stopped_by_the_client_at_its_line(tmp_path)
 
 @pytest.mark.parametrize("command", ["dump", "compile"])
 def test_workbench_dump_and_compile_have_the_script_time_limit(tmp_path, command):
-    """They run the script in their own process (no runner)."""
+    """They run the script in a runner of their own, which stops it at its limit."""
     script = tmp_path / "sleeps_before.py"
     shutil.copy(SLEEPS, script)
     proc = run_cli(command, str(script), "--script-timeout", "1")
@@ -290,11 +290,12 @@ def test_an_interrupted_call_is_said_in_words_and_the_runner_stays_up(tmp_path):
         assert client.call("hello")["pid"] == pid
 
 
-# -- a script stuck in native code in the CLI's own process --------------------------------------
+# -- a script stuck in native code in a CLI command's runner --------------------------------------
 
 @pytest.mark.parametrize("command", ["compile", "dump"])
 def test_the_script_time_limit_stops_a_script_stuck_in_c_code_in_the_clis_process(tmp_path, command):
-    """compile and dump run the script in their own process: SIGALRM cannot get into the C call."""
+    """compile and dump run the script in their runner: SIGALRM cannot get into the C call, the
+    client stops the runner and says where the script was, in the same line as ever."""
     script = tmp_path / "stuck_in_c.py"
     shutil.copy(STUCK, script)
     t0 = time.monotonic()
@@ -306,18 +307,22 @@ def test_the_script_time_limit_stops_a_script_stuck_in_c_code_in_the_clis_proces
 
 
 def test_sigterm_stops_the_cli_with_its_script_stuck_in_c_code(tmp_path):
-    """(stuck_in_c.py's libc sleep returns on a signal; a matmul goes on to its end.)"""
+    """The script runs in the command's runner; interrupted, the runner does not answer (a matmul
+    goes on to its end; stuck_in_c.py's libc sleep would return on the signal), so the command
+    says where it was stuck and the runner goes with it."""
     script = tmp_path / "stuck_in_matmul.py"
     shutil.copy(DATA / "stuck_in_matmul.py", script)
     pidfile = tmp_path / "pid"
     front = subprocess.Popen([sys.executable, "-m", "workbench", "compile", str(script)], env=_env(pidfile),
                              stderr=subprocess.PIPE, text=True)
     try:
-        assert _runner_pid(pidfile, front) == front.pid   # the script runs in the CLI's own process
+        runner = _runner_pid(pidfile, front)
+        assert runner != front.pid   # the script runs in the command's runner, not in its own process
         time.sleep(0.3)
         front.send_signal(signal.SIGTERM)
         front.wait(30)
         assert front.stderr.read().strip().splitlines()[-1] == (
             f"workbench: stopped by SIGTERM in code that cannot be interrupted ({script}:13)")
+        assert _gone(runner)
     finally:
         _kill_if_alive(front.pid)

@@ -38,6 +38,13 @@ class RunnerFailed(Exception):
         self.lines, self.status = lines, status
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so the command's runner is stopped on the way out.
+    ``stuck_at``: where the runner's script was, when it could not be interrupted."""
+
+    stuck_at: str | None = None
+
+
 @contextlib.contextmanager
 def runner(command: str) -> Iterator[Callable[..., Any]]:
     """A runner of the command's own, which alone imports torch and triton: yields ``ask(method,
@@ -48,7 +55,11 @@ def runner(command: str) -> Iterator[Callable[..., Any]]:
     from workbench.runner.client import RunnerClient
     client = RunnerClient(kernel_timeout=math.inf, on_log=_pass_on, restart=False)
     with client:
-        yield functools.partial(_ask, client, ELSEWHERE.get(command, ""))
+        try:
+            yield functools.partial(_ask, client, ELSEWHERE.get(command, ""))
+        except Stopped as e:
+            e.stuck_at = client.interrupt()
+            raise
 
 
 # faulthandler's dump of the runner's stack (the client reads it to say where a script was stuck)

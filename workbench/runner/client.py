@@ -36,6 +36,7 @@ Event = Callable[[dict], None]
 
 DEFAULT_KERNEL_TIMEOUT = 20.0
 DEFAULT_REQUEST_TIMEOUT = 900.0
+INTERRUPT_GRACE = 1.0  # seconds an interrupted runner has to answer before it is called stuck
 SCRIPT_GRACE = 3.0  # past the script's limit, for the runner to stop it and say where (its dump comes at +1 s)
 _DUMPED_FRAME = re.compile(r'\s*File "(?P<file>.*)", line (?P<line>\d+)')
 
@@ -114,6 +115,7 @@ class RunnerClient:
         self.on_log = on_log
         self.on_restart = on_restart
         self.log: collections.deque[str] = collections.deque(maxlen=2000)
+        self._logged = 0   # lines logged ever (the log keeps the last 2000)
         self.restarts: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -241,6 +243,34 @@ class RunnerClient:
         if pending.method == "open":
             self._open_params = dict(pending.params)
         return result
+
+    def interrupt(self, grace: float = INTERRUPT_GRACE) -> str | None:
+        """Stop the request under way as Ctrl-C would (the runner answers it: interrupted). A
+        runner that has not answered after ``grace`` is in code that cannot be interrupted: where
+        (``FILE:LINE``, the script's innermost frame), from the stack it dumps on SIGUSR1."""
+        proc = self._proc
+        with self._lock:
+            pending = [p for p in self._pending.values() if p.proc is proc]
+        if proc is None or proc.poll() is not None or not pending:
+            return None
+        os.kill(proc.pid, signal.SIGINT)
+        if pending[0].done.wait(grace):
+            return None
+        seen = self._logged
+        os.kill(proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and not any(_DUMPED_FRAME.match(t) for t in self._logged_since(seen)):
+            time.sleep(0.02)
+        time.sleep(0.05)   # the rest of the dump
+        frames = [m for text in self._logged_since(seen) if (m := _DUMPED_FRAME.match(text))]
+        script = str(pending[0].params.get("script") or "")
+        mine = [m for m in frames if script and os.path.realpath(m["file"]) == os.path.realpath(script)]
+        return next((f"{m['file']}:{m['line']}" for m in mine + frames), script or "the script")
+
+    def _logged_since(self, seen: int) -> list[str]:
+        """The log's lines after the first ``seen`` ever logged."""
+        lines = list(self.log)
+        return lines[max(len(lines) - (self._logged - seen), 0):]
 
     def _wait_for_restart(self, proc: subprocess.Popen) -> None:
         """A runner that lost its CUDA context is exiting: wait for its successor."""
@@ -379,6 +409,7 @@ class RunnerClient:
 
     def _log(self, text: str) -> None:
         self.log.append(text)
+        self._logged += 1
         if self.on_log is not None:
             try:
                 self.on_log(text)

@@ -323,6 +323,11 @@ def main() -> int:
     channel = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    # an interrupt is a KeyboardInterrupt, even where the front end was started with SIGINT
+    # ignored (a shell's background job); the stack on SIGUSR1, even in code that holds the GIL:
+    # where an interrupt found the request stuck
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     def send(message: dict) -> None:
         channel.write(encode(message))
