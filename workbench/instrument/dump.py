@@ -161,13 +161,16 @@ def _names_site(sites: dict[int, str], value: str) -> bool:
     return s in sites.values() or (line.isdigit() and int(line) in sites)
 
 
-def _dump_variables(spec, snapshot, values, pid, iterations, reference, names, atol, rtol, report) -> None:
-    """Variables with no dump() call, read as the app's watches read them (:func:`watch.python_values`)."""
+def _dump_variables(spec, snapshot, values, pid, iterations, reference, names, atol, rtol, report, src=None,
+                    fn=None) -> None:
+    """Variables with no dump() call, read as the app's watches read them (:func:`watch.python_values`):
+    ``workbench dump --value x`` and the app's ``x`` (:func:`dump_python_variable`) alike. ``src``
+    and ``fn``: an edited kernel's source and function (default: the script's)."""
     from workbench.instrument import watch
     if snapshot is None:
         raise WorkbenchError.at(spec.file or report.script, f"the inputs of {spec.kernel} were not kept (over the "
                                 "snapshot limit): its variables cannot be read", spec.line)
-    for res in watch.python_values(spec, snapshot, values, pid, iterations):
+    for res in watch.python_values(spec, snapshot, values, pid, iterations, src, fn):
         if res.values is None:
             report.notes.append(f"{res.name} at line {res.line} was never reached by program "
                                 f"{'any' if pid == 'all' else ','.join(map(str, pid))}")
@@ -175,46 +178,13 @@ def _dump_variables(spec, snapshot, values, pid, iterations, reference, names, a
         report.results.append(res)
 
 
-def _trace_variable(fn, kernel: str, name: str, line: int, pid: tuple[int, int, int], run) -> list[Any]:
-    """Run ``run()`` (an interpreted launch of ``fn``) and return ``name``'s value each time
-    ``line`` of the kernel has run in program ``pid``: a variable dumped with no dump() call."""
-    from .. import language as wl
-    code = getattr(fn, "fn", fn).__code__
-    seen: list[Any] = []
-
-    def local(frame, event, arg):
-        if state["last"] == line and (event == "return" or frame.f_lineno != line):
-            if name in frame.f_locals:
-                seen.append(wl.interpreted_value(frame.f_locals[name]))
-        state["last"] = frame.f_lineno if event == "line" else None
-        return local
-
-    def calls(frame, event, arg):
-        if event != "call" or frame.f_code.co_name != kernel or frame.f_code.co_filename != code.co_filename:
-            return None
-        if wl.interpreted_program() != tuple(pid):
-            return None
-        state["last"] = None
-        return local
-
-    state: dict[str, Any] = {"last": None}
-    import sys
-    old = sys.gettrace()
-    sys.settrace(calls)
-    try:
-        run()
-    finally:
-        sys.settrace(old)
-    return seen
-
-
 def dump_python_variable(session, state, name: str, line: int, pid: Any = (0, 0, 0), iterations: int = 16,
                          reference: str | None = None, atol: float | None = None,
                          rtol: float | None = None) -> DumpReport:
-    """No GPU: a Python variable of the kernel as edit/ has it (no dump() call needed), after
-    ``line`` has run, through Triton's interpreter on the captured inputs."""
-    import numpy as np
-    from workbench.runtime import launch
+    """No GPU: a Python variable of the kernel as edit/ has it (no dump() call needed), where
+    ``line`` reads it: the value its assignment on or above that line gives it, through Triton's
+    interpreter on the captured inputs (the app's ``x``; the reading is ``workbench dump``'s)."""
+    from workbench.instrument import probe
     spec = state.spec
     pid = parse_pid(pid) if not (isinstance(pid, (tuple, list)) and len(pid) == 3) else tuple(pid)
     path = session.workspace.edit(spec.folder_name) / f"{spec.kernel}.py"
@@ -225,22 +195,17 @@ def dump_python_variable(session, state, name: str, line: int, pid: Any = (0, 0,
     original = state.versions["original"]
     same = path.is_file() and path.read_text() == (original.result.levels.get("python") if original.result else None)
     fn = original.fn if same or not path.is_file() else session._edited_function(spec, path)
-    seen = _trace_variable(fn, spec.kernel, name, line, pid,
-                           lambda: launch.interpret(fn, spec, state.snapshot))
-    res = DumpResult(name=name, level="python", line=line, source=f"{name} after line {line}", type="", dtype="",
-                     shape=[], values=None, programs=[pid] if seen else [], iterations=min(len(seen), iterations),
-                     in_loop=len(seen) > 1, hits=[len(seen)] if seen else [])
-    if not seen:
+    src = probe.KernelSource.of(path if path.is_file() else spec.file, spec.kernel)
+    above = [a for a in src.assignments if a.var == name and a.line <= line]
+    if not above:
         report.notes.append(f"{name} has no value after line {line} in program {','.join(map(str, pid))} "
                             f"(not a variable there, or the line never ran in that program)")
-    else:
-        kept = [arr for arr, _ in seen[:iterations]]
-        res.values = np.stack(kept)[None]
-        res.type, res.dtype, res.shape = seen[0][1], str(kept[0].dtype), list(kept[0].shape)
-        attach_reference(res, reference, arg_names_of(spec, state.snapshot), atol, rtol)
-        if len(seen) > iterations:
-            report.notes.append(f"only the first {iterations} of {len(seen)} values are kept (a loop)")
-    report.results.append(res)
+        report.results.append(DumpResult(name=name, level="python", line=line, source=f"{name} after line {line}",
+                                         type="", dtype="", shape=[], values=None))
+        return report
+    a = max(above, key=lambda a: a.line)
+    _dump_variables(spec, state.snapshot, [f"{a.var}@{a.line}"], pid, iterations, reference,
+                    arg_names_of(spec, state.snapshot), atol, rtol, report, src, fn)
     return report
 
 
