@@ -91,6 +91,24 @@ def test_the_runner_dies_with_workbench_run(tmp_path, sig, status):
         _kill_if_alive(runner)
 
 
+def test_sigterm_stops_a_command_whose_script_can_be_interrupted_in_one_line(tmp_path):
+    """compile's script runs in its runner: SIGTERM interrupts it there (even for a front end started
+    as a shell's background job, which ignores SIGINT), one line says so, and the runner is gone."""
+    pidfile = tmp_path / "pid"
+    front = subprocess.Popen([sys.executable, "-m", "workbench", "compile", str(SLEEPS), "--out", str(tmp_path / "o")],
+                             env=_env(pidfile), stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    runner = _runner_pid(pidfile, front)
+    try:
+        assert runner != front.pid
+        front.send_signal(signal.SIGTERM)
+        assert front.wait(30) == 143
+        assert _gone(runner)
+        assert front.stderr.read().splitlines() == ["workbench: stopped by SIGTERM"]
+    finally:
+        _kill_if_alive(runner)
+
+
 def test_the_runner_dies_with_a_killed_process_that_holds_its_client(tmp_path):
     """The client is started from a thread that has ended (as the app's workers do) and the
     process is SIGKILLed: nothing of the client runs, the runner notices by itself."""

@@ -53,7 +53,7 @@ def runner(command: str) -> Iterator[Callable[..., Any]]:
     comes after them. No limit but the script's (``--script-timeout``): a command takes as long as
     its work; no restart: the command ends with its request."""
     from workbench.runner.client import RunnerClient
-    client = RunnerClient(kernel_timeout=math.inf, on_log=_pass_on, restart=False)
+    client = RunnerClient(kernel_timeout=math.inf, on_log=_PassOn(), restart=False)
     with client:
         try:
             yield functools.partial(_ask, client, ELSEWHERE.get(command, ""))
@@ -62,14 +62,24 @@ def runner(command: str) -> Iterator[Callable[..., Any]]:
             raise
 
 
-# faulthandler's dump of the runner's stack (the client reads it to say where a script was stuck)
-_STACK_DUMP = re.compile(r'(Timeout \(\d+:\d\d:\d\d\)!|(Current thread|Thread) 0x[0-9a-f]+ |Stack \(most recent call '
-                         r'first\)|  File ".*", line \d+ in )')
+# faulthandler's dump of the runner's stack: a header, then frames and blank lines
+_DUMP_HEAD = re.compile(r"(Timeout \(\d+:\d\d:\d\d\)!|(Current thread|Thread) 0x[0-9a-f]+ |Stack \(most recent call first\))")
+_DUMP_FRAME = re.compile(r'  File ".*", line \d+ in ')
 
 
-def _pass_on(line: str) -> None:
-    if not _STACK_DUMP.match(line):
-        print(line, file=sys.stderr, flush=True)
+class _PassOn:
+    """The runner's stderr on to the command's, but for faulthandler's dumps of its stack (the
+    client reads them from its log to say where a script was stuck)."""
+
+    def __init__(self) -> None:
+        self.in_dump = False
+
+    def __call__(self, line: str) -> None:
+        if _DUMP_HEAD.match(line):
+            self.in_dump = True
+        elif not (self.in_dump and (not line.strip() or _DUMP_FRAME.match(line))):
+            self.in_dump = False
+            print(line, file=sys.stderr, flush=True)
 
 
 def _ask(client, elsewhere: str, method: str, **params) -> Any:
