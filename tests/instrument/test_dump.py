@@ -231,6 +231,37 @@ def test_the_cli_dumps_a_python_variable_with_no_dump_call_as_a_watch_does():
         "error: no assignment of 'nope' in add_kernel; it assigns: mask, offsets, pid, x, y"), proc.stderr
 
 
+@needs_interpreter
+def test_the_apps_x_and_the_clis_value_x_are_one_dump(tmp_path):
+    """Issue 27: the app's `x` on a variable (the runner's dump request with the cursor's line)
+    and `workbench dump --level python --value x` read it one way, so they answer alike: the
+    same value, line, hits and source; a name with no value there is a note, as it was."""
+    import json
+    import shutil
+    from pathlib import Path
+    from conftest import run_cli
+    from workbench.runner.client import RunnerClient
+    script = tmp_path / "vector_add.py"
+    shutil.copyfile(EXAMPLES / "vector_add.py", script)
+    keys = ("name", "level", "line", "source", "dtype", "shape", "programs", "hits", "in_loop", "values")
+    with RunnerClient() as client:
+        opened = client.call("open", script=str(script), with_sass=False, mode="interpret", timeout=300)
+        edit = (Path(opened["kernels"][0]["edit"]) / "add_kernel.py").read_text().split("\n")
+        line = next(i for i, row in enumerate(edit, 1) if "mask = offsets <" in row)
+        # the cursor on `offsets` where it is read (line 19): its value there, from its assignment
+        app = client.call("dump", kernel="add_kernel", level="python", values=["offsets"], pid=[1, 0, 0],
+                          line=line, timeout=300)
+        missing = client.call("dump", kernel="add_kernel", level="python", values=["arange"], pid=[0, 0, 0],
+                              line=line, timeout=300)
+    proc = run_cli("dump", str(script), "--level", "python", "--value", "offsets", "--pid", "1,0,0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    cli = json.loads(proc.stdout)
+    assert app["status"] == cli["status"] == "interpreted"
+    assert {k: app["results"][0][k] for k in keys} == {k: cli["results"][0][k] for k in keys}
+    assert app["results"][0]["values"] == list(range(1024, 2048))
+    assert any("arange has no value after line" in note for note in missing["notes"]), missing["notes"]
+
+
 def test_python_dump_compiles_markers_into_ttir_dumps():
     r = dump_script(EXAMPLES / "dump_softmax_loop.py", "online_softmax_kernel", "python", ["m"], pid="all",
                     mode="compile", verify_targets=("cuda:80",))

@@ -91,6 +91,24 @@ def test_the_runner_dies_with_workbench_run(tmp_path, sig, status):
         _kill_if_alive(runner)
 
 
+def test_sigterm_stops_a_command_whose_script_can_be_interrupted_in_one_line(tmp_path):
+    """compile's script runs in its runner: SIGTERM interrupts it there (even for a front end started
+    as a shell's background job, which ignores SIGINT), one line says so, and the runner is gone."""
+    pidfile = tmp_path / "pid"
+    front = subprocess.Popen([sys.executable, "-m", "workbench", "compile", str(SLEEPS), "--out", str(tmp_path / "o")],
+                             env=_env(pidfile), stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    runner = _runner_pid(pidfile, front)
+    try:
+        assert runner != front.pid
+        front.send_signal(signal.SIGTERM)
+        assert front.wait(30) == 143
+        assert _gone(runner)
+        assert front.stderr.read().splitlines() == ["workbench: stopped by SIGTERM"]
+    finally:
+        _kill_if_alive(runner)
+
+
 def test_the_runner_dies_with_a_killed_process_that_holds_its_client(tmp_path):
     """The client is started from a thread that has ended (as the app's workers do) and the
     process is SIGKILLed: nothing of the client runs, the runner notices by itself."""
@@ -238,7 +256,7 @@ def test_a_script_stuck_in_c_code_is_stopped_by_the_client_at_its_line(tmp_path)
 
 @pytest.mark.parametrize("command", ["dump", "compile"])
 def test_workbench_dump_and_compile_have_the_script_time_limit(tmp_path, command):
-    """They run the script in their own process (no runner)."""
+    """They run the script in a runner of their own, which stops it at its limit."""
     script = tmp_path / "sleeps_before.py"
     shutil.copy(SLEEPS, script)
     proc = run_cli(command, str(script), "--script-timeout", "1")
@@ -290,11 +308,12 @@ def test_an_interrupted_call_is_said_in_words_and_the_runner_stays_up(tmp_path):
         assert client.call("hello")["pid"] == pid
 
 
-# -- a script stuck in native code in the CLI's own process --------------------------------------
+# -- a script stuck in native code in a CLI command's runner --------------------------------------
 
 @pytest.mark.parametrize("command", ["compile", "dump"])
 def test_the_script_time_limit_stops_a_script_stuck_in_c_code_in_the_clis_process(tmp_path, command):
-    """compile and dump run the script in their own process: SIGALRM cannot get into the C call."""
+    """compile and dump run the script in their runner: SIGALRM cannot get into the C call, the
+    client stops the runner and says where the script was, in the same line as ever."""
     script = tmp_path / "stuck_in_c.py"
     shutil.copy(STUCK, script)
     t0 = time.monotonic()
@@ -306,18 +325,22 @@ def test_the_script_time_limit_stops_a_script_stuck_in_c_code_in_the_clis_proces
 
 
 def test_sigterm_stops_the_cli_with_its_script_stuck_in_c_code(tmp_path):
-    """(stuck_in_c.py's libc sleep returns on a signal; a matmul goes on to its end.)"""
+    """The script runs in the command's runner; interrupted, the runner does not answer (a matmul
+    goes on to its end; stuck_in_c.py's libc sleep would return on the signal), so the command
+    says where it was stuck and the runner goes with it."""
     script = tmp_path / "stuck_in_matmul.py"
     shutil.copy(DATA / "stuck_in_matmul.py", script)
     pidfile = tmp_path / "pid"
     front = subprocess.Popen([sys.executable, "-m", "workbench", "compile", str(script)], env=_env(pidfile),
                              stderr=subprocess.PIPE, text=True)
     try:
-        assert _runner_pid(pidfile, front) == front.pid   # the script runs in the CLI's own process
+        runner = _runner_pid(pidfile, front)
+        assert runner != front.pid   # the script runs in the command's runner, not in its own process
         time.sleep(0.3)
         front.send_signal(signal.SIGTERM)
         front.wait(30)
         assert front.stderr.read().strip().splitlines()[-1] == (
             f"workbench: stopped by SIGTERM in code that cannot be interrupted ({script}:13)")
+        assert _gone(runner)
     finally:
         _kill_if_alive(front.pid)

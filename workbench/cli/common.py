@@ -1,11 +1,17 @@
-"""What the commands share: exit codes, the script's time limit, the compiler and its target,
-the workspace lock, and the compile table."""
+"""What the commands share: exit codes, the script's time limit, the runner each command's work
+goes to, and the tables."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any
+import contextlib
+import functools
+import math
+import re
+import sys
+from typing import Any, Callable, Iterator
+
+from workbench.model.compile_table import AMD_STAGE_COLUMNS, STAGE_COLUMNS
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE_OR_INPUT = 0, 1, 2
 DEFAULT_SCRIPT_TIMEOUT = 300.0
@@ -23,59 +29,94 @@ def add_script_timeout(p: argparse.ArgumentParser) -> None:
                         f"kept (default {DEFAULT_SCRIPT_TIMEOUT:.0f} s)")
 
 
-def target_error(text: str):
-    from workbench.model.diagnostics import WorkbenchError
-    return WorkbenchError.at("--target", text)
+class RunnerFailed(Exception):
+    """The command's runner gave no answer (it died or was stopped, or a bug of ours in it):
+    said in ``lines``, exit ``status``."""
+
+    def __init__(self, lines: list[str], status: int = EXIT_USAGE_OR_INPUT) -> None:
+        super().__init__("\n".join(lines))
+        self.lines, self.status = lines, status
 
 
-def lock_workspace(script: Path):
-    """Be the workspace's one writer while original/ is written (the app may have it open)."""
-    from workbench.model.diagnostics import WorkbenchError
-    from workbench.session.lock import WorkspaceBusy, WorkspaceLock
-    from workbench.session.workspace import Workspace
-    lock = WorkspaceLock(Workspace.beside(script).root)
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so the command's runner is stopped on the way out.
+    ``stuck_at``: where the runner's script was, when it could not be interrupted."""
+
+    stuck_at: str | None = None
+
+
+@contextlib.contextmanager
+def runner(command: str) -> Iterator[Callable[..., Any]]:
+    """A runner of the command's own, which alone imports torch and triton: yields ``ask(method,
+    **params)``. The script's prints (the runner's stderr) go on to stderr as they come; when the
+    block ends the runner is gone and its last lines are out, so what the command says after
+    comes after them. No limit but the script's (``--script-timeout``): a command takes as long as
+    its work; no restart: the command ends with its request."""
+    from workbench.runner.client import RunnerClient
+    client = RunnerClient(kernel_timeout=math.inf, on_log=_PassOn(), restart=False)
+    with client:
+        try:
+            yield functools.partial(_ask, client, ELSEWHERE.get(command, ""))
+        except Stopped as e:
+            e.stuck_at = client.interrupt()
+            raise
+
+
+# faulthandler's dump of the runner's stack: a header, then frames and blank lines
+_DUMP_HEAD = re.compile(r"(Timeout \(\d+:\d\d:\d\d\)!|(Current thread|Thread) 0x[0-9a-f]+ |Stack \(most recent call first\))")
+_DUMP_FRAME = re.compile(r'  File ".*", line \d+ in ')
+
+
+class _PassOn:
+    """The runner's stderr on to the command's, but for faulthandler's dumps of its stack (the
+    client reads them from its log to say where a script was stuck)."""
+
+    def __init__(self) -> None:
+        self.in_dump = False
+
+    def __call__(self, line: str) -> None:
+        if _DUMP_HEAD.match(line):
+            self.in_dump = True
+        elif not (self.in_dump and (not line.strip() or _DUMP_FRAME.match(line))):
+            self.in_dump = False
+            print(line, file=sys.stderr, flush=True)
+
+
+def _ask(client, elsewhere: str, method: str, **params) -> Any:
+    """One request; an error the user can cause is a WorkbenchError (one line each, exit 2)."""
+    from workbench.model.diagnostics import Diagnostic, WorkbenchError
+    from workbench.runner.protocol import RunnerCrashed, RunnerError
     try:
-        lock.acquire()
-    except WorkspaceBusy as busy:
-        raise WorkbenchError.at(str(lock.root), f"workspace is in use by {busy.who}: --out DIR writes the levels "
-                                                f"elsewhere") from None
-    return lock
+        return client.call(method, timeout=math.inf, elsewhere=elsewhere, **params)
+    except RunnerError as e:
+        if e.diagnostics:
+            raise WorkbenchError([Diagnostic(d.get("file") or "", d.get("line"), d.get("col", d.get("column")),
+                                             d.get("message") or "", d.get("severity") or "error")
+                                  for d in e.diagnostics]) from None
+        if isinstance(e, RunnerCrashed):
+            raise RunnerFailed([f"error: {e.reason}"]) from None
+        # a bug of ours: its traceback, as the command printed it when the engine ran in its process
+        raise RunnerFailed([*e.traceback.rstrip().splitlines(), f"error: {e.message}"], 1) from None
 
 
-def make_compiler(target: str | None):
-    from workbench.compiler import compat
-    from workbench.compiler.cache import StageCache, default_dir
-    from workbench.compiler.stages import Compiler
-    try:
-        return Compiler(target, StageCache(default_dir()))
-    except compat.TargetError as e:
-        raise target_error(str(e)) from None
+def diagnostic_line(d: dict) -> str:
+    """A diagnostic the runner sent, as the command prints one: ``FILE:LINE:COL: error: text``."""
+    from workbench.model.diagnostics import Diagnostic
+    return str(Diagnostic(**d))
 
 
-def compiler_target(compiler) -> str:
-    from workbench.compiler import compat
-    return compat.target_str(compiler.target)
+def said(answer: dict[str, Any]) -> None:
+    """What the script's run left to say (its error, the notes), then what stopped the command."""
+    from workbench.model.diagnostics import Diagnostic, WorkbenchError
+    if answer.get("script_error"):
+        print(diagnostic_line(answer["script_error"]), file=sys.stderr)
+    for note in answer.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
+    if answer.get("error"):
+        raise WorkbenchError([Diagnostic(**d) for d in answer["error"]["diagnostics"]])
 
 
-STAGE_COLUMNS = ("ttir", "ttgir", "llir", "ptx", "cubin", "sass")
-AMD_STAGE_COLUMNS = ("ttir", "ttgir", "llir", "amdgcn", "hsaco")  # hip targets: no SASS
-
-
-def compile_row(spec, result) -> dict[str, Any]:
-    res = result.resources
-    spills = res.get("spill_stores", 0) + res.get("spill_loads", 0) if "spill_stores" in res else None
-    row = {"kernel": spec.kernel if spec else result.name,
-           "spec": (spec.spec_id + (" *" if spec.chosen else "")) if spec else f"from {result.start}",
-           "warps": result.num_warps, "regs": res.get("registers", "-"), "smem": result.shared,
-           "spills": "-" if spills is None else spills}
-    ms = result.stage_ms()
-    for stage in AMD_STAGE_COLUMNS if result.target.startswith("hip:") else STAGE_COLUMNS:
-        row[stage] = "-" if stage not in ms else ("hit" if _cached(result, stage) else f"{ms[stage]:.0f}")
-    return row
-
-
-def _cached(result, stage: str) -> bool:
-    return any(s.level == stage and s.cached for s in result.stages)
+STAGE_LABELS = {s: f"{s} ms" for s in STAGE_COLUMNS + AMD_STAGE_COLUMNS}
 
 
 def print_table(rows: list[dict[str, Any]], target: str) -> None:
@@ -89,8 +130,7 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     headers = list(rows[0].keys())
-    labels = {s: f"{s} ms" for s in STAGE_COLUMNS + AMD_STAGE_COLUMNS}
-    cols = [labels.get(h, h) for h in headers]
+    cols = [STAGE_LABELS.get(h, h) for h in headers]
     widths = [max(len(c), *(len(str(r[h])) for r in rows)) for c, h in zip(cols, headers)]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
     for r in rows:

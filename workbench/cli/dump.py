@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from workbench.cli.common import add_script_timeout
+from workbench.cli.common import add_script_timeout, runner
 
 
 def add(subparsers) -> None:
@@ -44,44 +44,38 @@ def add(subparsers) -> None:
 
 
 def run(args) -> int:
-    """``workbench dump``; arguments after ``--`` go to the script, and bad input is reported by
-    the CLI's one handler (``FILE:LINE: error: ...``, exit status 2)."""
+    """``workbench dump``, in a runner (``dump_script``: workbench/instrument/dump.py); arguments
+    after ``--`` go to the script, and bad input is reported by the CLI's one handler
+    (``FILE:LINE: error: ...``, exit status 2)."""
     if args.diverge:
         return _diverge(args)
-    from workbench.instrument.dump import dump_script
-    report = dump_script(args.script, args.kernel, args.level, args.values, pid=args.pid,
-                         reference=args.reference, target=args.target, iterations=args.iterations,
-                         level_file=args.level_file, verify_targets=tuple(args.verify),
-                         argv=list(getattr(args, "script_args", None) or []), atol=args.atol, rtol=args.rtol,
-                         script_timeout=args.script_timeout)
-    if args.json:
-        print(json.dumps(report.to_json(), indent=2, default=str))
-    else:
-        print(report.format())
-        if args.show_rewrite and report.rewritten:
-            print("\n--- rewritten " + ("ttir" if args.level == "python" else args.level) + " ---")
-            print(report.rewritten)
-    bad = any(r.check is not None and not r.check.ok for r in report.results) or \
-        any(r.reference_error for r in report.results)
-    return 1 if bad else 0
+    with runner("dump") as ask:
+        out = ask("dump_script", script=args.script, kernel=args.kernel, level=args.level, values=args.values,
+                  pid=args.pid, reference=args.reference, target=args.target, iterations=args.iterations,
+                  level_file=args.level_file, verify_targets=list(args.verify), argv=list(args.script_args or []),
+                  atol=args.atol, rtol=args.rtol, script_timeout=args.script_timeout, as_json=args.json,
+                  show_rewrite=args.show_rewrite)
+    print(out["text"])
+    if out["rewritten"]:
+        print("\n--- rewritten " + ("ttir" if args.level == "python" else args.level) + " ---")
+        print(out["rewritten"])
+    return 1 if out["bad"] else 0
 
 
 def _diverge(args) -> int:
     """``--diverge --version N``: the version is read from the workspace, never written; when
     the app holds the workspace, the capture goes into a scratch copy. Exit 1 when a value diverges."""
-    from workbench.instrument.diverge import format_report, serve
     from workbench.model.diagnostics import WorkbenchError
-    from workbench.session.session import Session
     if args.version is None:
         raise WorkbenchError.at(args.script, "--diverge needs --version N (a saved version whose outputs mismatch)")
-    session = Session(args.script, argv=list(getattr(args, "script_args", None) or []), target=args.target,
-                      workspace=args.workspace, with_sass=False, if_busy="scratch",
-                      script_timeout=args.script_timeout)
-    try:
-        session.open()
-        kernel = args.kernel or next(iter(session.kernels.values())).spec.kernel
-        out = serve(session, kernel, str(args.version))
-    finally:
-        session.close()
-    print(json.dumps(out, indent=2, default=str) if args.json else format_report(out))
+    with runner("dump") as ask:
+        opened = ask("open", script=args.script, argv=list(args.script_args or []), target=args.target,
+                     workspace=args.workspace, with_sass=False, if_busy="scratch", script_timeout=args.script_timeout)
+        kernel = args.kernel or opened["kernels"][0]["spec"]["kernel"]
+        out = ask("diverge", kernel=kernel, version=str(args.version))
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        from workbench.instrument.diverge import format_report
+        print(format_report(out))
     return 1 if out["status"] == "diverged" else 0

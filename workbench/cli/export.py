@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.cli.common import add_script_timeout
+from workbench.cli.common import add_script_timeout, runner
 
 
 def add(subparsers) -> None:
@@ -29,21 +29,17 @@ def add(subparsers) -> None:
 
 def run(args) -> int:
     """The version is read from the workspace, never written; when the app holds the workspace,
-    the script's capture goes into a scratch copy and the version is still read from there."""
+    the script's capture (in a runner) goes into a scratch copy and the version is still read
+    from there."""
     from workbench.model.diagnostics import WorkbenchError
-    from workbench.session.export import export
-    from workbench.session.session import Session
     script = Path(args.script)
     if not script.is_file():
         raise WorkbenchError.at(str(script), "no such script")
-    session = Session(script, argv=list(getattr(args, "script_args", None) or []), target=args.target,
-                      workspace=args.workspace, with_sass=False, if_busy="scratch",
-                      script_timeout=args.script_timeout)
     out = Path(args.out) if args.out else script.resolve().parent / f"{args.kernel}-v{args.version}-export"
-    try:
-        session.open()
-        folder = export(session, args.kernel, str(args.version), out, inputs=args.inputs)
-    finally:
-        session.close()
+    with runner("export") as ask:
+        ask("open", script=str(script), argv=list(args.script_args or []), target=args.target,
+            workspace=args.workspace, with_sass=False, if_busy="scratch", script_timeout=args.script_timeout)
+        folder = Path(ask("export", kernel=args.kernel, version=str(args.version), out=str(out),
+                          inputs=args.inputs)["folder"])
     print(f"exported {args.kernel} version {args.version} to {folder}: run it with `python {folder / 'run.py'}`")
     return 0

@@ -18,7 +18,7 @@ import signal
 import sys
 
 from workbench.cli import app, compare, compile, dump, export, passes, profile, run, sanitize  # (compile: the module)
-from workbench.cli.common import ELSEWHERE, EXIT_OK, EXIT_USAGE_OR_INPUT
+from workbench.cli.common import ELSEWHERE, EXIT_OK, EXIT_USAGE_OR_INPUT, RunnerFailed, Stopped
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,34 +55,32 @@ def main(argv: list[str] | None = None) -> int:
     return _guarded(args.func, args)
 
 
-class _Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP: unwinds like Ctrl-C (a script running in this process does not keep
-    it), so a runner is stopped on the way out."""
-
-
 def _stop(signum, frame) -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):  # a second one must not interrupt the cleanup
         signal.signal(sig, signal.SIG_IGN)
-    raise _Stopped(signum)
+    raise Stopped(signum)
 
 
 def _guarded(fn, args) -> int:
-    from workbench.runtime import stuck
     from workbench.model.diagnostics import WorkbenchError, os_error
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
     try:
-        with stuck.watchdog():   # a script stuck in native code here is stopped all the same
-            return fn(args)
+        return fn(args)
     except WorkbenchError as e:
         for d in e.diagnostics:
             print(str(d), file=sys.stderr)
         return EXIT_USAGE_OR_INPUT
+    except RunnerFailed as e:
+        for line in e.lines:
+            print(line, file=sys.stderr)
+        return e.status
     except OSError as e:  # a file the system refused (read-only, full, a folder): its path and what to do
         print(str(os_error(e, elsewhere=ELSEWHERE.get(args.command, ""))), file=sys.stderr)
         return EXIT_USAGE_OR_INPUT
-    except _Stopped as e:
-        print(f"workbench: stopped by {signal.Signals(e.args[0]).name}", file=sys.stderr)
+    except Stopped as e:
+        stuck = f" in code that cannot be interrupted ({e.stuck_at})" if e.stuck_at else ""
+        print(f"workbench: stopped by {signal.Signals(e.args[0]).name}{stuck}", file=sys.stderr)
         return 128 + e.args[0]
     except KeyboardInterrupt:
         return 130

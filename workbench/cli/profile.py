@@ -3,8 +3,8 @@
 ``workbench profile SCRIPT --kernel K --version N`` exports the original and version N (the
 script's capture, as ``workbench export`` does), then profiles each export's ``run.py
 --profile`` under ncu, one process per version; ``workbench profile EXPORT_DIR...`` profiles
-folders already exported (the app does this: its runner exports, and this command, in a
-process of its own, profiles).
+folders already exported (the app does this: its runner exports, and this command, with a
+runner of its own, profiles). Exports and profiles are the runner's.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.common import add_script_timeout, print_rows
+from workbench.cli.common import add_script_timeout, print_rows, runner
 
 
 def add(subparsers) -> None:
@@ -40,19 +40,20 @@ def add(subparsers) -> None:
 
 
 def run(args) -> int:
-    from workbench.profile import ncu, profile
     from workbench.model.diagnostics import WorkbenchError
+    from workbench.profile import ncu, profile
     first = Path(args.input[0])
     if not first.exists():
         raise WorkbenchError.at(str(first), "no such file")
     if ncu.find_ncu() is None:  # before a capture that may take minutes
         raise WorkbenchError.at(str(first), ncu.no_ncu_sentence())
-    folders = _exports(args) if first.is_file() else _given_folders(args.input)
     profiles: dict[str, dict[str, Any]] = {}
-    for label, folder in folders.items():
-        if not args.json:
-            print(f"profiling {label} under ncu ({folder})", file=sys.stderr, flush=True)
-        profiles[label] = profile.profile_export(folder, args.flops, args.timeout)
+    with runner("profile") as ask:
+        folders = _exports(args, ask) if first.is_file() else _given_folders(args.input)
+        for label, folder in folders.items():
+            if not args.json:
+                print(f"profiling {label} under ncu ({folder})", file=sys.stderr, flush=True)
+            profiles[label] = ask("profile_export", folder=str(folder), flops=args.flops, ncu_timeout=args.timeout)
     rows = profile.table(profiles)
     if args.json:
         json.dump({"profiles": profiles, "table": rows}, sys.stdout, indent=2, default=str)
@@ -64,7 +65,7 @@ def run(args) -> int:
 
 def _given_folders(inputs: list[str]) -> dict[str, Path]:
     from workbench.model.diagnostics import WorkbenchError
-    from workbench.session.export import version_tag
+    from workbench.profile.profile import version_tag
     out: dict[str, Path] = {}
     for item in inputs:
         folder = Path(item)
@@ -76,23 +77,19 @@ def _given_folders(inputs: list[str]) -> dict[str, Path]:
     return out
 
 
-def _exports(args) -> dict[str, Path]:
-    """The --vs and --version versions exported from the script's workspace (read, never written)."""
+def _exports(args, ask) -> dict[str, Path]:
+    """The --vs and --version versions exported from the script's workspace (read, never written),
+    by the runner that then profiles them."""
     from workbench.model.diagnostics import WorkbenchError
-    from workbench.session.export import default_folder, export, version_tag
-    from workbench.session.session import Session
+    from workbench.profile.profile import version_tag
     if not args.kernel:
         raise WorkbenchError.at(args.input[0], "name the kernel to profile with --kernel")
-    session = Session(Path(args.input[0]), argv=list(getattr(args, "script_args", None) or []), target=args.target,
-                      workspace=args.workspace, with_sass=False, if_busy="scratch",
-                      script_timeout=args.script_timeout)
+    ask("open", script=args.input[0], argv=list(args.script_args or []), target=args.target,
+        workspace=args.workspace, with_sass=False, if_busy="scratch", script_timeout=args.script_timeout)
     wanted = list(dict.fromkeys([str(args.vs), str(args.version)]))
-    try:
-        session.open()
-        return {version_tag(v): export(session, args.kernel, v, default_folder(session, args.kernel, v))
-                for v in wanted}
-    finally:
-        session.close()  # its CUDA context is gone before ncu starts
+    exports = {version_tag(v): Path(ask("export", kernel=args.kernel, version=v)["folder"]) for v in wanted}
+    ask("close")   # the script's session and its workspace are let go before ncu starts
+    return exports
 
 
 def _print(profiles: dict[str, dict], rows: list[dict]) -> None:

@@ -38,10 +38,11 @@ LEVELS = ("python", "ttir", "ttgir", "llir", "ptx")
 # -- the Python level under the interpreter -----------------------------------------------
 
 def _interpret_python(script: str, spec_kernel: str, values: list[str], pid, iterations: int,
-                      argv: list[str] | None, script_timeout: float | None = None):
+                      argv: list[str] | None, script_timeout: float | None = None, progress=None):
     """Run the script in Triton's interpreter with ``dump`` recording; returns (capture, recorder)."""
     from .. import language as wl
-    from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
+    from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT
+    from workbench.runtime.scripted import run_watched
     from triton.runtime import interpreter
     rec = wl.Recorder(spec_kernel)
     orig_run = interpreter.InterpretedFunction.run
@@ -52,8 +53,8 @@ def _interpret_python(script: str, spec_kernel: str, values: list[str], pid, ite
     interpreter.InterpretedFunction.run = run
     try:
         with wl.recording(rec):
-            capture = run_script(script, argv=argv, mode="interpret", snapshot_limit=DEFAULT_SNAPSHOT_LIMIT,
-                                 time_limit=script_timeout)
+            capture = run_watched(script, progress, argv=argv, mode="interpret",
+                                  snapshot_limit=DEFAULT_SNAPSHOT_LIMIT, time_limit=script_timeout)
     finally:
         interpreter.InterpretedFunction.run = orig_run
     return capture, rec
@@ -100,11 +101,11 @@ def _select_sites(sites: dict[int, str], values: list[str], file: str, line: int
 
 
 def _dump_python_interpreted(script, spec_kernel, values, pid, iterations, reference, argv, atol, rtol, report,
-                             script_timeout=None, own_pid=False):
+                             script_timeout=None, own_pid=False, progress=None):
     """``own_pid``: no program was asked for; a dump() call that names one (``dump(x, 0, 3)``) is
     dumped for it, the others for ``pid``."""
     import numpy as np
-    capture, rec = _interpret_python(script, spec_kernel, values, pid, iterations, argv, script_timeout)
+    capture, rec = _interpret_python(script, spec_kernel, values, pid, iterations, argv, script_timeout, progress)
     specs = capture.select(spec_kernel)
     if not specs:
         _no_kernel(capture, spec_kernel, script)
@@ -164,13 +165,16 @@ def _names_site(sites: dict[int, str], value: str) -> bool:
     return s in sites.values() or (line.isdigit() and int(line) in sites)
 
 
-def _dump_variables(spec, snapshot, values, pid, iterations, reference, names, atol, rtol, report) -> None:
-    """Variables with no dump() call, read as the app's watches read them (:func:`watch.python_values`)."""
+def _dump_variables(spec, snapshot, values, pid, iterations, reference, names, atol, rtol, report, src=None,
+                    fn=None) -> None:
+    """Variables with no dump() call, read as the app's watches read them (:func:`watch.python_values`):
+    ``workbench dump --value x`` and the app's ``x`` (:func:`dump_python_variable`) alike. ``src``
+    and ``fn``: an edited kernel's source and function (default: the script's)."""
     from workbench.instrument import watch
     if snapshot is None:
         raise WorkbenchError.at(spec.file or report.script, f"the inputs of {spec.kernel} were not kept (over the "
                                 "snapshot limit): its variables cannot be read", spec.line)
-    for res in watch.python_values(spec, snapshot, values, pid, iterations):
+    for res in watch.python_values(spec, snapshot, values, pid, iterations, src, fn):
         if res.values is None:
             report.notes.append(f"{res.name} at line {res.line} was never reached by program "
                                 f"{'any' if pid == 'all' else ','.join(map(str, pid))}")
@@ -178,46 +182,13 @@ def _dump_variables(spec, snapshot, values, pid, iterations, reference, names, a
         report.results.append(res)
 
 
-def _trace_variable(fn, kernel: str, name: str, line: int, pid: tuple[int, int, int], run) -> list[Any]:
-    """Run ``run()`` (an interpreted launch of ``fn``) and return ``name``'s value each time
-    ``line`` of the kernel has run in program ``pid``: a variable dumped with no dump() call."""
-    from .. import language as wl
-    code = getattr(fn, "fn", fn).__code__
-    seen: list[Any] = []
-
-    def local(frame, event, arg):
-        if state["last"] == line and (event == "return" or frame.f_lineno != line):
-            if name in frame.f_locals:
-                seen.append(wl.interpreted_value(frame.f_locals[name]))
-        state["last"] = frame.f_lineno if event == "line" else None
-        return local
-
-    def calls(frame, event, arg):
-        if event != "call" or frame.f_code.co_name != kernel or frame.f_code.co_filename != code.co_filename:
-            return None
-        if wl.interpreted_program() != tuple(pid):
-            return None
-        state["last"] = None
-        return local
-
-    state: dict[str, Any] = {"last": None}
-    import sys
-    old = sys.gettrace()
-    sys.settrace(calls)
-    try:
-        run()
-    finally:
-        sys.settrace(old)
-    return seen
-
-
 def dump_python_variable(session, state, name: str, line: int, pid: Any = (0, 0, 0), iterations: int = 16,
                          reference: str | None = None, atol: float | None = None,
                          rtol: float | None = None) -> DumpReport:
-    """No GPU: a Python variable of the kernel as edit/ has it (no dump() call needed), after
-    ``line`` has run, through Triton's interpreter on the captured inputs."""
-    import numpy as np
-    from workbench.runtime import launch
+    """No GPU: a Python variable of the kernel as edit/ has it (no dump() call needed), where
+    ``line`` reads it: the value its assignment on or above that line gives it, through Triton's
+    interpreter on the captured inputs (the app's ``x``; the reading is ``workbench dump``'s)."""
+    from workbench.instrument import probe
     spec = state.spec
     pid = parse_pid(pid) if not (isinstance(pid, (tuple, list)) and len(pid) == 3) else tuple(pid)
     path = session.workspace.edit(spec.folder_name) / f"{spec.kernel}.py"
@@ -228,22 +199,17 @@ def dump_python_variable(session, state, name: str, line: int, pid: Any = (0, 0,
     original = state.versions["original"]
     same = path.is_file() and path.read_text() == (original.result.levels.get("python") if original.result else None)
     fn = original.fn if same or not path.is_file() else session.edited_function(spec, path)
-    seen = _trace_variable(fn, spec.kernel, name, line, pid,
-                           lambda: launch.interpret(fn, spec, state.snapshot))
-    res = DumpResult(name=name, level="python", line=line, source=f"{name} after line {line}", type="", dtype="",
-                     shape=[], values=None, programs=[pid] if seen else [], iterations=min(len(seen), iterations),
-                     in_loop=len(seen) > 1, hits=[len(seen)] if seen else [])
-    if not seen:
+    src = probe.KernelSource.of(path if path.is_file() else spec.file, spec.kernel)
+    above = [a for a in src.assignments if a.var == name and a.line <= line]
+    if not above:
         report.notes.append(f"{name} has no value after line {line} in program {','.join(map(str, pid))} "
                             f"(not a variable there, or the line never ran in that program)")
-    else:
-        kept = [arr for arr, _ in seen[:iterations]]
-        res.values = np.stack(kept)[None]
-        res.type, res.dtype, res.shape = seen[0][1], str(kept[0].dtype), list(kept[0].shape)
-        attach_reference(res, reference, arg_names_of(spec, state.snapshot), atol, rtol)
-        if len(seen) > iterations:
-            report.notes.append(f"only the first {iterations} of {len(seen)} values are kept (a loop)")
-    report.results.append(res)
+        report.results.append(DumpResult(name=name, level="python", line=line, source=f"{name} after line {line}",
+                                         type="", dtype="", shape=[], values=None))
+        return report
+    a = max(above, key=lambda a: a.line)
+    _dump_variables(spec, state.snapshot, [f"{a.var}@{a.line}"], pid, iterations, reference,
+                    arg_names_of(spec, state.snapshot), atol, rtol, report, src, fn)
     return report
 
 
@@ -261,7 +227,7 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
                 reference: str | None = None, target: str | None = None, iterations: int = 16,
                 level_file: str | Path | None = None, verify_targets: tuple[str, ...] = (),
                 argv: list[str] | None = None, atol: float | None = None, rtol: float | None = None,
-                mode: str = "auto", script_timeout: float | None = None) -> DumpReport:
+                mode: str = "auto", script_timeout: float | None = None, progress=None) -> DumpReport:
     """Dump ``values`` of ``kernel`` at ``level`` for the first launch ``script`` makes.
 
     ``pid``: (x, y, z), "x,y,z" or "all"; None: the program a Python-level dump() call names
@@ -270,10 +236,11 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
     ``verify_targets``: also compile the rewrite for these targets. ``mode``: auto (GPU if
     there is one), gpu, cpu (interpreter / compile only) or compile (compile only, the
     Python level too: its dump() calls become TTIR dumps). ``script_timeout``: seconds each run
-    of the script may take (see ``run_script``).
+    of the script may take (see ``run_script``); ``progress``: the runner's, told of each run.
     """
     from workbench.compiler.cache import StageCache
-    from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT, run_script
+    from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT
+    from workbench.runtime.scripted import run_watched
     from workbench.compiler.stages import Compiler
     script = str(Path(script).resolve())
     if level not in LEVELS:
@@ -290,15 +257,15 @@ def dump_script(script: str | Path, kernel: str | None, level: str, values: list
         report.status = "interpreted"
         spec_kernel = kernel
         if spec_kernel is None:
-            cap = run_script(script, argv=argv, mode="compile-only", time_limit=script_timeout)
+            cap = run_watched(script, progress, argv=argv, mode="compile-only", time_limit=script_timeout)
             if not cap.specs:
                 _no_kernel(cap, "<any>", script)
             spec_kernel = cap.specs[0].kernel
         report.kernel = spec_kernel
         return _dump_python_interpreted(script, spec_kernel, values, pid, iterations, reference, argv, atol, rtol,
-                                        report, script_timeout, own_pid)
-    capture = run_script(script, argv=argv, target=tgt, mode="gpu" if gpu else "compile-only",
-                         snapshot_limit=DEFAULT_SNAPSHOT_LIMIT if gpu else 0, time_limit=script_timeout)
+                                        report, script_timeout, own_pid, progress)
+    capture = run_watched(script, progress, argv=argv, target=tgt, mode="gpu" if gpu else "compile-only",
+                          snapshot_limit=DEFAULT_SNAPSHOT_LIMIT if gpu else 0, time_limit=script_timeout)
     specs = [s for s in capture.select(kernel) if not s.autotune or s.chosen] or capture.select(kernel)
     if not specs:
         _no_kernel(capture, kernel or "<any>", script)
@@ -439,6 +406,17 @@ def marker_lines(ttir: str, lines: list[int], file: str | None) -> dict[int, int
 
 def report_json(report: DumpReport) -> str:
     return json.dumps(report.to_json(), indent=2, default=str)
+
+
+def serve_script(progress=None, as_json: bool = False, show_rewrite: bool = False, **params) -> dict[str, Any]:
+    """The runner's ``dump_script`` request (``workbench dump``): :func:`dump_script` on ``params``,
+    answered as the text the command prints, the rewritten level when asked, and whether a value
+    failed its check (the command's exit status)."""
+    report = dump_script(progress=progress, **params)
+    bad = any(r.check is not None and not r.check.ok for r in report.results) or \
+        any(r.reference_error for r in report.results)
+    return {"text": report_json(report) if as_json else report.format(), "bad": bad,
+            "rewritten": report.rewritten if show_rewrite and not as_json else None}
 
 
 def serve(session, progress=None, kernel: str = "", level: str = "ttgir", values: list[str] | None = None,

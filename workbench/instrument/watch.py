@@ -499,13 +499,14 @@ def _python_result(a: probe.Assignment, recorded: dict, dtypes: dict, pid: Any, 
     return res
 
 
-def python_values(spec, snapshot, values: list[str], pid: Any, iterations: int) -> list:
+def python_values(spec, snapshot, values: list[str], pid: Any, iterations: int,
+                  src: probe.KernelSource | None = None, fn=None) -> list:
     """Variables of the kernel as a watch names them (``var``, ``var@LINE``, ``line:N``), each
     after its assignment, from one interpreted launch on the snapshot: no dump() call needed
-    (``workbench dump --level python``)."""
-    src = probe.KernelSource.of(spec.file, spec.kernel)
+    (``workbench dump --level python``, the app's ``x``). ``src``, ``fn``: an edited kernel's."""
+    src = src or probe.KernelSource.of(spec.file, spec.kernel)
     chosen = [resolve_python(src, anchor_python(src, v, src.file)) for v in values]
-    recorded, dtypes, _ = probe.run(src, spec.fn, spec, snapshot, chosen)
+    recorded, dtypes, _ = probe.run(src, fn or spec.fn, spec, snapshot, chosen)
     return [_python_result(a, recorded, dtypes, pid, iterations) for a in chosen]
 
 

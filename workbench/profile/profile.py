@@ -44,6 +44,11 @@ FIGURES = (
 )
 
 
+def version_tag(version) -> str:
+    """``original`` or ``vN``: an export's name, and its profile's."""
+    return "original" if str(version) == "original" else f"v{version}"
+
+
 def figures(raw: ncu.RawLaunch) -> dict[str, Any]:
     g = raw.get
     limits = {label: g(f"launch__occupancy_limit_{key}") for key, label in OCCUPANCY_LIMITS.items()}

@@ -36,6 +36,7 @@ Event = Callable[[dict], None]
 
 DEFAULT_KERNEL_TIMEOUT = 20.0
 DEFAULT_REQUEST_TIMEOUT = 900.0
+INTERRUPT_GRACE = 1.0  # seconds an interrupted runner has to answer before it is called stuck
 SCRIPT_GRACE = 3.0  # past the script's limit, for the runner to stop it and say where (its dump comes at +1 s)
 _DUMPED_FRAME = re.compile(r'\s*File "(?P<file>.*)", line (?P<line>\d+)')
 
@@ -104,13 +105,17 @@ _SPAWNER = _Spawner()
 class RunnerClient:
     def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None,
                  kernel_timeout: float = DEFAULT_KERNEL_TIMEOUT, on_log: Callable[[str], None] | None = None,
-                 on_restart: Callable[[str], None] | None = None) -> None:
+                 on_restart: Callable[[str], None] | None = None, restart: bool = True) -> None:
+        """``restart``: a runner that dies is started again (the app's); False for a front end
+        that ends with the request it was waiting on (a CLI command)."""
         self.command = command or [sys.executable, "-m", "workbench.runner"]
+        self.restart = restart
         self.env = env
         self.kernel_timeout = kernel_timeout
         self.on_log = on_log
         self.on_restart = on_restart
         self.log: collections.deque[str] = collections.deque(maxlen=2000)
+        self._logged = 0   # lines logged ever (the log keeps the last 2000)
         self.restarts: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -138,7 +143,9 @@ class RunnerClient:
                                     stderr=subprocess.PIPE, env=env, start_new_session=True, bufsize=1 << 20)
         proc = self._proc
         threading.Thread(target=self._read_stdout, args=(proc,), daemon=True, name="runner-stdout").start()
-        threading.Thread(target=self._read_stderr, args=(proc,), daemon=True, name="runner-stderr").start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, args=(proc,), daemon=True,
+                                               name="runner-stderr")
+        self._stderr_reader.start()
         threading.Thread(target=self._watch, args=(proc,), daemon=True, name="runner-watch").start()
         return self
 
@@ -167,6 +174,7 @@ class RunnerClient:
             except (OSError, subprocess.TimeoutExpired):
                 self._kill(proc)
         self._proc = None
+        self._stderr_reader.join(timeout)   # its last lines are passed on before the caller says more
 
     def __enter__(self) -> "RunnerClient":
         return self.start() if self._proc is None else self
@@ -236,6 +244,34 @@ class RunnerClient:
             self._open_params = dict(pending.params)
         return result
 
+    def interrupt(self, grace: float = INTERRUPT_GRACE) -> str | None:
+        """Stop the request under way as Ctrl-C would (the runner answers it: interrupted). A
+        runner that has not answered after ``grace`` is in code that cannot be interrupted: where
+        (``FILE:LINE``, the script's innermost frame), from the stack it dumps on SIGUSR1."""
+        proc = self._proc
+        with self._lock:
+            pending = [p for p in self._pending.values() if p.proc is proc]
+        if proc is None or proc.poll() is not None or not pending:
+            return None
+        os.kill(proc.pid, signal.SIGINT)
+        if pending[0].done.wait(grace):
+            return None
+        seen = self._logged
+        os.kill(proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and not any(_DUMPED_FRAME.match(t) for t in self._logged_since(seen)):
+            time.sleep(0.02)
+        time.sleep(0.05)   # the rest of the dump
+        frames = [m for text in self._logged_since(seen) if (m := _DUMPED_FRAME.match(text))]
+        script = str(pending[0].params.get("script") or "")
+        mine = [m for m in frames if script and os.path.realpath(m["file"]) == os.path.realpath(script)]
+        return next((f"{m['file']}:{m['line']}" for m in mine + frames), script or "the script")
+
+    def _logged_since(self, seen: int) -> list[str]:
+        """The log's lines after the first ``seen`` ever logged."""
+        lines = list(self.log)
+        return lines[max(len(lines) - (self._logged - seen), 0):]
+
     def _wait_for_restart(self, proc: subprocess.Popen) -> None:
         """A runner that lost its CUDA context is exiting: wait for its successor."""
         try:
@@ -274,7 +310,8 @@ class RunnerClient:
             err = response["error"]
             if err.get("crash") or err.get("fatal"):
                 raise RunnerCrashed(err["message"], err.get("diagnostics"))
-            raise RunnerError(err.get("message", "error"), err.get("diagnostics"), kind=err.get("kind", "error"))
+            raise RunnerError(err.get("message", "error"), err.get("diagnostics"), kind=err.get("kind", "error"),
+                              traceback=err.get("traceback", ""))
         return response.get("result")
 
     def _hung(self, pending: _Pending, limit: str) -> None:
@@ -289,12 +326,15 @@ class RunnerClient:
             if a.get("level"):
                 what += f" (from {level_name(a['level'])})"
             seconds = (pending.deadline - pending.started) if limit == "request" else self.kernel_timeout
-            reason, diagnostics = f"{what} ran past the {seconds:.0f} s limit: the runner was stopped and restarted", []
+            reason, diagnostics = f"{what} ran past the {seconds:.0f} s limit: {self._stopped()}", []
         proc = self._proc
         self._killed_reason, self._killed_diagnostics = reason, diagnostics
         if proc is not None:
             self._kill(proc)
         pending.done.wait(5)
+
+    def _stopped(self) -> str:
+        return "the runner was stopped and restarted" if self.restart else "stopped"
 
     def _script_overran(self, pending: _Pending) -> tuple[str, list[dict]]:
         """The script did not stop at its limit (C code holding the GIL): the reason, at the
@@ -302,7 +342,7 @@ class RunnerClient:
         script = str(pending.params.get("script", ""))
         reason = (f"the script ran past the {pending.params['script_timeout']:g} s limit "
                   f"({pending.params.get('limit_name') or '--script-timeout'}) in code that cannot be "
-                  "interrupted: the runner was stopped and restarted")
+                  f"interrupted: {self._stopped()}")
         lines = list(self.log)
         dumped = max((i for i, text in enumerate(lines) if text.startswith("Timeout (")), default=None)
         line = None
@@ -369,6 +409,7 @@ class RunnerClient:
 
     def _log(self, text: str) -> None:
         self.log.append(text)
+        self._logged += 1
         if self.on_log is not None:
             try:
                 self.on_log(text)
@@ -381,19 +422,21 @@ class RunnerClient:
             return
         reason = self._killed_reason or self._death_reason(code)
         self._fail_pending(reason, proc, self._killed_diagnostics if self._killed_reason else [])
-        self._restart_now(reason, dead=proc)
+        if self.restart:
+            self._restart_now(reason, dead=proc)
 
     def _death_reason(self, code: int) -> str:
+        again = " and was restarted" if self.restart else ""
         if code == 3:
-            return "the runner lost its CUDA context and was restarted"
+            return f"the runner lost its CUDA context{again}"
         if code < 0:
             try:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            return f"the runner was killed by {name} and was restarted"
+            return f"the runner was killed by {name}{again}"
         tail = " | ".join(list(self.log)[-3:])
-        return f"the runner exited with status {code} and was restarted" + (f" (last output: {tail})" if tail else "")
+        return f"the runner exited with status {code}{again}" + (f" (last output: {tail})" if tail else "")
 
     def _fail_pending(self, reason: str, proc: subprocess.Popen, diagnostics: list[dict]) -> None:
         with self._lock:

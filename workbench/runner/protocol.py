@@ -17,7 +17,8 @@ from typing import Any
 PROTOCOL_VERSION = 1
 
 METHODS = ("hello", "open", "run", "apply", "compile", "versions", "restore", "dump", "watch_add", "watch_remove",
-           "watch_list", "watch_values", "diverge", "shutdown")
+           "watch_list", "watch_values", "diverge", "export", "compile_script", "compile_file", "passes_of_script",
+           "passes_of_file", "dump_script", "profile_export", "close", "shutdown")
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -60,12 +61,13 @@ class RunnerError(Exception):
     """A request the runner answered with an error (bad input, a compile error, a fault)."""
 
     def __init__(self, message: str, diagnostics: list[dict] | None = None, fatal: bool = False,
-                 kind: str = "error") -> None:
+                 kind: str = "error", traceback: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.diagnostics = diagnostics or []
         self.fatal = fatal
         self.kind = kind
+        self.traceback = traceback  # the runner's, where the error is a bug of ours
 
     def lines(self) -> list[str]:
         """Compiler-style lines, ``FILE:LINE:COL: error: text``."""

@@ -13,6 +13,7 @@ parent that died before the signal was set).
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import re
@@ -56,8 +57,11 @@ class Server:
         if handler is None:
             self.send({"id": rid, "error": {"message": f"unknown method {method!r}", "diagnostics": []}})
             return True
+        params = dict(request.get("params", {}))
+        # what the user does when the system refuses a file: said by each front end (its flags)
+        self.elsewhere = params.pop("elsewhere", self.elsewhere)
         try:
-            result = handler(**request.get("params", {}))
+            result = handler(**params)
         except WorkbenchError as e:
             self.send({"id": rid, "error": e.to_json() | {"kind": getattr(e, "kind", "error")}})
             return True
@@ -125,23 +129,28 @@ class Server:
     def do_open(self, script: str, argv: list[str] | None = None, target: str | None = None, mode: str = "auto",
                 workspace: str | None = None, snapshot_limit: int | None = None, with_sass: bool = True,
                 if_busy: str = "error", script_timeout: float | None = None,
-                limit_name: str = "--script-timeout", elsewhere: str = ELSEWHERE) -> dict:
+                limit_name: str = "--script-timeout") -> dict:
         """Open a script; the session opened before gives its workspace up first. ``if_busy``:
         when another process writes the workspace, "error" (kind "busy", naming it) or
         "scratch" (work in a private temporary workspace). ``script_timeout``: seconds the
-        script may run (``limit_name`` says how the user sets it); ``elsewhere``: how the user
-        puts the workspace elsewhere, said when the system refuses a file."""
+        script may run (``limit_name`` says how the user sets it)."""
         from workbench.runtime.capture.script import DEFAULT_SNAPSHOT_LIMIT
         from workbench.session.session import Session
         self.close_session()
-        self.elsewhere = elsewhere
         self.session = Session(script, argv, target, mode, workspace,
                                DEFAULT_SNAPSHOT_LIMIT if snapshot_limit is None else snapshot_limit,
                                with_sass, self.progress, if_busy, script_timeout=script_timeout,
                                limit_name=limit_name)
-        self.script_timeout = script_timeout
-        try:
+        with self.script_limit(script_timeout):
             return self.session.open()
+
+    @contextlib.contextmanager
+    def script_limit(self, seconds: float | None):
+        """While a request runs the user's script: its ``script`` event arms a dump of the
+        script's stack past ``seconds`` (for the client's backstop)."""
+        self.script_timeout = seconds
+        try:
+            yield
         finally:
             faulthandler.cancel_dump_traceback_later()
             self.script_timeout = None
@@ -243,6 +252,42 @@ class Server:
         folder = export(s, kernel, str(version), out or default_folder(s, kernel, str(version)), inputs)
         return {"folder": str(folder), "run": str(folder / "run.py")}
 
+    # -- the CLI's commands: each in the engine module named, one runner per command -------------
+
+    def do_compile_script(self, script_timeout: float | None = None, **params) -> dict:
+        from workbench.session.compile_levels import compile_script
+        with self.script_limit(script_timeout):
+            return compile_script(script_timeout=script_timeout, progress=self.progress, **params)
+
+    def do_compile_file(self, **params) -> dict:
+        from workbench.session.compile_levels import compile_file
+        return compile_file(**params)
+
+    def do_passes_of_script(self, script_timeout: float | None = None, **params) -> dict:
+        from workbench.session.record_passes import passes_of_script
+        with self.script_limit(script_timeout):
+            return passes_of_script(script_timeout=script_timeout, progress=self.progress, **params)
+
+    def do_passes_of_file(self, **params) -> dict:
+        from workbench.session.record_passes import passes_of_file
+        return passes_of_file(**params)
+
+    def do_dump_script(self, script_timeout: float | None = None, **params) -> dict:
+        from workbench.instrument.dump import serve_script
+        with self.script_limit(script_timeout):
+            return serve_script(progress=self.progress, script_timeout=script_timeout, **params)
+
+    def do_profile_export(self, folder: str, flops: str | None = None, ncu_timeout: float = 600.0) -> dict:
+        """An exported version under ncu (which starts a process of its own)."""
+        from pathlib import Path
+        from workbench.profile.profile import profile_export
+        return profile_export(Path(folder), flops, ncu_timeout)
+
+    def do_close(self) -> dict:
+        """The open script let go (its workspace lock with it); the runner stays."""
+        self.close_session()
+        return {}
+
     def do_shutdown(self) -> dict:
         self.close_session()
         return {"bye": True}
@@ -278,6 +323,11 @@ def main() -> int:
     channel = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    # an interrupt is a KeyboardInterrupt, even where the front end was started with SIGINT
+    # ignored (a shell's background job); the stack on SIGUSR1, even in code that holds the GIL:
+    # where an interrupt found the request stuck
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     def send(message: dict) -> None:
         channel.write(encode(message))

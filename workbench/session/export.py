@@ -18,6 +18,7 @@ from typing import Any
 from workbench.compiler import compat
 from workbench.runtime.capture.snapshot import ALIGN, TensorSlot
 from workbench.model.diagnostics import WorkbenchError
+from workbench.profile.profile import version_tag
 from workbench.runtime.launch import bound_values, prepare
 from workbench.model.level_files import SUFFIX
 
@@ -73,11 +74,6 @@ def export(session, kernel: str, version: str, out: str | Path, inputs: str = "c
         torch.save([r.after.cpu() for r in snapshot.regions], out / "outputs.pt")
     shutil.copyfile(Path(__file__).with_name("export_run.py"), out / "run.py")
     return out
-
-
-def version_tag(version) -> str:
-    """``original`` or ``vN``: an export's name, and its profile's."""
-    return "original" if str(version) == "original" else f"v{version}"
 
 
 def default_folder(session, kernel: str, version: str) -> Path:

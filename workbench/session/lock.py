@@ -11,6 +11,7 @@ script's ``os.fork()``) closes its copy of the descriptor at once: the holder al
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -21,6 +22,7 @@ import time
 import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 
 from workbench.model.diagnostics import Diagnostic, WorkbenchError
 from workbench.compiler.files import pid_alive
@@ -119,6 +121,22 @@ class WorkspaceLock:
             os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing the last descriptor drops the flock
+
+
+@contextlib.contextmanager
+def writing(root: str | Path, elsewhere: str) -> Iterator[WorkspaceLock]:
+    """Be the workspace's one writer for the block (``workbench compile`` and ``passes`` writing
+    original/ or passes/ while the app may have it open); busy: one line naming the holder, then
+    ``elsewhere``, what the user does instead."""
+    lock = WorkspaceLock(root)
+    try:
+        lock.acquire()
+    except WorkspaceBusy as busy:
+        raise WorkbenchError.at(str(lock.root), f"workspace is in use by {busy.who}: {elsewhere}") from None
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 _LOCKS: weakref.WeakSet[WorkspaceLock] = weakref.WeakSet()

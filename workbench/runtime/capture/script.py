@@ -16,7 +16,6 @@ from typing import Iterator
 
 from workbench.compiler import compat, compat_interpreter
 from workbench.model.diagnostics import Diagnostic, LevelNeedsGPU
-from workbench.runtime import stuck
 from workbench.runtime.capture.hooks import recording
 from workbench.runtime.capture.model import Capture
 
@@ -100,8 +99,7 @@ def run_script(script: str | Path, argv: list[str] | None = None, target: str | 
         with recording(capture, compile_only=compile_only, interpret=mode == "interpret",
                        snapshot_limit=snapshot_limit) as rec, contextlib.redirect_stdout(sys.stderr):
             try:
-                with _time_limit(time_limit), stuck.limited(script, time_limit, limit_name), \
-                        _os_exit_stops_the_script():
+                with _time_limit(time_limit), _os_exit_stops_the_script():
                     runpy.run_path(str(script), run_name="__main__")
             except ScriptTimeout as e:
                 when = "after its launches" if capture.launches else "before launching its kernels"
