@@ -86,10 +86,10 @@ async def test_open_pick_switch_levels_and_map_lines(script):
         table = app.query_one("#outputs-table")
         assert table.row_count == 3
         assert [str(c) for c in table.get_row_at(2)[:4]] == ["out_ptr", "float32", "98432", "ok"]
-        app.action_results("bench")                                     # Bench draws when shown
+        app.main.action_results("bench")                                     # Bench draws when shown
         await pilot.pause()
         assert app.query_one("#bench-table").row_count == 1
-        app.action_results("outputs")
+        app.main.action_results("outputs")
 
         # levels: Python | TTGIR | PTX side by side, loaded from edit/
         shown = [lv for lv in LEVELS if app.column(lv).display]
@@ -179,11 +179,11 @@ async def test_edit_python_save_mismatch_then_restore(script):
         outputs = app.query_one("#outputs-table")
         row = [str(c) for c in outputs.get_row_at(2)]
         assert row[0] == "out_ptr" and row[3] == "FAIL" and row[6] == "98432"
-        app.action_results("bench")
+        app.main.action_results("bench")
         await pilot.pause()
         assert app.query_one("#bench-table").row_count == 2
         history = app.query_one(HistoryView)
-        app.action_results("history")                                   # History draws when shown
+        app.main.action_results("history")                                   # History draws when shown
         await pilot.pause()
         assert history.query_one("#history-table").row_count == 2       # original, v1
         await wait_for(pilot, lambda: "-    tl.store(out_ptr + offsets, x + y, mask=mask)" in history.diff_text,
@@ -212,7 +212,7 @@ async def test_on_an_80_column_terminal_the_history_table_leaves_the_diff_a_pane
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=(80, 24)) as pilot:
         app = await opened(pilot)
-        app.action_results("history")
+        app.main.action_results("history")
         await pilot.pause()
         history = app.query_one(HistoryView)
         table, diff = history.query_one("#history-table"), history.query_one(VerticalScroll)
@@ -249,7 +249,7 @@ async def test_a_ttgir_compile_error_shows_at_its_line_and_the_last_result_stays
         assert "the last good result stays (original)" in app.status.message
         assert app.last_good["version"] == "original"
         assert [str(c) for c in app.query_one("#outputs-table").get_row_at(2)][3] == "ok"
-        app.action_results("history")
+        app.main.action_results("history")
         await pilot.pause()
         assert app.query_one(HistoryView).query_one("#history-table").row_count == 1  # no version made
 
@@ -399,7 +399,7 @@ async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path
     app = WorkbenchApp(tmp_path / "autotuned_add.py", bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
-        app.action_configs_tab()
+        app.configs.action_configs_tab()
         grid = app.query_one("#configs-table", DataTable)
         await wait_for(pilot, lambda: grid.row_count == 3 and all(
             str(grid.get_row_at(i)[5]) == "ok" for i in range(3)), what="three configs verified")
@@ -437,7 +437,7 @@ async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path
         other = app.query_one(ConfigsView).sorted_rows()[1]["spec_id"]
         await wait_for(pilot, lambda: app.spec_id == other, what="the picked config's levels")
         # and on a config tried here: its levels are in the workspace, listed in the picker too
-        app.action_configs_tab()
+        app.configs.action_configs_tab()
         rows = app.query_one(ConfigsView).sorted_rows()
         i = next(i for i, r in enumerate(rows) if r["config"].startswith("BLOCK_SIZE=512, num_warps=4"))
         grid.focus()

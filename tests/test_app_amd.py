@@ -81,7 +81,7 @@ async def test_an_amd_script_then_an_nvidia_one_name_their_panes_without_rewriti
         assert not changed, changed
 
         app.config.target = "cuda:90"
-        app.switch_script(tmp_path / "nvidia" / "vector_add.py")
+        app.opening.switch_script(tmp_path / "nvidia" / "vector_add.py")
         await wait_for(pilot, lambda: app.last_good is not None and (app.opened or {}).get("target") == "cuda:90",
                        what="the NVIDIA script opened")
         assert app.column("ptx").path.name == "add_kernel.ptx"

@@ -30,7 +30,7 @@ async def test_a_save_made_while_a_restore_waits_for_the_runner_is_kept_and_beco
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.last_good["version"] == "1", what="v1")
         newer = base.replace("x + y, mask=mask", "x * y, mask=mask")
-        runner = app.client.pid
+        runner = app.link.client.pid
         os.kill(runner, signal.SIGSTOP)
         try:
             pane.editor.load_text(base)                 # the original's text: its restore is queued
@@ -67,7 +67,7 @@ async def test_a_save_made_while_a_restore_waits_for_the_runner_is_kept_and_beco
             await pilot.pause(0.2)
         finally:
             os.kill(runner, signal.SIGCONT)
-        await wait_for(pilot, lambda: app.flow.current == "original" and app.last_good["version"] == "original",
+        await wait_for(pilot, lambda: app.edits.current == "original" and app.last_good["version"] == "original",
                        what="the original restored and run", timeout=20)
         assert py.read_text() == base and "arith.addf" in app.pane("ttgir").view.text
         assert "arith.addf" in app.level_path("ttgir").read_text() and len(app.versions) == 2
@@ -92,7 +92,7 @@ async def test_a_version_result_json_of_the_wrong_shape_is_a_version_without_a_r
         v1 = Path(app.versions[0]["folder"])
         (v1 / "result.json").write_text("[1, 2]")
         await _save_python(pilot, app, "x - y, mask=mask", "x * y, mask=mask", "2")
-        app.action_results("history")
+        app.main.action_results("history")
         table = app.query_one("#history-table")
         await wait_for(pilot, lambda: table.row_count == 3, what="History drawn")
         assert [str(c) for c in table.get_row_at(1)][:4:3] == ["v1", "-"]     # listed, with no result
@@ -147,7 +147,7 @@ async def test_the_runner_killed_during_the_first_open_leaves_the_script_to_open
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.status.message.startswith("running vector_add.py"), what="the script run")
-        os.kill(app.client.pid, signal.SIGKILL)
+        os.kill(app.link.client.pid, signal.SIGKILL)
         await wait_for(pilot, lambda: "could not open vector_add.py" in app.status.message, what="the failed open")
         assert "killed by SIGKILL" in app.status.message
         go.touch()

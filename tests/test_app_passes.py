@@ -193,7 +193,7 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         pane.editor.load_text(text.replace("arith.addf", "arith.mulf"))
         await pilot.pause()
         pane.action_save()
-        await wait_for(pilot, lambda: len(app.versions) == 1 and app.flow.running is None, what="the version")
+        await wait_for(pilot, lambda: len(app.versions) == 1 and app.edits.running is None, what="the version")
         version = app.versions[0]
         assert version["level"] == "ttgir" and version["after_pass"] == row["number"]
         kept = app.edit_dir / row["file"]
@@ -214,14 +214,14 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         assert "mul.f32" in ptx and "add.f32" not in ptx
 
         # a TTIR edit: the passes that decided otherwise, against the original's
-        app.action_show_level("ttir")
+        app.main.action_show_level("ttir")
         ttir = app.pane("ttir")
         edited = ttir.view.text.replace("arith.addf", "arith.subf")
         ttir.action_edit()
         ttir.editor.load_text(edited)
         await pilot.pause()
         ttir.action_save()
-        await wait_for(pilot, lambda: len(app.versions) == 2 and app.flow.running is None, what="the TTIR version")
+        await wait_for(pilot, lambda: len(app.versions) == 2 and app.edits.running is None, what="the TTIR version")
         await pilot.press("escape", "M")
         await wait_for(pilot, lambda: (app.spec_id, "2") in view.compare, what="the comparison")
         await pilot.pause()

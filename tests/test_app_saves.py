@@ -124,7 +124,7 @@ async def test_a_hung_kernel_leaves_one_message_and_a_failed_open_no_mix(script,
         # 4: a script that fails to open: a clean screen naming it, nothing of the previous one
         bad = tmp_path / "raises_before.py"
         shutil.copy(ROOT / "tests" / "data" / "raises_before.py", bad)
-        app.switch_script(bad)
+        app.opening.switch_script(bad)
         await wait_for(pilot, lambda: "could not open raises_before.py" in app.status.message, what="the failure")
         header = str(app.query_one("#title-bar").render())
         assert "raises_before.py" in header and "could not open" in header and "vector_add" not in header
@@ -148,7 +148,7 @@ async def test_a_script_printing_100k_lines_leaves_a_bounded_log(tmp_path):
         log = app.log_view
         await wait_for(pilot, lambda: "line 99999" in log.lines_text, what="the last line")
         assert len(log.lines_text) == TAIL and log.dropped >= 100_000 - TAIL
-        app.action_results("log")
+        app.main.action_results("log")
         await wait_for(pilot, lambda: log.lines and log.lines[0].text.startswith(f"… {log.dropped} lines more "
                                                                                  "before these"),
                        what="the count of the lines left out, drawn")
@@ -157,7 +157,7 @@ async def test_a_script_printing_100k_lines_leaves_a_bounded_log(tmp_path):
         # a 5 MB TTGIR saved outside: shown whole; its diff (seconds for difflib) is made when
         # History is looked at, not on the way from the save to its result
         from workbench.tui.widgets.history_view import HistoryView
-        app.action_results("outputs")
+        app.main.action_results("outputs")
         ttgir = app.level_path("ttgir")
         lines = ttgir.read_text().splitlines()
         big = "\n".join(lines[:-1] + ["// " + "x" * 60] * 75_000 + lines[-1:]) + "\n"
@@ -166,7 +166,7 @@ async def test_a_script_printing_100k_lines_leaves_a_bounded_log(tmp_path):
         assert app.pane("ttgir").view.line_count == len(lines) + 75_000
         table = app.query_one(HistoryView).query_one("#history-table")
         assert table.row_count == 0                       # not drawn while not shown
-        app.action_results("history")
+        app.main.action_results("history")
         await wait_for(pilot, lambda: table.row_count == 2, what="History drawn")
 
 
@@ -192,7 +192,7 @@ async def test_drafts_kept_when_the_terminal_went_away_come_back_on_the_next_ope
         app = await opened(pilot)
         pane = app.pane("python")
         assert pane.has_draft and pane.draft_text() == typed and "# typed before" not in pane.view.text
-        assert title(app, "python").endswith("draft") and app.drafts() == ["python", "ttir"]
+        assert title(app, "python").endswith("draft") and app.drafting.drafts() == ["python", "ttir"]
         assert not (kept / app.level_path("ptx").name).exists() and app.pane("ptx").draft_text() is None
         assert "# typed before" not in python.read_text()          # kept, not saved
         pane.view.focus()
@@ -200,7 +200,7 @@ async def test_drafts_kept_when_the_terminal_went_away_come_back_on_the_next_ope
         await pilot.pause()
         assert not (kept / python.name).exists() and pane.draft_text() is None
         assert title(app, "python").endswith("original")
-        app.action_show_level("ttir")
+        app.main.action_show_level("ttir")
         ttir_pane = app.pane("ttir")
         ttir_pane.view.focus()
         await pilot.press("e", "ctrl+s")                           # saved: a version, and no longer kept

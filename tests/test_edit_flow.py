@@ -11,17 +11,17 @@ import time
 from pathlib import Path
 
 from workbench.model.levels import NVIDIA
-from workbench.tui.edit_flow import EditFlow, digest
+from workbench.tui.editing import EditSession, digest
 from workbench.tui.watcher import EditWatcher, FilesChanged
 
 
-def kernel_dir(tmp_path: Path) -> EditFlow:
+def kernel_dir(tmp_path: Path) -> EditSession:
     original, edit = tmp_path / "k" / "original", tmp_path / "k" / "edit"
     original.mkdir(parents=True)
     for suffix, text in ((".py", "x + y\n"), (".ttir", "addf\n"), (".ttgir", "addf ttg\n"), (".ptx", "add.f32\n")):
         (original / f"k{suffix}").write_text(text)
     shutil.copytree(original, edit)
-    return EditFlow(edit, original, "k")
+    return EditSession(edit, original, "k")
 
 
 def save(path: Path, text: str) -> str:
@@ -32,7 +32,7 @@ def save(path: Path, text: str) -> str:
     return digest(text.encode())
 
 
-def make_version(flow: EditFlow, number: int, level: str, files: dict[str, str]) -> list[dict]:
+def make_version(flow: EditSession, number: int, level: str, files: dict[str, str]) -> list[dict]:
     """What the runner's apply leaves: versions/NNN with the edited level and the levels it made,
     the made ones copied into edit/."""
     folder = flow.edit_dir.parent / "versions" / f"{number:03d}"
@@ -117,18 +117,18 @@ def test_a_kernel_shown_again_is_current_at_the_version_its_edit_folder_holds(tm
     v1 = {".py": "x - y\n", ".ttir": "subf\n", ".ttgir": "subf ttg\n", ".ptx": "sub.f32\n"}
     versions = make_version(flow, 1, "python", v1)
     save(ttgir, "subf ttg fast\n")
-    versions = make_version(EditFlow(flow.edit_dir, flow.original_dir, "k", versions), 2, "ttgir",
+    versions = make_version(EditSession(flow.edit_dir, flow.original_dir, "k", versions), 2, "ttgir",
                             {".ttgir": "subf ttg fast\n", ".ptx": "sub.f32 fast\n"})
-    again = EditFlow(flow.edit_dir, flow.original_dir, "k", versions)
+    again = EditSession(flow.edit_dir, flow.original_dir, "k", versions)
     assert again.current == "original"
     assert again.shown_again() == "2" and again.current == "2"   # v2's TTGIR and PTX over v1's Python
     assert again.note("python", digest(b"x - y\n")) == "edited (v1)"
     assert again.note("ttgir", digest(b"subf ttg fast\n")) == "edited (v2)"
     save(ttgir, v1[".ttgir"])                                    # v1 restored: every level v1's
     save(flow.path("ptx"), v1[".ptx"])
-    assert EditFlow(flow.edit_dir, flow.original_dir, "k", versions).shown_again() == "1"
+    assert EditSession(flow.edit_dir, flow.original_dir, "k", versions).shown_again() == "1"
     save(py, "x * y\n")                                        # a save no compile made, on top of v1
-    third = EditFlow(flow.edit_dir, flow.original_dir, "k", versions)
+    third = EditSession(flow.edit_dir, flow.original_dir, "k", versions)
     assert third.shown_again() == "1" and third.note("python", digest(b"x * y\n")) == "saved, not compiled yet"
     nxt = third.next_save()
     assert nxt is not None and nxt.action == "compile" and nxt.level == "python"
@@ -156,7 +156,7 @@ def test_what_edit_holds_when_reopened_and_drafts(tmp_path):
     flow = kernel_dir(tmp_path)
     assert flow.edited_levels() == {}
     versions = make_version(flow, 1, "python", {".py": "x - y\n", ".ttgir": "subf\n"})
-    reopened = EditFlow(flow.edit_dir, flow.original_dir, "k", versions)
+    reopened = EditSession(flow.edit_dir, flow.original_dir, "k", versions)
     assert reopened.edited_levels() == {"ttgir": "edited (v1)"}   # edit/ Python is still the original's
     (flow.edit_dir / "k.ptx").unlink()
     assert reopened.note("ptx", reopened.disk_digest("ptx")) == "missing: restore a version"
@@ -167,7 +167,7 @@ def test_what_edit_holds_when_reopened_and_drafts(tmp_path):
 
 def test_the_edit_flow_needs_no_textual():
     import subprocess
-    code = ("import sys; import workbench.tui.edit_flow; "
+    code = ("import sys; import workbench.tui.editing; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))")
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

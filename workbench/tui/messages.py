@@ -81,6 +81,7 @@ class RunFailed(RunnerMessage):
 class Restored(RunnerMessage):
     version: str
     paths: list[str]
+    spec_id: str = ""           # the kernel it was restored in
 
 
 @dataclass
@@ -131,3 +132,10 @@ class DumpDone(RunnerMessage):
     level: str
     result: Any = None
     error: str | None = None
+
+
+@dataclass
+class WorkerFailed(RunnerMessage):
+    """A worker let an exception out (our bug, or a runner failure it did not expect)."""
+    what: str
+    error: BaseException
