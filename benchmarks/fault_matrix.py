@@ -534,7 +534,7 @@ def save_while_restore_waits(work: Path):
         await pilot.press("e")
         pane.editor.load_text(base.replace("x + y, mask=mask", "x - y, mask=mask"))
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: app.last_good["version"] == "1")
+        await until(pilot, lambda: app.last_good.version == "1")
         newer = base.replace("x + y, mask=mask", "x * y, mask=mask")
         os.kill(app.link.client.pid, signal.SIGSTOP)   # the runner gets to the restore after the next save
         try:
@@ -546,9 +546,9 @@ def save_while_restore_waits(work: Path):
             await pilot.pause(0.2)
         finally:
             os.kill(app.link.client.pid, signal.SIGCONT)
-        made = await until(pilot, lambda: app.last_good["version"] == "2", 60)
+        made = await until(pilot, lambda: app.last_good.version == "2", 60)
         kept = py.read_text() == newer
-        v2 = next((Path(v["folder"]) for v in app.versions if v["number"] == 2), None)
+        v2 = next((v.folder for v in app.versions if v.number == 2), None)
         ok = made and kept and v2 is not None and (v2 / py.name).read_text() == newer
         return ok, ("the later save became v2" if ok else f"status: {app.status.message}"), \
             "-" if kept else "the save made while the restore waited"

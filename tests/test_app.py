@@ -76,12 +76,12 @@ async def test_open_pick_switch_levels_and_map_lines(script):
         picker = app.query_one(KernelPicker)
         assert picker.option_count == 1
         prompt = str(picker.get_option_at_index(0).prompt)
-        regs = app.current["result"]["registers"]
+        regs = app.current.result["registers"]
         assert "add_kernel" in prompt and "grid 97×1×1" in prompt and f"regs {regs}" in prompt
         assert "warps 4" in prompt and "1 launch" in prompt
 
         # the original ran in the interpreter, verified against itself, timed
-        assert app.last_good["status"] == "ok"
+        assert app.last_good.status == "ok"
         assert "add_kernel original: ok" in app.status.message
         table = app.query_one("#outputs-table")
         assert table.row_count == 3
@@ -170,11 +170,11 @@ async def test_edit_python_save_mismatch_then_restore(script):
         assert edited != pane.editor.text
         pane.editor.load_text(edited)
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
 
         edit_file = app.level_path("python")
         assert "x - y, mask=mask" in edit_file.read_text()
-        assert app.last_good["status"] == "mismatch"
+        assert app.last_good.status == "mismatch"
         assert "MISMATCH" in app.status.message and "out_ptr" in app.status.message
         outputs = app.query_one("#outputs-table")
         row = [str(c) for c in outputs.get_row_at(2)]
@@ -200,8 +200,8 @@ async def test_edit_python_save_mismatch_then_restore(script):
         await wait_for(pilot, lambda: "x + y, mask=mask" in app.pane("python").view.text, what="restore")
         assert "x + y, mask=mask" in edit_file.read_text()
         assert "arith.addf" in app.pane("ttgir").view.text
-        await wait_for(pilot, lambda: app.last_good["version"] == "original", what="the original's run")
-        assert app.last_good["status"] == "ok"
+        await wait_for(pilot, lambda: app.last_good.version == "original", what="the original's run")
+        assert app.last_good.status == "ok"
 
 
 @pytest.mark.asyncio
@@ -247,7 +247,7 @@ async def test_a_ttgir_compile_error_shows_at_its_line_and_the_last_result_stays
         assert pane.editor.cursor_location[0] == bad - 1
         assert f"compile error in TTGIR at line {bad}" in app.status.message
         assert "the last good result stays (original)" in app.status.message
-        assert app.last_good["version"] == "original"
+        assert app.last_good.version == "original"
         assert [str(c) for c in app.query_one("#outputs-table").get_row_at(2)][3] == "ok"
         app.main.action_results("history")
         await pilot.pause()
@@ -262,11 +262,11 @@ async def test_a_ttgir_compile_error_shows_at_its_line_and_the_last_result_stays
         # fix it differently in the same editor: a new version, compiled only (no GPU)
         pane.editor.load_text(typed.replace(" bogus", "") + "// fixed\n")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
         assert not column.has_class("-error")
         assert "edited (v1)" in str(column.query_one(".level-title").render())
         # no GPU: an IR level is compiled only; on a GPU it runs and verifies
-        assert app.last_good["status"] == ("ok" if GPU else "compiled-only") and app.last_good["level"] == "ttgir"
+        assert app.last_good.status == ("ok" if GPU else "compiled-only") and app.last_good.level == "ttgir"
         assert ("v1 (from TTGIR): ok" if GPU else "compiled only") in app.status.message
         # the same text saved again is not a new version
         await pilot.press("ctrl+s")
@@ -285,13 +285,13 @@ async def test_an_outside_save_by_rename_recompiles(script):
         tmp = path.with_name(".add_kernel.py.swp")
         tmp.write_text(text)
         os.replace(tmp, path)                      # an editor's atomic save
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1 from the watcher")
-        assert app.last_good["status"] == "mismatch"
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1 from the watcher")
+        assert app.last_good.status == "mismatch"
         assert "x * y" in app.pane("python").view.text
         assert "arith.mulf" in app.pane("ttgir").view.text
         # the files the runner regenerated are not taken for edits: no second version comes
         await pilot.pause(0.5)
-        assert app.last_good["version"] == "1" and app.runner_writes == 0
+        assert app.last_good.version == "1" and app.runner_writes == 0
         assert len(app.versions) == 1
 
 
@@ -367,12 +367,12 @@ async def test_open_another_script_from_the_app(script, tmp_path):
         assert screen.focused is screen.query_one(OptionList)
         screen.query_one(OptionList).highlighted = 0
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.current is not None and app.current["spec"]["kernel"] == "double_kernel",
+        await wait_for(pilot, lambda: app.current is not None and app.current.kernel == "double_kernel",
                        what="the other script's kernel")
         assert app.script == other.resolve()
         assert app.query_one(KernelPicker).option_count == 1
         await wait_for(pilot, lambda: app.last_good is not None, what="its original's run")
-        assert app.last_good["status"] == "ok"
+        assert app.last_good.status == "ok"
 
 
 @pytest.mark.asyncio

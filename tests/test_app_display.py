@@ -33,11 +33,11 @@ async def test_each_version_shows_its_own_facts_and_no_interpreter_timing(script
     async with app.run_test(size=(200, 50)) as pilot:
         app = await opened(pilot)
         picker = app.query_one(KernelPicker)
-        regs = app.current["result"]["registers"]
+        regs = app.current.result["registers"]
         assert f"warps 4 · regs {regs}" in str(picker.get_option_at_index(0).prompt)
         if not GPU:
             # point 13: no interpreter wall time presented as a kernel timing, and no wait for it
-            assert app.last_good.get("timing") is None
+            assert app.last_good.timing is None
             assert "median" not in app.status.message and "×" not in app.status.message
             app.main.action_results("bench")   # Bench draws when shown
             await pilot.pause()
@@ -53,8 +53,8 @@ async def test_each_version_shows_its_own_facts_and_no_interpreter_timing(script
         pane.editor.load_text(text.replace('"ttg.num-warps" = 4', '"ttg.num-warps" = 8')
                               .replace("warpsPerCTA = [4]", "warpsPerCTA = [8]"))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
-        compiled = app.last_good["compile"]
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
+        compiled = app.last_good.compile
         assert compiled["num_warps"] == 8
         prompt = str(picker.get_option_at_index(0).prompt)
         assert "v1:" in prompt and "warps 4→8" in prompt
@@ -73,7 +73,7 @@ async def test_each_version_shows_its_own_facts_and_no_interpreter_timing(script
         assert row(history, "1")[4] == "4→8" and row(history, "original")[4] == "4"
         # back to the original: its own facts again
         app.saves.run_version("original")
-        await wait_for(pilot, lambda: app.last_good["version"] == "original", what="the original's run")
+        await wait_for(pilot, lambda: app.last_good.version == "original", what="the original's run")
         prompt = str(picker.get_option_at_index(0).prompt)
         assert "v1:" not in prompt and "warps 4 ·" in prompt
 
@@ -247,7 +247,7 @@ async def test_reading_ir_search_copy_help_and_the_status_line(script):
         editor = app.pane("ttgir").editor  # (the same text saved again makes no version: change it)
         editor.insert("// saved\n", editor.document.end)
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
         await pilot.press("escape")
         await pilot.pause()
         assert ttgir.cursor_line == mid and ttgir.scroll_offset.y == top
@@ -321,7 +321,7 @@ async def test_x_on_a_python_variable_dumps_it_through_the_interpreter(script):
         assert app.status.message == "dumped offsets (interpreted)"
         text = app.query_one(DumpsView).shown_text
         assert "PYTHON" in text and "needs a GPU" not in text
-        npy = next(Path(app.current["folder"]).glob("dumps/python-offsets.npy"))
+        npy = next(app.current.folder.glob("dumps/python-offsets.npy"))
         assert np.array_equal(np.load(npy).reshape(-1), np.arange(1024))   # program 0's offsets
         # a name that is no variable there says so, and no "dumped"
         py.goto_line(line, py.line_text(line).index("tl.arange") + 3)
@@ -401,8 +401,8 @@ async def test_with_a_gpu_the_verdict_comes_first_and_the_timing_after(script):
         show = app.status.show
         app.status.show = lambda text, **kw: (shown.append(text), show(text, **kw))[1]
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
-        assert verdicts and verdicts[-1].get("timing") is None      # the verdict did not wait for a timing
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
+        assert verdicts and verdicts[-1].timing is None      # the verdict did not wait for a timing
         app.main.action_results("bench")
         bench = app.query_one("#bench-table")
         await wait_for(pilot, lambda: bench.row_count == 2 and str(bench.get_row_at(1)[3]) != "-", 60, "v1's timing")

@@ -83,7 +83,7 @@ async def test_profile_runs_aside_while_typing_goes_on_and_fills_the_tab(tmp_pat
         await pilot.press("e")
         pane.editor.load_text(pane.editor.text.replace("# Accumulate in fp32", "# Accumulate in FP32"))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good is not None and app.last_good["version"] == "1", what="v1")
+        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", what="v1")
         await pilot.press("escape")
         app.profile.action_profile()
         await wait_for(pilot, lambda: not view.running, what="the profile of v1")

@@ -39,7 +39,7 @@ async def watch_y_and_negate_it(pilot, app) -> tuple[DumpsView, int]:
     await pilot.pause()
     pane.editor.load_text(pane.editor.text.replace(Y_LOAD, "y = -tl.load(y_ptr + offsets, mask=mask)"))
     await pilot.press("ctrl+s")
-    await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+    await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
     return dumps, line
 
 
@@ -49,7 +49,7 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
         dumps, line = await watch_y_and_negate_it(pilot, app)
-        assert app.last_good["status"] == "mismatch"
+        assert app.last_good.status == "mismatch"
         assert "w2 x (line" in dumps.watch_text and "difference: none, all 1024 the same" in dumps.watch_text
         dumps.query_one("#watch-table").move_cursor(row=0)        # the selected watch is shown
         await pilot.pause()
@@ -77,7 +77,7 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
         pane.editor.load_text(pane.editor.text.replace("    y = -tl.load(", "    z = -tl.load(")
                               .replace("x + y, mask=mask", "x + z, mask=mask"))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "2", what="version 2")
+        await wait_for(pilot, lambda: app.last_good.version == "2", what="version 2")
         row = [str(c) for c in dumps.query_one("#watch-table").get_row_at(0)]
         assert row[4].startswith("not found: ") and row[5] == "no comparison"
         assert "version 2: not found: " in dumps.watch_text and "difference: none (one side has no values)" in dumps.watch_text

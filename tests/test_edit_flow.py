@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from workbench.model.levels import NVIDIA
+from workbench.model.results import Version
 from workbench.tui.editing import EditSession, digest
 from workbench.tui.watcher import EditWatcher, FilesChanged
 
@@ -32,7 +33,7 @@ def save(path: Path, text: str) -> str:
     return digest(text.encode())
 
 
-def make_version(flow: EditSession, number: int, level: str, files: dict[str, str]) -> list[dict]:
+def make_version(flow: EditSession, number: int, level: str, files: dict[str, str]) -> list[Version]:
     """What the runner's apply leaves: versions/NNN with the edited level and the levels it made,
     the made ones copied into edit/."""
     folder = flow.edit_dir.parent / "versions" / f"{number:03d}"
@@ -41,7 +42,7 @@ def make_version(flow: EditSession, number: int, level: str, files: dict[str, st
         (folder / f"k{suffix}").write_text(text)
         if suffix != {"python": ".py"}.get(level, f".{level}"):
             (flow.edit_dir / f"k{suffix}").write_text(text)
-    return flow.versions + [{"number": number, "level": level, "folder": str(folder), "result": None}]
+    return flow.versions + [Version.parse({"number": number, "level": level, "folder": str(folder), "result": None})]
 
 
 def test_a_save_made_while_a_compile_runs_compiles_next_and_the_latest_wins(tmp_path):

@@ -29,6 +29,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
+from workbench.model import results
 from workbench.model.levels import NVIDIA
 from workbench.tui.commands import WorkbenchCommands, palette_commands
 from workbench.tui.config import Config, load_config
@@ -119,10 +120,10 @@ class WorkbenchApp(App):
         self.theme = self.config.theme if self.config.theme in self.available_themes else "dark"
         self.bench_options = dict(bench or BENCH)
         self.kernel_timeout = kernel_timeout
-        self.opened: dict | None = None
+        self.opened: results.Opened | None = None
         self.family = NVIDIA   # the open script's target's: how its panes are titled, their files and lexers
-        self.kernels: list[dict] = []
-        self.current: dict | None = None      # the kernel shown (its entry in the runner's open answer)
+        self.kernels: list[results.KernelEntry] = []
+        self.current: results.KernelEntry | None = None      # the kernel shown
         self.edits: EditSession | None = None   # its edit loop: versions, the current one, saves, drafts
         self.watcher = EditWatcher(self.post_message)
         self.timeline: dict[str, float] = {"init": time.perf_counter()}
@@ -222,19 +223,19 @@ class WorkbenchApp(App):
 
     @property
     def gpu(self) -> bool:
-        return bool(self.opened and self.opened.get("gpu"))
+        return bool(self.opened and self.opened.gpu)
 
     @property
     def kernel_name(self) -> str:
-        return self.current["spec"]["kernel"]
+        return self.current.kernel
 
     @property
     def spec_id(self) -> str:
-        return self.current["spec"]["spec_id"]
+        return self.current.spec_id
 
     @property
     def edit_dir(self) -> Path:
-        return Path(self.current["edit"])
+        return self.current.edit
 
     def level_path(self, level: str) -> Path:
         return self.edit_dir / f"{self.kernel_name}{self.family.suffix(level)}"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.model.levels import NVIDIA, Family
+from workbench.model.results import RunResult, Version
 from workbench.tui.format import EDITABLE, LEVELS, version_label
 
 ORIGINAL = "original"
@@ -76,19 +77,19 @@ class Decision:
 
 class EditSession:
     """One kernel's edit loop: ``edit_dir`` holds the files, ``original_dir`` the first compile,
-    ``versions`` the runner's version list (dicts with number, level, folder, result); ``family``
+    ``versions`` the runner's version list; ``family``
     names the levels' files (AMD's ptx pane is ``.amdgcn``)."""
 
-    def __init__(self, edit_dir: Path, original_dir: Path, stem: str, versions: list[dict] | None = None,
+    def __init__(self, edit_dir: Path, original_dir: Path, stem: str, versions: list[Version] | None = None,
                  family: Family = NVIDIA, spec_id: str | None = None) -> None:
         self.edit_dir = Path(edit_dir)
         self.spec_id = spec_id
         self.family = family
         self.original_dir = Path(original_dir)
         self.stem = stem
-        self.versions: list[dict] = list(versions or [])
+        self.versions: list[Version] = list(versions or [])
         self.current = ORIGINAL          # the version whose result is the current one
-        self.result: dict | None = None  # the last result shown (a run's or a save's)
+        self.result: RunResult | None = None  # the last result shown (a run's or a save's)
         self.running: Apply | None = None
         self.failed: dict[str, str] = {}  # level -> digest of a text whose compile failed
         self.drafts: dict[str, str] = {}  # level -> text typed in its pane, not saved
@@ -118,12 +119,12 @@ class EditSession:
         name = f"{self.stem}{self.family.suffix(level)}"
         if self._frozen_digest(self.original_dir / name) == d:
             return ORIGINAL
-        by_number = {str(v["number"]): v for v in self.versions}
+        by_number = {v.label: v for v in self.versions}
         order = ([by_number[self.current]] if self.current in by_number else []) + \
-            sorted(self.versions, key=lambda v: -int(v["number"]))
+            sorted(self.versions, key=lambda v: -v.number)
         for v in order:
-            if self._frozen_digest(Path(v["folder"]) / name) == d:
-                return str(v["number"])
+            if self._frozen_digest(v.folder / name) == d:
+                return v.label
         return None
 
     def disk_digest(self, level: str) -> str | None:
@@ -178,7 +179,7 @@ class EditSession:
 
     def level_of(self, version: str) -> str | None:
         """The level a version was saved from (None: the original, or no such version)."""
-        return next((v["level"] for v in self.versions if str(v["number"]) == version), None)
+        return next((v.level for v in self.versions if v.label == version), None)
 
     def seen(self) -> dict[str, str]:
         """edit/'s files as they are now, by name (a restore keeps a save newer than this)."""
@@ -257,7 +258,7 @@ class EditSession:
         except OSError:
             return 0
 
-    def finished(self, versions: list[dict] | None, failed: bool) -> str | None:
+    def finished(self, versions: list[Version] | None, failed: bool) -> str | None:
         """The compile running ended, with the runner's version list. Returns the version it
         made (then the current one, even when its run did not end), or None; a text that did
         not compile (``failed``) waits for the next save."""
@@ -273,15 +274,15 @@ class EditSession:
         return made
 
     def newest_version(self) -> str | None:
-        return str(max(int(v["number"]) for v in self.versions)) if self.versions else None
+        return str(max(v.number for v in self.versions)) if self.versions else None
 
     # -- results and the runner's writes ---------------------------------------------------
 
-    def ran(self, result: dict) -> None:
+    def ran(self, result: RunResult) -> None:
         """A result is on screen: its version is the current one (unless it is another kernel's)."""
         self.result = result
-        if result.get("spec_id") in (None, self.spec_id):
-            self.current = str(result.get("version", ORIGINAL))
+        if result.spec_id == self.spec_id:
+            self.current = result.version
 
     def runner_writing(self) -> None:
         """A request that rewrites edit/ (an apply, a restore) is on its way."""

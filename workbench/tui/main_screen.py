@@ -336,7 +336,7 @@ class MainScreen:
         (after a refresh: a pane scrolls only once it has its size)."""
         for level in LEVELS:
             view = self.pane(level).view
-            line = int(entry["spec"].get("line") or 1) if level == "python" else 1
+            line = (entry.line or 1) if level == "python" else 1
             view.show_from_top(line)
 
     def highlight_current(self) -> None:

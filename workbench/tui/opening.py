@@ -11,11 +11,12 @@ from pathlib import Path
 from textual.widgets import Static, TabbedContent
 
 from workbench.model.diagnostics import NO_GPU_TIMING
+from workbench.model import results
 from workbench.model.levels import family_of
 from workbench.runner.protocol import diagnostic_line
 from workbench.tui import widgets as views
 from workbench.tui.editing import EditSession
-from workbench.tui.format import LEVELS, kernel_label, version_label
+from workbench.tui.format import LEVELS, version_label
 from workbench.tui.mapping import LevelMap
 from workbench.tui.messages import Hello, Opened, OpenFailed, Progress, RunnerLog, RunnerRestarted
 from workbench.tui.runner_link import worker
@@ -55,8 +56,12 @@ class Opening:
                                  target=self.app.config.target or None, snapshot_limit=self.app.config.snapshot_limit_mb << 20,
                                  script_timeout=self.app.config.script_timeout, limit_name="script_timeout in the config",
                                  on_event=self.app.link.progress)
+            opened = results.Opened.parse(opened)
         except RunnerError as e:
             self.app.post_message(OpenFailed(e.message, e.lines()))
+            return
+        except results.AnswerError as e:
+            self.app.post_message(OpenFailed(str(e), []))
             return
         except Exception as e:  # noqa: BLE001 - shown to the user, the app stays up
             self.app.post_message(OpenFailed(f"{type(e).__name__}: {e}", []))
@@ -93,29 +98,28 @@ class Opening:
     def on_opened(self, msg: Opened) -> None:
         self.app.timeline["opened"] = time.perf_counter()
         self.app.opened = data = msg.data
-        self.app.family = family_of(data.get("target"))  # hip:*: the PTX pane holds AMDGCN
+        self.app.family = family_of(data.target)  # hip:*: the PTX pane holds AMDGCN
         self.app.main.show_columns()  # the level bar, in the target's names
-        self.app.kernels = data.get("kernels", [])
-        self.app.configs.tunings, self.app.configs.config_results = list(data.get("tunings", [])), {}
-        mode = data.get("mode", "")
+        self.app.kernels = list(data.kernels)
+        self.app.configs.tunings, self.app.configs.config_results = list(data.tunings), {}
         self.app.query_one("#title-bar", Static).update(self.app.title_text(
-            f"{mode} · target {data.get('target')}" + ("" if data.get("gpu") else " · no GPU: IR levels compile only")))
-        self.app.query_one(KernelPicker).show_kernels(self.app.script.name, self.app.kernels)
+            f"{data.mode} · target {data.target}" + ("" if data.gpu else " · no GPU: IR levels compile only")))
+        self.app.query_one(KernelPicker).show_kernels(self.app.script.name, [k.raw for k in self.app.kernels])
         self.app.query_one(views.BenchView).set_note("" if self.app.gpu else NO_GPU_TIMING)
-        if data.get("script_error"):
-            d = data["script_error"]
+        if data.script_error:
+            d = data.script_error
             text = diagnostic_line(dict(d, file=Path(str(d.get("file"))).name))
             self.app.notify(text, title="the script raised", severity="warning", timeout=10)
             self.app.log_line(text, "red")
-        for note in data.get("notes", []):
+        for note in data.notes:
             self.app.log_line(f"note: {note}")
         for entry in self.app.kernels:
-            if "error" in entry:
-                self.app.log_line(f"{kernel_label(entry)}: {entry['error'].get('message')}", "red")
-        good = [i for i, e in enumerate(self.app.kernels) if "error" not in e]
+            if entry.error is not None:
+                self.app.log_line(f"{entry.kernel}-{entry.spec_id}: {entry.error.get('message')}", "red")
+        good = [i for i, e in enumerate(self.app.kernels) if e.error is None]
         if not good:
             self._clear_screen(f"no kernel of {self.app.script.name} compiled")
-            self.app.query_one(KernelPicker).show_kernels(self.app.script.name, self.app.kernels)
+            self.app.query_one(KernelPicker).show_kernels(self.app.script.name, [k.raw for k in self.app.kernels])
             self.app.status.show("no kernel compiled: see the Log tab", kind="error")
             return
         self.load_kernel(good[0])
@@ -142,21 +146,21 @@ class Opening:
     def switch_kernel(self, index: int) -> None:
         """Kernel ``index`` on screen (asking first where a pane holds a draft)."""
         entry = self.app.kernels[index] if 0 <= index < len(self.app.kernels) else None
-        if entry is None or "error" in entry:
+        if entry is None or entry.error is not None:
             self.app.notify("this specialization did not compile: see the Log tab", severity="warning")
             return
         if entry is not self.app.current:
-            self.app.drafting.unless(f"switch to {entry['spec']['kernel']}", partial(self.load_kernel, index),
+            self.app.drafting.unless(f"switch to {entry.kernel}", partial(self.load_kernel, index),
                                on_keep=self.app.main.highlight_current)
 
     def load_kernel(self, index: int) -> None:
         entry = self.app.kernels[index]
         self.app.drafting.discard()   # (the kernel shown until now's: asked about before)
         self.app.current = entry
-        self.app.edits = EditSession(Path(entry["edit"]), Path(entry["folder"]) / "original", entry["spec"]["kernel"],
-                                     entry.get("versions", []), family=self.app.family, spec_id=entry["spec"]["spec_id"])
+        self.app.edits = EditSession(entry.edit, entry.folder / "original", entry.kernel, entry.versions,
+                                     family=self.app.family, spec_id=entry.spec_id)
         self.app.query_one(KernelPicker).select_kernel(index)
-        self.app.main.map = LevelMap.from_json(entry.get("srcmap"))
+        self.app.main.map = LevelMap.from_json(entry.srcmap)
         self.app.edits.shown_again()   # what edit/ holds is what runs: the panes show it
         self._results_of_new_kernel()
         self.app.main.load_levels()

@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from workbench.model.results import AnswerError, RunResult, Version
 from workbench.tui import widgets as views
 from workbench.tui.config import editor_command
 from workbench.tui.editing import Decision, atomic_write, digest
@@ -39,7 +40,8 @@ class Saves:
         try:
             result = self.app.link.call("run", kernel=spec_id, version=version, bench=None,
                                           on_event=self.app.link.progress)
-        except Exception as e:  # noqa: BLE001 - a RunnerError, a crash or our bug: all shown by RunFailed
+            result = RunResult.parse(result)
+        except Exception as e:  # noqa: BLE001 - a RunnerError, a crash, an answer of a wrong shape: all shown by RunFailed
             self.app.post_message(RunFailed(e))
             return
         self.app.post_message(RunDone(result, None, started=started))
@@ -119,26 +121,31 @@ class Saves:
         (an error is the waiting worker's, which asks for the versions too)."""
         response = sent.response or {}
         if "result" in response and sent.claim():
-            result = response["result"]
             self.app.timeline["received"] = sent.received
-            self.app.post_message(RunDone(result, result.get("versions"), path, level, started))
+            try:
+                result = RunResult.parse(response["result"], "apply answer")
+            except AnswerError as e:
+                self.app.post_message(RunFailed(e, path, level, None))
+                return
+            self.app.post_message(RunDone(result, result.versions, path, level, started))
 
     @worker(group="apply")
     def apply_file(self, path: Path, level: str, started: float, params: dict, sent=None) -> None:
         spec_id = params["kernel"]
         try:
-            result = self.app.link.call("apply", sent=sent, **params)
+            answer = self.app.link.call("apply", sent=sent, **params)
+            if sent is not None and not sent.claim():
+                return   # the reader thread posted it (_applied)
+            result = RunResult.parse(answer, "apply answer")
         except Exception as e:  # noqa: BLE001 - RunnerError with diagnostics, a crash, or our bug: all shown
             try:  # after a crash too: the version it made before the runner died is in the list
-                versions = self.app.link.call("versions", kernel=spec_id, timeout=60)
+                versions = [Version.parse(v) for v in self.app.link.call("versions", kernel=spec_id, timeout=60)]
             except Exception:  # noqa: BLE001
                 versions = None
             self.app.post_message(RunFailed(e, path, level, versions))
             return
-        if sent is not None and not sent.claim():
-            return   # the reader thread posted it (_applied)
-        versions = result.get("versions")  # apply answers with the version list: no second request
-        self.app.post_message(RunDone(result, versions, path, level, started))
+        # (apply answers with the version list: no second request)
+        self.app.post_message(RunDone(result, result.versions, path, level, started))
 
     @after_rest
     def on_run_done(self, msg: RunDone) -> None:
@@ -149,35 +156,34 @@ class Saves:
         if msg.path is not None:
             edits.runner_wrote()
             edits.finished(msg.versions, failed=False)
-            new_map = LevelMap.from_json(result.get("srcmap"))
+            new_map = LevelMap.from_json(result.srcmap)
             self.app.main.map = self.app.main.map.merged(new_map)
         if edits is not None:
             edits.ran(result)
-        self.app.query_one(views.OutputsView).show_result(result)
-        self.app.query_one(views.BenchView).add_result(result)
-        self.app.query_one(KernelPicker).show_version(self.app.last_version, result.get("compile"),
-                                                  STATUS_WORDS.get(result.get("status"), ""))
+        self.app.query_one(views.OutputsView).show_result(result.raw)
+        self.app.query_one(views.BenchView).add_result(result.raw)
+        self.app.query_one(KernelPicker).show_version(self.app.last_version, result.compile,
+                                                      STATUS_WORDS.get(result.status, ""))
         if msg.versions is not None:
             self.app.history.show()
             self.app.passes.show(only_in_sight=True)
-        status = result.get("status")
-        kind = "ok" if status == "ok" else "error" if status in ("mismatch", "error") else ""
+        summary, kind = result_summary(result.raw), result.verdict_kind
         self.app.watches.watch_words = self.app.watches.show_result(result)   # said again when the version's timing comes
         if msg.path is None:
             self.app.watches.follow()
-        self.verdict = (result_summary(result) + self.app.watches.watch_words, kind)
+        self.verdict = (summary + self.app.watches.watch_words, kind)
         self.app.status.show(self.verdict[0], kind=kind)
-        self.app.log_line(result_summary(result), "green" if status == "ok" else "yellow")
+        self.app.log_line(summary, "green" if result.status == "ok" else "yellow")
         self.app.timeline["result"] = time.perf_counter()
         self.app.timeline["answer"] = msg.answered
         if msg.path is not None:
-            self.app.timeline["apply_compile_ms"] = float(result.get("compile_ms") or 0.0)
-            self.after_runner_write(older=result_summary(result))
+            self.app.timeline["apply_compile_ms"] = float(result.compile_ms or 0.0)
+            self.after_runner_write(older=summary)
         self.app.call_after_refresh(self._result_on_screen, result)
 
-    def _result_on_screen(self, result: dict) -> None:
+    def _result_on_screen(self, result: RunResult) -> None:
         self.app.timeline["result_on_screen"] = time.perf_counter()
-        if result.get("spec_id") in (None, self.app.spec_id):   # (not another kernel's, opened meanwhile)
+        if self.app.current is not None and result.spec_id == self.app.spec_id:   # (not another kernel's, opened meanwhile)
             self.app.bench.time_after(result)   # once the verdict is drawn: the timing's request does not delay it
 
     @after_rest
@@ -193,7 +199,7 @@ class Saves:
             made = edits.finished(msg.versions, failed=not crash)
         if msg.versions is not None:
             self.app.history.show()
-        kept = (f"; the last good result stays ({version_label(edits.result['version'])})"
+        kept = (f"; the last good result stays ({version_label(edits.result.version)})"
                 if edits is not None and edits.result else "")
         if crash:
             what = (f"{self.app.kernel_name} {version_label(made)} (from {self.app.family.title(msg.level)}) compiled, "

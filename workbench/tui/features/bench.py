@@ -4,6 +4,7 @@ its row in the table, and the verdict's words once the timing comes (``app.bench
 from __future__ import annotations
 
 from workbench.model.diagnostics import NO_GPU_TIMING
+from workbench.model.results import AnswerError, RunResult
 from workbench.tui import widgets as views
 from workbench.tui.format import result_summary, version_label
 from workbench.tui.messages import Timed, Timing
@@ -16,11 +17,10 @@ class BenchFeature:
         self.app = app
         self.bench_on_save = app.config.bench_on_save
 
-    def time_after(self, result: dict) -> None:
+    def time_after(self, result: RunResult) -> None:
         """A verdict on screen: time that version now, when bench on save is on and there is a GPU."""
-        if (self.bench_on_save and self.app.gpu and not result.get("timing")
-                and result.get("status") in ("ok", "mismatch")):
-            self.time_version(str(result.get("version", "original")))
+        if self.bench_on_save and self.app.gpu and result.timing is None and result.verified:
+            self.time_version(result.version)
 
     @worker(group="bench", exclusive=True)
     def time_version(self, version: str) -> None:
@@ -46,20 +46,25 @@ class BenchFeature:
 
     @after_rest
     def on_timed(self, msg: Timed) -> None:
-        result = msg.result
-        if self.app.current is None or result.get("spec_id") != self.app.spec_id:
+        if self.app.current is None or msg.result.get("spec_id") != self.app.spec_id:
             return   # another kernel is on screen now
-        if msg.error is not None:
-            self.app.log_line(f"timing {version_label(result.get('version'))} failed: {msg.error}", "red")
+        error = msg.error
+        if error is None:
+            try:
+                result = RunResult.parse(msg.result, "timing answer")
+            except AnswerError as e:
+                error = str(e)
+        if error is not None:
+            self.app.log_line(f"timing {version_label(msg.result.get('version'))} failed: {error}", "red")
             verdict, kind = self.app.saves.verdict
             if self.app.status.message == f"{verdict} · timing…":   # the verdict stays; the spinner stops
                 self.app.status.show(f"{verdict} · its timing failed (see the Log tab)", kind=kind)
             return
-        self.app.query_one(views.BenchView).add_result(result)
-        if str(result.get("version")) == self.app.last_version:
+        self.app.query_one(views.BenchView).add_result(result.raw)
+        if result.version == self.app.last_version:
             said, kind = self.app.saves.verdict
-            self.app.saves.verdict = (result_summary(result) + self.app.watches.watch_words,
-                            "ok" if result.get("status") == "ok" else "error")
+            self.app.saves.verdict = (result_summary(result.raw) + self.app.watches.watch_words,
+                                      "ok" if result.status == "ok" else "error")
             if self.app.status.message in (said, f"{said} · timing…"):   # what was said since (profiling…) stays
                 self.app.status.show(self.app.saves.verdict[0], kind=self.app.saves.verdict[1])
 

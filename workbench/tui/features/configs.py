@@ -7,6 +7,7 @@ import time
 
 from textual.widgets import TabbedContent
 
+from workbench.model import results
 from workbench.tui import widgets as views
 from workbench.tui.messages import ConfigsDone
 from workbench.tui.opening import after_rest
@@ -40,7 +41,7 @@ class ConfigsFeature:
         from workbench.model.configs_report import config_tables
         index = self._tuning_index()
         view = self.app.query_one(views.ConfigsView)
-        view.name_kernel(self.app.current["spec"] if self.app.current else None)
+        view.name_kernel(self.app.current.spec if self.app.current else None)
         if index is None:
             view.show(None)
             return
@@ -101,7 +102,7 @@ class ConfigsFeature:
                             (f" · about {elapsed / done * (len(configs) - done):.0f} s to go (Esc stops)"
                              if done < len(configs) else " · done"))
             self.app.post_message(ConfigsDone([out["result"]], (out["tuning_index"], out["tuning"]), progress=progress,
-                                          kernel=out.get("kernel")))
+                                          kernel=results.KernelEntry.parse(out["kernel"]) if out.get("kernel") else None))
 
     def on_configs_view_try(self, msg: views.ConfigsView.Try) -> None:
         self.app.status.show(f"trying {msg.text}…", busy=True)
@@ -115,7 +116,7 @@ class ConfigsFeature:
             self.app.status.show("stopping the sweep after the config it is at…", busy=True)
 
     def on_configs_view_picked(self, msg: views.ConfigsView.Picked) -> None:
-        index = next((i for i, e in enumerate(self.app.kernels) if e["spec"]["spec_id"] == msg.spec_id), None)
+        index = next((i for i, e in enumerate(self.app.kernels) if e.spec_id == msg.spec_id), None)
         if index is None:
             self.app.notify("this config did not compile: it has no levels to show", severity="warning")
             return
@@ -128,9 +129,9 @@ class ConfigsFeature:
         if msg.tuning is not None:
             index, tuning = msg.tuning
             self.tunings[index:index + 1] = [tuning]
-        if msg.kernel is not None and all(e["spec"]["spec_id"] != msg.kernel["spec"]["spec_id"] for e in self.app.kernels):
+        if msg.kernel is not None and all(e.spec_id != msg.kernel.spec_id for e in self.app.kernels):
             self.app.kernels.append(msg.kernel)
-            self.app.query_one(KernelPicker).add_kernel(msg.kernel)
+            self.app.query_one(KernelPicker).add_kernel(msg.kernel.raw)
         for result in msg.results:
             self.config_results[result["spec_id"]] = result
             if msg.tuning is not None:

@@ -3,7 +3,6 @@ sight), restoring and exporting the version selected (``app.history``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from textual.widgets import TabbedContent
 
@@ -24,8 +23,9 @@ class HistoryFeature:
         self.stale = True
         if self.app.current is not None and self.app.rest_ready and self.app.query_one("#results", TabbedContent).active == "history":
             self.stale = False
-            self.app.query_one(views.HistoryView).show_versions(self.app.kernel_name, Path(self.app.current["folder"]),
-                                                            self.app.edits.versions, self.app.current.get("result"))
+            self.app.query_one(views.HistoryView).show_versions(self.app.kernel_name, self.app.current.folder,
+                                                                [v.raw for v in self.app.edits.versions],
+                                                                self.app.current.result)
 
     def action_history_tab(self) -> None:
         """The History tab with its table focused: r, o and m work at once."""

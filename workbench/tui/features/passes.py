@@ -3,7 +3,6 @@ that made a line, and a pass's IR saved as a version that starts after it (``app
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from textual.widgets import TabbedContent
 
@@ -36,7 +35,7 @@ class PassesFeature:
         if not isinstance(focused, CodeView) or focused.level not in ("ttgir", "llir") or self.app.current is None:
             self.app.notify("put the cursor on a TTGIR or LLIR line first", severity="warning")
             return
-        original = Path(self.app.current["folder"]) / "original" / self.app.level_path(focused.level).name
+        original = self.app.current.folder / "original" / self.app.level_path(focused.level).name
         try:
             same = original.read_text() == focused.text
         except OSError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from workbench.model.results import RunResult
 from workbench.tui import widgets as views
 from workbench.tui.messages import WatchesDone
 from workbench.tui.opening import after_rest
@@ -117,14 +118,14 @@ class WatchesFeature:
                                             for e in view.entries.values()):
             self.load_watches(self.app.spec_id)
 
-    def show_result(self, result: dict) -> str:
+    def show_result(self, result: RunResult) -> str:
         """A save's watched values into the Dumps tab; the status line's words on them."""
-        for note in result.get("watch_notes") or []:
+        for note in result.watch_notes:
             self.app.log_line(f"watch: {note}", "red")
-        if "watches" not in result:
+        if result.watches is None:
             return ""
         from workbench.tui.widgets.dumps_view import differs
-        entries = result["watches"]
+        entries = result.watches
         self.app.query_one(views.DumpsView).set_entries(entries)
         n = sum(1 for e in entries if differs(e))
         missing = sum(1 for e in entries if not (e.get("version") or {}).get("found", True))
