@@ -4,6 +4,8 @@ map's related lines). The app's keys for the panes land here (``app.main``)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static, TabbedContent, TabPane
@@ -22,6 +24,18 @@ from workbench.tui.widgets.status_line import StatusLine
 DEFAULT_SHOWN = ("python", "ttgir", "ptx")
 PICKER_WIDTH = 36             # (app.tcss: KernelPicker)
 TAB_FIELDS = {"dumps": "#dump-value", "configs": "#configs-try"}   # a tab's field, focused as it is shown
+
+
+def after_rest(handler):
+    """A controller's handler that needs the widgets mounted after the first frame: until then,
+    it comes back later."""
+    def wrapper(self, msg):
+        if not self.app.rest_ready:
+            self.app.set_timer(0.05, partial(wrapper, self, msg))
+            return None
+        return handler(self, msg)
+    wrapper.__name__, wrapper.__doc__ = handler.__name__, handler.__doc__
+    return wrapper
 
 
 class MainScreen:

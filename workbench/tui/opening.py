@@ -17,6 +17,7 @@ from workbench.runner.protocol import diagnostic_line
 from workbench.tui import widgets as views
 from workbench.tui.editing import EditSession
 from workbench.tui.format import LEVELS, version_label
+from workbench.tui.main_screen import after_rest
 from workbench.tui.mapping import LevelMap
 from workbench.tui.messages import Hello, Opened, OpenFailed, Progress, RunnerLog, RunnerRestarted
 from workbench.tui.runner_link import worker
@@ -26,18 +27,6 @@ from workbench.tui.widgets.kernel_picker import KernelPicker
 def bundled_example() -> Path:
     import workbench
     return Path(workbench.__file__).resolve().parent.parent / "examples" / "matmul.py"
-
-
-def after_rest(handler):
-    """A controller's handler that needs the widgets mounted after the first frame: until then,
-    it comes back later."""
-    def wrapper(self, msg):
-        if not self.app.rest_ready:
-            self.app.set_timer(0.05, partial(wrapper, self, msg))
-            return None
-        return handler(self, msg)
-    wrapper.__name__, wrapper.__doc__ = handler.__name__, handler.__doc__
-    return wrapper
 
 
 class Opening:

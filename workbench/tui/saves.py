@@ -18,7 +18,7 @@ from workbench.tui.format import EDITABLE, LEVELS, STATUS_WORDS, diagnostic_text
     version_label
 from workbench.tui.mapping import LevelMap
 from workbench.tui.messages import Restored, RunDone, RunFailed
-from workbench.tui.opening import after_rest
+from workbench.tui.main_screen import after_rest
 from workbench.tui.runner_link import worker
 from workbench.tui.watcher import FilesChanged
 from workbench.tui.widgets.kernel_picker import KernelPicker

@@ -8,7 +8,7 @@ from workbench.model.results import AnswerError, RunResult
 from workbench.tui import widgets as views
 from workbench.tui.format import result_summary, version_label
 from workbench.tui.messages import Timed, Timing
-from workbench.tui.opening import after_rest
+from workbench.tui.main_screen import after_rest
 from workbench.tui.runner_link import worker
 
 

@@ -10,7 +10,7 @@ from textual.widgets import TabbedContent
 from workbench.model import results
 from workbench.tui import widgets as views
 from workbench.tui.messages import ConfigsDone
-from workbench.tui.opening import after_rest
+from workbench.tui.main_screen import after_rest
 from workbench.tui.runner_link import worker
 from workbench.tui.widgets.kernel_picker import KernelPicker
 

@@ -8,7 +8,7 @@ import re
 from workbench.tui import widgets as views
 from workbench.tui.format import LEVELS, version_label
 from workbench.tui.messages import DivergeDone, DumpDone
-from workbench.tui.opening import after_rest
+from workbench.tui.main_screen import after_rest
 from workbench.tui.runner_link import worker
 from workbench.tui.widgets.code_view import CodeView
 

@@ -8,7 +8,7 @@ from textual.widgets import TabbedContent
 
 from workbench.tui import widgets as views
 from workbench.tui.editing import atomic_write, digest
-from workbench.tui.opening import after_rest
+from workbench.tui.main_screen import after_rest
 from workbench.tui.widgets.code_view import CodeView
 
 

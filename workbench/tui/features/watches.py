@@ -8,7 +8,7 @@ import re
 from workbench.model.results import RunResult
 from workbench.tui import widgets as views
 from workbench.tui.messages import WatchesDone
-from workbench.tui.opening import after_rest
+from workbench.tui.main_screen import after_rest
 from workbench.tui.runner_link import worker
 from workbench.tui.widgets.code_view import CodeView
 
