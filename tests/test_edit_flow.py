@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from workbench.model.levels import NVIDIA
-from workbench.model.results import Version
+from workbench.model.results import RunResult, Version
 from workbench.tui.editing import EditSession, digest
 from workbench.tui.watcher import EditWatcher, FilesChanged
 
@@ -164,6 +164,44 @@ def test_what_edit_holds_when_reopened_and_drafts(tmp_path):
     reopened.drafts["python"] = "typed\n"
     assert reopened.note("python", digest(b"x + y\n")) == "draft"
     assert reopened.drafts_sentence() == "Python"
+
+
+def test_a_result_makes_its_version_current_only_in_its_own_kernel(tmp_path):
+    """The one current version: what a pane shows as current is the last result's version (what R
+    runs, what the verdict and the watches are about); another kernel's result changes nothing."""
+    flow = EditSession(kernel_dir(tmp_path).edit_dir, tmp_path / "k" / "original", "k", spec_id="s1")
+    run = {"kernel": "k", "spec_id": "s1", "version": "1", "level": "python", "status": "mismatch"}
+    flow.ran(RunResult.parse(run))
+    assert flow.current == "1" and flow.result.status == "mismatch"
+    flow.ran(RunResult.parse(run | {"spec_id": "s2", "version": "original", "status": "ok"}))
+    assert flow.current == "1" and flow.result.spec_id == "s2"
+
+
+def test_a_save_while_a_restore_rewrites_edit_waits_for_it_then_restores_its_version(tmp_path):
+    flow = kernel_dir(tmp_path)
+    py = flow.path("python")
+    flow.saved("python", save(py, "x - y\n"))
+    flow.finished(make_version(flow, 1, "python", {".py": "x - y\n", ".ttgir": "subf\n"}), failed=False)
+    flow.runner_writing()                                    # the restore of the original, asked for
+    queued = flow.save_arrived("python", save(py, "x - y\n"))   # v1's text, saved while it runs
+    assert queued.action == "queued" and list(flow.pending) == [py]
+    assert flow.take_pending() == {} and flow.after_runner_write(restored=True) is None   # still writing
+    flow.runner_wrote()
+    flow.current = "original"                                # the restore made the original current
+    nxt = flow.after_runner_write(restored=True)
+    assert nxt is not None and (nxt.action, nxt.version, nxt.level) == ("restore", "1", "python")
+    assert flow.pending == {}
+
+
+def test_drafts_kept_when_the_terminal_went_away_come_back_and_go(tmp_path):
+    flow = kernel_dir(tmp_path)
+    kept = flow.keep_drafts({"python": "typed\n", "ttgir": "typed ttg\n"})
+    drafts = tmp_path / "k" / "drafts"
+    assert sorted(kept) == [str(drafts / "k.py"), str(drafts / "k.ttgir")]
+    again = EditSession(flow.edit_dir, flow.original_dir, "k")
+    assert again.kept_drafts() == {"python": "typed\n", "ttgir": "typed ttg\n"}
+    again.forget_kept_draft("python")
+    assert again.kept_drafts() == {"ttgir": "typed ttg\n"} and not (drafts / "k.py").exists()
 
 
 def test_the_edit_flow_needs_no_textual():
