@@ -195,18 +195,18 @@ async def edit_loop(script: Path, runs: int) -> dict:
                 text = path.read_text()
                 edited = text.replace(old, new, 1) if i % 2 == 0 else text.replace(new, old, 1)
                 edited += f"\n// run {i}\n" if level == "ttgir" else f"\n# run {i}\n"
-                before = app.last_good.get("version")
+                before = app.last_good.version
                 app.timeline.pop("result_on_screen", None)
                 tmp = path.with_name(f".{path.name}.bench")
                 tmp.write_text(edited)
                 t0 = time.perf_counter()
                 os.replace(tmp, path)
                 tl = app.timeline   # this save's request, its result, and that result drawn, in that order
-                await until(lambda: app.last_good.get("version") != before and tl.get("save", 0) > t0
+                await until(lambda: app.last_good.version != before and tl.get("save", 0) > t0
                             and tl.get("result", 0) > tl["save"] and tl.get("result_on_screen", 0) > tl["result"])
                 total_ms = (app.timeline["result_on_screen"] - t0) * 1e3
-                compile_ms = float(app.last_good.get("compile_ms") or 0.0)
-                tl, times = app.timeline, app.last_good.get("times") or {}
+                compile_ms = float(app.last_good.compile_ms or 0.0)
+                tl, times = app.timeline, app.last_good.times
                 phases = {"watcher_ms": (tl["seen"] - t0) * 1e3,
                           "to_request_ms": (tl["save"] - tl["seen"]) * 1e3,
                           "runner_apply_ms": float(times.get("apply_ms") or 0.0),
@@ -221,7 +221,7 @@ async def edit_loop(script: Path, runs: int) -> dict:
                           "to_handler_ms": (tl["result"] - tl["answer"]) * 1e3,
                           "to_screen_ms": (tl["result_on_screen"] - tl["result"]) * 1e3}
                 out[level].append({"total_ms": total_ms, "compile_ms": compile_ms, "phases": phases,
-                                   "beyond_compile_ms": total_ms - compile_ms, "status": app.last_good["status"]})
+                                   "beyond_compile_ms": total_ms - compile_ms, "status": app.last_good.status})
                 await pilot.pause(0.3)
         out["rss_after_saves_mb"] = rss_mb()
         out["torch_or_triton_loaded"] = sorted(m for m in ("torch", "triton") if m in sys.modules)

@@ -534,9 +534,9 @@ def save_while_restore_waits(work: Path):
         await pilot.press("e")
         pane.editor.load_text(base.replace("x + y, mask=mask", "x - y, mask=mask"))
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: app.last_good["version"] == "1")
+        await until(pilot, lambda: app.last_good.version == "1")
         newer = base.replace("x + y, mask=mask", "x * y, mask=mask")
-        os.kill(app.client.pid, signal.SIGSTOP)   # the runner gets to the restore after the next save
+        os.kill(app.link.client.pid, signal.SIGSTOP)   # the runner gets to the restore after the next save
         try:
             pane.editor.load_text(base)           # the original's text: restores the original
             await pilot.press("ctrl+s")
@@ -545,10 +545,10 @@ def save_while_restore_waits(work: Path):
             await pilot.press("ctrl+s")
             await pilot.pause(0.2)
         finally:
-            os.kill(app.client.pid, signal.SIGCONT)
-        made = await until(pilot, lambda: app.last_good["version"] == "2", 60)
+            os.kill(app.link.client.pid, signal.SIGCONT)
+        made = await until(pilot, lambda: app.last_good.version == "2", 60)
         kept = py.read_text() == newer
-        v2 = next((Path(v["folder"]) for v in app.versions if v["number"] == 2), None)
+        v2 = next((v.folder for v in app.versions if v.number == 2), None)
         ok = made and kept and v2 is not None and (v2 / py.name).read_text() == newer
         return ok, ("the later save became v2" if ok else f"status: {app.status.message}"), \
             "-" if kept else "the save made while the restore waited"
@@ -569,7 +569,7 @@ def bad_result_json(work: Path):
         from workbench.tui.screens.choice_screen import ChoiceScreen
         await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), 10)
         await pilot.press("enter")                # keep the edits
-        app.action_results("history")
+        app.main.action_results("history")
         table = app.query_one("#history-table")
         drawn = await until(pilot, lambda: table.row_count == 2, 20)
         return drawn and app.is_running, "History lists v1 without its result" if drawn else "History not drawn", "-"
@@ -639,7 +639,7 @@ def runner_killed_first_open(work: Path):
                        f"        time.sleep(0.05)\n", 1))
 
     async def body(pilot, app):
-        os.kill(app.client.pid, signal.SIGKILL)
+        os.kill(app.link.client.pid, signal.SIGKILL)
         await until(pilot, lambda: "could not open" in app.status.message, 30)
         said = app.status.message.replace(str(work) + "/", "")
         go.touch()

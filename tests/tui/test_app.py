@@ -34,20 +34,20 @@ async def test_open_pick_switch_levels_and_map_lines(script):
         picker = app.query_one(KernelPicker)
         assert picker.option_count == 1
         prompt = str(picker.get_option_at_index(0).prompt)
-        regs = app.current["result"]["registers"]
+        regs = app.current.result["registers"]
         assert "add_kernel" in prompt and "grid 97×1×1" in prompt and f"regs {regs}" in prompt
         assert "warps 4" in prompt and "1 launch" in prompt
 
         # the original ran in the interpreter, verified against itself, timed
-        assert app.last_good["status"] == "ok"
+        assert app.last_good.status == "ok"
         assert "add_kernel original: ok" in app.status.message
         table = app.query_one("#outputs-table")
         assert table.row_count == 3
         assert [str(c) for c in table.get_row_at(2)[:4]] == ["out_ptr", "float32", "98432", "ok"]
-        app.action_results("bench")                                     # Bench draws when shown
+        app.main.action_results("bench")                                     # Bench draws when shown
         await pilot.pause()
         assert app.query_one("#bench-table").row_count == 1
-        app.action_results("outputs")
+        app.main.action_results("outputs")
 
         # levels: Python | TTGIR | PTX side by side, loaded from edit/
         shown = [lv for lv in LEVELS if app.column(lv).display]
@@ -128,20 +128,20 @@ async def test_edit_python_save_mismatch_then_restore(script):
         assert edited != pane.editor.text
         pane.editor.load_text(edited)
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
 
         edit_file = app.level_path("python")
         assert "x - y, mask=mask" in edit_file.read_text()
-        assert app.last_good["status"] == "mismatch"
+        assert app.last_good.status == "mismatch"
         assert "MISMATCH" in app.status.message and "out_ptr" in app.status.message
         outputs = app.query_one("#outputs-table")
         row = [str(c) for c in outputs.get_row_at(2)]
         assert row[0] == "out_ptr" and row[3] == "FAIL" and row[6] == "98432"
-        app.action_results("bench")
+        app.main.action_results("bench")
         await pilot.pause()
         assert app.query_one("#bench-table").row_count == 2
         history = app.query_one(HistoryView)
-        app.action_results("history")                                   # History draws when shown
+        app.main.action_results("history")                                   # History draws when shown
         await pilot.pause()
         assert history.query_one("#history-table").row_count == 2       # original, v1
         await wait_for(pilot, lambda: "-    tl.store(out_ptr + offsets, x + y, mask=mask)" in history.diff_text,
@@ -158,8 +158,8 @@ async def test_edit_python_save_mismatch_then_restore(script):
         await wait_for(pilot, lambda: "x + y, mask=mask" in app.pane("python").view.text, what="restore")
         assert "x + y, mask=mask" in edit_file.read_text()
         assert "arith.addf" in app.pane("ttgir").view.text
-        await wait_for(pilot, lambda: app.last_good["version"] == "original", what="the original's run")
-        assert app.last_good["status"] == "ok"
+        await wait_for(pilot, lambda: app.last_good.version == "original", what="the original's run")
+        assert app.last_good.status == "ok"
 
 
 @pytest.mark.asyncio
@@ -170,7 +170,7 @@ async def test_on_an_80_column_terminal_the_history_table_leaves_the_diff_a_pane
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=(80, 24)) as pilot:
         app = await opened(pilot)
-        app.action_results("history")
+        app.main.action_results("history")
         await pilot.pause()
         history = app.query_one(HistoryView)
         table, diff = history.query_one("#history-table"), history.query_one(VerticalScroll)
@@ -205,9 +205,9 @@ async def test_a_ttgir_compile_error_shows_at_its_line_and_the_last_result_stays
         assert pane.editor.cursor_location[0] == bad - 1
         assert f"compile error in TTGIR at line {bad}" in app.status.message
         assert "the last good result stays (original)" in app.status.message
-        assert app.last_good["version"] == "original"
+        assert app.last_good.version == "original"
         assert [str(c) for c in app.query_one("#outputs-table").get_row_at(2)][3] == "ok"
-        app.action_results("history")
+        app.main.action_results("history")
         await pilot.pause()
         assert app.query_one(HistoryView).query_one("#history-table").row_count == 1  # no version made
 
@@ -220,11 +220,11 @@ async def test_a_ttgir_compile_error_shows_at_its_line_and_the_last_result_stays
         # fix it differently in the same editor: a new version, compiled only (no GPU)
         pane.editor.load_text(typed.replace(" bogus", "") + "// fixed\n")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
         assert not column.has_class("-error")
         assert "edited (v1)" in str(column.query_one(".level-title").render())
         # no GPU: an IR level is compiled only; on a GPU it runs and verifies
-        assert app.last_good["status"] == ("ok" if GPU else "compiled-only") and app.last_good["level"] == "ttgir"
+        assert app.last_good.status == ("ok" if GPU else "compiled-only") and app.last_good.level == "ttgir"
         assert ("v1 (from TTGIR): ok" if GPU else "compiled only") in app.status.message
         # the same text saved again is not a new version
         await pilot.press("ctrl+s")
@@ -243,13 +243,13 @@ async def test_an_outside_save_by_rename_recompiles(script):
         tmp = path.with_name(".add_kernel.py.swp")
         tmp.write_text(text)
         os.replace(tmp, path)                      # an editor's atomic save
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1 from the watcher")
-        assert app.last_good["status"] == "mismatch"
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1 from the watcher")
+        assert app.last_good.status == "mismatch"
         assert "x * y" in app.pane("python").view.text
         assert "arith.mulf" in app.pane("ttgir").view.text
         # the files the runner regenerated are not taken for edits: no second version comes
         await pilot.pause(0.5)
-        assert app.last_good["version"] == "1" and app.runner_writes == 0
+        assert app.last_good.version == "1" and app.runner_writes == 0
         assert len(app.versions) == 1
 
 
@@ -325,12 +325,12 @@ async def test_open_another_script_from_the_app(script, tmp_path):
         assert screen.focused is screen.query_one(OptionList)
         screen.query_one(OptionList).highlighted = 0
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.current is not None and app.current["spec"]["kernel"] == "double_kernel",
+        await wait_for(pilot, lambda: app.current is not None and app.current.kernel == "double_kernel",
                        what="the other script's kernel")
         assert app.script == other.resolve()
         assert app.query_one(KernelPicker).option_count == 1
         await wait_for(pilot, lambda: app.last_good is not None, what="its original's run")
-        assert app.last_good["status"] == "ok"
+        assert app.last_good.status == "ok"
 
 
 @pytest.mark.asyncio
@@ -357,7 +357,7 @@ async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path
     app = WorkbenchApp(tmp_path / "autotuned_add.py", bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
-        app.action_configs_tab()
+        app.configs.action_configs_tab()
         grid = app.query_one("#configs-table", DataTable)
         await wait_for(pilot, lambda: grid.row_count == 3 and all(
             str(grid.get_row_at(i)[5]) == "ok" for i in range(3)), what="three configs verified")
@@ -395,7 +395,7 @@ async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path
         other = app.query_one(ConfigsView).sorted_rows()[1]["spec_id"]
         await wait_for(pilot, lambda: app.spec_id == other, what="the picked config's levels")
         # and on a config tried here: its levels are in the workspace, listed in the picker too
-        app.action_configs_tab()
+        app.configs.action_configs_tab()
         rows = app.query_one(ConfigsView).sorted_rows()
         i = next(i for i, r in enumerate(rows) if r["config"].startswith("BLOCK_SIZE=512, num_warps=4"))
         grid.focus()

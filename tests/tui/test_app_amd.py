@@ -30,7 +30,7 @@ async def test_the_ptx_pane_shows_amdgcn_for_a_hip_target(tmp_path, monkeypatch)
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
-        assert app.opened["target"] == "hip:gfx942"
+        assert app.opened.target == "hip:gfx942"
         column = app.column("ptx")
         assert column.path.name == "add_kernel.amdgcn"
         await wait_for(pilot, lambda: "v_pk_add_f32" in app.pane("ptx").view.text, what="the AMDGCN text")
@@ -73,7 +73,7 @@ async def test_an_amd_script_then_an_nvidia_one_name_their_panes_without_rewriti
     app = WorkbenchApp(tmp_path / "amd" / "vector_add.py", bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
-        assert app.opened["target"] == "hip:gfx942" and app.column("ptx").path.name == "add_kernel.amdgcn"
+        assert app.opened.target == "hip:gfx942" and app.column("ptx").path.name == "add_kernel.amdgcn"
         column_title, bar = titles(app)
         assert column_title.startswith("AMDGCN") and " 5 AMDGCN " in bar and "SASS (none for AMD)" in bar
         after = level_tables()
@@ -81,8 +81,8 @@ async def test_an_amd_script_then_an_nvidia_one_name_their_panes_without_rewriti
         assert not changed, changed
 
         app.config.target = "cuda:90"
-        app.switch_script(tmp_path / "nvidia" / "vector_add.py")
-        await wait_for(pilot, lambda: app.last_good is not None and (app.opened or {}).get("target") == "cuda:90",
+        app.opening.switch_script(tmp_path / "nvidia" / "vector_add.py")
+        await wait_for(pilot, lambda: app.last_good is not None and app.opened is not None and app.opened.target == "cuda:90",
                        what="the NVIDIA script opened")
         assert app.column("ptx").path.name == "add_kernel.ptx"
         await wait_for(pilot, lambda: ".version" in app.pane("ptx").view.text, what="the PTX text")

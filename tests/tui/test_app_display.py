@@ -33,16 +33,16 @@ async def test_each_version_shows_its_own_facts_and_no_interpreter_timing(script
     async with app.run_test(size=(200, 50)) as pilot:
         app = await opened(pilot)
         picker = app.query_one(KernelPicker)
-        regs = app.current["result"]["registers"]
+        regs = app.current.result["registers"]
         assert f"warps 4 · regs {regs}" in str(picker.get_option_at_index(0).prompt)
         if not GPU:
             # point 13: no interpreter wall time presented as a kernel timing, and no wait for it
-            assert app.last_good.get("timing") is None
+            assert app.last_good.timing is None
             assert "median" not in app.status.message and "×" not in app.status.message
-            app.action_results("bench")   # Bench draws when shown
+            app.main.action_results("bench")   # Bench draws when shown
             await pilot.pause()
             assert "not a kernel timing" in str(app.query_one("#bench-chart").render())
-            app.action_results("outputs")
+            app.main.action_results("outputs")
 
         # a TTGIR edit to 8 warps: the sidebar, Bench and History show v1's own facts
         pane = app.pane("ttgir")
@@ -53,27 +53,27 @@ async def test_each_version_shows_its_own_facts_and_no_interpreter_timing(script
         pane.editor.load_text(text.replace('"ttg.num-warps" = 4', '"ttg.num-warps" = 8')
                               .replace("warpsPerCTA = [4]", "warpsPerCTA = [8]"))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
-        compiled = app.last_good["compile"]
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
+        compiled = app.last_good.compile
         assert compiled["num_warps"] == 8
         prompt = str(picker.get_option_at_index(0).prompt)
         assert "v1:" in prompt and "warps 4→8" in prompt
         mine = compiled["registers"]
         assert (f"regs {regs}→{mine}" if mine != regs else f"regs {regs}") in prompt
-        app.action_results("bench")   # Bench draws when shown
+        app.main.action_results("bench")   # Bench draws when shown
         await pilot.pause()
         bench = app.query_one("#bench-table")
         cells = row(bench, bench.coordinate_to_cell_key((1, 0)).row_key)
         assert cells[0] == "v1" and cells[9:13] == ["4→8", *(
             [str(compiled["registers"])] if compiled["registers"] == regs else [f"{regs}→{compiled['registers']}"]),
             "0", "0"]
-        app.action_history_tab()  # History draws when it is shown
+        app.history.action_history_tab()  # History draws when it is shown
         await pilot.pause()
         history = app.query_one(HistoryView).query_one("#history-table")
         assert row(history, "1")[4] == "4→8" and row(history, "original")[4] == "4"
         # back to the original: its own facts again
-        app.run_version("original")
-        await wait_for(pilot, lambda: app.last_good["version"] == "original", what="the original's run")
+        app.saves.run_version("original")
+        await wait_for(pilot, lambda: app.last_good.version == "original", what="the original's run")
         prompt = str(picker.get_option_at_index(0).prompt)
         assert "v1:" not in prompt and "warps 4 ·" in prompt
 
@@ -247,7 +247,7 @@ async def test_reading_ir_search_copy_help_and_the_status_line(script):
         editor = app.pane("ttgir").editor  # (the same text saved again makes no version: change it)
         editor.insert("// saved\n", editor.document.end)
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
         await pilot.press("escape")
         await pilot.pause()
         assert ttgir.cursor_line == mid and ttgir.scroll_offset.y == top
@@ -321,7 +321,7 @@ async def test_x_on_a_python_variable_dumps_it_through_the_interpreter(script):
         assert app.status.message == "dumped offsets (interpreted)"
         text = app.query_one(DumpsView).shown_text
         assert "PYTHON" in text and "needs a GPU" not in text
-        npy = next(Path(app.current["folder"]).glob("dumps/python-offsets.npy"))
+        npy = next(app.current.folder.glob("dumps/python-offsets.npy"))
         assert np.array_equal(np.load(npy).reshape(-1), np.arange(1024))   # program 0's offsets
         # a name that is no variable there says so, and no "dumped"
         py.goto_line(line, py.line_text(line).index("tl.arange") + 3)
@@ -363,7 +363,7 @@ async def test_while_a_verdict_is_timed_the_status_line_keeps_it(script):
     """The timing run's progress keeps the verdict on the status line ("· timing…"), never over
     anything said since; a timing that fails stops the spinner and leaves the verdict. (The runner's
     timing runs only with a GPU: here its two messages are posted as the client thread posts them.)"""
-    from workbench.tui.app import Timed, Timing
+    from workbench.tui.messages import Timed, Timing
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=(200, 50)) as pilot:
         app = await opened(pilot)
@@ -401,9 +401,9 @@ async def test_with_a_gpu_the_verdict_comes_first_and_the_timing_after(script):
         show = app.status.show
         app.status.show = lambda text, **kw: (shown.append(text), show(text, **kw))[1]
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
-        assert verdicts and verdicts[-1].get("timing") is None      # the verdict did not wait for a timing
-        app.action_results("bench")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
+        assert verdicts and verdicts[-1].timing is None      # the verdict did not wait for a timing
+        app.main.action_results("bench")
         bench = app.query_one("#bench-table")
         await wait_for(pilot, lambda: bench.row_count == 2 and str(bench.get_row_at(1)[3]) != "-", 60, "v1's timing")
         assert "median" in app.status.message and "the original's" in app.status.message

@@ -28,9 +28,9 @@ async def test_a_save_made_while_a_restore_waits_for_the_runner_is_kept_and_beco
         await pilot.press("e")
         pane.editor.load_text(base.replace("x + y, mask=mask", "x - y, mask=mask"))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="v1")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="v1")
         newer = base.replace("x + y, mask=mask", "x * y, mask=mask")
-        runner = app.client.pid
+        runner = app.link.client.pid
         os.kill(runner, signal.SIGSTOP)
         try:
             pane.editor.load_text(base)                 # the original's text: its restore is queued
@@ -45,15 +45,15 @@ async def test_a_save_made_while_a_restore_waits_for_the_runner_is_kept_and_beco
         await wait_for(pilot, lambda: any(line.endswith("restored original") for line in app.log_view.lines_text),
                        what="the restore done")
         assert py.read_text() == newer                  # the restore kept the newer save
-        await wait_for(pilot, lambda: app.last_good["version"] == "2", what="v2 from the newer save")
+        await wait_for(pilot, lambda: app.last_good.version == "2", what="v2 from the newer save")
         await wait_for(pilot, lambda: not any(w.group == "run" and not w.is_finished for w in app.workers),
                        what="no run of a version in flight")
         after = app.log_view.lines_text[app.log_view.lines_text.index("restored original"):]
         assert not any(line.startswith("add_kernel original") for line in after)   # (v2 supersedes it)
-        assert app.last_good["version"] == "2" and app.status.message.startswith("add_kernel v2")
-        v2 = next(v for v in app.versions if v["number"] == 2)
-        assert (Path(v2["folder"]) / py.name).read_text() == newer
-        assert app.last_good["status"] == "mismatch" and "arith.mulf" in app.pane("ttgir").view.text
+        assert app.last_good.version == "2" and app.status.message.startswith("add_kernel v2")
+        v2 = next(v for v in app.versions if v.number == 2)
+        assert (v2.folder / py.name).read_text() == newer
+        assert app.last_good.status == "mismatch" and "arith.mulf" in app.pane("ttgir").view.text
         assert str(app.column("python").query_one(".level-title").render()).endswith("edited (v2)")
 
         # v1's text, then the original's before the runner got to v1's restore: the original wins
@@ -67,7 +67,7 @@ async def test_a_save_made_while_a_restore_waits_for_the_runner_is_kept_and_beco
             await pilot.pause(0.2)
         finally:
             os.kill(runner, signal.SIGCONT)
-        await wait_for(pilot, lambda: app.flow.current == "original" and app.last_good["version"] == "original",
+        await wait_for(pilot, lambda: app.edits.current == "original" and app.last_good.version == "original",
                        what="the original restored and run", timeout=20)
         assert py.read_text() == base and "arith.addf" in app.pane("ttgir").view.text
         assert "arith.addf" in app.level_path("ttgir").read_text() and len(app.versions) == 2
@@ -79,7 +79,7 @@ async def _save_python(pilot, app, old: str, new: str, version: str) -> None:
     await pilot.press("e")
     pane.editor.load_text(py.read_text().replace(old, new))
     await pilot.press("ctrl+s")
-    await wait_for(pilot, lambda: app.last_good["version"] == version, what=f"v{version}")
+    await wait_for(pilot, lambda: app.last_good.version == version, what=f"v{version}")
 
 
 @pytest.mark.asyncio
@@ -89,15 +89,15 @@ async def test_a_version_result_json_of_the_wrong_shape_is_a_version_without_a_r
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
         await _save_python(pilot, app, "x + y, mask=mask", "x - y, mask=mask", "1")
-        v1 = Path(app.versions[0]["folder"])
+        v1 = Path(app.versions[0].folder)
         (v1 / "result.json").write_text("[1, 2]")
         await _save_python(pilot, app, "x - y, mask=mask", "x * y, mask=mask", "2")
-        app.action_results("history")
+        app.main.action_results("history")
         table = app.query_one("#history-table")
         await wait_for(pilot, lambda: table.row_count == 3, what="History drawn")
         assert [str(c) for c in table.get_row_at(1)][:4:3] == ["v1", "-"]     # listed, with no result
         assert str(table.get_row_at(2)[3]) != "-"
-        assert app.versions[0]["result"] is None and app.is_running
+        assert app.versions[0].result is None and app.is_running
 
 
 @pytest.mark.asyncio
@@ -106,7 +106,7 @@ async def test_a_watch_list_of_the_wrong_shape_is_a_note_and_the_save_runs(scrip
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
-        watch_json = Path(app.current["folder"]) / "watch.json"
+        watch_json = app.current.folder / "watch.json"
         watch_json.write_text("[1, 2]")
         pane = app.pane("python")
         pane.view.focus()
@@ -115,7 +115,7 @@ async def test_a_watch_list_of_the_wrong_shape_is_a_note_and_the_save_runs(scrip
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.versions and app.status.message.startswith("add_kernel v1")
                        or "error" in app.status.message, what="v1 or an error")
-        assert app.last_good["version"] == "1" and app.last_good["status"] == "mismatch"
+        assert app.last_good.version == "1" and app.last_good.status == "mismatch"
         said = [line for line in app.log_view.lines_text if line.startswith("watch: ")]
         assert said == [f'watch: {watch_json}: the watch list could not be read: {{"watches": [...]}} was '
                         f'expected, not a list; delete the file to start the list again']
@@ -147,7 +147,7 @@ async def test_the_runner_killed_during_the_first_open_leaves_the_script_to_open
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.status.message.startswith("running vector_add.py"), what="the script run")
-        os.kill(app.client.pid, signal.SIGKILL)
+        os.kill(app.link.client.pid, signal.SIGKILL)
         await wait_for(pilot, lambda: "could not open vector_add.py" in app.status.message, what="the failed open")
         assert "killed by SIGKILL" in app.status.message
         go.touch()
@@ -155,4 +155,4 @@ async def test_the_runner_killed_during_the_first_open_leaves_the_script_to_open
         await pilot.pause(0.3)
         await pilot.press("enter")                      # the path field holds this script
         await wait_for(pilot, lambda: app.last_good is not None, what="the script opened again", timeout=60)
-        assert app.last_good["version"] == "original" and app.last_good["status"] == "ok"
+        assert app.last_good.version == "original" and app.last_good.status == "ok"

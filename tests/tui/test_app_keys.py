@@ -217,7 +217,7 @@ async def test_the_sidebar_gives_a_version_its_verdict(script):
         await pilot.pause()
         pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "x - y, mask=mask"))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
         prompt = str(app.query_one(KernelPicker).get_option_at_index(0).prompt)
         assert "v1: MISMATCH" in prompt.splitlines()[2], prompt
 

@@ -53,7 +53,7 @@ async def test_the_pass_list_its_ir_its_diff_a_mark_and_the_jump_from_a_ttgir_li
         # every pass, numbered across the stages, each kept as a file in the kernel's passes/
         assert [r["number"] for r in rows] == list(range(len(rows)))
         assert rows[0]["pass"] == "input" and {r["stage"] for r in rows} == {"ttir", "ttgir", "llir"}
-        assert folder == Path(app.current["folder"]) / "passes"
+        assert folder == app.current.folder / "passes"
         for r in rows:
             assert r["file"] is None or (folder / r["file"]).is_file()
         # folded: each run of passes that changed nothing is one row
@@ -193,9 +193,9 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         pane.editor.load_text(text.replace("arith.addf", "arith.mulf"))
         await pilot.pause()
         pane.action_save()
-        await wait_for(pilot, lambda: len(app.versions) == 1 and app.flow.running is None, what="the version")
+        await wait_for(pilot, lambda: len(app.versions) == 1 and app.edits.running is None, what="the version")
         version = app.versions[0]
-        assert version["level"] == "ttgir" and version["after_pass"] == row["number"]
+        assert version.level == "ttgir" and version.after_pass == row["number"]
         kept = app.edit_dir / row["file"]
         await pilot.press("escape")   # out of the editor (nothing unsaved in it)
         # the table drawn again around it (all passes, then folded; as when the version's comparison
@@ -214,14 +214,14 @@ async def test_an_edited_pass_is_a_version_that_starts_after_it_and_a_ttir_versi
         assert "mul.f32" in ptx and "add.f32" not in ptx
 
         # a TTIR edit: the passes that decided otherwise, against the original's
-        app.action_show_level("ttir")
+        app.main.action_show_level("ttir")
         ttir = app.pane("ttir")
         edited = ttir.view.text.replace("arith.addf", "arith.subf")
         ttir.action_edit()
         ttir.editor.load_text(edited)
         await pilot.pause()
         ttir.action_save()
-        await wait_for(pilot, lambda: len(app.versions) == 2 and app.flow.running is None, what="the TTIR version")
+        await wait_for(pilot, lambda: len(app.versions) == 2 and app.edits.running is None, what="the TTIR version")
         await pilot.press("escape", "M")
         await wait_for(pilot, lambda: (app.spec_id, "2") in view.compare, what="the comparison")
         await pilot.pause()
@@ -256,4 +256,4 @@ async def test_on_the_gpu_a_version_saved_from_a_pass_replays_and_verifies(scrip
         await pilot.pause()
         pane.action_save()
         await wait_for(pilot, lambda: (app.last_good or {}).get("version") == "1", timeout=180, what="v1's run")
-        assert app.last_good["status"] == "ok" and app.versions[0]["after_pass"] == row["number"]
+        assert app.last_good.status == "ok" and app.versions[0].after_pass == row["number"]

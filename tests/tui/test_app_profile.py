@@ -62,7 +62,7 @@ async def test_profile_runs_aside_while_typing_goes_on_and_fills_the_tab(tmp_pat
         folders = sorted((tmp_path / ".workbench" / "matmul" / "exports").iterdir())
         monkeypatch.setenv("FAKE_NCU", "perm")
         monkeypatch.setenv("FAKE_NCU_SLEEP", "0")
-        app.action_profile()
+        app.profile.action_profile()
         await wait_for(pilot, lambda: not view.running, what="the failed profile")
         title = str(view.query_one("#profile-title").render())
         assert title.startswith("no profile: ") and title.endswith(
@@ -81,9 +81,9 @@ async def test_profile_runs_aside_while_typing_goes_on_and_fills_the_tab(tmp_pat
         await pilot.press("e")
         pane.editor.load_text(pane.editor.text.replace("# Accumulate in fp32", "# Accumulate in FP32"))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good is not None and app.last_good["version"] == "1", what="v1")
+        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", what="v1")
         await pilot.press("escape")
-        app.action_profile()
+        app.profile.action_profile()
         await wait_for(pilot, lambda: not view.running, what="the profile of v1")
         assert list(view.result["profiles"]) == ["original", "v1"]
         assert [str(c) for c in table.get_row_at(0)] == ["duration", "5.47 us", "5.47 us", "same"]

@@ -38,14 +38,14 @@ async def test_a_missing_level_edit_made_again_and_a_reopened_workspace(script):
         await pilot.pause(0.3)
         assert not ttgir.exists()
         # 7: edit/ deleted and made again: watched again (the files come back, a save compiles)
-        original = Path(app.current["folder"]) / "original"
+        original = app.current.folder / "original"
         shutil.rmtree(edit)
         shutil.copytree(original, edit)
         await wait_for(pilot, lambda: title(app, "ttgir").endswith("original"), what="TTGIR back")
         assert "tt.store" in pane.view.text
         py = app.level_path("python")
         outside_save(py, py.read_text().replace("x + y, mask=mask", "x - y, mask=mask"))
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="v1 from the watcher")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="v1 from the watcher")
         assert title(app, "python").endswith("edited (v1)") and title(app, "ttgir").endswith("edited (v1)")
         # 2: text typed in a pane stays while an outside save of the same level compiles under it
         pane = app.pane("python")
@@ -55,7 +55,7 @@ async def test_a_missing_level_edit_made_again_and_a_reopened_workspace(script):
         await pilot.pause()
         assert title(app, "python").endswith("draft")
         outside_save(py, py.read_text().replace("x - y, mask=mask", "x * y, mask=mask"))
-        await wait_for(pilot, lambda: app.last_good["version"] == "2", what="v2 from the watcher")
+        await wait_for(pilot, lambda: app.last_good.version == "2", what="v2 from the watcher")
         assert "x * y" in pane.view.text and pane.editor.text.startswith("# typed here\n")
         assert title(app, "python").endswith("draft")
         await pilot.press("escape")
@@ -107,7 +107,7 @@ async def test_a_hung_kernel_leaves_one_message_and_a_failed_open_no_mix(script,
         assert "add_kernel v1 (from Python) compiled, its run was stopped" in app.status.message
         assert "ran past" in app.status.message
         await pilot.pause(3.0)                                  # the runner restarted; edit/ settled
-        assert [v["number"] for v in app.versions] == [1]
+        assert [v.number for v in app.versions] == [1]
         assert not any(app.column(lv).has_class("-error") for lv in ("python", "ttir", "ttgir", "ptx"))
         assert not any("saved outside the app" in line for line in app.log_view.lines_text)
         assert title(app, "ttir").endswith("edited (v1)")
@@ -115,7 +115,7 @@ async def test_a_hung_kernel_leaves_one_message_and_a_failed_open_no_mix(script,
         # 4: a script that fails to open: a clean screen naming it, nothing of the previous one
         bad = tmp_path / "raises_before.py"
         shutil.copy(ROOT / "tests" / "data" / "raises_before.py", bad)
-        app.switch_script(bad)
+        app.opening.switch_script(bad)
         await wait_for(pilot, lambda: "could not open raises_before.py" in app.status.message, what="the failure")
         header = str(app.query_one("#title-bar").render())
         assert "raises_before.py" in header and "could not open" in header and "vector_add" not in header
@@ -139,7 +139,7 @@ async def test_a_script_printing_100k_lines_leaves_a_bounded_log(tmp_path):
         log = app.log_view
         await wait_for(pilot, lambda: "line 99999" in log.lines_text, what="the last line")
         assert len(log.lines_text) == TAIL and log.dropped >= 100_000 - TAIL
-        app.action_results("log")
+        app.main.action_results("log")
         await wait_for(pilot, lambda: log.lines and log.lines[0].text.startswith(f"… {log.dropped} lines more "
                                                                                  "before these"),
                        what="the count of the lines left out, drawn")
@@ -148,16 +148,16 @@ async def test_a_script_printing_100k_lines_leaves_a_bounded_log(tmp_path):
         # a 5 MB TTGIR saved outside: shown whole; its diff (seconds for difflib) is made when
         # History is looked at, not on the way from the save to its result
         from workbench.tui.widgets.history_view import HistoryView
-        app.action_results("outputs")
+        app.main.action_results("outputs")
         ttgir = app.level_path("ttgir")
         lines = ttgir.read_text().splitlines()
         big = "\n".join(lines[:-1] + ["// " + "x" * 60] * 75_000 + lines[-1:]) + "\n"
         outside_save(ttgir, big)
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="v1 from the 5 MB TTGIR")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="v1 from the 5 MB TTGIR")
         assert app.pane("ttgir").view.line_count == len(lines) + 75_000
         table = app.query_one(HistoryView).query_one("#history-table")
         assert table.row_count == 0                       # not drawn while not shown
-        app.action_results("history")
+        app.main.action_results("history")
         await wait_for(pilot, lambda: table.row_count == 2, what="History drawn")
 
 
@@ -169,7 +169,7 @@ async def test_drafts_kept_when_the_terminal_went_away_come_back_on_the_next_ope
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
-        kept = Path(app.current["folder"]) / "drafts"
+        kept = app.current.folder / "drafts"
         python, ttir = app.level_path("python"), app.level_path("ttir")
     kept.mkdir()
     typed = python.read_text().replace("x + y, mask=mask", "x * y, mask=mask") + "# typed before the hangup\n"
@@ -183,7 +183,7 @@ async def test_drafts_kept_when_the_terminal_went_away_come_back_on_the_next_ope
         app = await opened(pilot)
         pane = app.pane("python")
         assert pane.has_draft and pane.draft_text() == typed and "# typed before" not in pane.view.text
-        assert title(app, "python").endswith("draft") and app.drafts() == ["python", "ttir"]
+        assert title(app, "python").endswith("draft") and app.drafting.drafts() == ["python", "ttir"]
         assert not (kept / app.level_path("ptx").name).exists() and app.pane("ptx").draft_text() is None
         assert "# typed before" not in python.read_text()          # kept, not saved
         pane.view.focus()
@@ -191,10 +191,10 @@ async def test_drafts_kept_when_the_terminal_went_away_come_back_on_the_next_ope
         await pilot.pause()
         assert not (kept / python.name).exists() and pane.draft_text() is None
         assert title(app, "python").endswith("original")
-        app.action_show_level("ttir")
+        app.main.action_show_level("ttir")
         ttir_pane = app.pane("ttir")
         ttir_pane.view.focus()
         await pilot.press("e", "ctrl+s")                           # saved: a version, and no longer kept
-        await wait_for(pilot, lambda: app.last_good.get("version") == "1", what="v1 from the kept TTIR draft")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="v1 from the kept TTIR draft")
         assert ttir.read_text() == ttir_typed and not (kept / ttir.name).exists()
         assert title(app, "ttir").endswith("edited (v1)")

@@ -63,7 +63,7 @@ async def test_kept_edits_are_what_runs_after_reopening_and_after_f2(scripts):
         app = await opened(pilot)
         py = app.level_path("python")
         outside_save(py, py.read_text().replace("x + y, mask=mask", "x - y, mask=mask"))
-        await wait_for(pilot, lambda: app.last_good["version"] == "1", what="v1")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="v1")
         assert "add_kernel v1 (from Python): MISMATCH" in app.status.message
 
     # reopened: edit/ holds v1 (a mismatching edit); kept, v1 is what every part of the screen is about
@@ -73,7 +73,7 @@ async def test_kept_edits_are_what_runs_after_reopening_and_after_f2(scripts):
         await pilot.press("enter")                                   # Keep the edits
         await wait_for(pilot, lambda: app.last_good is not None, what="a run")
         assert title(app, "python").endswith("edited (v1)") and title(app, "ptx").endswith("edited (v1)")
-        assert app.last_good["version"] == "1" and app.last_version == "1"
+        assert app.last_good.version == "1" and app.last_version == "1"
         assert app.status.message.startswith("add_kernel v1 (from Python): MISMATCH")
         outputs = app.query_one(OutputsView)
         assert outputs.summary.startswith("add_kernel v1 (from Python): MISMATCH")
@@ -81,9 +81,9 @@ async def test_kept_edits_are_what_runs_after_reopening_and_after_f2(scripts):
         ran = app.last_good
         await pilot.press("R")                                       # run again: v1, not the original
         await wait_for(pilot, lambda: app.last_good is not ran, what="the run again")
-        assert app.last_good["version"] == "1" and app.status.message.startswith("add_kernel v1")
+        assert app.last_good.version == "1" and app.status.message.startswith("add_kernel v1")
         # a watch added now is dumped for v1, beside the original
-        app.watch_add(app.spec_id, "python", "x")
+        app.watches.watch_add(app.spec_id, "python", "x")
         dumps = app.query_one(DumpsView)
         await wait_for(pilot, lambda: "w1" in dumps.entries, what="the watch's values")
         assert dumps.entries["w1"]["version"]["label"] == "1"
@@ -101,8 +101,8 @@ async def test_kept_edits_are_what_runs_after_reopening_and_after_f2(scripts):
         assert app.focused is app.screen.query_one("#choice-answers")
         await pilot.press("down", "enter")                           # reset
         await wait_for(pilot, lambda: title(app, "python").endswith("original"), what="the reset")
-        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.get("spec_id") == app.spec_id
-                       and app.last_good["version"] == "original", what="the original's run")
+        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.spec_id == app.spec_id
+                       and app.last_good.version == "original", what="the original's run")
         assert app.status.message.startswith("add_kernel original: ok") and app.last_version == "original"
         assert not isinstance(app.screen, ChoiceScreen) and "Keep the edits" not in screen_text(app)
 
@@ -117,14 +117,14 @@ async def test_every_results_tab_shows_the_script_opened_with_f2(scripts):
         profile = app.query_one(ProfileView)
         await wait_for(pilot, lambda: not profile.running, what="the profile's end")
         assert str(app.query_one("#profile-title").render()).startswith("no profile: ")   # (no ncu here)
-        app.dump("%pid", "ttir")
+        app.dumps.dump("%pid", "ttir")
         dumps = app.query_one(DumpsView)
         await wait_for(pilot, lambda: "%pid" in dumps.shown_text and "dumping" not in dumps.shown_text,
                        what="the dump")
-        app.action_configs_tab()
+        app.configs.action_configs_tab()
         grid = app.query_one("#configs-table", DataTable)
         await wait_for(pilot, lambda: grid.row_count == 3, what="the configs table")
-        app.action_results("configs")
+        app.main.action_results("configs")
         await open_by_f2(pilot, scripts["vector_add"])
         await wait_for(pilot, lambda: app.current is not None and app.kernel_name == "add_kernel",
                        what="vector_add's kernel")
@@ -139,17 +139,17 @@ async def test_every_results_tab_shows_the_script_opened_with_f2(scripts):
         assert dumps.watches == [] and dumps.entries == {}
         bench = app.query_one(BenchView)
         assert all(r.get("spec_id") == app.spec_id for r in bench.results.values())
-        app.action_results("bench")
+        app.main.action_results("bench")
         await pilot.pause()
         assert app.query_one("#bench-table", DataTable).row_count == len(bench.results)
-        app.action_history_tab()
+        app.history.action_history_tab()
         await pilot.pause()
         assert app.query_one("#history-table", DataTable).row_count == 1       # the original only
-        app.action_results("passes")
+        app.main.action_results("passes")
         await wait_for(pilot, lambda: app.query_one("#passes-table", DataTable).row_count > 0, what="the passes")
         from workbench.tui.widgets.passes_view import PassesView
         assert app.query_one(PassesView).spec_id == app.spec_id
-        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.get("spec_id") == app.spec_id,
+        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.spec_id == app.spec_id,
                        what="add_kernel's run")
         assert outputs.summary.startswith("add_kernel original: ok")
 

@@ -39,7 +39,7 @@ async def watch_y_and_negate_it(pilot, app) -> tuple[DumpsView, int]:
     await pilot.pause()
     pane.editor.load_text(pane.editor.text.replace(Y_LOAD, "y = -tl.load(y_ptr + offsets, mask=mask)"))
     await pilot.press("ctrl+s")
-    await wait_for(pilot, lambda: app.last_good["version"] == "1", what="version 1")
+    await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
     return dumps, line
 
 
@@ -49,7 +49,7 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
         dumps, line = await watch_y_and_negate_it(pilot, app)
-        assert app.last_good["status"] == "mismatch"
+        assert app.last_good.status == "mismatch"
         assert "w2 x (line" in dumps.watch_text and "difference: none, all 1024 the same" in dumps.watch_text
         dumps.query_one("#watch-table").move_cursor(row=0)        # the selected watch is shown
         await pilot.pause()
@@ -77,7 +77,7 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
         pane.editor.load_text(pane.editor.text.replace("    y = -tl.load(", "    z = -tl.load(")
                               .replace("x + y, mask=mask", "x + z, mask=mask"))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good["version"] == "2", what="version 2")
+        await wait_for(pilot, lambda: app.last_good.version == "2", what="version 2")
         row = [str(c) for c in dumps.query_one("#watch-table").get_row_at(0)]
         assert row[4].startswith("not found: ") and row[5] == "no comparison"
         assert "version 2: not found: " in dumps.watch_text and "difference: none (one side has no values)" in dumps.watch_text
@@ -105,7 +105,7 @@ async def test_a_watched_variable_shows_its_new_and_original_values_and_their_di
         app.post_message(WatchesDone(app.spec_id, None, entries=late))
         await wait_for(pilot, lambda: (dumps.entries.get("w1") or {}).get("version", {}).get("label") == "original",
                        what="the watches dumped again for the original")
-        app.action_results("dumps")
+        app.main.action_results("dumps")
         dumps.query_one("#watch-table").focus()
         await pilot.press("delete")
         await wait_for(pilot, lambda: len(dumps.watches) == 1, what="the watch removed")
@@ -121,7 +121,7 @@ async def test_first_divergence_names_the_negated_load_and_jumps_to_its_line(scr
         dumps, line = await watch_y_and_negate_it(pilot, app)
         # an SSA value watched from TTIR: found again in v1 (renumbered), compiled (run with a GPU)
         ttir = app.pane("ttir").view
-        app.action_show_level("ttir")
+        app.main.action_show_level("ttir")
         ttir.focus()
         load = line_of(ttir, "= tt.load %y")
         ttir.goto_line(load, ttir.line_text(load).index("%y"))
@@ -147,6 +147,6 @@ async def test_first_divergence_names_the_negated_load_and_jumps_to_its_line(scr
         # every program was dumped (the last one masked): 98432 elements differ
         assert "difference: 98432 of 99328 differ, first at [0,0,0]" in text
         assert "y is the first value that differs from the original" in app.status.message
-        first = app.last_diverge["first"]["lines"]["version"]
+        first = app.dumps.last_diverge["first"]["lines"]["version"]
         assert view.cursor_line == line == first["python"][0]
         assert app.pane("ttgir").view.cursor_line == first["ttgir"][0]

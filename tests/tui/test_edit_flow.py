@@ -12,17 +12,18 @@ from pathlib import Path
 
 from helpers import ROOT
 from workbench.model.levels import NVIDIA
-from workbench.tui.edit_flow import EditFlow, digest
+from workbench.model.results import RunResult, Version
+from workbench.tui.editing import EditSession, digest
 from workbench.tui.watcher import EditWatcher, FilesChanged
 
 
-def kernel_dir(tmp_path: Path) -> EditFlow:
+def kernel_dir(tmp_path: Path) -> EditSession:
     original, edit = tmp_path / "k" / "original", tmp_path / "k" / "edit"
     original.mkdir(parents=True)
     for suffix, text in ((".py", "x + y\n"), (".ttir", "addf\n"), (".ttgir", "addf ttg\n"), (".ptx", "add.f32\n")):
         (original / f"k{suffix}").write_text(text)
     shutil.copytree(original, edit)
-    return EditFlow(edit, original, "k")
+    return EditSession(edit, original, "k")
 
 
 def save(path: Path, text: str) -> str:
@@ -33,7 +34,7 @@ def save(path: Path, text: str) -> str:
     return digest(text.encode())
 
 
-def make_version(flow: EditFlow, number: int, level: str, files: dict[str, str]) -> list[dict]:
+def make_version(flow: EditSession, number: int, level: str, files: dict[str, str]) -> list[Version]:
     """What the runner's apply leaves: versions/NNN with the edited level and the levels it made,
     the made ones copied into edit/."""
     folder = flow.edit_dir.parent / "versions" / f"{number:03d}"
@@ -42,7 +43,7 @@ def make_version(flow: EditFlow, number: int, level: str, files: dict[str, str])
         (folder / f"k{suffix}").write_text(text)
         if suffix != {"python": ".py"}.get(level, f".{level}"):
             (flow.edit_dir / f"k{suffix}").write_text(text)
-    return flow.versions + [{"number": number, "level": level, "folder": str(folder), "result": None}]
+    return flow.versions + [Version.parse({"number": number, "level": level, "folder": str(folder), "result": None})]
 
 
 def test_a_save_made_while_a_compile_runs_compiles_next_and_the_latest_wins(tmp_path):
@@ -118,18 +119,18 @@ def test_a_kernel_shown_again_is_current_at_the_version_its_edit_folder_holds(tm
     v1 = {".py": "x - y\n", ".ttir": "subf\n", ".ttgir": "subf ttg\n", ".ptx": "sub.f32\n"}
     versions = make_version(flow, 1, "python", v1)
     save(ttgir, "subf ttg fast\n")
-    versions = make_version(EditFlow(flow.edit_dir, flow.original_dir, "k", versions), 2, "ttgir",
+    versions = make_version(EditSession(flow.edit_dir, flow.original_dir, "k", versions), 2, "ttgir",
                             {".ttgir": "subf ttg fast\n", ".ptx": "sub.f32 fast\n"})
-    again = EditFlow(flow.edit_dir, flow.original_dir, "k", versions)
+    again = EditSession(flow.edit_dir, flow.original_dir, "k", versions)
     assert again.current == "original"
     assert again.shown_again() == "2" and again.current == "2"   # v2's TTGIR and PTX over v1's Python
     assert again.note("python", digest(b"x - y\n")) == "edited (v1)"
     assert again.note("ttgir", digest(b"subf ttg fast\n")) == "edited (v2)"
     save(ttgir, v1[".ttgir"])                                    # v1 restored: every level v1's
     save(flow.path("ptx"), v1[".ptx"])
-    assert EditFlow(flow.edit_dir, flow.original_dir, "k", versions).shown_again() == "1"
+    assert EditSession(flow.edit_dir, flow.original_dir, "k", versions).shown_again() == "1"
     save(py, "x * y\n")                                        # a save no compile made, on top of v1
-    third = EditFlow(flow.edit_dir, flow.original_dir, "k", versions)
+    third = EditSession(flow.edit_dir, flow.original_dir, "k", versions)
     assert third.shown_again() == "1" and third.note("python", digest(b"x * y\n")) == "saved, not compiled yet"
     nxt = third.next_save()
     assert nxt is not None and nxt.action == "compile" and nxt.level == "python"
@@ -157,7 +158,7 @@ def test_what_edit_holds_when_reopened_and_drafts(tmp_path):
     flow = kernel_dir(tmp_path)
     assert flow.edited_levels() == {}
     versions = make_version(flow, 1, "python", {".py": "x - y\n", ".ttgir": "subf\n"})
-    reopened = EditFlow(flow.edit_dir, flow.original_dir, "k", versions)
+    reopened = EditSession(flow.edit_dir, flow.original_dir, "k", versions)
     assert reopened.edited_levels() == {"ttgir": "edited (v1)"}   # edit/ Python is still the original's
     (flow.edit_dir / "k.ptx").unlink()
     assert reopened.note("ptx", reopened.disk_digest("ptx")) == "missing: restore a version"
@@ -166,9 +167,47 @@ def test_what_edit_holds_when_reopened_and_drafts(tmp_path):
     assert reopened.drafts_sentence() == "Python"
 
 
+def test_a_result_makes_its_version_current_only_in_its_own_kernel(tmp_path):
+    """The one current version: what a pane shows as current is the last result's version (what R
+    runs, what the verdict and the watches are about); another kernel's result changes nothing."""
+    flow = EditSession(kernel_dir(tmp_path).edit_dir, tmp_path / "k" / "original", "k", spec_id="s1")
+    run = {"kernel": "k", "spec_id": "s1", "version": "1", "level": "python", "status": "mismatch"}
+    flow.ran(RunResult.parse(run))
+    assert flow.current == "1" and flow.result.status == "mismatch"
+    flow.ran(RunResult.parse(run | {"spec_id": "s2", "version": "original", "status": "ok"}))
+    assert flow.current == "1" and flow.result.spec_id == "s2"
+
+
+def test_a_save_while_a_restore_rewrites_edit_waits_for_it_then_restores_its_version(tmp_path):
+    flow = kernel_dir(tmp_path)
+    py = flow.path("python")
+    flow.saved("python", save(py, "x - y\n"))
+    flow.finished(make_version(flow, 1, "python", {".py": "x - y\n", ".ttgir": "subf\n"}), failed=False)
+    flow.runner_writing()                                    # the restore of the original, asked for
+    queued = flow.save_arrived("python", save(py, "x - y\n"))   # v1's text, saved while it runs
+    assert queued.action == "queued" and list(flow.pending) == [py]
+    assert flow.take_pending() == {} and flow.after_runner_write(restored=True) is None   # still writing
+    flow.runner_wrote()
+    flow.current = "original"                                # the restore made the original current
+    nxt = flow.after_runner_write(restored=True)
+    assert nxt is not None and (nxt.action, nxt.version, nxt.level) == ("restore", "1", "python")
+    assert flow.pending == {}
+
+
+def test_drafts_kept_when_the_terminal_went_away_come_back_and_go(tmp_path):
+    flow = kernel_dir(tmp_path)
+    kept = flow.keep_drafts({"python": "typed\n", "ttgir": "typed ttg\n"})
+    drafts = tmp_path / "k" / "drafts"
+    assert sorted(kept) == [str(drafts / "k.py"), str(drafts / "k.ttgir")]
+    again = EditSession(flow.edit_dir, flow.original_dir, "k")
+    assert again.kept_drafts() == {"python": "typed\n", "ttgir": "typed ttg\n"}
+    again.forget_kept_draft("python")
+    assert again.kept_drafts() == {"ttgir": "typed ttg\n"} and not (drafts / "k.py").exists()
+
+
 def test_the_edit_flow_needs_no_textual():
     import subprocess
-    code = ("import sys; import workbench.tui.edit_flow; "
+    code = ("import sys; import workbench.tui.editing; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))")
     root = ROOT
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -10,6 +10,9 @@ from typing import Any
 
 from textual.message import Message
 
+from workbench.model import results
+from workbench.model.results import RunResult, Version
+
 
 class RunnerMessage(Message):
     """A message from the runner's answers: dropped once the app shuts down (its widgets are being
@@ -49,7 +52,7 @@ class Hello(RunnerMessage):
 
 @dataclass
 class Opened(RunnerMessage):
-    data: dict
+    data: results.Opened
 
 
 @dataclass
@@ -61,8 +64,8 @@ class OpenFailed(RunnerMessage):
 @dataclass
 class RunDone(RunnerMessage):
     """A run or an apply finished: ``path``/``level`` name the saved file for an apply."""
-    result: dict
-    versions: list[dict] | None
+    result: RunResult
+    versions: list[Version] | None
     path: Path | None = None
     level: str | None = None
     started: float = 0.0
@@ -74,13 +77,14 @@ class RunFailed(RunnerMessage):
     error: Any                  # a RunnerError (RunnerCrashed for a restart) or another exception
     path: Path | None = None
     level: str | None = None
-    versions: list[dict] | None = None
+    versions: list[Version] | None = None
 
 
 @dataclass
 class Restored(RunnerMessage):
     version: str
     paths: list[str]
+    spec_id: str = ""           # the kernel it was restored in
 
 
 @dataclass
@@ -97,12 +101,13 @@ class ConfigsDone(RunnerMessage):
     tuning: tuple[int, dict] | None = None
     error: str | None = None
     progress: str | None = None   # a sweep's count, elapsed time and ETA
-    kernel: dict | None = None    # a tried config that compiled: its levels are in the workspace
+    kernel: results.KernelEntry | None = None    # a tried config that compiled: its levels are in the workspace
 
 
 @dataclass
 class Timed(RunnerMessage):
-    """A version's timing, asked for after its verdict was on screen."""
+    """A version's timing, asked for after its verdict was on screen (the runner's answer: parsed
+    as it is shown; a failed one is its spec id and version)."""
     result: dict
     error: str | None = None
 
@@ -131,3 +136,10 @@ class DumpDone(RunnerMessage):
     level: str
     result: Any = None
     error: str | None = None
+
+
+@dataclass
+class WorkerFailed(RunnerMessage):
+    """A worker let an exception out (our bug, or a runner failure it did not expect)."""
+    what: str
+    error: BaseException

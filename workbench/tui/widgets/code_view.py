@@ -26,18 +26,17 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from workbench.highlight import lexer_for_level
+from workbench.tui.widgets.code_locs import HiddenLocs, cut_spans
+from workbench.tui.widgets.code_search import CodeSearch
 
 TAB_SIZE = 8
 CHUNK_LINES = 200               # lines lexed together, on first sight
 WHOLE_FILE_LEVELS = frozenset({"python", "gluon"})
 _MAX_CACHED_LINES = 4096        # rendered-segment cache entries kept before it is dropped
 
-# The name under the cursor that "go to definition" looks up, per level family.
-_SSA_RE = re.compile(r'%(?:[\w$.-]+|"[^"]*")')
-_SASS_NAME_RE = re.compile(r"\b(?:U?R\d+|U?P\d+)\b")
 
 
-class CodeView(ScrollView, can_focus=True):
+class CodeView(CodeSearch, HiddenLocs, ScrollView, can_focus=True):
     """One level's text, read-only."""
 
     DEFAULT_CSS = """
@@ -360,7 +359,7 @@ class CodeView(ScrollView, can_focus=True):
                 segments[-1] = Segment(segments[-1].text[:-1], line_style)
                 segments.append(Segment(" ", line_style + view["cursor"]))
         if self.hide_locs:
-            segments = _cut(segments, self._loc_spans(index))
+            segments = cut_spans(segments, self._loc_spans(index))
         code_width = max(width - self.gutter_width, 0)
         code = Strip(segments).crop_extend(scroll_x, scroll_x + code_width, line_style)
         return Strip(gutter + list(code), width).crop_extend(0, width, base)
@@ -483,116 +482,6 @@ class CodeView(ScrollView, can_focus=True):
             self.cursor_column = max(self.scroll_offset.x + offset.x - self.gutter_width, 0)
             self.cursor_line = line
 
-    # -- search -------------------------------------------------------------------------------
-
-    def find(self, query: str, *, forward: bool = True) -> int | None:
-        """Move to the next (or previous) occurrence of ``query`` after the cursor, wrapping.
-
-        Case-insensitive unless the query has a capital letter. Matches stay highlighted until
-        :meth:`clear_search`. Returns the 1-based line found, or None.
-        """
-        self.search_query = query
-        if not query:
-            self.clear_search()
-            return None
-        flags = 0 if any(c.isupper() for c in query) else re.IGNORECASE
-        self._search = re.compile(re.escape(query), flags)
-        self.refresh()
-        return self._find(forward)
-
-    def clear_search(self) -> None:
-        self._search = None
-        self.refresh()
-
-    def _find(self, forward: bool) -> int | None:
-        pattern = self._search
-        if pattern is None:
-            return None
-        n = len(self._lines)
-        start, col = self.cursor_line - 1, self.cursor_column
-        for step in range(n + 1):
-            index = (start + step) % n if forward else (start - step) % n
-            line = self._lines[index]
-            if forward:
-                m = pattern.search(line, col + 1) if step == 0 else pattern.search(line)
-            else:
-                ms = [m for m in pattern.finditer(line) if step or m.start() < col]
-                m = ms[-1] if ms else None
-            if m is not None:
-                wrapped = (index < start or (index == start and m.start() <= col)) if forward else \
-                    (index > start or (index == start and m.start() >= col))
-                self.goto_line(index + 1, m.start())
-                self.post_message(self.Jumped(self, "find", True, index + 1,
-                                              self._match_count_text(index, m.start(), wrapped, forward)))
-                return index + 1
-        self.post_message(self.Jumped(self, "find", False, None, f"not found: {self.search_query}"))
-        return None
-
-    def _match_count_text(self, index: int, column: int, wrapped: bool, forward: bool) -> str:
-        """``/x: 3 of 12`` and whether the search went round the end of the file."""
-        pattern, before, total = self._search, 0, 0
-        for i, line in enumerate(self._lines):
-            for m in pattern.finditer(line):
-                total += 1
-                if (i, m.start()) < (index, column):
-                    before += 1
-        text = f"/{self.search_query}: {before + 1} of {total}"
-        if wrapped:
-            text += " (wrapped to the top)" if forward else " (wrapped to the bottom)"
-        return text
-
-    def action_find_next(self) -> None:
-        self._find(True)
-
-    def action_find_previous(self) -> None:
-        self._find(False)
-
-    # -- go to definition ---------------------------------------------------------------------
-
-    def name_at(self, line: int | None = None, column: int | None = None) -> str | None:
-        """The SSA value / register under (or first after) a position; the cursor's by default."""
-        line = self.cursor_line if line is None else line
-        column = self.cursor_column if column is None else column
-        text = self._lines[line - 1]
-        pattern = _SASS_NAME_RE if self._level == "sass" else _SSA_RE
-        after = None
-        for m in pattern.finditer(text):
-            if m.start() <= column < m.end():
-                return m.group(0)
-            if after is None and m.start() >= column:
-                after = m.group(0)
-        return after
-
-    def definition_of(self, name: str) -> int | None:
-        """The 1-based line defining ``name`` (MLIR/LLVM: ``%x = ``, args; PTX: first write)."""
-        if self._definitions is None:
-            self._definitions = _index_definitions(self._level, self._lines)
-        return self._definitions.get(_strip_result_suffix(name))
-
-    def goto_definition(self) -> int | None:
-        """Jump to the definition of the name under the cursor; ``ctrl+o`` comes back."""
-        name = self.name_at()
-        if name is None:
-            self.post_message(self.Jumped(self, "definition", False, None, "no SSA value under the cursor"))
-            return None
-        line = self.definition_of(name)
-        if line is None:
-            self.post_message(self.Jumped(self, "definition", False, None, f"no definition of {name} here"))
-            return None
-        self._jumps.append((self.cursor_line, self.cursor_column))
-        column = self._lines[line - 1].find(_strip_result_suffix(name))
-        self.goto_line(line, max(column, 0))
-        self.post_message(self.Jumped(self, "definition", True, line, name))
-        return line
-
-    def action_goto_definition(self) -> None:
-        self.goto_definition()
-
-    def action_jump_back(self) -> None:
-        if self._jumps:
-            line, column = self._jumps.pop()
-            self.goto_line(line, column)
-
     # -- centring, rows, locations hidden --------------------------------------------------------
 
     def center_on(self, line: int) -> None:
@@ -639,49 +528,6 @@ class CodeView(ScrollView, can_focus=True):
         row = max(0, min(row, len(self._rows) - 1))
         return self._rows[row] + 1 if self._rows else line
 
-    def set_hide_locs(self, hide: bool) -> None:
-        """Hide ``loc(...)`` annotations and ``#locN = ...`` lines of MLIR levels (TTIR, TTGIR), in
-        the display only: the text, line numbers and the cross-level mapping keep them."""
-        if hide == self.hide_locs:
-            return
-        self.hide_locs = hide
-        if self._level not in MLIR_LEVELS:
-            return
-        line = self.cursor_line
-        on_screen = self._row_of_line(line) - self.scroll_offset.y   # the cursor stays where it is on screen
-        self._rows = None
-        if hide:
-            self._hide_loc_lines()
-        self.virtual_size = Size(self.virtual_size.width, self.row_count)
-        if self._rows is not None and self._rows and (line - 1) not in self._rows:
-            line = self._rows[self._row_of_line(line)] + 1
-        self.scroll_to(y=max(self._row_of_line(line) - on_screen, 0), animate=False, immediate=True)
-        self.goto_line(line, self.cursor_column, center=False)
-        self.refresh()
-
-    def _hide_loc_lines(self) -> None:
-        if self._level not in MLIR_LEVELS:
-            return
-        self._rows = [i for i, text in enumerate(self._lines) if not _LOC_DEF.match(text)] or None
-
-    def _loc_spans(self, index: int) -> list[tuple[int, int]]:
-        if self._level not in MLIR_LEVELS:
-            return []
-        return [m.span() for m in _LOC_USE.finditer(self._lines[index])]
-
-    def shown_text(self, first: int | None = None, last: int | None = None) -> str:
-        """Lines ``first``..``last`` (1-based, all by default) as the view shows them."""
-        first, last = first or 1, last or len(self._lines)
-        out = []
-        for index in range(first - 1, last):
-            if self._rows is not None and index not in self._rows:
-                continue
-            text = self._lines[index]
-            for a, b in reversed(self._loc_spans(index) if self.hide_locs else []):
-                text = text[:a] + text[b:]
-            out.append(text)
-        return "\n".join(out) + "\n"
-
     # -- line selection and copy ---------------------------------------------------------------
 
     @property
@@ -727,29 +573,7 @@ class CodeView(ScrollView, can_focus=True):
     def highlighted_lines(self) -> list[int]:
         return list(self._mapped)
 
-    def next_highlighted(self, *, forward: bool = True) -> int | None:
-        """Move to the next (previous) highlighted line after the cursor, wrapping."""
-        if not self._mapped:
-            self.post_message(self.Jumped(self, "mapped", False, None, "no mapped lines"))
-            return None
-        if forward:
-            i = bisect.bisect_right(self._mapped, self.cursor_line)
-            line = self._mapped[i % len(self._mapped)]
-        else:
-            i = bisect.bisect_left(self._mapped, self.cursor_line) - 1
-            line = self._mapped[i]
-        self.goto_line(line)
-        self.post_message(self.Jumped(self, "mapped", True, line, ""))
-        return line
 
-    def action_next_mapped(self) -> None:
-        self.next_highlighted()
-
-    def action_previous_mapped(self) -> None:
-        self.next_highlighted(forward=False)
-
-
-MLIR_LEVELS = frozenset({"ttir", "ttgir"})
 _SELECTED = Style(reverse=True)
 HEAT_WIDTH = 5
 _HEAT_STYLES = ((0.20, Style(color="red", bold=True)), (0.05, Style(color="yellow")), (0.0, Style()))
@@ -762,80 +586,3 @@ def _heat_segment(share: float, style: Style) -> Segment:
     hot = next(s for limit, s in _HEAT_STYLES if share >= limit)
     text = f"{share * 100:3.0f}% " if share >= 0.01 else " <1% "
     return Segment(text, style + hot)
-
-
-_LOC_DEF = re.compile(r"\s*#loc\d*\s*=\s*loc\(")
-_LOC_USE = re.compile(r' ?loc\((?:[^()"]|"[^"]*"|\((?:[^()"]|"[^"]*"|\([^()]*\))*\))*\)')
-
-
-def _cut(segments: list[Segment], spans: list[tuple[int, int]]) -> list[Segment]:
-    """``segments`` without the characters in ``spans`` (sorted, 0-based, end exclusive)."""
-    if not spans:
-        return segments
-    out, pos = [], 0
-    for seg in segments:
-        text, end = seg.text, pos + len(seg.text)
-        keep = []
-        cursor = pos
-        for a, b in spans:
-            if b <= cursor or a >= end:
-                continue
-            if a > cursor:
-                keep.append(text[cursor - pos:a - pos])
-            cursor = max(cursor, min(b, end))
-        if cursor < end:
-            keep.append(text[cursor - pos:])
-        if keep:
-            out.append(Segment("".join(keep), seg.style))
-        pos = end
-    return out
-
-
-def _strip_result_suffix(name: str) -> str:
-    """``%x#1`` (a use of result 1) and ``%x:9`` (a 9-result definition) name ``%x``."""
-    return re.sub(r"[#:]\d+$", "", name)
-
-
-_MLIR_DEF = re.compile(r'(%[\w$.-]+)(?::\d+)?\s*=(?!=)')                       # %x = , %acc:9 = , iter_args
-_MLIR_RESULTS = re.compile(r'^\s*(%[\w$.-]+(?::\d+)?(?:\s*,\s*%[\w$.-]+(?::\d+)?)+)\s*=')   # %a, %b =
-_MLIR_ARG = re.compile(r'(%[\w$.-]+)\s*:\s*(?=[!a-z])')                      # (%x: f32 in func/block args
-_LLVM_DEF = re.compile(r'^\s*(%(?:[\w$.-]+|"[^"]*"))\s*=')
-_LLVM_LABEL = re.compile(r'^([\w$.-]+|"[^"]*"):')
-_PTX_DEST = re.compile(r'^\s*(?:@!?%\w+\s+)?[a-z][\w.]*\s+(?:\{([^}]*)\}|(%[\w$]+))')
-
-
-def _index_definitions(level: str, lines: list[str]) -> dict[str, int]:
-    defs: dict[str, int] = {}
-
-    def add(name: str, n: int) -> None:
-        defs.setdefault(_strip_result_suffix(name), n)
-
-    for n, line in enumerate(lines, 1):
-        if "%" not in line and level != "llir":
-            continue
-        if level in ("ttir", "ttgir", "glir", "mlir"):
-            if m := _MLIR_RESULTS.match(line):
-                for name in re.split(r"\s*,\s*", m.group(1)):
-                    add(name, n)
-            for m in _MLIR_DEF.finditer(line):
-                add(m.group(1), n)
-            stripped = line.lstrip()
-            if stripped.startswith("^") or "tt.func" in line or "func.func" in line:
-                for m in _MLIR_ARG.finditer(line):
-                    add(m.group(1), n)
-        elif level == "llir":
-            if m := _LLVM_DEF.match(line):
-                add(m.group(1), n)
-            elif m := _LLVM_LABEL.match(line):
-                add("%" + m.group(1), n)
-            elif line.startswith("define "):
-                for m in _SSA_RE.finditer(line):
-                    add(m.group(0), n)
-        elif level == "ptx":
-            if m := _PTX_DEST.match(line):
-                if m.group(1) is not None:
-                    for name in re.findall(r"%[\w$]+", m.group(1)):
-                        add(name, n)
-                else:
-                    add(m.group(2), n)
-    return defs

@@ -198,7 +198,7 @@ class PassesView(Horizontal):
     @work(thread=True, group="passes", exit_on_error=False)
     def _fetch(self, spec_id: str, version: str | None) -> None:
         try:
-            data = self.app.call("passes", kernel=spec_id, version=version, timeout=300)
+            data = self.app.link.call("passes", kernel=spec_id, version=version, timeout=300)
         except Exception as e:  # noqa: BLE001 - a RunnerError (no such version, a compile error) or a crash: said
             self.app.call_from_thread(self._failed, spec_id, version, e)
             return

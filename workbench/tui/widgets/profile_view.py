@@ -102,7 +102,7 @@ class ProfileView(Vertical):
     def _export(self, spec_id: str, version: str) -> str:
         folder = self._exports.get((spec_id, version))
         if folder is None or not os.path.isfile(os.path.join(folder, "launch.json")):
-            folder = self.app.call("export", kernel=spec_id, version=version, timeout=120)["folder"]
+            folder = self.app.link.call("export", kernel=spec_id, version=version, timeout=120)["folder"]
             self._exports[(spec_id, version)] = folder
         return folder
 

@@ -1,22 +1,28 @@
-"""The save flow of one kernel, apart from Textual (so it is tested without it).
+"""The edit loop of one kernel, apart from Textual (so it is tested without it): the one owner of
+its versions, the current version, the save queue and the drafts.
 
 It knows what each level's file in ``edit/`` holds (the original's text, a version's text, or a
 save not compiled yet), which save compiles next (one compile at a time; while it runs, the newest
-content on disk wins), which version's result is current, and the drafts typed in the panes.
-The app reads files and talks to the runner; this class decides. The disk is the truth: a save is
-found by content, never by remembering events, so a save made while a compile runs is never
-taken for one already seen (invariant 2 of DESIGN.md), and a file the runner regenerated is
-known by its content as a version's, never taken for a user's save.
+content on disk wins; while the runner rewrites ``edit/``, saves wait), which version is current
+(what runs, what the verdict is about, what every pane calls current), and the drafts typed in the
+panes (and those kept on disk when the terminal went away). The app reads files into panes and
+talks to the runner; this class decides. The disk is the truth: a save is found by content, never
+by remembering events, so a save made while a compile runs is never taken for one already seen
+(invariant 2 of DESIGN.md), and a file the runner regenerated is known by its content as a
+version's, never taken for a user's save.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.model.levels import NVIDIA, Family
+from workbench.model.results import RunResult, Version
 from workbench.tui.format import EDITABLE, LEVELS, version_label
 
 ORIGINAL = "original"
@@ -24,6 +30,17 @@ ORIGINAL = "original"
 
 def digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write beside, then rename over: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 @dataclass(frozen=True)
@@ -37,9 +54,9 @@ class Apply:
 
 @dataclass(frozen=True)
 class Decision:
-    """What a save comes to: ``compile`` it, ``wait`` for the compile running, ``restore`` the
-    version whose text it is (an identical text is not a new version), or ``nothing`` (it is
-    the current version's text already)."""
+    """What a save comes to: ``compile`` it, ``wait`` for the compile running, ``queued`` until the
+    runner is done rewriting edit/ (a restore), ``restore`` the version whose text it is (an
+    identical text is not a new version), or ``nothing`` (it is the current version's text already)."""
 
     action: str
     level: str
@@ -58,22 +75,27 @@ class Decision:
         return f"compiling from {what}"
 
 
-class EditFlow:
-    """Per-kernel save state: ``edit_dir`` holds the files, ``original_dir`` the first compile,
-    ``versions`` the runner's version list (dicts with number, level, folder, result); ``family``
+class EditSession:
+    """One kernel's edit loop: ``edit_dir`` holds the files, ``original_dir`` the first compile,
+    ``versions`` the runner's version list; ``family``
     names the levels' files (AMD's ptx pane is ``.amdgcn``)."""
 
-    def __init__(self, edit_dir: Path, original_dir: Path, stem: str, versions: list[dict] | None = None,
-                 family: Family = NVIDIA) -> None:
+    def __init__(self, edit_dir: Path, original_dir: Path, stem: str, versions: list[Version] | None = None,
+                 family: Family = NVIDIA, spec_id: str | None = None) -> None:
         self.edit_dir = Path(edit_dir)
+        self.spec_id = spec_id
         self.family = family
         self.original_dir = Path(original_dir)
         self.stem = stem
-        self.versions: list[dict] = list(versions or [])
+        self.versions: list[Version] = list(versions or [])
         self.current = ORIGINAL          # the version whose result is the current one
+        self.result: RunResult | None = None  # the last result shown (a run's or a save's)
         self.running: Apply | None = None
         self.failed: dict[str, str] = {}  # level -> digest of a text whose compile failed
         self.drafts: dict[str, str] = {}  # level -> text typed in its pane, not saved
+        self.shown: dict[str, str | None] = {}   # level -> digest of the file its pane shows (None: missing)
+        self.runner_writes = 0            # requests in flight that rewrite edit/ (apply, restore)
+        self.pending: dict[Path, float] = {}   # files changed, not looked at yet -> their first event's time
         self._frozen: dict[Path, str | None] = {}  # digests of original/ and versions/ files (never rewritten)
 
     # -- what the files hold --------------------------------------------------------------
@@ -97,12 +119,12 @@ class EditFlow:
         name = f"{self.stem}{self.family.suffix(level)}"
         if self._frozen_digest(self.original_dir / name) == d:
             return ORIGINAL
-        by_number = {str(v["number"]): v for v in self.versions}
+        by_number = {v.label: v for v in self.versions}
         order = ([by_number[self.current]] if self.current in by_number else []) + \
-            sorted(self.versions, key=lambda v: -int(v["number"]))
+            sorted(self.versions, key=lambda v: -v.number)
         for v in order:
-            if self._frozen_digest(Path(v["folder"]) / name) == d:
-                return str(v["number"])
+            if self._frozen_digest(v.folder / name) == d:
+                return v.label
         return None
 
     def disk_digest(self, level: str) -> str | None:
@@ -128,6 +150,13 @@ class EditFlow:
             return "saved, did not compile"
         return "saved, not compiled yet"
 
+    def shown_note(self, level: str) -> str:
+        """The title word of what ``level``'s pane shows."""
+        return self.note(level, self.shown.get(level))
+
+    def shown_provenance(self, level: str) -> str | None:
+        return self.provenance(level, self.shown.get(level))
+
     def shown_again(self) -> str:
         """A kernel shown again (its workspace reopened, or picked again): the version edit/
         holds becomes the current one, so what the panes show is what runs and what the verdict
@@ -148,6 +177,24 @@ class EditFlow:
                 out[level] = self.note(level, d)
         return out
 
+    def level_of(self, version: str) -> str | None:
+        """The level a version was saved from (None: the original, or no such version)."""
+        return next((v.level for v in self.versions if v.label == version), None)
+
+    def seen(self) -> dict[str, str]:
+        """edit/'s files as they are now, by name (a restore keeps a save newer than this)."""
+        seen = {}
+        try:
+            files = list(self.edit_dir.iterdir())
+        except OSError:
+            files = []   # (no edit/ now: the runner makes it again)
+        for path in files:
+            try:
+                seen[path.name] = digest(path.read_bytes())
+            except OSError:
+                pass     # (a folder, or gone since)
+        return seen
+
     # -- saves ---------------------------------------------------------------------------
 
     def saved(self, level: str, d: str) -> Decision:
@@ -162,6 +209,13 @@ class EditFlow:
         if self.running is not None:
             return Decision("wait", level)
         return self._start(Apply(level, self.path(level), d))
+
+    def save_arrived(self, level: str, d: str) -> Decision:
+        """:meth:`saved`, unless a restore is rewriting edit/: then the file waits for it (``queued``)."""
+        if self.runner_writes and self.running is None:
+            self.pending.setdefault(self.path(level), time.perf_counter())
+            return Decision("queued", level)
+        return self.saved(level, d)
 
     def _start(self, apply: Apply) -> Decision:
         self.running = apply
@@ -204,7 +258,7 @@ class EditFlow:
         except OSError:
             return 0
 
-    def finished(self, versions: list[dict] | None, failed: bool) -> str | None:
+    def finished(self, versions: list[Version] | None, failed: bool) -> str | None:
         """The compile running ended, with the runner's version list. Returns the version it
         made (then the current one, even when its run did not end), or None; a text that did
         not compile (``failed``) waits for the next save."""
@@ -220,9 +274,72 @@ class EditFlow:
         return made
 
     def newest_version(self) -> str | None:
-        return str(max(int(v["number"]) for v in self.versions)) if self.versions else None
+        return str(max(v.number for v in self.versions)) if self.versions else None
+
+    # -- results and the runner's writes ---------------------------------------------------
+
+    def ran(self, result: RunResult) -> None:
+        """A result is on screen: its version is the current one (unless it is another kernel's)."""
+        self.result = result
+        if result.spec_id == self.spec_id:
+            self.current = result.version
+
+    def runner_writing(self) -> None:
+        """A request that rewrites edit/ (an apply, a restore) is on its way."""
+        self.runner_writes += 1
+
+    def runner_wrote(self) -> None:
+        self.runner_writes = max(self.runner_writes - 1, 0)
+
+    def take_pending(self) -> dict[Path, float]:
+        """The changed files to look at now (none while the runner rewrites edit/: looked at once it is done)."""
+        if not self.pending or self.runner_writes:
+            return {}
+        pending, self.pending = self.pending, {}
+        return pending
+
+    def after_runner_write(self, restored: bool = False) -> Decision | None:
+        """The runner is done with edit/ (the panes show what it holds): the newest save it does
+        not hold a version of yet compiles next (one made while the compile ran). After a restore
+        (``restored``), a save made while it waited that holds another version's text restores that."""
+        if self.runner_writes:
+            return None
+        saved = [self.family.pane_of_suffix(p.suffix) for p in self.pending] if restored else []
+        self.pending.clear()      # the files are on screen now, and the flow looks at all of them
+        return self.next_save(saved)
 
     # -- drafts --------------------------------------------------------------------------
 
     def drafts_sentence(self) -> str:
         return ", ".join(self.family.title(lv) for lv in LEVELS if lv in self.drafts)
+
+    def kept_draft_path(self, level: str) -> Path:
+        """Where a level's draft is kept when the terminal goes away (the kernel's drafts/)."""
+        return self.original_dir.parent / "drafts" / self.path(level).name
+
+    def keep_drafts(self, texts: dict[str, str]) -> list[str]:
+        """Drafts written into drafts/ (the terminal went away); the files written."""
+        kept = []
+        for level, text in texts.items():
+            target = self.kept_draft_path(level)
+            try:
+                target.parent.mkdir(exist_ok=True)
+                atomic_write(target, text.encode())
+                kept.append(str(target))
+            except OSError:
+                pass
+        return kept
+
+    def kept_drafts(self) -> dict[str, str]:
+        """Drafts kept by a session whose terminal went away, by level."""
+        out = {}
+        for level in (lv for lv in LEVELS if lv in EDITABLE):
+            try:
+                out[level] = self.kept_draft_path(level).read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                continue
+        return out
+
+    def forget_kept_draft(self, level: str) -> None:
+        if level in EDITABLE:
+            self.kept_draft_path(level).unlink(missing_ok=True)

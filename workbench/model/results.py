@@ -1,0 +1,178 @@
+"""The runner's answers the app reads, as dataclasses: each parsed once, where it arrives, with its
+fields checked, so a wrong shape is one line naming the field (:class:`AnswerError`), never an
+AttributeError three screens later. The runner sends JSON (``runner/protocol.py``); what a widget
+draws as a table keeps the answer's dict (``raw``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class AnswerError(ValueError):
+    """A runner answer not of the shape the app reads."""
+
+
+_MISSING = object()
+
+
+def _get(d: Any, key: str, kinds: type | tuple[type, ...], what: str, default: Any = _MISSING) -> Any:
+    """``d[key]``, checked to be of ``kinds`` (None, or a missing key, gives ``default`` where one is given)."""
+    if not isinstance(d, dict):
+        raise AnswerError(f"the runner's {what}: expected an object, got {type(d).__name__}")
+    value = d.get(key)
+    if value is None and default is not _MISSING:
+        return default
+    if value is None:
+        raise AnswerError(f"the runner's {what} has no {key}")
+    if isinstance(value, bool) and kinds in (int, float, (int, float)):
+        raise AnswerError(f"the runner's {what}: {key} is a bool, not a number")
+    if not isinstance(value, kinds):
+        names = " or ".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+        raise AnswerError(f"the runner's {what}: {key} is {type(value).__name__}, not {names}")
+    return value
+
+
+def _list(d: Any, key: str, what: str) -> list:
+    return _get(d, key, list, what, [])
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A version's timing (``runtime.bench.Timing.to_json``): times in ms."""
+
+    mode: str               # "cuda-event", "graph", "wall" (the interpreter: not a kernel timing), ...
+    median: float | None
+    spread: float | None
+    tflops: float | None
+    gbps: float | None
+
+    @classmethod
+    def parse(cls, d: Any, what: str = "timing") -> "Timing":
+        stats = _get(d, "stats", dict, what, {})
+        return cls(str(_get(d, "mode", str, what, "")), _get(stats, "median", (int, float), what, None),
+                   _get(stats, "spread", (int, float), what, None), _get(d, "tflops", (int, float), what, None),
+                   _get(d, "gbps", (int, float), what, None))
+
+    @property
+    def interpreted(self) -> bool:
+        """Timed by wall clock around Triton's interpreter (no GPU)."""
+        return self.mode == "wall"
+
+
+@dataclass(frozen=True)
+class Version:
+    """A saved version of a kernel (``session.workspace.VersionInfo.to_json``)."""
+
+    number: int
+    level: str              # the level it was saved from
+    folder: Path
+    result: dict | None     # its result as kept in result.json (None: its run did not end)
+    after_pass: int | None  # started from the IR after this pass
+    raw: dict
+
+    @classmethod
+    def parse(cls, d: Any, what: str = "version") -> "Version":
+        return cls(_get(d, "number", int, what), _get(d, "level", str, what), Path(_get(d, "folder", str, what)),
+                   _get(d, "result", dict, what, None), _get(d, "after_pass", int, what, None), d)
+
+    @property
+    def label(self) -> str:
+        return str(self.number)
+
+
+def _versions(d: Any, what: str) -> list[Version]:
+    return [Version.parse(v, f"{what}'s version") for v in _list(d, "versions", what)]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A run's or an apply's answer (``session.RunResult.to_json``; an apply adds the version list,
+    the new version's source map, its compile time and the watched values)."""
+
+    kernel: str
+    spec_id: str
+    version: str            # "original" or a version number
+    level: str
+    status: str             # ok | mismatch | compiled-only | error
+    message: str
+    compile: dict | None    # the compile summary (warps, registers, spills, shared)
+    timing: Timing | None
+    times: dict
+    compile_ms: float | None
+    versions: list[Version] | None   # an apply's: the kernel's versions now
+    srcmap: dict | None     # an apply's: the new version's source map
+    watches: list[dict] | None       # an apply's: the watched values, beside the original's
+    watch_notes: list[str]
+    raw: dict
+
+    @classmethod
+    def parse(cls, d: Any, what: str = "run result") -> "RunResult":
+        timing = _get(d, "timing", dict, what, None)
+        return cls(_get(d, "kernel", str, what), _get(d, "spec_id", str, what), str(_get(d, "version", (str, int), what)),
+                   _get(d, "level", str, what), _get(d, "status", str, what), _get(d, "message", str, what, ""),
+                   _get(d, "compile", dict, what, None), Timing.parse(timing, f"{what}'s timing") if timing else None,
+                   _get(d, "times", dict, what, {}), _get(d, "compile_ms", (int, float), what, None),
+                   _versions(d, what) if d.get("versions") is not None else None, _get(d, "srcmap", dict, what, None),
+                   _get(d, "watches", list, what, None), _list(d, "watch_notes", what), d)
+
+    @property
+    def verdict_kind(self) -> str:
+        """How the status line colours it: ok, error (a mismatch too) or nothing."""
+        return "ok" if self.status == "ok" else "error" if self.status in ("mismatch", "error") else ""
+
+    @property
+    def verified(self) -> bool:
+        """Its outputs were checked (a timing then means something)."""
+        return self.status in ("ok", "mismatch")
+
+
+@dataclass(frozen=True)
+class KernelEntry:
+    """A kernel specialization the script launched, as the runner's open answers it: compiled (its
+    levels in ``folder``/original, edited in ``edit``), or ``error`` (it did not compile)."""
+
+    kernel: str
+    spec_id: str
+    spec: dict              # the specialization (signature, constexprs, options, line)
+    line: int | None        # the kernel's ``def`` in the script
+    folder: Path | None
+    edit: Path | None
+    versions: list[Version]
+    srcmap: dict | None
+    result: dict | None     # the original's compile summary
+    error: dict | None      # a diagnostic: it did not compile
+    raw: dict
+
+    @classmethod
+    def parse(cls, d: Any, what: str = "kernel entry") -> "KernelEntry":
+        spec = _get(d, "spec", dict, what)
+        error = _get(d, "error", dict, what, None)
+        folder, edit = _get(d, "folder", str, what, None), _get(d, "edit", str, what, None)
+        if error is None and (folder is None or edit is None):
+            raise AnswerError(f"the runner's {what}: a compiled kernel with no {'folder' if folder is None else 'edit'}")
+        return cls(_get(spec, "kernel", str, f"{what}'s spec"), _get(spec, "spec_id", str, f"{what}'s spec"), spec,
+                   _get(spec, "line", int, f"{what}'s spec", None), Path(folder) if folder else None,
+                   Path(edit) if edit else None, _versions(d, what), _get(d, "srcmap", dict, what, None),
+                   _get(d, "result", dict, what, None), error, d)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The runner's answer to ``open``: what the script launched and how it ran."""
+
+    mode: str               # gpu | interpret
+    target: str
+    gpu: bool
+    kernels: list[KernelEntry]
+    tunings: list[dict]     # the script's autotune tunings (the Configs tab's tables)
+    script_error: dict | None   # a diagnostic: the script raised after its launches
+    notes: list[str]
+
+    @classmethod
+    def parse(cls, d: Any) -> "Opened":
+        what = "open answer"
+        return cls(_get(d, "mode", str, what, ""), _get(d, "target", str, what), bool(_get(d, "gpu", bool, what, False)),
+                   [KernelEntry.parse(k) for k in _list(d, "kernels", what)], _list(d, "tunings", what),
+                   _get(d, "script_error", dict, what, None), [str(n) for n in _list(d, "notes", what)])
