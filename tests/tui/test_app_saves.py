@@ -6,7 +6,6 @@ version, a failed open leaves no mix of two scripts, the Log keeps a bounded tai
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
