@@ -3,9 +3,13 @@ bench options the app tests share. (Fixtures are in this folder's conftest.py.)"
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from pathlib import Path
+
+from rich.console import Console
+from textual.app import App
 
 from helpers import has_cuda
 from workbench.tui.app import WorkbenchApp
@@ -46,3 +50,12 @@ def outside_save(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.swp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def screen_text(app: App) -> str:
+    """What the terminal holds now: the screen as its compositor last laid it out (as a
+    screenshot draws it), in plain text."""
+    console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), record=True,
+                      force_terminal=True, color_system=None, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()

@@ -56,6 +56,20 @@ def find(version: str) -> Path | None:
     return None
 
 
+def available() -> list[str]:
+    """The releases unpacked in the cache or the repository, oldest first (folders only: nothing is
+    imported; the app offers the newest other one)."""
+    found = {d.name for root in (cache_root(), repo_root()) if root.is_dir()
+             for d in root.iterdir() if VERSION.match(d.name) and installed(d, d.name)}
+    return sorted(found, key=_order)
+
+
+def _order(version: str) -> tuple:
+    """3.4.0 < 3.5.0rc1 < 3.5.0 < 3.5.0.post1."""
+    major, minor, patch, rest = re.match(r"(\d+)\.(\d+)\.(\d+)(.*)", version).groups()
+    return int(major), int(minor), int(patch), not rest.startswith(("a", "b", "rc")), rest
+
+
 def locate(version: str, python: str = sys.executable) -> Path:
     """The folder of ``version``, installed into the cache first where no folder has it."""
     return find(check_version(version)) or install(version, python)

@@ -36,6 +36,7 @@ from workbench.tui.config import Config, load_config
 from workbench.tui.drafts import Drafts
 from workbench.tui.editing import EditSession
 from workbench.tui.features.bench import BenchFeature
+from workbench.tui.features.compare import CompareFeature
 from workbench.tui.features.configs import ConfigsFeature
 from workbench.tui.features.dumps import DumpsFeature
 from workbench.tui.features.history import HistoryFeature
@@ -100,6 +101,7 @@ class WorkbenchApp(App):
         Binding("C", "configs_tab", "Configs", show=False, id="app.configs"),
         Binding("P", "profile", "Profile", show=False, id="app.profile"),
         Binding("M", "passes_tab", "Passes", show=False, id="app.passes"),
+        Binding("V", "compare", "Compare releases", show=False, id="app.compare"),
         Binding("p", "pass_of_line", "Pass that made this line", show=False, id="app.pass_of_line"),
     ]
 
@@ -135,9 +137,9 @@ class WorkbenchApp(App):
         self.opening, self.saves, self.drafting = Opening(self), Saves(self), Drafts(self)
         self.bench, self.history, self.passes = BenchFeature(self), HistoryFeature(self), PassesFeature(self)
         self.configs, self.profile = ConfigsFeature(self), ProfileFeature(self)
-        self.dumps, self.watches = DumpsFeature(self), WatchesFeature(self)
+        self.dumps, self.watches, self.compare = DumpsFeature(self), WatchesFeature(self), CompareFeature(self)
         self.controllers = (self.link, self.main, self.opening, self.saves, self.drafting, self.bench, self.history,
-                            self.passes, self.configs, self.profile, self.dumps, self.watches)
+                            self.passes, self.configs, self.profile, self.dumps, self.watches, self.compare)
 
     def compose(self) -> ComposeResult:
         yield from self.main.compose()
@@ -277,7 +279,7 @@ class WorkbenchApp(App):
 
     def action_help(self) -> None:
         classes = [("app", type(self)), ("level", LevelPane), ("view", CodeView), ("history", views.HistoryView),
-                   ("dumps", views.DumpsView), ("passes", views.PassesView)]
+                   ("dumps", views.DumpsView), ("passes", views.PassesView), ("compare", views.CompareView)]
         from workbench.tui.screens.help_screen import HelpScreen, binding_rows
         self.push_screen(HelpScreen(binding_rows(classes, self.config.keys)))
 

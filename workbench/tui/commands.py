@@ -8,7 +8,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from workbench.tui.format import LEVELS
 
-RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "profile", "passes", "log")
+RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "profile", "passes", "compare", "log")
 
 
 class WorkbenchCommands(Provider):
@@ -66,6 +66,9 @@ def palette_commands(app) -> list[tuple[str, str, object]]:
          app.history.action_export_selected),
         ("Profile under ncu", "key P: the version selected in History beside the original: counters, "
          "roofline, hot lines", app.profile.action_profile),
+        ("Compare with another Triton release", "key V: resources, levels, the passes aligned and the first "
+         "one whose output differs, under both releases", app.compare.action_compare),
+        ("Compare: the last comparison", "over the whole screen (Esc: back)", app.compare.show),
         ("Restore the original into edit/", "every level back to the first compile",
          partial(app.saves.restore, "original")),
         ("Kernels", "key K: the kernel picker", main.action_focus_picker),

@@ -84,7 +84,8 @@ class MainScreen:
                      TabPane("Configs", views.ConfigsView(), id="configs"),
                      TabPane("History", views.HistoryView(), id="history"),
                      TabPane("Profile", views.ProfileView(), id="profile"),
-                     TabPane("Passes", views.PassesView(), id="passes"), TabPane("Log", views.LogView(), id="log")):
+                     TabPane("Passes", views.PassesView(), id="passes"),
+                     TabPane("Compare", views.CompareView(), id="compare"), TabPane("Log", views.LogView(), id="log")):
             if not self.app.is_running:
                 return   # the app is ending before it is all mounted (a quick quit, a test)
             await tabs.add_pane(pane)

@@ -1,0 +1,321 @@
+"""The Compare tab: the kernel on screen under another Triton release (``V``).
+
+``python -m workbench compare SCRIPT --triton X.Y.Z --kernel NAME --json`` runs in a process of
+its own (it starts two runners, one per release, and takes seconds to a minute), from a thread,
+so editing goes on; its JSON fills the view: the resources with their change, each level's line
+counts and how much it differs, the two pass pipelines aligned by name with the first pass whose
+output differs marked, and the IR after that pass on both sides. Wide, the resources sit beside
+the pass list over the side-by-side diff; narrow (under 130 columns), it is one column that
+scrolls, and the diff is stacked: each release's line under the other's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Static
+
+NARROW_BELOW = 130   # columns: under this the view is one column and the diff stacked
+COLUMN = 160         # each side's columns in the CLI's side-by-side rows (--width 2 * COLUMN + 3)
+SUMMARY_WIDTH = 54
+EMPTY = "no comparison yet: V compares the kernel on screen with another Triton release"
+RESOURCES = {"num_warps": "num_warps", "num_stages": "num_stages (option)", "pipeline_stages": "pipeliner stages",
+             "registers": "registers", "spills": "spill bytes (st+ld)", "local": "local memory bytes",
+             "shared": "shared memory bytes", "sass_memory": "SASS memory instrs",
+             "sass_tensor": "SASS tensor core instrs", "sass_fma": "SASS FMA instrs", "sass_total": "SASS instrs"}
+MARKS = {" | ": ("-", "+"), " < ": ("-", None), " > ": (None, "+")}
+
+
+@dataclass
+class Started:
+    """What a comparison was asked for: the release, the kernel (its name and spec id here)."""
+
+    release: str
+    kernel: str
+    spec_id: str
+
+
+class CompareView(VerticalScroll):
+    ALLOW_MAXIMIZE = True
+    DEFAULT_CSS = f"""
+    CompareView {{ height: 1fr; }}
+    CompareView > Static {{ height: auto; padding: 0 1; }}
+    CompareView #compare-title {{ text-style: bold; }}
+    CompareView > Horizontal {{ height: 1fr; }}
+    CompareView #compare-summary {{ width: {SUMMARY_WIDTH}; height: auto; padding: 0 1; }}
+    CompareView VerticalScroll {{ height: 1fr; overflow-x: auto; }}
+    CompareView #compare-passes-scroll {{ width: 1fr; border-left: vkey $panel; }}
+    CompareView #compare-diff-title {{ background: $panel; }}
+    CompareView #compare-passes, CompareView #compare-diff {{ width: auto; padding: 0 1; text-wrap: nowrap;
+                                                           text-overflow: ellipsis; }}
+    CompareView.-narrow > Horizontal {{ layout: vertical; height: auto; }}
+    CompareView.-narrow #compare-summary {{ width: 1fr; }}
+    CompareView.-narrow VerticalScroll {{ height: auto; border-left: none; overflow-x: hidden; }}
+    CompareView.-narrow #compare-passes, CompareView.-narrow #compare-diff {{ width: 1fr; }}
+    """
+    BINDINGS = [Binding("z", "zoom", "Zoom", id="compare.zoom")]
+
+    class Done(Message):
+        def __init__(self, started: Started, result: dict | None, error: str | None, seconds: float) -> None:
+            super().__init__()
+            self.started, self.result, self.error, self.seconds = started, result, error, seconds
+
+    def compose(self) -> ComposeResult:
+        yield Static(EMPTY, id="compare-title", markup=False)
+        with Horizontal():
+            yield Static("", id="compare-summary", markup=False)
+            with VerticalScroll(id="compare-passes-scroll"):
+                yield Static("", id="compare-passes", markup=False)
+        yield Static("", id="compare-diff-title", markup=False)
+        with VerticalScroll(id="compare-diff-scroll"):
+            yield Static("", id="compare-diff", markup=False)
+
+    def on_mount(self) -> None:
+        self.running: Started | None = None
+        self.started: Started | None = None    # the comparison shown (or coming)
+        self.result: dict[str, Any] | None = None
+        self._proc: subprocess.Popen | None = None
+        self.watch(self.screen, "maximized", self._maximized_changed, init=False)
+
+    # -- running -------------------------------------------------------------------------------
+
+    def start(self, started: Started, command: list[str]) -> None:
+        """Run ``workbench compare ... --json`` (``command``: its arguments after ``workbench``)."""
+        self.running = self.started = started
+        self.result = None
+        self._show_text(f"comparing {started.kernel} with Triton {started.release}…")
+        self._work(started, command)
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def _work(self, started: Started, command: list[str]) -> None:
+        t0 = time.monotonic()
+        args = [sys.executable, "-m", "workbench", *command, "--json", "--width", str(2 * COLUMN + 3)]
+        try:
+            self._proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                          start_new_session=True)
+            out, err = self._proc.communicate()
+            status, self._proc = self._proc.returncode, None
+        except OSError as e:
+            self.post_message(self.Done(started, None, f"could not start workbench compare: {e}", time.monotonic() - t0))
+            return
+        try:
+            result = json.loads(out)   # (also when no kernel could be compared: exit status 2, the errors said)
+        except ValueError:
+            lines = [ln for ln in err.splitlines() if ": error: " in ln] or err.strip().splitlines()[-1:]
+            self.post_message(self.Done(started, None, lines[0] if lines else f"workbench compare: exit status {status}",
+                                        time.monotonic() - t0))
+            return
+        self.post_message(self.Done(started, result, None, time.monotonic() - t0))
+
+    def on_compare_view_done(self, msg: Done) -> None:
+        """(It bubbles on to the app: its controller says so on the status line.)"""
+        self.running = None
+        if msg.started is not self.started:
+            return
+        if msg.error is not None:
+            self._show_text(f"Triton {msg.started.release}: {msg.error}")
+            return
+        self.result = msg.result
+        self.refill()
+
+    def on_unmount(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)   # the compare command and its two runners
+
+    # -- showing -------------------------------------------------------------------------------
+
+    def kernel(self) -> dict[str, Any] | None:
+        """The comparison of the kernel asked for (the same spec id on this Triton's side)."""
+        kernels = (self.result or {}).get("kernels") or []
+        return next((k for k in kernels if k["spec"][0] == self.started.spec_id), kernels[0] if kernels else None)
+
+    def first_parted(self) -> dict[str, Any] | None:
+        k = self.kernel()
+        return k["passes"]["parted"][0] if k and k["passes"]["parted"] else None
+
+    def _show_text(self, text: str) -> None:
+        self.query_one("#compare-title", Static).update(text)
+        for name in ("summary", "passes", "diff-title", "diff"):
+            self.query_one(f"#compare-{name}", Static).update("")
+
+    def refill(self) -> None:
+        """The result, laid out for the view's width."""
+        if self.result is None:
+            return
+        narrow = self.size.width < NARROW_BELOW
+        self.set_class(narrow, "-narrow")
+        a, b = self.result["releases"]
+        k = self.kernel()
+        lines = [f"Triton {line}" if not line.startswith("Triton ") else line for line in self.result["errors"]]
+        if k is None:
+            self._show_text("\n".join(lines) or "nothing compared")
+            return
+        parted = self.first_parted()
+        head = [f"{k['kernel']}: Triton {a} | Triton {b} · spec {k['spec'][0]} | {k['spec'][1]} · "
+                f"target {self.result['target']}"]
+        if parted is None:
+            head.append("the IR is the same after every pass")
+        else:
+            head.append(f"first pass whose output differs: {parted['pass']} ({parted['stage'].upper()} stage, "
+                        f"{a} #{_number(parted['a'])} | {b} #{_number(parted['b'])})")
+        head += lines + run_lines(k.get("run"), a, b) + [self.result["note"]]
+        self.query_one("#compare-title", Static).update("\n".join(head))
+        self.query_one("#compare-summary", Static).update(summary(k, a, b))
+        self.query_one("#compare-passes", Static).update(pass_list(k["passes"], a, b))
+        title, diff = self.query_one("#compare-diff-title", Static), self.query_one("#compare-diff", Static)
+        if parted is None:
+            title.update("")
+            diff.update("")
+        else:
+            title.update(f"the IR after {parted['pass']}: " +
+                         (f"- Triton {a}, + Triton {b}" if narrow else f"Triton {a} | Triton {b}") +
+                         f" (SSA names and locations aside; files: {parted['files'][0] or '-'} | "
+                         f"{parted['files'][1] or '-'})")
+            width = max(40, self.size.width - 4)
+            diff.update(stacked(parted["diff"], width) if narrow else side_by_side(parted["diff"], width))
+        first = k["passes"]["first_differs"]
+        if first is not None and not narrow:   # the marked row in sight, a few rows under the top
+            self.call_after_refresh(self.query_one("#compare-passes-scroll").scroll_to, y=max(0, first - 3),
+                                    animate=False)
+
+    def on_resize(self) -> None:
+        if self.result is not None and (self.size.width < NARROW_BELOW) != self.has_class("-narrow"):
+            self.refill()
+        elif self.result is not None:
+            self.call_after_refresh(self.refill)   # the diff's columns follow the width
+
+    def action_zoom(self) -> None:
+        """The view over the whole screen, or back in its tab."""
+        if self.screen.maximized is self:
+            self.screen.minimize()
+        else:
+            self.screen.maximize(self, container=False)
+
+    def _maximized_changed(self, widget) -> None:
+        """Esc left the view: the focus goes back to the panes (it stayed in the small tab)."""
+        if widget is None and self.app.focused is not None and self in self.app.focused.ancestors_with_self:
+            self.app.main.pane(self.app.main.focused_level()).view.focus()
+
+
+# -- the sections, as text -----------------------------------------------------------------------
+
+def _number(n: int | None) -> str:
+    return "-" if n is None else f"{n:02d}"
+
+
+def _value(v: int | None) -> str:
+    return "-" if v is None else str(v)
+
+
+def summary(k: dict[str, Any], a: str, b: str) -> Text:
+    """The resources with B's change, and each level's line counts and differences."""
+    text = Text()
+    text.append(f"{'':<23} {a:>7} {b:>7}  change\n", style="bold")
+    for key, v in k["resources"].items():
+        change = "" if v["change"] is None else "=" if v["change"] == 0 else f"{v['change']:+d}"
+        style = "" if not v["change"] else "bold yellow"
+        text.append(f"{RESOURCES.get(key, key):<23} {_value(v['a']):>7} {_value(v['b']):>7}  ")
+        text.append(f"{change}\n", style=style)
+    text.append(f"\n{'level':<23} {'lines':>7} {'lines':>7}  (SSA names, locations aside)\n", style="bold")
+    for level, d in k["levels"].items():
+        said = "same" if d["same"] else f"+{d['added']} -{d['removed']}"
+        text.append(f"{level.upper():<23} {d['lines'][0]:>7} {d['lines'][1]:>7}  ")
+        text.append(f"{said}\n", style="" if d["same"] else "yellow")
+    text.rstrip()
+    return text
+
+
+def pass_list(p: dict[str, Any], a: str, b: str) -> Text:
+    """The two pipelines aligned by pass name: ▶ marks the first pass whose output differs, ▷ each
+    later one after which the IR parts again."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"passes aligned by name: {p['only'][0]} only in {a}, {p['only'][1]} only in {b}, "
+                f"{p['moved']} moved; ▶ the first pass whose output differs\n", style="dim")
+    text.append(f"  {'#A':>3} {'#B':>3}  {'stage':<5}  {'IR after':<12}  {'runs':<11}  pass  (A {a}, B {b})\n",
+                style="bold")
+    parts = set(p["parts"])
+    for i, r in enumerate(p["rows"]):
+        ir = "?" if r["differs"] is None else f"+{r['added']} -{r['removed']}" if r["differs"] else "same"
+        where = "" if r["status"] == "both" else r["status"]
+        mark = "▶" if i == p["first_differs"] else "▷" if i in parts else " "
+        style = "reverse bold" if mark == "▶" else "bold" if mark == "▷" else "" if r["differs"] else "dim"
+        text.append(f"{mark} {_number(r['a']):>3} {_number(r['b']):>3}  {r['stage']:<5}  {ir:<12}  {where:<11}  "
+                    f"{r['pass']}", style=style)
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+def _cells(rows: list[str]):
+    """The CLI's side-by-side rows (each side ``COLUMN`` wide) as (A's cell, mark, B's cell), or
+    (None, row, None) for a gap (``...``) or the rows left out."""
+    for row in rows:
+        if row.startswith("..."):
+            yield None, row, None
+        elif not row[:COLUMN].strip() and row[COLUMN:COLUMN + 3] == "...":
+            yield None, "...", None
+        else:
+            yield row[:COLUMN].rstrip(), row[COLUMN:COLUMN + 3], row[COLUMN + 3:]
+
+
+def side_by_side(rows: list[str], width: int) -> Text:
+    half = (width - 3) // 2
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for cell_a, mark, cell_b in _cells(rows):
+        if cell_a is None:
+            text.append(f"{mark.center(width) if mark == '...' else mark}\n", style="dim")
+            continue
+        style = "" if mark == "   " else "yellow"
+        text.append(cell_a[:half].ljust(half), style=style)
+        text.append(mark, style="bold")
+        text.append(f"{cell_b[:half]}\n", style=style)
+    text.rstrip()
+    return text
+
+
+def stacked(rows: list[str], width: int) -> Text:
+    """Each changed row as A's line (-) over B's (+); an unchanged row once, as A has it."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for cell_a, mark, cell_b in _cells(rows):
+        if cell_a is None:
+            text.append(f"  {mark}\n", style="dim")
+            continue
+        signs = MARKS.get(mark)
+        if signs is None:
+            text.append(f"  {cell_a.strip()}"[:width] + "\n", style="dim")
+            continue
+        for sign, cell, style in ((signs[0], cell_a, "red"), (signs[1], cell_b, "green")):
+            if sign is not None:
+                text.append(f"{sign} {cell.strip()}"[:width] + "\n", style=style)
+    text.rstrip()
+    return text
+
+
+def run_lines(run: dict[str, Any] | None, a: str, b: str) -> list[str]:
+    """On a GPU: each release's outputs on the captured inputs and its timing, as the CLI says them."""
+    if run is None:
+        return []
+    if "error" in run:
+        return [f"outputs and timings: {run['error']}"]
+    out = []
+    for label in (a, b):
+        side = run["sides"][label]
+        said = (f"did not run: {side['error']}" if side["error"] else
+                "outputs as the original's" if side["ok"] else "outputs DIFFER: " + "; ".join(side["mismatches"]))
+        timing = "" if side["median_us"] is None else f", median {side['median_us']:.2f} us"
+        out.append(f"Triton {label} on the captured inputs: {said}{timing}")
+    return out + ([run["timing"]["said"]] if run.get("timing") else [])
