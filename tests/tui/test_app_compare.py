@@ -7,11 +7,12 @@ at 80x24. One real compare (examples/vector_add.py, this Triton against .triton-
 from __future__ import annotations
 
 import re
+import shutil
 from importlib.metadata import version as installed_version
 
 import pytest
 
-from helpers import ROOT
+from helpers import EXAMPLES, ROOT
 from pilot import FAST_BENCH, opened, screen_text, wait_for
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.code_view import CodeView
@@ -105,3 +106,27 @@ async def test_compare_runs_aside_and_shows_the_first_differing_pass_wide_and_na
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.maximized is None and isinstance(app.focused, CodeView)
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(not (VERSIONS / "3.3.1" / "triton" / "__init__.py").is_file(),
+                    reason=".triton-versions/3.3.1 is not unpacked (make versions)")
+async def test_a_release_that_cannot_compile_the_kernel_is_one_line(tmp_path):
+    script = tmp_path / "gluon_vector_add.py"
+    shutil.copy(EXAMPLES / "gluon_vector_add.py", script)
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for(pilot, lambda: app.current is not None and app.rest_ready, what="the Gluon kernel")
+        from workbench.tui.widgets.compare_view import CompareView
+        view = app.query_one(CompareView)
+        await pilot.press("V")
+        await wait_for(pilot, lambda: app.screen.query("#compare-release"), what="the release dialog")
+        await pilot.press("ctrl+u", *"3.3.1", "enter")
+        await wait_for(pilot, lambda: view.result is not None, timeout=240, what="the comparison")
+        await pilot.pause(0.3)
+        said = (f"Triton 3.3.1: {script}:18: error: the script raised ModuleNotFoundError before launching any "
+                "kernel: No module named 'triton.experimental' (Gluon kernels need Triton 3.4 or later; this is "
+                "Triton 3.3.1)")
+        assert app.status.message == said
+        shown = [row.strip() for row in screen_text(app).splitlines() if row.strip()]
+        assert " ".join(shown[:-1]) == said   # the view holds that line alone (then the footer)

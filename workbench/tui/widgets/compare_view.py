@@ -63,7 +63,9 @@ class CompareView(VerticalScroll):
                                                            text-overflow: ellipsis; }}
     CompareView.-narrow > Horizontal {{ layout: vertical; height: auto; }}
     CompareView.-narrow #compare-summary {{ width: 1fr; }}
-    CompareView.-narrow VerticalScroll {{ height: auto; border-left: none; overflow-x: hidden; }}
+    CompareView.-narrow VerticalScroll {{ height: auto; overflow-x: hidden; }}
+    CompareView.-narrow #compare-passes-scroll {{ border-left: none; }}
+    CompareView.-text-only #compare-top, CompareView.-text-only #compare-diff-scroll {{ display: none; }}
     CompareView.-narrow #compare-passes, CompareView.-narrow #compare-diff {{ width: 1fr; }}
     """
     BINDINGS = [Binding("z", "zoom", "Zoom", id="compare.zoom")]
@@ -75,7 +77,7 @@ class CompareView(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, id="compare-title", markup=False)
-        with Horizontal():
+        with Horizontal(id="compare-top"):
             yield Static("", id="compare-summary", markup=False)
             with VerticalScroll(id="compare-passes-scroll"):
                 yield Static("", id="compare-passes", markup=False)
@@ -148,6 +150,8 @@ class CompareView(VerticalScroll):
         return k["passes"]["parted"][0] if k and k["passes"]["parted"] else None
 
     def _show_text(self, text: str) -> None:
+        """A line or two in place of a comparison (one running, one that failed)."""
+        self.add_class("-text-only")
         self.query_one("#compare-title", Static).update(text)
         for name in ("summary", "passes", "diff-title", "diff"):
             self.query_one(f"#compare-{name}", Static).update("")
@@ -160,10 +164,11 @@ class CompareView(VerticalScroll):
         self.set_class(narrow, "-narrow")
         a, b = self.result["releases"]
         k = self.kernel()
-        lines = [f"Triton {line}" if not line.startswith("Triton ") else line for line in self.result["errors"]]
+        lines = list(self.result["errors"])   # (each one line: "Triton X.Y.Z cannot compile it: ...")
         if k is None:
             self._show_text("\n".join(lines) or "nothing compared")
             return
+        self.remove_class("-text-only")
         parted = self.first_parted()
         head = [f"{k['kernel']}: Triton {a} | Triton {b} · spec {k['spec'][0]} | {k['spec'][1]} · "
                 f"target {self.result['target']}"]
@@ -230,7 +235,7 @@ def summary(k: dict[str, Any], a: str, b: str) -> Text:
         style = "" if not v["change"] else "bold yellow"
         text.append(f"{RESOURCES.get(key, key):<23} {_value(v['a']):>7} {_value(v['b']):>7}  ")
         text.append(f"{change}\n", style=style)
-    text.append(f"\n{'level':<23} {'lines':>7} {'lines':>7}  (SSA names, locations aside)\n", style="bold")
+    text.append(f"\n{'lines (SSA names aside)':<23} {a:>7} {b:>7}\n", style="bold")
     for level, d in k["levels"].items():
         said = "same" if d["same"] else f"+{d['added']} -{d['removed']}"
         text.append(f"{level.upper():<23} {d['lines'][0]:>7} {d['lines'][1]:>7}  ")
