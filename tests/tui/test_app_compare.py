@@ -40,6 +40,13 @@ async def test_compare_runs_aside_and_shows_the_first_differing_pass_wide_and_na
     async with app.run_test(size=(200, 50)) as pilot:
         app = await opened(pilot)
         assert any(name == "Compare with another Triton release" for name, _, _ in app.palette_commands())
+        await pilot.press("f1")   # help lists the keys with their ids
+        await pilot.pause()
+        table = app.screen.query_one("#help-table")
+        rows = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+        assert any(r[1] == "V" and r[3] == "app.compare" for r in rows)
+        assert any(r[1] == "z" and r[3] == "compare.zoom" for r in rows)
+        await pilot.press("escape")
         from workbench.tui.widgets.compare_view import CompareView
         view = app.query_one(CompareView)
 
