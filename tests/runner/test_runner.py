@@ -98,6 +98,31 @@ def test_a_request_sent_from_an_event_loop_is_answered_from_the_reader_thread(ve
     assert client.send_now("versions", kernel="add_kernel") is None   # no runner: the caller uses call
 
 
+def test_a_save_with_timing_is_one_request_whose_verdict_comes_first(vector_add):
+    """The app's save is one ``apply`` carrying the bench options: its verdict comes as a progress
+    event while the version is timed (on the CPU the timing is refused after it), one launch."""
+    client, opened, workspace = vector_add
+    path = _edit_python(opened, "x + y, mask=mask", "x - y, mask=mask")
+    events: list[dict] = []
+    bench = {"warmup_ms": 1.0, "rep_ms": 5.0, "graph": False}
+    if GPU:
+        result = client.call("apply", kernel="add_kernel", path=str(path), bench=bench, on_event=events.append)
+        assert result["timing"]["stats"]["median"] > 0 and result["vs_original"]["ratio"] > 0
+    else:
+        with pytest.raises(RunnerError, match="no timings: without a GPU"):
+            client.call("apply", kernel="add_kernel", path=str(path), bench=bench, on_event=events.append)
+    whats = [e["what"] for e in events]
+    assert whats.count("launch") == 1 and whats.count("verdict") == 1, whats
+    verdict = next(e for e in events if e["what"] == "verdict")
+    assert set(verdict) == {"id", "event", "what", "info"}   # the protocol's progress event
+    assert verdict["info"]["version"] == "1" and verdict["info"]["status"] == "mismatch"
+    assert verdict["info"]["versions"][0]["number"] == 1 and verdict["info"]["timing"] is None
+    assert whats[whats.index("verdict") + 1:] == (["bench", "bench"] if GPU else [])   # the version, the original
+    saved = json.loads((workspace / f"add_kernel-{verdict['info']['spec_id']}" / "versions" / "001" / "result.json")
+                       .read_text())
+    assert saved["status"] == "mismatch" and (saved.get("timing") is not None) == GPU
+
+
 def test_elements_a_kernel_never_writes_are_caught(vector_add):
     """The output is poisoned before each run: a kernel that stops 100 elements short fails,
     even though the memory it left alone held the right answer in the original run."""

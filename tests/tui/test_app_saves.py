@@ -5,11 +5,12 @@ version, a failed open leaves no mix of two scripts, the Log keeps a bounded tai
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pytest
 
-from helpers import EXAMPLES, ROOT
+from helpers import EXAMPLES, ROOT, has_cuda
 from pilot import FAST_BENCH, SIZE, opened, outside_save, title, wait_for
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.kernel_picker import KernelPicker
@@ -76,6 +77,47 @@ async def test_a_missing_level_edit_made_again_and_a_reopened_workspace(script):
         assert "x + y, mask=mask" in app.level_path("python").read_text()
         assert title(app, "ttgir").endswith("original")
         assert len(app.versions) == 2                          # v1 and v2 stay in History
+
+
+@pytest.mark.asyncio
+async def test_a_save_is_one_request_with_its_verdict_first_and_its_timing_after(script):
+    """Issue 27: a save was two requests, the apply and then a ``run`` that launched and verified
+    the version again only to time it. Now the ``apply`` carries the bench options: the verdict
+    comes as its progress event, the timing as its answer. On the CPU the app is told the runner
+    has a GPU (the open's answer), so it asks for the timing; the runner refuses it after the
+    verdict, which stays on screen."""
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        bench = app.query_one("#bench-table")
+        if has_cuda():   # the original's own timing, asked for after the open, is not this save's
+            await wait_for(pilot, lambda: bench.row_count == 1 and str(bench.get_row_at(0)[3]) != "-",
+                           60, "the original's timing")
+        else:
+            await wait_for(pilot, lambda: "result_on_screen" in app.timeline, what="the original drawn")
+            app.opened = dataclasses.replace(app.opened, gpu=True)
+        client, sent = app.link.client, []
+        write = client._write
+        client._write = lambda message: (sent.append(message), write(message))[1]
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "y + x, mask=mask"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
+        verdict = "add_kernel v1 (from Python): ok"
+        if has_cuda():
+            await wait_for(pilot, lambda: bench.row_count == 2 and str(bench.get_row_at(1)[3]) != "-", 60,
+                           "v1's timing")
+            assert app.status.message.startswith(verdict) and "median" in app.status.message
+        else:
+            await wait_for(pilot, lambda: "its timing failed" in app.status.message, what="the timing refused")
+            assert app.status.message.startswith(verdict)
+            assert any("timing v1 failed" in line and "no timings: without a GPU" in line
+                       for line in app.log_view.lines_text)
+        await pilot.pause(0.3)
+        assert [m["method"] for m in sent] == ["apply"], sent
+        assert sent[0]["params"]["bench"] == FAST_BENCH
 
 
 HANG = """    flag = tl.load(x_ptr, volatile=True)

@@ -314,25 +314,38 @@ class Session:
         if not self.gpu:  # both sides came from the interpreter: where it is wrong, so are they
             res.caveat = compat_interpreter.interpreter_inexact(str(v.result.levels.get("ttir", ""))) if v.result else None
         if bench_options is not None:
-            self.progress("bench", {"kernel": state.spec.kernel, "version": v.label})
-            res.timing = self.timing(state, v, bench_options, flops)
-            if v.label != "original":
-                # the original is timed again now, beside this version: a ratio of two timings
-                # taken minutes apart would measure the machine (clocks, other processes) too
-                base = self.timing(state, state.versions["original"], bench_options, flops)
-                res.vs_original = compare(res.timing, base, f"version {v.label}", "the original").to_json() | {
-                    "timing": base.to_json()}  # the original's timing the ratio is against
-                prev = state.last_run
-                if prev not in (None, "original", v.label) and prev in state.timings:
-                    res.vs_previous = compare(res.timing, state.timings[prev], f"version {v.label}",
-                                              f"version {prev}").to_json()
-            state.last_run = v.label
+            self.time_run(state, v, res, bench_options, flops)
         return res
 
+    def time_run(self, state: KernelState, v: Version, res: RunResult, options: BenchOptions,
+                 flops: str | None) -> None:
+        """Time a verified run's version, and the original beside it, with the binaries its
+        launch loaded: no launch or verify again (the CPU refuses: no interpreter time is a timing)."""
+        if not self.gpu:
+            raise WorkbenchError.at(str(self.script), f"{NO_GPU_TIMING}: ask for no timing, or run on a GPU")
+        self.progress("bench", {"kernel": state.spec.kernel, "version": v.label})
+        res.timing = self.timing(state, v, options, flops)
+        if v.label != "original":
+            # the original is timed again now, beside this version: a ratio of two timings
+            # taken minutes apart would measure the machine (clocks, other processes) too
+            self.progress("bench", {"kernel": state.spec.kernel, "version": "original"})
+            base = self.timing(state, state.versions["original"], options, flops)
+            res.vs_original = compare(res.timing, base, f"version {v.label}", "the original").to_json() | {
+                "timing": base.to_json()}  # the original's timing the ratio is against
+            prev = state.last_run
+            if prev not in (None, "original", v.label) and prev in state.timings:
+                res.vs_previous = compare(res.timing, state.timings[prev], f"version {v.label}",
+                                          f"version {prev}").to_json()
+        state.last_run = v.label
+
     def apply(self, spec: str, path: str | Path, level: str | None = None, update_edit: bool = True,
-              watches: bool = True, **run_args) -> dict[str, Any]:
-        """The edit loop: compile a saved level into a new version, run it, keep the result;
-        ``watches``: dump the kernel's watch list too (``watches`` in the answer)."""
+              watches: bool = True, bench_options: BenchOptions | None = None, flops: str | None = None,
+              **run_args) -> dict[str, Any]:
+        """The edit loop, one request: compile a saved level into a new version, launch it once,
+        verify it, keep the result; ``watches``: dump the kernel's watch list too (``watches`` in
+        the answer). With ``bench_options`` the verdict goes out as a ``verdict`` progress event
+        (the whole answer but the timing) the moment it is known, then the version and the
+        original are timed (:meth:`time_run`) and the answer has the timing too."""
         state = self.state(spec)
         t0 = time.perf_counter()
         info, version = self.compile(spec, path, level, update_edit)
@@ -343,6 +356,21 @@ class Session:
             live = Live(self, state, version)
         launched = live.launch(state.pure_outputs) if live else None
         result = self.run(state.spec.spec_id, version.label, outputs=launched, **run_args)
+        out = self._applied(state, info, version, result, live, compile_ms, t0)
+        if bench_options is None or result.status not in ("ok", "mismatch"):
+            return out
+        self.progress("verdict", dict(out, times=dict(out["times"])))   # (as it is now: the timing adds to out)
+        t1 = time.perf_counter()
+        self.time_run(state, version, result, bench_options, flops)
+        out.update(timing=result.to_json()["timing"], vs_original=result.vs_original, vs_previous=result.vs_previous)
+        out["times"]["timing_ms"] = (time.perf_counter() - t1) * 1e3
+        self.workspace.save_result(info, {k: v for k, v in out.items() if k not in ("versions", "srcmap")})
+        return out
+
+    def _applied(self, state: KernelState, info: VersionInfo, version: Version, result: RunResult, live,
+                 compile_ms: float, t0: float) -> dict[str, Any]:
+        """A verified version's answer (kept as its result.json): the run, the watches, the
+        version list and the new source map."""
         out = result.to_json() | {"compile_ms": compile_ms, "version_folder": str(info.folder)}
         if live:
             out["watches"], out["watch_notes"] = live.values(), live.notes

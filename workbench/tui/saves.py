@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.model.results import AnswerError, RunResult, Version
@@ -17,7 +18,7 @@ from workbench.tui.editing import Decision, atomic_write, digest
 from workbench.tui.format import EDITABLE, LEVELS, STATUS_WORDS, diagnostic_text, locate_unplaced, result_summary, \
     version_label
 from workbench.tui.mapping import LevelMap
-from workbench.tui.messages import Restored, RunDone, RunFailed
+from workbench.tui.messages import Restored, RunDone, RunFailed, Timed
 from workbench.tui.main_screen import after_rest
 from workbench.tui.runner_link import worker
 from workbench.tui.watcher import FilesChanged
@@ -26,6 +27,16 @@ from workbench.tui.widgets.level_pane import LevelPane
 
 DEBOUNCE_S = 0.03             # editors save in bursts (write, rename, delete) well within this
 SETTLE_S = 0.003              # after a close-after-write or a rename into place: the burst's last events
+
+
+@dataclass
+class Apply:
+    """One save's ``apply`` request: the file, when it was sent, and its verdict once that came
+    as a progress event (the answer then brings the timing: the request carried bench options)."""
+    path: Path
+    level: str
+    started: float
+    verdict: RunResult | None = None
 
 
 class Saves:
@@ -106,38 +117,67 @@ class Saves:
             self.app.main.column(level).show_error(None)
         self.app.status.show(f"compiling {self.app.kernel_name} from {self.app.family.title(apply.level)}…", busy=True)
         self.app.main.title(apply.level)
-        params = dict(kernel=self.app.spec_id, path=str(apply.path), bench=None,
-                      on_event=self.app.link.progress)
-        started = time.perf_counter()
+        req = Apply(apply.path, apply.level, time.perf_counter())
+        # one request: with bench on save (and a GPU) it times the version too, once its verdict is out
+        bench = dict(self.app.bench_options) if self.app.bench.bench_on_save and self.app.gpu else None
+        params = dict(kernel=self.app.spec_id, path=str(apply.path), bench=bench,
+                      on_event=lambda msg: self._apply_event(msg, req))
         # sent from here, and its answer posted by the client's reader thread: a worker thread's
         # start and wake each wait for the loop to hand over the GIL, and the runner and the
         # result would wait with them (10-30 ms of a save's round trip, measured in bench_app)
-        sent = self.app.link.send_now("apply", on_answer=lambda p: self._applied(p, apply.path, apply.level, started),
-                             **params)
-        self.apply_file(apply.path, apply.level, started, params, sent)
+        sent = self.app.link.send_now("apply", on_answer=lambda p: self._applied(p, req), **params)
+        self.apply_file(req, params, sent)
 
-    def _applied(self, sent, path: Path, level: str, started: float) -> None:
-        """An apply's answer, in the client's reader thread: a result goes to the app at once
-        (an error is the waiting worker's, which asks for the versions too)."""
-        response = sent.response or {}
-        if "result" in response and sent.claim():
-            self.app.timeline["received"] = sent.received
+    def _apply_event(self, msg: dict, req: Apply) -> None:
+        """An apply's progress, in the client's reader thread: its verdict (before its timing) goes
+        to the app as the result at once; a timing under way keeps the verdict on the status line."""
+        what = msg.get("what")
+        if what == "verdict":
+            self.app.timeline["received"] = time.perf_counter()
             try:
-                result = RunResult.parse(response["result"], "apply answer")
-            except AnswerError as e:
-                self.app.post_message(RunFailed(e, path, level, None))
-                return
-            self.app.post_message(RunDone(result, result.versions, path, level, started))
+                req.verdict = RunResult.parse(msg.get("info"), "apply verdict")
+            except AnswerError:
+                return   # the answer is then the verdict (parsed, or said, as an answer)
+            self.app.post_message(RunDone(req.verdict, req.verdict.versions, req.path, req.level, req.started))
+        elif what == "bench" and req.verdict is not None:
+            self.app.bench.timing_event(msg)
+        else:
+            self.app.link.progress(msg)
+
+    def _applied(self, sent, req: Apply) -> None:
+        """An apply's answer, in the client's reader thread: a result goes to the app at once, as
+        the timing of a verdict on screen already (an error is the waiting worker's, which asks
+        for the versions too)."""
+        response = sent.response or {}
+        if "result" not in response or not sent.claim():
+            return
+        if req.verdict is not None:
+            self.app.post_message(Timed(response["result"]))
+            return
+        self.app.timeline["received"] = sent.received
+        try:
+            result = RunResult.parse(response["result"], "apply answer")
+        except AnswerError as e:
+            self.app.post_message(RunFailed(e, req.path, req.level, None))
+            return
+        self.app.post_message(RunDone(result, result.versions, req.path, req.level, req.started))
 
     @worker(group="apply")
-    def apply_file(self, path: Path, level: str, started: float, params: dict, sent=None) -> None:
-        spec_id = params["kernel"]
+    def apply_file(self, req: Apply, params: dict, sent=None) -> None:
+        spec_id, path, level, started = params["kernel"], req.path, req.level, req.started
         try:
             answer = self.app.link.call("apply", sent=sent, **params)
             if sent is not None and not sent.claim():
                 return   # the reader thread posted it (_applied)
+            if req.verdict is not None:
+                self.app.post_message(Timed(answer))
+                return
             result = RunResult.parse(answer, "apply answer")
         except Exception as e:  # noqa: BLE001 - RunnerError with diagnostics, a crash, or our bug: all shown
+            if req.verdict is not None:   # the verdict is on screen: what failed is its timing
+                self.app.post_message(Timed({"spec_id": spec_id, "version": req.verdict.version},
+                                            f"{type(e).__name__}: {e}"))
+                return
             try:  # after a crash too: the version it made before the runner died is in the list
                 versions = [Version.parse(v) for v in self.app.link.call("versions", kernel=spec_id, timeout=60)]
             except Exception:  # noqa: BLE001
@@ -179,11 +219,12 @@ class Saves:
         if msg.path is not None:
             self.app.timeline["apply_compile_ms"] = float(result.compile_ms or 0.0)
             self.after_runner_write(older=summary)
-        self.app.call_after_refresh(self._result_on_screen, result)
+        self.app.call_after_refresh(self._result_on_screen, result, msg.path is None)
 
-    def _result_on_screen(self, result: RunResult) -> None:
+    def _result_on_screen(self, result: RunResult, time_it: bool) -> None:
+        """``time_it``: a run's verdict (an apply times in the same request, after its verdict)."""
         self.app.timeline["result_on_screen"] = time.perf_counter()
-        if self.app.current is not None and result.spec_id == self.app.spec_id:   # (not another kernel's, opened meanwhile)
+        if time_it and self.app.current is not None and result.spec_id == self.app.spec_id:   # (not another kernel's)
             self.app.bench.time_after(result)   # once the verdict is drawn: the timing's request does not delay it
 
     @after_rest

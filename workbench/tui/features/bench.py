@@ -1,5 +1,6 @@
-"""The Bench tab: a version timed after its verdict is on screen (bench on save, with a GPU),
-its row in the table, and the verdict's words once the timing comes (``app.bench``)."""
+"""The Bench tab: a version's timing after its verdict is on screen (bench on save, with a GPU:
+a save's ``apply`` times it in the same request, a run of a version with ``time_version``), its
+row in the table, and the verdict's words once the timing comes (``app.bench``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ class BenchFeature:
         self.bench_on_save = app.config.bench_on_save
 
     def time_after(self, result: RunResult) -> None:
-        """A verdict on screen: time that version now, when bench on save is on and there is a GPU."""
+        """A run's verdict on screen (`R`, a restored version): time that version now, when bench on
+        save is on and there is a GPU."""
         if self.bench_on_save and self.app.gpu and result.timing is None and result.verified:
             self.time_version(result.version)
 
@@ -27,15 +29,15 @@ class BenchFeature:
         spec_id = self.app.spec_id
         try:
             result = self.app.link.call("run", kernel=spec_id, version=version, bench=dict(self.app.bench_options),
-                               on_event=self._on_timing_event)
+                               on_event=self.timing_event)
         except Exception as e:  # noqa: BLE001 - a timing that failed is said, the verdict stays
             self.app.post_message(Timed({"spec_id": spec_id, "version": version}, f"{type(e).__name__}: {e}"))
             return
         self.app.post_message(Timed(result))
 
-    def _on_timing_event(self, msg: dict) -> None:
-        """A timing run's progress (a client thread): its launch re-checks the outputs, but the verdict
-        is on screen already, so the status line keeps it and adds that the timing runs."""
+    def timing_event(self, msg: dict) -> None:
+        """A timing's progress (a client thread): the verdict is on screen already (a timing run's
+        launch re-checks the outputs), so the status line keeps it and adds that the timing runs."""
         if msg.get("what") == "bench":
             self.app.post_message(Timing(str(msg.get("info", {}).get("version"))))
 
@@ -57,7 +59,7 @@ class BenchFeature:
         if error is not None:
             self.app.log_line(f"timing {version_label(msg.result.get('version'))} failed: {error}", "red")
             verdict, kind = self.app.saves.verdict
-            if self.app.status.message == f"{verdict} · timing…":   # the verdict stays; the spinner stops
+            if self.app.status.message in (verdict, f"{verdict} · timing…"):   # the verdict stays; the spinner stops
                 self.app.status.show(f"{verdict} · its timing failed (see the Log tab)", kind=kind)
             return
         self.app.query_one(views.BenchView).add_result(result.raw)

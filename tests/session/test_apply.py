@@ -1,0 +1,69 @@
+"""A save in the session (``Session.apply``): one launch, verified, its verdict sent as a progress
+event the moment it is known, then the version and the original timed with the binary already
+loaded, in the same call. On the CPU the interpreter gives the launch and the verdict and the
+timing is refused (no interpreter wall time is a kernel timing); the GPU times for real."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from helpers import EXAMPLES, has_cuda, needs_interpreter
+from workbench.model.diagnostics import NO_GPU_TIMING, WorkbenchError
+from workbench.runtime import launch
+from workbench.runtime.bench import BenchOptions
+from workbench.session.session import Session
+
+GPU = has_cuda()
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch):
+    """vector_add opened in a session whose launches are counted (the real launch functions run)."""
+    shutil.copy(EXAMPLES / "vector_add.py", tmp_path / "vector_add.py")
+    events: list[tuple[str, dict]] = []
+    s = Session(tmp_path / "vector_add.py", with_sass=False, progress=lambda what, info: events.append((what, info)))
+    s.open()
+    launches: list[str] = []
+    for name in ("interpret", "replay"):
+        real = getattr(launch, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            launches.append(_name)
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(launch, name, counted)
+    events.clear()
+    yield s, events, launches
+    s.close()
+
+
+def _edit(s: Session):
+    state = s.state("add_kernel")
+    path = s.workspace.edit(state.spec.folder_name) / "add_kernel.py"
+    path.write_text(path.read_text().replace("x + y, mask=mask", "y + x, mask=mask"))
+    return path
+
+
+@needs_interpreter
+def test_an_apply_with_timing_launches_once_and_sends_its_verdict_before_timing(session):
+    s, events, launches = session
+    path = _edit(s)
+    options = BenchOptions(warmup_ms=1.0, rep_ms=5.0, graph=False)
+    if not GPU:
+        with pytest.raises(WorkbenchError, match=NO_GPU_TIMING.split(":")[0]):
+            s.apply("add_kernel", path, bench_options=options)
+    else:
+        out = s.apply("add_kernel", path, bench_options=options)
+        assert out["timing"]["stats"]["median"] > 0 and out["vs_original"]["timing"]["stats"]["median"] > 0
+    whats = [what for what, _ in events]
+    assert launches == (["replay"] if GPU else ["interpret"])   # one launch: verified, then timed without another
+    assert whats.count("launch") == 1
+    verdict = next(info for what, info in events if what == "verdict")
+    # the whole answer but the timing: the app draws it while the version is timed
+    assert verdict["version"] == "1" and verdict["status"] == "ok" and verdict.get("timing") is None
+    assert verdict["versions"][0]["number"] == 1 and verdict["srcmap"] and "watches" in verdict
+    # (kept as soon as it is known: a timing that fails leaves the version's result)
+    assert (s.workspace.version(s.state("add_kernel").spec.folder_name, 1).folder / "result.json").is_file()
+    if GPU:
+        assert whats.index("verdict") < whats.index("bench")
