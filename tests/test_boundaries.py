@@ -167,3 +167,17 @@ def test_every_module_imports_and_none_imports_in_a_circle():
     modules = sorted(m for m in graph if not m.endswith("__main__") and m not in NOT_IMPORTED)
     proc = _run("import importlib\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules) + "print('ok')")
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_no_test_imports_a_conftest_or_another_test_module():
+    """Each folder of tests/ has a conftest.py of its own, so `from conftest import X` names whichever
+    one was loaded first (a merged test once got tests/tui's and failed in CI): fixtures come from
+    the conftest beside a test, the rest from tests/helpers.py or a module like tests/tui/pilot.py."""
+    bad = []
+    for file in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text(), str(file))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            bad += [f"{file.relative_to(ROOT)}:{node.lineno}: {n}" for n in names
+                    if n == "conftest" or n.split(".")[-1].startswith("test_")]
+    assert not bad, bad

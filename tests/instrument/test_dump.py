@@ -239,7 +239,7 @@ def test_the_apps_x_and_the_clis_value_x_are_one_dump(tmp_path):
     import json
     import shutil
     from pathlib import Path
-    from conftest import run_cli
+    from helpers import run_cli
     from workbench.runner.client import RunnerClient
     script = tmp_path / "vector_add.py"
     shutil.copyfile(EXAMPLES / "vector_add.py", script)

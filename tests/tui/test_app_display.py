@@ -107,7 +107,7 @@ def _tmux_app(tmp_path, script: Path, width: int, height: int) -> tuple[str, str
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
 def test_the_sidebar_gives_way_in_a_small_terminal(tmp_path, script):
     import subprocess
-    from test_app_terminal import _screen, _wait_screen
+    from tmux import screen as _screen, wait_screen as _wait_screen
     socket, session = _tmux_app(tmp_path, script, 80, 24)
     try:
         screen = _wait_screen(socket, session, "add_kernel original: ok")

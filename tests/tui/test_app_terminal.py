@@ -14,26 +14,9 @@ from pathlib import Path
 import pytest
 
 from helpers import EXAMPLES, ROOT
+from tmux import TMUX, screen as _screen, wait_screen as _wait_screen
 from workbench.tui.watcher import EditWatcher, FilesChanged, relevant
 
-TMUX = shutil.which("tmux")
-
-
-def _screen(socket: str, session: str) -> str:
-    proc = subprocess.run([TMUX, "-L", socket, "capture-pane", "-p", "-t", session], capture_output=True, text=True)
-    return proc.stdout
-
-
-def _wait_screen(socket: str, session: str, needle: str | tuple[str, ...], timeout: float = 120.0) -> str:
-    needles = (needle,) if isinstance(needle, str) else needle
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = _screen(socket, session)
-        if any(n in screen for n in needles):
-            return screen
-        time.sleep(0.2)
-    raise AssertionError(f"{needle!r} never showed; the screen:\n{screen}")
 
 
 def _start_in_tmux(tmp_path, extra_env: dict[str, str], hup_kept_away: bool = False) -> tuple[str, str]:
