@@ -8,13 +8,12 @@ stored one to look at; ``WORKBENCH_UPDATE_SNAPSHOTS=1`` stores the new pictures 
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
 import pytest
 
 from helpers import TESTS
+from svg import check_stored, settled_svg
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 
@@ -102,29 +101,13 @@ class Screens(App):
             self.query_one(DumpsView).show_result("%x_5", "ttgir", DUMP)
 
 
-def _normalize(svg: str) -> str:
-    return re.sub(r"terminal-\d+", "terminal", svg)
-
-
 @pytest.mark.asyncio
 @pytest.mark.parametrize("which", ["outputs", "bench", "dumps"])
 async def test_screen_snapshot(which):
     app = Screens(which)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
-        svg = _normalize(app.export_screenshot(title=f"workbench {which}"))
-    stored = SNAPSHOTS / f"{which}.svg"
-    if os.environ.get("WORKBENCH_UPDATE_SNAPSHOTS") == "1" or not stored.exists():
-        SNAPSHOTS.mkdir(exist_ok=True)
-        stored.write_text(svg)
-        if os.environ.get("WORKBENCH_UPDATE_SNAPSHOTS") != "1":
-            pytest.fail(f"no stored snapshot: wrote {stored}; look at it and commit it")
-        return
-    actual = stored.with_suffix(".actual.svg")
-    if svg != stored.read_text():
-        actual.write_text(svg)
-        pytest.fail(f"{which} screen differs from {stored.name}: see {actual}")
-    actual.unlink(missing_ok=True)
+        svg = await settled_svg(pilot, f"workbench {which}")
+    check_stored(svg, SNAPSHOTS / f"{which}.svg", f"the {which} screen")
     # and what it must show, whatever the pixels
     text = svg.replace("&#160;", " ")
     assert "add_kernel" in text and "warps 4" in text and "tt.func" in text and "BLOCK_SIZE=1024" in text
@@ -178,21 +161,12 @@ async def test_passes_snapshot(tmp_path):
             if view.diff_text:
                 break
             await pilot.pause(0.05)
-        await pilot.pause(0.2)
-        svg = _normalize(app.export_screenshot(title="workbench passes"))
+        svg = await settled_svg(pilot, "workbench passes")
     assert view.selected["pass"] == "tritongpu-remove-layout-conversions"
     diff = view.diff_text.splitlines()
     assert any(row.startswith("+") and "arith.maximumf" in row for row in diff)
     assert any(row.startswith("-") and "arith.maxnumf" in row for row in diff)
-    stored = SNAPSHOTS / "passes.svg"
-    if os.environ.get("WORKBENCH_UPDATE_SNAPSHOTS") == "1" or not stored.exists():
-        stored.write_text(svg)
-        if os.environ.get("WORKBENCH_UPDATE_SNAPSHOTS") != "1":
-            pytest.fail(f"no stored snapshot: wrote {stored}; look at it and commit it")
-        return
-    if svg != stored.read_text():
-        stored.with_suffix(".actual.svg").write_text(svg)
-        pytest.fail(f"passes screen differs from {stored.name}: see {stored.with_suffix('.actual.svg')}")
+    check_stored(svg, SNAPSHOTS / "passes.svg", "the passes screen")
     text = svg.replace("&#160;", " ")
     assert "3 passes changed nothing" not in text and "2 passes changed nothing" in text
     assert "diff vs 01 tritongpu-coalesce" in text

@@ -8,13 +8,12 @@ leaves ``<name>.actual.svg`` beside it."""
 from __future__ import annotations
 
 import json
-import os
-import re
 
 import pytest
 from textual.app import App, ComposeResult
 
 from helpers import ROOT, TESTS
+from svg import check_stored, settled_svg
 from workbench.tui.widgets.compare_view import CompareView, Started
 
 STORED = ROOT / "docs" / "screenshots"
@@ -43,29 +42,11 @@ def no_outside_colour_settings(monkeypatch):
 async def test_compare_snapshot(name, size):
     app = CompareScreen()
     async with app.run_test(size=size) as pilot:
-        # the picture once it has settled: two frames alike (a fixed pause drew it half-done under a
-        # loaded CI machine: a region still unpainted)
-        svg, previous = None, ""
-        for _ in range(50):
-            await pilot.pause(0.2)
-            svg = re.sub(r"terminal-\d+", "terminal", app.export_screenshot(title="workbench compare"))
-            if svg == previous:
-                break
-            previous = svg
+        svg = await settled_svg(pilot, "workbench compare")
         narrow = app.query_one(CompareView).has_class("-narrow")
     assert narrow == (size[0] < 130)
     text = svg.replace("&#160;", " ")
     # what it must show, whatever the pixels: the registers' change, the first differing pass
     assert "109" in text and "128" in text and "+19" in text and "matmul_kernel" in text
     assert "first pass whose output differs: input" in text
-    stored = STORED / f"{name}.svg"
-    if os.environ.get("WORKBENCH_UPDATE_SNAPSHOTS") == "1" or not stored.exists():
-        stored.write_text(svg)
-        if os.environ.get("WORKBENCH_UPDATE_SNAPSHOTS") != "1":
-            pytest.fail(f"no stored snapshot: wrote {stored}; look at it and commit it")
-        return
-    actual = stored.with_suffix(".actual.svg")
-    if svg != stored.read_text():
-        actual.write_text(svg)
-        pytest.fail(f"{name} differs from {stored}: see {actual}")
-    actual.unlink(missing_ok=True)
+    check_stored(svg, STORED / f"{name}.svg", name)
