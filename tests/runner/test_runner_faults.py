@@ -48,7 +48,7 @@ def _alive(pid: int) -> bool:
     """Running, and not a zombie waiting for a parent that does not reap it."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped between the open and the read
         return False
     return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
