@@ -273,3 +273,16 @@ def test_a_kernel_launched_on_library_pointers_replays_and_verifies(tmp_path):
     assert run["kernel"] == "add_one" and run["status"] == "ok", run
     (y,) = [o for o in run["outputs"] if o["name"] == "y_ptr"]
     assert y["ok"] and y["dtype"] == "float32" and y["shape"] == [1536]   # (from the pointer to the storage's end)
+
+
+def test_the_kernel_a_launch_returns_without_a_gpu_has_every_level_compiled_for_the_target(tmp_path, capsys):
+    """``compiled = kernel[grid](...)``, then ``compiled.asm["ptx"]``: without a GPU the launch
+    returns a stand-in; what it compiled is still there to read, for the capture's target."""
+    cap = run_script(_copy(tmp_path, "reads_asm.py"), mode="compile-only", target="cuda:90")
+    assert cap.error is None, cap.error
+    out = capsys.readouterr().err   # (the script's stdout goes to stderr: stdout is the capture's)
+    assert 'ttgir target:  = "cuda:90"' in out, out
+    assert "ptx target: .target sm_90a" in out
+    assert "cubin bytes: b'\\x7fELF'" in out
+    assert "levels: ['cubin', 'llir', 'ptx', 'ttgir', 'ttir']" in out
+    assert "warps: 4 name: add" in out

@@ -64,12 +64,27 @@ class _StandIn:
     packed_metadata = None
     module = None
 
-    def __init__(self, rec: "_Recorder", spec: KernelSpec, options) -> None:
+    def __init__(self, rec: "_Recorder", spec: KernelSpec, options, source=None) -> None:
         from types import SimpleNamespace
         self.rec, self.spec, self.name = rec, spec, spec.kernel
+        self.options, self._source, self._compiled = options, source, None
         self.metadata = SimpleNamespace(name=spec.kernel, shared=0, target=compat.parse_target(rec.capture.target),
                                         **{k: getattr(options, k, None) for k in
                                            ("num_warps", "num_stages", "num_ctas", "maxnreg")})
+
+    @property
+    def asm(self) -> dict:
+        """Every level, compiled for the capture's target the first time a script asks for them
+        (``compiled.asm["ptx"]``, as on a GPU): compiling needs no GPU; launching does."""
+        if self._compiled is None:
+            import dataclasses
+
+            import triton
+            options = self.options
+            options = dataclasses.asdict(options) if dataclasses.is_dataclass(options) else dict(vars(options))
+            self._compiled = triton.compile(self._source(), target=self.metadata.target, options=options)
+            self.metadata = self._compiled.metadata
+        return self._compiled.asm
 
     def launch_metadata(self, grid, stream, *args):
         return None
@@ -468,7 +483,8 @@ def recording(capture: Capture, compile_only: bool, interpret: bool = False, sna
             if rec.compile_only:
                 if rec._get("bench") is not None:
                     rec.front_end(self, signature, constexprs, options, attrs)
-                return _StandIn(rec, spec, options)
+                return _StandIn(rec, spec, options,
+                                lambda: compat.ast_source(self, signature, constexprs, attrs))
             kernel = orig_compile(self, key, signature, device, constexprs, options, attrs, warmup)
         except Exception as e:
             if type(e).__name__ == "CompileTimeAssertionFailure":
