@@ -10,9 +10,15 @@
 2. Sweep throughput over the matmul example: configs per second, with the compile time and the
    run time (replay + verify + timing) of each config separated; the same sweep with its
    compiles in worker processes (``Session.prefetch_configs``) and without, each on an empty
-   stage cache, in the same run.
+   stage cache and an empty Triton cache, in the same run.
+3. Against ``triton.autotune`` (issue 31): the same N matmul configs benchmarked by Triton's
+   autotuner from a cold cache (``TRITON_CACHE_DIR`` fresh), on the same inputs' sizes, wall
+   time against the sweep's with its compiles in workers; the winning config of each side
+   and its time as each side measured it.
 
     python benchmarks/bench_configs.py [--quick]
+
+On a machine without a CUDA GPU it says so and exits with status 0.
 """
 
 from __future__ import annotations
@@ -87,11 +93,19 @@ def timing_agreement(example: str, large: bool = False) -> list[dict]:
     return rows
 
 
+SWEEP = "BLOCK_M=64,128 BLOCK_N=64,128 BLOCK_K=32,64 num_warps=4,8" if not QUICK else "BLOCK_M=64,128 BLOCK_N=64,128"
+
+
+def _cold_caches() -> None:
+    """Empty stage and Triton caches for what runs next (the workers inherit them)."""
+    os.environ["WORKBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-configs-cache-")
+    os.environ["TRITON_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-configs-triton-")
+
+
 def sweep_throughput(prefetch: bool) -> dict:
-    os.environ["WORKBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-configs-cache-")  # (the workers' too)
+    _cold_caches()
     session = _open("matmul")
-    combos = parse_sweep("BLOCK_M=64,128 BLOCK_N=64,128 BLOCK_K=32,64 num_warps=4,8"
-                         if not QUICK else "BLOCK_M=64,128 BLOCK_N=64,128")
+    combos = parse_sweep(SWEEP)
     grid = "cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)"
     rows, t0 = [], time.perf_counter()
     workers = session.prefetch_configs("matmul_kernel", combos, grid).get("workers", 0) if prefetch else 0
@@ -113,6 +127,56 @@ def sweep_throughput(prefetch: bool) -> dict:
             "run_ms_median": statistics.median(r["run_ms"] for r in rows), "rows": rows}
 
 
+def autotune_baseline(combos: list[dict]) -> dict:
+    """``triton.autotune`` over the sweep's configs of the matmul example's kernel (the other
+    meta-parameters as the example launches it), from cold caches, on inputs of the example's
+    size: the wall time of the first call (every config compiled and benchmarked), the winner
+    and every config's time as the autotuner measured it (its median)."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    import matmul as example
+    _cold_caches()
+    captured = {"GROUP_M": 8, "num_warps": 8, "num_stages": 3}  # what the example launches with
+    configs = []
+    for combo in combos:
+        full = captured | combo
+        meta = {k: v for k, v in full.items() if k not in ("num_warps", "num_stages", "num_ctas", "maxnreg")}
+        configs.append(triton.Config(meta, num_warps=full["num_warps"], num_stages=full["num_stages"]))
+    tuned = triton.autotune(configs=configs, key=["M", "N", "K"])(triton.jit(example.matmul_kernel.fn))
+    torch.manual_seed(0)
+    M = N = K = 256
+    a = torch.randn(M, K, device="cuda", dtype=torch.float16)
+    b = torch.randn(K, N, device="cuda", dtype=torch.float16)
+    c = torch.empty((M, N), device="cuda", dtype=torch.float16)
+    grid = lambda meta: (triton.cdiv(M, meta["BLOCK_M"]) * triton.cdiv(N, meta["BLOCK_N"]),)  # noqa: E731
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    tuned[grid](a, b, c, M, N, K, a.stride(0), a.stride(1), b.stride(0), b.stride(1), c.stride(0), c.stride(1))
+    torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+
+    def name(config) -> dict:
+        return {k: v for k, v in (config.kwargs | {"num_warps": config.num_warps}).items() if k in combos[0]}
+
+    def median_us(timing) -> float:
+        return (timing[0] if isinstance(timing, (list, tuple)) else timing) * 1e3
+    return {"configs": len(configs), "seconds": seconds, "configs_per_s": len(configs) / seconds,
+            "winner": name(tuned.best_config),
+            "timings_us": [(name(cfg), median_us(t)) for cfg, t in tuned.configs_timings.items()]}
+
+
+def against_autotune(sweep: dict, tuned: dict) -> dict:
+    """The sweep against the autotuner: wall time, and each side's winner timed by both."""
+    ours = {json.dumps(r["config"], sort_keys=True): r["median_us"] for r in sweep["rows"] if r["status"] == "ok"}
+    theirs = {json.dumps(cfg, sort_keys=True): us for cfg, us in tuned["timings_us"]}
+    our_winner = min(ours, key=ours.get) if ours else None
+    their_winner = json.dumps(tuned["winner"], sort_keys=True)
+    return {"sweep_s": sweep["seconds"], "autotune_s": tuned["seconds"], "ratio": sweep["seconds"] / tuned["seconds"],
+            "workers": sweep["workers"], "configs": sweep["configs"],
+            "our_winner": our_winner, "our_winner_us": {"workbench": ours.get(our_winner), "autotune": theirs.get(our_winner)},
+            "their_winner": their_winner,
+            "their_winner_us": {"workbench": ours.get(their_winner), "autotune": theirs.get(their_winner)}}
+
+
 def main() -> int:
     if not torch.cuda.is_available():
         print("bench_configs: needs a CUDA GPU")
@@ -121,9 +185,11 @@ def main() -> int:
     agreement = [row for example in ("autotuned_add", "matmul") for large in (False, True)
                  for row in timing_agreement(example, large)]
     serial, sweep = sweep_throughput(prefetch=False), sweep_throughput(prefetch=True)
+    tuned = autotune_baseline([r["config"] for r in sweep["rows"]])
+    versus = against_autotune(sweep, tuned)
     out = {"device": torch.cuda.get_device_name(), "cpu": platform.processor() or platform.machine(),
            "cpus": os.cpu_count(), "triton": triton.__version__, "agreement": agreement, "sweep": sweep,
-           "sweep_serial": serial}
+           "sweep_serial": serial, "autotune": tuned, "against_autotune": versus}
     Path(os.environ.get("OUT", "."), "bench_configs.json").write_text(json.dumps(out, indent=1, default=str))
     print(f"device {out['device']}, triton {out['triton']}")
     print(f"{'example':<14} {'config':<44} {'warps':>5} {'workbench us':>12} {'do_bench us':>11} {'ratio':>6} "
@@ -147,6 +213,17 @@ def main() -> int:
     for r in sweep["rows"]:
         print(f"  {r['config']}: {r['status']} {r['median_us']:.2f} us  compile {r['compile_ms']:.0f} ms "
               f"run {r['run_ms']:.0f} ms {r['message']}")
+    v = versus
+
+    def us(x) -> str:
+        return "-" if x is None else f"{x:.2f} us"
+    print(f"sweep vs triton.autotune, {v['configs']} matmul configs, cold caches, {os.cpu_count()} CPUs: sweep "
+          f"({v['workers']} compile workers) {v['sweep_s']:.1f} s, autotune {v['autotune_s']:.1f} s, "
+          f"ratio {v['ratio']:.3f} (goal < 1)")
+    print(f"  sweep's winner {v['our_winner']}: workbench {us(v['our_winner_us']['workbench'])}, "
+          f"autotune {us(v['our_winner_us']['autotune'])}")
+    print(f"  autotune's winner {v['their_winner']}: workbench {us(v['their_winner_us']['workbench'])}, "
+          f"autotune {us(v['their_winner_us']['autotune'])}")
     return 0 if worst <= 0.03 else 1
 
 

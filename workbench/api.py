@@ -9,6 +9,8 @@ matmul_kernel[grid](a, b, c, M, N, K, ..., ttgir_dir="levels/")    # from an (ed
 matmul_kernel[grid](..., ptx_dir=DIR)  # ttir_dir / llir_dir / cubin_dir likewise
 matmul_kernel[grid](..., version_dir=".workbench/matmul/matmul_kernel-ef1d2d00/versions/003")
 matmul_kernel.save_levels("levels/", a, b, c, M, N, K, ...)        # every level for these arguments
+@workbench.jit(launcher="own")   # remembered launches through the workbench's own launcher (opt-in; or
+                                 # WORKBENCH_LAUNCHER=own): workbench.runtime.launcher
 ```
 
 Nothing is copied by hand: the specialization comes from the arguments, the metadata from
@@ -49,10 +51,11 @@ class WorkbenchJITFunction(JITFunction):
     ``_do_compile`` compiles from the level file instead of the Python source.
     """
 
-    def __init__(self, fn, **kwargs) -> None:
+    def __init__(self, fn, launcher: str | None = None, **kwargs) -> None:
         super().__init__(fn, **kwargs)
         self._level_request = threading.local()
         self._fast = None
+        self.launcher = launcher  # "own", "triton", or None: WORKBENCH_LAUNCHER decides
 
     def __getitem__(self, grid):
         """``kernel[grid](...)``: Triton's launch, through fastlaunch's cache where the Triton
@@ -276,9 +279,13 @@ def _say(text: str) -> None:
         print(f"workbench: {text}", file=sys.stderr)
 
 
-def jit(fn=None, **kwargs):
+def jit(fn=None, launcher: str | None = None, **kwargs):
     """Drop-in for ``triton.jit`` (same keyword arguments). Given a kernel already decorated
-    with ``@triton.jit``, returns the same kernel, launchable from any level."""
+    with ``@triton.jit``, returns the same kernel, launchable from any level. ``launcher="own"``
+    launches remembered specializations through the workbench's own launcher."""
+    from workbench.runtime.launcher import CHOICES
+    if launcher is not None and launcher not in CHOICES:
+        raise ValueError(f"launcher= is 'own' or 'triton', not {launcher!r}")
 
     def decorator(f):
         if isinstance(f, JITFunction):
@@ -289,5 +296,5 @@ def jit(fn=None, **kwargs):
             f = f.fn
         if compat.interpret_enabled():
             return _Interpreted(f, **kwargs)
-        return WorkbenchJITFunction(f, **kwargs)
+        return WorkbenchJITFunction(f, launcher=launcher, **kwargs)
     return decorator(fn) if fn is not None else decorator

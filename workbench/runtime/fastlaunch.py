@@ -20,7 +20,8 @@ global scratch take Triton's launcher path; with no hook set, the launcher is ca
 hooks, as an empty hook chain would do nothing. A positional CUDA tensor goes to the launcher
 as the data pointer the fingerprint read (the launcher would call ``data_ptr()`` and
 ``cuPointerGetAttribute`` for it again; for device memory that gives the same pointer); any
-other tensor goes as it is, for the launcher to check.
+other tensor goes as it is, for the launcher to check. Opted in (``workbench.runtime.launcher``),
+the launcher of a remembered launch is the workbench's own, with every check above unchanged.
 """
 
 from __future__ import annotations
@@ -249,7 +250,9 @@ class FastLaunch:
     def __init__(self, fn) -> None:
         from triton import knobs
         from triton.runtime.driver import driver
+        from workbench.runtime.launcher import chosen
         self.fn = fn
+        self.own = chosen(fn)  # remembered launches through the own launcher
         self.entries: dict[tuple, tuple] = {}
         self.defaults = {p.name: p.default for p in fn.params if p.has_default}
         self._runtime, self._compilation = knobs.runtime, knobs.compilation
@@ -288,7 +291,7 @@ class FastLaunch:
                     return fn.run(*args, grid=grid, warmup=False, **kwargs)
                 if hit is None or fn.pre_run_hooks or cls.run is not tritons[0]:  # (wrapped: the runner's capture)
                     return through_triton(grid, args, kwargs, key, device)
-                tkey, kernel, direct, function, packed, coop, pdl, pick, fill = hit
+                tkey, kernel, direct, function, packed, coop, pdl, pick, fill, own = hit
                 if fn.device_caches[device][0].get(tkey) is not kernel:  # Triton's cache changed under us
                     entries.pop(key, None)
                     return through_triton(grid, args, kwargs, key, device)
@@ -311,8 +314,9 @@ class FastLaunch:
                     direct(g0, g1, g2, stream, function, coop, pdl, None, None, packed, None, None, None,
                            *pointers, *bound[len(args):])
                 else:
-                    kernel.run(g0, g1, g2, stream, function, packed, kernel.launch_metadata(g, stream, *bound),
-                               enter, leave, *bound)
+                    (kernel.run if own is None else own)(g0, g1, g2, stream, function, packed,
+                                                         kernel.launch_metadata(g, stream, *bound), enter, leave,
+                                                         *bound)
                 return kernel
             if n:
                 last[0] = grid, launch
@@ -355,12 +359,17 @@ class FastLaunch:
             # torch.cuda.current_device() is _lazy_init() (done: this kernel launched) + this call
             self._device[:] = [active, torch._C._cuda_getDevice]
         launcher = kernel.run
-        direct = type(launcher) is CudaLauncher and not launcher.global_scratch_size \
-            and not launcher.profile_scratch_size
+        cuda = type(launcher) is CudaLauncher
+        own = None
+        if self.own and cuda:
+            from workbench.runtime.launcher import OwnLauncher
+            own = launcher = OwnLauncher(kernel.src, kernel.metadata)
+        direct = cuda and not launcher.global_scratch_size and not launcher.profile_scratch_size
         pick, fill = _picker(fn.arg_names[len(args):], kwargs, self.defaults)
-        return (tkey, kernel, launcher.launch if direct else None, kernel.function, kernel.packed_metadata,
+        return (tkey, kernel, launcher.launch if direct else None, kernel.function,
+                kernel.packed_metadata if own is None else own.packed,
                 launcher.launch_cooperative_grid if direct else None, launcher.launch_pdl if direct else None,
-                pick, fill)
+                pick, fill, own)
 
 
 def _picker(names: list[str], kwargs: dict, defaults: dict):
