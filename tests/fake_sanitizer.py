@@ -2,7 +2,8 @@
 what the workbench does around it. It takes the real tool's arguments and behaves as
 ``FAKE_SANITIZER`` says: ``run`` runs the program (as the real tool does) and writes an empty
 log with a clean summary; ``log`` writes the file ``FAKE_SANITIZER_LOG`` names as its log without
-running anything; ``sleep`` waits ``FAKE_SANITIZER_SLEEP`` seconds first (a slow kernel).
+running anything (and, with ``FAKE_SANITIZER_BUFFERS``, that file as the buffers the replay's
+``--sanitize FILE`` would have written); ``sleep`` waits ``FAKE_SANITIZER_SLEEP`` seconds first (a slow kernel).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import time
 from pathlib import Path
 
 
-def install(folder: Path, mode: str = "run", log: str = "", sleep: float = 0.0) -> dict[str, str]:
+def install(folder: Path, mode: str = "run", log: str = "", sleep: float = 0.0, buffers: str = "") -> dict[str, str]:
     """A ``compute-sanitizer`` in ``folder`` running this file; the environment that puts it first on PATH."""
     folder.mkdir(parents=True, exist_ok=True)
     tool = folder / "compute-sanitizer"
     tool.write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).resolve()} \"$@\"\n")
     tool.chmod(0o755)
     return {"PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}", "FAKE_SANITIZER": mode,
-            "FAKE_SANITIZER_LOG": log, "FAKE_SANITIZER_SLEEP": str(sleep), "WORKBENCH_SANITIZER": ""}
+            "FAKE_SANITIZER_LOG": log, "FAKE_SANITIZER_SLEEP": str(sleep), "FAKE_SANITIZER_BUFFERS": buffers,
+            "WORKBENCH_SANITIZER": ""}
 
 
 def main(argv: list[str]) -> int:
@@ -31,6 +33,8 @@ def main(argv: list[str]) -> int:
     time.sleep(float(os.environ.get("FAKE_SANITIZER_SLEEP") or 0))
     if os.environ.get("FAKE_SANITIZER") == "log":
         shutil.copyfile(os.environ["FAKE_SANITIZER_LOG"], log)
+        if os.environ.get("FAKE_SANITIZER_BUFFERS") and "--sanitize" in program:
+            shutil.copyfile(os.environ["FAKE_SANITIZER_BUFFERS"], program[program.index("--sanitize") + 1])
         return 0
     ran = subprocess.run(program)
     text = "========= COMPUTE-SANITIZER\n"

@@ -132,3 +132,51 @@ def test_the_originals_findings_are_kept_by_its_binary_and_launch(add_export, tm
     assert sanitize.cached(cache, key) is None
     cache.write_text("{not json")
     assert sanitize.cached(cache, key) is None
+
+
+OUT_OF_BOUNDS = ("========= COMPUTE-SANITIZER\n"
+                 "========= Invalid __global__ read of size 16 bytes\n"
+                 "=========     at add_kernel+0x180 in vector_add.py:20\n"
+                 "=========     by thread (0,0,0) in block (96,0,0)\n"
+                 "=========     Access to 0x7f0000060280 is out of bounds\n"
+                 "=========\n"
+                 "========= ERROR SUMMARY: 1 error\n")
+# x_ptr as the replay would say it: vector_add's 98432 floats at 0x7f0000000000
+BUFFERS = {"buffers": [{"name": "x_ptr", "address": 0x7f0000000000, "bytes": 98432 * 4},
+                       {"name": "y_ptr", "address": 0x7f0000100000, "bytes": 98432 * 4},
+                       {"name": "out_ptr", "address": 0x7f0000200000, "bytes": 98432 * 4}]}
+
+
+def test_an_export_against_the_originals_marks_new_errors_and_keeps_the_originals(add_export, tmp_path):
+    """As the app runs it: a version's export checked against the original's export (``--original``),
+    the original's findings kept in the workspace (``--workspace``); here on the CPU, under a fake tool
+    that hands back one log for both (no GPU check first: for a folder the replay says it)."""
+    version = tmp_path / "add_kernel-v1"
+    shutil.copytree(add_export, version)
+    log, buffers = tmp_path / "given.log", tmp_path / "buffers.json"
+    log.write_text(OUT_OF_BOUNDS)
+    buffers.write_text(json.dumps(BUFFERS))
+    env = fake_sanitizer.install(tmp_path / "bin", "log", str(log), buffers=str(buffers))
+    workspace = tmp_path / "workspace"
+    cache = workspace / "sanitize" / "add_kernel-original-memcheck.json"
+    key = sanitize.cache_key(add_export, "memcheck")
+    sanitize.keep(cache, key, {"tool": "memcheck", "kernel": "add_kernel", "errors": []})
+    args = ("sanitize", str(version), "--original", str(add_export), "--workspace", str(workspace), "--json")
+    proc = run_cli(*args, env=env)
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    (e,) = out["version"][0]["errors"]
+    assert e["what"] == "reads 16 bytes 128 past the end of x_ptr" and e["new"] is True
+    assert out["original"][0]["cached"] == str(cache) and out["original"][0]["errors"] == []
+    # no kept findings: the original is checked (the same log: the error is not new) and kept
+    cache.unlink()
+    out = json.loads(run_cli(*args, env=env).stdout)
+    assert [e["new"] for e in out["version"][0]["errors"]] == [False]
+    assert [e["what"] for e in sanitize.cached(cache, key)["errors"]] == ["reads 16 bytes 128 past the end of x_ptr"]
+
+
+def test_an_original_that_is_no_export_is_one_line(add_export, tmp_path):
+    proc = run_cli("sanitize", str(add_export), "--original", str(tmp_path),
+                   env=fake_sanitizer.install(tmp_path / "bin", "run"))
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [
+        f"{tmp_path}: error: not a folder written by `workbench export` (no launch.json)"]

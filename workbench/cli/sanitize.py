@@ -5,7 +5,9 @@
 inputs) under memcheck (``--tool`` another, ``--all`` every tool), a process per tool, as
 ``profile`` runs ncu. The original is sanitized once and its findings kept in the workspace
 (``sanitize/``, keyed by its binary and launch); the version's errors are marked new or not
-against them. ``workbench sanitize EXPORT_DIR`` checks a folder already exported.
+against them. ``workbench sanitize EXPORT_DIR`` checks a folder already exported; with
+``--original ORIGINAL_EXPORT_DIR`` its errors are marked against that one's (kept in
+``--workspace``'s ``sanitize/`` when given), as the app runs it on the exports its runner wrote.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ def add(subparsers) -> None:
     p.add_argument("--tool", choices=TOOLS, default="memcheck", help="the compute-sanitizer tool (default memcheck)")
     p.add_argument("--all", action="store_true", help="every tool: " + ", ".join(TOOLS))
     p.add_argument("--target", default=None, help="compile target (default: the GPU's)")
-    p.add_argument("--workspace", default=None, help="the workspace the versions are in (default: beside the script)")
+    p.add_argument("--workspace", default=None, help="the workspace the versions are in (default: beside the script); "
+                   "with EXPORT_DIR and --original: where the original's findings are kept")
+    p.add_argument("--original", default=None, metavar="ORIGINAL_EXPORT_DIR",
+                   help="with EXPORT_DIR: the original's export, whose findings mark the version's new or not")
     p.add_argument("--timeout", type=float, default=600.0, metavar="S",
                    help="stop a tool after S seconds (default 600)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -50,16 +55,20 @@ def run(args) -> int:
         raise WorkbenchError.at(str(given), "no such file")
     if sanitize.find_sanitizer() is None:  # before a capture that may take minutes
         raise WorkbenchError.at(str(given), sanitize.no_sanitizer_sentence())
-    if not _has_gpu():
-        raise WorkbenchError.at(str(given), sanitize.NO_GPU)
     tools = list(sanitize.TOOLS) if args.all else [args.tool]
     if given.is_file():
+        if not _has_gpu():   # (for an export, its replay says so: the app has asked its runner already)
+            raise WorkbenchError.at(str(given), sanitize.NO_GPU)
         reports = _script(args, tools)
     else:
         if not (given / "launch.json").is_file():
             raise WorkbenchError.at(str(given), "not a script nor a folder written by `workbench export` "
                                                 "(no launch.json)")
-        reports = {"version": [_one(given, tool, args) for tool in tools]}
+        original = Path(args.original) if args.original else None
+        if original is not None and not (original / "launch.json").is_file():
+            raise WorkbenchError.at(str(original), "not a folder written by `workbench export` (no launch.json)")
+        cache_dir = Path(args.workspace) / sanitize.FOLDER if args.workspace and original is not None else None
+        reports, _ = _against(given, original, tools, args, cache_dir)
     if args.json:
         json.dump(reports, sys.stdout, indent=2, default=str)
         print()
@@ -102,28 +111,39 @@ def _script(args, tools: list[str]) -> dict[str, Any]:
         cache_dir = session.workspace.root / sanitize.FOLDER
     finally:
         session.close()  # its CUDA context is gone before the tool starts
+    out, used_original = _against(version, original, tools, args, cache_dir)
+    if original is not None and not used_original:
+        shutil.rmtree(original, ignore_errors=True)
+    out["label"] = "original" if original is None else f"v{args.version}"
+    return out
+
+
+def _against(version: Path, original: Path | None, tools: list[str], args,
+             cache_dir: Path | None) -> tuple[dict[str, Any], bool]:
+    """Each tool over the version's export and, with ``original``, its errors marked against the
+    original's findings: those kept in ``cache_dir`` for its binary and launch, else checked and
+    kept there. Whether the original's export was checked (not only found kept)."""
+    from workbench.profile import sanitize
     out: dict[str, Any] = {"version": [], "original": []}
     used_original = False
     for tool in tools:
         if original is not None:
             key = sanitize.cache_key(original, tool)
-            cache = cache_dir / f"{json.loads((original / 'launch.json').read_text())['kernel']}-original-{tool}.json"
-            kept = sanitize.cached(cache, key)
+            name = f"{json.loads((original / 'launch.json').read_text())['kernel']}-original-{tool}.json"
+            kept = sanitize.cached(cache_dir / name, key) if cache_dir is not None else None
             if kept is None:
                 kept = _one(original, tool, args)
-                sanitize.keep(cache, key, kept)
+                if cache_dir is not None:
+                    sanitize.keep(cache_dir / name, key, kept)
                 used_original = True
             else:
-                kept = kept | {"cached": str(cache)}
+                kept = kept | {"cached": str(cache_dir / name)}
             out["original"].append(kept)
         report = _one(version, tool, args)
         if original is not None:
             sanitize.mark_new(report, kept["errors"])
         out["version"].append(report)
-    if original is not None and not used_original:
-        shutil.rmtree(original, ignore_errors=True)
-    out["label"] = "original" if original is None else f"v{args.version}"
-    return out
+    return out, used_original
 
 
 def _print(reports: dict[str, Any], tools: list[str]) -> None:

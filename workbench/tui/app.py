@@ -42,6 +42,7 @@ from workbench.tui.features.dumps import DumpsFeature
 from workbench.tui.features.history import HistoryFeature
 from workbench.tui.features.passes import PassesFeature
 from workbench.tui.features.profile import ProfileFeature
+from workbench.tui.features.sanitize import SanitizeFeature
 from workbench.tui.features.watches import WatchesFeature
 from workbench.tui.keys import KeyQueue
 from workbench.tui.main_screen import MainScreen
@@ -102,6 +103,7 @@ class WorkbenchApp(App):
         Binding("P", "profile", "Profile", show=False, id="app.profile"),
         Binding("M", "passes_tab", "Passes", show=False, id="app.passes"),
         Binding("V", "compare", "Compare releases", show=False, id="app.compare"),
+        Binding("Z", "sanitize", "Sanitize the version shown", show=False, id="app.sanitize"),
         Binding("p", "pass_of_line", "Pass that made this line", show=False, id="app.pass_of_line"),
     ]
 
@@ -138,8 +140,10 @@ class WorkbenchApp(App):
         self.bench, self.history, self.passes = BenchFeature(self), HistoryFeature(self), PassesFeature(self)
         self.configs, self.profile = ConfigsFeature(self), ProfileFeature(self)
         self.dumps, self.watches, self.compare = DumpsFeature(self), WatchesFeature(self), CompareFeature(self)
+        self.sanitize = SanitizeFeature(self)
         self.controllers = (self.link, self.main, self.opening, self.saves, self.drafting, self.bench, self.history,
-                            self.passes, self.configs, self.profile, self.dumps, self.watches, self.compare)
+                            self.passes, self.configs, self.profile, self.dumps, self.watches, self.compare,
+                            self.sanitize)
 
     def compose(self) -> ComposeResult:
         yield from self.main.compose()

@@ -8,7 +8,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from workbench.tui.format import LEVELS
 
-RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "profile", "passes", "compare", "log")
+RESULT_TABS = ("outputs", "dumps", "bench", "configs", "history", "profile", "passes", "compare", "sanitize", "log")
 
 
 class WorkbenchCommands(Provider):
@@ -69,6 +69,9 @@ def palette_commands(app) -> list[tuple[str, str, object]]:
         ("Compare with another Triton release", "key V: resources, levels, the passes aligned and the first "
          "one whose output differs, under both releases", app.compare.action_compare),
         ("Compare: the last comparison", "over the whole screen (Esc: back)", app.compare.show),
+        ("Sanitize the version shown", "key Z: under compute-sanitizer's memcheck, its errors at their lines, "
+         "new ones against the original (a GPU)", app.sanitize.action_sanitize),
+        ("Sanitize under every tool", "memcheck, racecheck, initcheck and synccheck (--all)", app.sanitize.sanitize_all),
         ("Restore the original into edit/", "every level back to the first compile",
          partial(app.saves.restore, "original")),
         ("Kernels", "key K: the kernel picker", main.action_focus_picker),

@@ -85,7 +85,8 @@ class MainScreen:
                      TabPane("History", views.HistoryView(), id="history"),
                      TabPane("Profile", views.ProfileView(), id="profile"),
                      TabPane("Passes", views.PassesView(), id="passes"),
-                     TabPane("Compare", views.CompareView(), id="compare"), TabPane("Log", views.LogView(), id="log")):
+                     TabPane("Compare", views.CompareView(), id="compare"),
+                     TabPane("Sanitize", views.SanitizeView(), id="sanitize"), TabPane("Log", views.LogView(), id="log")):
             if not self.app.is_running:
                 return   # the app is ending before it is all mounted (a quick quit, a test)
             await tabs.add_pane(pane)
@@ -345,6 +346,8 @@ class MainScreen:
             self.app.configs.show()
         if event.pane.id == "passes":
             self.app.passes.show()
+        if event.pane.id == "sanitize":
+            self.app.sanitize.show()
 
     def panes_at_start(self, entry: dict) -> None:
         """A kernel just loaded: every pane at its top, the Python pane at the kernel's ``def``

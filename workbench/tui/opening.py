@@ -170,7 +170,7 @@ class Opening:
     def _results_of_new_kernel(self) -> None:
         """Another kernel on screen: every results tab shows its state or its empty state, never
         the previous kernel's (History and Passes are drawn for it as they come in sight)."""
-        for view in (views.OutputsView, views.BenchView, views.DumpsView, views.ProfileView):
+        for view in (views.OutputsView, views.BenchView, views.DumpsView, views.ProfileView, views.SanitizeView):
             self.app.query_one(view).clear()
         self.app.dumps.last_diverge = None
         if self.app.query_one("#results", TabbedContent).active == "configs":

@@ -25,7 +25,8 @@ class HistoryFeature:
             self.stale = False
             self.app.query_one(views.HistoryView).show_versions(self.app.kernel_name, self.app.current.folder,
                                                                 [v.raw for v in self.app.edits.versions],
-                                                                self.app.current.result)
+                                                                self.app.current.result,
+                                                                self.app.sanitize.runs.get(self.app.spec_id, []))
 
     def action_history_tab(self) -> None:
         """The History tab with its table focused: r, o and m work at once."""

@@ -1,5 +1,6 @@
 """The History tab: every saved version (level edited, time, result), the diff of its edited
-level against the original, the previous version or any version marked with ``m``, and restore."""
+level against the original, the previous version or any version marked with ``m``, and restore;
+under a version, a row per sanitize run of it (its tools, errors and new ones; its errors beside)."""
 
 from __future__ import annotations
 
@@ -133,6 +134,7 @@ class HistoryView(Horizontal):
         self.diff_text = ""
         self._diff_for: dict | None = None
         self.rows: list[tuple[str, ...]] = []   # the table's cells, as text
+        self.sanitized: list[dict] = []
         self.query_one(DataTable).add_columns(*COLUMNS)
 
     def on_resize(self, event) -> None:
@@ -162,10 +164,12 @@ class HistoryView(Horizontal):
             table.styles.width = natural
 
     def show_versions(self, kernel: str, kernel_folder: Path, versions: list[dict],
-                      original: dict | None = None) -> None:
+                      original: dict | None = None, sanitized: list[dict] | None = None) -> None:
         """``original``: the original's compile summary, for each version's own warps, registers,
-        spills and shared memory against it."""
+        spills and shared memory against it; ``sanitized``: the sanitize runs (version, tools,
+        time, result, lines), each a row under its version."""
         self.kernel, self.kernel_folder, self.versions = kernel, kernel_folder, list(versions)
+        self.sanitized = list(sanitized or [])
         table = self.query_one(DataTable)
         table.clear()
         self.rows = [("original", "-", "-", "", *resource_cells(original))]
@@ -177,11 +181,22 @@ class HistoryView(Horizontal):
                                              if v.get("after_pass") is not None else "")
             self.rows.append((f"v{v['number']}", edited, version_time(v["folder"]),
                               STATUS_WORDS.get(status, status or "-"), *facts))
-        for key, row in zip(["original"] + [str(v["number"]) for v in self.versions], self.rows):
+        keys = ["original"] + [str(v["number"]) for v in self.versions]
+        rows, last = [], 0
+        for key, row in zip(keys, self.rows):
+            last = len(rows)
+            rows.append((key, row))
+            for i, run in enumerate(self.sanitized):
+                if str(run["version"]) == key:
+                    tools = run["tools"][0] if len(run["tools"]) == 1 else f"all {len(run['tools'])} tools"
+                    rows.append((f"{key}#sanitize{i}", ("  sanitize", tools, run["time"], run["result"]) +
+                                 ("",) * len(RESOURCE_COLUMNS)))
+        self.rows = [row for _, row in rows]
+        for key, row in rows:
             table.add_row(*row, key=key)
         self._lay_out()
         if self.versions:
-            table.move_cursor(row=len(self.versions))
+            table.move_cursor(row=last)   # the last version's row
             self.show_diff(self.versions[-1])
 
     def selected(self) -> str | None:
@@ -189,7 +204,7 @@ class HistoryView(Horizontal):
         if table.row_count == 0:
             return None
         key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
-        return key.value
+        return key.value.split("#")[0]   # (a sanitize run's row: its version)
 
     def show_diff(self, version: dict | None) -> None:
         """The diff is made on a thread (difflib over two huge levels takes seconds) and drawn
@@ -216,6 +231,11 @@ class HistoryView(Horizontal):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value if event.row_key is not None else None
+        if key is not None and "#sanitize" in key:
+            run = self.sanitized[int(key.split("#sanitize")[1])]
+            self._diff_for = None
+            self.query_one("#history-diff", Static).update(Text("\n".join(run["lines"])))
+            return
         self.show_diff(next((v for v in self.versions if str(v["number"]) == key), None))
 
     def action_restore(self) -> None:
