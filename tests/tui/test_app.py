@@ -13,7 +13,7 @@ import pytest
 from textual.containers import VerticalScroll
 
 from helpers import EXAMPLES, ROOT
-from pilot import FAST_BENCH, GPU, SIZE, line_of, opened, wait_for
+from pilot import FAST_BENCH, GPU, SIZE, line_of, opened, screen_text, wait_for
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.format import LEVELS
 from workbench.tui.widgets.code_view import CodeView
@@ -180,6 +180,24 @@ async def test_on_an_80_column_terminal_the_history_table_leaves_the_diff_a_pane
         await pilot.pause()
         assert not history.has_class("-stacked") and table.region.width == history.table_width()
         assert table.region.right <= diff.region.x and diff.region.width > PANE_MIN_WIDTH
+
+
+@pytest.mark.asyncio
+async def test_on_an_80_column_terminal_every_results_tab_shows_its_whole_label(script):
+    """Seen in tmux at 80x24 once the Sanitize tab came: the tab bar ran past the edge and Log
+    read "Lo". Under 100 columns the labels sit one space apart; wider, as before."""
+    from textual.widgets import Tab
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app = await opened(pilot)
+        labels = [str(tab.label) for tab in app.query("#results Tab").results(Tab)]
+        assert len(labels) == 10 and labels[-1] == "Log"
+        row = next(line for line in screen_text(app).splitlines() if "Outputs" in line)
+        assert row.split() == labels, row
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause()
+        row = next(line for line in screen_text(app).splitlines() if "Outputs" in line)
+        assert "  ".join(labels) in row
 
 
 @pytest.mark.asyncio
