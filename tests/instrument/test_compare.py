@@ -17,6 +17,7 @@ import pytest
 
 from helpers import ROOT, run_cli
 from workbench.instrument import compare
+from workbench.model import srcmap
 
 pytestmark = pytest.mark.skipif(not (ROOT / ".triton-versions" / "3.4.0" / "triton").is_dir(),
                                 reason="Triton 3.4.0 not unpacked in .triton-versions (make versions)")
@@ -86,8 +87,8 @@ def test_lines_mapped_through_the_python_source(compared):
     assert rows[22]["ttir"] == ["25-26", "16-17"]   # tl.cdiv, inlined from standard.py: the kernel's line
     # 3.6.0's four HGMMA are SASS lines 440, 465, 468 and 469; `nvdisasm -g` on its cubin puts the
     # second (/*1c10*/) under line 44, the others under 43
-    assert {440, 468, 469} <= set(compare.from_spans(rows[43]["sass"][0]))
-    assert 465 in compare.from_spans(rows[44]["sass"][0])
+    assert {440, 468, 469} <= set(srcmap.from_spans(rows[43]["sass"][0]))
+    assert 465 in srcmap.from_spans(rows[44]["sass"][0])
     # the IR after each pass where the compiles part, mapped the same way, and its hunks named
     pipeline = k["passes"]["parted"][1]
     assert pipeline["pass"] == "tritongpu-pipeline"
@@ -99,8 +100,8 @@ def test_lines_mapped_through_the_python_source(compared):
 
 
 def test_spans():
-    assert compare.spans([45, 40, 41, 42, 47, 48]) == "40-42,45,47-48" and compare.spans([]) == ""
-    assert compare.from_spans("40-42,45,47-48") == [40, 41, 42, 45, 47, 48] and compare.from_spans("") == []
+    assert srcmap.spans([45, 40, 41, 42, 47, 48]) == "40-42,45,47-48" and srcmap.spans([]) == ""
+    assert srcmap.from_spans("40-42,45,47-48") == [40, 41, 42, 45, 47, 48] and srcmap.from_spans("") == []
 
 
 def test_passes_one_release_runs_alone(compared):

@@ -221,10 +221,10 @@ def _print_lines(lines: dict[str, Any], level: str, a: str, b: str) -> None:
 
 def _brief(spans: str, most: int = 32) -> str:
     """Line spans cut at a comma to ``most`` columns, with how many lines in all."""
-    from workbench.instrument import compare
+    from workbench.model.srcmap import from_spans
     if len(spans) <= most:
         return spans or "-"
-    return f"{spans[:spans.rindex(',', 0, most)]},… ({len(compare.from_spans(spans))} lines)"
+    return f"{spans[:spans.rindex(',', 0, most)]},… ({len(from_spans(spans))} lines)"
 
 
 def _print(args, report: dict[str, Any]) -> None:

@@ -170,25 +170,6 @@ def side_by_side(a: str, b: str, level: str, width: int = 160, context: int = 1,
 
 # -- lines through the Python source ------------------------------------------------------------
 
-def spans(lines: list[int]) -> str:
-    """Line numbers, compactly: ``40-42,45``."""
-    out: list[str] = []
-    for n in sorted(set(lines)):
-        if out and int(out[-1].split("-")[-1]) == n - 1:
-            out[-1] = f"{out[-1].split('-')[0]}-{n}"
-        else:
-            out.append(str(n))
-    return ",".join(out)
-
-
-def from_spans(text: str) -> list[int]:
-    out: list[int] = []
-    for part in filter(None, text.split(",")):
-        first, _, last = part.partition("-")
-        out += range(int(first), int(last or first) + 1)
-    return out
-
-
 def by_python(lines: dict[int, list[srcmap.PyLoc]], name: str) -> dict[int, list[int]]:
     """A level's lines by the line of the kernel's file (``name``) they come from: a line inlined
     from a helper or Triton's library counts for the kernel's line that called it."""
@@ -213,8 +194,8 @@ class PythonLines:
 
     def table(self) -> list[dict[str, Any]]:
         """Per Python line with lines on either side: its number, its text and each side's lines."""
-        return [{"python": py, "source": self.source.get(py, ""), "a": spans(self.a.get(py, [])),
-                 "b": spans(self.b.get(py, []))} for py in sorted({*self.a, *self.b})]
+        return [{"python": py, "source": self.source.get(py, ""), "a": srcmap.spans(self.a.get(py, [])),
+                 "b": srcmap.spans(self.b.get(py, []))} for py in sorted({*self.a, *self.b})]
 
     def hunk(self, a_lines: list[int], b_lines: list[int], width: int, most: int = 3) -> list[str]:
         """``@@`` rows: the Python lines a hunk's differing lines come from (``most`` at most)."""
@@ -222,7 +203,7 @@ class PythonLines:
         if not found:
             return ["@@ from no Python line"]
         rows = [f"@@ Python {py}: {self.source.get(py, '')}"[:width].rstrip() for py in found[:most]]
-        return rows + ([f"@@ and {len(found) - most} more Python lines: {spans(found[most:])}"]
+        return rows + ([f"@@ and {len(found) - most} more Python lines: {srcmap.spans(found[most:])}"]
                        if len(found) > most else [])
 
 
