@@ -105,3 +105,4 @@ async def test_each_parting_pass_has_its_diff_and_the_cursor_maps_lines_through_
         await pilot.pause()
         assert _said(view, "diff-title").startswith("the IR after input (")
         assert _said(view, "cursor").startswith("▸ 3.6.0 line 189 | 3.4.0 line 179")
+        assert "the IR after input (" in screen_text(app)   # narrow too: the one-column view scrolled to it

@@ -254,6 +254,9 @@ class CompareView(VerticalScroll):
         self.shown = (self.shown + step) % len(k["passes"]["parted"])
         self.cursor = 0
         self.refill()
+        self.query_one("#compare-diff-scroll", VerticalScroll).scroll_home(animate=False)
+        if self.has_class("-narrow"):   # the new diff from its title
+            self.call_after_refresh(self.query_one("#compare-diff-title").scroll_visible, top=True, animate=False)
 
     def action_cursor(self, step: int) -> None:
         """The diff's cursor a row down (or up): what it is on, said above the diff."""
