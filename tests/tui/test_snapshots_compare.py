@@ -101,6 +101,7 @@ async def test_each_parting_pass_has_its_diff_and_the_cursor_maps_lines_through_
         assert [str(s.style) for s in rows["tritongpu-pipeline"].spans] == ["reverse bold"]
         assert [str(s.style) for s in rows["input"].spans] == ["bold"]
 
+        await pilot.press(*"j" * 20)   # the diff scrolled down with the cursor
         await pilot.press("p")
         await pilot.pause()
         assert _said(view, "diff-title").startswith("the IR after input (")
