@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import pytest
 
 from helpers import ROOT, run_cli
 from workbench.instrument import compare
+from workbench.model import srcmap
 
 pytestmark = pytest.mark.skipif(not (ROOT / ".triton-versions" / "3.4.0" / "triton").is_dir(),
                                 reason="Triton 3.4.0 not unpacked in .triton-versions (make versions)")
@@ -71,6 +73,37 @@ def test_matmul_under_3_4_and_3_6(compared):
     assert all(os.path.isfile(f) for p in passes["parted"] for f in p["files"])
 
 
+def test_lines_mapped_through_the_python_source(compared):
+    """Each level's lines on each side by the kernel's Python line, from each side's source map;
+    checked by hand in the two workspaces' files: `tt.dot` is TTIR line 85 under 3.6.0 and 76 under
+    3.4.0, `ttng.warp_group_dot` and its wait TTGIR lines 140-141 and 131-132, and after
+    tritongpu-pipeline (passes/28-*.mlir, with its two header lines) 142-143 and 133-134."""
+    k = compared("matmul", "3.4.0")["kernels"][0]
+    assert k["lines"]["file"] == "matmul.py"
+    rows = {r["python"]: r for r in k["lines"]["rows"]}
+    assert rows[43]["source"] == "acc = tl.dot(a, b, acc)"
+    assert rows[43]["ttir"] == ["85", "76"] and rows[43]["ttgir"] == ["140-141", "131-132"]
+    assert rows[21]["ttir"] == ["24", "15"] and rows[21]["ttgir"] == ["32", "23"] and rows[21]["ptx"] == ["45", "44"]
+    assert rows[22]["ttir"] == ["25-26", "16-17"]   # tl.cdiv, inlined from standard.py: the kernel's line
+    # 3.6.0's four HGMMA are SASS lines 440, 465, 468 and 469; `nvdisasm -g` on its cubin puts the
+    # second (/*1c10*/) under line 44, the others under 43
+    assert {440, 468, 469} <= set(srcmap.from_spans(rows[43]["sass"][0]))
+    assert 465 in srcmap.from_spans(rows[44]["sass"][0])
+    # the IR after each pass where the compiles part, mapped the same way, and its hunks named
+    pipeline = k["passes"]["parted"][1]
+    assert pipeline["pass"] == "tritongpu-pipeline"
+    lines = {r["python"]: (r["a"], r["b"]) for r in pipeline["lines"]}
+    assert lines[43] == ("142-143", "133-134") and lines[21] == ("34", "25")
+    assert "@@ Python 43: acc = tl.dot(a, b, acc)" in pipeline["diff"]
+    assert "@@ Python 41: a = tl.load(a_ptrs, mask=(offs_m[:, None] < M) & (offs_k[None, :] < k_left), other=0.0)" \
+        in pipeline["diff"]
+
+
+def test_spans():
+    assert srcmap.spans([45, 40, 41, 42, 47, 48]) == "40-42,45,47-48" and srcmap.spans([]) == ""
+    assert srcmap.from_spans("40-42,45,47-48") == [40, 41, 42, 45, 47, 48] and srcmap.from_spans("") == []
+
+
 def test_passes_one_release_runs_alone(compared):
     k = compared("matmul", "3.4.0")["kernels"][0]
     status = {(r["stage"], r["pass"], r["a"], r["b"]): r["status"] for r in k["passes"]["rows"]}
@@ -118,7 +151,13 @@ def test_text_report(tmp_path):
     assert "registers                109    128    +19" in out
     assert "first pass whose output differs: input (TTIR stage, 3.6.0 #00 | 3.4.0 #00)" in out
     assert "the IR differs again after: tritongpu-pipeline (TTGIR stage, 3.6.0 #28 | 3.4.0 #28)" in out
-    assert "SASS: Triton 3.6.0 | Triton 3.4.0" in out and "HGMMA" in out
+    assert "SASS: Triton 3.6.0 | Triton 3.4.0 (@@: the Python lines a hunk comes from)" in out and "HGMMA" in out
+    # the SASS lines of each side by the kernel's Python line, and the level's hunks named by theirs
+    assert "SASS lines by the Python line they come from (matmul.py; --json: all):" in out
+    shown = out[out.index("SASS lines by the Python line"):]
+    assert re.search(r"^21 +17 +\S+ +pid = tl.program_id\(axis=0\)$", shown, re.M), shown[:3000]
+    assert re.search(r"^43 +419,422,425-426,429,431,433,435,… \(24 lines\) ", shown, re.M), shown[:3000]
+    assert "\n@@ Python 39: for k in range(0, tl.cdiv(K, BLOCK_K)):\n@@ and 2 more Python lines: 40-41\n" in shown
     assert out.rstrip().endswith("outputs and timings need a GPU: the releases are compared as compiled, not run")
 
 

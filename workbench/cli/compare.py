@@ -171,10 +171,12 @@ def _report(args, labels: tuple[str, str], sides: list[dict[str, Any]]) -> dict[
             continue
         k = compare.compare_kernel(ka, kb, labels)
         for parted in k["passes"]["parted"]:   # the IR itself is in the files; the report keeps its differences
-            parted["diff"] = compare.side_by_side(*parted.pop("ir"), compare.pass_level(parted["stage"]), args.width)
+            parted["diff"] = compare.side_by_side(*parted.pop("ir"), compare.pass_level(parted["stage"]), args.width,
+                                                  python=parted.pop("python"))
         if args.show:
+            python = compare.level_python(ka, kb, args.show, compare.kernel_source(ka.entry.get("srcmap") or {}))
             k["show"] = compare.side_by_side(ka.level(args.show), kb.level(args.show), args.show, args.width,
-                                             limit=None)
+                                             limit=None, python=python)
         out["kernels"].append(k)
     return out
 
@@ -203,6 +205,26 @@ def _print_run(run: dict[str, Any] | None, a: str, b: str) -> None:
         print(f"Triton {label} on the captured inputs: {said}{timing}")
     if run["timing"]:
         print(run["timing"]["said"])
+
+
+def _print_lines(lines: dict[str, Any], level: str, a: str, b: str) -> None:
+    """A level's lines on each side by the kernel's Python line."""
+    from workbench.instrument import compare
+    rows = [r for r in lines["rows"] if level in r]
+    if not rows:
+        print(f"{compare.TITLES[level]}: no line maps to the kernel's Python source")
+        return
+    print(f"{compare.TITLES[level]} lines by the Python line they come from ({lines['file']}; --json: all):")
+    print_rows([{"line": r["python"], f"{a}": _brief(r[level][0]), f"{b}": _brief(r[level][1]),
+                 "python": r["source"][:60]} for r in rows])
+
+
+def _brief(spans: str, most: int = 32) -> str:
+    """Line spans cut at a comma to ``most`` columns, with how many lines in all."""
+    from workbench.model.srcmap import from_spans
+    if len(spans) <= most:
+        return spans or "-"
+    return f"{spans[:spans.rindex(',', 0, most)]},… ({len(from_spans(spans))} lines)"
 
 
 def _print(args, report: dict[str, Any]) -> None:
@@ -235,7 +257,8 @@ def _print(args, report: dict[str, Any]) -> None:
             print("\n".join(f["diff"]))
         _print_run(k.get("run"), a, b)
         if args.show:
-            print(f"{compare.TITLES[args.show]}: Triton {a} | Triton {b}")
+            _print_lines(k["lines"], args.show, a, b)
+            print(f"{compare.TITLES[args.show]}: Triton {a} | Triton {b} (@@: the Python lines a hunk comes from)")
             print("\n".join(k["show"]) or "(the same)")
         print()
     print(report["note"])

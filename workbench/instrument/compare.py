@@ -13,14 +13,16 @@ and every value, register and label anonymous (:func:`normalize`).
 from __future__ import annotations
 
 import difflib
+import os
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.compiler.sass import sass_offsets
 from workbench.compiler.passes import line_delta
+from workbench.model import srcmap
 
 LEVELS = ("ttir", "ttgir", "llir", "ptx", "sass")
 TITLES = {"ttir": "TTIR", "ttgir": "TTGIR", "llir": "LLIR", "ptx": "PTX", "sass": "SASS"}
@@ -125,10 +127,12 @@ def level_diff(a: str, b: str, level: str) -> dict[str, Any]:
 
 
 def side_by_side(a: str, b: str, level: str, width: int = 160, context: int = 1,
-                 limit: int | None = 40) -> list[str]:
+                 limit: int | None = 40, python: PythonLines | None = None) -> list[str]:
     """The rows of ``a`` and ``b`` that differ (SSA names and locations aside), side by side as
     ``diff -y`` prints them: `` | `` changed, `` < `` only in A, `` > `` only in B, with each
-    side's line number and its text less locations; ``limit`` rows at most."""
+    side's line number and its text less locations; ``limit`` rows at most. With ``python``
+    (each side's lines by the kernel's Python line), each hunk starts with ``@@`` rows naming the
+    Python lines its differing lines come from."""
     na, nb = normalize(a, level), normalize(b, level)
     ta, tb = a.splitlines(), b.splitlines()
     col = max(20, (width - 3) // 2)
@@ -145,6 +149,10 @@ def side_by_side(a: str, b: str, level: str, width: int = 160, context: int = 1,
     for group in matcher.get_grouped_opcodes(context):
         if rows:
             rows.append("...".center(width).rstrip())
+        if python is not None:
+            rows += python.hunk([na[i][0] for tag, i1, i2, _, _ in group if tag != "equal" for i in range(i1, i2)],
+                                [nb[j][0] for tag, _, _, j1, j2 in group if tag != "equal" for j in range(j1, j2)],
+                                width)
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
                 rows += [f"{cell(na, ta, i)}   {cell(nb, tb, j)}".rstrip() for i, j in zip(range(i1, i2), range(j1, j2))]
@@ -158,6 +166,64 @@ def side_by_side(a: str, b: str, level: str, width: int = 160, context: int = 1,
     if limit is not None and len(rows) > limit:
         rows = rows[:limit] + [f"... {len(rows) - limit} more rows"]
     return rows
+
+
+# -- lines through the Python source ------------------------------------------------------------
+
+def by_python(lines: dict[int, list[srcmap.PyLoc]], name: str) -> dict[int, list[int]]:
+    """A level's lines by the line of the kernel's file (``name``) they come from: a line inlined
+    from a helper or Triton's library counts for the kernel's line that called it."""
+    out: dict[int, list[int]] = defaultdict(list)
+    for n, locs in lines.items():
+        for line in {ln for f, ln in locs if os.path.basename(f) == name}:
+            out[line].append(n)
+    return {line: sorted(ns) for line, ns in sorted(out.items())}
+
+
+@dataclass
+class PythonLines:
+    """Each side's lines of one text (a level, or the IR after a pass) by the kernel's Python line."""
+
+    a: dict[int, list[int]]
+    b: dict[int, list[int]]
+    source: dict[int, str]    # the kernel's Python lines, by number
+
+    def of(self, side: int, line: int) -> list[int]:
+        """The Python lines one side's line comes from."""
+        return sorted(py for py, ns in (self.a, self.b)[side].items() if line in ns)
+
+    def table(self) -> list[dict[str, Any]]:
+        """Per Python line with lines on either side: its number, its text and each side's lines."""
+        return [{"python": py, "source": self.source.get(py, ""), "a": srcmap.spans(self.a.get(py, [])),
+                 "b": srcmap.spans(self.b.get(py, []))} for py in sorted({*self.a, *self.b})]
+
+    def hunk(self, a_lines: list[int], b_lines: list[int], width: int, most: int = 3) -> list[str]:
+        """``@@`` rows: the Python lines a hunk's differing lines come from (``most`` at most)."""
+        found = sorted({*(py for n in a_lines for py in self.of(0, n)), *(py for n in b_lines for py in self.of(1, n))})
+        if not found:
+            return ["@@ from no Python line"]
+        rows = [f"@@ Python {py}: {self.source.get(py, '')}"[:width].rstrip() for py in found[:most]]
+        return rows + ([f"@@ and {len(found) - most} more Python lines: {srcmap.spans(found[most:])}"]
+                       if len(found) > most else [])
+
+
+def kernel_source(smap: dict[str, Any]) -> tuple[str, dict[int, str]] | None:
+    """The kernel's Python file (its name) and its lines, from a side's source map (its ``python``
+    level: the kernel's first to last line); None where the file cannot be read."""
+    python = {int(n): locs[0] for n, locs in (smap.get("python") or {}).items() if locs}
+    if not python:
+        return None
+    path = Path(next(iter(python.values()))[0])
+    try:
+        text = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return path.name, {n: text[n - 1].strip() for n in python if 0 < n <= len(text)}
+
+
+def level_lines(smap: dict[str, Any], level: str) -> dict[int, list[srcmap.PyLoc]]:
+    """One level of a side's source map (JSON, from its runner) with its line numbers as ints."""
+    return {int(n): [(f, ln) for f, ln in locs] for n, locs in (smap.get(level) or {}).items()}
 
 
 # -- resources -----------------------------------------------------------------------------------
@@ -299,15 +365,20 @@ def pass_level(stage: str) -> str:
     return "ttir" if stage == "ttir" else "ttgir"   # MLIR either way; LLIR's passes too
 
 
-def _parted(rows: list[dict[str, Any]], at: int, a: KernelSide, b: KernelSide) -> dict[str, Any]:
+def _parted(rows: list[dict[str, Any]], at: int, a: KernelSide, b: KernelSide,
+            source: tuple[str, dict[int, str]] | None) -> dict[str, Any]:
     """A row where the compiles part, with the IR after it on both sides (a release that did not
-    run the pass: its IR as it stood)."""
+    run the pass: its IR as it stood), and that IR's lines by the kernel's Python line: ``lines``,
+    a table, and ``python``, for its diff."""
     row = rows[at]
     number = []
     for side in ("a", "b"):
         ran = [r[side] for r in rows[:at + 1] if r[side] is not None]
         number.append(ran[-1] if ran else 0)
-    return {**row, "ir": [text_after(a.passes, number[0]), text_after(b.passes, number[1])]}
+    ir = [text_after(a.passes, number[0]), text_after(b.passes, number[1])]
+    python = None if source is None else \
+        PythonLines(*(by_python(srcmap.mlir_map(text), source[0]) for text in ir), source[1])
+    return {**row, "ir": ir, "python": python, "lines": python.table() if python else []}
 
 
 def text_after(rows: list[PassRow], number: int) -> str:
@@ -335,6 +406,10 @@ class KernelSide:
     def level(self, level: str) -> str:
         path = self.entry.get("files", {}).get(level)
         return Path(path).read_text() if path and Path(path).is_file() else ""
+
+    def python_lines(self, level: str, name: str) -> dict[int, list[int]]:
+        """This level's lines by the line of the kernel's file ``name`` they come from."""
+        return by_python(level_lines(self.entry.get("srcmap") or {}, level), name)
 
     def resources(self) -> dict[str, int | None]:
         ttgir = [p.text() for p in self.passes if p.stage == "ttgir" and p.changed]
@@ -364,9 +439,31 @@ def compare_kernel(a: KernelSide, b: KernelSide, labels: tuple[str, str]) -> dic
            for key, _ in RESOURCES if ra.get(key) is not None or rb.get(key) is not None}
     levels = {level: level_diff(a.level(level), b.level(level), level) for level in LEVELS}
     passes = compare_passes(a.passes, b.passes, labels)
-    passes["parted"] = [_parted(passes["rows"], at, a, b) for at in passes["parts"]]
+    source = kernel_source(a.entry.get("srcmap") or {})
+    passes["parted"] = [_parted(passes["rows"], at, a, b, source) for at in passes["parts"]]
     first = passes["first_differs"]
     differs = any(not d["same"] for d in levels.values()) or first is not None or \
         any(r["change"] for r in res.values())
     return {"kernel": a.kernel, "spec": [a.entry["spec"]["spec_id"], b.entry["spec"]["spec_id"]],
-            "resources": res, "levels": levels, "passes": passes, "differs": differs}
+            "resources": res, "levels": levels, "passes": passes, "differs": differs,
+            "lines": line_table(a, b, source)}
+
+
+def level_python(a: KernelSide, b: KernelSide, level: str,
+                 source: tuple[str, dict[int, str]] | None) -> PythonLines | None:
+    """Each side's lines of a level by the kernel's Python line (None: no kernel source)."""
+    if source is None:
+        return None
+    return PythonLines(a.python_lines(level, source[0]), b.python_lines(level, source[0]), source[1])
+
+
+def line_table(a: KernelSide, b: KernelSide, source: tuple[str, dict[int, str]] | None) -> dict[str, Any]:
+    """Per Python line of the kernel, the lines of each level on each side that come from it
+    (``40-42,45``): the two sides mapped line to line through the source."""
+    if source is None:
+        return {"file": None, "rows": []}
+    rows: dict[int, dict[str, Any]] = {}
+    for level in LEVELS:
+        for r in level_python(a, b, level, source).table():
+            rows.setdefault(r["python"], {"python": r["python"], "source": r["source"]})[level] = [r["a"], r["b"]]
+    return {"file": source[0], "rows": [rows[n] for n in sorted(rows)]}

@@ -60,6 +60,25 @@ class SourceMap:
                 for level, lines in self.levels.items()}
 
 
+def spans(lines: list[int]) -> str:
+    """Line numbers, compactly: ``40-42,45``."""
+    out: list[str] = []
+    for n in sorted(set(lines)):
+        if out and int(out[-1].split("-")[-1]) == n - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ",".join(out)
+
+
+def from_spans(text: str) -> list[int]:
+    out: list[int] = []
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        out += range(int(first), int(last or first) + 1)
+    return out
+
+
 def ends(locs: list[PyLoc]) -> list[PyLoc]:
     """The innermost location and the outermost call site (the kernel's line): what a line is from."""
     return _dedupe(locs[:1] + locs[-1:])

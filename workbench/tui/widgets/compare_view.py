@@ -4,9 +4,11 @@
 its own (it starts two runners, one per release, and takes seconds to a minute), from a thread,
 so editing goes on; its JSON fills the view: the resources with their change, each level's line
 counts and how much it differs, the two pass pipelines aligned by name with the first pass whose
-output differs marked, and the IR after that pass on both sides. Wide, the resources sit beside
-the pass list over the side-by-side diff; narrow (under 130 columns), it is one column that
-scrolls, and the diff is stacked: each release's line under the other's.
+output differs marked, and the IR after that pass on both sides (n/p: after each other pass where
+the IR parts). A cursor on the diff (j/k) says which Python line its lines come from and the
+other side's lines from it. Wide, the resources sit beside the pass list over the side-by-side
+diff; narrow (under 130 columns), it is one column that scrolls, and the diff is stacked: each
+release's line under the other's.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Region, Spacing
 from textual.message import Message
 from textual.widgets import Static
+
+from workbench.model.srcmap import from_spans
 
 NARROW_BELOW = 130   # columns: under this the view is one column and the diff stacked
 COLUMN = 160         # each side's columns in the CLI's side-by-side rows (--width 2 * COLUMN + 3)
@@ -59,16 +64,23 @@ class CompareView(VerticalScroll):
     CompareView VerticalScroll {{ height: 1fr; overflow-x: auto; }}
     CompareView #compare-passes-scroll {{ width: 1fr; border-left: vkey $panel; }}
     CompareView #compare-diff-title {{ background: $panel; }}
+    CompareView #compare-cursor {{ background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }}
     CompareView #compare-passes, CompareView #compare-diff {{ width: auto; padding: 0 1; text-wrap: nowrap;
                                                            text-overflow: ellipsis; }}
     CompareView.-narrow > Horizontal {{ layout: vertical; height: auto; }}
     CompareView.-narrow #compare-summary {{ width: 1fr; }}
     CompareView.-narrow VerticalScroll {{ height: auto; overflow-x: hidden; }}
     CompareView.-narrow #compare-passes-scroll {{ border-left: none; }}
-    CompareView.-text-only #compare-top, CompareView.-text-only #compare-diff-scroll {{ display: none; }}
+    CompareView.-narrow #compare-cursor {{ dock: bottom; }}
+    CompareView.-text-only #compare-top, CompareView.-text-only #compare-diff-scroll,
+    CompareView.-text-only #compare-cursor {{ display: none; }}
     CompareView.-narrow #compare-passes, CompareView.-narrow #compare-diff {{ width: 1fr; }}
     """
-    BINDINGS = [Binding("z", "zoom", "Zoom", id="compare.zoom")]
+    BINDINGS = [Binding("z", "zoom", "Zoom", id="compare.zoom"),
+                Binding("n", "part(1)", "Next parting pass", id="compare.next_part"),
+                Binding("p", "part(-1)", "Previous parting pass", id="compare.previous_part"),
+                Binding("down,j", "cursor(1)", "Diff cursor down", show=False, id="compare.cursor_down"),
+                Binding("up,k", "cursor(-1)", "Diff cursor up", show=False, id="compare.cursor_up")]
 
     class Done(Message):
         def __init__(self, started: Started, result: dict | None, error: str | None, seconds: float) -> None:
@@ -82,6 +94,7 @@ class CompareView(VerticalScroll):
             with VerticalScroll(id="compare-passes-scroll"):
                 yield Static("", id="compare-passes", markup=False)
         yield Static("", id="compare-diff-title", markup=False)
+        yield Static("", id="compare-cursor", markup=False)
         with VerticalScroll(id="compare-diff-scroll"):
             yield Static("", id="compare-diff", markup=False)
 
@@ -89,6 +102,8 @@ class CompareView(VerticalScroll):
         self.running: Started | None = None
         self.started: Started | None = None    # the comparison shown (or coming)
         self.result: dict[str, Any] | None = None
+        self.shown = 0       # which parting pass's diff is shown (0: the first pass whose output differs)
+        self.cursor = 0      # the diff's row under the cursor (of those with a line)
         self._proc: subprocess.Popen | None = None
         self.watch(self.screen, "maximized", self._maximized_changed, init=False)
 
@@ -98,6 +113,7 @@ class CompareView(VerticalScroll):
         """Run ``workbench compare ... --json`` (``command``: its arguments after ``workbench``)."""
         self.running = self.started = started
         self.result = None
+        self.shown = self.cursor = 0
         self._show_text(f"comparing {started.kernel} with Triton {started.release}…")
         self._work(started, command)
 
@@ -131,6 +147,7 @@ class CompareView(VerticalScroll):
             self._show_text(f"Triton {msg.started.release}: {msg.error}")
             return
         self.result = msg.result
+        self.shown = self.cursor = 0
         self.refill()
 
     def on_unmount(self) -> None:
@@ -149,11 +166,16 @@ class CompareView(VerticalScroll):
         k = self.kernel()
         return k["passes"]["parted"][0] if k and k["passes"]["parted"] else None
 
+    def parted_shown(self) -> dict[str, Any] | None:
+        """The parting pass whose diff is shown."""
+        k = self.kernel()
+        return k["passes"]["parted"][self.shown] if k and self.shown < len(k["passes"]["parted"]) else None
+
     def _show_text(self, text: str) -> None:
         """A line or two in place of a comparison (one running, one that failed)."""
         self.add_class("-text-only")
         self.query_one("#compare-title", Static).update(text)
-        for name in ("summary", "passes", "diff-title", "diff"):
+        for name in ("summary", "passes", "diff-title", "cursor", "diff"):
             self.query_one(f"#compare-{name}", Static).update("")
 
     def refill(self) -> None:
@@ -180,22 +202,69 @@ class CompareView(VerticalScroll):
         head += lines + run_lines(k.get("run"), a, b) + [self.result["note"]]
         self.query_one("#compare-title", Static).update("\n".join(head))
         self.query_one("#compare-summary", Static).update(summary(k, a, b))
-        self.query_one("#compare-passes", Static).update(pass_list(k["passes"], a, b))
-        title, diff = self.query_one("#compare-diff-title", Static), self.query_one("#compare-diff", Static)
-        if parted is None:
-            title.update("")
-            diff.update("")
-        else:
-            title.update(f"the IR after {parted['pass']}: " +
-                         (f"- Triton {a}, + Triton {b}" if narrow else f"Triton {a} | Triton {b}") +
-                         f" (SSA names and locations aside; files: {parted['files'][0] or '-'} | "
-                         f"{parted['files'][1] or '-'})")
-            width = max(40, self.size.width - 4)
-            diff.update(stacked(parted["diff"], width) if narrow else side_by_side(parted["diff"], width))
-        first = k["passes"]["first_differs"]
-        if first is not None and not narrow:   # the marked row in sight, a few rows under the top
-            self.call_after_refresh(self.query_one("#compare-passes-scroll").scroll_to, y=max(0, first - 3),
+        self.query_one("#compare-passes", Static).update(pass_list(k["passes"], a, b, self.shown))
+        self._fill_diff()
+        at = k["passes"]["parts"][self.shown] if k["passes"]["parted"] else None
+        if at is not None and not narrow:   # the shown row in sight, a few rows under the top
+            self.call_after_refresh(self.query_one("#compare-passes-scroll").scroll_to, y=max(0, at - 3),
                                     animate=False)
+
+    def _fill_diff(self, follow: bool = False) -> None:
+        """The shown parting pass's diff with the cursor's row marked, and what the cursor is on
+        (``follow``: that row scrolled into sight)."""
+        a, b = self.result["releases"]
+        narrow = self.has_class("-narrow")
+        parted, k = self.parted_shown(), self.kernel()
+        title, diff = self.query_one("#compare-diff-title", Static), self.query_one("#compare-diff", Static)
+        said = self.query_one("#compare-cursor", Static)
+        if parted is None:
+            for widget in (title, said, diff):
+                widget.update("")
+            return
+        count = len(k["passes"]["parted"])
+        which = "the first pass whose output differs" if self.shown == 0 else "where the IR parts again"
+        title.update(f"the IR after {parted['pass']} ({which}, {self.shown + 1} of {count}" +
+                     ("; n/p: the others" if count > 1 else "") + "): " +
+                     (f"- Triton {a}, + Triton {b}" if narrow else f"Triton {a} | Triton {b}") +
+                     f" (SSA names and locations aside; files: {parted['files'][0] or '-'} | "
+                     f"{parted['files'][1] or '-'})")
+        rows = line_rows(parted["diff"])
+        self.cursor = min(self.cursor, max(0, len(rows) - 1))
+        said.update(cursor_said(parted, rows[self.cursor], a, b) if rows else "")
+        width = max(40, self.size.width - 4)
+        text, offsets = (stacked if narrow else side_by_side)(parted["diff"], width, self.cursor)
+        diff.update(text)
+        if rows and follow:
+            self.call_after_refresh(self._cursor_in_sight, offsets[self.cursor])
+
+    def _cursor_in_sight(self, y: int) -> None:
+        diff = self.query_one("#compare-diff", Static)
+        region = Region(0, y, 1, 1)
+        if self.has_class("-narrow"):
+            self.scroll_to_region(region.translate(diff.region.offset - self.region.offset + self.scroll_offset),
+                                  spacing=Spacing(0, 0, 2, 0), animate=False)   # (above the cursor's line)
+        else:
+            self.query_one("#compare-diff-scroll", VerticalScroll).scroll_to_region(region, animate=False)
+
+    def action_part(self, step: int) -> None:
+        """The diff after the next (or previous) pass where the IR parts."""
+        k = self.kernel() if self.result is not None else None
+        if k is None or len(k["passes"]["parted"]) < 2:
+            return
+        self.shown = (self.shown + step) % len(k["passes"]["parted"])
+        self.cursor = 0
+        self.refill()
+        self.query_one("#compare-diff-scroll", VerticalScroll).scroll_home(animate=False)
+        if self.has_class("-narrow"):   # the new diff from its title
+            self.call_after_refresh(self.query_one("#compare-diff-title").scroll_visible, top=True, animate=False)
+
+    def action_cursor(self, step: int) -> None:
+        """The diff's cursor a row down (or up): what it is on, said above the diff."""
+        parted = self.parted_shown() if self.result is not None else None
+        if parted is None:
+            return
+        self.cursor = max(0, min(self.cursor + step, len(line_rows(parted["diff"])) - 1))
+        self._fill_diff(follow=True)
 
     def on_resize(self) -> None:
         if self.result is not None and (self.size.width < NARROW_BELOW) != self.has_class("-narrow"):
@@ -244,20 +313,23 @@ def summary(k: dict[str, Any], a: str, b: str) -> Text:
     return text
 
 
-def pass_list(p: dict[str, Any], a: str, b: str) -> Text:
+def pass_list(p: dict[str, Any], a: str, b: str, shown: int = 0) -> Text:
     """The two pipelines aligned by pass name: ▶ marks the first pass whose output differs, ▷ each
-    later one after which the IR parts again."""
+    later one after which the IR parts again; the one whose diff is shown (``shown``: which of
+    them) in reverse."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"passes aligned by name: {p['only'][0]} only in {a}, {p['only'][1]} only in {b}, "
-                f"{p['moved']} moved; ▶ the first pass whose output differs\n", style="dim")
+                f"{p['moved']} moved; ▶ the first pass whose output differs, ▷ where the IR parts again"
+                f"{' (n/p: its diff)' if len(p['parts']) > 1 else ''}\n", style="dim")
     text.append(f"  {'#A':>3} {'#B':>3}  {'stage':<5}  {'IR after':<12}  {'runs':<11}  pass  (A {a}, B {b})\n",
                 style="bold")
     parts = set(p["parts"])
+    on = p["parts"][shown] if shown < len(p["parts"]) else None
     for i, r in enumerate(p["rows"]):
         ir = "?" if r["differs"] is None else f"+{r['added']} -{r['removed']}" if r["differs"] else "same"
         where = "" if r["status"] == "both" else r["status"]
         mark = "▶" if i == p["first_differs"] else "▷" if i in parts else " "
-        style = "reverse bold" if mark == "▶" else "bold" if mark == "▷" else "" if r["differs"] else "dim"
+        style = "reverse bold" if i == on else "bold" if i in parts else "" if r["differs"] else "dim"
         text.append(f"{mark} {_number(r['a']):>3} {_number(r['b']):>3}  {r['stage']:<5}  {ir:<12}  {where:<11}  "
                     f"{r['pass']}", style=style)
         text.append("\n")
@@ -267,9 +339,9 @@ def pass_list(p: dict[str, Any], a: str, b: str) -> Text:
 
 def _cells(rows: list[str]):
     """The CLI's side-by-side rows (each side ``COLUMN`` wide) as (A's cell, mark, B's cell), or
-    (None, row, None) for a gap (``...``) or the rows left out."""
+    (None, row, None) for a gap (``...``), the rows left out or a hunk's Python line (``@@``)."""
     for row in rows:
-        if row.startswith("..."):
+        if row.startswith(("...", "@@")):
             yield None, row, None
         elif not row[:COLUMN].strip() and row[COLUMN:COLUMN + 3] == "...":
             yield None, "...", None
@@ -277,37 +349,79 @@ def _cells(rows: list[str]):
             yield row[:COLUMN].rstrip(), row[COLUMN:COLUMN + 3], row[COLUMN + 3:]
 
 
-def side_by_side(rows: list[str], width: int) -> Text:
+def line_rows(rows: list[str]) -> list[tuple[int | None, int | None]]:
+    """The diff's rows that show a line: (A's line, B's line), None where a side has none there."""
+    def number(cell: str) -> int | None:
+        head = cell[:5].strip()
+        return int(head) if head.isdigit() else None
+    return [(number(cell_a), number(cell_b)) for cell_a, _, cell_b in _cells(rows) if cell_a is not None]
+
+
+def cursor_said(parted: dict[str, Any], at: tuple[int | None, int | None], a: str, b: str) -> Text:
+    """What the diff's cursor is on: each side's line, the Python line it comes from and every
+    line of each side from that Python line (the parting pass's ``lines``)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("▸ ", style="bold")
+    text.append(" | ".join(f"{label} line {n}" for label, n in zip((a, b), at) if n is not None))
+    found = []
+    for side, n in zip(("a", "b"), at):
+        found += [r for r in parted.get("lines", []) if n is not None and n in from_spans(r[side])
+                  and r not in found]
+    if not found:
+        text.append(": from no line of the kernel's Python source", style="dim")
+        return text
+    r = found[0]
+    text.append(f" ← Python {r['python']}: ", style="bold")
+    text.append(r["source"])
+    text.append(f"{f' (and {len(found) - 1} more)' if len(found) > 1 else ''} · its lines: "
+                f"{a} {r['a'] or '-'} | {b} {r['b'] or '-'}", style="dim")
+    return text
+
+
+def side_by_side(rows: list[str], width: int, cursor: int | None = None) -> tuple[Text, list[int]]:
+    """The rows side by side, the ``cursor``-th of those with a line in reverse; and where each of
+    those is (its line in the text)."""
     half = (width - 3) // 2
     text = Text(no_wrap=True, overflow="ellipsis")
-    for cell_a, mark, cell_b in _cells(rows):
+    offsets: list[int] = []
+    for y, (cell_a, mark, cell_b) in enumerate(_cells(rows)):
         if cell_a is None:
             text.append(f"{mark.center(width) if mark == '...' else mark}\n", style="dim")
             continue
-        style = "" if mark == "   " else "yellow"
+        on = len(offsets) == cursor
+        offsets.append(y)
+        style = ("reverse " if on else "") + ("" if mark == "   " else "yellow")
         text.append(cell_a[:half].ljust(half), style=style)
-        text.append(mark, style="bold")
+        text.append(mark, style="bold" + (" reverse" if on else ""))
         text.append(f"{cell_b[:half]}\n", style=style)
     text.rstrip()
-    return text
+    return text, offsets
 
 
-def stacked(rows: list[str], width: int) -> Text:
-    """Each changed row as A's line (-) over B's (+); an unchanged row once, as A has it."""
+def stacked(rows: list[str], width: int, cursor: int | None = None) -> tuple[Text, list[int]]:
+    """Each changed row as A's line (-) over B's (+); an unchanged row once, as A has it; the
+    ``cursor``-th row with a line in reverse; and where each of those is."""
     text = Text(no_wrap=True, overflow="ellipsis")
+    offsets: list[int] = []
+    y = 0
     for cell_a, mark, cell_b in _cells(rows):
         if cell_a is None:
             text.append(f"  {mark}\n", style="dim")
+            y += 1
             continue
+        on = len(offsets) == cursor
+        offsets.append(y)
         signs = MARKS.get(mark)
         if signs is None:
-            text.append(f"  {cell_a.strip()}"[:width] + "\n", style="dim")
+            text.append(f"  {cell_a.strip()}"[:width] + "\n", style="reverse" if on else "dim")
+            y += 1
             continue
         for sign, cell, style in ((signs[0], cell_a, "red"), (signs[1], cell_b, "green")):
             if sign is not None:
-                text.append(f"{sign} {cell.strip()}"[:width] + "\n", style=style)
+                text.append(f"{sign} {cell.strip()}"[:width] + "\n", style=("reverse " if on else "") + style)
+                y += 1
     text.rstrip()
-    return text
+    return text, offsets
 
 
 def run_lines(run: dict[str, Any] | None, a: str, b: str) -> list[str]:
