@@ -120,6 +120,45 @@ async def test_a_save_is_one_request_with_its_verdict_first_and_its_timing_after
         assert sent[0]["params"]["bench"] == FAST_BENCH
 
 
+@pytest.mark.asyncio
+async def test_run_again_is_one_request_with_its_verdict_first_and_its_timing_after(script):
+    """Issue 27: `R` (run again) was a ``run`` and, once its verdict was drawn, a second ``run``
+    that launched and verified the version again only to time it. Now, as a save, it is one
+    ``run`` carrying the bench options: the verdict comes as its progress event, the timing as its
+    answer. On the CPU the app is told the runner has a GPU, so it asks for the timing; the runner
+    refuses it after the verdict, which stays on screen."""
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        bench = app.query_one("#bench-table")
+        if has_cuda():
+            await wait_for(pilot, lambda: bench.row_count == 1 and str(bench.get_row_at(0)[3]) != "-",
+                           60, "the original's timing")
+        else:
+            await wait_for(pilot, lambda: "result_on_screen" in app.timeline, what="the original drawn")
+            app.opened = dataclasses.replace(app.opened, gpu=True)
+        await pilot.pause(0.3)
+        client, sent = app.link.client, []
+        write = client._write
+        client._write = lambda message: (sent.append(message), write(message))[1]
+        app.timeline.pop("result_on_screen")
+        app.pane("python").view.focus()
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "result_on_screen" in app.timeline, what="the verdict drawn")
+        verdict = "add_kernel original: ok"
+        if has_cuda():
+            await wait_for(pilot, lambda: "median" in app.status.message, 60, "the timing")
+            assert app.status.message.startswith(verdict)
+        else:
+            await wait_for(pilot, lambda: "its timing failed" in app.status.message, what="the timing refused")
+            assert app.status.message.startswith(verdict)
+            assert any("timing original failed" in line and "no timings: without a GPU" in line
+                       for line in app.log_view.lines_text)
+        await pilot.pause(0.3)
+        assert [m["method"] for m in sent] == ["run"], sent
+        assert sent[0]["params"]["bench"] == FAST_BENCH
+
+
 HANG = """    flag = tl.load(x_ptr, volatile=True)
     while flag < 2.0:  # x is in [0, 1): never (a loop a GPU compile cannot drop)
         flag = tl.load(x_ptr, volatile=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import math
 import os
 import queue
 import re
@@ -47,6 +48,7 @@ class _Pending:
     method: str
     on_event: Event | None
     deadline: float
+    on_answer: Callable[["_Pending"], None] | None = None  # called once, by whoever hands the answer on
     done: threading.Event = field(default_factory=threading.Event)
     response: dict | None = None
     params: dict = field(default_factory=dict)
@@ -56,13 +58,13 @@ class _Pending:
     activity: dict = field(default_factory=dict)
     proc: Any = None  # the runner it was sent to
     received: float = 0.0  # when its answer's line came (perf_counter): for the app's timeline
-    on_answer: Callable[["_Pending"], None] | None = None  # called by the reader thread with the answer
-    _claim: Any = field(default_factory=threading.Lock)
 
-    def claim(self) -> bool:
-        """True for the first caller only: of an ``on_answer`` callback and a waiting thread,
-        the one that hands the answer on."""
-        return self._claim.acquire(blocking=False)
+    def due(self) -> tuple[str, float]:
+        """The limit it is under now and when it runs out: the kernel's or the script's while the
+        runner is under one (unless the request's own ends first), else the request's."""
+        if self.limit is not None and self.limit_at < self.deadline:
+            return self.limit, self.limit_at
+        return "request", self.deadline
 
 
 class _Spawner:
@@ -119,6 +121,8 @@ class RunnerClient:
         self.restarts: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._limits = threading.Condition(self._lock)   # a request sent or a limit changed: looked at again
+        self._limits_thread: threading.Thread | None = None
         self._pending: dict[int, _Pending] = {}
         self._proc: subprocess.Popen | None = None
         self._open_params: dict | None = None
@@ -160,6 +164,8 @@ class RunnerClient:
         """Shut the runner down; a busy one (a request unanswered: the caller was interrupted)
         reads no shutdown, so it is killed at once."""
         self._closing = True
+        with self._lock:
+            self._limits.notify()   # (its thread ends)
         proc = self._proc
         if proc is None:
             return
@@ -167,6 +173,7 @@ class RunnerClient:
             busy = any(p.proc is proc for p in self._pending.values())
         if busy:
             self._kill(proc)
+            self._fail_pending("the runner was closed", proc, [])   # (its watcher says nothing once closing)
         elif proc.poll() is None:
             try:
                 self._write({"id": next(self._ids), "method": "shutdown", "params": {}})
@@ -197,6 +204,12 @@ class RunnerClient:
     def call(self, method: str, timeout: float = DEFAULT_REQUEST_TIMEOUT, on_event: Event | None = None,
              **params) -> Any:
         """Send one request and wait for its answer (raises RunnerError / RunnerCrashed)."""
+        return self.result_of(self.submit(method, timeout, on_event, **params))
+
+    def submit(self, method: str, timeout: float = DEFAULT_REQUEST_TIMEOUT, on_event: Event | None = None,
+               on_answer: Callable[[_Pending], None] | None = None, **params) -> _Pending:
+        """Send one request, starting the runner first, or waiting for the one that replaces a dying
+        one (this may take seconds: not for an event loop, see :meth:`send_now`)."""
         self._closing = False
         proc = self._proc
         if proc is not None and proc is self._dying:
@@ -206,23 +219,18 @@ class RunnerClient:
             self.start()
         elif proc.poll() is not None:
             self._restart_now("the runner was not running", dead=proc)
-        if method == "open":
-            self._open_params = None  # a script that did not open is not re-opened by a restart
-            timeout += params.get("script_timeout") or 0
         with self._restart_lock:  # a restart in progress queues its re-open first
-            pending = self._send(method, params, timeout, on_event)
-        return self.result_of(pending)
+            return self._send(method, params, self._opening(method, params, timeout), on_event, on_answer)
 
     def send_now(self, method: str, timeout: float = DEFAULT_REQUEST_TIMEOUT, on_event: Event | None = None,
                  on_answer: Callable[[_Pending], None] | None = None, **params) -> _Pending | None:
         """Send a request without waiting for anything, or None where sending would wait (no
-        runner yet, a dead or dying one, a restart under way): the caller then uses :meth:`call`.
-        For an event loop: the runner starts on the request at once, and :meth:`result_of` waits
-        for the answer on another thread (a thread's start alone can cost a GIL switch interval,
-        5 ms, while the loop draws). ``on_answer`` is called from the reader thread as soon as the
-        answer is read, before any waiting thread wakes (each wake is another GIL handover)."""
+        runner yet, a dead or dying one, a restart under way): the caller then uses :meth:`submit`.
+        For an event loop: ``on_answer`` is called once with the answer, from the reader thread as
+        soon as it is read (or from the thread that saw the runner die or closed it), and nothing
+        waits on a thread (a thread's start or wake each waits for the loop to hand over the GIL)."""
         proc = self._proc
-        if method == "open" or proc is None or proc is self._dying or proc.poll() is not None:
+        if proc is None or proc is self._dying or proc.poll() is not None:
             return None
         with self._lock:   # (a few small lines in the pipe never fill it: the write cannot block)
             if len(self._pending) >= 16:
@@ -231,18 +239,28 @@ class RunnerClient:
             return None
         try:
             self._closing = False
-            pending = self._send(method, params, timeout, on_event)
-            pending.on_answer = on_answer
-            return pending
+            return self._send(method, params, self._opening(method, params, timeout), on_event, on_answer)
         finally:
             self._restart_lock.release()
 
     def result_of(self, pending: _Pending) -> Any:
-        """The answer to a sent request (raises RunnerError / RunnerCrashed)."""
-        result = self._wait(pending)
-        if pending.method == "open":
-            self._open_params = dict(pending.params)
-        return result
+        """The answer to a sent request, waited for (raises RunnerError / RunnerCrashed); the
+        client's limits thread stops a runner that runs past the request's limits meanwhile."""
+        pending.done.wait()
+        return self.answer_of(pending)
+
+    def _opening(self, method: str, params: dict, timeout: float) -> float:
+        """An ``open``'s limit has the script's in it; a script that does not open is not re-opened
+        by a restart (one that does is: :meth:`_finish`)."""
+        if method != "open":
+            return timeout
+        self._open_params = None
+        return timeout + (params.get("script_timeout") or 0)
+
+    def pending_count(self) -> int:
+        """Requests sent and not answered yet."""
+        with self._lock:
+            return len(self._pending)
 
     def interrupt(self, grace: float = INTERRUPT_GRACE) -> str | None:
         """Stop the request under way as Ctrl-C would (the runner answers it: interrupted). A
@@ -282,11 +300,16 @@ class RunnerClient:
         while self._proc is proc and time.monotonic() < deadline:
             time.sleep(0.01)
 
-    def _send(self, method: str, params: dict, timeout: float, on_event: Event | None) -> _Pending:
-        pending = _Pending(next(self._ids), method, on_event, time.monotonic() + timeout, params=params,
+    def _send(self, method: str, params: dict, timeout: float, on_event: Event | None,
+              on_answer: Callable[[_Pending], None] | None = None) -> _Pending:
+        pending = _Pending(next(self._ids), method, on_event, time.monotonic() + timeout, on_answer, params=params,
                            proc=self._proc)
         with self._lock:
             self._pending[pending.id] = pending
+            if self._limits_thread is None or not self._limits_thread.is_alive():
+                self._limits_thread = threading.Thread(target=self._watch_limits, daemon=True, name="runner-limits")
+                self._limits_thread.start()
+            self._limits.notify()
         try:
             self._write({"id": pending.id, "method": method, "params": params})
         except OSError:
@@ -298,13 +321,28 @@ class RunnerClient:
         self._proc.stdin.write(encode(message))
         self._proc.stdin.flush()
 
-    def _wait(self, pending: _Pending) -> Any:
-        while not pending.done.wait(0.05):
-            now = time.monotonic()
-            if pending.limit is not None and now > pending.limit_at:
-                self._hung(pending, pending.limit)
-            elif now > pending.deadline:
-                self._hung(pending, "request")
+    def _watch_limits(self) -> None:
+        """One thread per client (not per request): asleep until the first limit of a request in
+        flight runs out (a request sent, or a limit set by its progress, wakes it), then the runner
+        is stopped (:meth:`_hung`); it ends when the client is closed."""
+        with self._lock:
+            while not self._closing:
+                now = time.monotonic()
+                due = [(p.due(), p) for p in self._pending.values()]
+                over = next(((limit, p) for (limit, at), p in due if at <= now), None)
+                if over is None:
+                    first = min((at for (_, at), _ in due), default=math.inf)
+                    self._limits.wait(first - now if first < math.inf else None)   # (none: a CLI command waits as long as its work)
+                    continue
+                self._lock.release()
+                try:
+                    self._hung(over[1], over[0])
+                finally:
+                    self._lock.acquire()
+
+    @staticmethod
+    def answer_of(pending: _Pending) -> Any:
+        """An answered request's result (raises RunnerError / RunnerCrashed)."""
         response = pending.response or {}
         if "error" in response:
             err = response["error"]
@@ -374,15 +412,17 @@ class RunnerClient:
             if "event" in msg:
                 what = msg.get("what")
                 info = msg.get("info", {})
-                if what in ("launch", "bench"):
-                    pending.limit, pending.limit_at = "kernel", time.monotonic() + self.kernel_timeout
-                    pending.activity = dict(pending.activity, **info)
-                elif what == "script" and pending.params.get("script_timeout"):
-                    pending.limit = "script"
-                    pending.limit_at = time.monotonic() + pending.params["script_timeout"] + SCRIPT_GRACE
-                elif what == "compile":
-                    pending.limit = None
-                    pending.activity = dict(pending.activity, **info)
+                with self._lock:
+                    if what in ("launch", "bench"):
+                        pending.limit, pending.limit_at = "kernel", time.monotonic() + self.kernel_timeout
+                        pending.activity = dict(pending.activity, **info)
+                    elif what == "script" and pending.params.get("script_timeout"):
+                        pending.limit = "script"
+                        pending.limit_at = time.monotonic() + pending.params["script_timeout"] + SCRIPT_GRACE
+                    elif what == "compile":
+                        pending.limit = None
+                        pending.activity = dict(pending.activity, **info)
+                    self._limits.notify()
                 if pending.on_event is not None:
                     try:
                         pending.on_event(msg)
@@ -392,15 +432,23 @@ class RunnerClient:
             if msg.get("error", {}).get("fatal"):
                 self._killed_reason = msg["error"]["message"]  # the runner exits next: this is why
                 self._dying = proc
-            pending.response, pending.received = msg, received
-            with self._lock:
-                self._pending.pop(pending.id, None)
-            pending.done.set()
-            if pending.on_answer is not None:
-                try:
-                    pending.on_answer(pending)
-                except Exception:  # noqa: BLE001 - a callback's bug must not kill the reader
-                    pass
+            self._finish(pending, msg, received)
+
+    def _finish(self, pending: _Pending, response: dict, received: float = 0.0) -> None:
+        """A request's answer (or its failure), handed on once: to ``on_answer`` and to a waiting
+        thread; a second one (an answer read as its runner is declared dead) is nobody's."""
+        with self._lock:
+            if self._pending.pop(pending.id, None) is None:
+                return
+        pending.response, pending.received = response, received
+        if pending.method == "open" and "result" in response:
+            self._open_params = dict(pending.params)   # what a restart opens again
+        if pending.on_answer is not None:
+            try:
+                pending.on_answer(pending)
+            except Exception:  # noqa: BLE001 - a callback's bug must not kill the reader
+                pass
+        pending.done.set()
 
     def _read_stderr(self, proc: subprocess.Popen) -> None:
         assert proc.stderr is not None
@@ -441,12 +489,9 @@ class RunnerClient:
     def _fail_pending(self, reason: str, proc: subprocess.Popen, diagnostics: list[dict]) -> None:
         with self._lock:
             pending = [p for p in self._pending.values() if p.proc is proc]
-            for p in pending:
-                self._pending.pop(p.id, None)
         for p in pending:
-            p.response = {"id": p.id, "error": {"message": reason, "diagnostics": diagnostics, "crash": True,
-                                                "fatal": True}}
-            p.done.set()
+            self._finish(p, {"id": p.id, "error": {"message": reason, "diagnostics": diagnostics, "crash": True,
+                                                   "fatal": True}})
 
     def _restart_now(self, reason: str, dead: subprocess.Popen | None = None) -> None:
         """A fresh runner; the script that was open is opened again (queued before anything else)."""

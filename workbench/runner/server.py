@@ -167,10 +167,12 @@ class Server:
         return self.session
 
     def do_run(self, kernel: str, version: str = "original", bench: dict | None = None, flops: str | None = None,
-               atol: float | None = None, rtol: float | None = None) -> dict:
+               atol: float | None = None, rtol: float | None = None, verdict_first: bool = False) -> dict:
+        """``verdict_first`` (the app's `R`): with ``bench``, the verdict goes out as a progress event
+        before the timing, as a save's does (``Session.run``)."""
         from workbench.runtime.bench import BenchOptions
         opts = BenchOptions(**bench) if bench is not None else None
-        return self._session().run(kernel, str(version), opts, flops, atol, rtol).to_json()
+        return self._session().run(kernel, str(version), opts, flops, atol, rtol, verdict_first=verdict_first).to_json()
 
     def do_apply(self, kernel: str, path: str, level: str | None = None, bench: dict | None = None,
                  flops: str | None = None, atol: float | None = None, rtol: float | None = None,

@@ -274,11 +274,13 @@ class Session:
 
     def run(self, spec: str, version: str = "original", bench_options: BenchOptions | None = None,
             flops: str | None = None, atol: float | None = None, rtol: float | None = None,
-            outputs: dict[str, Any] | None = None) -> RunResult:
+            outputs: dict[str, Any] | None = None, verdict_first: bool = False) -> RunResult:
         """``outputs``: the tensors after a launch already made on the poisoned snapshot (the
         watch list's, :class:`~workbench.instrument.watch.Live`): verified without launching again.
-        Timed on a GPU only: the interpreter's wall time is no kernel timing."""
-        if bench_options is not None and not self.gpu:
+        Timed on a GPU only: the interpreter's wall time is no kernel timing. ``verdict_first``:
+        the verdict goes out as a ``verdict`` progress event before the timing (or its refusal),
+        as :meth:`apply`'s does."""
+        if bench_options is not None and not self.gpu and not verdict_first:
             raise WorkbenchError.at(str(self.script), f"{NO_GPU_TIMING}: ask for no timing, or run on a GPU")
         state = self.state(spec)
         v = self.version(state, str(version))
@@ -314,6 +316,8 @@ class Session:
         if not self.gpu:  # both sides came from the interpreter: where it is wrong, so are they
             res.caveat = compat_interpreter.interpreter_inexact(str(v.result.levels.get("ttir", ""))) if v.result else None
         if bench_options is not None:
+            if verdict_first:
+                self.progress("verdict", res.to_json())
             self.time_run(state, v, res, bench_options, flops)
         return res
 

@@ -301,7 +301,7 @@ class WorkbenchApp(App):
 
     def on_unmount(self) -> None:
         gc.enable()   # (an app that ends before its first frame)
-        self.closing_down = True          # workers waiting on the runner return now
+        self.closing_down = True          # (a burst of saves flushed late is nobody's: its workers are cancelled)
         self.watcher.stop()
         self.link.close()
 

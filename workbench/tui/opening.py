@@ -35,13 +35,13 @@ class Opening:
         self._asked_edits: set[str] = set()  # kernels whose kept edits the user was asked about
 
     @worker(group="open", exclusive=True)
-    def open_script(self) -> None:
+    async def open_script(self) -> None:
         from workbench.runner.protocol import RunnerError
         try:
-            self.app.link.client_started()
-            self.app.post_message(Progress("starting runner… (it imports torch and triton)"))
-            self.app.post_message(Hello(self.app.link.call("hello", timeout=300)))
-            opened = self.app.link.call("open", script=str(self.app.script), argv=self.app.script_args,
+            if self.app.link.client is None:
+                self.app.post_message(Progress("starting runner… (it imports torch and triton)"))
+            self.app.post_message(Hello(await self.app.link.request("hello", timeout=300)))
+            opened = await self.app.link.request("open", script=str(self.app.script), argv=self.app.script_args,
                                  target=self.app.config.target or None, snapshot_limit=self.app.config.snapshot_limit_mb << 20,
                                  script_timeout=self.app.config.script_timeout, limit_name="script_timeout in the config",
                                  on_event=self.app.link.progress)

@@ -1,16 +1,19 @@
-"""The app's link to the runner process: the client (started on first use), blocking calls for
-worker threads that give up when the app exits, requests sent from the event loop, the runner's
-progress as status-line sentences, and the one path of a worker that failed.
+"""The app's link to the runner process: the client (started on first use), requests awaited on
+the event loop, the runner's progress as status-line sentences, and the one path of a worker
+that failed.
 
 The app process never imports torch or triton: the runner process (``python -m workbench.runner``)
-does the GPU work, driven through :class:`workbench.runner.client.RunnerClient`. A controller's
-method marked :func:`worker` runs on a thread; what it finds comes back as a message
-(``tui/messages.py``), handled on the event loop; an exception it did not handle itself (our bug)
-comes back as :class:`WorkerFailed`, shown in one line by :meth:`RunnerLink.failed`.
+does the GPU work, driven through :class:`workbench.runner.client.RunnerClient`. A request is an
+awaitable (:meth:`RunnerLink.request`) that the client's reader thread resolves on the event loop,
+so no thread waits for an answer. A controller's coroutine marked :func:`worker` runs as an async
+worker of the app (cancelled when the app exits); what it finds comes back as a message
+(``tui/messages.py``); an exception it did not handle itself (our bug) comes back as
+:class:`WorkerFailed`, shown in one line by :meth:`RunnerLink.on_worker_failed`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from functools import wraps
 from pathlib import Path
@@ -19,28 +22,21 @@ from workbench.tui.format import version_label
 from workbench.tui.messages import Progress, RunnerLog, RunnerRestarted, WorkerFailed
 
 
-class AppClosing(Exception):
-    """The app exited while a runner request was in flight."""
-
-
 def worker(group: str, exclusive: bool = False):
-    """A controller's method run on a thread worker of the app (Textual's ``@work(thread=True)``
-    is for DOM nodes): ``exclusive`` cancels the group's running one. An exception it lets out is
-    posted as :class:`WorkerFailed` (an app closing meanwhile is nobody's)."""
+    """A controller's coroutine run as an async worker of the app, on its event loop (Textual's
+    ``@work`` is for DOM nodes): ``exclusive`` cancels the group's running one, and the app's exit
+    cancels them all. An exception it lets out is posted as :class:`WorkerFailed`."""
     def wrap(method):
         @wraps(method)
         def start(self, *args, **kwargs):
             app = self.app
 
-            def body() -> None:
+            async def body() -> None:
                 try:
-                    method(self, *args, **kwargs)
-                except AppClosing:
-                    pass
+                    await method(self, *args, **kwargs)
                 except Exception as e:  # noqa: BLE001 - one line on the status line and in the Log tab
                     app.post_message(WorkerFailed(method.__name__, e))
-            return app.run_worker(body, name=method.__name__, group=group, exclusive=exclusive, thread=True,
-                                  exit_on_error=False)
+            return app.run_worker(body(), name=method.__name__, group=group, exclusive=exclusive, exit_on_error=False)
         return start
     return wrap
 
@@ -55,49 +51,57 @@ class RunnerLink:
 
     def client_started(self):
         with self._client_lock:
-            return self._client_locked()
+            if self.client is None:
+                from workbench.runner.client import RunnerClient
+                self.client = RunnerClient(kernel_timeout=self.app.kernel_timeout,
+                                           on_log=lambda line: self.app.post_message(RunnerLog(line)),
+                                           on_restart=lambda reason: self.app.post_message(RunnerRestarted(reason)))
+                self.client.start()
+            return self.client
 
-    def _client_locked(self):
-        if self.client is None:
-            from workbench.runner.client import RunnerClient
-            self.client = RunnerClient(kernel_timeout=self.app.kernel_timeout,
-                                       on_log=lambda line: self.app.post_message(RunnerLog(line)),
-                                       on_restart=lambda reason: self.app.post_message(RunnerRestarted(reason)))
-            self.client.start()
-        return self.client
+    async def request(self, method: str, on_event=None, **params):
+        """A runner request's answer (raises RunnerError / RunnerCrashed), awaited on the event loop."""
+        return self.answer_of(await self.answered(method, on_event, **params))
 
-    def call(self, method: str, sent=None, **params):
-        """``client.call`` from a worker thread, given up (:class:`AppClosing`) when the app exits:
-        the blocking call runs on a daemon thread, so a busy runner never holds the exit.
-        ``sent``: the request as :meth:`send_now` sent it already; only its answer is waited for."""
-        client = self.client_started()
-        box: dict = {}
-        done = threading.Event()
+    @staticmethod
+    def answer_of(sent):
+        """An answered request's result (raises RunnerError / RunnerCrashed)."""
+        from workbench.runner.client import RunnerClient
+        return RunnerClient.answer_of(sent)
 
-        def target() -> None:
-            try:
-                box["result"] = client.result_of(sent) if sent is not None else client.call(method, **params)
-            except BaseException as e:  # noqa: BLE001 - handed to the worker
-                box["error"] = e
-            finally:
-                done.set()
+    async def answered(self, method: str, on_event=None, **params):
+        """A runner request, once answered (``response``; ``received``: when its answer was read).
+        The client's reader thread resolves it on the event loop, and hands ``on_event`` each
+        progress event there, in the order they came. A waiter cancelled meanwhile leaves its answer
+        (and the events still to come) to nobody. Only where sending would wait (the runner not
+        started yet, or being restarted: starting a process) is the request sent from a thread."""
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
 
-        threading.Thread(target=target, daemon=True, name=f"runner-call-{method}").start()
-        while not done.wait(0.05):
-            if self.app.closing_down:
-                raise AppClosing(method)
-        if "error" in box:
-            raise box["error"]
-        return box["result"]
+        def answered(pending) -> None:   # (the client's reader thread, or the one that saw it die)
+            loop.call_soon_threadsafe(RunnerLink._resolve, answer, pending)
 
-    def send_now(self, method: str, **params):
-        """A request sent from the event loop before a worker waits for its answer (see
-        ``RunnerClient.send_now``), or None: the worker then sends it with :meth:`call`."""
-        client = self.client
-        return client.send_now(method, **params) if client is not None else None
+        def event(msg: dict) -> None:    # (the reader thread)
+            loop.call_soon_threadsafe(self._event, answer, on_event, msg)
+
+        params.update(on_event=event if on_event is not None else None, on_answer=answered)
+        sent = self.client.send_now(method, **params) if self.client is not None else None
+        if sent is None:
+            await asyncio.to_thread(lambda: self.client_started().submit(method, **params))
+        return await answer
+
+    @staticmethod
+    def _resolve(answer: asyncio.Future, pending) -> None:
+        if not answer.done():   # (else its waiter was cancelled: the answer is nobody's)
+            answer.set_result(pending)
+
+    @staticmethod
+    def _event(answer: asyncio.Future, on_event, msg: dict) -> None:
+        if not answer.done():
+            on_event(msg)
 
     def progress(self, msg: dict) -> None:
-        """Runner progress (a client thread): one status-line sentence."""
+        """Runner progress: one status-line sentence."""
         what, info = msg.get("what"), msg.get("info", {})
         kernel = info.get("kernel", "")
         version = info.get("version")

@@ -31,10 +31,11 @@ SETTLE_S = 0.003              # after a close-after-write or a rename into place
 
 @dataclass
 class Apply:
-    """One save's ``apply`` request: the file, when it was sent, and its verdict once that came
-    as a progress event (the answer then brings the timing: the request carried bench options)."""
-    path: Path
-    level: str
+    """One save's ``apply`` request, or one version's ``run`` (no path): the file, when it was
+    sent, and its verdict once that came as a progress event (the answer then brings the timing:
+    the request carried bench options)."""
+    path: Path | None
+    level: str | None
     started: float
     verdict: RunResult | None = None
 
@@ -45,17 +46,34 @@ class Saves:
         self.verdict = ("", "")   # the status line's sentence for the last result, and its kind
         self._debounce = None
 
-    @worker(group="run", exclusive=True)
+    def _bench(self) -> dict | None:
+        """The bench options a run or a save asks for its timing with: bench on save on, and a GPU."""
+        return dict(self.app.bench_options) if self.app.bench.bench_on_save and self.app.gpu else None
+
     def run_version(self, version: str) -> None:
-        spec_id, started = self.app.spec_id, time.perf_counter()
+        """A version run (`R`, a kernel shown, a restore): one request, which times it too (bench
+        on save, a GPU) once its verdict is out, as a save's ``apply`` does."""
+        self.run_worker(self.app.spec_id, version, self._bench(), Apply(None, None, time.perf_counter()))
+
+    @worker(group="run", exclusive=True)
+    async def run_worker(self, spec_id: str, version: str, bench: dict | None, req: Apply) -> None:
         try:
-            result = self.app.link.call("run", kernel=spec_id, version=version, bench=None,
-                                          on_event=self.app.link.progress)
-            result = RunResult.parse(result)
-        except Exception as e:  # noqa: BLE001 - a RunnerError, a crash, an answer of a wrong shape: all shown by RunFailed
-            self.app.post_message(RunFailed(e))
+            answer = await self.app.link.request("run", kernel=spec_id, version=version, bench=bench,
+                                                 verdict_first=bench is not None,
+                                                 on_event=lambda msg: self._apply_event(msg, req))
+            if req.verdict is None:
+                result = RunResult.parse(answer)
+        except Exception as e:  # noqa: BLE001 - a RunnerError, a crash, an answer of a wrong shape: all shown
+            if req.verdict is not None:   # the verdict is on screen: what failed is its timing
+                self.app.post_message(Timed({"spec_id": spec_id, "version": req.verdict.version},
+                                            f"{type(e).__name__}: {e}"))
+            else:
+                self.app.post_message(RunFailed(e))
             return
-        self.app.post_message(RunDone(result, None, started=started))
+        if req.verdict is not None:
+            self.app.post_message(Timed(answer))
+        else:
+            self.app.post_message(RunDone(result, None, started=req.started))
 
     def action_rerun(self) -> None:
         if self.app.current is not None:
@@ -119,23 +137,16 @@ class Saves:
         self.app.main.title(apply.level)
         req = Apply(apply.path, apply.level, time.perf_counter())
         # one request: with bench on save (and a GPU) it times the version too, once its verdict is out
-        bench = dict(self.app.bench_options) if self.app.bench.bench_on_save and self.app.gpu else None
-        params = dict(kernel=self.app.spec_id, path=str(apply.path), bench=bench,
-                      on_event=lambda msg: self._apply_event(msg, req))
-        # sent from here, and its answer posted by the client's reader thread: a worker thread's
-        # start and wake each wait for the loop to hand over the GIL, and the runner and the
-        # result would wait with them (10-30 ms of a save's round trip, measured in bench_app)
-        sent = self.app.link.send_now("apply", on_answer=lambda p: self._applied(p, req), **params)
-        self.apply_file(req, params, sent)
+        self.apply_file(self.app.spec_id, req, self._bench())
 
     def _apply_event(self, msg: dict, req: Apply) -> None:
-        """An apply's progress, in the client's reader thread: its verdict (before its timing) goes
-        to the app as the result at once; a timing under way keeps the verdict on the status line."""
+        """An apply's or a run's progress: its verdict (before its timing) goes to the app as the
+        result at once; a timing under way keeps the verdict on the status line."""
         what = msg.get("what")
         if what == "verdict":
             self.app.timeline["received"] = time.perf_counter()
             try:
-                req.verdict = RunResult.parse(msg.get("info"), "apply verdict")
+                req.verdict = RunResult.parse(msg.get("info"), "verdict")
             except AnswerError:
                 return   # the answer is then the verdict (parsed, or said, as an answer)
             self.app.post_message(RunDone(req.verdict, req.verdict.versions, req.path, req.level, req.started))
@@ -144,34 +155,17 @@ class Saves:
         else:
             self.app.link.progress(msg)
 
-    def _applied(self, sent, req: Apply) -> None:
-        """An apply's answer, in the client's reader thread: a result goes to the app at once, as
-        the timing of a verdict on screen already (an error is the waiting worker's, which asks
-        for the versions too)."""
-        response = sent.response or {}
-        if "result" not in response or not sent.claim():
-            return
-        if req.verdict is not None:
-            self.app.post_message(Timed(response["result"]))
-            return
-        self.app.timeline["received"] = sent.received
-        try:
-            result = RunResult.parse(response["result"], "apply answer")
-        except AnswerError as e:
-            self.app.post_message(RunFailed(e, req.path, req.level, None))
-            return
-        self.app.post_message(RunDone(result, result.versions, req.path, req.level, req.started))
-
     @worker(group="apply")
-    def apply_file(self, req: Apply, params: dict, sent=None) -> None:
-        spec_id, path, level, started = params["kernel"], req.path, req.level, req.started
+    async def apply_file(self, spec_id: str, req: Apply, bench: dict | None) -> None:
+        path, level = req.path, req.level
         try:
-            answer = self.app.link.call("apply", sent=sent, **params)
-            if sent is not None and not sent.claim():
-                return   # the reader thread posted it (_applied)
+            sent = await self.app.link.answered("apply", kernel=spec_id, path=str(path), bench=bench,
+                                                on_event=lambda msg: self._apply_event(msg, req))
+            answer = self.app.link.answer_of(sent)
             if req.verdict is not None:
                 self.app.post_message(Timed(answer))
                 return
+            self.app.timeline["received"] = sent.received
             result = RunResult.parse(answer, "apply answer")
         except Exception as e:  # noqa: BLE001 - RunnerError with diagnostics, a crash, or our bug: all shown
             if req.verdict is not None:   # the verdict is on screen: what failed is its timing
@@ -179,13 +173,14 @@ class Saves:
                                             f"{type(e).__name__}: {e}"))
                 return
             try:  # after a crash too: the version it made before the runner died is in the list
-                versions = [Version.parse(v) for v in self.app.link.call("versions", kernel=spec_id, timeout=60)]
+                versions = [Version.parse(v) for v in await self.app.link.request("versions", kernel=spec_id,
+                                                                                   timeout=60)]
             except Exception:  # noqa: BLE001
                 versions = None
             self.app.post_message(RunFailed(e, path, level, versions))
             return
         # (apply answers with the version list: no second request)
-        self.app.post_message(RunDone(result, result.versions, path, level, started))
+        self.app.post_message(RunDone(result, result.versions, path, level, req.started))
 
     @after_rest
     def on_run_done(self, msg: RunDone) -> None:
@@ -219,13 +214,10 @@ class Saves:
         if msg.path is not None:
             self.app.timeline["apply_compile_ms"] = float(result.compile_ms or 0.0)
             self.after_runner_write(older=summary)
-        self.app.call_after_refresh(self._result_on_screen, result, msg.path is None)
+        self.app.call_after_refresh(self._result_on_screen)
 
-    def _result_on_screen(self, result: RunResult, time_it: bool) -> None:
-        """``time_it``: a run's verdict (an apply times in the same request, after its verdict)."""
+    def _result_on_screen(self) -> None:
         self.app.timeline["result_on_screen"] = time.perf_counter()
-        if time_it and self.app.current is not None and result.spec_id == self.app.spec_id:   # (not another kernel's)
-            self.app.bench.time_after(result)   # once the verdict is drawn: the timing's request does not delay it
 
     @after_rest
     def on_run_failed(self, msg: RunFailed) -> None:
@@ -408,11 +400,11 @@ class Saves:
         self.app.status.show(f"restoring {version_label(version)}…", busy=True)
         self.restore_worker(version, self.app.edits.seen())
 
-    @worker(group="restore", exclusive=True)
-    def restore_worker(self, version: str, seen: dict[str, str]) -> None:
+    @worker(group="restore")   # (never cancelled but by the exit: its answer ends the runner's write of edit/)
+    async def restore_worker(self, version: str, seen: dict[str, str]) -> None:
         spec_id = self.app.spec_id
         try:
-            paths = self.app.link.call("restore", kernel=spec_id, version=version, seen=seen, timeout=120)
+            paths = await self.app.link.request("restore", kernel=spec_id, version=version, seen=seen, timeout=120)
         except Exception as e:  # noqa: BLE001
             self.app.post_message(RunFailed(e))
             paths = []

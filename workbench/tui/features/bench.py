@@ -1,5 +1,5 @@
 """The Bench tab: a version's timing after its verdict is on screen (bench on save, with a GPU:
-a save's ``apply`` times it in the same request, a run of a version with ``time_version``), its
+a save's ``apply`` and a version's ``run`` time it in the same request, after the verdict), its
 row in the table, and the verdict's words once the timing comes (``app.bench``)."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from workbench.tui import widgets as views
 from workbench.tui.format import result_summary, version_label
 from workbench.tui.messages import Timed, Timing
 from workbench.tui.main_screen import after_rest
-from workbench.tui.runner_link import worker
 
 
 class BenchFeature:
@@ -18,26 +17,9 @@ class BenchFeature:
         self.app = app
         self.bench_on_save = app.config.bench_on_save
 
-    def time_after(self, result: RunResult) -> None:
-        """A run's verdict on screen (`R`, a restored version): time that version now, when bench on
-        save is on and there is a GPU."""
-        if self.bench_on_save and self.app.gpu and result.timing is None and result.verified:
-            self.time_version(result.version)
-
-    @worker(group="bench", exclusive=True)
-    def time_version(self, version: str) -> None:
-        spec_id = self.app.spec_id
-        try:
-            result = self.app.link.call("run", kernel=spec_id, version=version, bench=dict(self.app.bench_options),
-                               on_event=self.timing_event)
-        except Exception as e:  # noqa: BLE001 - a timing that failed is said, the verdict stays
-            self.app.post_message(Timed({"spec_id": spec_id, "version": version}, f"{type(e).__name__}: {e}"))
-            return
-        self.app.post_message(Timed(result))
-
     def timing_event(self, msg: dict) -> None:
-        """A timing's progress (a client thread): the verdict is on screen already (a timing run's
-        launch re-checks the outputs), so the status line keeps it and adds that the timing runs."""
+        """A timing's progress: the verdict is on screen already, so the status line keeps it and
+        adds that the timing runs."""
         if msg.get("what") == "bench":
             self.app.post_message(Timing(str(msg.get("info", {}).get("version"))))
 

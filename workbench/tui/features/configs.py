@@ -54,43 +54,44 @@ class ConfigsFeature:
             self.run_configs(todo)
 
     @worker(group="configs", exclusive=True)
-    def run_configs(self, spec_ids: list[str]) -> None:
+    async def run_configs(self, spec_ids: list[str]) -> None:
         bench = dict(self.app.bench_options) if self.app.gpu else None   # no interpreter time shown as a timing
         try:
             for sid in spec_ids:
-                self.app.post_message(ConfigsDone([self.app.link.call("run", kernel=sid, bench=bench, on_event=self.app.link.progress)]))
+                self.app.post_message(ConfigsDone([await self.app.link.request("run", kernel=sid, bench=bench,
+                                                                               on_event=self.app.link.progress)]))
         except Exception as e:  # noqa: BLE001 - said on the status line, the table keeps what ran
             self.app.post_message(ConfigsDone([], error=f"{type(e).__name__}: {e}"))
         finally:
             self._configs_running = False
 
     @worker(group="configs")
-    def try_config(self, text: str) -> None:
+    async def try_config(self, text: str) -> None:
         """One config typed in the Configs tab, or a sweep's every config in turn, each row in the
         table as it finishes, the count, elapsed time and ETA on the status line; Esc in the tab
         stops a sweep after the config it is at."""
         bench = dict(self.app.bench_options) if self.app.gpu else None
         try:
-            self._sweep(text, bench)
+            await self._sweep(text, bench)
         finally:
             self._sweep_stop = True   # (nothing left to stop)
 
-    def _sweep(self, text: str, bench: dict | None) -> None:
+    async def _sweep(self, text: str, bench: dict | None) -> None:
         try:
-            named = self.app.link.call("configs_of", text=text)
+            named = await self.app.link.request("configs_of", text=text)
         except Exception as e:  # noqa: BLE001 - a config text the runner refused: one line
             self.app.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
             return
         configs, grid, t0 = named["configs"], named.get("grid"), time.monotonic()
         if len(configs) > 1:   # their compiles in worker processes, while the configs run one by one
-            self.app.link.call("prefetch_configs", kernel=self.app.spec_id, configs=configs, grid=grid)
+            await self.app.link.request("prefetch_configs", kernel=self.app.spec_id, configs=configs, grid=grid)
         for i, config in enumerate(configs):
             if self._sweep_stop:
                 self.app.post_message(ConfigsDone([], progress=f"sweep stopped after {i} of {len(configs)} configs "
                                                             f"({time.monotonic() - t0:.1f} s): the table keeps them"))
                 return
             try:
-                out = self.app.link.call("try_config", kernel=self.app.spec_id, config=config, bench=bench, grid=grid,
+                out = await self.app.link.request("try_config", kernel=self.app.spec_id, config=config, bench=bench, grid=grid,
                                 grid_from="the Configs field", on_event=self.app.link.progress)
             except Exception as e:  # noqa: BLE001 - the runner refused it: one line, the sweep goes on
                 self.app.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))

@@ -80,10 +80,10 @@ class DumpsFeature:
         self.dump_worker(value, level, line)
 
     @worker(group="dump", exclusive=True)
-    def dump_worker(self, value: str, level: str, line: int | None = None) -> None:
+    async def dump_worker(self, value: str, level: str, line: int | None = None) -> None:
         extra = {"line": line} if line is not None else {}
         try:
-            result = self.app.link.call("dump", kernel=self.app.spec_id, level=level, values=[value], pid=[0, 0, 0],
+            result = await self.app.link.request("dump", kernel=self.app.spec_id, level=level, values=[value], pid=[0, 0, 0],
                                timeout=300, on_event=self.app.link.progress, **extra)
         except Exception as e:  # noqa: BLE001 - the dump request is new: whatever it says is shown
             message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
@@ -120,9 +120,9 @@ class DumpsFeature:
         self.diverge_worker(self.app.spec_id, version)
 
     @worker(group="diverge", exclusive=True)
-    def diverge_worker(self, spec_id: str, version: str) -> None:
+    async def diverge_worker(self, spec_id: str, version: str) -> None:
         try:
-            result = self.app.link.call("diverge", kernel=spec_id, version=version, timeout=600, on_event=self.app.link.progress)
+            result = await self.app.link.request("diverge", kernel=spec_id, version=version, timeout=600, on_event=self.app.link.progress)
         except Exception as e:  # noqa: BLE001 - whatever the runner says is shown
             self.app.post_message(DivergeDone(spec_id, error=getattr(e, "message", None) or f"{type(e).__name__}: {e}"))
             return

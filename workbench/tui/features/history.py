@@ -50,9 +50,9 @@ class HistoryFeature:
         self.export_worker(self.app.spec_id, version)
 
     @worker(group="export")
-    def export_worker(self, spec_id: str, version: str) -> None:
+    async def export_worker(self, spec_id: str, version: str) -> None:
         try:
-            done = self.app.link.call("export", kernel=spec_id, version=version, timeout=120)
+            done = await self.app.link.request("export", kernel=spec_id, version=version, timeout=120)
         except Exception as e:  # noqa: BLE001
             self.app.post_message(RunFailed(e))
             return

@@ -48,42 +48,43 @@ class WatchesFeature:
             self.watch_remove(self.app.spec_id, msg.watch_id)
 
     @worker(group="watch")
-    def load_watches(self, spec_id: str) -> None:
+    async def load_watches(self, spec_id: str) -> None:
         try:
-            watches = self.app.link.call("watch_list", kernel=spec_id)
+            watches = await self.app.link.request("watch_list", kernel=spec_id)
             self.app.post_message(WatchesDone(spec_id, watches))
             if watches:
-                self._watch_values(spec_id)
+                await self._watch_values(spec_id)
         except Exception as e:  # noqa: BLE001 - a list that cannot be read is said, the app goes on
             self.app.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
 
     @worker(group="watch")
-    def watch_add(self, spec_id: str, level: str, value: str) -> None:
+    async def watch_add(self, spec_id: str, level: str, value: str) -> None:
         try:
-            added = self.app.link.call("watch_add", kernel=spec_id, level=level, value=value)
-            self.app.post_message(WatchesDone(spec_id, self.app.link.call("watch_list", kernel=spec_id), added=added["id"]))
-            self._watch_values(spec_id)
+            added = await self.app.link.request("watch_add", kernel=spec_id, level=level, value=value)
+            self.app.post_message(WatchesDone(spec_id, await self.app.link.request("watch_list", kernel=spec_id),
+                                              added=added["id"]))
+            await self._watch_values(spec_id)
         except Exception as e:  # noqa: BLE001 - no such value, or an unknown level: said in one line
             self.app.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
 
     @worker(group="watch")
-    def refresh_watch_values(self, spec_id: str) -> None:
+    async def refresh_watch_values(self, spec_id: str) -> None:
         try:
-            self._watch_values(spec_id)
+            await self._watch_values(spec_id)
         except Exception as e:  # noqa: BLE001 - said in one line, the app goes on
             self.app.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
 
-    def _watch_values(self, spec_id: str) -> None:
-        """(A worker thread) the watch list dumped for the version shown, so its status, type and
-        values are there before the next save (the original's side is kept for later saves)."""
+    async def _watch_values(self, spec_id: str) -> None:
+        """The watch list dumped for the version shown, so its status, type and values are there
+        before the next save (the original's side is kept for later saves)."""
         version = self.app.last_version
-        entries = self.app.link.call("watch_values", kernel=spec_id, version=version, timeout=300)
+        entries = await self.app.link.request("watch_values", kernel=spec_id, version=version, timeout=300)
         self.app.post_message(WatchesDone(spec_id, None, entries=entries))
 
     @worker(group="watch")
-    def watch_remove(self, spec_id: str, watch_id: str) -> None:
+    async def watch_remove(self, spec_id: str, watch_id: str) -> None:
         try:
-            self.app.post_message(WatchesDone(spec_id, self.app.link.call("watch_remove", kernel=spec_id, id=watch_id)))
+            self.app.post_message(WatchesDone(spec_id, await self.app.link.request("watch_remove", kernel=spec_id, id=watch_id)))
         except Exception as e:  # noqa: BLE001
             self.app.post_message(WatchesDone(spec_id, None, error=getattr(e, "message", None) or str(e)))
 

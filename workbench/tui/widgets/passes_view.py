@@ -195,14 +195,14 @@ class PassesView(Horizontal):
             self._asked.add((spec_id, version))
             self._fetch(spec_id, version)
 
-    @work(thread=True, group="passes", exit_on_error=False)
-    def _fetch(self, spec_id: str, version: str | None) -> None:
+    @work(group="passes", exit_on_error=False)
+    async def _fetch(self, spec_id: str, version: str | None) -> None:
         try:
-            data = self.app.link.call("passes", kernel=spec_id, version=version, timeout=300)
+            data = await self.app.link.request("passes", kernel=spec_id, version=version, timeout=300)
         except Exception as e:  # noqa: BLE001 - a RunnerError (no such version, a compile error) or a crash: said
-            self.app.call_from_thread(self._failed, spec_id, version, e)
+            self._failed(spec_id, version, e)
             return
-        self.app.call_from_thread(self._fetched, spec_id, version, data)
+        self._fetched(spec_id, version, data)
 
     def _failed(self, spec_id: str, version: str | None, e: Exception) -> None:
         self._asked.discard((spec_id, version))   # asked again the next time the tab shows it

@@ -9,6 +9,7 @@ it), the roofline and the hot lines of every level.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -76,18 +77,16 @@ class ProfileView(Vertical):
         self.app.status.show(f"profiling {kernel} {what} under ncu (seconds; editing goes on)…", busy=True)
         self._work(spec_id, versions, flops)
 
-    @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
-    def _work(self, spec_id: str, versions: list[str], flops: str | None) -> None:
+    @work(exclusive=True, group="profile", exit_on_error=False)
+    async def _work(self, spec_id: str, versions: list[str], flops: str | None) -> None:
         t0 = time.monotonic()
         labels = [version_label(v) for v in versions]
         try:
-            folders = [self._export(spec_id, v) for v in versions]
+            folders = [await self._export(spec_id, v) for v in versions]
             command = [sys.executable, "-m", "workbench", "profile", *folders, "--json",
                        *(["--flops", flops] if flops else [])]
-            self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                          start_new_session=True)
-            out, err = self._proc.communicate()
-            status, self._proc = self._proc.returncode, None
+            # (ncu's own process, minutes long: waited for on a thread, as any child process)
+            status, out, err = await asyncio.to_thread(self._profile, command)
         except Exception as e:  # noqa: BLE001 - the runner's answer, shown as it is
             self.post_message(self.Done(labels, None, getattr(e, "message", None) or str(e), time.monotonic() - t0,
                                         spec_id))
@@ -99,10 +98,17 @@ class ProfileView(Vertical):
             return
         self.post_message(self.Done(labels, json.loads(out), None, time.monotonic() - t0, spec_id))
 
-    def _export(self, spec_id: str, version: str) -> str:
+    def _profile(self, command: list[str]) -> tuple[int, str, str]:
+        self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                      start_new_session=True)
+        out, err = self._proc.communicate()
+        status, self._proc = self._proc.returncode, None
+        return status, out, err
+
+    async def _export(self, spec_id: str, version: str) -> str:
         folder = self._exports.get((spec_id, version))
         if folder is None or not os.path.isfile(os.path.join(folder, "launch.json")):
-            folder = self.app.link.call("export", kernel=spec_id, version=version, timeout=120)["folder"]
+            folder = (await self.app.link.request("export", kernel=spec_id, version=version, timeout=120))["folder"]
             self._exports[(spec_id, version)] = folder
         return folder
 
