@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 
@@ -23,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from workbench.tui.widgets.tool_process import ToolProcess
 from workbench.tui.format import version_label
 
 HOT_LEVELS = ("python", "ttir", "ttgir", "llir", "ptx", "sass")
@@ -32,7 +30,7 @@ EMPTY = ("no profile yet: P profiles the version selected in History (or the las
          "under Nsight Compute (ncu)")
 
 
-class ProfileView(Vertical):
+class ProfileView(ToolProcess, Vertical):
     result: dict | None = None   # the last profile's JSON (`workbench profile --json`)
 
     DEFAULT_CSS = """
@@ -61,10 +59,7 @@ class ProfileView(Vertical):
     def on_mount(self) -> None:
         self.running = False
         self.spec_id: str | None = None   # the kernel profiled (a profile of another one that ends is not shown)
-        self._proc: subprocess.Popen | None = None
-        # (kernel, version) -> its export: a version is written whole and never changes, so one
-        # export serves every profile of it in this session
-        self._exports: dict[tuple[str, str], str] = {}
+        self.init_tool()
 
     def start(self, spec_id: str, kernel: str, versions: list[str], flops: str | None = None) -> None:
         """Profile ``versions`` of the kernel (the first is the base of the change column)."""
@@ -82,11 +77,11 @@ class ProfileView(Vertical):
         t0 = time.monotonic()
         labels = [version_label(v) for v in versions]
         try:
-            folders = [await self._export(spec_id, v) for v in versions]
+            folders = [await self.export(spec_id, v) for v in versions]
             command = [sys.executable, "-m", "workbench", "profile", *folders, "--json",
                        *(["--flops", flops] if flops else [])]
             # (ncu's own process, minutes long: waited for on a thread, as any child process)
-            status, out, err = await asyncio.to_thread(self._profile, command)
+            status, out, err = await asyncio.to_thread(self.run_tool, command)
         except Exception as e:  # noqa: BLE001 - the runner's answer, shown as it is
             self.post_message(self.Done(labels, None, getattr(e, "message", None) or str(e), time.monotonic() - t0,
                                         spec_id))
@@ -97,20 +92,6 @@ class ProfileView(Vertical):
                                         time.monotonic() - t0, spec_id))
             return
         self.post_message(self.Done(labels, json.loads(out), None, time.monotonic() - t0, spec_id))
-
-    def _profile(self, command: list[str]) -> tuple[int, str, str]:
-        self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                      start_new_session=True)
-        out, err = self._proc.communicate()
-        status, self._proc = self._proc.returncode, None
-        return status, out, err
-
-    async def _export(self, spec_id: str, version: str) -> str:
-        folder = self._exports.get((spec_id, version))
-        if folder is None or not os.path.isfile(os.path.join(folder, "launch.json")):
-            folder = (await self.app.link.request("export", kernel=spec_id, version=version, timeout=120))["folder"]
-            self._exports[(spec_id, version)] = folder
-        return folder
 
     def clear(self) -> None:
         """Another kernel on screen: its empty state (a profile still running is not shown when it ends)."""
@@ -158,11 +139,6 @@ class ProfileView(Vertical):
         from workbench.profile import scopes
         scoped = [line for label, p in profiles.items() for line in scopes.lines(label, p.get("scopes"))]
         self.query_one("#profile-hot", Static).update("\n".join(hot_lines(profiles) + scoped))
-
-    def on_unmount(self) -> None:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the profile command and the ncu it started
 
 
 def hot_lines(profiles: dict[str, dict]) -> list[str]:

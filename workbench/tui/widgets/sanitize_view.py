@@ -12,10 +12,8 @@ Enter on a row puts the panes' cursors on those lines.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from workbench.tui.widgets.tool_process import ToolProcess
 from workbench.tui.format import LEVELS, version_label
 
 EMPTY = ("no check yet: Z sanitizes the version shown under compute-sanitizer (memcheck; every tool: the "
@@ -53,7 +52,7 @@ def error_count(n: int) -> str:
     return f"{n} error{'s' if n != 1 else ''}"
 
 
-class SanitizeView(Vertical):
+class SanitizeView(ToolProcess, Vertical):
     DEFAULT_CSS = """
     SanitizeView > #sanitize-title { height: auto; padding: 0 1; }
     SanitizeView > DataTable { height: 1fr; }
@@ -81,8 +80,7 @@ class SanitizeView(Vertical):
         self.result: dict[str, Any] | None = None
         self.rows: list[tuple[str, ...]] = []
         self._folds: list[dict[str, list[int]]] = []   # each row's lines, by level
-        self._proc: subprocess.Popen | None = None
-        self._exports: dict[tuple[str, str], str] = {}   # (kernel, version) -> its export
+        self.init_tool()
         table = self.query_one(DataTable)
         table.add_columns(*COLUMNS)
         table.display = False
@@ -96,20 +94,18 @@ class SanitizeView(Vertical):
                          f"{said_tools(started.tools)}…")
         self._work(started, workspace)
 
-    @work(thread=True, exclusive=True, group="sanitize", exit_on_error=False)
-    def _work(self, started: Started, workspace: str | None) -> None:
+    @work(exclusive=True, group="sanitize", exit_on_error=False)
+    async def _work(self, started: Started, workspace: str | None) -> None:
         t0 = time.monotonic()
         try:
-            folder = self._export(started.spec_id, started.version)
+            folder = await self.export(started.spec_id, started.version)
             command = [sys.executable, "-m", "workbench", "sanitize", folder, "--json"]
             if started.version != "original":
-                command += ["--original", self._export(started.spec_id, "original")]
+                command += ["--original", await self.export(started.spec_id, "original")]
                 command += ["--workspace", workspace] if workspace else []
             command += ["--all"] if len(started.tools) > 1 else ["--tool", started.tools[0]]
-            self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                          start_new_session=True)
-            out, err = self._proc.communicate()
-            status, self._proc = self._proc.returncode, None
+            # (compute-sanitizer's own process, minutes long: waited for on a thread)
+            status, out, err = await asyncio.to_thread(self.run_tool, command)
         except Exception as e:  # noqa: BLE001 - the runner's answer (an export refused), shown as it is
             self.post_message(self.Done(started, None, getattr(e, "message", None) or str(e), time.monotonic() - t0))
             return
@@ -122,13 +118,6 @@ class SanitizeView(Vertical):
             return
         self.post_message(self.Done(started, result, None, time.monotonic() - t0))
 
-    def _export(self, spec_id: str, version: str) -> str:
-        folder = self._exports.get((spec_id, version))
-        if folder is None or not os.path.isfile(os.path.join(folder, "launch.json")):
-            folder = self.app.link.call("export", kernel=spec_id, version=version, timeout=120)["folder"]
-            self._exports[(spec_id, version)] = folder
-        return folder
-
     def on_sanitize_view_done(self, msg: Done) -> None:
         """(It bubbles on to the app: its controller says so on the status line and in History.)"""
         self.running = None
@@ -139,11 +128,6 @@ class SanitizeView(Vertical):
             return
         self.result = msg.result
         self.refill()
-
-    def on_unmount(self) -> None:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)   # the sanitize command and the tool it started
 
     def clear(self) -> None:
         """Another kernel on screen: the empty state (a check still running is not shown when it ends)."""
