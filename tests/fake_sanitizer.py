@@ -16,6 +16,21 @@ import time
 from pathlib import Path
 
 
+# a read 128 bytes past the end of x_ptr, at one of vector_add's loads (the instruction at +0x180
+# of add_kernel's SASS: `x = tl.load(x_ptr + offsets, mask=mask)`, line 20)
+OUT_OF_BOUNDS = ("========= COMPUTE-SANITIZER\n"
+                 "========= Invalid __global__ read of size 16 bytes\n"
+                 "=========     at add_kernel+0x180 in vector_add.py:20\n"
+                 "=========     by thread (0,0,0) in block (96,0,0)\n"
+                 "=========     Access to 0x7f0000060280 is out of bounds\n"
+                 "=========\n"
+                 "========= ERROR SUMMARY: 1 error\n")
+# vector_add's buffers as its replay would say them: 98432 floats each
+BUFFERS = {"buffers": [{"name": "x_ptr", "address": 0x7f0000000000, "bytes": 98432 * 4},
+                       {"name": "y_ptr", "address": 0x7f0000100000, "bytes": 98432 * 4},
+                       {"name": "out_ptr", "address": 0x7f0000200000, "bytes": 98432 * 4}]}
+
+
 def install(folder: Path, mode: str = "run", log: str = "", sleep: float = 0.0, buffers: str = "") -> dict[str, str]:
     """A ``compute-sanitizer`` in ``folder`` running this file; the environment that puts it first on PATH."""
     folder.mkdir(parents=True, exist_ok=True)

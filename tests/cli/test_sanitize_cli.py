@@ -16,6 +16,7 @@ from workbench.model.diagnostics import WorkbenchError
 from workbench.profile import sanitize
 
 import fake_sanitizer
+from fake_sanitizer import BUFFERS, OUT_OF_BOUNDS
 
 
 @pytest.fixture(scope="module")
@@ -132,19 +133,6 @@ def test_the_originals_findings_are_kept_by_its_binary_and_launch(add_export, tm
     assert sanitize.cached(cache, key) is None
     cache.write_text("{not json")
     assert sanitize.cached(cache, key) is None
-
-
-OUT_OF_BOUNDS = ("========= COMPUTE-SANITIZER\n"
-                 "========= Invalid __global__ read of size 16 bytes\n"
-                 "=========     at add_kernel+0x180 in vector_add.py:20\n"
-                 "=========     by thread (0,0,0) in block (96,0,0)\n"
-                 "=========     Access to 0x7f0000060280 is out of bounds\n"
-                 "=========\n"
-                 "========= ERROR SUMMARY: 1 error\n")
-# x_ptr as the replay would say it: vector_add's 98432 floats at 0x7f0000000000
-BUFFERS = {"buffers": [{"name": "x_ptr", "address": 0x7f0000000000, "bytes": 98432 * 4},
-                       {"name": "y_ptr", "address": 0x7f0000100000, "bytes": 98432 * 4},
-                       {"name": "out_ptr", "address": 0x7f0000200000, "bytes": 98432 * 4}]}
 
 
 def test_an_export_against_the_originals_marks_new_errors_and_keeps_the_originals(add_export, tmp_path):

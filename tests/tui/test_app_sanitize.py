@@ -19,20 +19,9 @@ from workbench.tui.widgets.history_view import HistoryView
 from workbench.tui.widgets.sanitize_view import SanitizeView
 
 import fake_sanitizer
+from fake_sanitizer import BUFFERS, OUT_OF_BOUNDS
 
 CLEAN = "========= COMPUTE-SANITIZER\n========= ERROR SUMMARY: 0 errors\n"
-# a read 128 bytes past the end of x_ptr, at one of add_kernel's loads (the instruction at
-# +0x180 of its SASS: `x = tl.load(x_ptr + offsets, mask=mask)`, line 20)
-OUT_OF_BOUNDS = ("========= COMPUTE-SANITIZER\n"
-                 "========= Invalid __global__ read of size 16 bytes\n"
-                 "=========     at add_kernel+0x180 in vector_add.py:20\n"
-                 "=========     by thread (0,0,0) in block (96,0,0)\n"
-                 "=========     Access to 0x7f0000060280 is out of bounds\n"
-                 "=========\n"
-                 "========= ERROR SUMMARY: 1 error\n")
-BUFFERS = {"buffers": [{"name": "x_ptr", "address": 0x7f0000000000, "bytes": 98432 * 4},
-                       {"name": "y_ptr", "address": 0x7f0000100000, "bytes": 98432 * 4},
-                       {"name": "out_ptr", "address": 0x7f0000200000, "bytes": 98432 * 4}]}
 NO_GPU = "sanitizing needs an NVIDIA GPU to run the kernel on; this machine has none"
 
 
