@@ -26,6 +26,7 @@ def test_a_real_runner_s_answers_parse_into_what_they_say(tmp_path):
         assert entry.edit == Path(raw["edit"]) and (entry.edit / "add_kernel.py").is_file()
         assert entry.folder == entry.edit.parent and entry.versions == [] and entry.error is None
         assert entry.result["registers"] == raw["result"]["registers"] and entry.raw is raw
+        assert entry.grids == [tuple(raw["launches"][0]["grid"])] == [(97, 1, 1)]
 
         run = RunResult.parse(client.call("run", kernel=entry.spec_id))
         assert (run.kernel, run.spec_id, run.version, run.level) == ("add_kernel", entry.spec_id, "original", "python")
@@ -69,6 +70,11 @@ def test_open_and_kernel_entries_are_checked_too():
         KernelEntry.parse({"spec": {"kernel": "k", "spec_id": "s1"}, "folder": "/w/k-s1"})
     failed = KernelEntry.parse({"spec": {"kernel": "k", "spec_id": "s1"}, "error": {"message": "bad"}})
     assert failed.error == {"message": "bad"} and failed.edit is None and failed.versions == []
+    with pytest.raises(AnswerError, match=r"^the runner's kernel entry: launches is str, not list$"):
+        KernelEntry.parse({"spec": {"kernel": "k", "spec_id": "s1"}, "error": {"message": "bad"}, "launches": "97"})
+    with pytest.raises(AnswerError, match=r"^the runner's kernel entry's launch: grid is str, not list$"):
+        KernelEntry.parse({"spec": {"kernel": "k", "spec_id": "s1"}, "error": {"message": "bad"},
+                           "launches": [{"grid": "97"}]})
 
 
 def test_a_timing_says_whether_it_is_the_interpreter_s_wall_time():

@@ -17,6 +17,7 @@ from svg import check_stored, settled_svg
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 
+from workbench.model.results import KernelEntry
 from workbench.tui.widgets.bench_view import BenchView
 from workbench.tui.widgets.dumps_view import DumpsView
 from workbench.tui.widgets.kernel_picker import KernelPicker
@@ -27,10 +28,11 @@ SNAPSHOTS = TESTS / "snapshots"
 DATA = TESTS / "data"
 SIZE = (150, 40)
 
-KERNEL = {"spec": {"spec_id": "5ca2fa40", "kernel": "add_kernel", "autotune": None,
-                   "constexprs": {"BLOCK_SIZE": 1024}, "options": {"num_warps": 4, "num_stages": 3}},
-          "launches": [{"grid": [97, 1, 1]}],
-          "result": {"num_warps": 4, "registers": 26, "shared": 0, "spill_stores": 0, "spill_loads": 0}}
+KERNEL = KernelEntry.parse({
+    "spec": {"spec_id": "5ca2fa40", "kernel": "add_kernel", "autotune": None,
+             "constexprs": {"BLOCK_SIZE": 1024}, "options": {"num_warps": 4, "num_stages": 3}},
+    "launches": [{"grid": [97, 1, 1]}], "folder": "/w/add_kernel-5ca2fa40", "edit": "/w/add_kernel-5ca2fa40/edit",
+    "result": {"num_warps": 4, "registers": 26, "shared": 0, "spill_stores": 0, "spill_loads": 0}})
 
 
 def _check(name: str, verdict: bool = True) -> dict:

@@ -137,6 +137,7 @@ class KernelEntry:
     spec_id: str
     spec: dict              # the specialization (signature, constexprs, options, line)
     line: int | None        # the kernel's ``def`` in the script
+    grids: list[tuple[int, ...] | None]   # each launch's grid (None: not known)
     folder: Path | None
     edit: Path | None
     versions: list[Version]
@@ -152,8 +153,10 @@ class KernelEntry:
         folder, edit = _get(d, "folder", str, what, None), _get(d, "edit", str, what, None)
         if error is None and (folder is None or edit is None):
             raise AnswerError(f"the runner's {what}: a compiled kernel with no {'folder' if folder is None else 'edit'}")
+        grids = [_get(launch, "grid", list, f"{what}'s launch", None) for launch in _list(d, "launches", what)]
         return cls(_get(spec, "kernel", str, f"{what}'s spec"), _get(spec, "spec_id", str, f"{what}'s spec"), spec,
-                   _get(spec, "line", int, f"{what}'s spec", None), Path(folder) if folder else None,
+                   _get(spec, "line", int, f"{what}'s spec", None), [tuple(g) if g else None for g in grids],
+                   Path(folder) if folder else None,
                    Path(edit) if edit else None, _versions(d, what), _get(d, "srcmap", dict, what, None),
                    _get(d, "result", dict, what, None), error, d)
 

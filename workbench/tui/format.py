@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench.model.levels import EDITABLE_PANES, PANES, title_of
+from workbench.model.results import KernelEntry
 
 # The panes, by level (their titles, files and lexers are the open script's family's: app.family).
 LEVELS = PANES
@@ -11,21 +12,19 @@ STATUS_WORDS = {"ok": "ok", "mismatch": "MISMATCH", "compiled-only": "compiled o
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
-def kernel_label(entry: dict) -> str:
-    spec = entry.get("spec", {})
-    return f"{spec.get('kernel', '?')}-{spec.get('spec_id', '?')}"
+def kernel_label(entry: KernelEntry) -> str:
+    return f"{entry.kernel}-{entry.spec_id}"
 
 
-def kernel_facts(entry: dict, compiled: dict | None = None) -> str:
+def kernel_facts(entry: KernelEntry, compiled: dict | None = None) -> str:
     """One kernel specialization in a line or two: grid, warps, registers, shared memory, spills
     (of ``compiled``, a version's compile summary, when given: the changes against the original shown)."""
-    if "error" in entry:
-        return f"compile failed: {entry['error'].get('message', 'error')}"
-    launches = entry.get("launches", [])
-    grid = "×".join(str(g) for g in launches[0]["grid"]) if launches and launches[0].get("grid") else "?"
-    n = len(launches)
+    if entry.error is not None:
+        return f"compile failed: {entry.error.get('message', 'error')}"
+    grid = "×".join(str(g) for g in entry.grids[0]) if entry.grids and entry.grids[0] else "?"
+    n = len(entry.grids)
     return (f"grid {grid} · {n} launch{'es' if n != 1 else ''}\n"
-            + resource_facts(compiled or entry.get("result") or {}, entry.get("result") if compiled else None))
+            + resource_facts(compiled or entry.result or {}, entry.result if compiled else None))
 
 
 RESOURCES = (("warps", "num_warps"), ("regs", "registers"), ("spills", "spills"), ("smem", "shared"))
