@@ -433,6 +433,7 @@ def test_the_tui_imports_without_torch_or_triton():
 
 
 def test_history_diffs_against_the_original_the_previous_or_any_version(tmp_path):
+    from workbench.model.results import Version
     from workbench.tui.widgets.history_view import version_diff
     kernel = tmp_path / "k-1"
     (kernel / "original").mkdir(parents=True)
@@ -442,7 +443,7 @@ def test_history_diffs_against_the_original_the_previous_or_any_version(tmp_path
         folder = kernel / "versions" / f"{n:03d}"
         folder.mkdir(parents=True)
         (folder / "k.ttgir").write_text(text)
-        versions.append({"number": n, "level": "ttgir", "folder": str(folder)})
+        versions.append(Version.parse({"number": n, "level": "ttgir", "folder": str(folder)}))
     last = versions[-1]
     assert "--- original/k.ttgir" in version_diff("k", kernel, last, "original", versions)
     previous = version_diff("k", kernel, last, "previous", versions)
@@ -457,6 +458,7 @@ async def test_a_huge_levels_diff_is_made_off_the_screen_and_drawn_bounded(tmp_p
     """A 5 MB TTGIR version: the table answers at once ("diffing…"), the diff comes from a
     thread, and the drawn part stops at DIFF_LINES_SHOWN with the count of the rest."""
     from textual.widgets import Static
+    from workbench.model.results import Version
     from workbench.tui.widgets.history_view import DIFF_LINES_SHOWN, HistoryView
     kernel = tmp_path / "k-1"
     (kernel / "original").mkdir(parents=True)
@@ -474,7 +476,7 @@ async def test_a_huge_levels_diff_is_made_off_the_screen_and_drawn_bounded(tmp_p
     app = HistoryApp()
     async with app.run_test(size=(160, 40)) as pilot:
         view = app.query_one(HistoryView)
-        view.show_versions("k", kernel, [{"number": 1, "level": "ttgir", "folder": str(folder)}])
+        view.show_versions("k", kernel, [Version.parse({"number": 1, "level": "ttgir", "folder": str(folder)})])
         shown = app.query_one("#history-diff", Static)
         assert "v1: diffing…" in str(shown.render())      # not made in the foreground
         for _ in range(600):
