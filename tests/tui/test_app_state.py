@@ -139,7 +139,7 @@ async def test_every_results_tab_shows_the_script_opened_with_f2(scripts):
         assert dumps.shown_text == "" and "%pid" not in str(app.query_one("#dump-result").render())
         assert dumps.watches == [] and dumps.entries == {}
         bench = app.query_one(BenchView)
-        assert all(r.get("spec_id") == app.spec_id for r in bench.results.values())
+        assert all(r.spec_id == app.spec_id for r in bench.results.values())
         app.main.action_results("bench")
         await pilot.pause()
         assert app.query_one("#bench-table", DataTable).row_count == len(bench.results)

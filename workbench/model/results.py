@@ -82,6 +82,46 @@ class Version:
         return str(self.number)
 
 
+@dataclass(frozen=True)
+class OutputCheck:
+    """One output checked against the original's (``runtime.verify.OutputCheck.to_json`` and its sentence)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    ok: bool
+    max_abs: float
+    max_rel: float
+    mismatches: int
+    nan: int
+    inf: int
+    sentence: str
+
+    @classmethod
+    def parse(cls, d: Any, what: str = "output") -> "OutputCheck":
+        return cls(_get(d, "name", str, what), str(_get(d, "dtype", str, what, "")), tuple(_list(d, "shape", what)),
+                   _get(d, "ok", bool, what, False), _get(d, "max_abs", (int, float), what, 0),
+                   _get(d, "max_rel", (int, float), what, 0), _get(d, "mismatches", int, what, 0),
+                   _get(d, "nan", int, what, 0), _get(d, "inf", int, what, 0), _get(d, "sentence", str, what, ""))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A version's timing against the original's (``runtime.bench.Comparison.to_json``), with the
+    original's timing taken beside it: the ratio is of the two medians."""
+
+    ratio: float | None     # the version's median / the original's: < 1 is faster
+    verdict: str            # faster | slower | no significant change
+    sentence: str
+    timing: Timing | None   # the original's
+
+    @classmethod
+    def parse(cls, d: Any, what: str = "comparison") -> "Comparison":
+        timing = _get(d, "timing", dict, what, None)
+        return cls(_get(d, "ratio", (int, float), what, None), _get(d, "verdict", str, what, ""),
+                   _get(d, "sentence", str, what, ""), Timing.parse(timing, f"{what}'s timing") if timing else None)
+
+
 def _versions(d: Any, what: str) -> list[Version]:
     return [Version.parse(v, f"{what}'s version") for v in _list(d, "versions", what)]
 
@@ -99,6 +139,9 @@ class RunResult:
     message: str
     compile: dict | None    # the compile summary (warps, registers, spills, shared)
     timing: Timing | None
+    outputs: list[OutputCheck]       # each output checked against the original's
+    vs_original: Comparison | None   # a version's timing against the original's, timed beside it
+    caveat: str | None      # what the verdict cannot vouch for (the interpreter's known faults in this kernel)
     times: dict
     compile_ms: float | None
     versions: list[Version] | None   # an apply's: the kernel's versions now
@@ -109,13 +152,20 @@ class RunResult:
 
     @classmethod
     def parse(cls, d: Any, what: str = "run result") -> "RunResult":
-        timing = _get(d, "timing", dict, what, None)
+        timing, vs = _get(d, "timing", dict, what, None), _get(d, "vs_original", dict, what, None)
         return cls(_get(d, "kernel", str, what), _get(d, "spec_id", str, what), str(_get(d, "version", (str, int), what)),
                    _get(d, "level", str, what), _get(d, "status", str, what), _get(d, "message", str, what, ""),
                    _get(d, "compile", dict, what, None), Timing.parse(timing, f"{what}'s timing") if timing else None,
+                   [OutputCheck.parse(o, f"{what}'s output") for o in _list(d, "outputs", what)],
+                   Comparison.parse(vs, f"{what}'s vs_original") if vs else None, _get(d, "caveat", str, what, None),
                    _get(d, "times", dict, what, {}), _get(d, "compile_ms", (int, float), what, None),
                    _versions(d, what) if d.get("versions") is not None else None, _get(d, "srcmap", dict, what, None),
                    _get(d, "watches", list, what, None), _list(d, "watch_notes", what), d)
+
+    @property
+    def median(self) -> float | None:
+        """Its timing's median, ms (None: not timed)."""
+        return self.timing.median if self.timing else None
 
     @property
     def verdict_kind(self) -> str:
