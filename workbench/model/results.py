@@ -1,7 +1,7 @@
 """The runner's answers the app reads, as dataclasses: each parsed once, where it arrives, with its
 fields checked, so a wrong shape is one line naming the field (:class:`AnswerError`), never an
-AttributeError three screens later. The runner sends JSON (``runner/protocol.py``); what a widget
-draws as a table keeps the answer's dict (``raw``)."""
+AttributeError three screens later. The runner sends JSON (``runner/protocol.py``); the widgets
+take these, never the answer's dict."""
 
 from __future__ import annotations
 
@@ -70,12 +70,11 @@ class Version:
     folder: Path
     result: dict | None     # its result as kept in result.json (None: its run did not end)
     after_pass: int | None  # started from the IR after this pass
-    raw: dict
 
     @classmethod
     def parse(cls, d: Any, what: str = "version") -> "Version":
         return cls(_get(d, "number", int, what), _get(d, "level", str, what), Path(_get(d, "folder", str, what)),
-                   _get(d, "result", dict, what, None), _get(d, "after_pass", int, what, None), d)
+                   _get(d, "result", dict, what, None), _get(d, "after_pass", int, what, None))
 
     @property
     def label(self) -> str:
@@ -148,7 +147,6 @@ class RunResult:
     srcmap: dict | None     # an apply's: the new version's source map
     watches: list[dict] | None       # an apply's: the watched values, beside the original's
     watch_notes: list[str]
-    raw: dict
 
     @classmethod
     def parse(cls, d: Any, what: str = "run result") -> "RunResult":
@@ -160,7 +158,7 @@ class RunResult:
                    Comparison.parse(vs, f"{what}'s vs_original") if vs else None, _get(d, "caveat", str, what, None),
                    _get(d, "times", dict, what, {}), _get(d, "compile_ms", (int, float), what, None),
                    _versions(d, what) if d.get("versions") is not None else None, _get(d, "srcmap", dict, what, None),
-                   _get(d, "watches", list, what, None), _list(d, "watch_notes", what), d)
+                   _get(d, "watches", list, what, None), _list(d, "watch_notes", what))
 
     @property
     def median(self) -> float | None:
@@ -194,7 +192,6 @@ class KernelEntry:
     srcmap: dict | None
     result: dict | None     # the original's compile summary
     error: dict | None      # a diagnostic: it did not compile
-    raw: dict
 
     @classmethod
     def parse(cls, d: Any, what: str = "kernel entry") -> "KernelEntry":
@@ -208,7 +205,7 @@ class KernelEntry:
                    _get(spec, "line", int, f"{what}'s spec", None), [tuple(g) if g else None for g in grids],
                    Path(folder) if folder else None,
                    Path(edit) if edit else None, _versions(d, what), _get(d, "srcmap", dict, what, None),
-                   _get(d, "result", dict, what, None), error, d)
+                   _get(d, "result", dict, what, None), error)
 
 
 @dataclass(frozen=True)
