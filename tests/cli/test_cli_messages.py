@@ -10,6 +10,7 @@ from pathlib import Path
 from helpers import EXAMPLES, run_cli
 from workbench.runtime.capture.script import run_script
 from workbench.runner.client import RunnerClient
+from workbench.model.results import KernelEntry
 from workbench.tui.format import kernel_facts
 
 BROKEN_KERNEL = textwrap.dedent('''\
@@ -43,7 +44,7 @@ def test_an_original_that_does_not_compile_is_one_line_in_run_and_in_the_app(tmp
     with RunnerClient() as client:   # the app reads the same entry
         opened = client.call("open", script=str(script), workspace=str(tmp_path / "ws"), with_sass=False)
     (entry,) = opened["kernels"]
-    assert kernel_facts(entry) == f"compile failed: {script}:10:32: error: NameError('undefined_name is not defined')"
+    assert kernel_facts(KernelEntry.parse(entry)) == f"compile failed: {script}:10:32: error: NameError('undefined_name is not defined')"
 
 
 def test_a_latin1_script_compiles_and_runs(tmp_path):

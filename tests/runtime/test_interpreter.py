@@ -123,12 +123,13 @@ def test_the_verdict_says_where_the_interpreter_is_not_exact():
 
 def test_the_app_and_the_config_tables_say_the_caveat_with_the_verdict():
     from workbench.model.configs_report import config_tables, table_rows
+    from workbench.model.results import RunResult
     from workbench.tui.format import bench_row, result_summary
     result = {"kernel": "bf16_dot", "spec_id": "s1", "version": "original", "level": "python", "status": "ok",
               "outputs": [], "caveat": "interpreter: bf16 dot is not exact here (it multiplies the raw bit patterns)"}
-    assert result_summary(result).startswith("bf16_dot original: ok (interpreter: bf16 dot is not exact here")
-    assert bench_row(result, None)[2] == "ok, inexact"
-    assert result_summary(dict(result, caveat=None)) == "bf16_dot original: ok"
+    assert result_summary(RunResult.parse(result)).startswith("bf16_dot original: ok (interpreter: bf16 dot is not exact here")
+    assert bench_row(RunResult.parse(result), None)[2] == "ok, inexact"
+    assert result_summary(RunResult.parse(dict(result, caveat=None))) == "bf16_dot original: ok"
     tuning = {"kernel": "bf16_dot", "key": None, "chosen": 0,
               "configs": {"0": {"kwargs": {"BLOCK": 16}, "spec_id": "s1"}}}
     (table,) = config_tables([tuning], [result])

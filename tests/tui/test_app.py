@@ -422,7 +422,7 @@ async def test_the_configs_tab_replays_every_config_and_tries_a_new_one(tmp_path
         await wait_for(pilot, lambda: app.spec_id == rows[i]["spec_id"], what="the tried config's levels")
         ttgir = app.pane("ttgir").view.text
         assert '"ttg.num-warps" = 4' in ttgir and "512" in ttgir
-        assert rows[i]["spec_id"] in [e["spec"]["spec_id"] for e in app.query_one(KernelPicker).kernels]
+        assert rows[i]["spec_id"] in [e.spec_id for e in app.query_one(KernelPicker).kernels]
 
 
 @pytest.mark.asyncio

@@ -342,6 +342,7 @@ async def test_x_on_a_python_variable_dumps_it_through_the_interpreter(script):
 def test_history_diffs_leave_out_the_file_in_locations(tmp_path, compiled):
     """A level derived from a Python edit names the edited copy in every loc(...): the diff
     against it shows the one real change, not every location."""
+    from workbench.model.results import Version
     from workbench.tui.widgets.history_view import version_diff
     _, result = compiled("vector_add")
     text = result.levels["ttgir"]
@@ -353,7 +354,7 @@ def test_history_diffs_leave_out_the_file_in_locations(tmp_path, compiled):
     v1 = tmp_path / "versions" / "001"
     v1.mkdir(parents=True)
     (v1 / "add_kernel.ttgir").write_text(derived)
-    diff = version_diff("add_kernel", tmp_path, {"number": 1, "level": "ttgir", "folder": str(v1)})
+    diff = version_diff("add_kernel", tmp_path, Version.parse({"number": 1, "level": "ttgir", "folder": str(v1)}))
     changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
     assert len(changed) == 2 and "arith.addf" in changed[0] and "arith.subf" in changed[1], diff
 

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 from helpers import EXAMPLES
 from pilot import FAST_BENCH, SIZE, opened, wait_for
 from pilot import outside_save, title
+from workbench.model.results import Version
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens.choice_screen import ChoiceScreen
 from workbench.tui.widgets.bench_view import BenchView
@@ -138,7 +139,7 @@ async def test_every_results_tab_shows_the_script_opened_with_f2(scripts):
         assert dumps.shown_text == "" and "%pid" not in str(app.query_one("#dump-result").render())
         assert dumps.watches == [] and dumps.entries == {}
         bench = app.query_one(BenchView)
-        assert all(r.get("spec_id") == app.spec_id for r in bench.results.values())
+        assert all(r.spec_id == app.spec_id for r in bench.results.values())
         app.main.action_results("bench")
         await pilot.pause()
         assert app.query_one("#bench-table", DataTable).row_count == len(bench.results)
@@ -154,12 +155,12 @@ async def test_every_results_tab_shows_the_script_opened_with_f2(scripts):
         assert outputs.summary.startswith("add_kernel original: ok")
 
 
-def _version(kernel: Path, number: int, level: str, text: str, status: str, compile: dict) -> dict:
+def _version(kernel: Path, number: int, level: str, text: str, status: str, compile: dict) -> Version:
     folder = kernel / "versions" / f"{number:03d}"
     folder.mkdir(parents=True)
     (folder / f"k{'.py' if level == 'python' else '.' + level}").write_text(text)
-    return {"number": number, "level": level, "folder": str(folder), "after_pass": 12 if level == "ttgir" else None,
-            "result": {"status": status, "compile": compile}}
+    return Version.parse({"number": number, "level": level, "folder": str(folder),
+                          "after_pass": 12 if level == "ttgir" else None, "result": {"status": status, "compile": compile}})
 
 
 @pytest.mark.asyncio

@@ -9,19 +9,22 @@ import re
 import pytest
 from textual.app import App, ComposeResult
 
+from workbench.model.results import KernelEntry
 from workbench.tui.format import constexpr_text, resource_cells, resource_facts
 from workbench.tui.widgets.kernel_picker import KernelPicker
 
 SUMMARY = {"num_warps": 4, "registers": 26, "shared": 0, "spill_stores": 0, "spill_loads": 0, "num_stages": 3}
 
 
-def entries(capture) -> list[dict]:
-    return [{"spec": s.to_json(), "launches": [lc.to_json() for lc in capture.launches_of(s.spec_id)],
-             "result": dict(SUMMARY, num_warps=s.options["num_warps"])} for s in capture.specs]
+def entries(capture) -> list[KernelEntry]:
+    """The runner's open entries for the capture's specs, parsed as the app parses them."""
+    return [KernelEntry.parse({"spec": s.to_json(), "launches": [lc.to_json() for lc in capture.launches_of(s.spec_id)],
+                               "folder": f"/w/{s.folder_name}", "edit": f"/w/{s.folder_name}/edit",
+                               "result": dict(SUMMARY, num_warps=s.options["num_warps"])}) for s in capture.specs]
 
 
 class PickerApp(App):
-    def __init__(self, kernels: list[dict]) -> None:
+    def __init__(self, kernels: list[KernelEntry]) -> None:
         super().__init__()
         self.kernels = kernels
         self.picked: list[int] = []

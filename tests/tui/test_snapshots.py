@@ -17,6 +17,7 @@ from svg import check_stored, settled_svg
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 
+from workbench.model.results import KernelEntry, RunResult
 from workbench.tui.widgets.bench_view import BenchView
 from workbench.tui.widgets.dumps_view import DumpsView
 from workbench.tui.widgets.kernel_picker import KernelPicker
@@ -27,10 +28,11 @@ SNAPSHOTS = TESTS / "snapshots"
 DATA = TESTS / "data"
 SIZE = (150, 40)
 
-KERNEL = {"spec": {"spec_id": "5ca2fa40", "kernel": "add_kernel", "autotune": None,
-                   "constexprs": {"BLOCK_SIZE": 1024}, "options": {"num_warps": 4, "num_stages": 3}},
-          "launches": [{"grid": [97, 1, 1]}],
-          "result": {"num_warps": 4, "registers": 26, "shared": 0, "spill_stores": 0, "spill_loads": 0}}
+KERNEL = KernelEntry.parse({
+    "spec": {"spec_id": "5ca2fa40", "kernel": "add_kernel", "autotune": None,
+             "constexprs": {"BLOCK_SIZE": 1024}, "options": {"num_warps": 4, "num_stages": 3}},
+    "launches": [{"grid": [97, 1, 1]}], "folder": "/w/add_kernel-5ca2fa40", "edit": "/w/add_kernel-5ca2fa40/edit",
+    "result": {"num_warps": 4, "registers": 26, "shared": 0, "spill_stores": 0, "spill_loads": 0}})
 
 
 def _check(name: str, verdict: bool = True) -> dict:
@@ -40,16 +42,17 @@ def _check(name: str, verdict: bool = True) -> dict:
             "unwritten": 0, "sentence": f"{name}: ok" if verdict else f"{name}: FAIL: 98432 of 98432 elements differ"}
 
 
-def _result(version: str, level: str, status: str, median_ms: float, ratio: float | None) -> dict:
+def _result(version: str, level: str, status: str, median_ms: float, ratio: float | None) -> RunResult:
     stats = {"median": median_ms, "mean": median_ms, "min": median_ms * 0.98, "max": median_ms * 1.05,
              "p20": median_ms * 0.99, "p80": median_ms * 1.01, "spread": 0.02, "stdev": 0.0, "runs": 100}
-    return {"kernel": "add_kernel", "spec_id": "5ca2fa40", "version": version, "level": level, "status": status,
-            "outputs": [_check("x_ptr"), _check("y_ptr"), _check("out_ptr", status == "ok")],
-            "timing": {"mode": "events", "bytes": 1181184, "flops": None, "stats": stats, "n": 100,
-                       "tflops": None, "gbps": 1181184 / (median_ms * 1e-3) / 1e9},
-            "vs_original": None if ratio is None else {"ratio": ratio, "verdict": "faster", "sentence": ""},
-            "vs_previous": None, "compile": {"stage_ms": {"llir": 6.4, "ptx": 3.9, "cubin": 18.1}},
-            "message": "", "times": {}}
+    return RunResult.parse({
+        "kernel": "add_kernel", "spec_id": "5ca2fa40", "version": version, "level": level, "status": status,
+        "outputs": [_check("x_ptr"), _check("y_ptr"), _check("out_ptr", status == "ok")],
+        "timing": {"mode": "events", "bytes": 1181184, "flops": None, "stats": stats, "n": 100,
+                   "tflops": None, "gbps": 1181184 / (median_ms * 1e-3) / 1e9},
+        "vs_original": None if ratio is None else {"ratio": ratio, "verdict": "faster", "sentence": ""},
+        "vs_previous": None, "compile": {"stage_ms": {"llir": 6.4, "ptx": 3.9, "cubin": 18.1}},
+        "message": "", "times": {}})
 
 
 DUMP = {"kernel": "softmax_kernel", "level": "ttgir", "pid": [0, 0, 0], "status": "ran (NVIDIA H100 80GB HBM3)",

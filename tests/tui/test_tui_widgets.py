@@ -13,6 +13,7 @@ from rich.style import Style
 from textual.app import App
 
 from helpers import ROOT
+from workbench.model.results import RunResult
 from workbench.tui.config import Config, load_config
 from workbench.tui.themes import BUILTIN_DIR, SYNTAX_TOKENS, load_themes, register_themes
 from workbench.tui.widgets.code_view import CodeView
@@ -433,6 +434,7 @@ def test_the_tui_imports_without_torch_or_triton():
 
 
 def test_history_diffs_against_the_original_the_previous_or_any_version(tmp_path):
+    from workbench.model.results import Version
     from workbench.tui.widgets.history_view import version_diff
     kernel = tmp_path / "k-1"
     (kernel / "original").mkdir(parents=True)
@@ -442,7 +444,7 @@ def test_history_diffs_against_the_original_the_previous_or_any_version(tmp_path
         folder = kernel / "versions" / f"{n:03d}"
         folder.mkdir(parents=True)
         (folder / "k.ttgir").write_text(text)
-        versions.append({"number": n, "level": "ttgir", "folder": str(folder)})
+        versions.append(Version.parse({"number": n, "level": "ttgir", "folder": str(folder)}))
     last = versions[-1]
     assert "--- original/k.ttgir" in version_diff("k", kernel, last, "original", versions)
     previous = version_diff("k", kernel, last, "previous", versions)
@@ -457,6 +459,7 @@ async def test_a_huge_levels_diff_is_made_off_the_screen_and_drawn_bounded(tmp_p
     """A 5 MB TTGIR version: the table answers at once ("diffing…"), the diff comes from a
     thread, and the drawn part stops at DIFF_LINES_SHOWN with the count of the rest."""
     from textual.widgets import Static
+    from workbench.model.results import Version
     from workbench.tui.widgets.history_view import DIFF_LINES_SHOWN, HistoryView
     kernel = tmp_path / "k-1"
     (kernel / "original").mkdir(parents=True)
@@ -474,7 +477,7 @@ async def test_a_huge_levels_diff_is_made_off_the_screen_and_drawn_bounded(tmp_p
     app = HistoryApp()
     async with app.run_test(size=(160, 40)) as pilot:
         view = app.query_one(HistoryView)
-        view.show_versions("k", kernel, [{"number": 1, "level": "ttgir", "folder": str(folder)}])
+        view.show_versions("k", kernel, [Version.parse({"number": 1, "level": "ttgir", "folder": str(folder)})])
         shown = app.query_one("#history-diff", Static)
         assert "v1: diffing…" in str(shown.render())      # not made in the foreground
         for _ in range(600):
@@ -489,10 +492,10 @@ async def test_a_huge_levels_diff_is_made_off_the_screen_and_drawn_bounded(tmp_p
         assert f"… {more:,} lines more" in drawn
 
 
-def _outputs(**errors) -> dict:
-    return {"kernel": "k", "version": "2", "status": "ok", "outputs": [
+def _outputs(**errors) -> RunResult:
+    return RunResult.parse({"kernel": "k", "spec_id": "s1", "version": "2", "level": "python", "status": "ok", "outputs": [
         {"name": name, "dtype": "float32", "shape": [64], "ok": err < 1e-3, "max_abs": err, "max_rel": err,
-         "mismatches": 0 if err < 1e-3 else 7, "nan": 0, "inf": 0} for name, err in errors.items()]}
+         "mismatches": 0 if err < 1e-3 else 7, "nan": 0, "inf": 0} for name, err in errors.items()]})
 
 
 @pytest.mark.asyncio
@@ -550,3 +553,42 @@ async def test_a_panes_scrollbars_follow_its_text_and_size_and_nothing_else():
         app.screen.refresh(layout=True)          # a layout with nothing of the view's changed
         await pilot.pause()
         assert bar.window_virtual_size == 121 and view.show_vertical_scrollbar
+
+
+def _timed(version: str, median: float, original: float | None = None) -> RunResult:
+    timing = {"mode": "graph", "stats": {"median": median, "spread": 0.01}, "gbps": 800.0}
+    vs = None if original is None else {"ratio": median / original, "verdict": "faster", "sentence": "",
+                                        "timing": {"mode": "graph", "stats": {"median": original, "spread": 0.02}}}
+    return RunResult.parse({"kernel": "k", "spec_id": "s1", "version": version, "level": "ttgir", "status": "ok",
+                            "timing": timing, "vs_original": vs, "compile": {"num_warps": 4}})
+
+
+@pytest.mark.asyncio
+async def test_a_versions_ratio_is_against_the_original_timed_beside_it():
+    """The original's timing that came with a version becomes the original's row (before any
+    run of the original, and replacing an older timing of it): the ratio on screen is of the
+    two medians on screen, and the status line says the same."""
+    from textual.widgets import DataTable
+    from workbench.tui.format import result_summary
+    from workbench.tui.widgets.bench_view import BenchView
+
+    class BenchApp(App):
+        def compose(self):
+            yield BenchView()
+
+    app = BenchApp()
+    async with app.run_test(size=(160, 20)) as pilot:
+        view = app.query_one(BenchView)
+        view.add_result(_timed("1", 0.0047, original=0.0050))
+        await pilot.pause()
+        table = app.query_one(DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [r[:4] for r in rows] == [["original", "python", "", "5.0"], ["v1", "ttgir", "ok", "4.7"]]
+        assert rows[0][4] == "2.0%" and rows[1][7] == "0.940×" and rows[1][8] == "graph"
+        view.add_result(_timed("2", 0.0045, original=0.0060))
+        await pilot.pause()
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [(r[0], r[3], r[7]) for r in rows] == [("original", "6.0", "1.000×"), ("v1", "4.7", "0.783×"),
+                                                      ("v2", "4.5", "0.750×")]
+    assert result_summary(_timed("2", 0.0045, original=0.0060)) == \
+        "k v2 (from TTGIR): ok · median 4.5 µs · 0.750× the original's 6.0 µs"

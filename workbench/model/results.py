@@ -1,7 +1,7 @@
 """The runner's answers the app reads, as dataclasses: each parsed once, where it arrives, with its
 fields checked, so a wrong shape is one line naming the field (:class:`AnswerError`), never an
-AttributeError three screens later. The runner sends JSON (``runner/protocol.py``); what a widget
-draws as a table keeps the answer's dict (``raw``)."""
+AttributeError three screens later. The runner sends JSON (``runner/protocol.py``); the widgets
+take these, never the answer's dict."""
 
 from __future__ import annotations
 
@@ -70,16 +70,55 @@ class Version:
     folder: Path
     result: dict | None     # its result as kept in result.json (None: its run did not end)
     after_pass: int | None  # started from the IR after this pass
-    raw: dict
 
     @classmethod
     def parse(cls, d: Any, what: str = "version") -> "Version":
         return cls(_get(d, "number", int, what), _get(d, "level", str, what), Path(_get(d, "folder", str, what)),
-                   _get(d, "result", dict, what, None), _get(d, "after_pass", int, what, None), d)
+                   _get(d, "result", dict, what, None), _get(d, "after_pass", int, what, None))
 
     @property
     def label(self) -> str:
         return str(self.number)
+
+
+@dataclass(frozen=True)
+class OutputCheck:
+    """One output checked against the original's (``runtime.verify.OutputCheck.to_json`` and its sentence)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    ok: bool
+    max_abs: float
+    max_rel: float
+    mismatches: int
+    nan: int
+    inf: int
+    sentence: str
+
+    @classmethod
+    def parse(cls, d: Any, what: str = "output") -> "OutputCheck":
+        return cls(_get(d, "name", str, what), str(_get(d, "dtype", str, what, "")), tuple(_list(d, "shape", what)),
+                   _get(d, "ok", bool, what, False), _get(d, "max_abs", (int, float), what, 0),
+                   _get(d, "max_rel", (int, float), what, 0), _get(d, "mismatches", int, what, 0),
+                   _get(d, "nan", int, what, 0), _get(d, "inf", int, what, 0), _get(d, "sentence", str, what, ""))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A version's timing against the original's (``runtime.bench.Comparison.to_json``), with the
+    original's timing taken beside it: the ratio is of the two medians."""
+
+    ratio: float | None     # the version's median / the original's: < 1 is faster
+    verdict: str            # faster | slower | no significant change
+    sentence: str
+    timing: Timing | None   # the original's
+
+    @classmethod
+    def parse(cls, d: Any, what: str = "comparison") -> "Comparison":
+        timing = _get(d, "timing", dict, what, None)
+        return cls(_get(d, "ratio", (int, float), what, None), _get(d, "verdict", str, what, ""),
+                   _get(d, "sentence", str, what, ""), Timing.parse(timing, f"{what}'s timing") if timing else None)
 
 
 def _versions(d: Any, what: str) -> list[Version]:
@@ -99,23 +138,32 @@ class RunResult:
     message: str
     compile: dict | None    # the compile summary (warps, registers, spills, shared)
     timing: Timing | None
+    outputs: list[OutputCheck]       # each output checked against the original's
+    vs_original: Comparison | None   # a version's timing against the original's, timed beside it
+    caveat: str | None      # what the verdict cannot vouch for (the interpreter's known faults in this kernel)
     times: dict
     compile_ms: float | None
     versions: list[Version] | None   # an apply's: the kernel's versions now
     srcmap: dict | None     # an apply's: the new version's source map
     watches: list[dict] | None       # an apply's: the watched values, beside the original's
     watch_notes: list[str]
-    raw: dict
 
     @classmethod
     def parse(cls, d: Any, what: str = "run result") -> "RunResult":
-        timing = _get(d, "timing", dict, what, None)
+        timing, vs = _get(d, "timing", dict, what, None), _get(d, "vs_original", dict, what, None)
         return cls(_get(d, "kernel", str, what), _get(d, "spec_id", str, what), str(_get(d, "version", (str, int), what)),
                    _get(d, "level", str, what), _get(d, "status", str, what), _get(d, "message", str, what, ""),
                    _get(d, "compile", dict, what, None), Timing.parse(timing, f"{what}'s timing") if timing else None,
+                   [OutputCheck.parse(o, f"{what}'s output") for o in _list(d, "outputs", what)],
+                   Comparison.parse(vs, f"{what}'s vs_original") if vs else None, _get(d, "caveat", str, what, None),
                    _get(d, "times", dict, what, {}), _get(d, "compile_ms", (int, float), what, None),
                    _versions(d, what) if d.get("versions") is not None else None, _get(d, "srcmap", dict, what, None),
-                   _get(d, "watches", list, what, None), _list(d, "watch_notes", what), d)
+                   _get(d, "watches", list, what, None), _list(d, "watch_notes", what))
+
+    @property
+    def median(self) -> float | None:
+        """Its timing's median, ms (None: not timed)."""
+        return self.timing.median if self.timing else None
 
     @property
     def verdict_kind(self) -> str:
@@ -137,13 +185,13 @@ class KernelEntry:
     spec_id: str
     spec: dict              # the specialization (signature, constexprs, options, line)
     line: int | None        # the kernel's ``def`` in the script
+    grids: list[tuple[int, ...] | None]   # each launch's grid (None: not known)
     folder: Path | None
     edit: Path | None
     versions: list[Version]
     srcmap: dict | None
     result: dict | None     # the original's compile summary
     error: dict | None      # a diagnostic: it did not compile
-    raw: dict
 
     @classmethod
     def parse(cls, d: Any, what: str = "kernel entry") -> "KernelEntry":
@@ -152,10 +200,12 @@ class KernelEntry:
         folder, edit = _get(d, "folder", str, what, None), _get(d, "edit", str, what, None)
         if error is None and (folder is None or edit is None):
             raise AnswerError(f"the runner's {what}: a compiled kernel with no {'folder' if folder is None else 'edit'}")
+        grids = [_get(launch, "grid", list, f"{what}'s launch", None) for launch in _list(d, "launches", what)]
         return cls(_get(spec, "kernel", str, f"{what}'s spec"), _get(spec, "spec_id", str, f"{what}'s spec"), spec,
-                   _get(spec, "line", int, f"{what}'s spec", None), Path(folder) if folder else None,
+                   _get(spec, "line", int, f"{what}'s spec", None), [tuple(g) if g else None for g in grids],
+                   Path(folder) if folder else None,
                    Path(edit) if edit else None, _versions(d, what), _get(d, "srcmap", dict, what, None),
-                   _get(d, "result", dict, what, None), error, d)
+                   _get(d, "result", dict, what, None), error)
 
 
 @dataclass(frozen=True)

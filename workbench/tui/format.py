@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench.model.levels import EDITABLE_PANES, PANES, title_of
+from workbench.model.results import KernelEntry, RunResult
 
 # The panes, by level (their titles, files and lexers are the open script's family's: app.family).
 LEVELS = PANES
@@ -11,21 +12,19 @@ STATUS_WORDS = {"ok": "ok", "mismatch": "MISMATCH", "compiled-only": "compiled o
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
-def kernel_label(entry: dict) -> str:
-    spec = entry.get("spec", {})
-    return f"{spec.get('kernel', '?')}-{spec.get('spec_id', '?')}"
+def kernel_label(entry: KernelEntry) -> str:
+    return f"{entry.kernel}-{entry.spec_id}"
 
 
-def kernel_facts(entry: dict, compiled: dict | None = None) -> str:
+def kernel_facts(entry: KernelEntry, compiled: dict | None = None) -> str:
     """One kernel specialization in a line or two: grid, warps, registers, shared memory, spills
     (of ``compiled``, a version's compile summary, when given: the changes against the original shown)."""
-    if "error" in entry:
-        return f"compile failed: {entry['error'].get('message', 'error')}"
-    launches = entry.get("launches", [])
-    grid = "×".join(str(g) for g in launches[0]["grid"]) if launches and launches[0].get("grid") else "?"
-    n = len(launches)
+    if entry.error is not None:
+        return f"compile failed: {entry.error.get('message', 'error')}"
+    grid = "×".join(str(g) for g in entry.grids[0]) if entry.grids and entry.grids[0] else "?"
+    n = len(entry.grids)
     return (f"grid {grid} · {n} launch{'es' if n != 1 else ''}\n"
-            + resource_facts(compiled or entry.get("result") or {}, entry.get("result") if compiled else None))
+            + resource_facts(compiled or entry.result or {}, entry.result if compiled else None))
 
 
 RESOURCES = (("warps", "num_warps"), ("regs", "registers"), ("spills", "spills"), ("smem", "shared"))
@@ -86,58 +85,39 @@ def version_label(version: str | int) -> str:
     return "original" if str(version) == "original" else f"v{version}"
 
 
-def output_rows(result: dict) -> list[tuple[str, ...]]:
-    rows = []
-    for o in result.get("outputs", []):
-        rows.append((o["name"], str(o.get("dtype", "")), "×".join(str(s) for s in o.get("shape") or []) or "-",
-                     "ok" if o.get("ok") else "FAIL", f"{o.get('max_abs', 0):.3g}", f"{o.get('max_rel', 0):.3g}",
-                     str(o.get("mismatches", 0)), str(o.get("nan", 0)), str(o.get("inf", 0)),
-                     o.get("sentence", "")))
-    return rows
+def output_rows(result: RunResult) -> list[tuple[str, ...]]:
+    return [(o.name, o.dtype, "×".join(str(s) for s in o.shape) or "-", "ok" if o.ok else "FAIL",
+             f"{o.max_abs:.3g}", f"{o.max_rel:.3g}", str(o.mismatches), str(o.nan), str(o.inf), o.sentence)
+            for o in result.outputs]
 
 
 OUTPUT_COLUMNS = ("output", "dtype", "shape", "verify", "max abs", "max rel", "mismatches", "nan", "inf", "")
 
 
-def timing_of(result: dict) -> dict:
-    return (result or {}).get("timing") or {}
-
-
-def median_of(result: dict | None) -> float | None:
-    return (timing_of(result).get("stats") or {}).get("median")
-
-
-def interpreted(result: dict | None) -> bool:
-    """Timed by wall clock around Triton's interpreter (no GPU): not a kernel timing."""
-    return timing_of(result).get("mode") == "wall"
-
-
 INTERPRETER_NOTE = "interpreter wall time, not a GPU timing"
 
 
-def bench_row(result: dict, original: dict | None) -> tuple[str, ...]:
+def bench_row(result: RunResult, original: RunResult | None) -> tuple[str, ...]:
     """A version's row: its median against the original's median shown beside it (the ratio is
     of the two medians on screen), and its own warps, registers, spills and shared memory."""
-    t = timing_of(result)
-    stats = t.get("stats") or {}
-    base = median_of(original)
-    ratio = stats["median"] / base if base and stats.get("median") else None
-    return (version_label(result.get("version", "?")), result.get("level", "?"),
-            STATUS_WORDS.get(result.get("status", ""), result.get("status", ""))
-            + (", inexact" if result.get("caveat") else ""),
-            us(stats.get("median")), f"{stats['spread'] * 100:.1f}%" if "spread" in stats else "-",
-            f"{t['tflops']:.2f}" if t.get("tflops") else "-", f"{t['gbps']:.3g}" if t.get("gbps") else "-",
-            f"{ratio:.3f}×" if ratio else "-", ("interpreter" if interpreted(result) else t.get("mode", "-")) if t else "-",
-            *resource_cells(result.get("compile"), (original or {}).get("compile")))
+    t = result.timing
+    base = original.median if original else None
+    ratio = result.median / base if base and result.median else None
+    return (version_label(result.version), result.level,
+            STATUS_WORDS.get(result.status, result.status) + (", inexact" if result.caveat else ""),
+            us(result.median), f"{t.spread * 100:.1f}%" if t and t.spread is not None else "-",
+            f"{t.tflops:.2f}" if t and t.tflops else "-", f"{t.gbps:.3g}" if t and t.gbps else "-",
+            f"{ratio:.3f}×" if ratio else "-", ("interpreter" if t.interpreted else t.mode or "-") if t else "-",
+            *resource_cells(result.compile, original.compile if original else None))
 
 
 BENCH_COLUMNS = ("version", "from", "verify", "median µs", "spread", "TFLOP/s", "GB/s", "vs original", "timer",
                  *RESOURCE_COLUMNS)
 
 
-def chart(results: list[dict], width: int = 40) -> str:
+def chart(results: list[RunResult], width: int = 40) -> str:
     """Median time per version as horizontal bars (shorter is faster)."""
-    timed = [(version_label(r.get("version")), (timing_of(r).get("stats") or {}).get("median")) for r in results]
+    timed = [(version_label(r.version), r.median) for r in results]
     timed = [(v, m) for v, m in timed if m]
     if not timed:
         return "no timings yet (bench runs on save when enabled: key b)"
@@ -156,28 +136,26 @@ def sparkline(values: list[float]) -> str:
     return "".join(SPARKS[min(len(SPARKS) - 1, int((v - lo) / span * (len(SPARKS) - 1)))] for v in values)
 
 
-def result_summary(result: dict) -> str:
+def result_summary(result: RunResult) -> str:
     """A status-line sentence for a run or apply result."""
-    status = result.get("status", "?")
-    who = f"{result.get('kernel', '?')} {version_label(result.get('version', '?'))}"
-    if result.get("level") and str(result.get("version")) != "original":
-        who += f" (from {title_of(result['level'])})"
-    word, message = STATUS_WORDS.get(status, status), result.get("message") or ""
+    who = f"{result.kernel} {version_label(result.version)}"
+    if result.level and result.version != "original":
+        who += f" (from {title_of(result.level)})"
+    word, message = STATUS_WORDS.get(result.status, result.status), result.message
     if message.startswith(word):   # "compiled only: no GPU (...)" says the status itself: once
         word, message = message, ""
-    parts = [f"{who}: {word}" + (f" ({result['caveat']})" if result.get("caveat") else "")]
-    bad = [o["name"] for o in result.get("outputs", []) if not o.get("ok")]
+    parts = [f"{who}: {word}" + (f" ({result.caveat})" if result.caveat else "")]
+    bad = [o.name for o in result.outputs if not o.ok]
     if bad:
         parts.append("differs: " + ", ".join(bad))
-    median = median_of(result)
-    if median:
-        parts.append(f"median {us(median)} µs" + (f" ({INTERPRETER_NOTE})" if interpreted(result) else ""))
-    vs = result.get("vs_original") or {}
-    if vs.get("ratio"):
-        base = median_of(vs)   # the original, timed beside this version: the ratio is of these two medians
-        parts.append(f"{vs['ratio']:.3f}× the original" + (f"'s {us(base)} µs" if base else ""))
-    if result.get("compile_ms") is not None:
-        parts.append(f"compiled in {result['compile_ms']:.0f} ms")
+    if result.median:
+        parts.append(f"median {us(result.median)} µs" + (f" ({INTERPRETER_NOTE})" if result.timing.interpreted else ""))
+    vs = result.vs_original
+    if vs and vs.ratio:
+        base = vs.timing.median if vs.timing else None   # the original, timed beside this version
+        parts.append(f"{vs.ratio:.3f}× the original" + (f"'s {us(base)} µs" if base else ""))
+    if result.compile_ms is not None:
+        parts.append(f"compiled in {result.compile_ms:.0f} ms")
     if message:
         parts.append(message)
     return " · ".join(parts)

@@ -93,7 +93,7 @@ class Opening:
         self.app.configs.tunings, self.app.configs.config_results = list(data.tunings), {}
         self.app.query_one("#title-bar", Static).update(self.app.title_text(
             f"{data.mode} · target {data.target}" + ("" if data.gpu else " · no GPU: IR levels compile only")))
-        self.app.query_one(KernelPicker).show_kernels(self.app.script.name, [k.raw for k in self.app.kernels])
+        self.app.query_one(KernelPicker).show_kernels(self.app.script.name, self.app.kernels)
         self.app.query_one(views.BenchView).set_note("" if self.app.gpu else NO_GPU_TIMING)
         if data.script_error:
             d = data.script_error
@@ -108,7 +108,7 @@ class Opening:
         good = [i for i, e in enumerate(self.app.kernels) if e.error is None]
         if not good:
             self._clear_screen(f"no kernel of {self.app.script.name} compiled")
-            self.app.query_one(KernelPicker).show_kernels(self.app.script.name, [k.raw for k in self.app.kernels])
+            self.app.query_one(KernelPicker).show_kernels(self.app.script.name, self.app.kernels)
             self.app.status.show("no kernel compiled: see the Log tab", kind="error")
             return
         self.load_kernel(good[0])

@@ -195,14 +195,14 @@ class Saves:
             self.app.main.map = self.app.main.map.merged(new_map)
         if edits is not None:
             edits.ran(result)
-        self.app.query_one(views.OutputsView).show_result(result.raw)
-        self.app.query_one(views.BenchView).add_result(result.raw)
+        self.app.query_one(views.OutputsView).show_result(result)
+        self.app.query_one(views.BenchView).add_result(result)
         self.app.query_one(KernelPicker).show_version(self.app.last_version, result.compile,
                                                       STATUS_WORDS.get(result.status, ""))
         if msg.versions is not None:
             self.app.history.show()
             self.app.passes.show(only_in_sight=True)
-        summary, kind = result_summary(result.raw), result.verdict_kind
+        summary, kind = result_summary(result), result.verdict_kind
         self.app.watches.watch_words = self.app.watches.show_result(result)   # said again when the version's timing comes
         if msg.path is None:
             self.app.watches.follow()

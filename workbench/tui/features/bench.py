@@ -44,10 +44,10 @@ class BenchFeature:
             if self.app.status.message in (verdict, f"{verdict} · timing…"):   # the verdict stays; the spinner stops
                 self.app.status.show(f"{verdict} · its timing failed (see the Log tab)", kind=kind)
             return
-        self.app.query_one(views.BenchView).add_result(result.raw)
+        self.app.query_one(views.BenchView).add_result(result)
         if result.version == self.app.last_version:
             said, kind = self.app.saves.verdict
-            self.app.saves.verdict = (result_summary(result.raw) + self.app.watches.watch_words,
+            self.app.saves.verdict = (result_summary(result) + self.app.watches.watch_words,
                                       "ok" if result.status == "ok" else "error")
             if self.app.status.message in (said, f"{said} · timing…"):   # what was said since (profiling…) stays
                 self.app.status.show(self.app.saves.verdict[0], kind=self.app.saves.verdict[1])

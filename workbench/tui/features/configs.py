@@ -132,7 +132,7 @@ class ConfigsFeature:
             self.tunings[index:index + 1] = [tuning]
         if msg.kernel is not None and all(e.spec_id != msg.kernel.spec_id for e in self.app.kernels):
             self.app.kernels.append(msg.kernel)
-            self.app.query_one(KernelPicker).add_kernel(msg.kernel.raw)
+            self.app.query_one(KernelPicker).add_kernel(msg.kernel)
         for result in msg.results:
             self.config_results[result["spec_id"]] = result
             if msg.tuning is not None:

@@ -24,7 +24,7 @@ class HistoryFeature:
         if self.app.current is not None and self.app.rest_ready and self.app.query_one("#results", TabbedContent).active == "history":
             self.stale = False
             self.app.query_one(views.HistoryView).show_versions(self.app.kernel_name, self.app.current.folder,
-                                                                [v.raw for v in self.app.edits.versions],
+                                                                self.app.edits.versions,
                                                                 self.app.current.result,
                                                                 self.app.sanitize.runs.get(self.app.spec_id, []))
 

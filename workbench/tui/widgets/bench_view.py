@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from workbench.tui.format import BENCH_COLUMNS, bench_row, chart, sparkline, timing_of
+from workbench.model.results import RunResult
+from workbench.tui.format import BENCH_COLUMNS, bench_row, chart, sparkline
 
 
 class BenchView(Vertical):
@@ -21,20 +24,22 @@ class BenchView(Vertical):
         yield Static("", id="bench-chart")
 
     def on_mount(self) -> None:
-        self.results: dict[str, dict] = {}
+        self.results: dict[str, RunResult] = {}
         self.note = ""
         self.stale = False   # results came while the tab was hidden: drawn when it is shown
         self.query_one(DataTable).add_columns(*BENCH_COLUMNS)
 
-    def add_result(self, result: dict) -> None:
+    def add_result(self, result: RunResult) -> None:
         """A run of a version (a later run of the same version replaces it). A version's ratio is
         against the original timed beside it: that timing becomes the original's row, so every
         ratio on screen is of two medians on screen."""
-        self.results[str(result.get("version"))] = result
-        base = (result.get("vs_original") or {}).get("timing")
-        if base and result.get("version") != "original":
-            original = self.results.get("original") or {"version": "original", "level": "python", "status": ""}
-            self.results["original"] = dict(original, timing=base)
+        self.results[result.version] = result
+        base = result.vs_original.timing if result.vs_original else None
+        if base and result.version != "original":
+            original = self.results.get("original") or RunResult.parse(
+                {"kernel": result.kernel, "spec_id": result.spec_id, "version": "original", "level": "python",
+                 "status": ""})   # (timed beside a version, not run on its own yet: no verdict)
+            self.results["original"] = replace(original, timing=base)
         self.refresh_table()
 
     def clear(self) -> None:
@@ -70,7 +75,6 @@ class BenchView(Vertical):
         table.clear()
         for r in results:
             table.add_row(*bench_row(r, original))
-        medians = [(timing_of(r).get("stats") or {}).get("median") for r in results]
-        line = sparkline([m for m in medians if m])
-        text = chart(results) if self.note == "" or any(timing_of(r) for r in results) else self.note
+        line = sparkline([r.median for r in results if r.median])
+        text = chart(results) if self.note == "" or any(r.timing for r in results) else self.note
         self.query_one("#bench-chart", Static).update(Text(text + (f"\ntrend {line}" if line else "")))

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from workbench.model.levels import REGISTRY, title_of
+from workbench.model.results import Version
 from workbench.tui.format import RESOURCE_COLUMNS, STATUS_WORDS, resource_cells
 from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH
 
@@ -37,26 +38,26 @@ def _read(path: Path) -> list[str] | None:
         return None
 
 
-def version_diff(kernel: str, kernel_folder: Path, version: dict, base: str = "original",
-                 versions: list[dict] | None = None) -> str:
+def version_diff(kernel: str, kernel_folder: Path, version: Version, base: str = "original",
+                 versions: list[Version] | None = None) -> str:
     """Unified diff of a version's edited level against the original's, the previous version's,
     or any other version's (``base`` = "original", "previous" or a version number)."""
-    level = version.get("level", "python")
+    level = version.level
     name = f"{kernel}{REGISTRY[level].suffix if level in REGISTRY else '.' + level}"
-    new_path = Path(version["folder"]) / name
+    new_path = version.folder / name
     old_path, old_label = kernel_folder / "original" / name, "original"
     if base == "previous" and versions:
-        earlier = [v for v in versions if v["number"] < version["number"]]
+        earlier = [v for v in versions if v.number < version.number]
         if earlier:
             prev = earlier[-1]
-            prev_file = Path(prev["folder"]) / name
+            prev_file = prev.folder / name
             if prev_file.exists():  # else it edited a level below this one: compare with the original
-                old_path, old_label = prev_file, f"v{prev['number']}"
+                old_path, old_label = prev_file, f"v{prev.number}"
     if base not in ("original", "previous") and versions:
-        other = next((v for v in versions if str(v["number"]) == str(base)), None)
-        other_file = Path(other["folder"]) / name if other else None
+        other = next((v for v in versions if v.label == str(base)), None)
+        other_file = other.folder / name if other else None
         if other_file is not None and other_file.exists():  # that version has this level (edited or derived)
-            old_path, old_label = other_file, f"v{other['number']}"
+            old_path, old_label = other_file, f"v{other.number}"
     old, new = _read(old_path), _read(new_path)
     if new is None:
         return f"{new_path}: not found"
@@ -64,8 +65,8 @@ def version_diff(kernel: str, kernel_folder: Path, version: dict, base: str = "o
         return f"{old_path}: not found (nothing to compare with)"
     if level in ("ttir", "ttgir"):
         old, new = _without_loc_files(old), _without_loc_files(new)
-    lines = list(difflib.unified_diff(old, new, f"{old_label}/{name}", f"v{version['number']}/{name}", n=2))
-    return "".join(lines) if lines else f"v{version['number']} {title_of(level)} is the same as {old_label}"
+    lines = list(difflib.unified_diff(old, new, f"{old_label}/{name}", f"v{version.number}/{name}", n=2))
+    return "".join(lines) if lines else f"v{version.number} {title_of(level)} is the same as {old_label}"
 
 
 _LOC_FILE = re.compile(r'loc\("[^"]*"(?=:\d+:\d+\))')
@@ -129,10 +130,10 @@ class HistoryView(Horizontal):
     def on_mount(self) -> None:
         self.kernel = ""
         self.kernel_folder: Path | None = None
-        self.versions: list[dict] = []
+        self.versions: list[Version] = []
         self.base = "original"
         self.diff_text = ""
-        self._diff_for: dict | None = None
+        self._diff_for: Version | None = None
         self.rows: list[tuple[str, ...]] = []   # the table's cells, as text
         self.sanitized: list[dict] = []
         self.query_one(DataTable).add_columns(*COLUMNS)
@@ -163,7 +164,7 @@ class HistoryView(Horizontal):
             table.styles.height = "1fr"
             table.styles.width = natural
 
-    def show_versions(self, kernel: str, kernel_folder: Path, versions: list[dict],
+    def show_versions(self, kernel: str, kernel_folder: Path, versions: list[Version],
                       original: dict | None = None, sanitized: list[dict] | None = None) -> None:
         """``original``: the original's compile summary, for each version's own warps, registers,
         spills and shared memory against it; ``sanitized``: the sanitize runs (version, tools,
@@ -174,14 +175,13 @@ class HistoryView(Horizontal):
         table.clear()
         self.rows = [("original", "-", "-", "", *resource_cells(original))]
         for v in self.versions:
-            result = v.get("result") or {}
+            result = v.result or {}
             status = result.get("status", "")
             facts = resource_cells(result.get("compile"), original) if result.get("compile") else ("-",) * 4
-            edited = title_of(v["level"]) + (f", from pass {v['after_pass']:02d}"
-                                             if v.get("after_pass") is not None else "")
-            self.rows.append((f"v{v['number']}", edited, version_time(v["folder"]),
+            edited = title_of(v.level) + (f", from pass {v.after_pass:02d}" if v.after_pass is not None else "")
+            self.rows.append((f"v{v.number}", edited, version_time(v.folder),
                               STATUS_WORDS.get(status, status or "-"), *facts))
-        keys = ["original"] + [str(v["number"]) for v in self.versions]
+        keys = ["original"] + [v.label for v in self.versions]
         rows, last = [], 0
         for key, row in zip(keys, self.rows):
             last = len(rows)
@@ -206,7 +206,7 @@ class HistoryView(Horizontal):
         key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
         return key.value.split("#")[0]   # (a sanitize run's row: its version)
 
-    def show_diff(self, version: dict | None) -> None:
+    def show_diff(self, version: Version | None) -> None:
         """The diff is made on a thread (difflib over two huge levels takes seconds) and drawn
         when it is done, if that version is still the one asked for."""
         static = self.query_one("#history-diff", Static)
@@ -214,16 +214,16 @@ class HistoryView(Horizontal):
         if version is None or self.kernel_folder is None:
             static.update(Text("the original: select a version to see its diff"))
             return
-        static.update(Text(f"v{version['number']}: diffing…", style="dim"))
+        static.update(Text(f"v{version.number}: diffing…", style="dim"))
         self._make_diff(version, self.base)
 
     @work(thread=True, exclusive=True, group="history-diff", exit_on_error=False)
-    def _make_diff(self, version: dict, base: str) -> None:
+    def _make_diff(self, version: Version, base: str) -> None:
         diff = version_diff(self.kernel, self.kernel_folder, version, base, self.versions)
         text = diff_text(diff)
         self.app.call_from_thread(self._show_made_diff, version, base, diff, text)
 
-    def _show_made_diff(self, version: dict, base: str, diff: str, text: Text) -> None:
+    def _show_made_diff(self, version: Version, base: str, diff: str, text: Text) -> None:
         if version is not self._diff_for or base != self.base:
             return   # another version (or base) was asked for meanwhile
         self.query_one("#history-diff", Static).update(text)
@@ -236,7 +236,7 @@ class HistoryView(Horizontal):
             self._diff_for = None
             self.query_one("#history-diff", Static).update(Text("\n".join(run["lines"])))
             return
-        self.show_diff(next((v for v in self.versions if str(v["number"]) == key), None))
+        self.show_diff(next((v for v in self.versions if v.label == key), None))
 
     def action_restore(self) -> None:
         key = self.selected()
@@ -254,5 +254,5 @@ class HistoryView(Horizontal):
     def action_toggle_base(self) -> None:
         self.base = "previous" if self.base == "original" else "original"
         key = self.selected()
-        self.show_diff(next((v for v in self.versions if str(v["number"]) == key), None))
+        self.show_diff(next((v for v in self.versions if v.label == key), None))
         self.app.notify(f"diffs against the {self.base} version")

@@ -13,21 +13,20 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from workbench.model.results import KernelEntry
 from workbench.tui.format import constexpr_text, kernel_facts, kernel_label, version_label
 
 
-def is_chosen(entry: dict) -> bool:
-    spec = entry.get("spec", {})
-    return bool((spec.get("autotune") or {}).get("chosen") or spec.get("chosen"))
+def is_chosen(entry: KernelEntry) -> bool:
+    return bool((entry.spec.get("autotune") or {}).get("chosen") or entry.spec.get("chosen"))
 
 
-def groups(kernels: list[dict]) -> list[tuple[str, list[int]]]:
+def groups(kernels: list[KernelEntry]) -> list[tuple[str, list[int]]]:
     """(kernel name, indexes) in first-launch order; an autotuned kernel's configs share a group."""
     out: dict[str, list[int]] = {}
     for i, entry in enumerate(kernels):
-        spec = entry.get("spec", {})
-        tuned = (spec.get("autotune") or {}).get("configs", 1) > 1
-        key = f"tuned:{spec.get('kernel')}" if tuned else f"k{i}"
+        tuned = (entry.spec.get("autotune") or {}).get("configs", 1) > 1
+        key = f"tuned:{entry.kernel}" if tuned else f"k{i}"
         out.setdefault(key, []).append(i)
     return list(out.items())
 
@@ -45,12 +44,12 @@ class KernelPicker(OptionList):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.kernels: list[dict] = []
+        self.kernels: list[KernelEntry] = []
         self.expanded: set[str] = set()
         self.current: int | None = None
         self.version: tuple[str, dict, str] | None = None   # (version, compile summary, verdict) of the current kernel
 
-    def show_kernels(self, script: str, kernels: list[dict]) -> None:
+    def show_kernels(self, script: str, kernels: list[KernelEntry]) -> None:
         self.kernels, self.current, self.version = list(kernels), None, None
         self.expanded.clear()
         self.border_title = script
@@ -65,9 +64,8 @@ class KernelPicker(OptionList):
                 options.append(self._kernel_option(members[0], indent=""))
                 continue
             open_ = key in self.expanded
-            first = self.kernels[members[0]]["spec"]
             n = len(members)
-            label = Text(f"{'▾' if open_ else '▸'} {first.get('kernel', '?')}", style="bold")
+            label = Text(f"{'▾' if open_ else '▸'} {self.kernels[members[0]].kernel}", style="bold")
             label.append(f"\n  {n} autotune config{'s' if n != 1 else ''} · Enter: {'fewer' if open_ else 'all'}",
                          style="dim")
             options.append(Option(label, id=key))
@@ -82,7 +80,7 @@ class KernelPicker(OptionList):
         entry = self.kernels[i]
         label = Text(indent + ("★ " if is_chosen(entry) else ""), style="bold")
         label.append(kernel_label(entry), style="bold")
-        consts = constexpr_text(entry.get("spec", {}))
+        consts = constexpr_text(entry.spec)
         if consts:
             label.append(f"\n{indent}{consts}", style="")
         compiled = None
@@ -90,12 +88,12 @@ class KernelPicker(OptionList):
             version, compiled, verdict = self.version
             label.append(f"\n{indent}{version_label(version)}: {verdict or 'on screen'}", style="bold")
         facts = kernel_facts(entry, compiled)
-        style = "red" if "error" in entry else "dim"
+        style = "red" if entry.error is not None else "dim"
         for line in facts.splitlines():
             label.append(f"\n{indent}{line}", style=style)
         return Option(label, id=f"k{i}")
 
-    def add_kernel(self, entry: dict) -> None:
+    def add_kernel(self, entry: KernelEntry) -> None:
         """A specialization that joined after the script's: a config tried in the Configs tab."""
         self.kernels.append(entry)
         self._render_options()

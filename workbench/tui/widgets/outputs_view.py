@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from workbench.model.results import RunResult
 from workbench.tui.format import OUTPUT_COLUMNS, output_rows, result_summary
 
 
@@ -25,7 +26,7 @@ class OutputsView(Vertical):
         self.rows: list[tuple[str, ...]] = []   # the rows shown, as text
         self.summary = "no run yet"
 
-    def show_result(self, result: dict) -> None:
+    def show_result(self, result: RunResult) -> None:
         """A save's result: the same outputs as shown (a version of this kernel) change only the
         cells that differ, so the row under the cursor stays and an equal result draws nothing;
         other outputs make the table again."""
