@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import EXAMPLES
-from workbench.model.results import AnswerError, KernelEntry, Opened, RunResult, Timing, Version
+from workbench.model.results import AnswerError, KernelEntry, Opened, RunResult, SanitizeRun, Timing, Version
 from workbench.runner.client import RunnerClient
 
 
@@ -87,6 +87,23 @@ def test_open_and_kernel_entries_are_checked_too():
     with pytest.raises(AnswerError, match=r"^the runner's kernel entry's launch: grid is str, not list$"):
         KernelEntry.parse({"spec": {"kernel": "k", "spec_id": "s1"}, "error": {"message": "bad"},
                            "launches": [{"grid": "97"}]})
+
+
+def test_a_kernel_entry_s_kept_sanitize_runs_are_parsed_and_checked():
+    run = {"version": 1, "tools": ["memcheck"], "time": "17:20:01", "result": "no errors",
+           "lines": ["no errors (memcheck)"]}
+    entry = KernelEntry.parse({"spec": {"kernel": "k", "spec_id": "s1"}, "folder": "/w/k-s1", "edit": "/w/k-s1/edit",
+                               "sanitized": [run]})
+    assert entry.sanitized == [SanitizeRun("1", ["memcheck"], "17:20:01", "no errors", ["no errors (memcheck)"])]
+    assert SanitizeRun.parse(entry.sanitized[0].to_json()) == entry.sanitized[0]
+    assert KernelEntry.parse({"spec": {"kernel": "k", "spec_id": "s1"}, "error": {"message": "bad"}}).sanitized == []
+    with pytest.raises(AnswerError, match=r"^the runner's kernel entry's sanitize run: tools is str, not list$"):
+        KernelEntry.parse({"spec": {"kernel": "k", "spec_id": "s1"}, "error": {"message": "bad"},
+                           "sanitized": [dict(run, tools="memcheck")]})
+    with pytest.raises(AnswerError, match=r"^the runner's sanitize run: its tools and lines are not all strings$"):
+        SanitizeRun.parse(dict(run, lines=[3]))
+    with pytest.raises(AnswerError, match=r"^the runner's sanitize run has no result$"):
+        SanitizeRun.parse({k: v for k, v in run.items() if k != "result"})
 
 
 def test_a_timing_says_whether_it_is_the_interpreter_s_wall_time():

@@ -186,6 +186,40 @@ def test_a_result_of_the_wrong_shape_is_a_version_without_a_result(filled, text,
     assert ws.notes == [f"{info.folder / 'result.json'}: not a run result ({why}); the version is listed without it"]
 
 
+def test_a_sanitize_run_is_kept_beside_its_version_and_read_back_damaged_ones_skipped_with_a_note(filled):
+    """Issue 29: History's sanitize rows lasted only for the app's session."""
+    ws, spec, result = filled
+    info = ws.new_version(spec.folder_name, spec.stem, "ttgir", "t", result, update_edit=False)
+    run = {"version": "1", "tools": ["memcheck"], "time": "17:20:01", "result": "1 error, 1 new",
+           "lines": ["memcheck: reads 16 bytes 128 past the end of x_ptr"]}
+    first = ws.keep_sanitize_run(spec.folder_name, run)
+    second = ws.keep_sanitize_run(spec.folder_name, dict(run, tools=["racecheck"], result="no errors"))
+    clean = ws.keep_sanitize_run(spec.folder_name, dict(run, version="original", result="no errors"))
+    assert (first, second) == (info.folder / "sanitize" / "001.json", info.folder / "sanitize" / "002.json")
+    assert clean == ws.original(spec.folder_name) / "sanitize" / "001.json"
+    assert json.loads(first.read_text()) == run
+    assert [(r["version"], r["tools"], r["result"]) for r in ws.sanitize_runs(spec.folder_name)] == [
+        ("original", ["memcheck"], "no errors"), ("1", ["memcheck"], "1 error, 1 new"),
+        ("1", ["racecheck"], "no errors")]
+    assert ws.notes == [] and [v.number for v in ws.versions(spec.folder_name)] == [1]
+    # a restore of the version never copies its runs into edit/
+    ws.restore(spec.folder_name, 1)
+    assert not (ws.edit(spec.folder_name) / "sanitize").exists()
+    with pytest.raises(KeyError):
+        ws.keep_sanitize_run(spec.folder_name, dict(run, version="7"))
+    # damaged records: each left out with one note naming it
+    damaged = {"003.json": b"\xff\xfe not utf-8", "004.json": b"{not json",
+               "005.json": json.dumps(dict(run, tools="memcheck")).encode(), "006.json": b"[1]"}
+    for name, data in damaged.items():
+        (info.folder / "sanitize" / name).write_bytes(data)
+    assert len(ws.sanitize_runs(spec.folder_name)) == 3
+    assert len(ws.notes) == 4 and all("\n" not in n for n in ws.notes)
+    for note, name in zip(ws.notes, damaged):
+        assert note.startswith(f"{info.folder / 'sanitize' / name}: skipped, not a sanitize run (")
+    assert ws.notes[2].endswith("(its tools is not a list)") and ws.notes[3].endswith(
+        "(a JSON object was expected, not list)")
+
+
 def test_two_writers_at_once_never_share_a_version_number(filled):
     ws, spec, result = filled
     writers = [Workspace(ws.root) for _ in range(2)]

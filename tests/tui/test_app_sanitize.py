@@ -15,6 +15,7 @@ import pytest
 
 from pilot import FAST_BENCH, GPU, SIZE, line_of, opened, wait_for
 from workbench.tui.app import WorkbenchApp
+from workbench.tui.screens.choice_screen import ChoiceScreen
 from workbench.tui.widgets.history_view import HistoryView
 from workbench.tui.widgets.sanitize_view import SanitizeView
 
@@ -118,3 +119,62 @@ async def test_sanitize_runs_aside_says_no_errors_then_the_errors_at_their_lines
         assert history.selected() == "1"   # (r, P and export act on the run's version)
         assert str(history.query_one("#history-diff").render()).startswith(
             "memcheck: reads 16 bytes 128 past the end of x_ptr, thread (0,0,0) block (96,0,0): SASS +0x0180 line ")
+
+
+@pytest.mark.asyncio
+async def test_sanitize_runs_are_kept_beside_their_version_and_in_history_after_reopening(
+        script, tmp_path, monkeypatch):
+    bad, buffers = tmp_path / "bad.log", tmp_path / "buffers.json"
+    bad.write_text(OUT_OF_BOUNDS)
+    buffers.write_text(json.dumps(BUFFERS))
+    for key, value in fake_sanitizer.install(tmp_path / "bin", "log", str(bad), buffers=str(buffers)).items():
+        monkeypatch.setenv(key, value)
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")   # v1: a comment's words
+        pane.editor.load_text(pane.editor.text.replace("need not be a multiple", "may not be a multiple"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", what="v1")
+        await pilot.press("escape")
+        app.opened = dataclasses.replace(app.opened, gpu=True)   # (the fake tool stands in for the GPU's)
+        view = app.query_one(SanitizeView)
+        await pilot.press("Z")
+        await wait_for(pilot, lambda: view.running is None and view.result is not None, what="the sanitize")
+        kept = app.current.folder / "versions" / "001" / "sanitize"
+        await wait_for(pilot, lambda: kept.is_dir() and any(kept.iterdir()), what="the run kept in the workspace")
+        (record,) = kept.iterdir()
+        run = json.loads(record.read_text())
+        assert (run["version"], run["tools"], run["result"]) == ("1", ["memcheck"], "1 error, 0 new")
+        assert run["lines"][0].startswith("memcheck: reads 16 bytes 128 past the end of x_ptr")
+        folder = app.current.folder
+
+    # damaged records beside the versions: each skipped with one line in the Log, never a traceback
+    (folder / "versions" / "001" / "sanitize" / "900.json").write_bytes(b"\xff\xfe not utf-8")
+    (folder / "original" / "sanitize").mkdir()
+    (folder / "original" / "sanitize" / "001.json").write_text("{not json")
+    (folder / "original" / "sanitize" / "002.json").write_text(json.dumps({"version": "original", "tools": "memcheck"}))
+
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), what="the keep-or-reset question")
+        await pilot.press("enter")                                   # Keep the edits
+        await wait_for(pilot, lambda: app.last_good is not None, what="a run")
+        await pilot.press("H")
+        await pilot.pause()
+        history = app.query_one(HistoryView)
+        assert [(r[0], r[1], r[3]) for r in history.rows] == [("original", "-", ""), ("v1", "Python", "ok"),
+                                                               ("  sanitize", "memcheck", "1 error, 0 new")]
+        history.query_one("#history-table").move_cursor(row=2)
+        await pilot.pause()
+        assert str(history.query_one("#history-diff").render()).startswith(
+            "memcheck: reads 16 bytes 128 past the end of x_ptr")
+        log = app.log_view.lines_text
+        damaged = {"900.json": "versions/001/sanitize/900.json", "001.json": "original/sanitize/001.json",
+                   "002.json": "original/sanitize/002.json"}
+        for path in damaged.values():
+            said = [line for line in log if path in line]
+            assert len(said) == 1 and "skipped" in said[0], (path, log)
+        assert not any("Traceback" in line for line in log)

@@ -121,6 +121,30 @@ class Comparison:
                    _get(d, "sentence", str, what, ""), Timing.parse(timing, f"{what}'s timing") if timing else None)
 
 
+@dataclass(frozen=True)
+class SanitizeRun:
+    """A sanitize run of a version, as History shows it (the app's summary of the tool's answer,
+    kept in the workspace by the runner: ``session.workspace.Workspace.sanitize_runs``)."""
+
+    version: str            # "original" or a version number
+    tools: list[str]
+    time: str               # when it started (HH:MM:SS)
+    result: str             # "no errors", "2 errors, 1 new", "failed"
+    lines: list[str]        # each error's line (or the failure's, or "no errors (TOOLS)")
+
+    @classmethod
+    def parse(cls, d: Any, what: str = "sanitize run") -> "SanitizeRun":
+        tools, lines = _list(d, "tools", what), _list(d, "lines", what)
+        if not all(isinstance(x, str) for x in tools + lines):
+            raise AnswerError(f"the runner's {what}: its tools and lines are not all strings")
+        return cls(str(_get(d, "version", (str, int), what)), tools, _get(d, "time", str, what, ""),
+                   _get(d, "result", str, what), lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "tools": self.tools, "time": self.time, "result": self.result,
+                "lines": self.lines}
+
+
 def _versions(d: Any, what: str) -> list[Version]:
     return [Version.parse(v, f"{what}'s version") for v in _list(d, "versions", what)]
 
@@ -192,6 +216,7 @@ class KernelEntry:
     srcmap: dict | None
     result: dict | None     # the original's compile summary
     error: dict | None      # a diagnostic: it did not compile
+    sanitized: list[SanitizeRun]   # the sanitize runs kept in the workspace (History's rows)
 
     @classmethod
     def parse(cls, d: Any, what: str = "kernel entry") -> "KernelEntry":
@@ -205,7 +230,8 @@ class KernelEntry:
                    _get(spec, "line", int, f"{what}'s spec", None), [tuple(g) if g else None for g in grids],
                    Path(folder) if folder else None,
                    Path(edit) if edit else None, _versions(d, what), _get(d, "srcmap", dict, what, None),
-                   _get(d, "result", dict, what, None), error)
+                   _get(d, "result", dict, what, None), error,
+                   [SanitizeRun.parse(r, f"{what}'s sanitize run") for r in _list(d, "sanitized", what)])
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,11 @@ class Server:
         folder = export(s, kernel, str(version), out or default_folder(s, kernel, str(version)), inputs)
         return {"folder": str(folder), "run": str(folder / "run.py")}
 
+    def do_sanitize_keep(self, kernel: str, run: dict) -> dict:
+        """A sanitize run's summary (the app ran the tool in a process of its own) kept in the
+        workspace beside its version, for History after a reopen: the runner is its one writer."""
+        return {"file": str(self._session().keep_sanitize_run(kernel, run))}
+
     # -- the CLI's commands: each in the engine module named, one runner per command -------------
 
     def do_compile_script(self, script_timeout: float | None = None, **params) -> dict:

@@ -32,7 +32,7 @@ from workbench.compiler.stages import CompileResult, Compiler
 from workbench.runtime.verify import ATOMIC_ULPS, atomic_tolerance, check
 from workbench.session.tuning import ConfigTrials
 from workbench.session.versions import KernelState, RunResult, Version
-from workbench.session.workspace import VersionInfo, Workspace
+from workbench.session.workspace import VersionInfo, Workspace, sanitize_run_shape
 
 Progress = Callable[[str, dict], None]
 FLOAT_ATOMIC = re.compile(r"tt\.atomic_rmw\s+fadd")   # (in TTIR: a float sum whose order varies)
@@ -145,7 +145,8 @@ class Session:
                      folder=str(self.workspace.kernel_dir(spec.folder_name)),
                      edit=str(self.workspace.edit(spec.folder_name)),
                      pure_outputs=state.pure_outputs, snapshot=state.snapshot is not None,
-                     versions=[v.to_json() for v in self.workspace.versions(spec.folder_name)])
+                     versions=[v.to_json() for v in self.workspace.versions(spec.folder_name)],
+                     sanitized=self.workspace.sanitize_runs(spec.folder_name))
         return entry
 
     def _take_workspace(self) -> None:
@@ -434,6 +435,18 @@ class Session:
             out["compare"] = {"version": str(version), "level": info.level,
                               "passes": passes_mod.compare_version(self.compiler, state.spec, info)}
         return out
+
+    def keep_sanitize_run(self, spec: str, run: Any) -> Path:
+        """A sanitize run's summary (the app's, from its own process) kept beside its version."""
+        state = self.state(spec)
+        wrong = sanitize_run_shape(run)
+        if wrong:
+            raise WorkbenchError.at(str(self.script), f"not a sanitize run to keep: {wrong}")
+        try:
+            return self.workspace.keep_sanitize_run(state.spec.folder_name, run)
+        except (KeyError, ValueError):
+            raise WorkbenchError.at(str(self.workspace.versions_dir(state.spec.folder_name)),
+                                    f"no version {run['version']} of {state.spec.kernel}") from None
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -8,8 +8,12 @@
   inputs/     captured inputs and the original kernel's outputs (.pt, for the runner)
 ```
 
+Each sanitize run of a version (or of the original) is kept beside it, in its folder's
+``sanitize/NNN.json`` (its tools, time, result and error lines: History's row after a reopen).
+
 Plain files only, so an editor in another pane works on them, and nothing is ever lost: a
-version folder is written once and never changed afterwards, except for its result. A version
+version folder is written once and never changed afterwards, except for its result and its
+sanitize runs. A version
 is built in a temporary folder and renamed into place (whole or not at all, and a number two
 writers cannot both take); edit/ changes only after that, each file by a rename. Every
 folder and file name made from a kernel or script name goes through ``safe_name``.
@@ -206,6 +210,46 @@ class Workspace:
             out.append(VersionInfo(number, level, folder, result, number_of_pass_file(info.get("source"))))
         return out
 
+    def sanitize_dir(self, folder_name: str, version: str) -> Path:
+        """Where a version's (or the original's) sanitize runs are kept: beside its levels."""
+        if version == "original":
+            return self.original(folder_name) / "sanitize"
+        return self.version(folder_name, int(version)).folder / "sanitize"
+
+    def keep_sanitize_run(self, folder_name: str, run: dict[str, Any]) -> Path:
+        """A sanitize run's summary as the next ``NNN.json`` beside its version (atomically)."""
+        folder = self.sanitize_dir(folder_name, run["version"])
+        with _reported(folder):
+            folder.mkdir(parents=True, exist_ok=True)
+            number = max((int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()), default=0) + 1
+            return atomic_write(folder / f"{number:03d}.json", json.dumps(run, indent=1))
+
+    def sanitize_runs(self, folder_name: str) -> list[dict[str, Any]]:
+        """The kept sanitize runs, the original's then each version's, in the order they ran; a
+        file that is not one (not UTF-8, not JSON, another shape) is left out with a note."""
+        out = []
+        kept = [("original", self.original(folder_name))] + [(str(v.number), v.folder)
+                                                            for v in self.versions(folder_name)]
+        for label, folder in kept:
+            folder = folder / "sanitize"
+            try:
+                paths = sorted(p for p in folder.iterdir() if p.suffix == ".json") if folder.is_dir() else []
+            except OSError as e:
+                self._note(f"{folder}: the sanitize runs could not be read ({os_reason(e)})")
+                continue
+            for path in paths:
+                try:
+                    run = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as e:   # (UnicodeDecodeError too)
+                    self._note(f"{path}: skipped, not a sanitize run ({_why(e)})")
+                    continue
+                wrong = sanitize_run_shape(run)
+                if wrong:
+                    self._note(f"{path}: skipped, not a sanitize run ({wrong})")
+                    continue
+                out.append(dict(run, version=label))   # (the folder says whose it is)
+        return out
+
     def _note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
@@ -269,6 +313,19 @@ def _result_shape(result: Any) -> str | None:
             type(facts.get(k)) in (int, float, type(None))
             for k in ("num_warps", "registers", "spill_stores", "spill_loads", "shared"))):
         return "its compile facts are not numbers"
+    return None
+
+
+def sanitize_run_shape(run: Any) -> str | None:
+    """What in a sanitize run's record is not as History reads it (version, tools, time, result,
+    the error lines), or None."""
+    if not isinstance(run, dict):
+        return f"a JSON object was expected, not {type(run).__name__}"
+    for key, kind in (("version", str), ("tools", list), ("time", str), ("result", str), ("lines", list)):
+        if not isinstance(run.get(key), kind):
+            return f"its {key} is not a {kind.__name__}" if key in run else f"it has no {key}"
+    if not all(isinstance(x, str) for x in run["tools"] + run["lines"]):
+        return "its tools and lines are not all strings"
     return None
 
 

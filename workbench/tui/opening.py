@@ -91,6 +91,7 @@ class Opening:
         self.app.main.show_columns()  # the level bar, in the target's names
         self.app.kernels = list(data.kernels)
         self.app.configs.tunings, self.app.configs.config_results = list(data.tunings), {}
+        self.app.sanitize.runs = {e.spec_id: list(e.sanitized) for e in self.app.kernels}   # (kept in the workspace)
         self.app.query_one("#title-bar", Static).update(self.app.title_text(
             f"{data.mode} · target {data.target}" + ("" if data.gpu else " · no GPU: IR levels compile only")))
         self.app.query_one(KernelPicker).show_kernels(self.app.script.name, self.app.kernels)

@@ -7,10 +7,12 @@ import time
 
 from textual.widgets import TabbedContent
 
+from workbench.model.results import SanitizeRun
 from workbench.tui import widgets as views
 from workbench.tui.follow import place
 from workbench.tui.format import version_label
 from workbench.tui.main_screen import after_rest
+from workbench.tui.runner_link import worker
 
 TOOLS = ["memcheck", "racecheck", "initcheck", "synccheck"]   # (workbench.profile.sanitize.TOOLS: not imported here)
 NO_GPU = "sanitizing needs an NVIDIA GPU to run the kernel on; this machine has none"
@@ -19,7 +21,7 @@ NO_GPU = "sanitizing needs an NVIDIA GPU to run the kernel on; this machine has 
 class SanitizeFeature:
     def __init__(self, app) -> None:
         self.app = app
-        self.runs: dict[str, list[dict]] = {}   # spec id -> its runs, for History (this session's)
+        self.runs: dict[str, list[SanitizeRun]] = {}   # spec id -> its runs, for History (kept on disk too)
 
     def action_sanitize(self) -> None:
         self.sanitize(["memcheck"])
@@ -52,8 +54,7 @@ class SanitizeFeature:
         from workbench.tui.widgets.sanitize_view import error_count, said_tools
         app, started = self.app, msg.started
         label = f"{started.kernel} {version_label(started.version)}"
-        run = {"version": started.version, "tools": started.tools, "time": time.strftime("%H:%M:%S",
-               time.localtime(started.at)), "result": "failed", "lines": [msg.error or ""]}
+        result, lines = "failed", [msg.error or ""]
         if msg.error is not None:
             app.status.show(f"sanitize {label}: {msg.error}", kind="error")
         else:
@@ -62,14 +63,27 @@ class SanitizeFeature:
             ran = said_tools([r["tool"] for r in reports])
             new = sum(1 for e in errors if e.get("new"))
             compared = bool(msg.result.get("original"))
-            run["result"] = "no errors" if not errors else error_count(len(errors)) + (f", {new} new" if compared else "")
-            run["lines"] = [e["line"] for e in errors] or [f"no errors ({ran})"]
+            result = "no errors" if not errors else error_count(len(errors)) + (f", {new} new" if compared else "")
+            lines = [e["line"] for e in errors] or [f"no errors ({ran})"]
             said = f"no errors ({ran})" if not errors else \
                 f"{error_count(len(errors))} under {ran}" + (f", {new} new" if compared else "") + " (the Sanitize tab)"
             app.status.show(f"sanitized {label} in {msg.seconds:.1f} s: {said}", kind="ok" if not errors else "error")
+        run = SanitizeRun(started.version, started.tools, time.strftime("%H:%M:%S", time.localtime(started.at)),
+                          result, lines)
         self.runs.setdefault(started.spec_id, []).append(run)
+        self.keep(started.spec_id, run)
         if started.spec_id == app.spec_id:
             app.history.show()
+
+    @worker(group="sanitize-keep")
+    async def keep(self, spec_id: str, run: SanitizeRun) -> None:
+        """The run kept beside its version in the workspace (by the runner, its one writer), so
+        History lists it after the script is opened again."""
+        try:
+            await self.app.link.request("sanitize_keep", kernel=spec_id, run=run.to_json())
+        except Exception as e:  # noqa: BLE001 - the runner's one line (a folder it cannot write)
+            self.app.log_line(f"sanitize {version_label(run.version)} not kept in the workspace: "
+                              f"{getattr(e, 'message', None) or e}", "red")
 
     def on_sanitize_view_picked(self, msg) -> None:
         """An error chosen: each pane shown at the line it folds to (the focus stays on the list)."""

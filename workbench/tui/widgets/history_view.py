@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from workbench.model.levels import REGISTRY, title_of
-from workbench.model.results import Version
+from workbench.model.results import SanitizeRun, Version
 from workbench.tui.format import RESOURCE_COLUMNS, STATUS_WORDS, resource_cells
 from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH
 
@@ -135,7 +135,7 @@ class HistoryView(Horizontal):
         self.diff_text = ""
         self._diff_for: Version | None = None
         self.rows: list[tuple[str, ...]] = []   # the table's cells, as text
-        self.sanitized: list[dict] = []
+        self.sanitized: list[SanitizeRun] = []
         self.query_one(DataTable).add_columns(*COLUMNS)
 
     def on_resize(self, event) -> None:
@@ -165,7 +165,7 @@ class HistoryView(Horizontal):
             table.styles.width = natural
 
     def show_versions(self, kernel: str, kernel_folder: Path, versions: list[Version],
-                      original: dict | None = None, sanitized: list[dict] | None = None) -> None:
+                      original: dict | None = None, sanitized: list[SanitizeRun] | None = None) -> None:
         """``original``: the original's compile summary, for each version's own warps, registers,
         spills and shared memory against it; ``sanitized``: the sanitize runs (version, tools,
         time, result, lines), each a row under its version."""
@@ -187,9 +187,9 @@ class HistoryView(Horizontal):
             last = len(rows)
             rows.append((key, row))
             for i, run in enumerate(self.sanitized):
-                if str(run["version"]) == key:
-                    tools = run["tools"][0] if len(run["tools"]) == 1 else f"all {len(run['tools'])} tools"
-                    rows.append((f"{key}#sanitize{i}", ("  sanitize", tools, run["time"], run["result"]) +
+                if run.version == key:
+                    tools = run.tools[0] if len(run.tools) == 1 else f"all {len(run.tools)} tools"
+                    rows.append((f"{key}#sanitize{i}", ("  sanitize", tools, run.time, run.result) +
                                  ("",) * len(RESOURCE_COLUMNS)))
         self.rows = [row for _, row in rows]
         for key, row in rows:
@@ -234,7 +234,7 @@ class HistoryView(Horizontal):
         if key is not None and "#sanitize" in key:
             run = self.sanitized[int(key.split("#sanitize")[1])]
             self._diff_for = None
-            self.query_one("#history-diff", Static).update(Text("\n".join(run["lines"])))
+            self.query_one("#history-diff", Static).update(Text("\n".join(run.lines)))
             return
         self.show_diff(next((v for v in self.versions if v.label == key), None))
 
