@@ -106,6 +106,16 @@ def test_a_kernel_entry_s_kept_sanitize_runs_are_parsed_and_checked():
         SanitizeRun.parse({k: v for k, v in run.items() if k != "result"})
 
 
+def test_a_timing_keeps_its_statistics_checked_as_numbers():
+    """The Configs table reads a config's p20 and p80 (the noise test) from its run's timing."""
+    stats = {"median": 0.01, "mean": 0.0101, "p20": 0.0099, "p80": 0.0102, "spread": 0.03, "runs": 40}
+    assert Timing.parse({"mode": "cuda-event", "stats": stats}).stats == stats
+    assert Timing.parse({"mode": "wall"}).stats == {}
+    with pytest.raises(AnswerError, match=r"^the runner's run result's timing: p20 is str, not int or float$"):
+        RunResult.parse({"kernel": "k", "spec_id": "s1", "version": "original", "level": "python", "status": "ok",
+                         "timing": {"mode": "cuda-event", "stats": dict(stats, p20="fast")}})
+
+
 def test_a_timing_says_whether_it_is_the_interpreter_s_wall_time():
     wall = Timing.parse({"mode": "wall", "stats": {"median": 750.0, "spread": 0.1}})
     assert wall.interpreted and wall.median == 750.0 and wall.spread == 0.1 and wall.tflops is None

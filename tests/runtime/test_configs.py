@@ -12,6 +12,7 @@ import torch
 
 from helpers import TESTS, EXAMPLES, run_cli
 from workbench.model.configs_report import config_tables
+from workbench.model.results import RunResult
 from workbench.session.session import Session
 
 DATA = TESTS / "data" / "configs"
@@ -69,10 +70,15 @@ def test_the_cli_prints_one_table_per_tuning(tmp_path):
     assert "1 more pruned or not compiled" in text
 
 
-def _run(index: int, median: float, p20: float, p80: float, status: str = "ok") -> dict:
-    return {"spec_id": f"s{index}", "version": "original", "status": status, "outputs": [],
-            "compile": {"num_warps": 4, "num_stages": 3, "registers": 32, "spill_stores": 0, "spill_loads": 2},
-            "timing": {"stats": {"median": median, "p20": p20, "p80": p80, "spread": (p80 - p20) / median}}}
+def _run(index: int, median: float, p20: float, p80: float, status: str = "ok") -> RunResult:
+    """A config's run answer, parsed as the app and the CLI parse it."""
+    return RunResult.parse({"kernel": "k", "spec_id": f"s{index}", "version": "original", "level": "python",
+                            "status": status, "outputs": [],
+                            "compile": {"num_warps": 4, "num_stages": 3, "registers": 32, "spill_stores": 0,
+                                        "spill_loads": 2},
+                            "timing": {"mode": "cuda-event",
+                                       "stats": {"median": median, "p20": p20, "p80": p80,
+                                                 "spread": (p80 - p20) / median}}})
 
 
 def _tuning(chosen: int) -> dict:

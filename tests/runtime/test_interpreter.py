@@ -132,5 +132,5 @@ def test_the_app_and_the_config_tables_say_the_caveat_with_the_verdict():
     assert result_summary(RunResult.parse(dict(result, caveat=None))) == "bf16_dot original: ok"
     tuning = {"kernel": "bf16_dot", "key": None, "chosen": 0,
               "configs": {"0": {"kwargs": {"BLOCK": 16}, "spec_id": "s1"}}}
-    (table,) = config_tables([tuning], [result])
+    (table,) = config_tables([tuning], [RunResult.parse(result)])
     assert table_rows(table)[0]["verify"] == "ok, inexact" and table["rows"][0]["caveat"] == result["caveat"]

@@ -8,15 +8,20 @@ from textual.app import App
 from textual.widgets import DataTable, Input
 
 from workbench.model.configs_report import config_tables
+from workbench.model.results import RunResult
 from workbench.tui.widgets.configs_view import ConfigsView
 
 
-def _run(index: int, median: float, status: str = "ok") -> dict:
-    return {"spec_id": f"s{index}", "version": "original", "status": status, "message": "",
-            "outputs": [] if status == "ok" else [{"ok": False, "sentence": "out_ptr: FAIL: 3 of 8 elements differ"}],
-            "compile": {"num_warps": 4, "num_stages": 3, "registers": 30 + index, "spill_stores": 0,
-                        "spill_loads": 0, "shared": 0},
-            "timing": {"stats": {"median": median, "p20": median * 0.99, "p80": median * 1.01, "spread": 0.02}}}
+def _run(index: int, median: float, status: str = "ok") -> RunResult:
+    return RunResult.parse({
+        "kernel": "scale_add_kernel", "spec_id": f"s{index}", "version": "original", "level": "python",
+        "status": status, "message": "",
+        "outputs": [] if status == "ok" else [{"name": "out_ptr", "ok": False,
+                                               "sentence": "out_ptr: FAIL: 3 of 8 elements differ"}],
+        "compile": {"num_warps": 4, "num_stages": 3, "registers": 30 + index, "spill_stores": 0,
+                    "spill_loads": 0, "shared": 0},
+        "timing": {"mode": "cuda-event",
+                   "stats": {"median": median, "p20": median * 0.99, "p80": median * 1.01, "spread": 0.02}}})
 
 
 TABLE = config_tables([{"kernel": "scale_add_kernel", "key": [98432], "chosen": 1, "pruned": 0, "tried": [2],

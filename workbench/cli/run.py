@@ -146,7 +146,8 @@ def run(args) -> int:
         if args.config or args.sweep:
             status = max(status, _try_configs(client, args, opened, kernels, bench, results, rows))
     from workbench.model.configs_report import config_tables
-    tables = config_tables(opened.get("tunings", []), results)
+    from workbench.model.results import RunResult
+    tables = config_tables(opened.get("tunings", []), [RunResult.parse(r) for r in results])
     if args.json:
         json.dump({"script": str(script.resolve()), "mode": opened["mode"], "target": opened["target"],
                    "notes": opened["notes"], "script_error": opened.get("script_error"), "runs": results,

@@ -1,39 +1,42 @@
 """The autotune configs of a script as one table: every config replayed on the same inputs,
 verified against the chosen one, timed side by side. Built from the runner's JSON (``open``'s
-``tunings`` and each config's ``run`` result), so the CLI and the app show the same rows.
+``tunings``) and each config's run (``RunResult``, parsed where it arrived), so the CLI and the
+app show the same rows.
 Imports nothing heavy."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from workbench.model.results import RunResult
+
 VERIFY = {"ok": "ok", "mismatch": "FAIL", "compiled-only": "compiled only", "error": "error"}
 
 
-def config_tables(tunings: list[dict], results: list[dict]) -> list[dict[str, Any]]:
+def config_tables(tunings: list[dict], results: list[RunResult]) -> list[dict[str, Any]]:
     """One table per tuning: its configs (the chosen first), each with its compile facts, its
     verdict and timing, the fastest verified one, and whether the autotuner's choice is the
     fastest within the noise (the 20th to 80th percentile ranges overlap)."""
     by_spec = {}
     for r in results:   # a config run again (tried again, with another grid): its latest run
-        if r.get("version") == "original":
-            by_spec[r["spec_id"]] = r
+        if r.version == "original":
+            by_spec[r.spec_id] = r
     tables = []
     for t in tunings:
         rows = []
         for index, c in sorted(t["configs"].items(), key=lambda kv: int(kv[0])):
             r = by_spec.get(c["spec_id"])
-            comp = (r or {}).get("compile") or {}
-            timing = (r or {}).get("timing") or {}
+            comp = (r.compile or {}) if r else {}
+            timing = r.timing if r else None
             rows.append({"index": int(index), "config": label(c["kwargs"]), "kwargs": c["kwargs"],
                          "spec_id": c["spec_id"], "chosen": int(index) == t["chosen"],
                          "tried": int(index) in t.get("tried", []),
                          "num_warps": comp.get("num_warps"), "num_stages": comp.get("num_stages"),
                          "registers": comp.get("registers"), "spills": _spills(comp), "shared": comp.get("shared"),
-                         "status": (r or {}).get("status", "not run"), "stats": timing.get("stats"),
-                         "tflops": timing.get("tflops"), "gbps": timing.get("gbps"),
-                         "message": (r or {}).get("message", ""), "caveat": (r or {}).get("caveat"),
-                         "failed": [o["sentence"] for o in (r or {}).get("outputs", []) if not o["ok"]]})
+                         "status": r.status if r else "not run", "stats": (timing.stats or None) if timing else None,
+                         "tflops": timing.tflops if timing else None, "gbps": timing.gbps if timing else None,
+                         "message": r.message if r else "", "caveat": r.caveat if r else None,
+                         "failed": [o.sentence for o in r.outputs if not o.ok] if r else []})
         rows.sort(key=lambda row: (not row["chosen"], row["index"]))
         chosen = next((row for row in rows if row["chosen"]), None)
         timed = [row for row in rows if row["stats"] and row["status"] == "ok"]

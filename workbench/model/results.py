@@ -47,13 +47,16 @@ class Timing:
     spread: float | None
     tflops: float | None
     gbps: float | None
+    stats: dict[str, float]   # every statistic of its runs (p20 and p80: the Configs table's noise test)
 
     @classmethod
     def parse(cls, d: Any, what: str = "timing") -> "Timing":
         stats = _get(d, "stats", dict, what, {})
+        for key in stats:
+            _get(stats, key, (int, float), what)
         return cls(str(_get(d, "mode", str, what, "")), _get(stats, "median", (int, float), what, None),
                    _get(stats, "spread", (int, float), what, None), _get(d, "tflops", (int, float), what, None),
-                   _get(d, "gbps", (int, float), what, None))
+                   _get(d, "gbps", (int, float), what, None), dict(stats))
 
     @property
     def interpreted(self) -> bool:

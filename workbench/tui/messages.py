@@ -97,7 +97,7 @@ class Exported(RunnerMessage):
 class ConfigsDone(RunnerMessage):
     """Config runs (a config of the table, or one tried from its field) and, for a tried one, its
     tuning as the runner now has it."""
-    results: list[dict]
+    results: list[RunResult]
     tuning: tuple[int, dict] | None = None
     error: str | None = None
     progress: str | None = None   # a sweep's count, elapsed time and ETA

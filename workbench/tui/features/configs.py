@@ -19,7 +19,7 @@ class ConfigsFeature:
     def __init__(self, app) -> None:
         self.app = app
         self.tunings: list[dict] = []               # the script's autotune tunings, as the runner has them
-        self.config_results: dict[str, dict] = {}   # spec id -> its config's run
+        self.config_results: dict[str, results.RunResult] = {}   # spec id -> its config's run
         self._sweep_stop = True                      # False while a sweep runs
         self._configs_running = False
 
@@ -58,8 +58,8 @@ class ConfigsFeature:
         bench = dict(self.app.bench_options) if self.app.gpu else None   # no interpreter time shown as a timing
         try:
             for sid in spec_ids:
-                self.app.post_message(ConfigsDone([await self.app.link.request("run", kernel=sid, bench=bench,
-                                                                               on_event=self.app.link.progress)]))
+                self.app.post_message(ConfigsDone([results.RunResult.parse(await self.app.link.request(
+                    "run", kernel=sid, bench=bench, on_event=self.app.link.progress))]))
         except Exception as e:  # noqa: BLE001 - said on the status line, the table keeps what ran
             self.app.post_message(ConfigsDone([], error=f"{type(e).__name__}: {e}"))
         finally:
@@ -93,7 +93,8 @@ class ConfigsFeature:
             try:
                 out = await self.app.link.request("try_config", kernel=self.app.spec_id, config=config, bench=bench, grid=grid,
                                 grid_from="the Configs field", on_event=self.app.link.progress)
-            except Exception as e:  # noqa: BLE001 - the runner refused it: one line, the sweep goes on
+                result = results.RunResult.parse(out["result"])
+            except Exception as e:  # noqa: BLE001 - the runner refused it (or answered another shape): one line
                 self.app.post_message(ConfigsDone([], error=str(getattr(e, "message", e)).splitlines()[0]))
                 continue
             progress = None
@@ -102,7 +103,7 @@ class ConfigsFeature:
                 progress = (f"sweep {done} of {len(configs)} · {elapsed:.1f} s elapsed" +
                             (f" · about {elapsed / done * (len(configs) - done):.0f} s to go (Esc stops)"
                              if done < len(configs) else " · done"))
-            self.app.post_message(ConfigsDone([out["result"]], (out["tuning_index"], out["tuning"]), progress=progress,
+            self.app.post_message(ConfigsDone([result], (out["tuning_index"], out["tuning"]), progress=progress,
                                           kernel=results.KernelEntry.parse(out["kernel"]) if out.get("kernel") else None))
 
     def on_configs_view_try(self, msg: views.ConfigsView.Try) -> None:
@@ -134,15 +135,15 @@ class ConfigsFeature:
             self.app.kernels.append(msg.kernel)
             self.app.query_one(KernelPicker).add_kernel(msg.kernel)
         for result in msg.results:
-            self.config_results[result["spec_id"]] = result
+            self.config_results[result.spec_id] = result
             if msg.tuning is not None:
                 from workbench.model.configs_report import label
-                tried = [c for c in msg.tuning[1]["configs"].values() if c["spec_id"] == result["spec_id"]]
-                what = label(tried[-1]["kwargs"]) if tried else result["spec_id"]
-                self.app.status.show(f"tried {what}: {result.get('status')}"
-                                 + (f": {result['message']}" if result.get("message") else "")
+                tried = [c for c in msg.tuning[1]["configs"].values() if c["spec_id"] == result.spec_id]
+                what = label(tried[-1]["kwargs"]) if tried else result.spec_id
+                self.app.status.show(f"tried {what}: {result.status}"
+                                 + (f": {result.message}" if result.message else "")
                                  + (f" · {msg.progress}" if msg.progress else ""),
-                                 kind="ok" if result.get("status") == "ok" else "error",
+                                 kind="ok" if result.status == "ok" else "error",
                                  busy=bool(msg.progress) and not msg.progress.endswith("done"))
         if msg.progress and not msg.results:
             self.app.status.show(msg.progress)
