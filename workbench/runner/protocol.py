@@ -6,7 +6,8 @@ response  {"id": 7, "result": {...}}  or  {"id": 7, "error": {"message": ..., "d
                                                               "fatal": false}}
 
 Large arrays never travel in a line: they are written as .npy files in the workspace and
-named by path. This module imports nothing heavy, so the TUI process can use it.
+named by path. A request's method is the runner's ``do_<method>`` (``server.py``); any other is
+answered "unknown method". This module imports nothing heavy, so the TUI process can use it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ import json
 from typing import Any
 
 PROTOCOL_VERSION = 1
-
-METHODS = ("hello", "open", "run", "apply", "compile", "versions", "restore", "dump", "watch_add", "watch_remove",
-           "watch_list", "watch_values", "diverge", "export", "compile_script", "compile_file", "passes_of_script",
-           "passes_of_file", "dump_script", "profile_export", "close", "shutdown")
 
 
 def encode(message: dict[str, Any]) -> bytes:
