@@ -97,6 +97,16 @@ def test_lines_mapped_through_the_python_source(compared):
     assert "@@ Python 43: acc = tl.dot(a, b, acc)" in pipeline["diff"]
     assert "@@ Python 41: a = tl.load(a_ptrs, mask=(offs_m[:, None] < M) & (offs_k[None, :] < k_left), other=0.0)" \
         in pipeline["diff"]
+    # --json has every level's differences side by side, whole, each hunk named by its Python lines (the
+    # app's Compare view shows them: keys 2-6): the pipeliner's memdesc_index | memdesc_subview in TTGIR,
+    # and SASS 19, 3.6.0's load of a_ptr (c[0x0][0x210]) for line 34, where 3.4.0 has a UMOV
+    ttgir, sass = k["levels"]["ttgir"]["diff"], k["levels"]["sass"]["diff"]
+    assert "@@ Python 41: a = tl.load(a_ptrs, mask=(offs_m[:, None] < M) & (offs_k[None, :] < k_left), other=0.0)" \
+        in ttgir
+    assert any(re.match(r" +95 .*ttg\.memdesc_index.* \| +86 .*ttg\.memdesc_subview", row) for row in ttgir)
+    assert "@@ Python 34: a_ptrs = a_ptr + offs_m[:, None] * stride_am + offs_k[None, :] * stride_ak" in sass
+    assert any(re.match(r" +19 ULDC\.64 UR_, c\[0x0\]\[0x210\] +\| +19 UMOV UR_, 0x400", row) for row in sass)
+    assert len(sass) > 800 and not any("more rows" in row for row in sass)   # not cut
 
 
 def test_spans():
@@ -137,7 +147,7 @@ def test_a_kernel_compared_with_itself_shows_nothing(compared):
     assert report["releases"] == ["3.6.0", "3.6.0 (2)"]
     [k] = report["kernels"]
     assert not k["differs"]
-    assert all(level["same"] for level in k["levels"].values())
+    assert all(level["same"] and level["diff"] == [] for level in k["levels"].values())
     assert all(v["change"] == 0 for v in k["resources"].values())
     assert k["passes"]["parted"] == [] and k["passes"]["first_differs"] is None
     assert {r["status"] for r in k["passes"]["rows"]} == {"both"} and len(k["passes"]["rows"]) == 66

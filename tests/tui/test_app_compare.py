@@ -46,6 +46,8 @@ async def test_compare_runs_aside_and_shows_the_first_differing_pass_wide_and_na
         rows = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
         assert any(r[1] == "V" and r[3] == "app.compare" for r in rows)
         assert any(r[1] == "z" and r[3] == "compare.zoom" for r in rows)
+        assert any(r[1] == "6" and r[3] == "compare.sass_diff" for r in rows)
+        assert any(r[1] == "⏎" and r[3] == "compare.jump" for r in rows)
         await pilot.press("escape")
         from workbench.tui.widgets.compare_view import CompareView
         view = app.query_one(CompareView)

@@ -9,6 +9,7 @@ where the IR parts (n/p) and the diff's cursor mapping its lines through the Pyt
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from textual.app import App, ComposeResult
@@ -73,7 +74,7 @@ async def test_each_parting_pass_has_its_diff_and_the_cursor_maps_lines_through_
         view.focus()
         await pilot.pause()
         assert _said(view, "diff-title").startswith(
-            "the IR after input (the first pass whose output differs, 1 of 2; n/p: the others): ")
+            "the IR after input (the first pass whose output differs, 1 of 2; n/p: the others; 2-6: the levels): ")
         assert _said(view, "cursor") == ("▸ 3.6.0 line 189 | 3.4.0 line 179 ← Python 39: for k in range(0, "
                                          "tl.cdiv(K, BLOCK_K)): · its lines: 3.6.0 183-189,256 | 3.4.0 173-179,246")
         await pilot.press("j")
@@ -82,7 +83,7 @@ async def test_each_parting_pass_has_its_diff_and_the_cursor_maps_lines_through_
         await pilot.press("n")
         await pilot.pause()
         assert _said(view, "diff-title").startswith(
-            "the IR after tritongpu-pipeline (where the IR parts again, 2 of 2; n/p: the others): ")
+            "the IR after tritongpu-pipeline (where the IR parts again, 2 of 2; n/p: the others; 2-6: the levels): ")
         assert view.parted_shown()["files"][0].endswith("passes/28-ttgir-tritongpu-pipeline.mlir")
         said = _said(view, "cursor")
         assert said.startswith("▸ 3.6.0 line 96 | 3.4.0 line 87 ← Python 41: a = tl.load(a_ptrs, mask=")
@@ -107,3 +108,103 @@ async def test_each_parting_pass_has_its_diff_and_the_cursor_maps_lines_through_
         assert _said(view, "diff-title").startswith("the IR after input (")
         assert _said(view, "cursor").startswith("▸ 3.6.0 line 189 | 3.4.0 line 179")
         assert "the IR after input (" in screen_text(app)   # narrow too: the one-column view scrolled to it
+
+
+def _styled(view: CompareView, style: str) -> list[str]:
+    """The lines of the diff drawn with ``style`` (e.g. those Enter jumped to), less a stacked
+    diff's sign."""
+    content = view.query_one("#compare-diff").content
+    return [re.sub(r"^[-+] ", "", content.plain[s.start:s.end].strip()) for s in content.spans
+            if style in str(s.style)]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("size", [(200, 50), (80, 24)])
+async def test_each_level_has_its_diff_and_the_cursor_maps_its_lines_through_python(size):
+    """2-6 show a level's differences (TTIR ... SASS, as the panes number them), its hunks named by
+    Python line, and the cursor says each side's lines from its row's Python line (the kernel's
+    line table, `lines`: TTGIR 80-82,... | 71-73,... for line 41); 1 (or n/p) goes back to the
+    IR after the parting passes."""
+    app = CompareScreen()
+    async with app.run_test(size=size) as pilot:
+        view = app.query_one(CompareView)
+        view.focus()
+        await pilot.press("3")
+        await pilot.pause()
+        assert _said(view, "diff-title").startswith("TTGIR (2-6: the levels; 1, n/p: the IR after the passes): ")
+        assert _said(view, "diff-title").endswith("(SSA names and locations aside; 181 | 181 lines, +23 -23)")
+        assert _said(view, "cursor") == (
+            "▸ 3.6.0 line 94 | 3.4.0 line 85 ← Python 41: a = tl.load(a_ptrs, mask=(offs_m[:, None] < M) & "
+            "(offs_k[None, :] < k_left), other=0.0) · its lines: 3.6.0 80-82,88,91-95,98-99,113-117,120-121,137-138,"
+            "150-154,157-158 | 3.4.0 71-73,79,82-86,89-90,104-108,111-112,128-129,141-145,148-149")
+        shown = screen_text(app)
+        assert "memdesc_index" in shown and "memdesc_subview" in shown
+        assert "TTGIR (2-6: the levels" in shown   # narrow too: the one-column view scrolled to it
+        [ttgir] = [line for line in view.query_one("#compare-summary").content.split("\n") if "TTGIR" in line.plain]
+        assert ttgir.plain.startswith("3 TTGIR") and all("reverse" in str(s.style) for s in ttgir.spans)
+        passes = view.query_one("#compare-passes").content
+        assert not any("reverse" in str(s.style) for s in passes.spans)   # no pass's diff is shown
+
+        await pilot.press("6")
+        await pilot.pause()
+        assert _said(view, "diff-title").startswith("SASS (2-6: the levels; ")
+        assert _said(view, "cursor").startswith("▸ 3.6.0 line 18 | 3.4.0 line 18 ← Python ")
+        diff = view.query_one("#compare-diff").content.plain.splitlines()
+        if size[0] < 130:   # stacked: a line only 3.6.0 has (`<`) is A's (-), as the changed ones
+            assert "- 22 IMAD.U32 R_, RZ, RZ, UR_" in diff and "+ 27 CS2R R_, SRZ" in diff
+        else:
+            assert any(re.match(r" +22 IMAD\.U32 R_, RZ, RZ, UR_ +< *$", row) for row in diff)
+        await pilot.press("1")
+        await pilot.pause()
+        assert _said(view, "diff-title").startswith("the IR after input (the first pass whose output differs, 1 of 2")
+        assert _said(view, "cursor").startswith("▸ 3.6.0 line 189 | 3.4.0 line 179")
+        await pilot.press("2", "n")
+        await pilot.pause()
+        assert _said(view, "diff-title").startswith("the IR after tritongpu-pipeline (")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("size", [(200, 50), (80, 24)])
+async def test_enter_jumps_to_the_other_sides_lines_from_the_same_python_line(size):
+    """Enter on the cursor takes it to the other release's lines from its row's Python line, marks
+    them and says which of them it is on; Enter on one of them: the next. Checked by hand in the
+    JSON's SASS: 3.6.0's line 19, `ULDC.64 UR_, c[0x0][0x210]` (a_ptr, the first parameter), is
+    from line 34 (`a_ptrs = a_ptr + ...`); 3.4.0's lines from it are 18,32,156,...: its row in the
+    diff pairs it with `UMOV`, and Enter goes to 3.4.0's line 32, `LDC.64 R_, c[0x0][0x210]`, the
+    same load (the second of 16 rows of the diff with 3.4.0 lines from line 34)."""
+    app = CompareScreen()
+    async with app.run_test(size=size) as pilot:
+        view = app.query_one(CompareView)
+        view.focus()
+        await pilot.press("6", "j")
+        await pilot.pause()
+        assert _said(view, "cursor").startswith("▸ 3.6.0 line 19 | 3.4.0 line 19 ← Python 34: a_ptrs = a_ptr + ")
+        await pilot.press("enter")
+        await pilot.pause()
+        said = _said(view, "cursor")
+        assert said.startswith("↪ Triton 3.4.0's lines from Python 34: row 2 of 16 here (Enter: the next) · "
+                               "▸ 3.6.0 line 31 | 3.4.0 line 32 ← Python 34: a_ptrs = a_ptr + "), said
+        marked = _styled(view, "underline")
+        assert len(marked) == 16 and marked[1].startswith("32 LDC.64 R_, c[0x0][0x210]"), marked
+        assert all(int(m.split()[0]) in {18, 32, 156, 159, 164, 173, 176, 180, 183, 187, 189, 192, 197, 202, 205, 210}
+                   for m in marked), marked
+        assert "LDC.64 R_, c[0x0][0x210]" in screen_text(app)   # scrolled there
+        await pilot.press("enter")
+        await pilot.pause()
+        assert _said(view, "cursor").startswith("↪ Triton 3.4.0's lines from Python 34: row 3 of 16 here · "[:47])
+        assert "row 3 of 16" in _said(view, "cursor")
+        await pilot.press("k")   # the cursor moved on: nothing marked
+        assert _said(view, "cursor").startswith("▸ ") and not _styled(view, "underline")
+
+        # where A has no line on the row, from B's line to A's: LLIR's 3.4.0 line 28 is from line 31
+        await pilot.press("4", *"j" * 5)
+        await pilot.press("enter")
+        await pilot.pause()
+        said = _said(view, "cursor")
+        assert said.startswith("↪ Triton 3.6.0's lines from Python 31: row 2 of 14 here (Enter: the next) · "
+                               "▸ 3.6.0 line 29 | 3.4.0 line 37"), said
+        # a row from no Python line: nothing to jump to, said
+        await pilot.press("2", "j", "enter")
+        await pilot.pause()
+        assert _said(view, "cursor").startswith(
+            "this row is from no line of the kernel's Python source: no lines to jump to · ▸ 3.6.0 line 66 | 3.4.0 line 57")

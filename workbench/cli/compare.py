@@ -173,10 +173,13 @@ def _report(args, labels: tuple[str, str], sides: list[dict[str, Any]]) -> dict[
         for parted in k["passes"]["parted"]:   # the IR itself is in the files; the report keeps its differences
             parted["diff"] = compare.side_by_side(*parted.pop("ir"), compare.pass_level(parted["stage"]), args.width,
                                                   python=parted.pop("python"))
+        source = compare.kernel_source(ka.entry.get("srcmap") or {})
+        for level, d in k["levels"].items():   # --json: every level's differences (the app's Compare view)
+            if args.json or level == args.show:
+                d["diff"] = compare.side_by_side(ka.level(level), kb.level(level), level, args.width, limit=None,
+                                                 python=compare.level_python(ka, kb, level, source))
         if args.show:
-            python = compare.level_python(ka, kb, args.show, compare.kernel_source(ka.entry.get("srcmap") or {}))
-            k["show"] = compare.side_by_side(ka.level(args.show), kb.level(args.show), args.show, args.width,
-                                             limit=None, python=python)
+            k["show"] = k["levels"][args.show]["diff"]
         out["kernels"].append(k)
     return out
 

@@ -5,10 +5,11 @@ its own (it starts two runners, one per release, and takes seconds to a minute),
 so editing goes on; its JSON fills the view: the resources with their change, each level's line
 counts and how much it differs, the two pass pipelines aligned by name with the first pass whose
 output differs marked, and the IR after that pass on both sides (n/p: after each other pass where
-the IR parts). A cursor on the diff (j/k) says which Python line its lines come from and the
-other side's lines from it. Wide, the resources sit beside the pass list over the side-by-side
-diff; narrow (under 130 columns), it is one column that scrolls, and the diff is stacked: each
-release's line under the other's.
+the IR parts), or a level's differences (2-6, as the panes number the levels; 1: back). A
+cursor on the diff (j/k) says which Python line its lines come from and the other side's lines
+from it; Enter takes it to those lines (marked). Wide, the resources sit beside the pass list
+over the side-by-side diff; narrow (under 130 columns), it is one column that scrolls, and the
+diff is stacked: each release's line under the other's.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from textual.geometry import Region, Spacing
 from textual.message import Message
 from textual.widgets import Static
 
-from workbench.model.srcmap import from_spans
+from workbench.model.srcmap import from_spans, spans
 
 NARROW_BELOW = 130   # columns: under this the view is one column and the diff stacked
 COLUMN = 160         # each side's columns in the CLI's side-by-side rows (--width 2 * COLUMN + 3)
@@ -42,6 +43,8 @@ RESOURCES = {"num_warps": "num_warps", "num_stages": "num_stages (option)", "pip
              "shared": "shared memory bytes", "sass_memory": "SASS memory instrs",
              "sass_tensor": "SASS tensor core instrs", "sass_fma": "SASS FMA instrs", "sass_total": "SASS instrs"}
 MARKS = {" | ": ("-", "+"), " < ": ("-", None), " > ": (None, "+")}
+LEVELS = ("ttir", "ttgir", "llir", "ptx", "sass")   # keys 2-6, as the panes' levels
+MARKED = "bold underline"   # the other side's lines Enter jumped to
 
 
 @dataclass
@@ -51,6 +54,17 @@ class Started:
     release: str
     kernel: str
     spec_id: str
+
+
+@dataclass
+class Jump:
+    """Where Enter took the diff's cursor: the side, its lines from the Python line(s) of the row
+    it was on (marked), and what is said of it over the diff."""
+
+    side: int            # 0: A's lines, 1: B's
+    lines: set[int]
+    python: str          # the Python lines ("41"; "": the row is from none)
+    said: str = ""
 
 
 class CompareView(VerticalScroll):
@@ -79,6 +93,10 @@ class CompareView(VerticalScroll):
     BINDINGS = [Binding("z", "zoom", "Zoom", id="compare.zoom"),
                 Binding("n", "part(1)", "Next parting pass", id="compare.next_part"),
                 Binding("p", "part(-1)", "Previous parting pass", id="compare.previous_part"),
+                Binding("1", "part(0)", "The passes' IR diff", show=False, id="compare.passes_diff"),
+                *(Binding(str(i), f"level('{level}')", f"{level.upper()} diff", show=False, id=f"compare.{level}_diff")
+                  for i, level in enumerate(LEVELS, 2)),
+                Binding("enter", "jump", "Other side's lines", show=False, id="compare.jump"),
                 Binding("down,j", "cursor(1)", "Diff cursor down", show=False, id="compare.cursor_down"),
                 Binding("up,k", "cursor(-1)", "Diff cursor up", show=False, id="compare.cursor_up")]
 
@@ -103,7 +121,9 @@ class CompareView(VerticalScroll):
         self.started: Started | None = None    # the comparison shown (or coming)
         self.result: dict[str, Any] | None = None
         self.shown = 0       # which parting pass's diff is shown (0: the first pass whose output differs)
+        self.level: str | None = None   # or the level whose diff is shown (2-6)
         self.cursor = 0      # the diff's row under the cursor (of those with a line)
+        self.jump: Jump | None = None   # where Enter jumped
         self._proc: subprocess.Popen | None = None
         self.watch(self.screen, "maximized", self._maximized_changed, init=False)
 
@@ -112,7 +132,7 @@ class CompareView(VerticalScroll):
     def start(self, started: Started, command: list[str]) -> None:
         """Run ``workbench compare ... --json`` (``command``: its arguments after ``workbench``)."""
         self.running = self.started = started
-        self.result = None
+        self.result = self.level = self.jump = None
         self.shown = self.cursor = 0
         self._show_text(f"comparing {started.kernel} with Triton {started.release}…")
         self._work(started, command)
@@ -146,7 +166,7 @@ class CompareView(VerticalScroll):
         if msg.error is not None:
             self._show_text(f"Triton {msg.started.release}: {msg.error}")
             return
-        self.result = msg.result
+        self.result, self.level, self.jump = msg.result, None, None
         self.shown = self.cursor = 0
         self.refill()
 
@@ -170,6 +190,16 @@ class CompareView(VerticalScroll):
         """The parting pass whose diff is shown."""
         k = self.kernel()
         return k["passes"]["parted"][self.shown] if k and self.shown < len(k["passes"]["parted"]) else None
+
+    def diff_shown(self) -> dict[str, Any] | None:
+        """The diff shown, a parting pass's or a level's (``self.level``), with its ``lines`` by
+        Python line (python, source, a, b: each side's lines from it)."""
+        k = self.kernel() if self.result is not None else None
+        if k is None or self.level is None:
+            return self.parted_shown() if k is not None else None
+        return {"diff": k["levels"][self.level].get("diff", []),
+                "lines": [{"python": r["python"], "source": r["source"], "a": r[self.level][0], "b": r[self.level][1]}
+                          for r in k["lines"]["rows"] if self.level in r]}
 
     def _show_text(self, text: str) -> None:
         """A line or two in place of a comparison (one running, one that failed)."""
@@ -201,8 +231,9 @@ class CompareView(VerticalScroll):
                         f"{a} #{_number(parted['a'])} | {b} #{_number(parted['b'])})")
         head += lines + run_lines(k.get("run"), a, b) + [self.result["note"]]
         self.query_one("#compare-title", Static).update("\n".join(head))
-        self.query_one("#compare-summary", Static).update(summary(k, a, b))
-        self.query_one("#compare-passes", Static).update(pass_list(k["passes"], a, b, self.shown))
+        self.query_one("#compare-summary", Static).update(summary(k, a, b, self.level))
+        self.query_one("#compare-passes", Static).update(
+            pass_list(k["passes"], a, b, None if self.level else self.shown))
         self._fill_diff()
         at = k["passes"]["parts"][self.shown] if k["passes"]["parted"] else None
         if at is not None and not narrow:   # the shown row in sight, a few rows under the top
@@ -210,29 +241,41 @@ class CompareView(VerticalScroll):
                                     animate=False)
 
     def _fill_diff(self, follow: bool = False) -> None:
-        """The shown parting pass's diff with the cursor's row marked, and what the cursor is on
-        (``follow``: that row scrolled into sight)."""
+        """The diff shown (a parting pass's or a level's) with the cursor's row in reverse and the
+        lines Enter jumped to marked, and what the cursor is on (``follow``: that row scrolled into
+        sight)."""
         a, b = self.result["releases"]
         narrow = self.has_class("-narrow")
-        parted, k = self.parted_shown(), self.kernel()
+        shown, k = self.diff_shown(), self.kernel()
         title, diff = self.query_one("#compare-diff-title", Static), self.query_one("#compare-diff", Static)
         said = self.query_one("#compare-cursor", Static)
-        if parted is None:
+        if shown is None:
             for widget in (title, said, diff):
                 widget.update("")
             return
-        count = len(k["passes"]["parted"])
-        which = "the first pass whose output differs" if self.shown == 0 else "where the IR parts again"
-        title.update(f"the IR after {parted['pass']} ({which}, {self.shown + 1} of {count}" +
-                     ("; n/p: the others" if count > 1 else "") + "): " +
-                     (f"- Triton {a}, + Triton {b}" if narrow else f"Triton {a} | Triton {b}") +
-                     f" (SSA names and locations aside; files: {parted['files'][0] or '-'} | "
-                     f"{parted['files'][1] or '-'})")
-        rows = line_rows(parted["diff"])
+        sides = f"- Triton {a}, + Triton {b}" if narrow else f"Triton {a} | Triton {b}"
+        if self.level is not None:
+            d = k["levels"][self.level]
+            changed = "the same" if d["same"] else f"+{d['added']} -{d['removed']}"
+            title.update(f"{self.level.upper()} (2-6: the levels; 1, n/p: the IR after the passes): {sides} "
+                         f"(SSA names and locations aside; {d['lines'][0]} | {d['lines'][1]} lines, {changed})")
+        else:
+            count = len(k["passes"]["parted"])
+            which = "the first pass whose output differs" if self.shown == 0 else "where the IR parts again"
+            title.update(f"the IR after {shown['pass']} ({which}, {self.shown + 1} of {count}" +
+                         ("; n/p: the others" if count > 1 else "") + "; 2-6: the levels): " + sides +
+                         f" (SSA names and locations aside; files: {shown['files'][0] or '-'} | "
+                         f"{shown['files'][1] or '-'})")
+        rows = line_rows(shown["diff"])
         self.cursor = min(self.cursor, max(0, len(rows) - 1))
-        said.update(cursor_said(parted, rows[self.cursor], a, b) if rows else "")
+        text = cursor_said(shown["lines"], rows[self.cursor], a, b, self.jump.side if self.jump else 0) \
+            if rows else Text()
+        if self.jump is not None:
+            text = Text.assemble((self.jump.said, "bold"), " · ", text)
+        said.update(text)
         width = max(40, self.size.width - 4)
-        text, offsets = (stacked if narrow else side_by_side)(parted["diff"], width, self.cursor)
+        text, offsets = (stacked if narrow else side_by_side)(shown["diff"], width, self.cursor,
+                                                             self.jump)
         diff.update(text)
         if rows and follow:
             self.call_after_refresh(self._cursor_in_sight, offsets[self.cursor])
@@ -247,12 +290,21 @@ class CompareView(VerticalScroll):
             self.query_one("#compare-diff-scroll", VerticalScroll).scroll_to_region(region, animate=False)
 
     def action_part(self, step: int) -> None:
-        """The diff after the next (or previous) pass where the IR parts."""
+        """The diff after the next (or previous) pass where the IR parts (``step`` 0, from a
+        level's diff: the one last shown)."""
         k = self.kernel() if self.result is not None else None
-        if k is None or len(k["passes"]["parted"]) < 2:
-            return
-        self.shown = (self.shown + step) % len(k["passes"]["parted"])
-        self.cursor = 0
+        parted = len(k["passes"]["parted"]) if k is not None else 0
+        if parted and (self.level is not None or parted > 1):
+            self._show_diff(None, (self.shown + step) % parted if self.level is None or step else self.shown)
+
+    def action_level(self, level: str) -> None:
+        """A level's diff (2-6): every line of it, its hunks named by Python line."""
+        k = self.kernel() if self.result is not None else None
+        if k is not None and level in k["levels"]:
+            self._show_diff(level, self.shown)
+
+    def _show_diff(self, level: str | None, shown: int) -> None:
+        self.level, self.shown, self.jump, self.cursor = level, shown, None, 0
         self.refill()
         self.query_one("#compare-diff-scroll", VerticalScroll).scroll_home(animate=False)
         if self.has_class("-narrow"):   # the new diff from its title
@@ -260,10 +312,39 @@ class CompareView(VerticalScroll):
 
     def action_cursor(self, step: int) -> None:
         """The diff's cursor a row down (or up): what it is on, said above the diff."""
-        parted = self.parted_shown() if self.result is not None else None
-        if parted is None:
+        shown = self.diff_shown()
+        if shown is None:
             return
-        self.cursor = max(0, min(self.cursor + step, len(line_rows(parted["diff"])) - 1))
+        self.cursor = max(0, min(self.cursor + step, len(line_rows(shown["diff"])) - 1))
+        self.jump = None
+        self._fill_diff(follow=True)
+
+    def action_jump(self) -> None:
+        """The cursor to the other side's lines from its row's Python line, marked (Enter on one
+        of them: the next)."""
+        shown = self.diff_shown()
+        rows = line_rows(shown["diff"]) if shown is not None else []
+        if not rows:
+            return
+        at, jump = rows[self.cursor], self.jump
+        start = self.cursor + 1   # on one of the lines marked: the next
+        if jump is None or at[jump.side] not in jump.lines:
+            side = 1 if at[0] is not None else 0   # from A's line to B's (B's to A's where A has none)
+            pythons = [r for r in shown["lines"] if at[1 - side] in from_spans(r["ab"[1 - side]])]
+            jump = Jump(side, {n for r in pythons for n in from_spans(r["ab"[side]])},
+                        ", ".join(str(r["python"]) for r in pythons))
+            start = self.cursor
+        self.jump = jump
+        label = f"Triton {self.result['releases'][jump.side]}"
+        found = [i for i, r in enumerate(rows) if r[jump.side] in jump.lines]
+        if not jump.python:
+            jump.said = "this row is from no line of the kernel's Python source: no lines to jump to"
+        elif not found:
+            jump.said = f"no line of {label} from Python {jump.python} is in this diff (its lines: {spans(jump.lines)})"
+        else:
+            self.cursor = next((i for i in found if i >= start), found[0])
+            jump.said = (f"↪ {label}'s lines from Python {jump.python}: row {found.index(self.cursor) + 1} of "
+                         f"{len(found)} here (Enter: the next)")
         self._fill_diff(follow=True)
 
     def on_resize(self) -> None:
@@ -295,8 +376,9 @@ def _value(v: int | None) -> str:
     return "-" if v is None else str(v)
 
 
-def summary(k: dict[str, Any], a: str, b: str) -> Text:
-    """The resources with B's change, and each level's line counts and differences."""
+def summary(k: dict[str, Any], a: str, b: str, level: str | None = None) -> Text:
+    """The resources with B's change, and each level's line counts and differences (its key, 2-6;
+    the one whose diff is shown, ``level``, in reverse)."""
     text = Text()
     text.append(f"{'':<23} {a:>7} {b:>7}  change\n", style="bold")
     for key, v in k["resources"].items():
@@ -304,19 +386,22 @@ def summary(k: dict[str, Any], a: str, b: str) -> Text:
         style = "" if not v["change"] else "bold yellow"
         text.append(f"{RESOURCES.get(key, key):<23} {_value(v['a']):>7} {_value(v['b']):>7}  ")
         text.append(f"{change}\n", style=style)
-    text.append(f"\n{'lines (SSA names aside)':<23} {a:>7} {b:>7}\n", style="bold")
-    for level, d in k["levels"].items():
+    text.append(f"\n{'lines (SSA names aside)':<23} {a:>7} {b:>7}  (2-6: diff)\n", style="bold")
+    for name, d in k["levels"].items():
         said = "same" if d["same"] else f"+{d['added']} -{d['removed']}"
-        text.append(f"{level.upper():<23} {d['lines'][0]:>7} {d['lines'][1]:>7}  ")
-        text.append(f"{said}\n", style="" if d["same"] else "yellow")
+        key = LEVELS.index(name) + 2 if name in LEVELS else " "
+        on = "reverse " if name == level else ""
+        text.append(f"{key} {name.upper():<21} {d['lines'][0]:>7} {d['lines'][1]:>7}  ", style=on.strip())
+        text.append(said, style=on + ("" if d["same"] else "yellow"))
+        text.append("\n")
     text.rstrip()
     return text
 
 
-def pass_list(p: dict[str, Any], a: str, b: str, shown: int = 0) -> Text:
+def pass_list(p: dict[str, Any], a: str, b: str, shown: int | None = 0) -> Text:
     """The two pipelines aligned by pass name: ▶ marks the first pass whose output differs, ▷ each
     later one after which the IR parts again; the one whose diff is shown (``shown``: which of
-    them) in reverse."""
+    them; None: a level's is) in reverse."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"passes aligned by name: {p['only'][0]} only in {a}, {p['only'][1]} only in {b}, "
                 f"{p['moved']} moved; ▶ the first pass whose output differs, ▷ where the IR parts again"
@@ -324,7 +409,7 @@ def pass_list(p: dict[str, Any], a: str, b: str, shown: int = 0) -> Text:
     text.append(f"  {'#A':>3} {'#B':>3}  {'stage':<5}  {'IR after':<12}  {'runs':<11}  pass  (A {a}, B {b})\n",
                 style="bold")
     parts = set(p["parts"])
-    on = p["parts"][shown] if shown < len(p["parts"]) else None
+    on = p["parts"][shown] if shown is not None and shown < len(p["parts"]) else None
     for i, r in enumerate(p["rows"]):
         ir = "?" if r["differs"] is None else f"+{r['added']} -{r['removed']}" if r["differs"] else "same"
         where = "" if r["status"] == "both" else r["status"]
@@ -345,8 +430,8 @@ def _cells(rows: list[str]):
             yield None, row, None
         elif not row[:COLUMN].strip() and row[COLUMN:COLUMN + 3] == "...":
             yield None, "...", None
-        else:
-            yield row[:COLUMN].rstrip(), row[COLUMN:COLUMN + 3], row[COLUMN + 3:]
+        else:   # (a row only A has ends in its mark, its trailing blank cut: " <")
+            yield row[:COLUMN].rstrip(), row[COLUMN:COLUMN + 3].ljust(3), row[COLUMN + 3:]
 
 
 def line_rows(rows: list[str]) -> list[tuple[int | None, int | None]]:
@@ -357,15 +442,17 @@ def line_rows(rows: list[str]) -> list[tuple[int | None, int | None]]:
     return [(number(cell_a), number(cell_b)) for cell_a, _, cell_b in _cells(rows) if cell_a is not None]
 
 
-def cursor_said(parted: dict[str, Any], at: tuple[int | None, int | None], a: str, b: str) -> Text:
-    """What the diff's cursor is on: each side's line, the Python line it comes from and every
-    line of each side from that Python line (the parting pass's ``lines``)."""
+def cursor_said(lines: list[dict[str, Any]], at: tuple[int | None, int | None], a: str, b: str,
+                first: int = 0) -> Text:
+    """What the diff's cursor is on: each side's line, the Python line it comes from (``first``
+    side's first: 1 after Enter jumped to B's lines) and every line of each side from that Python
+    line (``lines``: the diff's, by Python line)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("▸ ", style="bold")
     text.append(" | ".join(f"{label} line {n}" for label, n in zip((a, b), at) if n is not None))
     found = []
-    for side, n in zip(("a", "b"), at):
-        found += [r for r in parted.get("lines", []) if n is not None and n in from_spans(r[side])
+    for side, n in sorted(zip(("a", "b"), at), key=lambda s: s[0] != "ab"[first]):
+        found += [r for r in lines if n is not None and n in from_spans(r[side])
                   and r not in found]
     if not found:
         text.append(": from no line of the kernel's Python source", style="dim")
@@ -378,9 +465,16 @@ def cursor_said(parted: dict[str, Any], at: tuple[int | None, int | None], a: st
     return text
 
 
-def side_by_side(rows: list[str], width: int, cursor: int | None = None) -> tuple[Text, list[int]]:
-    """The rows side by side, the ``cursor``-th of those with a line in reverse; and where each of
-    those is (its line in the text)."""
+def _marked(cell: str, side: int, jump: Jump | None) -> bool:
+    """Whether a side's cell holds one of the lines Enter jumped to."""
+    head = cell.strip().split(" ", 1)[0]
+    return jump is not None and jump.side == side and head.isdigit() and int(head) in jump.lines
+
+
+def side_by_side(rows: list[str], width: int, cursor: int | None = None,
+                 jump: Jump | None = None) -> tuple[Text, list[int]]:
+    """The rows side by side, the ``cursor``-th of those with a line in reverse, the lines
+    ``jump`` went to marked; and where each row with a line is (its line in the text)."""
     half = (width - 3) // 2
     text = Text(no_wrap=True, overflow="ellipsis")
     offsets: list[int] = []
@@ -391,16 +485,19 @@ def side_by_side(rows: list[str], width: int, cursor: int | None = None) -> tupl
         on = len(offsets) == cursor
         offsets.append(y)
         style = ("reverse " if on else "") + ("" if mark == "   " else "yellow")
-        text.append(cell_a[:half].ljust(half), style=style)
+        text.append(cell_a[:half].ljust(half), style=f"{style} {MARKED}" if _marked(cell_a, 0, jump) else style)
         text.append(mark, style="bold" + (" reverse" if on else ""))
-        text.append(f"{cell_b[:half]}\n", style=style)
+        text.append(cell_b[:half], style=f"{style} {MARKED}" if _marked(cell_b, 1, jump) else style)
+        text.append("\n")
     text.rstrip()
     return text, offsets
 
 
-def stacked(rows: list[str], width: int, cursor: int | None = None) -> tuple[Text, list[int]]:
+def stacked(rows: list[str], width: int, cursor: int | None = None,
+            jump: Jump | None = None) -> tuple[Text, list[int]]:
     """Each changed row as A's line (-) over B's (+); an unchanged row once, as A has it; the
-    ``cursor``-th row with a line in reverse; and where each of those is."""
+    ``cursor``-th row with a line in reverse, the lines ``jump`` went to marked; and where each
+    row with a line is."""
     text = Text(no_wrap=True, overflow="ellipsis")
     offsets: list[int] = []
     y = 0
@@ -412,13 +509,19 @@ def stacked(rows: list[str], width: int, cursor: int | None = None) -> tuple[Tex
         on = len(offsets) == cursor
         offsets.append(y)
         signs = MARKS.get(mark)
-        if signs is None:
-            text.append(f"  {cell_a.strip()}"[:width] + "\n", style="reverse" if on else "dim")
+        if signs is None:   # (the same on both sides; marked: as the side Enter jumped to has it)
+            style = "reverse" if on else "dim"
+            marked = _marked(cell_b, 1, jump)
+            if marked or _marked(cell_a, 0, jump):
+                style = f"{style} {MARKED}"
+            text.append(f"  {(cell_b if marked else cell_a).strip()}"[:width] + "\n", style=style)
             y += 1
             continue
-        for sign, cell, style in ((signs[0], cell_a, "red"), (signs[1], cell_b, "green")):
+        for side, sign, cell, style in ((0, signs[0], cell_a, "red"), (1, signs[1], cell_b, "green")):
             if sign is not None:
-                text.append(f"{sign} {cell.strip()}"[:width] + "\n", style=("reverse " if on else "") + style)
+                style = ("reverse " if on else "") + style
+                text.append(f"{sign} {cell.strip()}"[:width] + "\n",
+                            style=f"{style} {MARKED}" if _marked(cell, side, jump) else style)
                 y += 1
     text.rstrip()
     return text, offsets
