@@ -117,7 +117,8 @@ def test_a_save_with_timing_is_one_request_whose_verdict_comes_first(vector_add)
     assert set(verdict) == {"id", "event", "what", "info"}   # the protocol's progress event
     assert verdict["info"]["version"] == "1" and verdict["info"]["status"] == "mismatch"
     assert verdict["info"]["versions"][0]["number"] == 1 and verdict["info"]["timing"] is None
-    assert whats[whats.index("verdict") + 1:] == (["bench", "bench"] if GPU else [])   # the version, the original
+    # then its levels made after it (the SASS, the map), then the version's and the original's timing
+    assert whats[whats.index("verdict") + 1:] == (["levels", "bench", "bench"] if GPU else ["levels"])
     saved = json.loads((workspace / f"add_kernel-{verdict['info']['spec_id']}" / "versions" / "001" / "result.json")
                        .read_text())
     assert saved["status"] == "mismatch" and (saved.get("timing") is not None) == GPU
