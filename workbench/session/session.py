@@ -360,10 +360,22 @@ class Session:
         out as a ``verdict`` progress event (the whole answer but what follows) the moment it is
         known; then what no verdict needs is made: the SASS (nvdisasm, hundreds of ms) into the
         version's folder and edit/ (absent there meanwhile) and the source map, sent as a
-        ``levels`` progress event (:meth:`_levels_after`); then with ``bench_options`` the version
-        and the original are timed (:meth:`time_run`). The answer has all of it."""
+        ``levels`` progress event (:meth:`_levels_after`), and the stage cache's entries are written
+        to disk; then with ``bench_options`` the version and the original are timed
+        (:meth:`time_run`). The answer has all of it."""
         state = self.state(spec)
-        early = verdict_first or bench_options is not None
+        if not (verdict_first or bench_options is not None):
+            return self._apply(state, path, level, update_edit, watches, None, flops, False, run_args)
+        self.compiler.cache.hold()   # the stage cache's disk writes wait for the verdict too
+        try:
+            return self._apply(state, path, level, update_edit, watches, bench_options, flops, True, run_args)
+        finally:
+            self.compiler.cache.flush()
+
+    def _apply(self, state: KernelState, path: str | Path, level: str | None, update_edit: bool, watches: bool,
+               bench_options: BenchOptions | None, flops: str | None, early: bool, run_args: dict) -> dict[str, Any]:
+        """:meth:`apply`'s request; ``early``: its verdict first."""
+        spec = state.spec.spec_id
         t0 = time.perf_counter()
         info, version = self.compile(spec, path, level, update_edit, with_sass=False if early else None)
         compile_ms = (time.perf_counter() - t0) * 1e3
@@ -377,6 +389,8 @@ class Session:
         if not early:
             return self._spans(out)
         self.progress("verdict", dict(out, times=dict(out["times"])))   # (as it is now: what follows adds to out)
+        with span("after the verdict: stage cache store"):
+            self.compiler.cache.flush()
         self._levels_after(state, info, version, out, self._writes_edit(state, Path(path), update_edit))
         if bench_options is not None and result.status in ("ok", "mismatch"):
             t1 = time.perf_counter()
@@ -396,14 +410,14 @@ class Session:
         compiled, written = version.result, []
         cubin = compiled.levels.get("cubin") if compiled is not None else None
         if self.with_sass and isinstance(cubin, bytes):
-            with span("sass"):
+            with span("after the verdict: sass"):
                 self.compiler.add_sass(compiled, cubin)
-            with span("write the sass"):
+            with span("after the verdict: write the sass"):
                 self.workspace.add_level(info, state.spec.folder_name, state.spec.stem, "sass",
                                          compiled.levels["sass"], update_edit)
             written.append("sass")
             out["compile"] = compiled.summary()   # (with the SASS stage)
-        with span("source map"):
+        with span("after the verdict: source map"):
             out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python,
                                          compiled.sass_ptx_lines).to_json() if compiled is not None else None
         out["times"]["levels_ms"] = (time.perf_counter() - t0) * 1e3

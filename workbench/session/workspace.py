@@ -119,8 +119,8 @@ class Workspace:
                 tmp = Path(tempfile.mkdtemp(dir=vdir, prefix=f".new.{os.getpid()}.", suffix=TMP_SUFFIX))
                 if derived is not None:
                     derived.write(tmp, stem)
-                edited = tmp / f"{stem}{SUFFIX[level]}"
-                edited.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+                if derived is None or derived.levels.get(level) != text:   # (else written just now)
+                    (tmp / f"{stem}{SUFFIX[level]}").write_bytes(text if isinstance(text, bytes) else text.encode())
                 if update_edit:
                     edit = self.edit(folder_name)
                     edit.mkdir(parents=True, exist_ok=True)
