@@ -307,4 +307,7 @@ async def test_a_saves_sass_comes_after_its_verdict_and_is_that_versions(script)
                        what="v1's SASS in its pane")
         assert new.read_text() != original and "FMUL" in new.read_text() and "FMUL" not in original
         assert sent[0]["params"]["verdict_first"] is True
-        assert all(text != original for version, text in seen if version == "1"), "the original's SASS shown as v1's"
+        shown = [text for version, text in seen if version == "1"]   # the new SASS, or a placeholder saying it comes
+        assert shown and all(text == new.read_text() or "the SASS of v1 is being made: it follows the verdict" in text
+                             for text in shown), "another SASS shown as v1's"
+        assert title(app, "sass").endswith("edited (v1)")

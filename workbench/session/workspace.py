@@ -119,7 +119,7 @@ class Workspace:
                 tmp = Path(tempfile.mkdtemp(dir=vdir, prefix=f".new.{os.getpid()}.", suffix=TMP_SUFFIX))
                 if derived is not None:
                     derived.write(tmp, stem)
-                if derived is None or derived.levels.get(level) != text:   # (else written just now)
+                if derived is None or level == "python" or derived.levels.get(level) != text:   # (else written)
                     (tmp / f"{stem}{SUFFIX[level]}").write_bytes(text if isinstance(text, bytes) else text.encode())
                 if update_edit:
                     edit = self.edit(folder_name)

@@ -198,6 +198,7 @@ class Saves:
         if msg.path is not None:
             edits.runner_wrote()
             edits.finished(msg.versions, failed=False)
+            edits.coming = {"sass"} if result.srcmap is None else set()   # a verdict first: its SASS follows
             new_map = LevelMap.from_json(result.srcmap)
             self.app.main.map = self.app.main.map.merged(new_map)
         if edits is not None:
@@ -229,8 +230,9 @@ class Saves:
         (until then its pane said the file is absent: never the previous version's)."""
         if self.app.edits is None or msg.spec_id != self.app.edits.spec_id or msg.version != self.app.last_version:
             return   # another kernel's, or a version no longer current
+        self.app.edits.coming.clear()
         self.app.main.map = self.app.main.map.merged(LevelMap.from_json(msg.srcmap))
-        self.app.main.load_levels([level for level in msg.levels if level in LEVELS])
+        self.app.main.load_levels([level for level in LEVELS if level in msg.levels or level == "sass"])
 
     def _result_on_screen(self) -> None:
         self.app.timeline["result_on_screen"] = time.perf_counter()
