@@ -8,8 +8,9 @@
    0.30x native and below the floor. The same for a kernel with no arguments and one with 40,
    and the first launch of a new specialization (compiled cold, then loaded from Triton's
    cache by a fresh kernel object) through each path against Triton's.
-2. Save to verified result after a PTX edit, through the runner process (client round trip):
-   against the time ptxas alone takes on the same PTX.
+2. Save to verified result after a PTX edit, through the runner process (client round trip, SASS
+   on as the app opens, the verdict event the app shows): against the time ptxas alone takes on the
+   same PTX.
 3. Kernel timing: the median of ``workbench.runtime.bench.bench`` vs ``triton.testing.do_bench``
    on the same launches.
 
@@ -215,17 +216,21 @@ def save_to_verified() -> dict:
     script = work / "matmul.py"
     shutil.copyfile(ROOT / "examples" / "matmul.py", script)
     with RunnerClient() as client:
-        opened = client.call("open", script=str(script), with_sass=False)
+        opened = client.call("open", script=str(script), with_sass=True)   # as the app opens it
         kernel = opened["kernels"][0]
         ptx = Path(kernel["edit"]) / "matmul_kernel.ptx"
         original = ptx.read_text()
         client.call("run", kernel="matmul_kernel")  # loads the original once
-        loop, ptxas, inside, stage = [], [], [], []
+        loop, ptxas, inside, stage, answered = [], [], [], [], []
         for i in range(3 if QUICK else 8):
-            ptx.write_text(original + f"\n// edit {i} {time.time()}\n")  # new content: nothing cached
+            head, sep, rest = original.partition("\n{\n")   # another binary each time: nothing cached, nvdisasm too
+            ptx.write_text(f"{head}{sep}" + "\tmembar.cta;\n" * (i + 1) + rest)
+            seen: dict[str, float] = {}
             t0 = time.perf_counter()
-            result = client.call("apply", kernel="matmul_kernel", path=str(ptx))
-            loop.append((time.perf_counter() - t0) * 1e3)
+            result = client.call("apply", kernel="matmul_kernel", path=str(ptx), verdict_first=True,
+                                 on_event=lambda m, seen=seen: seen.setdefault(m["what"], time.perf_counter()))
+            answered.append((time.perf_counter() - t0) * 1e3)
+            loop.append((seen["verdict"] - t0) * 1e3)   # the verdict the app shows (the SASS follows it)
             assert result["status"] == "ok", result
             inside.append(result["times"])
             stage.append(result["compile"]["stage_ms"]["cubin"])
@@ -233,7 +238,8 @@ def save_to_verified() -> dict:
     med_loop, med_ptxas = statistics.median(loop), statistics.median(ptxas)
     parts = {k: statistics.median(t[k] for t in inside) for k in inside[0]}
     return {"save_to_verified_ms": med_loop, "ptxas_ms": med_ptxas, "overhead_ms": med_loop - med_ptxas,
-            "ptxas_in_pipeline_ms": statistics.median(stage), "parts_ms": parts, "runs": len(loop)}
+            "ptxas_in_pipeline_ms": statistics.median(stage), "parts_ms": parts, "runs": len(loop),
+            "save_to_answer_ms": statistics.median(answered)}
 
 
 def _ptxas_ms(ptx: Path, kernel: dict) -> float:
@@ -307,7 +313,8 @@ def main() -> None:
     ed = report["edit"]
     print(f"\n2. save -> verified after a PTX edit (matmul, runner round trip, median of {ed['runs']})")
     print(f"   save to verified {ed['save_to_verified_ms']:.1f} ms; ptxas alone {ed['ptxas_ms']:.1f} ms; "
-          f"overhead {ed['overhead_ms']:.1f} ms (budget 50 ms)")
+          f"overhead {ed['overhead_ms']:.1f} ms (issue 31: within 5 ms); with the SASS and the map after it "
+          f"{ed['save_to_answer_ms']:.1f} ms")
     print(f"   inside the runner: {', '.join(f'{k} {v:.1f}' for k, v in ed['parts_ms'].items())}; "
           f"ptxas stage in the pipeline {ed['ptxas_in_pipeline_ms']:.1f} ms")
     print("\n3. kernel time: workbench bench vs triton.testing.do_bench (median ms)")

@@ -117,7 +117,8 @@ def test_a_save_with_timing_is_one_request_whose_verdict_comes_first(vector_add)
     assert set(verdict) == {"id", "event", "what", "info"}   # the protocol's progress event
     assert verdict["info"]["version"] == "1" and verdict["info"]["status"] == "mismatch"
     assert verdict["info"]["versions"][0]["number"] == 1 and verdict["info"]["timing"] is None
-    assert whats[whats.index("verdict") + 1:] == (["bench", "bench"] if GPU else [])   # the version, the original
+    # then its levels made after it (the SASS, the map), then the version's and the original's timing
+    assert whats[whats.index("verdict") + 1:] == (["levels", "bench", "bench"] if GPU else ["levels"])
     saved = json.loads((workspace / f"add_kernel-{verdict['info']['spec_id']}" / "versions" / "001" / "result.json")
                        .read_text())
     assert saved["status"] == "mismatch" and (saved.get("timing") is not None) == GPU
@@ -318,3 +319,43 @@ def test_a_saved_version_runs_again_after_a_restart_without_becoming_a_new_one(v
     result = client.call("run", kernel="add_kernel", version="1")
     assert result["version"] == "1" and result["level"] == "python" and result["status"] == "mismatch"
     assert [v["number"] for v in client.call("versions", kernel="add_kernel")] == [1]
+
+
+def test_a_saved_ptx_has_its_verdict_before_its_sass_and_then_its_own_sass(tmp_path):
+    """The app's save asks for its verdict first: nvdisasm (hundreds of ms) is no part of it. The
+    verdict comes while edit/ holds no SASS (never the previous version's), then a ``levels`` event
+    says the version's SASS is written, and it is the disassembly of that version's cubin."""
+    from pathlib import Path
+    from workbench.compiler import compat
+    from workbench.compiler.sass import disassemble
+    script = tmp_path / "matmul.py"
+    shutil.copyfile(EXAMPLES / "matmul.py", script)
+    with RunnerClient() as client:
+        opened = client.call("open", script=str(script), mode="compile-only", target="cuda:90", with_sass=True)
+        edit = Path(opened["kernels"][0]["edit"])
+        ptx, sass = edit / "matmul_kernel.ptx", edit / "matmul_kernel.sass"
+        before = sass.read_text()
+        head, sep, rest = ptx.read_text().partition("\n{\n")   # the kernel's body
+        ptx.write_text(f"{head}{sep}\tmembar.cta;\n{rest}")   # another binary, another SASS
+        events, at_verdict = [], []
+
+        def on_event(msg):
+            events.append(msg)
+            if msg["what"] == "verdict":
+                at_verdict.append(sass.read_text() if sass.exists() else None)
+
+        answer = client.call("apply", kernel="matmul_kernel", path=str(ptx), verdict_first=True, on_event=on_event)
+    whats = [e["what"] for e in events]
+    assert whats.index("verdict") < whats.index("levels"), whats
+    verdict = next(e["info"] for e in events if e["what"] == "verdict")
+    levels = next(e["info"] for e in events if e["what"] == "levels")
+    assert verdict["version"] == levels["version"] == answer["version"] == "1"
+    assert verdict["status"] == "compiled-only" and verdict["srcmap"] is None
+    assert "sass" not in verdict["compile"]["stage_ms"]   # not disassembled before the verdict
+    folder = Path(answer["version_folder"])
+    new = disassemble((folder / "matmul_kernel.cubin").read_bytes(), compat.nvidia_tool("nvdisasm")).text
+    assert new != before and "MEMBAR" in new and "MEMBAR" not in before
+    assert at_verdict[0] in (None, new)   # absent, or already this version's: never the previous one
+    assert levels["levels"] == ["sass"] and sass.read_text() == new == (folder / "matmul_kernel.sass").read_text()
+    assert "sass" in levels["srcmap"] and levels["srcmap"] == answer["srcmap"]
+    assert "sass" in answer["compile"]["stage_ms"]

@@ -278,3 +278,36 @@ async def test_drafts_kept_when_the_terminal_went_away_come_back_on_the_next_ope
         await wait_for(pilot, lambda: app.last_good.version == "1", what="v1 from the kept TTIR draft")
         assert ttir.read_text() == ttir_typed and not (kept / ttir.name).exists()
         assert title(app, "ttir").endswith("edited (v1)")
+
+
+@pytest.mark.asyncio
+async def test_a_saves_sass_comes_after_its_verdict_and_is_that_versions(script):
+    """Issue 31: the SASS (nvdisasm, hundreds of ms) no longer holds up a save's verdict. While
+    it is made the SASS pane never shows the previous version's as the current one's; once the
+    runner's ``levels`` event comes, the pane shows the new version's SASS (its folder's file)."""
+    app = WorkbenchApp(script)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        original = app.pane("sass").view.text
+        seen: list[tuple[str, str]] = []   # (the current version, the SASS pane's text) at each load
+        load = app.main.load_levels
+        app.main.load_levels = lambda *a, **k: (load(*a, **k), seen.append((app.last_version,
+                                                                           app.pane("sass").view.text)))[0]
+        client, sent = app.link.client, []
+        write = client._write
+        client._write = lambda message: (sent.append(message), write(message))[1]
+        pane = app.pane("python")
+        pane.view.focus()
+        await pilot.press("e")
+        pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "x * y, mask=mask"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", what="version 1")
+        new = (app.edits.edit_dir.parent / "versions" / "001" / f"{app.kernel_name}.sass")
+        await wait_for(pilot, lambda: new.is_file() and app.pane("sass").view.text == new.read_text(),
+                       what="v1's SASS in its pane")
+        assert new.read_text() != original and "FMUL" in new.read_text() and "FMUL" not in original
+        assert sent[0]["params"]["verdict_first"] is True
+        shown = [text for version, text in seen if version == "1"]   # the new SASS, or a placeholder saying it comes
+        assert shown and all(text == new.read_text() or "the SASS of v1 is being made: it follows the verdict" in text
+                             for text in shown), "another SASS shown as v1's"
+        assert title(app, "sass").endswith("edited (v1)")

@@ -61,6 +61,7 @@ class StageCache:
         self.max_entries = max_entries
         self.on_bad = on_bad or _say  # told once about each bad entry dropped
         self._mem: OrderedDict[str, Entry] = OrderedDict()
+        self._held: list[tuple[str, Entry]] | None = None   # puts kept from the disk until flush()
         self.hits = 0
         self.misses = 0
 
@@ -79,8 +80,23 @@ class StageCache:
 
     def put(self, key: str, entry: Entry) -> None:
         self._remember(key, entry)
-        if self.root is not None:
+        if self._held is not None:
+            self._held.append((key, entry))
+        elif self.root is not None:
             self._write(key, entry)
+
+    def hold(self) -> None:
+        """Keep what is put in memory only (gets find it) until :meth:`flush`: an edit's verdict
+        goes out first, its entries reach the disk after it."""
+        if self._held is None:
+            self._held = []
+
+    def flush(self) -> None:
+        """Write what was held (nothing when nothing was)."""
+        held, self._held = self._held, None
+        for key, entry in held or ():
+            if self.root is not None:
+                self._write(key, entry)
 
     def _remember(self, key: str, entry: Entry) -> None:
         self._mem[key] = entry

@@ -28,6 +28,7 @@ from workbench.compiler.metadata import StageMetadata
 from workbench.compiler.sass import ascii_for_ptxas, disassemble
 from workbench.model.diagnostics import WorkbenchError, parse_assembler_errors
 from workbench.model.level_files import SUFFIX, below, read_source, level_of
+from workbench.model.spans import span
 
 SCHEMA = "3"  # bump when what a cache entry holds changes
 
@@ -169,8 +170,9 @@ class Compiler:
         ``after_pass=(stage, index)``: ``content`` is the IR after pass ``index`` (0-based, -1
         for the stage's input) of ``stage``; the stage runs from the next pass on.
         """
-        level, after_pass = sources.resume_point(level, content, file, after_pass)
-        facts = sources.check_level(level, content, base_metadata, file, self.target)
+        with span("check level"):
+            level, after_pass = sources.resume_point(level, content, file, after_pass)
+            facts = sources.check_level(level, content, base_metadata, file, self.target)
         base = dict(base_metadata or {})
         opts = md.user_options(base, self.option_fields())
         for key in ("num_warps", "num_ctas"):
@@ -224,7 +226,8 @@ class Compiler:
         try:
             for ext in todo:
                 key = digest(self._salt, opt_hash, ext, key)
-                entry = self.cache.get(key)
+                with span("stage cache lookup"):
+                    entry = self.cache.get(key)
                 # the stages asked for keep the IR after each pass; the other MLIR stages list their
                 # passes only (so that the numbers count from the same first pass whatever is asked)
                 keep_ir = ext in record_stages
@@ -257,8 +260,11 @@ class Compiler:
                     if elsewhere:
                         hooks = compat_passes.PassHooks()   # Triton's pass managers, as they are, only counted
                     chain.append((ext, table[ext], StageMetadata(metadata), in_file, prev, hooks))
-                    entry, obj = self.call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate, hooks)
-                    self.cache.put(key, entry)
+                    with span(f"stage {ext}"):
+                        entry, obj = self.call_stage(ext, table[ext], obj, metadata, before, in_file, prev, isolate,
+                                                     hooks)
+                    with span("stage cache store"):
+                        self.cache.put(key, entry)
                     if elsewhere:   # (what its recording must end with)
                         aside[-1].output, aside[-1].ms = entry.output, entry.info["ms"]
                         aside[-1].told(hooks.runs)
@@ -297,7 +303,8 @@ class Compiler:
                                levels=levels, metadata={}, stages=times, resources=resources,
                                log="\n".join(log), passes=recorded)
         if with_sass:
-            self.add_sass(result, levels.get("cubin", start_obj() if start == "cubin" else None))
+            with span("sass"):
+                self.add_sass(result, levels.get("cubin", start_obj() if start == "cubin" else None))
         metadata["hash"] = key
         result.metadata = _jsonable(metadata)
         return result
@@ -354,7 +361,8 @@ class Compiler:
         delta = {k: v for k, v in metadata.items() if k in metadata.written or k not in before or before[k] != v}
         info: dict[str, Any] = {"ms": ms, "log": _interesting(output_text or "")}
         if ext == "cubin":
-            info["resources"] = md.ptxas_resources(output_text or "") or _cubin_resources(out)
+            with span("cubin resources"):
+                info["resources"] = md.ptxas_resources(output_text or "") or _cubin_resources(out)
         return Entry(text, _jsonable(delta), info), live
 
     def add_sass(self, result: CompileResult, cubin: bytes | None) -> None:

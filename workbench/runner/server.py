@@ -176,11 +176,13 @@ class Server:
 
     def do_apply(self, kernel: str, path: str, level: str | None = None, bench: dict | None = None,
                  flops: str | None = None, atol: float | None = None, rtol: float | None = None,
-                 update_edit: bool = True) -> dict:
+                 update_edit: bool = True, verdict_first: bool = False) -> dict:
+        """``verdict_first`` (the app's save): the verdict goes out as a progress event before the
+        SASS, the source map and any timing (``Session.apply``)."""
         from workbench.runtime.bench import BenchOptions
         opts = BenchOptions(**bench) if bench is not None else None
         return self._session().apply(kernel, path, level, update_edit, bench_options=opts, flops=flops, atol=atol,
-                                     rtol=rtol)
+                                     rtol=rtol, verdict_first=verdict_first)
 
     def do_try_config(self, kernel: str, config: str | dict, bench: dict | None = None, flops: str | None = None,
                       atol: float | None = None, rtol: float | None = None, grid: str | None = None,

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from workbench.compiler import compat, compat_interpreter, scratch as scratch_mod
-from workbench.model import srcmap
+from workbench.model import spans, srcmap
+from workbench.model.spans import span
 from workbench.runtime.bench import BenchOptions, Timing, bench, compare, eval_flops, tensor_bytes
 from workbench.compiler.cache import StageCache, default_dir
 from workbench.runtime.capture.model import Capture, KernelSpec
@@ -189,41 +190,49 @@ class Session:
     # -- compile ---------------------------------------------------------------------------
 
     def compile(self, spec: str, path: str | Path, level: str | None = None,
-                update_edit: bool = True) -> tuple[VersionInfo, Version]:
+                update_edit: bool = True, with_sass: bool | None = None) -> tuple[VersionInfo, Version]:
         """Compile a saved level file (any of python, ttir .. cubin) into a new version. The
         levels below are written into edit/ only for a file saved in this kernel's edit/ (the
         app's save) and when ``update_edit``: ``workbench run --from`` never touches edit/,
-        whatever folder its file is in, so it cannot overwrite what the user is editing."""
+        whatever folder its file is in, so it cannot overwrite what the user is editing.
+        ``with_sass``: False leaves the SASS to :meth:`apply`'s after its verdict (None: the session's)."""
         state = self.state(spec)
         path = Path(path)
         level = level or ("python" if path.suffix == ".py" else "pass" if path.suffix == ".mlir" else level_of(path))
-        content = read_level_file(path, binary=level in ("cubin", "hsaco"))  # not UTF-8: said at its byte
+        with span("read the edit"):
+            content = read_level_file(path, binary=level in ("cubin", "hsaco"))  # not UTF-8: said at its byte
         if level == "pass":  # the IR after a pass: kept as its level's text, header and all (passes.py)
             from workbench.compiler.passes import level_of_stage, read_pass_header
             level = level_of_stage(read_pass_header(path, str(content)).stage)
-        result, fn = self._compile_file(state, path, level, content)
-        in_edit = path.resolve().parent == self.workspace.edit(state.spec.folder_name).resolve()
-        info = self.workspace.new_version(state.spec.folder_name, state.spec.stem, level, content, result,
-                                          update_edit=update_edit and in_edit, source=path.resolve())
+        result, fn = self._compile_file(state, path, level, content, with_sass)
+        with span("write the version"):
+            info = self.workspace.new_version(state.spec.folder_name, state.spec.stem, level, content, result,
+                                              update_edit=self._writes_edit(state, path, update_edit),
+                                              source=path.resolve())
         version = Version(str(info.number), level, result, fn)
         state.versions[version.label] = version
         return info, version
 
-    def _compile_file(self, state: KernelState, path: Path, level: str,
-                      content: str | bytes) -> tuple[CompileResult, Any]:
+    def _writes_edit(self, state: KernelState, path: Path, update_edit: bool) -> bool:
+        """A version of ``path`` writes its levels below into edit/: saved there, and asked to."""
+        return update_edit and Path(path).resolve().parent == self.workspace.edit(state.spec.folder_name).resolve()
+
+    def _compile_file(self, state: KernelState, path: Path, level: str, content: str | bytes,
+                      with_sass: bool | None = None) -> tuple[CompileResult, Any]:
         """What a level file compiles to, and the kernel function (an edited one for Python)."""
         self.progress("compile", {"kernel": state.spec.kernel, "level": level, "file": str(path)})
         original = state.versions.get("original")
         if original is None or original.result is None:
             raise WorkbenchError.at(str(path), "the original kernel did not compile, so there is nothing to "
                                                "start from; fix the script first")
-        spec = state.spec
+        spec, sass = state.spec, self.with_sass if with_sass is None else with_sass
         if level == "python":
             fn = self.edited_function(spec, path)
             return self.compiler.compile_python(fn, spec.signature, spec.raw_constexprs, spec.raw_attrs,
-                                                spec.options, with_sass=self.with_sass), fn
-        base = self._metadata_for(path, level, original.result)
-        return self.compiler.compile_level(level, content, base, file=str(path), with_sass=self.with_sass), spec.fn
+                                                spec.options, with_sass=sass), fn
+        with span("metadata"):
+            base = self._metadata_for(path, level, original.result)
+        return self.compiler.compile_level(level, content, base, file=str(path), with_sass=sass), spec.fn
 
     def _metadata_for(self, path: Path, level: str, original: CompileResult) -> dict[str, Any]:
         """The metadata JSON beside the edited file (the user may have edited it), else the
@@ -345,15 +354,31 @@ class Session:
 
     def apply(self, spec: str, path: str | Path, level: str | None = None, update_edit: bool = True,
               watches: bool = True, bench_options: BenchOptions | None = None, flops: str | None = None,
-              **run_args) -> dict[str, Any]:
+              verdict_first: bool = False, **run_args) -> dict[str, Any]:
         """The edit loop, one request: compile a saved level into a new version, launch it once,
         verify it, keep the result; ``watches``: dump the kernel's watch list too (``watches`` in
-        the answer). With ``bench_options`` the verdict goes out as a ``verdict`` progress event
-        (the whole answer but the timing) the moment it is known, then the version and the
-        original are timed (:meth:`time_run`) and the answer has the timing too."""
+        the answer). With ``verdict_first`` (the app's save) or ``bench_options`` the verdict goes
+        out as a ``verdict`` progress event (the whole answer but what follows) the moment it is
+        known; then what no verdict needs is made: the SASS (nvdisasm, hundreds of ms) into the
+        version's folder and edit/ (absent there meanwhile) and the source map, sent as a
+        ``levels`` progress event (:meth:`_levels_after`), and the stage cache's entries are written
+        to disk; then with ``bench_options`` the version and the original are timed
+        (:meth:`time_run`). The answer has all of it."""
         state = self.state(spec)
+        if not (verdict_first or bench_options is not None):
+            return self._apply(state, path, level, update_edit, watches, None, flops, False, run_args)
+        self.compiler.cache.hold()   # the stage cache's disk writes wait for the verdict too
+        try:
+            return self._apply(state, path, level, update_edit, watches, bench_options, flops, True, run_args)
+        finally:
+            self.compiler.cache.flush()
+
+    def _apply(self, state: KernelState, path: str | Path, level: str | None, update_edit: bool, watches: bool,
+               bench_options: BenchOptions | None, flops: str | None, early: bool, run_args: dict) -> dict[str, Any]:
+        """:meth:`apply`'s request; ``early``: its verdict first."""
+        spec = state.spec.spec_id
         t0 = time.perf_counter()
-        info, version = self.compile(spec, path, level, update_edit)
+        info, version = self.compile(spec, path, level, update_edit, with_sass=False if early else None)
         compile_ms = (time.perf_counter() - t0) * 1e3
         live = None
         if watches:  # the watch list, dumped for this version beside the original (watch.py)
@@ -361,31 +386,71 @@ class Session:
             live = Live(self, state, version)
         launched = live.launch(state.pure_outputs) if live else None
         result = self.run(state.spec.spec_id, version.label, outputs=launched, **run_args)
-        out = self._applied(state, info, version, result, live, compile_ms, t0)
-        if bench_options is None or result.status not in ("ok", "mismatch"):
-            return out
-        self.progress("verdict", dict(out, times=dict(out["times"])))   # (as it is now: the timing adds to out)
-        t1 = time.perf_counter()
-        self.time_run(state, version, result, bench_options, flops)
-        out.update(timing=result.to_json()["timing"], vs_original=result.vs_original, vs_previous=result.vs_previous)
-        out["times"]["timing_ms"] = (time.perf_counter() - t1) * 1e3
+        out = self._applied(state, info, version, result, live, compile_ms, t0, with_map=not early)
+        if not early:
+            return self._spans(out)
+        self.progress("verdict", dict(out, times=dict(out["times"])))   # (as it is now: what follows adds to out)
+        with span("after the verdict: stage cache store"):
+            self.compiler.cache.flush()
+        self._levels_after(state, info, version, out, self._writes_edit(state, Path(path), update_edit))
+        if bench_options is not None and result.status in ("ok", "mismatch"):
+            t1 = time.perf_counter()
+            self.time_run(state, version, result, bench_options, flops)
+            out.update(timing=result.to_json()["timing"], vs_original=result.vs_original,
+                       vs_previous=result.vs_previous)
+            out["times"]["timing_ms"] = (time.perf_counter() - t1) * 1e3
         self.workspace.save_result(info, {k: v for k, v in out.items() if k not in ("versions", "srcmap")})
+        return self._spans(out)
+
+    def _levels_after(self, state: KernelState, info: VersionInfo, version: Version, out: dict[str, Any],
+                      update_edit: bool) -> None:
+        """A version's levels its verdict did not wait for: its SASS (with the session's SASS on),
+        written where :meth:`compile` would have, and its source map; said at once as a ``levels``
+        event (the version, the levels written, the map), and put in ``out``."""
+        t0 = time.perf_counter()
+        compiled, written = version.result, []
+        cubin = compiled.levels.get("cubin") if compiled is not None else None
+        if self.with_sass and isinstance(cubin, bytes):
+            with span("after the verdict: sass"):
+                self.compiler.add_sass(compiled, cubin)
+            with span("after the verdict: write the sass"):
+                self.workspace.add_level(info, state.spec.folder_name, state.spec.stem, "sass",
+                                         compiled.levels["sass"], update_edit)
+            written.append("sass")
+            out["compile"] = compiled.summary()   # (with the SASS stage)
+        with span("after the verdict: source map"):
+            out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python,
+                                         compiled.sass_ptx_lines).to_json() if compiled is not None else None
+        out["times"]["levels_ms"] = (time.perf_counter() - t0) * 1e3
+        self.progress("levels", {"kernel": state.spec.kernel, "spec_id": state.spec.spec_id, "version": version.label,
+                                 "levels": written, "srcmap": out["srcmap"]})
+
+    @staticmethod
+    def _spans(out: dict[str, Any]) -> dict[str, Any]:
+        """The answer, with where its time went when asked (``WORKBENCH_SPANS=1``)."""
+        if spans.ON:
+            out["times"]["spans"] = spans.take()
         return out
 
     def _applied(self, state: KernelState, info: VersionInfo, version: Version, result: RunResult, live,
-                 compile_ms: float, t0: float) -> dict[str, Any]:
+                 compile_ms: float, t0: float, with_map: bool = True) -> dict[str, Any]:
         """A verified version's answer (kept as its result.json): the run, the watches, the
-        version list and the new source map."""
+        version list and (``with_map``) the new source map."""
         out = result.to_json() | {"compile_ms": compile_ms, "version_folder": str(info.folder)}
         if live:
             out["watches"], out["watch_notes"] = live.values(), live.notes
             result.times["watch_ms"] = live.ms
         out["times"] = dict(result.times, compile_ms=compile_ms, apply_ms=(time.perf_counter() - t0) * 1e3)
-        self.workspace.save_result(info, out)
+        with span("keep the result"):
+            self.workspace.save_result(info, out)
         compiled = version.result
-        out["versions"] = [v.to_json() for v in self.workspace.versions(state.spec.folder_name)]
-        out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python,
-                                     compiled.sass_ptx_lines).to_json()
+        with span("version list"):
+            out["versions"] = [v.to_json() for v in self.workspace.versions(state.spec.folder_name)]
+        out["srcmap"] = None
+        if with_map:
+            with span("source map"):
+                out["srcmap"] = srcmap.build(compiled.levels, compiled.sass_lines, compiled.python,
+                                             compiled.sass_ptx_lines).to_json()
         out["times"]["answer_ms"] = (time.perf_counter() - t0) * 1e3   # with the result kept, versions, map
         # the clock (CLOCK_MONOTONIC) is the machine's, so the app can tell the pipe's time from ours
         out["times"]["started_at"], out["times"]["answered_at"] = t0, time.perf_counter()

@@ -32,7 +32,7 @@ from typing import Any
 
 from workbench.model.diagnostics import WorkbenchError
 from workbench.compiler.files import TMP_SUFFIX, atomic_write, discard, os_reason, safe_name, stage, sweep
-from workbench.model.level_files import SUFFIX
+from workbench.model.level_files import SUFFIX, below
 from workbench.compiler.passes import number_of_pass_file
 
 # A guard on names that arrive already made safe (a spec's folder name is a safe kernel name,
@@ -123,8 +123,8 @@ class Workspace:
                 tmp = Path(tempfile.mkdtemp(dir=vdir, prefix=f".new.{os.getpid()}.", suffix=TMP_SUFFIX))
                 if derived is not None:
                     derived.write(tmp, stem)
-                edited = tmp / f"{stem}{SUFFIX[level]}"
-                edited.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+                if derived is None or level == "python" or derived.levels.get(level) != text:   # (else written)
+                    (tmp / f"{stem}{SUFFIX[level]}").write_bytes(text if isinstance(text, bytes) else text.encode())
                 if update_edit:
                     edit = self.edit(folder_name)
                     edit.mkdir(parents=True, exist_ok=True)
@@ -150,10 +150,30 @@ class Workspace:
                     os.replace(staged_file, target)
                     self.wrote[target] = _identity(target)
                     staged.pop(0)
+                # a level it does not hold (yet: the SASS comes after a verdict) is absent, never older
+                if update_edit and derived is not None:
+                    for gone in (*below(level, derived.target.split(":")[0]), "sass"):
+                        if gone not in derived.levels:
+                            target = self.edit(folder_name) / f"{stem}{SUFFIX[gone]}"
+                            target.unlink(missing_ok=True)
+                            self.wrote.pop(target, None)
             finally:
                 for staged_file, _ in staged:
                     discard(staged_file)
         return VersionInfo(number, level, folder, None, number_of_pass_file(source))
+
+    def add_level(self, info: VersionInfo, folder_name: str, stem: str, level: str, content: str | bytes,
+                  update_edit: bool) -> None:
+        """A level of a kept version made after it (its SASS, disassembled once its verdict is
+        out): into its folder and, with ``update_edit``, into edit/, where it was absent meanwhile."""
+        name = f"{safe_name(stem)}{SUFFIX[level]}"
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        with _reported(info.folder):
+            atomic_write(info.folder / name, data)
+        if update_edit:
+            with _reported(self.edit(folder_name), f"version {info.number} has its {name}, but edit/ was not "
+                                                   "updated"):
+                self._write_edit(self.edit(folder_name) / name, data)
 
     def _place(self, tmp: Path, vdir: Path, meta: dict[str, Any]) -> tuple[Path, int]:
         """Rename a finished version folder to the first number nobody has."""

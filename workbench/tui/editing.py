@@ -92,6 +92,7 @@ class EditSession:
         self.result: RunResult | None = None  # the last result shown (a run's or a save's)
         self.running: Apply | None = None
         self.failed: dict[str, str] = {}  # level -> digest of a text whose compile failed
+        self.coming: set[str] = set()  # levels of the current version the runner makes after its verdict (SASS)
         self.drafts: dict[str, str] = {}  # level -> text typed in its pane, not saved
         self.shown: dict[str, str | None] = {}   # level -> digest of the file its pane shows (None: missing)
         self.runner_writes = 0            # requests in flight that rewrite edit/ (apply, restore)
@@ -138,7 +139,7 @@ class EditSession:
         if level in self.drafts:
             return "draft"
         if d is None:
-            return "missing: restore a version"
+            return f"{version_label(self.current)}: being made…" if level in self.coming else "missing: restore a version"
         if self.running is not None and self.running.level == level and self.running.digest == d:
             return "saved, compiling…"
         who = self.provenance(level, d)

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from workbench.tui import widgets as views   # the results tabs: imported as they mount, after the first frame
 from workbench.tui.editing import digest
 from workbench.tui.follow import follow, lines_said, place
-from workbench.tui.format import LEVELS
+from workbench.tui.format import LEVELS, version_label
 from workbench.tui.mapping import LevelMap
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.kernel_picker import KernelPicker
@@ -133,6 +133,9 @@ class MainScreen:
                 data = path.read_bytes()
             except OSError as e:
                 data, d, missing = None, None, f"no {self.app.family.title(level)} file ({path.name}: {e.strerror or e})"
+                if level in self.app.edits.coming:   # (a save's SASS: disassembled once its verdict is out)
+                    missing = f"the {self.app.family.title(level)} of {version_label(self.app.edits.current)} is being " \
+                              "made: it follows the verdict"
             else:
                 d, missing = digest(data), None
             if self.app.edits.shown.get(level, "") != d:   # else the pane shows this very file already

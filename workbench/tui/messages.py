@@ -105,6 +105,16 @@ class ConfigsDone(RunnerMessage):
 
 
 @dataclass
+class LevelsReady(RunnerMessage):
+    """Levels of a version made after its verdict was on screen (its SASS, written into edit/) and
+    its source map: an apply's ``levels`` event."""
+    spec_id: str
+    version: str
+    levels: list[str]
+    srcmap: dict | None
+
+
+@dataclass
 class Timed(RunnerMessage):
     """A version's timing, asked for after its verdict was on screen (the runner's answer: parsed
     as it is shown; a failed one is its spec id and version)."""

@@ -18,7 +18,7 @@ from workbench.tui.editing import Decision, atomic_write, digest
 from workbench.tui.format import EDITABLE, LEVELS, STATUS_WORDS, diagnostic_text, locate_unplaced, result_summary, \
     version_label
 from workbench.tui.mapping import LevelMap
-from workbench.tui.messages import Restored, RunDone, RunFailed, Timed
+from workbench.tui.messages import LevelsReady, Restored, RunDone, RunFailed, Timed
 from workbench.tui.main_screen import after_rest
 from workbench.tui.runner_link import worker
 from workbench.tui.watcher import FilesChanged
@@ -150,6 +150,12 @@ class Saves:
             except AnswerError:
                 return   # the answer is then the verdict (parsed, or said, as an answer)
             self.app.post_message(RunDone(req.verdict, req.verdict.versions, req.path, req.level, req.started))
+        elif what == "levels":   # the SASS (nvdisasm) and the map, made once the verdict was out
+            info = msg.get("info") if isinstance(msg.get("info"), dict) else {}
+            srcmap = info.get("srcmap")
+            self.app.post_message(LevelsReady(str(info.get("spec_id", "")), str(info.get("version", "")),
+                                              [str(lv) for lv in info.get("levels") or []],
+                                              srcmap if isinstance(srcmap, dict) else None))
         elif what == "bench" and req.verdict is not None:
             self.app.bench.timing_event(msg)
         else:
@@ -160,10 +166,11 @@ class Saves:
         path, level = req.path, req.level
         try:
             sent = await self.app.link.answered("apply", kernel=spec_id, path=str(path), bench=bench,
-                                                on_event=lambda msg: self._apply_event(msg, req))
+                                                verdict_first=True, on_event=lambda msg: self._apply_event(msg, req))
             answer = self.app.link.answer_of(sent)
-            if req.verdict is not None:
-                self.app.post_message(Timed(answer))
+            if req.verdict is not None:   # the verdict and the levels are on screen: the timing, if asked
+                if bench is not None:
+                    self.app.post_message(Timed(answer))
                 return
             self.app.timeline["received"] = sent.received
             result = RunResult.parse(answer, "apply answer")
@@ -191,6 +198,7 @@ class Saves:
         if msg.path is not None:
             edits.runner_wrote()
             edits.finished(msg.versions, failed=False)
+            edits.coming = {"sass"} if result.srcmap is None else set()   # a verdict first: its SASS follows
             new_map = LevelMap.from_json(result.srcmap)
             self.app.main.map = self.app.main.map.merged(new_map)
         if edits is not None:
@@ -215,6 +223,16 @@ class Saves:
             self.app.timeline["apply_compile_ms"] = float(result.compile_ms or 0.0)
             self.after_runner_write(older=summary)
         self.app.call_after_refresh(self._result_on_screen)
+
+    @after_rest
+    def on_levels_ready(self, msg: LevelsReady) -> None:
+        """A version's SASS and map, made after its verdict: shown if it is still the current one
+        (until then its pane said the file is absent: never the previous version's)."""
+        if self.app.edits is None or msg.spec_id != self.app.edits.spec_id or msg.version != self.app.last_version:
+            return   # another kernel's, or a version no longer current
+        self.app.edits.coming.clear()
+        self.app.main.map = self.app.main.map.merged(LevelMap.from_json(msg.srcmap))
+        self.app.main.load_levels([level for level in LEVELS if level in msg.levels or level == "sass"])
 
     def _result_on_screen(self) -> None:
         self.app.timeline["result_on_screen"] = time.perf_counter()
