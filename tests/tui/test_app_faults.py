@@ -80,6 +80,10 @@ async def _save_python(pilot, app, old: str, new: str, version: str) -> None:
     pane.editor.load_text(py.read_text().replace(old, new))
     await pilot.press("ctrl+s")
     await wait_for(pilot, lambda: app.last_good.version == version, what=f"v{version}")
+    # the verdict comes first; the runner then adds the SASS and keeps the result (result.json):
+    # what a test writes into the version after that is not written over
+    await wait_for(pilot, lambda: not any(w.group == "apply" and w.is_running for w in app.workers),
+                   what=f"v{version}'s request to end")
 
 
 @pytest.mark.asyncio
