@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -30,20 +29,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_compile import cpu_model  # noqa: E402  (benchmarks/ is this script's folder)
+
 os.environ["WORKBENCH_SPANS"] = "1"   # the runner started below inherits it
 os.environ.setdefault("WORKBENCH_QUIET", "1")
 
 ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 9
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def ptxas_ms(ptx: Path, target: str) -> float:
