@@ -15,9 +15,6 @@ diff is stacked: each release's line under the other's.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -33,6 +30,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from workbench.model.srcmap import from_spans, spans
+from workbench.tui.widgets.tool_process import ToolProcess, error_line
 
 NARROW_BELOW = 130   # columns: under this the view is one column and the diff stacked
 COLUMN = 160         # each side's columns in the CLI's side-by-side rows (--width 2 * COLUMN + 3)
@@ -67,7 +65,7 @@ class Jump:
     said: str = ""
 
 
-class CompareView(VerticalScroll):
+class CompareView(ToolProcess, VerticalScroll):
     ALLOW_MAXIMIZE = True
     DEFAULT_CSS = f"""
     CompareView {{ height: 1fr; }}
@@ -124,7 +122,7 @@ class CompareView(VerticalScroll):
         self.level: str | None = None   # or the level whose diff is shown (2-6)
         self.cursor = 0      # the diff's row under the cursor (of those with a line)
         self.jump: Jump | None = None   # where Enter jumped
-        self._proc: subprocess.Popen | None = None
+        self.init_tool()   # (the compare command and its two runners end with the tab)
         self.watch(self.screen, "maximized", self._maximized_changed, init=False)
 
     # -- running -------------------------------------------------------------------------------
@@ -142,18 +140,14 @@ class CompareView(VerticalScroll):
         t0 = time.monotonic()
         args = [sys.executable, "-m", "workbench", *command, "--json", "--width", str(2 * COLUMN + 3)]
         try:
-            self._proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                          start_new_session=True)
-            out, err = self._proc.communicate()
-            status, self._proc = self._proc.returncode, None
+            status, out, err = self.run_tool(args)
         except OSError as e:
             self.post_message(self.Done(started, None, f"could not start workbench compare: {e}", time.monotonic() - t0))
             return
         try:
             result = json.loads(out)   # (also when no kernel could be compared: exit status 2, the errors said)
         except ValueError:
-            lines = [ln for ln in err.splitlines() if ": error: " in ln] or err.strip().splitlines()[-1:]
-            self.post_message(self.Done(started, None, lines[0] if lines else f"workbench compare: exit status {status}",
+            self.post_message(self.Done(started, None, error_line(err, status, "workbench compare"),
                                         time.monotonic() - t0))
             return
         self.post_message(self.Done(started, result, None, time.monotonic() - t0))
@@ -169,11 +163,6 @@ class CompareView(VerticalScroll):
         self.result, self.level, self.jump = msg.result, None, None
         self.shown = self.cursor = 0
         self.refill()
-
-    def on_unmount(self) -> None:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)   # the compare command and its two runners
 
     # -- showing -------------------------------------------------------------------------------
 

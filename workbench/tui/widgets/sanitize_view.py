@@ -25,7 +25,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from workbench.tui.widgets.tool_process import ToolProcess
+from workbench.tui.widgets.tool_process import ToolProcess, error_line
 from workbench.tui.format import LEVELS, version_label
 
 EMPTY = ("no check yet: Z sanitizes the version shown under compute-sanitizer (memcheck; every tool: the "
@@ -112,9 +112,8 @@ class SanitizeView(ToolProcess, Vertical):
         try:
             result = json.loads(out)   # (exit status 1: the version has errors, said in the JSON)
         except ValueError:
-            lines = [ln for ln in err.splitlines() if ": error: " in ln] or err.strip().splitlines()[-1:]
-            self.post_message(self.Done(started, None, lines[0] if lines else f"workbench sanitize: exit status "
-                                        f"{status}", time.monotonic() - t0))
+            self.post_message(self.Done(started, None, error_line(err, status, "workbench sanitize"),
+                                        time.monotonic() - t0))
             return
         self.post_message(self.Done(started, result, None, time.monotonic() - t0))
 

@@ -1,5 +1,5 @@
-"""What the Profile and Sanitize tabs share: a tool (ncu, compute-sanitizer) run on exported
-versions in a process of its own. The runner exports each version once per session (a version is
+"""What the Profile, Sanitize and Compare tabs share: a tool (ncu, compute-sanitizer, a second
+runner) run in a process of its own, on exported versions. The runner exports each version once per session (a version is
 written whole and never changes); the tool's command runs in a new process session, waited for on
 a thread (minutes long), and is ended with the tab."""
 
@@ -8,6 +8,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+
+
+def error_line(err: str, status: int, what: str) -> str:
+    """A failed tool command in one line: its first ``FILE:LINE: error:`` line, else its last."""
+    lines = [ln for ln in err.splitlines() if ": error: " in ln] or err.strip().splitlines()[-1:]
+    return lines[0] if lines else f"{what}: exit status {status}"
 
 
 class ToolProcess:
@@ -25,7 +31,7 @@ class ToolProcess:
         return folder
 
     def run_tool(self, command: list[str]) -> tuple[int, str, str]:
-        """(On a thread.) The command's exit status, stdout and stderr."""
+        """(On a thread.) The command's exit status, stdout and stderr (OSError: it could not start)."""
         self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                       start_new_session=True)
         out, err = self._proc.communicate()
