@@ -26,6 +26,17 @@ CLEAN = "========= COMPUTE-SANITIZER\n========= ERROR SUMMARY: 0 errors\n"
 NO_GPU = "sanitizing needs an NVIDIA GPU to run the kernel on; this machine has none"
 
 
+async def _save_v1(pilot, app):
+    """v1: a comment's words changed (every line stays where it is), saved and run."""
+    pane = app.pane("python")
+    pane.view.focus()
+    await pilot.press("e")
+    pane.editor.load_text(pane.editor.text.replace("need not be a multiple", "may not be a multiple"))
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", what="v1")
+    return pane
+
+
 @pytest.mark.skipif(GPU, reason="the GPU machine has a GPU")
 @pytest.mark.asyncio
 async def test_without_a_gpu_sanitize_says_in_one_line_that_it_needs_one(script):
@@ -50,12 +61,7 @@ async def test_sanitize_runs_aside_says_no_errors_then_the_errors_at_their_lines
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
-        pane = app.pane("python")
-        pane.view.focus()
-        await pilot.press("e")   # v1: a comment's words (every line stays where it is)
-        pane.editor.load_text(pane.editor.text.replace("need not be a multiple", "may not be a multiple"))
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", what="v1")
+        pane = await _save_v1(pilot, app)
         await pilot.press("escape")
         app.opened = dataclasses.replace(app.opened, gpu=True)   # (the fake tool stands in for the GPU's)
         view = app.query_one(SanitizeView)
@@ -132,12 +138,7 @@ async def test_sanitize_runs_are_kept_beside_their_version_and_in_history_after_
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
-        pane = app.pane("python")
-        pane.view.focus()
-        await pilot.press("e")   # v1: a comment's words
-        pane.editor.load_text(pane.editor.text.replace("need not be a multiple", "may not be a multiple"))
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", what="v1")
+        await _save_v1(pilot, app)
         await pilot.press("escape")
         app.opened = dataclasses.replace(app.opened, gpu=True)   # (the fake tool stands in for the GPU's)
         view = app.query_one(SanitizeView)
