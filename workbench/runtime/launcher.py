@@ -228,9 +228,9 @@ class OwnLauncher:
         meta = getattr(metadata, "tensordesc_meta", None)
         names, types, self._descriptors = _expand(signature, meta)
         self.module = module(types)
-        self.packed = (metadata.num_warps, getattr(metadata, "num_ctas", 1), metadata.shared, self.name,
-                       tuple(_node_names(names, types)), ", ".join(signature))
         self.num_ctas = getattr(metadata, "num_ctas", 1)
+        self.packed = (metadata.num_warps, self.num_ctas, metadata.shared, self.name,
+                       tuple(_node_names(names, types)), ", ".join(signature))
         self.global_scratch_size = metadata.global_scratch_size
         self.global_scratch_align = metadata.global_scratch_align
         self.profile_scratch_size = metadata.profile_scratch_size
