@@ -135,7 +135,8 @@ def autotune_baseline(combos: list[dict]) -> dict:
     sys.path.insert(0, str(ROOT / "examples"))
     import matmul as example
     _cold_caches()
-    captured = {"GROUP_M": 8, "num_warps": 8, "num_stages": 3}  # what the example launches with
+    # what the example launches with (examples/matmul.py), the sweep's values over it
+    captured = {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64, "GROUP_M": 8, "num_warps": 8, "num_stages": 3}
     configs = []
     for combo in combos:
         full = captured | combo

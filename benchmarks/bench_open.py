@@ -55,6 +55,7 @@ def main() -> int:
         plains.append(p)
         opens.append(o)
         ratios.append(o / p)
+        print(f"  pair {i + 1}: plain {p:.2f} s, opened {o:.2f} s, {o / p:.3f}x", flush=True)
     ratio = statistics.median(ratios)
     print(f"script {script.name}: {said}")
     print(f"plain python  median {statistics.median(plains):.2f} s")

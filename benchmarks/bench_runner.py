@@ -236,7 +236,8 @@ def save_to_verified() -> dict:
             stage.append(result["compile"]["stage_ms"]["cubin"])
             ptxas.append(_ptxas_ms(ptx, kernel))
     med_loop, med_ptxas = statistics.median(loop), statistics.median(ptxas)
-    parts = {k: statistics.median(t[k] for t in inside) for k in inside[0]}
+    # (the runner's own figures; WORKBENCH_SPANS=1 adds its spans, a dict: bench_ptx_edit.py reads those)
+    parts = {k: statistics.median(t[k] for t in inside) for k, v in inside[0].items() if isinstance(v, (int, float))}
     return {"save_to_verified_ms": med_loop, "ptxas_ms": med_ptxas, "overhead_ms": med_loop - med_ptxas,
             "ptxas_in_pipeline_ms": statistics.median(stage), "parts_ms": parts, "runs": len(loop),
             "save_to_answer_ms": statistics.median(answered)}

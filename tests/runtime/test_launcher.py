@@ -745,7 +745,6 @@ def test_tensor_descriptors_through_the_own_launcher_on_the_gpu():
     it) computes what Triton's launch computed."""
     sys.path.insert(0, str(EXAMPLES))
     import matmul_tma
-    from triton.runtime.driver import driver as active
     from workbench.runtime.launcher import OwnLauncher
     torch.manual_seed(0)
     a = torch.randn(512, 512, device="cuda", dtype=torch.float16)
@@ -764,7 +763,7 @@ def test_tensor_descriptors_through_the_own_launcher_on_the_gpu():
     gx, gy, gz, stream, function, _, _, _, _, *args = launched[-1]
     c = next(x for x in args if hasattr(x, "base") and x.base.data_ptr() == want.data_ptr()).base
     c.zero_()
-    own(gx, gy, gz, active.active.get_current_stream(), function, own.packed, None, None, None, *args)
+    own(gx, gy, gz, stream, function, own.packed, None, None, None, *args)
     torch.cuda.synchronize()
     assert torch.equal(c, want)
 
@@ -798,7 +797,9 @@ def test_a_kernel_that_faults_through_the_own_launcher_is_an_error_value(tmp_pat
     done = subprocess.run([sys.executable, str(script)], env=dict(os.environ, PYTHONPATH=str(ROOT), WORKBENCH_QUIET="1"),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "error value:" in done.stdout and "illegal" in done.stdout.lower(), done.stdout
+    # the driver names the fault as it sees it ("illegal address", "operation not supported on
+    # global/shared address space", ...): what matters is that it came back as a value
+    assert done.stdout.startswith("error value:") and "CUDA error" in done.stdout, done.stdout
 
 
 @pytest.mark.gpu
@@ -828,9 +829,11 @@ def test_graph_capture_and_a_side_stream_through_the_own_launcher():
     assert torch.equal(out, x * 2)
     side = torch.cuda.Stream()
     out.zero_()
+    side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
         torch.cuda._sleep(50_000_000)  # the side stream busy: a launch on the default stream would finish first
         twice[(32,)](x, out, 4096, BLOCK=128)
-        assert not out.any()
+    # read on the default stream, which does not wait for the side one: the launch is still queued there
+    assert not out.any()
     side.synchronize()
     assert torch.equal(out, x * 2)

@@ -66,7 +66,9 @@ async def test_an_answer_whose_waiter_was_cancelled_is_taken_once_and_never_give
         app.saves.on_run_done = lambda msg: (done.append(msg.result.version), on_run_done(msg))[1]
         app.pane("python").view.focus()
         app.timeline.pop("result_on_screen")
-        await pilot.press("R", "R")
+        app.saves.action_rerun()   # `R`, and its request sent ...
+        await asyncio.sleep(0)
+        app.saves.action_rerun()   # ... then `R` again before any answer (a GPU run answers in ms)
         await wait_for(pilot, lambda: "result_on_screen" in app.timeline, what="the run again drawn")
         await wait_for(pilot, lambda: app.link.client.pending_count() == 0, what="both runs answered")
         await pilot.pause(0.3)

@@ -254,5 +254,5 @@ async def test_on_the_gpu_a_version_saved_from_a_pass_replays_and_verifies(scrip
         pane.editor.load_text(pane.view.text + "// the same IR, saved from the Passes tab\n")
         await pilot.pause()
         pane.action_save()
-        await wait_for(pilot, lambda: (app.last_good or {}).get("version") == "1", timeout=180, what="v1's run")
+        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", timeout=180, what="v1's run")
         assert app.last_good.status == "ok" and app.versions[0].after_pass == row["number"]
