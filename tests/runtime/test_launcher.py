@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import triton.language as tl
 
 from helpers import EXAMPLES, ROOT
 
@@ -665,8 +666,130 @@ def test_launch_hooks_on_the_own_path(driver):
         assert [e["params"][1:3] for e in driver()] == [[struct.pack("<i", 64), struct.pack("<i", 3)]]
 
 
+def _scaled(x_ptr, y_ptr, n, alpha, BLOCK: tl.constexpr, MODE: tl.constexpr = 0):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) * alpha + MODE, mask=offs < n)
+
+
+def _python_frames(call, *args, **kwargs) -> list[str]:
+    """The Python functions ``call(*args, **kwargs)`` enters."""
+    entered: list[str] = []
+
+    def profile(frame, event, arg):
+        if event == "call":
+            entered.append(frame.f_code.co_name)
+    sys.setprofile(profile)
+    try:
+        call(*args, **kwargs)
+    finally:
+        sys.setprofile(None)
+    return entered
+
+
+def _c_getters(drv, stream: int) -> None:
+    """The device and stream getters as C functions, as torch's are on a GPU."""
+    drv.get_current_device = (0).__index__
+    drv.get_current_stream = {0: stream}.__getitem__
+
+
+def test_a_remembered_launch_is_one_c_call_with_the_bytes_of_the_python_path(driver):
+    """``kernel[grid]`` with a tuple grid is a C callable: a remembered launch enters no Python
+    function between the call and ``cuLaunchKernelEx``, and the stand-in driver gets the bytes
+    the Python launch (a callable grid takes it) gives it: grid, block, stream, each parameter,
+    the default of a constexpr left out filled in, keywords in any order."""
+    import triton
+    import workbench
+    from recording_driver import recording
+    x, y = torch.rand(4096), torch.empty(4096)
+    formats = ["<Q", "<Q", "<i", "<f"]
+    with recording() as drv:
+        _binaries_take(drv, formats)
+        ours = workbench.jit(triton.jit(_scaled), launcher="own")
+        _c_getters(drv, 0x51)
+        for kwargs in ({"BLOCK": 128}, {"BLOCK": 128, "MODE": 0}, {"MODE": 0, "BLOCK": 128}):
+            ours[(32, 2)](x, y, 4096, 0.5, **kwargs)  # Triton's launch, remembered
+            launch = ours[(32, 2)]
+            assert type(launch).__name__ == "Bound"
+            assert _python_frames(launch, x, y, 4096, 0.5, **kwargs) == []
+            ours[lambda meta: (32, 2)](x, y, 4096, 0.5, **kwargs)  # the Python launch of the same entry
+        assert len(drv.launches) == 3
+        launches = [e for e in driver() if e["what"] == "launch"]
+        assert len(launches) == 6 and all(e == launches[0] for e in launches)
+        assert (launches[0]["grid"], launches[0]["block"], launches[0]["stream"]) == ((32, 2, 1), (128, 1, 1), 0x51)
+        want = [struct.pack(f, v) for f, v in zip(formats, [x.data_ptr(), y.data_ptr(), 4096, 0.5])]
+        assert launches[0]["params"] == want + [bytes(8), bytes(8)]
+
+
+def test_the_c_launch_falls_back_wherever_the_python_one_would(driver):
+    """Each check of the Python launch, made in C: another specialization (another binary), a
+    pre-run hook, a launch hook, Triton's cache emptied or a wrapped ``JITFunction.run`` take
+    Triton's path or the launcher with hooks (a Python function entered each time); another
+    current stream is read at each launch. After each, the C launch serves again. (A changed
+    global: test_fastlaunch's pre-run hook test, whose launches take the C path.)"""
+    import triton
+    import workbench
+    from triton import knobs
+    from triton.runtime.jit import JITFunction
+    from recording_driver import recording
+    x, y = torch.rand(4096), torch.empty(4096)
+    with recording() as drv:
+        _binaries_take(drv, ["<Q", "<Q", "<i", "<f"])
+        ours = workbench.jit(triton.jit(_scaled), launcher="own")
+        _c_getters(drv, 7)
+        launch = ours[(4,)]
+        launch(x, y, 4096, 0.5, BLOCK=64)
+        driver()
+
+        def fast() -> int | None:  # one launch through the C path (no Python function): its stream
+            frames = _python_frames(launch, x, y, 4096, 0.5, BLOCK=64)
+            launches = [e for e in driver() if e["what"] == "launch"]
+            return launches[0]["stream"] if frames == [] and len(launches) == 1 else None
+        assert fast() == 7
+        triton_launches = len(drv.launches)
+        assert _python_frames(launch, x, y, 17, 0.5, BLOCK=64)  # n=17: another specialization
+        assert len(drv.launches) == triton_launches + 1 and driver() == []
+        assert fast() == 7
+        _c_getters(drv, 9)
+        assert fast() == 9  # the current stream, read at each launch
+        seen = []
+        ours.add_pre_run_hook(lambda *a, **k: seen.append(a[2]))
+        launch(x, y, 4096, 0.5, BLOCK=64)
+        assert seen == [4096] and len(drv.launches) == triton_launches + 2
+        ours.pre_run_hooks.clear()
+        assert fast() == 9
+        hook = lambda md: seen.append(md.get()["name"])  # noqa: E731
+        knobs.runtime.launch_enter_hook.add(hook)
+        try:
+            launch(x, y, 4096, 0.5, BLOCK=64)
+        finally:
+            knobs.runtime.launch_enter_hook.remove(hook)
+        assert seen == [4096, "_scaled"] and len([e for e in driver() if e["what"] == "launch"]) == 1
+        assert fast() == 9
+        ours.device_caches[0][0].clear()  # Triton's cache emptied: compiled again, through Triton
+        launch(x, y, 4096, 0.5, BLOCK=64)
+        assert len(drv.launches) == triton_launches + 3 and driver() == []
+        launch(x, y, 4096, 0.5, BLOCK=64)  # (remembered again)
+        driver()
+        assert fast() == 9
+        real = JITFunction.run
+        wrapped = []
+
+        def run(self, *args, **kwargs):
+            wrapped.append(1)
+            return real(self, *args, **kwargs)
+        JITFunction.run = run
+        try:
+            launch(x, y, 4096, 0.5, BLOCK=64)
+        finally:
+            JITFunction.run = real
+        assert wrapped == [1] and len(drv.launches) == triton_launches + 4
+        assert fast() == 9
+        launch(x, y, 2**31, 0.5, BLOCK=64)  # n an i64: another binary, compiled and launched by Triton
+        assert len(drv.launches) == triton_launches + 5 and driver() == []
+        assert len(ours.device_caches[0][0]) == 2 and fast() == 9  # (17's binary went with the cache)
+
+
 def test_an_unknown_launcher_choice_is_one_line(monkeypatch):
-    import triton.language as tl
     import workbench
 
     def k(x, BLOCK: tl.constexpr):
