@@ -507,7 +507,8 @@ def run_tool(folder: Path, tool: str, timeout: float = 600.0) -> dict[str, Any]:
             raise WorkbenchError.at(where, f"compute-sanitizer could not check {kernel} under {tool}: {bad}",
                                     detail=output + text)
     return {"tool": tool, "kernel": kernel, "errors": [f.to_json() | {"key": f.key()} for f in found],
-            "other_kernels": other, "summary": log.summary, "log": str(log_path), "seconds": seconds}
+            "other_kernels": other, "dropped": log.dropped, "summary": log.summary, "log": str(log_path),
+            "seconds": seconds}
 
 
 _REPLAY_ERROR = re.compile(r"^(?!=)\S.*?: error: (.*)$", re.MULTILINE)
