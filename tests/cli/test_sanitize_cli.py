@@ -168,3 +168,18 @@ def test_an_original_that_is_no_export_is_one_line(add_export, tmp_path):
                    env=fake_sanitizer.install(tmp_path / "bin", "run"))
     assert proc.returncode == 2 and proc.stderr.splitlines() == [
         f"{tmp_path}: error: not a folder written by `workbench export` (no launch.json)"]
+
+
+def test_records_the_tool_dropped_are_said(add_export, tmp_path):
+    """initcheck on the H100 overflowed its error buffer and said "192 errors were skipped" at the
+    end of its log (tests/data/sanitizer/initcheck.log): the report says how many it left out."""
+    log = tmp_path / "given.log"
+    log.write_text(OUT_OF_BOUNDS.replace("========= ERROR SUMMARY: 1 error\n", "")
+                   + "========= Warning: Error buffer overflow has been detected. Some records have been dropped\n"
+                   "========= \n========= ERROR SUMMARY: 2 errors\n========= \n"
+                   "========= 192 errors were skipped (error buffer overflow).\n")
+    proc = run_cli("sanitize", str(add_export), env=fake_sanitizer.install(tmp_path / "bin", "log", str(log)))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines()[0] == "add_kernel version under memcheck: 1 error"
+    assert proc.stdout.splitlines()[2] == ("  compute-sanitizer left 192 more records out (its error buffer "
+                                           "overflowed): the lines above may not be all")

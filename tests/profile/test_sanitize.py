@@ -1,10 +1,10 @@
 """compute-sanitizer's reports read back and folded onto every level, on the CPU.
 
 tests/data/sanitizer/ holds, for each case of benchmarks/sanitizer_cases.py, the levels of its
-kernel and its arguments' device addresses, and a log per tool. The logs are HAND-WRITTEN for
-now, in the text format the Compute Sanitizer documentation shows (see the README there); the
-lead replaces them with what benchmarks/record_sanitizer.py records on the GPU machine. The
-offsets in them are the real ones of each kernel's cubin, compiled here for cuda:90.
+kernel and its arguments' device addresses, and a log per tool. racecheck.log, initcheck.log and
+synccheck.log, and the sum and scale cases' levels and buffers, were recorded on an H100 by
+benchmarks/record_sanitizer.py; memcheck.log and the vector-add cases' buffers are still
+HAND-WRITTEN (the README there says which is which).
 """
 
 from __future__ import annotations
@@ -88,31 +88,77 @@ def test_a_clean_kernel_in_the_same_log_has_no_errors():
     assert found == [] and other == 5  # every record is add_unmasked's
 
 
+def test_the_recorded_race_is_read_with_its_hazard_count():
+    """Racecheck's own words on the H100: the sites name Triton's standard.py (tl.sum's body),
+    by its base name only, and the hazard count closes the second line."""
+    recs = log("racecheck").records
+    (rec,) = recs
+    assert rec.kind == "race" and rec.severity == "error" and rec.hazards is None
+    assert [(k, s.offset, n) for k, s, n in rec.others] == [("write", 0x240, None), ("read", 0x260, 12)]
+    assert rec.site == sanitize.Site("block_sum_race", 0x240, "standard.py", 293)
+    assert log("racecheck").summary == "1 hazard displayed (1 error, 0 warnings)"
+
+
 def test_a_race_names_the_write_and_the_read_at_the_users_line():
-    """The first bar.sync taken out of the sum's PTX: warp 0 reads the partial sums (LDS) the
-    other warps write (STS) without a barrier between. Both accesses fold onto their PTX lines
-    and onto the kernel's own line that called tl.sum (not Triton's standard.py)."""
-    found, _ = report("racecheck", "sum_race")
+    """Recorded on the H100: the first bar.sync taken out of the sum's PTX, warp 0 reads the
+    partial sums (LDS at +0x260) the other warps write (STS at +0x240) without a barrier between.
+    Both accesses fold onto their PTX lines, onto the TTGIR's tt.reduce and onto the kernel's own
+    line that called tl.sum (not the standard.py:293 the tool names)."""
+    found, other = report("racecheck", "sum_race")
+    assert other == 0
     (race,) = found
     assert race.kind == "race" and race.severity == "error"
-    assert race.what == "shared-memory race between a write and a read (96 hazards)"
+    assert race.what == "shared-memory race between a write and a read (12 hazards)"
     write, read = race.places
+    assert (write.offset, read.offset) == (0x240, 0x260)
+    assert (write.lines["ptx"], read.lines["ptx"]) == ([102], [109])
     assert write.instruction.split()[1] == "STS" and read.instruction.split()[1] == "LDS"
     assert "st.shared" in line_of("sum_race", "ptx", write.lines["ptx"][0])
     assert "ld.shared" in line_of("sum_race", "ptx", read.lines["ptx"][0])
     between = [line_of("sum_race", "ptx", n) for n in range(write.lines["ptx"][0], read.lines["ptx"][0])]
     assert any("taken out" in ln for ln in between) and not any(ln.strip().startswith("bar.sync") for ln in between)
-    assert write.python[0].endswith("sanitizer_cases.py") and write.python[1] == 66  # tl.sum(x, axis=0)
-    assert any("tt.reduce" in line_of("sum_race", "ttgir", n) for n in write.lines["ttgir"])
-    assert race.line().startswith("racecheck: shared-memory race between a write and a read (96 hazards): SASS "
-                                  "+0x0240 line ")
+    for place in (write, read):
+        assert place.python == ("/work/main/benchmarks/sanitizer_cases.py", 66)  # tl.sum(x, axis=0)
+        assert place.lines["ttgir"] == [17] and "tt.reduce" in line_of("sum_race", "ttgir", 17)
+    assert race.line().startswith("racecheck: shared-memory race between a write and a read (12 hazards): SASS "
+                                  f"+0x0240 line {write.sass_line} (STS), PTX {write.lines['ptx'][0]}, ")
+    assert race.line().endswith("Python sanitizer_cases.py:66")
+
+
+def test_the_clean_sum_in_the_same_log_has_no_errors():
+    found, other = report("racecheck", "sum_clean")
+    assert found == [] and other == 1  # the one record is block_sum_race's
+
+
+def test_the_recorded_uninitialised_reads_are_read_whole():
+    """initcheck on the H100 over a torch.empty buffer: 256 records shown, the rest dropped by
+    the tool (its error buffer overflowed), which it says in a line of its own."""
+    lg = log("initcheck")
+    assert len(lg.records) == 256 and {r.kind for r in lg.records} == {"read"}
+    first = lg.records[0]
+    assert (first.space, first.size) == ("global", 8)
+    assert first.site == sanitize.Site("scale", 0x100, "sanitizer_cases.py", 73)
+    assert (first.thread, first.block, first.address) == ((32, 0, 0), (3, 0, 0), 0x7F1984800D00)
+    assert lg.summary == "257 errors" and lg.dropped == 192
+    assert lg.messages == ["Warning: Error buffer overflow has been detected. Some records have been dropped"]
 
 
 def test_an_uninitialised_read_says_where_in_the_buffer():
-    found, _ = report("initcheck", "scale_uninit")
+    """Every x_ptr element is read and none was written: one finding at the load, its first
+    thread and block as the tool listed them, the bytes of x_ptr (3584 of them) it read."""
+    found, other = report("initcheck", "scale_uninit")
+    assert other == 0
     (f,) = found
-    assert f.what == "reads 8 bytes nobody wrote at bytes 0 to 1016 of x_ptr" and f.count == 3
-    assert f.places[0].python[1] == 73 and f.buffer == "x_ptr" and f.relation == "inside"
+    assert f.what == "reads 8 bytes nobody wrote at bytes 0 to 3576 of x_ptr"
+    assert (f.thread, f.block, f.count) == ((32, 0, 0), (3, 0, 0), 256)
+    assert f.buffer == "x_ptr" and f.relation == "inside"
+    (place,) = f.places
+    assert place.offset == 0x100 and place.instruction.startswith("LDG.E.64")
+    assert place.python == ("/work/main/benchmarks/sanitizer_cases.py", 73)
+    assert (place.lines["ptx"], place.lines["ttgir"]) == ([53], [21])
+    assert "ld.global" in line_of("scale_uninit", "ptx", 53) and "tt.load" in line_of("scale_uninit", "ttgir", 21)
+    assert f.line().startswith("initcheck: reads 8 bytes nobody wrote at bytes 0 to 3576 of x_ptr, thread (32,0,0) "
+                               "block (3,0,0) (and 255 more): SASS +0x0100 line ")
 
 
 def test_no_records_is_no_errors():

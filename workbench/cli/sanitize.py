@@ -165,5 +165,8 @@ def _print(reports: dict[str, Any], tools: list[str]) -> None:
         for e in r["errors"]:
             mark = {True: "new  ", False: "     "}.get(e.get("new"), "")
             print(f"  {mark}{e['line']}")
+        if r.get("dropped"):
+            print(f"  compute-sanitizer left {r['dropped']} more records out (its error buffer overflowed): "
+                  "the lines above may not be all")
     if clean:
         print(f"{kernel} {label}: no errors under {', '.join(clean)}")

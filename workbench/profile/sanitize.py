@@ -109,6 +109,7 @@ class Log:
     records: list[Record] = field(default_factory=list)
     summary: str = ""
     messages: list[str] = field(default_factory=list)  # the tool's own Error:/Warning: lines
+    dropped: int = 0    # records the tool did not print ("192 errors were skipped (error buffer overflow).")
 
 
 _PREFIX = re.compile(r"^=+ ?(.*)$")
@@ -123,6 +124,7 @@ _WHO = re.compile(r"^by thread \(\s*(\d+),\s*(\d+),\s*(\d+)\) in block \(\s*(\d+
 _ADDRESS = re.compile(r"^(?:Access (?:to|at)|Address) (?P<addr>0x[0-9a-fA-F]+)(?: (?P<note>.*))?$")
 _SUMMARY = re.compile(r"^\w+ SUMMARY: (.*)$")
 _API = re.compile(r"^Program hit ")
+_DROPPED = re.compile(r"^(?P<n>[\d,]+) errors? (?:were|was) skipped")
 _MESSAGE = re.compile(r"^(?:Error|Warning|Internal Sanitizer Error)\b:? ?(.*)$")
 
 
@@ -167,6 +169,9 @@ def parse_log(text: str) -> Log:
             continue
         if s := _SUMMARY.match(body):
             log.summary = s.group(1)
+            continue
+        if d := _DROPPED.match(body):
+            log.dropped += int(d.group("n").replace(",", ""))
             continue
         if mm := _MEMORY.match(body):
             current = Record(body, mm.group("kind").lower(), space=mm.group("space").lower(),
@@ -502,7 +507,8 @@ def run_tool(folder: Path, tool: str, timeout: float = 600.0) -> dict[str, Any]:
             raise WorkbenchError.at(where, f"compute-sanitizer could not check {kernel} under {tool}: {bad}",
                                     detail=output + text)
     return {"tool": tool, "kernel": kernel, "errors": [f.to_json() | {"key": f.key()} for f in found],
-            "other_kernels": other, "summary": log.summary, "log": str(log_path), "seconds": seconds}
+            "other_kernels": other, "dropped": log.dropped, "summary": log.summary, "log": str(log_path),
+            "seconds": seconds}
 
 
 _REPLAY_ERROR = re.compile(r"^(?!=)\S.*?: error: (.*)$", re.MULTILINE)
