@@ -11,11 +11,36 @@ import shutil
 import pytest
 
 from helpers import EXAMPLES, ROOT, has_cuda
-from pilot import FAST_BENCH, SIZE, opened, outside_save, title, wait_for
+from pilot import FAST_BENCH, SIZE, opened, outside_save, screen_text, title, wait_for
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.kernel_picker import KernelPicker
 
 
+
+
+@pytest.mark.asyncio
+async def test_a_saves_verdict_is_drawn_in_a_frame_of_its_own_before_the_rest(script):
+    """Issue 27: a save's verdict reached the screen in one frame with all the rest of its result
+    (Outputs, the picker, History, the panes the runner rewrote), which took 25-35 ms to draw on
+    a 2-core EPYC. Now the status line's verdict is drawn first, in a frame where the PTX pane
+    and Outputs still show the original; the next frame shows those too."""
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await opened(pilot)
+        await pilot.pause(0.3)
+        frames: list[str] = []
+        display = app._display
+        app._display = lambda screen, update: (frames.append(screen_text(app)), display(screen, update))[1]
+        path = app.level_path("ttgir")
+        outside_save(path, path.read_text().replace("arith.addf", "arith.subf", 1))
+        await wait_for(pilot, lambda: app.last_good.version == "1", what="v1 from the watcher")
+        await pilot.pause(0.3)
+        verdict = next(f.splitlines() for f in frames if "add_kernel v1 (from TTGIR)" in f.splitlines()[-2])
+        assert any("PTX  add_kernel.ptx  original" in line for line in verdict)
+        assert any("add_kernel original: ok" in line for line in verdict)   # Outputs' summary
+        last = frames[-1].splitlines()
+        assert any("PTX  add_kernel.ptx  edited (v1)" in line for line in last)
+        assert not any("add_kernel original: ok" in line for line in last)
 
 
 @pytest.mark.asyncio

@@ -202,6 +202,10 @@ class WorkbenchApp(App):
 
     def _first_frame(self) -> None:
         self.timeline["first_frame"] = time.perf_counter()
+        # what is here now (the modules, Textual's styles, the widgets) lives as long as the app:
+        # left out of the collector's full passes, which took 70-110 ms of a save's way to the
+        # screen (2-core EPYC; 140 000 objects each time)
+        gc.freeze()
         gc.enable()
         # the runner (a Python process importing torch and triton) starts only now: on a small
         # machine it would take the CPU from the first frame

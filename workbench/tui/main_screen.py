@@ -4,6 +4,7 @@ map's related lines). The app's keys for the panes land here (``app.main``)."""
 
 from __future__ import annotations
 
+import gc
 from functools import partial
 
 from textual.app import ComposeResult
@@ -36,6 +37,17 @@ def after_rest(handler):
         return handler(self, msg)
     wrapper.__name__, wrapper.__doc__ = handler.__name__, handler.__doc__
     return wrapper
+
+
+def draw_now(app, widget) -> None:
+    """``widget``'s change drawn now, with whatever else waits to be, not at the next tick of the
+    screen's refresh timer after the handler has done all it does (Textual marks a widget dirty
+    on the screen only once the widget is idle: it is marked here, then the timer's callback runs,
+    as Pilot's ``pause`` runs it)."""
+    screen = app.screen
+    if app.is_running and widget.screen is screen:
+        screen._dirty_widgets.add(widget)
+        screen._on_timer_update()
 
 
 class MainScreen:
@@ -97,6 +109,7 @@ class MainScreen:
         await self.app.mount(Footer())
         self.app.screen.refresh_bindings()   # (the footer lists keys on a change of them: else blank until a key)
         self.app.rest_ready = True
+        gc.freeze()   # the results tabs too live as long as the app (app._first_frame)
         for text, style in self.app.early_log:
             self.app.log_view.add(text, style)
         self.app.early_log.clear()
