@@ -352,6 +352,8 @@ def main() -> int:
         except ValueError as e:
             send({"id": None, "error": {"message": f"not a JSON request: {e}", "diagnostics": []}})
             continue
+        if request.get("method") == "open":
+            gc.unfreeze()   # a script opened before (F2) is collectable again: its cycles freed below
         if not server.handle(request):
             sys.stderr.flush()
             if request.get("method") != "shutdown":
@@ -361,6 +363,7 @@ def main() -> int:
             # torch, triton and the script, now in memory, stay as long as the runner: left out of
             # the collector's full passes (each took 85-95 ms on a 2-core EPYC, 170 000 objects,
             # landing inside whichever save's apply ran then); the answer is out already
+            gc.collect()
             gc.freeze()
     server.close_session()  # the front end went away without a shutdown
     return 0
