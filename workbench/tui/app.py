@@ -68,8 +68,6 @@ class WorkbenchApp(App):
     CSS_PATH = Path(__file__).resolve().parent / "app.tcss"   # absolute: subclasses elsewhere find it
     TITLE = "triton-workbench"
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
-    # under 100 columns the results tabs' labels sit closer, so that all ten fit in 80 (app.tcss)
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="app.help"),
