@@ -671,6 +671,14 @@ def _scaled(x_ptr, y_ptr, n, alpha, BLOCK: tl.constexpr, MODE: tl.constexpr = 0)
     tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) * alpha + MODE, mask=offs < n)
 
 
+SHIFT = tl.constexpr(1.0)
+
+
+def _shifted(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) + SHIFT, mask=offs < n)
+
+
 def _python_frames(call, *args, **kwargs) -> list[str]:
     """The Python functions ``call(*args, **kwargs)`` enters."""
     entered: list[str] = []
@@ -725,7 +733,7 @@ def test_the_c_launch_falls_back_wherever_the_python_one_would(driver):
     pre-run hook, a launch hook, Triton's cache emptied or a wrapped ``JITFunction.run`` take
     Triton's path or the launcher with hooks (a Python function entered each time); another
     current stream is read at each launch. After each, the C launch serves again. (A changed
-    global: test_fastlaunch's pre-run hook test, whose launches take the C path.)"""
+    global: the test after this one.)"""
     import triton
     import workbench
     from triton import knobs
@@ -960,3 +968,32 @@ def test_graph_capture_and_a_side_stream_through_the_own_launcher():
     assert not out.any()
     side.synchronize()
     assert torch.equal(out, x * 2)
+
+
+def test_a_global_changed_after_the_compile_is_triton_s_error_through_the_c_launch(driver):
+    """A kernel that reads a global constexpr: once the global changes, the C launch does not
+    launch the old binary; the Python launch raises Triton's error, as Triton's own path does."""
+    import triton
+    import workbench
+    from recording_driver import recording
+    global SHIFT
+    x, y = torch.rand(4096), torch.empty(4096)
+    with recording() as drv:
+        _binaries_take(drv, ["<Q", "<Q", "<i"])
+        ours = workbench.jit(triton.jit(_shifted), launcher="own")
+        _c_getters(drv, 3)
+        launch = ours[(4,)]
+        launch(x, y, 4096, BLOCK=64)
+        driver()
+        # remembered: the C launch (which compares the global through constexpr's own Python
+        # methods: those are all it enters)
+        frames = _python_frames(launch, x, y, 4096, BLOCK=64)
+        assert frames and all(f.startswith("__") or f == "_unwrap_if_constexpr" for f in frames), frames
+        assert len([e for e in driver() if e["what"] == "launch"]) == 1
+        saved, SHIFT = SHIFT, tl.constexpr(2.0)
+        try:
+            with pytest.raises(RuntimeError, match="Global variable SHIFT has changed"):
+                launch(x, y, 4096, BLOCK=64)
+        finally:
+            SHIFT = saved
+        assert driver() == []

@@ -526,6 +526,9 @@ class FastLaunch:
         kwflags = {p.name: key_mode(p) for p in fn.params}
         flags = bytes(kwflags.values())
         fingerprint, bound = native().fingerprint, native().bound
+        # the one-C-call launch goes with the own launcher (opt-in) until it has run on a GPU: the
+        # default path stays the one the GPU suite checked
+        one_call = self.own
 
         last = [(None, None)]  # the grid bound last and its launch: `kernel[grid]` in a loop binds once
 
@@ -576,10 +579,11 @@ class FastLaunch:
                                                          *bound)
                 return kernel
             if n:
-                # the launch in one C call: the same checks, then the launcher's C function; any
-                # launch it does not take is this Python one's
-                launch = bound(launch, flags, kwflags, driver, resolved, fn, entries, cls, tritons, chain,
-                               runtime, compilation, *dims)
+                if one_call:
+                    # the launch in one C call: the same checks, then the launcher's C function;
+                    # any launch it does not take is this Python one's
+                    launch = bound(launch, flags, kwflags, driver, resolved, fn, entries, cls, tritons, chain,
+                                   runtime, compilation, *dims)
                 last[0] = grid, launch
             return launch
         return bind
