@@ -45,9 +45,10 @@ def draw_now(app, widget) -> None:
     on the screen only once the widget is idle: it is marked here, then the timer's callback runs,
     as Pilot's ``pause`` runs it)."""
     screen = app.screen
-    if app.is_running and widget.screen is screen:
-        screen._dirty_widgets.add(widget)
-        screen._on_timer_update()
+    dirty, update = getattr(screen, "_dirty_widgets", None), getattr(screen, "_on_timer_update", None)
+    if app.is_running and widget.screen is screen and dirty is not None and update is not None:
+        dirty.add(widget)   # (Textual's internals, as of 8.2: a Textual without them draws it at its next tick)
+        update()
 
 
 class MainScreen:
