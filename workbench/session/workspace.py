@@ -180,7 +180,8 @@ class Workspace:
         number = max((int(p.name) for p in vdir.iterdir() if p.name.isdigit()), default=0) + 1
         while True:
             meta["number"] = number
-            atomic_write(tmp / "version.json", json.dumps(meta))
+            # (written in place: the folder is unseen until renamed whole, and a dead writer's is swept)
+            (tmp / "version.json").write_text(json.dumps(meta))
             folder = vdir / f"{number:03d}"
             try:
                 os.rename(tmp, folder)  # never replaces a version: a non-empty folder refuses
