@@ -8,7 +8,9 @@ cache of ours answers, nvdisasm included) and, on the same file, times
 - ptxas alone, as Triton's backend calls it;
 - the runner's ``apply`` of the edit (client round trip): to its verdict (the ``verdict`` event
   the app shows, asked for with ``verdict_first``) and to its answer (the SASS and the map after);
-- the apply's steps (``WORKBENCH_SPANS=1``: named spans in the answer's ``times["spans"]``).
+- the apply's steps (``WORKBENCH_SPANS=1``: named spans in the answer's ``times["spans"]``), and the
+  pipe's share: the request to the apply's start, the verdict's event to the client (the runner's
+  ``started_at`` and ``answered_at`` are on this process's clock).
 
 Each is printed as a difference and a ratio against ptxas from the same run, medians of N.
 
@@ -63,7 +65,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-ptx-edit-"))
     script = work / "matmul.py"
     shutil.copyfile(ROOT / "examples" / "matmul.py", script)
-    rows: dict[str, list[float]] = {"ptxas": [], "verdict": [], "answer": []}
+    rows: dict[str, list[float]] = {"ptxas": [], "verdict": [], "answer": [], "pipe in": [], "pipe out": []}
     spans: list[dict[str, float]] = []
     with RunnerClient() as client:
         opened = client.call("open", script=str(script), mode="compile-only", target="cuda:90", with_sass=True)
@@ -78,6 +80,8 @@ def main() -> None:
             def on_event(msg: dict, seen=seen) -> None:
                 if msg.get("what") == "verdict":
                     seen["verdict"] = time.perf_counter()
+                    seen["started_at"], seen["answered_at"] = (msg["info"]["times"].get(k) for k in
+                                                               ("started_at", "answered_at"))
 
             t0 = time.perf_counter()
             answer = client.call("apply", kernel="matmul_kernel", path=str(ptx), verdict_first=True,
@@ -90,6 +94,9 @@ def main() -> None:
             rows["ptxas"].append(p)
             rows["answer"].append((t1 - t0) * 1e3)
             rows["verdict"].append((seen.get("verdict", t1) - t0) * 1e3)
+            if seen.get("started_at") is not None:   # (the runner's clock is this one: CLOCK_MONOTONIC)
+                rows["pipe in"].append((seen["started_at"] - t0) * 1e3)
+                rows["pipe out"].append((seen["verdict"] - seen["answered_at"]) * 1e3)
             spans.append(answer["times"].get("spans", {}))
     shutil.rmtree(work, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in rows.items()}
@@ -104,6 +111,9 @@ def main() -> None:
     own = statistics.median(v - s.get("stage cubin", 0.0) for v, s in zip(rows["verdict"], spans))
     print(f"   to its verdict but its ptxas stage: {own:.1f} ms (the runner's own part, less noisy than the "
           "difference)")
+    if rows["pipe in"]:
+        print(f"   of which the pipe: the request to the apply's start {med['pipe in']:.2f} ms, the verdict's event "
+              f"to the client {med['pipe out']:.2f} ms")
     print("   the apply's steps (ms, median; the ptxas stage holds ptxas):")
     for k, v in parts.items():
         print(f"      {k:28s} {v:7.2f}" + (f"   {v - base:+6.2f} beyond ptxas" if k == "stage cubin" else ""))
