@@ -344,8 +344,9 @@ def test_in_tmux_a_watched_value_is_redumped_on_a_save_and_f_finds_the_first_div
         tmp = py.with_name(".add_kernel.py.swp")
         tmp.write_text(py.read_text().replace("y = tl.load(y_ptr", "y = -tl.load(y_ptr"))
         os.replace(tmp, py)
-        screen = _wait_screen(socket, session, "1 watched value differs from the original")
-        assert "add_kernel v1 (from Python)" in screen and "1024 of 1024 differ" in screen, screen
+        _wait_screen(socket, session, "1 watched value differs from the original")   # the verdict first ...
+        screen = _wait_screen(socket, session, "1024 of 1024 differ", timeout=10)   # ... the Dumps tab a frame after
+        assert "add_kernel v1 (from Python)" in screen, screen
         assert "version 1" in screen and "original" in screen
         _keys(socket, session, "F")
         screen = _wait_screen(socket, session, "y is the first value that differs from the original", timeout=180)
