@@ -38,6 +38,21 @@ async def opened(pilot) -> WorkbenchApp:
     return app
 
 
+async def edit_and_save(pilot, app, old: str, new: str, version: str = "1", level: str = "python"):
+    """The user's edit in a pane: ``e``, ``old`` replaced by ``new`` in the editor, ctrl+s; then
+    that version's result waited for. The pane."""
+    pane = app.pane(level)
+    pane.view.focus()
+    await pilot.press("e")
+    await pilot.pause()
+    assert old in pane.editor.text, old
+    pane.editor.load_text(pane.editor.text.replace(old, new))
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == version,
+                   what=f"version {version}")
+    return pane
+
+
 def line_of(view: CodeView, needle: str) -> int:
     return next(n for n in range(1, view.line_count + 1) if needle in view.line_text(n))
 

@@ -11,7 +11,7 @@ from textual import events
 from textual.keys import _character_to_key
 from textual.widgets import Input
 
-from pilot import FAST_BENCH, SIZE, line_of, opened, wait_for
+from pilot import FAST_BENCH, SIZE, edit_and_save, line_of, opened, wait_for
 from helpers import EXAMPLES
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.code_view import CodeView
@@ -211,13 +211,7 @@ async def test_the_sidebar_gives_a_version_its_verdict(script):
     app = WorkbenchApp(script, bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         app = await opened(pilot)
-        pane = app.pane("python")
-        pane.view.focus()
-        await pilot.press("e")
-        await pilot.pause()
-        pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "x - y, mask=mask"))
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
+        await edit_and_save(pilot, app, "x + y, mask=mask", "x - y, mask=mask")
         prompt = str(app.query_one(KernelPicker).get_option_at_index(0).prompt)
         assert "v1: MISMATCH" in prompt.splitlines()[2], prompt
 

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from pilot import FAST_BENCH, GPU, SIZE, line_of, opened, wait_for
+from pilot import FAST_BENCH, GPU, SIZE, edit_and_save, line_of, opened, wait_for
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens.choice_screen import ChoiceScreen
 from workbench.tui.widgets.history_view import HistoryView
@@ -28,13 +28,7 @@ NO_GPU = "sanitizing needs an NVIDIA GPU to run the kernel on; this machine has 
 
 async def _save_v1(pilot, app):
     """v1: a comment's words changed (every line stays where it is), saved and run."""
-    pane = app.pane("python")
-    pane.view.focus()
-    await pilot.press("e")
-    pane.editor.load_text(pane.editor.text.replace("need not be a multiple", "may not be a multiple"))
-    await pilot.press("ctrl+s")
-    await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", what="v1")
-    return pane
+    return await edit_and_save(pilot, app, "need not be a multiple", "may not be a multiple")
 
 
 @pytest.mark.skipif(GPU, reason="the GPU machine has a GPU")

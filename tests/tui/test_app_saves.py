@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from helpers import EXAMPLES, ROOT, has_cuda
-from pilot import FAST_BENCH, SIZE, opened, outside_save, screen_text, title, wait_for
+from pilot import FAST_BENCH, SIZE, edit_and_save, opened, outside_save, screen_text, title, wait_for
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.kernel_picker import KernelPicker
 
@@ -125,12 +125,7 @@ async def test_a_save_is_one_request_with_its_verdict_first_and_its_timing_after
         client, sent = app.link.client, []
         write = client._write
         client._write = lambda message: (sent.append(message), write(message))[1]
-        pane = app.pane("python")
-        pane.view.focus()
-        await pilot.press("e")
-        pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "y + x, mask=mask"))
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
+        await edit_and_save(pilot, app, "x + y, mask=mask", "y + x, mask=mask")
         verdict = "add_kernel v1 (from Python): ok"
         if has_cuda():
             await wait_for(pilot, lambda: bench.row_count == 2 and str(bench.get_row_at(1)[3]) != "-", 60,
@@ -323,12 +318,7 @@ async def test_a_saves_sass_comes_after_its_verdict_and_is_that_versions(script)
         client, sent = app.link.client, []
         write = client._write
         client._write = lambda message: (sent.append(message), write(message))[1]
-        pane = app.pane("python")
-        pane.view.focus()
-        await pilot.press("e")
-        pane.editor.load_text(pane.editor.text.replace("x + y, mask=mask", "x * y, mask=mask"))
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.last_good is not None and app.last_good.version == "1", what="version 1")
+        await edit_and_save(pilot, app, "x + y, mask=mask", "x * y, mask=mask")
         new = (app.edits.edit_dir.parent / "versions" / "001" / f"{app.kernel_name}.sass")
         await wait_for(pilot, lambda: new.is_file() and app.pane("sass").view.text == new.read_text(),
                        what="v1's SASS in its pane")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pilot import GPU, FAST_BENCH, SIZE, line_of, opened, wait_for
+from pilot import GPU, FAST_BENCH, SIZE, edit_and_save, line_of, opened, wait_for
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.dumps_view import DumpsView
 
@@ -33,13 +33,7 @@ async def watch_y_and_negate_it(pilot, app) -> tuple[DumpsView, int]:
     await pilot.click("#dump-watch")
     await wait_for(pilot, lambda: len(dumps.watches) == 2, what="the typed watch")
     assert dumps.watches[1]["label"] == f"x (line {line - 1})"
-    pane = app.pane("python")
-    pane.view.focus()
-    await pilot.press("e")
-    await pilot.pause()
-    pane.editor.load_text(pane.editor.text.replace(Y_LOAD, "y = -tl.load(y_ptr + offsets, mask=mask)"))
-    await pilot.press("ctrl+s")
-    await wait_for(pilot, lambda: app.last_good.version == "1", what="version 1")
+    await edit_and_save(pilot, app, Y_LOAD, "y = -tl.load(y_ptr + offsets, mask=mask)")
     return dumps, line
 
 
