@@ -55,6 +55,7 @@ class MainScreen:
     """The panes and the navigation between them (the widgets are the app's default screen's)."""
 
     SIDEBAR_MIN_WIDTH = 120    # below this the picker hides (three panes of 13 columns help nobody)
+    NARROW_TABS = 100   # below this many columns the results' tab labels lose their right padding
 
     def __init__(self, app) -> None:
         self.app = app
@@ -331,8 +332,6 @@ class MainScreen:
         self.layout_sidebar(event.size.width)
         self.fit_panes(event.size.width)
         self.narrow_tabs(event.size.width)
-
-    NARROW_TABS = 100   # below this many columns the results' tab labels lose their right padding
 
     def narrow_tabs(self, width: int | None = None) -> None:
         """The results' tab labels close up on a narrow terminal (all ten fit in 80 columns). A
