@@ -433,6 +433,10 @@ async def test_the_configs_theme_is_on_the_first_frame_and_an_unknown_one_is_sai
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.theme == "light" and not app.current_theme.dark
+        # its colours, in the first parse of the stylesheet and on the screen's classes
+        assert app.stylesheet._variables["background"].lower() == "#ffffff"
+        assert str(app.screen.styles.background.hex).lower() == "#ffffff"
+        assert app.has_class("-theme-light", "-light-mode") and not app.has_class("-dark-mode")
     app = WorkbenchApp(script, config=Config(theme="no-such-theme"), bench=FAST_BENCH)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

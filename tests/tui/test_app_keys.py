@@ -243,3 +243,23 @@ async def test_a_fixed_grid_is_said_with_what_to_type_in_the_app_and_the_field_t
         await wait_for(pilot, lambda: app.status.message.startswith("tried BLOCK_M=64"), what="the grid's run")
         rows = [[str(c) for c in grid.get_row_at(i)] for i in range(grid.row_count)]
         assert any(r[1].startswith("BLOCK_M=64") and r[5] == "ok" for r in rows), rows
+
+
+@pytest.mark.asyncio
+async def test_e_and_slash_pressed_before_the_rest_is_mounted_take_the_keys_typed_after_them(script):
+    # the editor and the search bar are mounted just after the first frame (a fifth of the first
+    # screen's time); a key asking for one before that mounts it at once, and what follows lands in it
+    app = WorkbenchApp(script, bench=FAST_BENCH)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane("python")
+        assert not app.rest_ready and pane._tools is None
+        pane.view.focus()
+        await burst(pilot, "e", *"abc")
+        assert app.focused is pane.editor and pane.editing
+        assert pane.editor.text.startswith("abc") and pane.editor.text[3:] == pane.view.text
+        await pilot.press("escape")
+        assert pane.draft_text() == pane.editor.text and app.focused is pane.view
+        await burst(pilot, "u", "slash", *"tl.load")
+        assert app.focused is pane.search_bar and pane.search_bar.value == "tl.load"
+        await wait_for(pilot, lambda: app.rest_ready, what="the rest mounted")
+        assert len(app.query("#editor")) == len(app.query(CodeView))   # one editor a pane, none twice

@@ -50,7 +50,7 @@ from workbench.tui.messages import RunnerMessage, TerminalGone
 from workbench.tui.opening import Opening, bundled_example
 from workbench.tui.runner_link import RunnerLink
 from workbench.tui.saves import Saves
-from workbench.tui.themes import load_themes, register_themes
+from workbench.tui.themes import load_themes, register_themes, start_with_theme
 from workbench.tui.watcher import EditWatcher, FilesChanged
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.level_pane import LevelPane
@@ -121,7 +121,7 @@ class WorkbenchApp(App):
         self.themes = load_themes(self.config.themes_dir)
         register_themes(self, self.themes)
         # the theme set before the first frame: set in on_mount, it restyled every widget again
-        self.theme = self.config.theme if self.config.theme in self.available_themes else "dark"
+        start_with_theme(self, self.config.theme if self.config.theme in self.available_themes else "dark")
         self.bench_options = dict(bench or BENCH)
         self.kernel_timeout = kernel_timeout
         self.opened: results.Opened | None = None

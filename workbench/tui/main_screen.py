@@ -111,6 +111,8 @@ class MainScreen:
         self.profile_view = self.app.query_one(views.ProfileView)   # (asked for its profile at every pane's load)
         await self.app.mount(Footer())
         self.app.screen.refresh_bindings()   # (the footer lists keys on a change of them: else blank until a key)
+        for pane in self.app.query(LevelPane):
+            pane.add_tools()
         self.app.rest_ready = True
         gc.freeze()   # the results tabs too live as long as the app (app._first_frame)
         for text, style in self.app.early_log:

@@ -209,6 +209,19 @@ def register_themes(app, themes: ThemeSet) -> None:
     app.workbench_themes = themes
 
 
+def start_with_theme(app, name: str) -> None:
+    """``app.theme = name`` for an app whose stylesheet is not parsed yet (from its ``__init__``),
+    as Textual's watcher of ``theme`` does it, less the re-parse of the whole stylesheet it asks for
+    on the next callback (10 ms of a 2-core EPYC's first screen): the first parse is still to come,
+    with these variables."""
+    app.set_reactive(type(app).theme, name)
+    theme = app.current_theme
+    app.stylesheet.set_variables(app.get_css_variables())
+    app.update_classes({f"-theme-{theme.name}": True, "-dark-mode": theme.dark, "-light-mode": not theme.dark},
+                       update=False)
+    app._refresh_truecolor_filter(app.ansi_theme)
+
+
 def themes_of(app) -> ThemeSet:
     """The app's theme set (builtins only if the app registered none), for widgets."""
     themes = getattr(app, "workbench_themes", None)

@@ -4,7 +4,7 @@ the result shown over the whole screen when it comes (Esc: back to the panes).""
 
 from __future__ import annotations
 
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from workbench.model.diagnostics import WorkbenchError
 from workbench.tui import widgets as views
@@ -65,6 +65,7 @@ class CompareFeature:
         view = app.query_one(views.CompareView)
         k, parted = view.kernel(), view.first_parted()
         # typing, or a dialog: the result waits in its tab
+        from textual.widgets import TextArea   # (the panes' editors: mounted after the first frame)
         waits = isinstance(app.focused, (TextArea, Input)) or app.screen is not app.screen_stack[0]
         if k is None:
             errors = msg.result.get("errors") or ["nothing compared"]

@@ -14,9 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, TextArea
+from typing import TYPE_CHECKING
+
+from textual.widgets import Input
 
 from workbench.tui.widgets.code_view import CodeView
+
+if TYPE_CHECKING:
+    from textual.widgets import TextArea
 
 PANE_MIN_WIDTH = 41   # a narrower pane shows a few tokens of an IR line: fewer panes instead
 LIST_MIN_WIDTH = 30   # a results tab's table beside panes: narrower, it shows too little of a row
@@ -80,19 +85,37 @@ class LevelPane(Vertical):
         self._initial = (text, level)
         self.missing: str | None = None   # why the level's file is not there (None: it is)
         self.has_draft = False            # the editor holds text typed and not saved
+        self._tools: tuple[SearchBar, TextArea] | None = None   # (add_tools)
 
     def compose(self) -> ComposeResult:
+        # the search bar and the editor come later (add_tools): three hidden TextAreas and Inputs
+        # took a fifth of the first screen's time
         yield CodeView(*self._initial)
-        yield SearchBar(placeholder="search", id="search")
-        yield TextArea(id="editor", show_line_numbers=True, soft_wrap=False, tab_behavior="focus")
+
+    def add_tools(self) -> None:
+        """The search bar and the editor, mounted once: just after the first frame (MainScreen's
+        mount_rest), or at once when a key asks for one before that."""
+        if self._tools is None:
+            from textual.widgets import TextArea
+            self._tools = (SearchBar(placeholder="search", id="search"),
+                           TextArea(id="editor", show_line_numbers=True, soft_wrap=False, tab_behavior="focus"))
+            for tool in self._tools:
+                tool.display = False
+            self.mount(*self._tools)
 
     @property
     def view(self) -> CodeView:
         return self.query_one(CodeView)
 
     @property
+    def search_bar(self) -> SearchBar:
+        self.add_tools()
+        return self._tools[0]
+
+    @property
     def editor(self) -> TextArea:
-        return self.query_one("#editor", TextArea)
+        self.add_tools()
+        return self._tools[1]
 
     @property
     def editing(self) -> bool:
@@ -123,7 +146,7 @@ class LevelPane(Vertical):
         once, so the widget can take the focus in this very key's handler."""
         self.set_class(searching, "-searching")
         self.set_class(editing, "-editing")
-        self.query_one("#search", Input).display = searching
+        self.search_bar.display = searching
         self.editor.display = editing
         self.view.display = not editing
 
@@ -134,7 +157,7 @@ class LevelPane(Vertical):
         if self.editing:
             return
         self._mode(searching=True)
-        search = self.query_one("#search", Input)
+        search = self.search_bar
         search.value = self.view.search_query
         self.screen.set_focus(search)   # now, not a frame later: keys typed right after go to it
 
