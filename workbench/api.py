@@ -124,6 +124,7 @@ class WorkbenchJITFunction(JITFunction):
         from triton.compiler.compiler import CompiledKernel
         from workbench.compiler import compat
         from workbench.compiler import metadata as md
+        from workbench.compiler import sources
         from workbench.model.diagnostics import WorkbenchError
         level, path = self._level_file(level, folder)
         t0 = time.perf_counter()
@@ -136,10 +137,15 @@ class WorkbenchJITFunction(JITFunction):
             if level in ("ttir", "ttgir"):
                 _check_signature(level, path, python.levels[level], self.__name__)
         base = md.load(meta_path) if meta_path else python.metadata_json()
+        older = None if level not in ("ttir", "ttgir") else \
+            sources.older_target(level, md.level_facts(level, path.read_text(errors="replace")), target)
         try:
-            result = compiler.compile_file(path, base, with_sass=False)
+            # a TTIR/TTGIR made for an older GPU of this kind runs on this one, as Triton runs it
+            result = compiler.compile_file(path, base, with_sass=False, older_target_ok=True)
         except WorkbenchError as e:
             raise WorkbenchError(e.diagnostics) from None
+        if older:
+            _say(f"{self.__name__}: {path} is for {older}: compiled for {compat.target_str(target)}, the GPU's")
         out = compiler.cache.root / "kernels" / f"{self.__name__}-{result.metadata['hash'][:12]}" \
             if compiler.cache.root else Path(os.environ.get("TMPDIR", "/tmp")) / "workbench-kernels" / \
             f"{self.__name__}-{result.metadata['hash'][:12]}"

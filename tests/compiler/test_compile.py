@@ -169,6 +169,22 @@ def test_a_level_for_another_target_is_refused(compiled):
         Compiler("cuda:80").compile_level("ttgir", full.levels["ttgir"], full.metadata_json(), file="k.ttgir")
 
 
+def test_a_launch_compiles_a_ttgir_made_for_an_older_gpu_for_the_gpu_at_hand_and_never_a_newer_one(compiled):
+    # (triton-runner's matmul_use_ttgir_str.py: a TTGIR for cuda:75 launched on an H100; Triton runs it)
+    _, older = compiled("vector_add", "cuda:80")
+    meta = older.metadata_json()
+    with pytest.raises(WorkbenchError, match=r"TTGIR is for cuda:80, but the target is cuda:90"):
+        Compiler("cuda:90").compile_level("ttgir", older.levels["ttgir"], meta, file="k.ttgir")
+    result = Compiler("cuda:90").compile_level("ttgir", older.levels["ttgir"], meta, file="k.ttgir",
+                                               older_target_ok=True)
+    assert re.search(r"^\.target sm_90a?$", result.levels["ptx"], re.MULTILINE)
+    assert read_cubin(result.levels["cubin"], "k.cubin").arch == 90
+    _, newer = compiled("vector_add", "cuda:90")
+    with pytest.raises(WorkbenchError, match=r"TTGIR is for cuda:90, but the target is cuda:80"):
+        Compiler("cuda:80").compile_level("ttgir", newer.levels["ttgir"], newer.metadata_json(), file="k.ttgir",
+                                          older_target_ok=True)
+
+
 @pytest.mark.parametrize("arch", [100, 120])
 def test_blackwell_targets_compile_and_their_cubins_read_back(compiled, captures, arch):
     spec = captures("vector_add").specs[0]

@@ -38,15 +38,19 @@ def line_of(case: str, level: str, n: int) -> str:
 
 
 def test_memcheck_records_are_read_whole():
+    # recorded on the H100 (with --padding): the 64 threads past the end of x in the last program
+    # each read 8 bytes and the kernel stopped; then the API calls that met its failure
     recs = log("memcheck").records
-    assert [r.kind for r in recs] == ["read"] * 5 + ["api"]
+    assert [r.kind for r in recs] == ["read"] * 64 + ["api"] * 4 + ["other"]
     first = recs[0]
     assert (first.space, first.size) == ("global", 8)
-    assert first.site == sanitize.Site("add_unmasked", 0xD0, "/work/wt29/benchmarks/sanitizer_cases.py", 52)
-    assert first.thread == (64, 0, 0) and first.block == (3, 0, 0)
-    assert first.address == 0x7F3A5C000E00
-    assert first.note.startswith("is out of bounds; 1 bytes after the nearest allocation")
-    assert log("memcheck").summary == "6 errors"
+    assert first.site == sanitize.Site("add_unmasked", 0xD0, "sanitizer_cases.py", 52)
+    assert first.thread == (96, 0, 0) and first.block == (3, 0, 0)
+    assert first.address == 0x7FDBC6800F00
+    assert first.note == ("is out of bounds; 257 bytes after the nearest allocation at 0x7fdbc6800000 of size "
+                          "3,584 bytes")
+    assert recs[64].header.startswith("Program hit cudaErrorLaunchFailure (error 719)")
+    assert log("memcheck").summary == "68 errors" and log("memcheck").dropped == 0
 
 
 def test_the_older_format_is_read_too():
@@ -64,11 +68,10 @@ def test_an_unmasked_load_is_one_line_per_instruction_with_the_bytes_past_the_en
     line per load, the first thread and the count, the distance from the buffer's end, and the
     SASS offset folded onto the PTX, TTGIR, TTIR and Python lines of that load."""
     found, other = report("memcheck", "add_unmasked")
-    assert other == 0
-    x, y = found
-    assert x.what == "reads 8 bytes 0 to 504 past the end of x_ptr"
-    assert (x.thread, x.block, x.count) == ((64, 0, 0), (3, 0, 0), 4)
-    assert y.what == "reads 8 bytes 0 past the end of y_ptr" and y.count == 1
+    assert other == 1   # "Target application returned an error": no kernel's
+    (x,) = found        # memcheck stopped the kernel at x's loads: y's were never reached
+    assert x.what == "reads 8 bytes 0 to 504 past the end of x_ptr"   # 64 threads of 8 bytes from its end
+    assert (x.thread, x.block, x.count) == ((96, 0, 0), (3, 0, 0), 64)
     place = x.places[0]
     assert place.offset == 0xD0 and place.instruction.startswith("LDG.E.64")
     assert place.python[1] == 52
@@ -77,15 +80,14 @@ def test_an_unmasked_load_is_one_line_per_instruction_with_the_bytes_past_the_en
         assert place.lines[level], level
         assert all("tt.load" in line_of("add_unmasked", level, n) for n in place.lines[level]), level
     assert all("ld.global" in line_of("add_unmasked", "llir", n) for n in place.lines["llir"])
-    assert y.places[0].python[1] == 53 and y.places[0].lines["ttgir"] != place.lines["ttgir"]
-    assert x.line().startswith("memcheck: reads 8 bytes 0 to 504 past the end of x_ptr, thread (64,0,0) block "
-                               "(3,0,0) (and 3 more): SASS +0x00d0 line ")
+    assert x.line().startswith("memcheck: reads 8 bytes 0 to 504 past the end of x_ptr, thread (96,0,0) block "
+                               "(3,0,0) (and 63 more): SASS +0x00d0 line ")
     assert f"TTGIR {place.lines['ttgir'][0]}" in x.line() and x.line().endswith("Python sanitizer_cases.py:52")
 
 
 def test_a_clean_kernel_in_the_same_log_has_no_errors():
     found, other = report("memcheck", "add_masked")
-    assert found == [] and other == 5  # every record is add_unmasked's
+    assert found == [] and other == 65  # every record is add_unmasked's (and the process's one)
 
 
 def test_the_recorded_race_is_read_with_its_hazard_count():
@@ -183,10 +185,27 @@ def test_an_address_against_the_nearest_argument_buffer(address, said):
 def test_a_version_reports_which_errors_are_new():
     """Against the original's findings (as kept in its cache file): the same error at the same
     Python line is not new though its instruction moved; another is."""
-    found, _ = report("memcheck", "add_unmasked")
-    errors = [f.to_json() | {"key": f.key()} for f in found]
-    original = json.loads(json.dumps(errors[:1]))  # as read back from the cache file
-    original[0]["places"][0]["offset"] = 0x1F0
-    version = {"errors": errors}
-    sanitize.mark_new(version, original)
-    assert [e["new"] for e in version["errors"]] == [False, True]
+    (x,) = report("memcheck", "add_unmasked")[0]
+    error = x.to_json() | {"key": x.key()}
+    moved = json.loads(json.dumps(error))   # as read back from the cache file
+    moved["places"][0]["offset"] = 0x1F0
+    elsewhere = json.loads(json.dumps(error))   # the same read at y's line
+    elsewhere["key"][-1] = [53]
+    assert error["key"][-1] == [52]
+    for original, new in (([moved], False), ([elsewhere], True), ([], True)):
+        version = {"errors": [dict(error)]}
+        sanitize.mark_new(version, original)
+        assert version["errors"][0]["new"] is new
+
+
+def test_a_replay_that_raised_says_the_exceptions_line():
+    # (seen on the H100: an autotuned export's replay raised, and all that was said was its status)
+    output = ("========= COMPUTE-SANITIZER\n"
+              "Traceback (most recent call last):\n  File \"run.py\", line 287, in main\n    launch(grid, args)\n"
+              "TypeError: scale_add_kernel() got multiple values for argument 'BLOCK_SIZE'\n"
+              "========= ERROR SUMMARY: 0 errors\n")
+    log = sanitize.parse_log("========= ERROR SUMMARY: 0 errors\n")
+    assert sanitize._failure(output, "========= ERROR SUMMARY: 0 errors\n", log, 1) == (
+        "the replay raised TypeError: scale_add_kernel() got multiple values for argument 'BLOCK_SIZE'")
+    assert sanitize._failure("========= ERROR SUMMARY: 0 errors\n", "x", log, 1) == "the replay exited with status 1"
+    assert sanitize._failure("", "x", log, 0) is None

@@ -9,6 +9,7 @@ exported TTGIR version of the matmul example runs, verifies and times.
 from __future__ import annotations
 
 import importlib.metadata as md
+import importlib.util
 import json
 import os
 import re
@@ -112,6 +113,25 @@ def test_a_python_version_exports_and_runs_with_only_torch_and_triton(vector_add
     assert "run.py: out_ptr: ok" in lines and lines[-1] == "run.py: verified"
     assert any(re.fullmatch(r"run\.py: [\d.]+ ms wall clock in the interpreter \(not a kernel timing\)", ln)
                for ln in lines)
+
+
+def test_an_autotuned_kernels_export_launches_the_kernel_under_the_tuner_with_the_chosen_config(tmp_path):
+    # run.py takes the JITFunction out of the Autotuner: the tuner would add its config's
+    # BLOCK_SIZE to the exported arguments' ("got multiple values for argument 'BLOCK_SIZE'")
+    script = tmp_path / "autotuned_add.py"
+    shutil.copyfile(EXAMPLES / "autotuned_add.py", script)
+    out = tmp_path / "export"
+    proc = run_cli("export", str(script), "--kernel", "scale_add_kernel", "--version", "original", "--out", str(out),
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    launch = json.loads((out / "launch.json").read_text())
+    run = _plain_python(_only_torch_and_triton(tmp_path), "run.py", cwd=out)
+    assert run.returncode == 0, run.stdout + run.stderr
+    grid = tuple(launch["grid"])
+    assert run.stdout.splitlines()[0] == (f"run.py: scale_add_kernel version original from python "
+                                          f"(scale_add_kernel.py), grid {grid}, interpreter")
+    assert grid[0] == -(-98432 // launch["constexprs"]["BLOCK_SIZE"])
+    assert "run.py: out_ptr: ok" in run.stdout and run.stdout.splitlines()[-1] == "run.py: verified"
 
 
 def test_a_wrong_version_runs_and_says_its_outputs_differ(vector_add, tmp_path):
@@ -238,3 +258,42 @@ def test_run_py_compiles_from_every_exported_level(vector_add, tmp_path, target,
                               capture_output=True, text=True, timeout=300, cwd=tmp_path,
                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
         assert proc.returncode == 0 and proc.stdout.strip().endswith("compiled True"), (level, proc.stderr[-2000:])
+
+
+def test_a_gluon_layout_and_a_dtype_constexpr_are_written_as_data_and_built_again_by_run_py(tmp_path, monkeypatch):
+    # (seen on the H100: gluon_vector_add's export said "argument layout = BlockedLayout(...) cannot
+    # be rebuilt outside the script", so it could not be replayed, profiled or sanitized)
+    import triton.language as tl
+    from triton.experimental.gluon import language as gl
+
+    from workbench.session import export
+    blocked = gl.BlockedLayout(size_per_thread=[4], threads_per_warp=[32], warps_per_cta=[4], order=[0])
+    sliced = gl.SliceLayout(0, gl.BlockedLayout([1, 4], [4, 8], [4, 1], [1, 0]))
+    args = [export._arg(name, value) for name, value in
+            (("x", export.TensorSlot("x")), ("layout", blocked), ("rows", sliced), ("dtype", tl.float16),
+             ("fn", len))]
+    assert args[1] == {"name": "layout", "value": str(blocked), "rebuild": {"gluon": "BlockedLayout", "fields": {
+        "size_per_thread": [4], "threads_per_warp": [32], "warps_per_cta": [4], "order": [0], "cga_layout": []}}}
+    assert args[3]["rebuild"] == {"dtype": "fp16"} and args[4]["repr"] is True   # a function: not rebuilt
+    launch = {"kernel": "k", "level": "python", "file": "k.py", "version": "1", "triton_version": "3.6.0",
+              "target": {"backend": "cuda", "arch": 90, "warp_size": 32}, "inputs": "random", "align": 16,
+              "storages": [16], "views": {"x": {"dtype": "float32", "storage": 0, "offset": 0, "shape": [4],
+                                                 "strides": [1]}},
+              "signature": {"x": "*fp32", "layout": "constexpr", "rows": "constexpr", "dtype": "constexpr",
+                            "fn": "constexpr"}, "args": json.loads(json.dumps(args[:4]))}
+    (tmp_path / "launch.json").write_text(json.dumps(launch))
+    shutil.copyfile(ROOT / "workbench" / "session" / "export_run.py", tmp_path / "run.py")   # (as export copies it)
+    # run.py sets TRITON_INTERPRET without a GPU: in this process only for this test (the scripts
+    # later tests run would inherit it, and their captures would see no launch)
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    spec = importlib.util.spec_from_file_location("exported_run_py", tmp_path / "run.py")
+    run_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_py)
+    built, views = run_py.fresh_args()
+    assert built[0] is views["x"] and built[1:] == [blocked, sliced, tl.float16]
+    # a name that is no Gluon layout is one line, nothing looked up beyond Gluon's language
+    launch["args"][1]["rebuild"]["gluon"] = "__class__"
+    (tmp_path / "launch.json").write_text(json.dumps(launch))
+    spec.loader.exec_module(run_py)
+    with pytest.raises(SystemExit):
+        run_py.fresh_args()

@@ -47,7 +47,7 @@ def resume_point(level: str, content: str | bytes, file: str,
 
 
 def check_level(level: str, content: str | bytes, base_metadata: dict[str, Any] | None, file: str,
-                target) -> dict[str, Any]:
+                target, older_target_ok: bool = False) -> dict[str, Any]:
     """A level's text checked before it is compiled (for this target, with the metadata it needs);
     the facts it states itself (name, num_warps, target, threads)."""
     if level not in ir_levels(target.backend):
@@ -64,7 +64,7 @@ def check_level(level: str, content: str | bytes, base_metadata: dict[str, Any] 
     for _, sentence in md.problems(base):  # from a file, md.load has said it at its line
         raise WorkbenchError.at(file, f"the metadata is wrong: {sentence}")
     facts = md.level_facts(level, content) if isinstance(content, str) else {}
-    check_target(level, facts, file, target)
+    check_target(level, facts, file, target, older_target_ok)
     if facts.get("threads", 0) % 32:
         raise WorkbenchError.at(file, f".reqntid {facts['threads']} is not a whole number of warps (32 threads "
                                       "each): the block's thread count must be num_warps * 32",
@@ -95,12 +95,28 @@ def level_start(level: str, content: str | bytes, file: str, after_pass: tuple[s
     return start_key, start_obj
 
 
-def check_target(level: str, facts: dict, file: str, target: Any) -> None:
+def check_target(level: str, facts: dict, file: str, target: Any, older_target_ok: bool = False) -> None:
+    """A level that states its target is compiled for that target. ``older_target_ok``: a TTIR or
+    TTGIR stated for an older GPU of the same kind goes on for ``target`` (a launch on the GPU at
+    hand, as Triton compiles such a file: its passes read the module's own target)."""
+    if older_target_ok and older_target(level, facts, target):
+        return
     stated = md.stated_target(facts)
     if stated and compat.parse_target(stated).arch != target.arch:
         raise WorkbenchError.at(file, f"this {level.upper()} is for {stated}, but the target is "
                                       f"{compat.target_str(target)} (pass --target {stated})",
                                 _line_of(file, "ttg.target" if level == "ttgir" else ".target"))
+
+
+def older_target(level: str, facts: dict, target: Any) -> str | None:
+    """The target a TTIR/TTGIR states, where it is an older GPU of ``target``'s kind."""
+    stated = md.stated_target(facts) if level in ("ttir", "ttgir") else None
+    if not stated:
+        return None
+    theirs = compat.parse_target(stated)
+    older = theirs.backend == target.backend and isinstance(theirs.arch, int) and isinstance(target.arch, int) \
+        and theirs.arch < target.arch
+    return stated if older else None
 
 
 def check_cubin(cubin: bytes, metadata: dict, file: str, target: Any) -> None:

@@ -156,15 +156,16 @@ class Compiler:
                                    **kwargs)
 
     def compile_file(self, path: str | Path, base_metadata: dict[str, Any] | None = None,
-                     with_sass: bool = True, record_passes: bool | tuple[str, ...] = False) -> CompileResult:
+                     with_sass: bool = True, record_passes: bool | tuple[str, ...] = False,
+                     older_target_ok: bool = False) -> CompileResult:
         path = Path(path)
         level = level_of(path)
         return self.compile_level(level, sources.read_level_file(path), base_metadata, file=str(path), with_sass=with_sass,
-                                  record_passes=record_passes)
+                                  record_passes=record_passes, older_target_ok=older_target_ok)
 
     def compile_level(self, level: str, content: str | bytes, base_metadata: dict[str, Any] | None = None,
                       file: str = "<input>", with_sass: bool = True, record_passes: bool | tuple[str, ...] = False,
-                      after_pass: tuple[str, int] | None = None) -> CompileResult:
+                      after_pass: tuple[str, int] | None = None, older_target_ok: bool = False) -> CompileResult:
         """From the text (or cubin bytes) of one level, to every level below it.
 
         ``after_pass=(stage, index)``: ``content`` is the IR after pass ``index`` (0-based, -1
@@ -172,7 +173,7 @@ class Compiler:
         """
         with span("check level"):
             level, after_pass = sources.resume_point(level, content, file, after_pass)
-            facts = sources.check_level(level, content, base_metadata, file, self.target)
+            facts = sources.check_level(level, content, base_metadata, file, self.target, older_target_ok)
         base = dict(base_metadata or {})
         opts = md.user_options(base, self.option_fields())
         for key in ("num_warps", "num_ctas"):

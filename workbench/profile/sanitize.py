@@ -522,9 +522,17 @@ def _failure(output: str, text: str, log: Log, returncode: int) -> str | None:
         lines = [ln for ln in output.splitlines() if ln.strip()]
         return f"it wrote no log ({lines[-1].strip() if lines else f'exit status {returncode}'})"
     failed = [m for m in log.messages if "returned an error" in m or "No attachable" in m or "Internal" in m]
-    if failed or returncode != 0:
-        return failed[0] if failed else f"the replay exited with status {returncode}"
+    if failed:
+        return failed[0]
+    if returncode != 0:
+        if raised := _RAISED.findall(output):   # the (last) traceback's last line: the exception, its sentence
+            return f"the replay raised {raised[-1].strip()}"
+        return f"the replay exited with status {returncode}"
     return None
+
+
+_RAISED = re.compile(r"^Traceback \(most recent call last\):\n(?:[ \t].*\n)*([A-Za-z_][\w.]*(?::.*)?)$",
+                     re.MULTILINE)
 
 
 def cache_key(folder: Path, tool: str) -> str:

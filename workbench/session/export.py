@@ -10,6 +10,7 @@ which compiles from the exported level with Triton's own API, launches, checks a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -101,4 +102,40 @@ def _arg(name: str, value: Any) -> dict[str, Any]:
         return {"name": name, "tensor": value.name}
     if value is None or isinstance(value, (bool, int, float, str)):
         return {"name": name, "value": value}
+    rebuild = _rebuild(value)
+    if rebuild is not None:
+        return {"name": name, "value": str(value), "rebuild": rebuild}
     return {"name": name, "value": str(value), "repr": True}
+
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _rebuild(value: Any) -> dict[str, Any] | None:
+    """A constexpr JSON has no word for, as run.py builds it again: a Gluon layout (a dataclass of
+    Gluon's language, its fields plain values or layouts), a Triton dtype; None for anything else."""
+    cls = type(value)
+    if cls.__module__.startswith("triton.experimental.gluon.language") and dataclasses.is_dataclass(value):
+        fields = {}
+        for f in dataclasses.fields(value):
+            if f.init:
+                field = _rebuild_field(getattr(value, f.name))
+                if field is _NONE:
+                    return None
+                fields[f.name] = field
+        return {"gluon": cls.__name__, "fields": fields}
+    if cls.__module__ == "triton.language.core" and cls.__name__ == "dtype":
+        return {"dtype": value.name}
+    return None
+
+
+_NONE = object()
+
+
+def _rebuild_field(value: Any) -> Any:
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_rebuild_field(v) for v in value]
+        return _NONE if any(v is _NONE for v in items) else items
+    return _rebuild(value) or _NONE

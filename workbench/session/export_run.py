@@ -115,11 +115,36 @@ def fresh_args() -> tuple[list, dict]:
     for a in LAUNCH["args"]:
         if "tensor" in a:
             args.append(views[a["tensor"]])
+        elif "rebuild" in a:
+            args.append(rebuilt(a["name"], a["rebuild"]))
         elif a.get("repr"):
-            fail(f"argument {a['name']} = {a['value']} cannot be rebuilt outside the script")
+            if LEVEL == "python" or LAUNCH["signature"].get(a["name"]) != "constexpr":
+                fail(f"argument {a['name']} = {a['value']} cannot be rebuilt outside the script")
+            args.append(None)   # a constexpr compiled into the level: not an argument of its launch
         else:
             args.append(a["value"])
     return args, views
+
+
+def rebuilt(name: str, how):
+    """A Gluon layout or a Triton dtype again, from what ``workbench export`` wrote of it (its class
+    looked up in Gluon's language by name, its fields plain values or layouts: nothing evaluated)."""
+    if isinstance(how, list):
+        return [rebuilt(name, v) for v in how]
+    if not isinstance(how, dict):
+        return how
+    if "dtype" in how:
+        import triton.language as tl
+        return tl.dtype(how["dtype"])
+    from triton.experimental.gluon import language as gl
+    cls = getattr(gl, str(how.get("gluon")), None)
+    import dataclasses
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)) or not isinstance(how.get("fields"), dict):
+        fail(f"argument {name}: {how.get('gluon')!r} is no layout of Gluon {triton.__version__}")
+    try:
+        return cls(**{k: rebuilt(name, v) for k, v in how["fields"].items()})
+    except (TypeError, ValueError, AssertionError) as e:
+        fail(f"argument {name}: {how['gluon']} cannot be built again under Triton {triton.__version__}: {e}")
 
 
 # -- compile from the exported level ---------------------------------------------------------
@@ -135,7 +160,10 @@ def _python_kernel():
     sys.modules["exported_kernel"] = module
     spec.loader.exec_module(module)  # the script's own main() is behind its __main__ guard
     kernel = getattr(module, LAUNCH["kernel"])
-    while hasattr(kernel, "fn") and not hasattr(kernel, "arg_names"):  # an autotuner or heuristics around it
+    # the kernel under an autotuner or heuristics (both have ``fn`` and ``arg_names`` too): they
+    # would add their config's constexprs to the exported arguments, which hold them already
+    from triton.runtime.autotuner import Autotuner, Heuristics
+    while isinstance(kernel, (Autotuner, Heuristics)):
         kernel = kernel.fn
     return lambda grid, args: kernel[grid](*args, **LAUNCH["launch_options"])
 
