@@ -195,7 +195,10 @@ class WorkbenchApp(App):
         self.main.show_columns()
         self.status.show(f"starting runner… (opening {self.script.name})", busy=True)
         self.query_one("#picker").border_title = self.script.name
-        self.query_one("#pane-python", LevelPane).view.focus()
+        # the focus now, and its pane's mark (▸) drawn now: the focus event comes after the first
+        # frame, and the mark with it in a repaint (the first screen was then that repaint's)
+        self.screen.set_focus(self.query_one("#pane-python", LevelPane).view)
+        self.main.column("python").set_title()
         self.call_after_refresh(self._first_frame)
 
     def _first_frame(self) -> None:
