@@ -5,7 +5,8 @@ for its import lines, each in a process of its own with a time limit; a count ta
 
 ``REPO`` is a checkout (or ``git archive``) of github.com/toyaix/triton-runner: its files are read
 there and never copied into this project. The scripts run are the Triton 3.6 ones: the folders
-``examples/runner/v3.6.0``, ``examples/runner/v3.5.x`` (the files their 3.6 README points to),
+``examples/runner/v3.6.0``, ``examples/runner/v3.5.x`` (the files their 3.6 README points to; one
+with a v3.6.0 script at the same path is left out, as that README does),
 ``examples/runner/python`` and ``examples/dump/python``. Each runs with the repository as the
 working directory, ``__file__`` its own path (so ``get_file_dir(__file__)`` finds its level files)
 and its import lines rewritten one for one (``import triton_runner`` ->
@@ -142,10 +143,13 @@ def _cuda_on_the_cpu() -> None:
 # -- the parent: every script, a table ---------------------------------------------------------
 
 def scripts_in(repo: Path) -> list[Path]:
+    """The scripts of FOLDERS; a v3.5.x one whose path has a v3.6.0 one (its level and GPU remade for
+    3.6: their 3.6 README names that one) is left out."""
     found = []
     for folder in FOLDERS:
         found.extend(sorted((repo / folder).rglob("*.py")))
-    return found
+    newer, older = repo / "examples/runner/v3.6.0", repo / "examples/runner/v3.5.x"
+    return [s for s in found if not (s.is_relative_to(older) and (newer / s.relative_to(older)).is_file())]
 
 
 def gpu_arch() -> int | None:

@@ -161,6 +161,35 @@ def test_a_tuple_dump_grid_names_the_program(capfd):
     assert grid_kernel.last_dump.sites[0].pid == (0, 1, 0)
 
 
+@triton_runner.jit
+def held_grid_kernel(x_ptr, BLOCK_SIZE: tl.constexpr):
+    x = tl.load(x_ptr + tl.arange(0, BLOCK_SIZE))
+    dump_grid = 1, 0        # (their dump_with_offset.py: the program in a variable, then an offset from it)
+    grid_id = dump_grid[0] * tl.num_programs(axis=0) + dump_grid[1]
+    dl.dump(x, grid_id * BLOCK_SIZE, dump_grid)
+
+
+@triton_runner.jit
+def computed_grid_kernel(x_ptr, BLOCK_SIZE: tl.constexpr):
+    x = tl.load(x_ptr + tl.arange(0, BLOCK_SIZE))
+    dump_grid = 1, 0
+    if BLOCK_SIZE > 1:
+        dump_grid = tl.program_id(0), 0
+    dl.dump(x, 0, dump_grid)
+
+
+def test_a_dump_grid_held_in_a_variable_of_literals_names_the_program_and_one_computed_is_one_line(capfd):
+    with compat.compile_only_driver(compat.parse_target("cuda:90")):
+        held_grid_kernel[(2, 2)](torch.rand(4 * BLOCK), BLOCK_SIZE=BLOCK, dump_tensor=torch.empty(4 * BLOCK))
+    (site,) = held_grid_kernel.last_dump.sites
+    assert site.pid == (1, 0, 0) and site.offset_value is not None
+    rows, first = inspect.getsourcelines(computed_grid_kernel.fn)
+    line = first + next(i for i, row in enumerate(rows) if "dl.dump(" in row)
+    with pytest.raises(WorkbenchError) as e, compat.compile_only_driver(compat.parse_target("cuda:90")):
+        computed_grid_kernel[(2,)](torch.rand(2 * BLOCK), BLOCK_SIZE=BLOCK, dump_tensor=torch.empty(BLOCK))
+    assert str(e.value).startswith(f"{__file__}:{line}: error: dump()'s dump_grid is a value of the running kernel")
+
+
 @triton.autotune(configs=[triton.Config({"BLOCK_SIZE": BLOCK})], key=["n"])
 @triton_runner.jit
 def tuned_kernel(x_ptr, n, BLOCK_SIZE: tl.constexpr):

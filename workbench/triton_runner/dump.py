@@ -154,6 +154,45 @@ def _prepare(fn, spec, target: str, level, dump_value, dump_grid, grid, where: s
     return prepared
 
 
+def held_literals(file: str | None, line: int | None) -> tuple[int, ...] | None:
+    """The program a ``dump(x, offset, name)`` call at ``line`` names through a variable the kernel
+    assigns once, from integer literals (``dump_grid = 1, 0``): read from the source (parsed,
+    never run); None for anything else."""
+    import ast
+    if not file or not line:
+        return None
+    try:
+        tree = ast.parse(Path(file).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    around = [fn for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+              and fn.lineno <= line <= (fn.end_lineno or fn.lineno)]
+    if not around:
+        return None
+    fn = max(around, key=lambda f: f.lineno)   # the innermost: the kernel
+    calls = [c for c in ast.walk(fn) if isinstance(c, ast.Call) and c.lineno <= line <= (c.end_lineno or c.lineno)
+             and getattr(c.func, "attr", getattr(c.func, "id", None)) == "dump"]
+    names = [a.id for c in calls for a in c.args[2:3] + [k.value for k in c.keywords if k.arg == "dump_grid"]
+             if isinstance(a, ast.Name)]
+    if len(names) != 1:
+        return None
+    values = []   # what each assignment to the name gives it (None: not the whole value)
+    for node in ast.walk(fn):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+            if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.NamedExpr)) else []
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id == names[0]:
+                values.append(node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None)
+            elif any(isinstance(n, ast.Name) and n.id == names[0] for n in ast.walk(target)):
+                values.append(None)
+    if len(values) != 1 or values[0] is None:
+        return None
+    items = values[0].elts if isinstance(values[0], ast.Tuple) else [values[0]]
+    if all(isinstance(i, ast.Constant) and type(i.value) is int for i in items):
+        return tuple(i.value for i in items)
+    return None
+
+
 def _python_rewrite(compiler, spec, dump_grid, grid, where: str):
     """The TTIR of the Python kernel with each of its dump() calls a dump (all kept)."""
     from workbench import language as wl
@@ -182,11 +221,15 @@ def _python_rewrite(compiler, spec, dump_grid, grid, where: str):
         else:
             try:
                 pid = parse_pid(opts.get("pid") if opts.get("pid") is not None else (dump_grid or 0))
-            except TypeError:   # a program id computed in the kernel
-                raise WorkbenchError.at(str(spec.file), "dump()'s dump_grid is a value of the running kernel here (a "
-                                                        "tuple held in a variable is made of tensors): the workbench "
-                                                        "needs the program as constants in the call, "
-                                                        "dump(x, offset, (1, 0))", lines.get(line)) from None
+            except TypeError:   # a program id held in a variable: tensors once compiled
+                held = held_literals(spec.file, lines.get(line))
+                if held is None:
+                    raise WorkbenchError.at(str(spec.file), "dump()'s dump_grid is a value of the running kernel "
+                                                            "here (a tuple held in a variable is made of tensors, and "
+                                                            "this one is not assigned once from numbers): the "
+                                                            "workbench needs the program as constants, "
+                                                            "dump(x, offset, (1, 0))", lines.get(line)) from None
+                pid = parse_pid(held)
         off_marker = opts.get("offset_marker")
         site = Site(kind, k, pid, int(opts.get("offset") or 0),
                     index.get(off_marker) if off_marker is not None else None, lines.get(line))
