@@ -13,6 +13,7 @@ Written by triton-workbench (``workbench export``); this file is copied as is in
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -138,7 +139,6 @@ def rebuilt(name: str, how):
         return tl.dtype(how["dtype"])
     from triton.experimental.gluon import language as gl
     cls = getattr(gl, str(how.get("gluon")), None)
-    import dataclasses
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)) or not isinstance(how.get("fields"), dict):
         fail(f"argument {name}: {how.get('gluon')!r} is no layout of Gluon {triton.__version__}")
     try:
