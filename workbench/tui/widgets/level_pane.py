@@ -10,12 +10,12 @@ editable: its placeholder text is not the file's content.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from typing import TYPE_CHECKING
-
 from textual.widgets import Input
 
 from workbench.tui.widgets.code_view import CodeView
