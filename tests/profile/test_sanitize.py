@@ -1,10 +1,9 @@
 """compute-sanitizer's reports read back and folded onto every level, on the CPU.
 
 tests/data/sanitizer/ holds, for each case of benchmarks/sanitizer_cases.py, the levels of its
-kernel and its arguments' device addresses, and a log per tool. racecheck.log, initcheck.log and
-synccheck.log, and the sum and scale cases' levels and buffers, were recorded on an H100 by
-benchmarks/record_sanitizer.py; memcheck.log and the vector-add cases' buffers are still
-HAND-WRITTEN (the README there says which is which).
+kernel and its arguments' device addresses, and a log per tool, every one recorded on an H100 by
+benchmarks/record_sanitizer.py (memcheck.log and the vector-add cases in a second run, with
+--padding; the README there says when and with what).
 """
 
 from __future__ import annotations
