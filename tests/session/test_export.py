@@ -275,6 +275,7 @@ def test_a_gluon_layout_and_a_dtype_constexpr_are_written_as_data_and_built_agai
     assert args[1] == {"name": "layout", "value": str(blocked), "rebuild": {"gluon": "BlockedLayout", "fields": {
         "size_per_thread": [4], "threads_per_warp": [32], "warps_per_cta": [4], "order": [0], "cga_layout": []}}}
     assert args[3]["rebuild"] == {"dtype": "fp16"} and args[4]["repr"] is True   # a function: not rebuilt
+    assert export._arg("layout", tl.constexpr(blocked))["rebuild"] == args[1]["rebuild"]
     launch = {"kernel": "k", "level": "python", "file": "k.py", "version": "1", "triton_version": "3.6.0",
               "target": {"backend": "cuda", "arch": 90, "warp_size": 32}, "inputs": "random", "align": 16,
               "storages": [16], "views": {"x": {"dtype": "float32", "storage": 0, "offset": 0, "shape": [4],

@@ -113,7 +113,10 @@ _PLAIN = (bool, int, float, str, type(None))
 
 def _rebuild(value: Any) -> dict[str, Any] | None:
     """A constexpr JSON has no word for, as run.py builds it again: a Gluon layout (a dataclass of
-    Gluon's language, its fields plain values or layouts), a Triton dtype; None for anything else."""
+    Gluon's language, its fields plain values or layouts), a Triton dtype (either one wrapped in a
+    ``tl.constexpr`` too); None for anything else."""
+    if type(value).__name__ == "constexpr" and type(value).__module__ == "triton.language.core":
+        value = value.value
     cls = type(value)
     if cls.__module__.startswith("triton.experimental.gluon.language") and dataclasses.is_dataclass(value):
         fields = {}
