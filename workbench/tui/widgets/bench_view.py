@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from workbench.model.results import RunResult
+from workbench.tui.widgets.table import TableView
 from workbench.tui.format import BENCH_COLUMNS, bench_row, chart, sparkline
 
 
@@ -20,7 +21,7 @@ class BenchView(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="bench-table", zebra_stripes=True, cursor_type="row")
+        yield TableView(id="bench-table", zebra_stripes=True, cursor_type="row")
         yield Static("", id="bench-chart")
 
     def on_mount(self) -> None:

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from workbench.model.configs_report import VERIFY, table_rows
+from workbench.tui.widgets.table import TableView
 
 COLUMNS = ("", "config", "regs", "spills", "smem", "verify", "median us", "spread", "vs chosen", "")
 SORTS = ("config", "median", "verify")  # s cycles through them
@@ -51,7 +52,7 @@ class ConfigsView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="configs-title")
-        yield DataTable(id="configs-table", zebra_stripes=True, cursor_type="row")
+        yield TableView(id="configs-table", zebra_stripes=True, cursor_type="row")
         yield Static("", id="configs-verdict")
         yield Input(placeholder=field_example(None), id="configs-try")
 

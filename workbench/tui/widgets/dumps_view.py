@@ -22,6 +22,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Static
 
+from workbench.tui.widgets.table import TableView
+
 
 DUMP_HINT = "put the cursor on a value in a level pane and press x, or type it above"
 
@@ -68,7 +70,7 @@ class DumpsView(Vertical):
                         id="dump-value")
             yield Input(value="python", id="dump-level")
             yield Button("watch", id="dump-watch")
-        yield DataTable(id="watch-table", cursor_type="row", zebra_stripes=True)
+        yield TableView(id="watch-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll():
             yield Static("no watched values: w on a value in a level pane, or type one and press watch",
                          id="watch-result")

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 
 from workbench.model.levels import REGISTRY, title_of
 from workbench.model.results import SanitizeRun, Version
+from workbench.tui.widgets.table import TableView
 from workbench.tui.format import RESOURCE_COLUMNS, STATUS_WORDS, resource_cells
 from workbench.tui.widgets.level_pane import PANE_MIN_WIDTH
 
@@ -123,7 +124,7 @@ class HistoryView(Horizontal):
             self.version = version
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield TableView(id="history-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll():
             yield Static("no saved versions yet: edit a level (e) and save (ctrl+s)", id="history-diff")
 

@@ -84,6 +84,7 @@ class LevelPane(Vertical):
         super().__init__(**kwargs)
         self._initial = (text, level)
         self.missing: str | None = None   # why the level's file is not there (None: it is)
+        self.loaded = bool(text)          # a level came (load); before it, nothing to edit
         self.has_draft = False            # the editor holds text typed and not saved
         self._tools: tuple[SearchBar, TextArea] | None = None   # (add_tools)
 
@@ -125,7 +126,7 @@ class LevelPane(Vertical):
         """The file's text (or, with ``missing``, a placeholder saying why there is none), coloured
         by ``lexer`` (the level's own where not given); a draft in the editor stays."""
         typed = self.draft_text() is not None
-        self.missing = missing
+        self.missing, self.loaded = missing, True
         self.view.load(text, level, lexer)
         if self.editing and not typed:   # (not editing: ``e`` gives the editor the view's text)
             self.editor.load_text(text)
@@ -170,6 +171,9 @@ class LevelPane(Vertical):
 
     def action_edit(self) -> None:
         if self.editing:
+            return
+        if not self.loaded:   # (text typed then would have had nothing under it, and be lost)
+            self.app.notify("the kernel is still opening: e edits its levels once they show", severity="warning")
             return
         if self.missing:
             self.app.notify(f"{self.missing}: not editable until restored (History, r)", severity="warning")

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from workbench.model.results import RunResult
+from workbench.tui.widgets.table import TableView
 from workbench.tui.format import OUTPUT_COLUMNS, output_rows, result_summary
 
 
@@ -19,7 +20,7 @@ class OutputsView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("no run yet", id="outputs-summary")
-        yield DataTable(id="outputs-table", zebra_stripes=True, cursor_type="row")
+        yield TableView(id="outputs-table", zebra_stripes=True, cursor_type="row")
 
     def on_mount(self) -> None:
         self.columns = self.query_one(DataTable).add_columns(*OUTPUT_COLUMNS)

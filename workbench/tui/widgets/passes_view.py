@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from workbench.model import srcmap  # text only: which Python line each line of an IR came from
+from workbench.tui.widgets.table import TableView
 from workbench.tui.widgets.code_view import CodeView
 from workbench.tui.widgets.history_view import diff_text
 from workbench.tui.widgets.level_pane import LIST_MIN_WIDTH, PANE_MIN_WIDTH, LevelPane, width_beside_panes
@@ -106,7 +107,7 @@ class PassesView(Horizontal):
     def compose(self) -> ComposeResult:
         with Vertical(id="passes-list"):
             yield Static("select a kernel: its passes are recorded when this tab is shown", id="passes-summary")
-            yield DataTable(id="passes-table", cursor_type="row", zebra_stripes=True)
+            yield TableView(id="passes-table", cursor_type="row", zebra_stripes=True)
         with Vertical(id="ir-side"):
             yield Static("", id="pass-title", classes="pass-title", markup=False)
             yield LevelPane("", "ttgir", id="pass-ir")

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from workbench.tui.widgets.table import TableView
 from workbench.tui.widgets.tool_process import ToolProcess
 from workbench.tui.format import version_label
 
@@ -51,7 +52,7 @@ class ProfileView(ToolProcess, Vertical):
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, id="profile-title")
         with Horizontal():
-            yield DataTable(id="profile-table", zebra_stripes=True, cursor_type="row")
+            yield TableView(id="profile-table", zebra_stripes=True, cursor_type="row")
             with VerticalScroll():
                 yield Static("", id="profile-roofline")
                 yield Static("", id="profile-hot")

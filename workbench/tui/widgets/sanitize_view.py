@@ -25,6 +25,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from workbench.tui.widgets.table import TableView
 from workbench.tui.widgets.tool_process import ToolProcess, error_line
 from workbench.tui.format import LEVELS, version_label
 
@@ -72,7 +73,7 @@ class SanitizeView(ToolProcess, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, id="sanitize-title", markup=False)
-        yield DataTable(id="sanitize-table", zebra_stripes=True, cursor_type="row")
+        yield TableView(id="sanitize-table", zebra_stripes=True, cursor_type="row")
 
     def on_mount(self) -> None:
         self.running: Started | None = None
