@@ -597,13 +597,32 @@ class Session:
 
     def _pure_outputs(self, state: KernelState) -> list[str]:
         """Outputs the original kernel writes in full without reading them: the ones that can
-        be poisoned before a run (an in-place kernel's outputs cannot)."""
-        written = state.snapshot.written
-        if not written:
+        be poisoned before a run (an in-place kernel's outputs cannot). Tried: the outputs the
+        script's launch changed, and the tensors its TTIR only ever stores through (a launch into
+        a buffer that held the answer already changed none of its bytes)."""
+        snapshot = state.snapshot
+        tried = snapshot.written + [n for n in sorted(self._store_only(state)) if n not in snapshot.written]
+        if not tried:
             return []
-        outputs = self._launch(state, state.versions["original"], written)
-        after = state.snapshot.after
-        return [name for name in written if check(name, after[name], outputs[name]).ok]
+        outputs = self._launch(state, state.versions["original"], tried)
+        after = snapshot.after
+        return [name for name in tried if check(name, after[name], outputs[name]).ok]
+
+    def _store_only(self, state: KernelState) -> set[str]:
+        """Tensors the original's TTIR stores through and never reads through, sharing their memory
+        with no other argument (poisoning them cannot reach an address the kernel computes)."""
+        from workbench.compiler.writes import store_only_args
+        original = state.versions["original"].result
+        ttir = original.levels.get("ttir") if original is not None else None
+        if not isinstance(ttir, str) or self.compiler is None:
+            return set()
+        names = [n for n, t in state.spec.signature.items() if t != "constexpr"]
+        with span("store-only arguments"):
+            found = store_only_args(ttir, names, self.compiler.backend) or set()
+        views = state.snapshot.views
+        checked = set(state.snapshot.checked.values())
+        return {n for n in found if n in checked and
+                all(o == n or v.storage != views[n].storage for o, v in views.items())}
 
     def timing(self, state: KernelState, v: Version, options: BenchOptions, flops: str | None) -> Timing:
         from workbench.runtime import launch
