@@ -48,3 +48,14 @@ async def test_textuals_own_datatable_still_cuts_it_so_the_table_above_is_needed
     """If Textual fixes its DataTable, this fails: TableView can then go."""
     line = await _refill_and_draw_before_idle(DataTable())
     assert "1024 of 102" in line and "1024 of 1024" not in line, line
+
+
+@pytest.mark.asyncio
+async def test_a_cell_with_markup_is_as_wide_as_what_it_shows():
+    table = TableView()
+    async with TableApp(table).run_test(size=(60, 6)) as pilot:
+        table.add_columns("v")
+        table.add_row("[bold]abcdef[/bold]")
+        assert table.ordered_columns[0].content_width == 6   # not the 19 characters of its markup
+        await pilot.pause()
+        assert "abcdef" in _row_text(table) and "[bold]" not in _row_text(table)

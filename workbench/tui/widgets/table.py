@@ -11,7 +11,9 @@ column widens when the row comes, before any frame; the idle's measure then find
 from __future__ import annotations
 
 from rich.console import RenderableType
+from rich.errors import MarkupError
 from rich.protocol import is_renderable
+from rich.text import Text
 from textual.render import measure
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellType, ColumnKey, RowKey
@@ -37,7 +39,12 @@ class TableView(DataTable):
 
 
 def _shown(cell: CellType) -> RenderableType:
-    """What DataTable draws for a cell, as wide as that or wider (a string's markup is counted)."""
+    """What DataTable draws for a cell (its default formatter's text: a string's markup applied)."""
     if isinstance(cell, float):
         return f"{cell:.2f}"
-    return cell if isinstance(cell, str) or is_renderable(cell) else str(cell)
+    if isinstance(cell, str):
+        try:
+            return Text.from_markup(cell, end="")
+        except MarkupError:
+            return Text(cell, end="")
+    return cell if is_renderable(cell) else str(cell)
