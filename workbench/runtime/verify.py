@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -100,24 +101,26 @@ def _bits(t):
     return t.contiguous().view(ints[t.element_size()])
 
 
-def count_poison(expected, got) -> int:
-    """Elements of ``got`` holding the poison pattern where ``expected`` does not."""
-    p = poison_value(got.dtype)
-    if p is None or got.numel() == 0:
-        return 0
-    pb = int(_bits(p)[0])
-    return int(((_bits(got) == pb) & (_bits(expected) != pb)).sum())
-
-
 def check(name: str, expected, got, atol: float | None = None, rtol: float | None = None) -> OutputCheck:
+    """``got`` against ``expected``, compared where the result lives (the GPU after a replay): every
+    figure is reduced there into one small tensor that comes back in one transfer (each its own
+    ``.item()`` made a dozen waits for the GPU a check), the first bad index in a second only when
+    there is one."""
     import torch
     dtype = str(expected.dtype).replace("torch.", "")
     d_atol, d_rtol = TOLERANCES.get(dtype, (0.0, 0.0))
     atol = d_atol if atol is None else atol
     rtol = d_rtol if rtol is None else rtol
-    # compared where the result lives (the GPU after a replay): only the counts come back
     out = got.detach()
     exp = expected.detach().to(out.device)
+    none = exp.numel() == 0
+    zero = torch.zeros((), dtype=torch.float64, device=out.device)
+    poison = poison_value(out.dtype)
+    if poison is not None and not none:
+        pb = _bits(poison.to(out.device))[0]
+        unwritten_t = ((_bits(out) == pb) & (_bits(exp) != pb)).sum()
+    else:
+        unwritten_t = zero
     if exp.dtype.is_floating_point:
         e, o = exp.double(), out.double()
         diff = (e - o).abs()
@@ -126,20 +129,23 @@ def check(name: str, expected, got, atol: float | None = None, rtol: float | Non
         bad = (diff > atol + rtol * e.abs()) | (torch.isnan(diff))
         rel = diff / e.abs().clamp_min(torch.finfo(torch.float64).tiny)
         finite = ~torch.isnan(diff)
-        max_abs = float(diff[finite].max()) if finite.any() else float("nan")
-        max_rel = float(rel[finite & (e != 0)].max()) if (finite & (e != 0)).any() else 0.0
-        nan, inf = int(torch.isnan(o).sum()) - int(both_nan.sum()), int(torch.isinf(o).sum())
+        lowest = torch.tensor(-math.inf, dtype=torch.float64, device=out.device)
+        figures = [torch.where(finite, diff, lowest).amax() if not none else lowest,
+                   torch.where(finite & (e != 0), rel, torch.zeros_like(rel)).amax() if not none else zero,
+                   torch.isnan(o).sum() - both_nan.sum(), torch.isinf(o).sum()]
     else:
         bad = exp != out
         diff = (exp.long() - out.long()).abs() if not exp.dtype == torch.bool else bad.long()
-        max_abs = float(diff.max()) if diff.numel() else 0.0
-        max_rel, nan, inf = 0.0, 0, 0
-    mismatches = int(bad.sum())
+        figures = [diff.amax() if not none else zero, zero, zero, zero]
+    figures += [bad.sum(), unwritten_t]
+    max_abs, max_rel, nan, inf, mismatches, unwritten = torch.stack([f.double() for f in figures]).tolist()
+    if exp.dtype.is_floating_point and max_abs == -math.inf:
+        max_abs = math.nan   # (no finite difference at all)
+    nan, inf, mismatches, unwritten = int(nan), int(inf), int(mismatches), int(unwritten)
     first = None
     if mismatches:
         flat = int(bad.reshape(-1).nonzero()[0])
         first = [int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(exp.shape))]
-    unwritten = count_poison(exp, out)
     if unwritten and exp.dtype.is_floating_point:
         nan -= unwritten  # the poison reads as NaN: count it as unwritten, not as a NaN the kernel made
     return OutputCheck(name, dtype, list(exp.shape), mismatches == 0, max_abs, max_rel, mismatches, first, nan, inf,
