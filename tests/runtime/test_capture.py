@@ -120,3 +120,30 @@ def test_capture_leaves_triton_as_it_found_it(tmp_path):
         from triton.runtime.driver import driver
         with pytest.raises(RuntimeError, match="active drivers"):
             driver.active.get_current_target()
+
+
+def test_launches_from_a_thread_an_autograd_function_and_under_heuristics_are_each_kept_and_verify(tmp_path):
+    """The heuristic picks EVEN per launch: two specializations; the autograd forward's launch and
+    the thread's share one and are both kept (3 launches); every replay verifies (on the GPU, or in
+    the interpreter)."""
+    import shutil
+
+    from helpers import TESTS, _interpreter_works, has_cuda
+    from workbench.session.session import Session
+    if not has_cuda() and not _interpreter_works():
+        pytest.skip("no GPU, and Triton 3.6's interpreter breaks on numpy >= 2.4 (triton-lang/triton#9171)")
+    shutil.copy(TESTS / "data" / "launch_sites.py", tmp_path / "launch_sites.py")
+    session = Session(tmp_path / "launch_sites.py", mode="gpu" if has_cuda() else "interpret",
+                      workspace=tmp_path / "ws", with_sass=False)
+    session.open()
+    assert session.capture.error is None, session.capture.error
+    specs = {s.spec.constexprs["EVEN"]: s for s in session.kernels.values()}
+    assert set(specs) == {True, False}
+    assert specs[True].spec.constexprs["OUT"] != specs[False].spec.constexprs["OUT"]   # float16, float32
+    assert specs[True].spec.signature["offset"] == "i64" and specs[True].spec.signature["flag"] == "u1"
+    grids = sorted(launch.grid for launch in session.capture.launches)
+    assert grids == [(2, 1, 1), (4, 1, 1), (4, 1, 1)]   # the thread's, then cdiv(256, 64) and cdiv(250, 64)
+    for spec_id, state in session.kernels.items():
+        result = session.run(spec_id)
+        assert result.status == "ok", [o.sentence for o in result.outputs]
+    session.close()

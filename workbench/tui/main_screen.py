@@ -9,7 +9,7 @@ from functools import partial
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static
 
 from workbench.tui import widgets as views   # the results tabs: imported as they mount, after the first frame
 from workbench.tui.editing import digest
@@ -83,6 +83,7 @@ class MainScreen:
     async def mount_rest(self) -> None:
         """What the first frame can do without (hidden levels, results, footer), mounted just after
         it: the first screen comes at once."""
+        from textual.widgets import Footer, TabbedContent, TabPane   # (imported here: not needed for the first frame)
         levels = self.app.query_one("#levels")
         for i, level in enumerate(LEVELS):
             if self.app.query(f"#col-{level}"):
@@ -133,6 +134,10 @@ class MainScreen:
             bar.append(f"[@click=app.show_level('{level}')][{style}] {i} {self.app.family.title(level)} [/][/]")
         self.app.query_one("#level-bar", Static).update(" ".join(bar) + "   [dim]< > switch · v 2/3 panes · "
                                                     "e edit · f follow · ? help[/]", layout=False)   # (one line)
+
+    def results_tab(self) -> str:
+        """The results tab shown (the tabs are mounted just after the first frame)."""
+        return self.app.query_one("#results").active
 
     def column(self, level: str) -> LevelColumn:
         return self.app.query_one(f"#col-{level}", LevelColumn)
@@ -360,7 +365,7 @@ class MainScreen:
     def action_results(self, tab: str, field: bool = False) -> None:
         """A results tab; ``field``: its field (Dumps, Configs) focused, ready to type into (the tab's
         key does that; a tab shown by another action, x, w or F, leaves the focus in the code)."""
-        tabs = self.app.query_one(TabbedContent)
+        tabs = self.app.query_one("#results")
         if self.app.focused is not None and tabs in self.app.focused.ancestors:
             # focus left in the tab going away would bring it back (TabbedContent follows focus)
             self.pane(self.shown_levels[0]).view.focus()
@@ -368,7 +373,7 @@ class MainScreen:
         if field and tab in TAB_FIELDS:
             self.app.query_one(TAB_FIELDS[tab]).focus()
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    def on_tabbed_content_tab_activated(self, event) -> None:   # (TabbedContent.TabActivated)
         if event.pane.id == "history" and self.app.history.stale:
             self.app.history.show()
         if event.pane.id == "configs":

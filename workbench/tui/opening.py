@@ -8,7 +8,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from textual.widgets import Static, TabbedContent
+from textual.widgets import Static
 
 from workbench.model.diagnostics import NO_GPU_TIMING
 from workbench.model import results
@@ -174,7 +174,7 @@ class Opening:
         for view in (views.OutputsView, views.BenchView, views.DumpsView, views.ProfileView, views.SanitizeView):
             self.app.query_one(view).clear()
         self.app.dumps.last_diverge = None
-        if self.app.query_one("#results", TabbedContent).active == "configs":
+        if self.app.main.results_tab() == "configs":
             self.app.configs.show()
         else:
             self.app.query_one(views.ConfigsView).show(None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from textual.widgets import TabbedContent
 
 from workbench.model import results
 from workbench.tui import widgets as views
@@ -147,5 +146,5 @@ class ConfigsFeature:
                                  busy=bool(msg.progress) and not msg.progress.endswith("done"))
         if msg.progress and not msg.results:
             self.app.status.show(msg.progress)
-        if self.app.query_one("#results", TabbedContent).active == "configs":
+        if self.app.main.results_tab() == "configs":
             self.show()

@@ -4,7 +4,6 @@ sight), restoring and exporting the version selected (``app.history``)."""
 from __future__ import annotations
 
 
-from textual.widgets import TabbedContent
 
 from workbench.tui import widgets as views
 from workbench.tui.format import version_label
@@ -21,7 +20,7 @@ class HistoryFeature:
         """The version list and its diff, drawn when the History tab is in sight (a diff of a
         5 MB level takes seconds: a save never waits for it)."""
         self.stale = True
-        if self.app.current is not None and self.app.rest_ready and self.app.query_one("#results", TabbedContent).active == "history":
+        if self.app.current is not None and self.app.rest_ready and self.app.main.results_tab() == "history":
             self.stale = False
             self.app.query_one(views.HistoryView).show_versions(self.app.kernel_name, self.app.current.folder,
                                                                 self.app.edits.versions,

@@ -4,7 +4,6 @@ that made a line, and a pass's IR saved as a version that starts after it (``app
 from __future__ import annotations
 
 
-from textual.widgets import TabbedContent
 
 from workbench.tui import widgets as views
 from workbench.tui.editing import atomic_write, digest
@@ -24,7 +23,7 @@ class PassesFeature:
         """The kernel on screen in the Passes tab, compared pass by pass with the current version
         (recorded by the runner the first time the tab shows it)."""
         if self.app.current is None or not self.app.rest_ready or \
-                only_in_sight and self.app.query_one("#results", TabbedContent).active != "passes":
+                only_in_sight and self.app.main.results_tab() != "passes":
             return
         level = self.app.edits.level_of(self.app.last_version)
         self.app.query_one(views.PassesView).show_kernel(self.app.spec_id, (self.app.last_version, level) if level else None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from textual.widgets import TabbedContent
 
 from workbench.model.results import SanitizeRun
 from workbench.tui import widgets as views
@@ -93,5 +92,5 @@ class SanitizeFeature:
 
     def show(self) -> None:
         """The tab in sight: the errors' lines at the levels the panes show now."""
-        if self.app.rest_ready and self.app.query_one("#results", TabbedContent).active == "sanitize":
+        if self.app.rest_ready and self.app.main.results_tab() == "sanitize":
             self.app.query_one(views.SanitizeView).refill()
