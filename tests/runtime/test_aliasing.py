@@ -97,6 +97,29 @@ def test_an_output_that_already_held_its_answer_is_still_checked_for_every_eleme
     session.close()
 
 
+def test_a_later_launch_that_writes_part_of_a_reused_buffer_verifies_and_an_edit_is_still_caught(tmp_path):
+    """The first launch writes all of out and is poisoned there; the second writes half of it: the
+    half it leaves is the script's, never poison, so the unedited original verifies both launches.
+    An edit that stops writing the prefix's last block fails on both launches."""
+    session = _open(tmp_path, "prefix_of_a_reused_buffer")
+    spec_id = next(iter(session.kernels))
+    state = session.kernels[spec_id]
+    assert len(state.more) == 1 and state.pure_outputs == ["out_ptr"]
+    result = session.run(spec_id)
+    assert result.status == "ok", result.message
+    assert [lc["ok"] for lc in result.launches] == [True, True] and "2 launches verified" in result.message
+    edit = Path(session.workspace.edit(state.spec.folder_name)) / "double_prefix.py"
+    edit.write_text(edit.read_text().replace("mask = offs < n", "mask = offs < n - 256"))
+    _, version = session.compile(spec_id, edit)
+    result = session.run(spec_id, version.label)
+    assert result.status == "mismatch"
+    assert [lc["ok"] for lc in result.launches] == [False, False]
+    # (the first launch's out is poisoned: its last block is never written; the second's is not, as
+    # the original leaves half of it, so there the block holds the first launch's values instead)
+    assert "256 never written" in [o.sentence for o in result.outputs if not o.ok][0]
+    session.close()
+
+
 @pytest.mark.parametrize("example", ["vector_add", "softmax", "layernorm", "autotuned_add"])
 def test_every_example_verifies_against_itself(example, tmp_path):
     if not GPU and example in ("layernorm",):

@@ -38,6 +38,13 @@ _STORES = {"tt.store", "tt.descriptor_store", "tt.descriptor_scatter"}
 def store_only_args(ttir: str, names: list[str], backend) -> set[str] | None:
     """The names among ``names`` (the TTIR function's arguments, in order) that the kernel stores
     through and never reads through; None where the module cannot be followed."""
+    uses = pointer_uses(ttir, names, backend)
+    return None if uses is None else {n for n, (stored, read) in uses.items() if stored and not read}
+
+
+def pointer_uses(ttir: str, names: list[str], backend) -> dict[str, tuple[bool, bool]] | None:
+    """For each of ``names``: whether a store reaches it, whether a read (or an op not known here)
+    does; None where the module cannot be followed."""
     try:
         with tempfile.TemporaryDirectory(prefix="workbench-writes-") as tmp:
             path = Path(tmp) / "kernel.ttir"
@@ -127,4 +134,4 @@ def _follow(ops: list, names: list[str]) -> set[str] | None:
             stored |= mask
         elif name not in _PURE and not name.startswith(_PURE_PREFIXES):
             read |= mask   # a load, an atomic, inline assembly, a call, or an op not known here
-    return {n for i, n in enumerate(names) if stored >> i & 1 and not read >> i & 1}
+    return {n: (bool(stored >> i & 1), bool(read >> i & 1)) for i, n in enumerate(names)}

@@ -139,7 +139,10 @@ class Session:
         state.float_atomics = bool(FLOAT_ATOMIC.search(str(result.levels.get("ttir", ""))))
         files = self.workspace.write_original(spec.folder_name, spec.stem, result)
         if state.snapshot is not None and (self.gpu or self.capture.mode == "interpret"):
-            state.pure_outputs = self._pure_outputs(state)
+            state.pure_outputs = self._pure_outputs(state, state.snapshot)
+            # each later launch its own: one that writes part of a buffer the first wrote in full
+            # leaves the rest as the script had it, never as poison
+            state.more_pure = [self._pure_outputs(state, snapshot) for snapshot in state.more]
         entry.update(result=result.summary(), files={k: str(v) for k, v in files.items()},
                      srcmap=srcmap.build(result.levels, result.sass_lines, result.python,
                                          result.sass_ptx_lines).to_json(),
@@ -564,7 +567,8 @@ class Session:
         res.launches = [{"launch": 1, "grid": _grid_of(state.spec, state.snapshot),
                          "ok": res.status == "ok", "sentence": ""}]
         for number, snapshot in enumerate(state.more, start=2):
-            got = self._launch(state, v, state.pure_outputs, snapshot)
+            pure = state.more_pure[number - 2] if number - 2 < len(state.more_pure) else []
+            got = self._launch(state, v, pure, snapshot)
             checks = [check(label, snapshot.after[name], got[name], *self._tolerance(state, snapshot.after[name],
                                                                                     atol, rtol))
                       for label, name in snapshot.checked.items()]
@@ -595,34 +599,38 @@ class Session:
             return atol, rtol
         return (loose[0] if atol is None else atol), (loose[1] if rtol is None else rtol)
 
-    def _pure_outputs(self, state: KernelState) -> list[str]:
-        """Outputs the original kernel writes in full without reading them: the ones that can
-        be poisoned before a run (an in-place kernel's outputs cannot). Tried: the outputs the
-        script's launch changed, and the tensors its TTIR only ever stores through (a launch into
-        a buffer that held the answer already changed none of its bytes)."""
-        snapshot = state.snapshot
-        tried = snapshot.written + [n for n in sorted(self._store_only(state)) if n not in snapshot.written]
+    def _pure_outputs(self, state: KernelState, snapshot: Snapshot) -> list[str]:
+        """Outputs the original kernel writes in full without reading them, in the launch
+        ``snapshot`` kept: the ones that can be poisoned before a replay of it (an in-place
+        kernel's outputs cannot). Tried: the outputs the script's launch changed, and the tensors
+        its TTIR only ever stores through (a launch into a buffer that held the answer already
+        changed none of its bytes)."""
+        if state.pointer_uses is None:
+            state.pointer_uses = self._pointer_uses(state)
+        uses = state.pointer_uses
+        views, checked = snapshot.views, set(snapshot.checked.values())
+        alone = [n for n, (stored, read) in sorted(uses.items()) if stored and not read and n in checked and
+                 n not in snapshot.written and all(o == n or v.storage != views[n].storage for o, v in views.items())]
+        # (an output the kernel also reads is never poisoned: in place, its old values matter, and
+        # as indices, poison would be addresses the trial launch reads from)
+        tried = [n for n in snapshot.written if not uses.get(n, (True, False))[1]] + alone
         if not tried:
             return []
-        outputs = self._launch(state, state.versions["original"], tried)
+        outputs = self._launch(state, state.versions["original"], tried, snapshot)
         after = snapshot.after
         return [name for name in tried if check(name, after[name], outputs[name]).ok]
 
-    def _store_only(self, state: KernelState) -> set[str]:
-        """Tensors the original's TTIR stores through and never reads through, sharing their memory
-        with no other argument (poisoning them cannot reach an address the kernel computes)."""
-        from workbench.compiler.writes import store_only_args
+    def _pointer_uses(self, state: KernelState) -> dict[str, tuple[bool, bool]]:
+        """For each argument, whether the original's TTIR stores through it and whether it reads
+        through it (empty where the TTIR cannot say)."""
+        from workbench.compiler.writes import pointer_uses
         original = state.versions["original"].result
         ttir = original.levels.get("ttir") if original is not None else None
         if not isinstance(ttir, str) or self.compiler is None:
-            return set()
+            return {}
         names = [n for n, t in state.spec.signature.items() if t != "constexpr"]
-        with span("store-only arguments"):
-            found = store_only_args(ttir, names, self.compiler.backend) or set()
-        views = state.snapshot.views
-        checked = set(state.snapshot.checked.values())
-        return {n for n in found if n in checked and
-                all(o == n or v.storage != views[n].storage for o, v in views.items())}
+        with span("pointer uses"):
+            return pointer_uses(ttir, names, self.compiler.backend) or {}
 
     def timing(self, state: KernelState, v: Version, options: BenchOptions, flops: str | None) -> Timing:
         from workbench.runtime import launch
