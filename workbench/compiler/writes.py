@@ -1,4 +1,4 @@
-"""Which pointer arguments a kernel only ever writes through, read off its TTIR.
+"""Which pointer arguments a kernel stores through and which it reads through, read off its TTIR.
 
 A replay poisons an output before the launch, so that an element the kernel no longer writes
 shows (``runtime.verify.poison``); it poisons only outputs the original writes in full without
@@ -17,11 +17,6 @@ is not one this can follow (several blocks, a Triton without the bindings), it a
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-from workbench.compiler import compat
-
 # ops that only compute with a pointer (or a value made from one): they read no memory
 _PURE_PREFIXES = ("arith.", "math.")
 _PURE = {
@@ -35,29 +30,20 @@ _PURE = {
 _STORES = {"tt.store", "tt.descriptor_store", "tt.descriptor_scatter"}
 
 
-def store_only_args(ttir: str, names: list[str], backend) -> set[str] | None:
-    """The names among ``names`` (the TTIR function's arguments, in order) that the kernel stores
-    through and never reads through; None where the module cannot be followed."""
-    uses = pointer_uses(ttir, names, backend)
-    return None if uses is None else {n for n, (stored, read) in uses.items() if stored and not read}
-
-
 def pointer_uses(ttir: str, names: list[str], backend) -> dict[str, tuple[bool, bool]] | None:
-    """For each of ``names``: whether a store reaches it, whether a read (or an op not known here)
-    does; None where the module cannot be followed."""
+    """For each of ``names`` (the TTIR function's arguments, in order): whether a store reaches it,
+    and whether a read (or an op not known here) does; None where the module cannot be followed."""
+    from workbench.compiler.sources import parse_mlir
     try:
-        with tempfile.TemporaryDirectory(prefix="workbench-writes-") as tmp:
-            path = Path(tmp) / "kernel.ttir"
-            path.write_text(ttir)
-            module = compat.parse_mlir_file(path, compat.new_context(backend))
-            ops: list = []
-            module.walk(ops.append)
-            return _follow(ops, names)
+        module = parse_mlir(backend, ttir, "kernel.ttir")
+        ops: list = []
+        module.walk(ops.append)
+        return _follow(ops, names)
     except Exception:  # noqa: BLE001 - (a Triton whose bindings lack what this reads: no answer)
         return None
 
 
-def _follow(ops: list, names: list[str]) -> set[str] | None:
+def _follow(ops: list, names: list[str]) -> dict[str, tuple[bool, bool]] | None:
     funcs = [op for op in ops if op.get_name() == "tt.func"]
     if len(funcs) != 1:
         return None   # (a module with calls: the callee's uses are not followed)

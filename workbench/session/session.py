@@ -139,10 +139,11 @@ class Session:
         state.float_atomics = bool(FLOAT_ATOMIC.search(str(result.levels.get("ttir", ""))))
         files = self.workspace.write_original(spec.folder_name, spec.stem, result)
         if state.snapshot is not None and (self.gpu or self.capture.mode == "interpret"):
-            state.pure_outputs = self._pure_outputs(state, state.snapshot)
+            uses = self._pointer_uses(state)
+            state.pure_outputs = self._pure_outputs(state, state.snapshot, uses)
             # each later launch its own: one that writes part of a buffer the first wrote in full
             # leaves the rest as the script had it, never as poison
-            state.more_pure = [self._pure_outputs(state, snapshot) for snapshot in state.more]
+            state.more_pure = [self._pure_outputs(state, snapshot, uses) for snapshot in state.more]
         entry.update(result=result.summary(), files={k: str(v) for k, v in files.items()},
                      srcmap=srcmap.build(result.levels, result.sass_lines, result.python,
                                          result.sass_ptx_lines).to_json(),
@@ -599,18 +600,15 @@ class Session:
             return atol, rtol
         return (loose[0] if atol is None else atol), (loose[1] if rtol is None else rtol)
 
-    def _pure_outputs(self, state: KernelState, snapshot: Snapshot) -> list[str]:
+    def _pure_outputs(self, state: KernelState, snapshot: Snapshot, uses: dict[str, tuple[bool, bool]]) -> list[str]:
         """Outputs the original kernel writes in full without reading them, in the launch
         ``snapshot`` kept: the ones that can be poisoned before a replay of it (an in-place
         kernel's outputs cannot). Tried: the outputs the script's launch changed, and the tensors
         its TTIR only ever stores through (a launch into a buffer that held the answer already
-        changed none of its bytes)."""
-        if state.pointer_uses is None:
-            state.pointer_uses = self._pointer_uses(state)
-        uses = state.pointer_uses
-        views, checked = snapshot.views, set(snapshot.checked.values())
+        changed none of its bytes); ``uses``: :meth:`_pointer_uses`."""
+        checked, shared = set(snapshot.checked.values()), {n for group in snapshot.shared for n in group}
         alone = [n for n, (stored, read) in sorted(uses.items()) if stored and not read and n in checked and
-                 n not in snapshot.written and all(o == n or v.storage != views[n].storage for o, v in views.items())]
+                 n not in snapshot.written and n not in shared]
         # (an output the kernel also reads is never poisoned: in place, its old values matter, and
         # as indices, poison would be addresses the trial launch reads from)
         tried = [n for n in snapshot.written if not uses.get(n, (True, False))[1]] + alone

@@ -38,7 +38,6 @@ class KernelState:
     float_atomics: bool = False  # it adds floats atomically: the sum's order, and its last bits, vary run to run
     pure_outputs: list[str] = field(default_factory=list)  # poisoned before each run
     more_pure: list[list[str]] = field(default_factory=list)  # the same, for each of ``more``
-    pointer_uses: dict | None = None  # argument -> (stored through, read through), from its TTIR (None: not yet)
     timings: dict[str, Timing] = field(default_factory=dict)
     last_run: str | None = None
     checked: bool = False  # the snapshot's arguments match the specialization (they never change)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-
 from workbench.model import results
 from workbench.tui import widgets as views
 from workbench.tui.messages import ConfigsDone

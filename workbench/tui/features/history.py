@@ -3,8 +3,6 @@ sight), restoring and exporting the version selected (``app.history``)."""
 
 from __future__ import annotations
 
-
-
 from workbench.tui import widgets as views
 from workbench.tui.format import version_label
 from workbench.tui.messages import Exported, RunFailed

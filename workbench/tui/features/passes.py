@@ -3,8 +3,6 @@ that made a line, and a pass's IR saved as a version that starts after it (``app
 
 from __future__ import annotations
 
-
-
 from workbench.tui import widgets as views
 from workbench.tui.editing import atomic_write, digest
 from workbench.tui.main_screen import after_rest

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-
 from workbench.model.results import SanitizeRun
 from workbench.tui import widgets as views
 from workbench.tui.follow import place
